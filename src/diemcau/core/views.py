@@ -1,0 +1,109 @@
+"""Pages every user meets: sign-in, the home page, job progress, the audit log."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from diemcau.orgs import lockout
+
+from .excel import build_workbook, xlsx_response
+from .models import AuditEntry, Job
+from .scoping import scope_for
+
+
+class LockoutAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form that refuses to try a password while the account is locked out."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": gettext_lazy("The username or password is wrong."),
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if username and lockout.is_locked(username, lockout.client_ip(self.request)):
+            raise ValidationError(
+                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
+                % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
+                code="locked_out",
+            )
+        return super().clean()
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LockoutAuthenticationForm
+    template_name = "core/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("login")
+
+
+@login_required
+def home(request):
+    from diemcau.orgs.services import unit_counts
+
+    scope = scope_for(request.user)
+    roots = list(scope.roots().order_by("name")[:20])
+    cards = [{"unit": u, "counts": unit_counts(u)} for u in roots[:6]]
+    return render(request, "core/home.html", {"roots": roots, "cards": cards})
+
+
+@login_required
+def job_status(request, pk):
+    """A job's progress bar (htmx polls this fragment until the job ends)."""
+    job = get_object_or_404(Job, pk=pk)
+    if job.owner_id != request.user.pk:
+        raise PermissionDenied
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"status": job.status, "progress": job.progress, "total": job.total,
+                             "percent": job.percent, "message": job.message, "result": job.result})
+    return render(request, "core/_job.html", {"job": job})
+
+
+@login_required
+def audit_log(request):
+    """The audit log of the user's subtree (everything, for national organisers)."""
+    scope = scope_for(request.user)
+    if not scope.write_paths and not scope.has_role("analyst"):
+        raise PermissionDenied
+    qs = AuditEntry.objects.select_related("actor")
+    if not scope.reads_everything:
+        qs = scope.filter(qs, "unit_path", "write")
+    action = request.GET.get("action", "").strip()
+    if action:
+        qs = qs.filter(action__startswith=action)
+    if request.GET.get("format") == "xlsx":
+        rows = ([timezone.localtime(e.at).strftime("%d/%m/%Y %H:%M:%S"), str(e.actor or ""), e.action,
+                 e.object_repr, str(e.before or ""), str(e.after or "")] for e in qs[:50000])
+        content = build_workbook(_("Audit log"), [_("Time"), _("Who"), _("Action"), _("Object"),
+                                                  _("Before"), _("After")], rows)
+        return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit_log.html", {"page": page, "action": action})
+
+
+def healthz(request):
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def flash_error(request, exc):
+    """Show a service's :class:`DomainError` to the user as a message."""
+    messages.error(request, exc.message)

@@ -1,0 +1,366 @@
+"""The rules of the organisation tree: units, people, roles. Views and imports call these.
+
+Every function that changes state takes the acting user first, checks their scope, validates,
+writes inside one transaction and appends an audit entry.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Concat, Length, Substr
+from django.utils.translation import gettext as _
+
+from diemcau.core import audit
+from diemcau.core.errors import DomainError
+from diemcau.core.scoping import SYSTEM, require_scope, scope_for
+from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
+
+from .models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_segment, path_upper_bound
+
+UNIT_FIELDS = [
+    "kind", "kind_label", "code", "name", "short_name", "commune", "address", "latitude", "longitude",
+    "levels", "managers_count", "teachers_count", "staff_count", "admin_area_id", "is_active",
+]
+PERSON_FIELDS = ["code", "full_name", "category", "position", "phone", "email", "unit_id", "is_active"]
+
+
+# --- queries ----------------------------------------------------------------------------------
+def subtree(unit: Unit, include_self: bool = True) -> QuerySet:
+    """All units below ``unit`` in one index range query on the materialised path."""
+    low, high = unit.subtree_bounds()
+    qs = Unit.objects.filter(path__gte=low, path__lt=high)
+    if not include_self:
+        qs = qs.exclude(pk=unit.pk)
+    return qs
+
+
+def ancestors(unit: Unit) -> QuerySet:
+    """The chain from the root down to ``unit``'s parent, in order."""
+    ids = unit.ancestor_ids()[:-1]
+    return Unit.objects.filter(pk__in=ids).order_by("depth")
+
+
+def people_in(unit: Unit) -> QuerySet:
+    low, high = unit.subtree_bounds()
+    return Person.objects.filter(unit__path__gte=low, unit__path__lt=high)
+
+
+def search_units(user, query: str, limit: int = 50, within: Unit | None = None) -> QuerySet:
+    """Units in the user's scope whose name, short name or code contain every word of ``query``.
+
+    Diacritics and case are ignored: "ba vi", "BA VÌ" and "Ba Vì" find the same units.
+    """
+    qs = scope_for(user).units()
+    if within is not None:
+        qs = qs.filter(path__gte=within.path, path__lt=path_upper_bound(within.path))
+    for term in search_terms(query):
+        qs = qs.filter(name_search__contains=term)
+    return qs.order_by("depth", "name")[:limit]
+
+
+def search_people(user, query: str, within: Unit | None = None) -> QuerySet:
+    qs = scope_for(user).people()
+    if within is not None:
+        low, high = within.subtree_bounds()
+        qs = qs.filter(unit__path__gte=low, unit__path__lt=high)
+    for term in search_terms(query):
+        qs = qs.filter(Q(name_search__contains=term) | Q(code__iexact=term))
+    return qs
+
+
+def unit_counts(unit: Unit) -> dict:
+    """Units by kind and people by category in ``unit``'s subtree."""
+    from django.db.models import Count, Sum
+
+    units = subtree(unit)
+    by_kind = dict(units.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    declared = units.aggregate(
+        managers=Sum("managers_count"), teachers=Sum("teachers_count"), staff=Sum("staff_count")
+    )
+    people = dict(
+        people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
+        .values_list("category", "n")
+    )
+    return {
+        "units": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "institutions": by_kind.get(Unit.Kind.INSTITUTION, 0),
+        "declared": {k: v or 0 for k, v in declared.items()},
+        "people": people,
+        "people_total": sum(people.values()),
+    }
+
+
+# --- validation -------------------------------------------------------------------------------
+def clean_text(value, field_label, *, required=False, max_length=255) -> str:
+    """NFC-normalise one text value and refuse markup, legacy-font text and over-long input."""
+    text = nfc(value or "")
+    if required and not text:
+        raise DomainError(_("%(field)s is required.") % {"field": field_label}, "required")
+    if len(text) > max_length:
+        raise DomainError(
+            _("%(field)s is longer than %(max)d characters.") % {"field": field_label, "max": max_length},
+            "too_long",
+        )
+    if has_markup(text):
+        raise DomainError(
+            _("%(field)s must not contain the characters < or >.") % {"field": field_label}, "markup"
+        )
+    if looks_like_legacy_font(text):
+        raise DomainError(
+            _("%(field)s looks like text in a legacy font (TCVN3/VNI). Convert it to Unicode first.")
+            % {"field": field_label},
+            "legacy_font",
+        )
+    return text
+
+
+def clean_code(value, field_label) -> str:
+    code = clean_text(value, field_label, required=True, max_length=32)
+    if any(ch.isspace() for ch in code):
+        raise DomainError(_("%(field)s must not contain spaces.") % {"field": field_label}, "bad_code")
+    return code
+
+
+def _validate_unit(unit: Unit):
+    unit.code = clean_code(unit.code, _("Code"))
+    unit.name = clean_text(unit.name, _("Name"), required=True)
+    unit.short_name = clean_text(unit.short_name, _("Short name"), max_length=100)
+    unit.kind_label = clean_text(unit.kind_label, _("Kind label"), max_length=100)
+    unit.commune = clean_text(unit.commune, _("Commune"), max_length=150)
+    unit.address = clean_text(unit.address, _("Address"), max_length=300)
+    if unit.kind not in Unit.Kind.values:
+        raise DomainError(_("Unknown kind of unit: %(kind)s.") % {"kind": unit.kind}, "bad_kind")
+    if unit.latitude is not None and not -90 <= float(unit.latitude) <= 90:
+        raise DomainError(_("Latitude must lie between -90 and 90."), "bad_latitude")
+    if unit.longitude is not None and not -180 <= float(unit.longitude) <= 180:
+        raise DomainError(_("Longitude must lie between -180 and 180."), "bad_longitude")
+    for f in ("managers_count", "teachers_count", "staff_count", "levels"):
+        if getattr(unit, f) is None or int(getattr(unit, f)) < 0:
+            raise DomainError(_("Counts must be whole numbers of zero or more."), "bad_count")
+    duplicate = Unit.objects.filter(code=unit.code).exclude(pk=unit.pk).first()
+    if duplicate is not None:
+        raise DomainError(
+            _("The code %(code)s is already used by %(name)s.") % {"code": unit.code, "name": duplicate.name},
+            "duplicate_code",
+        )
+
+
+def _validate_person(person: Person):
+    person.code = clean_code(person.code, _("Personal code"))
+    person.full_name = clean_text(person.full_name, _("Full name"), required=True, max_length=150)
+    person.position = clean_text(person.position, _("Position"), max_length=150)
+    person.phone = clean_text(person.phone, _("Phone"), max_length=20)
+    person.email = clean_text(person.email, _("Email"), max_length=254)
+    if person.category not in Person.Category.values:
+        raise DomainError(_("Unknown category: %(c)s.") % {"c": person.category}, "bad_category")
+    if person.phone and not all(ch.isdigit() or ch in "+ .-()" for ch in person.phone):
+        raise DomainError(_("The phone number may contain only digits."), "bad_phone")
+    if person.email:
+        from django.core.exceptions import ValidationError
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(person.email)
+        except ValidationError as exc:
+            raise DomainError(_("The email address is not valid."), "bad_email") from exc
+    duplicate = Person.objects.filter(code=person.code).exclude(pk=person.pk).first()
+    if duplicate is not None:
+        raise DomainError(
+            _("The personal code %(code)s is already used by %(name)s.")
+            % {"code": person.code, "name": duplicate.full_name},
+            "duplicate_code",
+        )
+
+
+# --- units ------------------------------------------------------------------------------------
+def _set_path(unit: Unit, parent: Unit | None):
+    unit.path = (parent.path if parent else "") + path_segment(unit.pk)
+    unit.depth = parent.depth + 1 if parent else 0
+    Unit.objects.filter(pk=unit.pk).update(path=unit.path, depth=unit.depth)
+
+
+@transaction.atomic
+def create_unit(actor, *, parent: Unit | None, **fields) -> Unit:
+    """Create a unit under ``parent`` (a root unit only for national organisers)."""
+    if parent is None:
+        if actor is not SYSTEM and not scope_for(actor).writes_everything:
+            raise DomainError(_("Only national organisers can create a top-level unit."), "out_of_scope")
+    else:
+        require_scope(actor, parent, "write")
+    unit = Unit(parent=parent, path="", **fields)
+    _validate_unit(unit)
+    # A unique placeholder until the id is known; the path is the id chain.
+    unit.path = "~" + unit.code
+    unit.save()
+    _set_path(unit, parent)
+    audit.record(_actor(actor), "unit.created", unit, after=audit.snapshot(unit, UNIT_FIELDS + ["parent"]))
+    return unit
+
+
+@transaction.atomic
+def update_unit(actor, unit: Unit, **fields) -> Unit:
+    """Change a unit's own fields (not its place in the tree: see :func:`move_unit`)."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    require_scope(actor, unit, "write")
+    before = audit.snapshot(unit, UNIT_FIELDS)
+    for name, value in fields.items():
+        if name not in UNIT_FIELDS:
+            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
+        setattr(unit, name, value)
+    _validate_unit(unit)
+    unit.save()
+    b, a = audit.changed(before, audit.snapshot(unit, UNIT_FIELDS))
+    if a:
+        audit.record(_actor(actor), "unit.updated", unit, before=b, after=a)
+    return unit
+
+
+@transaction.atomic
+def move_unit(actor, unit: Unit, new_parent: Unit) -> Unit:
+    """Put ``unit`` (and its whole subtree) under ``new_parent``; refuses cycles."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    new_parent = Unit.objects.get(pk=new_parent.pk)
+    require_scope(actor, unit, "write")
+    require_scope(actor, new_parent, "write")
+    if new_parent.path.startswith(unit.path):
+        raise DomainError(
+            _("%(unit)s cannot be placed under %(parent)s: that would make a cycle in the tree.")
+            % {"unit": unit.name, "parent": new_parent.name},
+            "cycle",
+        )
+    if unit.parent_id == new_parent.pk:
+        return unit
+    old_path, old_parent = unit.path, unit.parent
+    new_path = new_parent.path + path_segment(unit.pk)
+    shift = (len(new_path) - len(old_path)) // PATH_STEP
+    low, high = unit.subtree_bounds()
+    # One UPDATE rewrites the prefix of every path in the subtree.
+    Unit.objects.filter(path__gte=low, path__lt=high).update(
+        path=Concat(_literal(new_path), Substr("path", len(old_path) + 1, Length("path"))),
+        depth=F("depth") + shift,
+    )
+    Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
+    unit.refresh_from_db()
+    audit.record(
+        _actor(actor), "unit.moved", unit,
+        before={"parent": old_parent.pk if old_parent else None, "path": old_path},
+        after={"parent": new_parent.pk, "path": unit.path},
+    )
+    return unit
+
+
+def _literal(text: str):
+    from django.db.models import CharField, Value
+
+    return Value(text, output_field=CharField())
+
+
+@transaction.atomic
+def deactivate_unit(actor, unit: Unit) -> Unit:
+    """Mark a unit inactive; units with active children or people must be emptied first."""
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    require_scope(actor, unit, "write")
+    if unit.children.filter(is_active=True).exists():
+        raise DomainError(_("This unit still has active units below it."), "has_children")
+    unit.is_active = False
+    unit.save(update_fields=["is_active", "updated_at"])
+    audit.record(_actor(actor), "unit.deactivated", unit, before={"is_active": True}, after={"is_active": False})
+    return unit
+
+
+# --- people -----------------------------------------------------------------------------------
+@transaction.atomic
+def create_person(actor, *, unit: Unit, **fields) -> Person:
+    require_scope(actor, unit, "people")
+    person = Person(unit=unit, **fields)
+    _validate_person(person)
+    person.save()
+    audit.record(_actor(actor), "person.created", person, after=audit.snapshot(person, PERSON_FIELDS))
+    return person
+
+
+@transaction.atomic
+def update_person(actor, person: Person, **fields) -> Person:
+    person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
+    require_scope(actor, person.unit, "people")
+    before = audit.snapshot(person, PERSON_FIELDS)
+    for name, value in fields.items():
+        if name == "unit":
+            require_scope(actor, value, "people")
+            person.unit = value
+            continue
+        if name not in PERSON_FIELDS:
+            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
+        setattr(person, name, value)
+    _validate_person(person)
+    person.save()
+    b, a = audit.changed(before, audit.snapshot(person, PERSON_FIELDS))
+    if a:
+        audit.record(_actor(actor), "person.updated", person, before=b, after=a)
+    return person
+
+
+# --- accounts and roles -----------------------------------------------------------------------
+SCOPED_ROLES = {Role.UNIT_ORGANISER, Role.PRINCIPAL, Role.MODERATOR, Role.POINT_OPERATOR, Role.PARTICIPANT}
+
+
+@transaction.atomic
+def grant_role(actor, user, role: str, unit: Unit | None = None) -> RoleAssignment:
+    """Give ``user`` a role; scoped roles need a unit inside the actor's own write scope.
+
+    Only national organisers grant unscoped roles (national organiser, director, analyst).
+    """
+    if role not in Role.values:
+        raise DomainError(_("Unknown role: %(r)s.") % {"r": role}, "bad_role")
+    if role in SCOPED_ROLES and unit is None:
+        raise DomainError(_("This role needs a unit."), "unit_required")
+    if unit is None:
+        if actor is not SYSTEM and not scope_for(actor).writes_everything:
+            raise DomainError(_("Only national organisers can grant this role."), "out_of_scope")
+    else:
+        require_scope(actor, unit, "write")
+    assignment, created = RoleAssignment.objects.get_or_create(user=user, role=role, unit=unit)
+    if created:
+        audit.record(
+            _actor(actor), "role.granted", assignment, unit_path=unit.path if unit else "",
+            after={"user": user.username, "role": role, "unit": unit.code if unit else None},
+        )
+    user.__dict__.pop("_diemcau_scope", None)
+    return assignment
+
+
+@transaction.atomic
+def revoke_role(actor, assignment: RoleAssignment):
+    if assignment.unit_id:
+        require_scope(actor, assignment.unit, "write")
+    elif actor is not SYSTEM and not scope_for(actor).writes_everything:
+        raise DomainError(_("Only national organisers can revoke this role."), "out_of_scope")
+    audit.record(
+        _actor(actor), "role.revoked", assignment, unit_path=assignment.unit.path if assignment.unit_id else "",
+        before={"user": assignment.user.username, "role": assignment.role},
+    )
+    assignment.delete()
+
+
+def create_account(actor, username: str, password: str, *, role: str, unit: Unit | None = None,
+                   full_name: str = "", email: str = ""):
+    """Create a login and grant it one role, in one transaction."""
+    User = get_user_model()
+    username = clean_code(username, _("Username"))
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise DomainError(_("The username %(u)s is taken.") % {"u": username}, "duplicate_username")
+        first, _sep, last = nfc(full_name).rpartition(" ")
+        user = User.objects.create_user(username=username, password=password, email=email,
+                                        first_name=first, last_name=last)
+        grant_role(actor, user, role, unit)
+        audit.record(_actor(actor), "account.created", user, unit_path=unit.path if unit else "",
+                     after={"username": username, "role": role})
+    return user
+
+
+def _actor(actor):
+    return None if actor is SYSTEM else actor
+
+

@@ -1,0 +1,9 @@
+"""Websocket routes of every app, gathered in one list for the ASGI router."""
+
+from django.urls import path
+
+from diemcau.core.consumers import JobProgressConsumer
+
+websocket_urlpatterns = [
+    path("ws/jobs/<int:job_id>/", JobProgressConsumer.as_asgi()),
+]

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from diemcau.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("accounts/login/", core_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", core_views.logout_view, name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("jobs/<int:pk>/", core_views.job_status, name="job-status"),
+    path("audit/", core_views.audit_log, name="audit-log"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("orgs/", include("diemcau.orgs.urls")),
+    path("admin/", admin.site.urls),
+]
