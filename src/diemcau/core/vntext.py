@@ -7,8 +7,8 @@ _SPACES = re.compile(r"\s+")
 # Characters that Vietnamese Unicode text never needs but that TCVN3 (ABC) and VNI fonts produce
 # when their bytes are read as Latin-1/Windows-1252: "Tr­êng" (TCVN3), "Tröôøng" (VNI).
 _LEGACY_MARKS = set("¸µ¶·¹¨©ª«¬®§¦¥¤£¢¡°±²³´º»¼½¾¿ÆÇËÎÏÑÖ×ØÛÜÞßäåæçëîïñöøûüÿþð\u00ad")
-# Letters that only proper Vietnamese Unicode has (outside Latin-1).
-_VIETNAMESE_ONLY = re.compile(r"[ăâđêôơưĂÂĐÊÔƠƯ\u1ea0-\u1ef9\u0300-\u0323]")
+# Letters that only proper Vietnamese Unicode has: none of them is in Latin-1, where legacy fonts live.
+_VIETNAMESE_ONLY = re.compile(r"[ăđơưĂĐƠƯ\u1ea0-\u1ef9\u0300-\u0323]")
 
 
 def nfc(text: str) -> str:

@@ -1,0 +1,77 @@
+"""Fixtures shared by the whole suite: a small tree, accounts with roles."""
+
+import itertools
+
+import pytest
+
+from diemcau.core.scoping import SYSTEM
+from diemcau.orgs import services
+from diemcau.orgs.models import EducationLevel, Person, Role, Unit
+
+_codes = itertools.count(1)
+
+
+@pytest.fixture
+def make_unit(db):
+    """Create a unit quickly: make_unit(parent, name=..., kind=...)."""
+
+    def make(parent=None, name=None, kind=Unit.Kind.INSTITUTION, **fields):
+        n = next(_codes)
+        fields.setdefault("code", f"U{n:05d}")
+        return services.create_unit(SYSTEM, parent=parent, kind=kind, name=name or f"Đơn vị {n}", **fields)
+
+    return make
+
+
+@pytest.fixture
+def tree(make_unit):
+    """The seed's shape in miniature: ministry → 2 departments → district offices → schools."""
+    ministry = make_unit(None, "Bộ Giáo dục và Đào tạo", Unit.Kind.MINISTRY, code="BGDDT")
+    hanoi = make_unit(ministry, "Sở GD&ĐT Hà Nội", Unit.Kind.DEPARTMENT, code="SO01")
+    hcm = make_unit(ministry, "Sở GD&ĐT TP Hồ Chí Minh", Unit.Kind.DEPARTMENT, code="SO79")
+    bavi = make_unit(hanoi, "Phòng GD&ĐT huyện Ba Vì", Unit.Kind.DISTRICT_OFFICE, code="PGD_BAVI")
+    socson = make_unit(hanoi, "Phòng GD&ĐT huyện Sóc Sơn", Unit.Kind.DISTRICT_OFFICE, code="PGD_SOCSON")
+    school_a = make_unit(bavi, "Trường Tiểu học Tây Đằng A", code="TH_TAYDANG_A",
+                         levels=EducationLevel.PRIMARY, teachers_count=30)
+    school_b = make_unit(bavi, "Trường Mầm non Vân Hòa", code="MN_VANHOA", levels=EducationLevel.PRESCHOOL)
+    school_c = make_unit(socson, "Trường THCS Phù Linh", code="THCS_PHULINH",
+                         levels=EducationLevel.LOWER_SECONDARY)
+    school_d = make_unit(hcm, "Trường THPT Lê Hồng Phong", code="THPT_LHP",
+                         levels=EducationLevel.UPPER_SECONDARY)
+    return {
+        "ministry": ministry, "hanoi": hanoi, "hcm": hcm, "bavi": bavi, "socson": socson,
+        "school_a": school_a, "school_b": school_b, "school_c": school_c, "school_d": school_d,
+    }
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username, role=None, unit=None, password="Mat-khau-2023"):
+        user = django_user_model.objects.create_user(username=username, password=password)
+        if role:
+            services.grant_role(SYSTEM, user, role, unit)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def organiser_bavi(make_user, tree):
+    return make_user("bavi", Role.UNIT_ORGANISER, tree["bavi"])
+
+
+@pytest.fixture
+def national(make_user, tree):
+    return make_user("bo", Role.NATIONAL_ORGANISER)
+
+
+@pytest.fixture
+def person_factory(db):
+    counter = itertools.count(1)
+
+    def make(unit, name="Nguyễn Văn An", category=Person.Category.TEACHER, **fields):
+        n = next(counter)
+        fields.setdefault("code", f"P{n:07d}")
+        return services.create_person(SYSTEM, unit=unit, full_name=name, category=category, **fields)
+
+    return make
