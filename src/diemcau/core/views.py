@@ -1,7 +1,6 @@
 """Pages every user meets: sign-in, the home page, job progress, the audit log."""
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -12,6 +11,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -73,7 +73,13 @@ def job_status(request, pk):
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"status": job.status, "progress": job.progress, "total": job.total,
                              "percent": job.percent, "message": job.message, "result": job.result})
-    return render(request, "core/_job.html", {"job": job})
+    done_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(done_url, allowed_hosts={request.get_host()}):
+        done_url = ""
+    response = render(request, "core/_job.html", {"job": job, "job_done_url": done_url})
+    if job.status == Job.Status.DONE and done_url and request.headers.get("HX-Request"):
+        response["HX-Redirect"] = done_url  # htmx follows it: the finished job shows its result
+    return response
 
 
 @login_required
@@ -103,7 +109,3 @@ def healthz(request):
         cur.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
 
-
-def flash_error(request, exc):
-    """Show a service's :class:`DomainError` to the user as a message."""
-    messages.error(request, exc.message)

@@ -6,7 +6,9 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 # Characters that Vietnamese Unicode text never needs but that TCVN3 (ABC) and VNI fonts produce
 # when their bytes are read as Latin-1/Windows-1252: "Tr­êng" (TCVN3), "Tröôøng" (VNI).
-_LEGACY_MARKS = set("¸µ¶·¹¨©ª«¬®§¦¥¤£¢¡°±²³´º»¼½¾¿ÆÇËÎÏÑÖ×ØÛÜÞßäåæçëîïñöøûüÿþð\u00ad")
+# Symbols in the middle of a name are a sure sign; foreign letters (ç, ö) only when there are several.
+_LEGACY_SYMBOLS = set("¸µ¶·¹¨©ª«¬®§¦¥¤£¢¡±²³´º»¼½¾¿\u00ad")
+_LEGACY_LETTERS = set("ÆÇËÎÏÑÖ×ØÛÜÞßäåæçëîïñöøûüÿþð")
 # Letters that only proper Vietnamese Unicode has: none of them is in Latin-1, where legacy fonts live.
 _VIETNAMESE_ONLY = re.compile(r"[ăđơưĂĐƠƯ\u1ea0-\u1ef9\u0300-\u0323]")
 
@@ -44,13 +46,15 @@ def looks_like_legacy_font(text: str) -> bool:
     """
     if not text or text.isascii():
         return False
-    marks = sum(1 for ch in text if ch in _LEGACY_MARKS)
-    if marks == 0:
+    symbols = sum(1 for ch in text if ch in _LEGACY_SYMBOLS)
+    letters = sum(1 for ch in text if ch in _LEGACY_LETTERS)
+    if not symbols and not letters:
         return False
     if _VIETNAMESE_ONLY.search(unicodedata.normalize("NFC", text)):
-        # Real Vietnamese with a stray symbol (e.g. "°") is fine; mojibake has no such letters.
+        # Real Vietnamese with a stray symbol is fine; mojibake has no such letters at all.
+        marks = symbols + letters
         return marks >= 3 and marks * 4 >= len(text.replace(" ", ""))
-    return True
+    return symbols >= 1 or letters >= 2
 
 
 def has_markup(text: str) -> bool:

@@ -1,0 +1,75 @@
+# diemcau: the commands a newcomer runs.
+#   make demo    install what is missing, load the Ba Vì scenario, serve on http://127.0.0.1:8000
+#   make test    the whole suite (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
+#   make lint    ruff
+#   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_DEMO := python3-venv python3-dev gettext janus ffmpeg fonts-dejavu-core
+APT_TEST := $(APT_DEMO) postgresql chromium redis-server
+export PYTHONPATH := $(CURDIR)/src
+
+.PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo
+
+# --- installation ---------------------------------------------------------------------------
+deps-demo:
+	@missing=$$(for p in $(APT_DEMO); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+deps-test:
+	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+messages: $(VENV)/.installed
+	@cd src/diemcau && ../../$(PY) ../../manage.py compilemessages -v 0
+
+migrate: messages
+	$(PY) manage.py migrate --noinput -v 0
+
+# --- the demo -------------------------------------------------------------------------------
+demo: deps-demo migrate
+	$(PY) manage.py load_demo --size demo
+	$(MAKE) --no-print-directory serve
+
+serve:
+	@echo
+	@echo "diemcau is running at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	@$(PY) manage.py demo_accounts
+	@$(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
+
+clean-demo:
+	rm -rf var
+
+# --- tests ----------------------------------------------------------------------------------
+test: $(VENV)/.installed messages
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  echo "== main run on $${DATABASE_URL%%:*}"; \
+	  $(PY) -m pytest $(PYTEST_ARGS) && \
+	  echo "== smoke run on SQLite" && \
+	  env -u DATABASE_URL $(PY) -m pytest -m smoke -q -p no:randomly $(PYTEST_ARGS); \
+	else \
+	  $(PY) -m pytest $(PYTEST_ARGS); \
+	fi
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests bench
+
+# --- benchmarks -----------------------------------------------------------------------------
+bench-%: $(VENV)/.installed messages
+	$(PY) bench/$*.py $(BENCH_ARGS)
