@@ -175,7 +175,8 @@ LANGUAGE_COOKIE_NAME = "diemcau_language"
 
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = PROJECT_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"  # collectstatic target in production; WhiteNoise serves it
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
