@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "channels",
     "diemcau.core",
     "diemcau.orgs",
+    "diemcau.events",
+    "diemcau.points",
 ]
 
 MIDDLEWARE = [
