@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "ninja",
     "diemcau.core",
     "diemcau.orgs",
     "diemcau.events",

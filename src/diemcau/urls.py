@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from diemcau.api import api
 from diemcau.core import views as core_views
 
 urlpatterns = [
@@ -14,5 +15,6 @@ urlpatterns = [
     path("audit/", core_views.audit_log, name="audit-log"),
     path("healthz", core_views.healthz, name="healthz"),
     path("orgs/", include("diemcau.orgs.urls")),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

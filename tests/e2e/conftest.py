@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("DIEMCAU_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("DIEMCAU_SCREENSHOTS", Path(__file__).resolve().parents[2] / "var/screenshots"))
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("DIEMCAU_SCREENSHOTS", ROOT / "var/screenshots"))
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

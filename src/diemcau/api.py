@@ -1,0 +1,50 @@
+"""The JSON API for devices and scripts, typed and published as OpenAPI at /api/openapi.json.
+
+Each app contributes a router from its own ``api.py``. Requests authenticate with the session
+(browsers, kiosks signed in); errors carry the services' stable codes.
+"""
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import django_auth
+
+from diemcau.core.errors import DomainError, ScopeError
+
+api = NinjaAPI(
+    title="diemcau API",
+    version="1",
+    description="Bridge-point conferences: units, people, and (as modules land) points, check-ins, live.",
+    auth=django_auth,
+)
+
+
+@api.exception_handler(ScopeError)
+def _scope_error(request, exc):
+    # Outside the caller's scope looks the same as absent: no hint that the object exists.
+    return api.create_response(request, {"code": "not_found", "message": "Not found."}, status=404)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc):
+    return api.create_response(request, {"code": exc.code, "message": exc.message, "details": exc.details},
+                               status=400)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"code": "not_found", "message": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return api.create_response(request, {"code": "unauthenticated", "message": "Sign in first."}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    return api.create_response(request, {"code": "invalid", "message": "Invalid request.",
+                                         "details": exc.errors}, status=422)
+
+
+api.add_router("/orgs/", "diemcau.orgs.api.router")
