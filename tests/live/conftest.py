@@ -53,13 +53,7 @@ def make_node(tmp_path: Path) -> Iterator[Callable[..., JanusNode]]:
     nodes: list[JanusNode] = []
 
     def make(name: str = "root", **kwargs: object) -> JanusNode:
-        node = JanusNode(
-            name,
-            free_base_port({n.ports.http for n in nodes}),
-            folder=tmp_path / name,
-            session_timeout=kwargs.pop("session_timeout", 60),
-            **kwargs,
-        )
+        node = JanusNode(name, free_base_port({n.ports.http for n in nodes}), folder=tmp_path / name, **kwargs)
         nodes.append(node)
         node.start()
         return node

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import stat
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import websockets
 
 from diemcau.live.janus_client import (
     HANDLE_NOT_FOUND,
@@ -104,7 +106,7 @@ def test_node_starts_and_answers_on_loopback_only(janus_node: JanusNode) -> None
         for port in (janus_node.ports.http, janus_node.ports.ws, janus_node.ports.admin):
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=1).close()
-    assert "Janus WebRTC Server" in janus_node.log_path.read_text()
+    assert "Starting Meetecho Janus (WebRTC Server) v1.1.2" in janus_node.log_path.read_text()
 
 
 def test_request_without_token_is_refused(janus_node: JanusNode) -> None:
@@ -121,6 +123,20 @@ def test_request_without_token_is_refused(janus_node: JanusNode) -> None:
             with pytest.raises(JanusError) as refused:
                 await intruder.add_token("mine")
             assert refused.value.code == UNAUTHORIZED
+
+    asyncio.run(scenario())
+
+
+def test_websockets_api_takes_tokens_too(janus_node: JanusNode) -> None:
+    async def scenario() -> None:
+        async with JanusAdmin.for_node(janus_node) as admin:
+            await admin.add_token("ws-token", [STREAMING])
+        async with websockets.connect(janus_node.ws_url, subprotocols=["janus-protocol"]) as ws:
+            await ws.send(json.dumps({"janus": "create", "transaction": "t1", "token": "not-issued"}))
+            assert json.loads(await ws.recv())["error"]["code"] == UNAUTHORIZED
+            await ws.send(json.dumps({"janus": "create", "transaction": "t2", "token": "ws-token"}))
+            created = json.loads(await ws.recv())
+            assert (created["janus"], created["transaction"]) == ("success", "t2")
 
     asyncio.run(scenario())
 

@@ -733,9 +733,7 @@ class Streaming:
 
     async def destroy(self, mountpoint: int, *, secret: str) -> None:
         """Destroy the mountpoint, disconnecting its viewers."""
-        await self.channel.request(
-            {"request": "destroy", "id": mountpoint, "secret": secret, "permanent": False}
-        )
+        await self.channel.request({"request": "destroy", "id": mountpoint, "secret": secret, "permanent": False})
 
     async def list(self) -> list[dict[str, Any]]:
         """The public mountpoints (private ones, diemcau's default, are not listed by Janus)."""

@@ -51,12 +51,12 @@ _JANUS_LIB_CANDIDATES = (
     "/usr/lib/janus",
 )
 
+# Plugins a node may load. Only those whose rooms diemcau locks with an admin key, plus EchoTest
+# (no rooms: a point's technical check sends itself its own picture), which keeps its defaults.
 PLUGIN_PACKAGES = {
     "videoroom": "janus.plugin.videoroom",
     "streaming": "janus.plugin.streaming",
     "echotest": "janus.plugin.echotest",
-    "audiobridge": "janus.plugin.audiobridge",
-    "textroom": "janus.plugin.textroom",
 }
 TRANSPORTS = ("http", "websockets")
 
@@ -69,6 +69,13 @@ _PLUGIN_CONFIG_FILES = {
     "videoroom": ("janus.plugin.videoroom.jcfg", "janus.plugin.videoroom.jcfg.tmpl"),
     "streaming": ("janus.plugin.streaming.jcfg", "janus.plugin.streaming.jcfg.tmpl"),
 }
+
+
+LOOPBACK_ICE = (
+    "Janus 1.1.2 cannot keep ICE on loopback: janus_ice_setup_local skips IFF_LOOPBACK interfaces, so "
+    "ice_enforce_list 'lo' (or -E lo, or 127.0.0.1) matches nothing and libnice then gathers on every "
+    "non-loopback address, IPv6 included. Name the media interface (e.g. 'eth0') or leave it unset."
+)
 
 
 class JanusNodeError(RuntimeError):
@@ -127,6 +134,12 @@ def _modules_except(folder: Path, wanted: set[str]) -> str:
     return ",".join(sorted(names))
 
 
+def _names_loopback(enforce_list: str) -> bool:
+    """Whether an ICE enforce list names a loopback interface or address."""
+    items = [item.strip() for item in enforce_list.split(",")]
+    return any(item == "lo" or item.startswith(("lo:", "127.", "::1")) for item in items)
+
+
 def _set_parent_death_signal() -> None:
     """Ask Linux to SIGTERM this child when the process that started it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -141,7 +154,9 @@ class JanusNode:
     :param base_port: first port of the node's 1000-port block (see the module docstring).
     :param folder: where conf/, janus.log and node.json go; default ``var/janus/<name>``.
     :param api_secret, admin_secret, admin_key: the node's secrets; random ones if not given.
-    :param ice_enforce_list: interfaces ICE may use, comma-separated (``"lo"`` for tests and demo).
+    :param ice_enforce_list: interfaces or address prefixes ICE may gather on, comma-separated
+        (e.g. ``"eth0"``); None lets Janus use every non-loopback IPv4 address. Loopback values are
+        refused: Janus 1.1.2 cannot gather on loopback (see ``LOOPBACK_ICE``).
     :param bind_ip: address the Janus API (HTTP and WebSockets) listens on.
     :param admin_bind_ip: address the Admin API listens on; keep it on loopback.
     :param plugins: short names of the plugins to load (keys of ``PLUGIN_PACKAGES``).
@@ -158,7 +173,7 @@ class JanusNode:
         api_secret: str | None = None,
         admin_secret: str | None = None,
         admin_key: str | None = None,
-        ice_enforce_list: str = "lo",
+        ice_enforce_list: str | None = None,
         bind_ip: str = "127.0.0.1",
         admin_bind_ip: str = "127.0.0.1",
         plugins: tuple[str, ...] = ("videoroom", "streaming"),
@@ -168,6 +183,8 @@ class JanusNode:
         templates_dir: Path | str = TEMPLATES_DIR,
         janus_binary: str = JANUS_BINARY,
     ) -> None:
+        if ice_enforce_list is not None and _names_loopback(ice_enforce_list):
+            raise JanusNodeError(LOOPBACK_ICE)
         if not name or not all(c.isalnum() or c in "-_" for c in name):
             raise JanusNodeError(f"node name {name!r} must be letters, digits, '-' or '_'")
         unknown = set(plugins) - set(PLUGIN_PACKAGES)
@@ -250,7 +267,11 @@ class JanusNode:
             "rtp_port_max": str(self.ports.rtp_max),
             "streaming_port_min": str(self.ports.streaming_min),
             "streaming_port_max": str(self.ports.streaming_max),
-            "ice_enforce_list": self.ice_enforce_list,
+            "ice_enforce_line": (
+                f'ice_enforce_list = "{self.ice_enforce_list}"'
+                if self.ice_enforce_list
+                else "# ice_enforce_list not set: every non-loopback address of the host"
+            ),
             "disabled_plugins": _modules_except(lib / "plugins", plugin_files),
             "disabled_transports": _modules_except(lib / "transports", transport_files),
             "disabled_loggers": _modules_except(lib / "loggers", set()),
@@ -261,7 +282,8 @@ class JanusNode:
             "admin_bind_ip": self.admin_bind_ip,
             "admin_acl": "127.,::1" if self.admin_bind_ip.startswith("127.") else self.admin_bind_ip,
         }
-        for key, value in values.items():
+        checked = {**values, "ice_enforce_line": self.ice_enforce_list or ""}
+        for key, value in checked.items():
             # Secrets and names end up inside "..." in libconfig files; a quote would break out.
             if '"' in value or "\\" in value or "\n" in value:
                 raise JanusNodeError(f"{key} must not contain quotes, backslashes or newlines")
@@ -303,9 +325,7 @@ class JanusNode:
         if self._answers_info():
             # Another Janus (a leftover from a crashed run, or another node) holds our port: refuse
             # rather than report success for a process we did not start.
-            raise JanusNodeError(
-                f"something already answers on {self.http_url}: port {self.ports.http} is taken"
-            )
+            raise JanusNodeError(f"something already answers on {self.http_url}: port {self.ports.http} is taken")
         self.render()
         self._close_log()
         self._log_file = open(self.log_path, "ab")  # stays open while Janus writes to it
@@ -329,9 +349,7 @@ class JanusNode:
                 return
             time.sleep(0.05)
         self.kill()
-        raise JanusNodeError(
-            f"janus for node {self.name} did not answer within {timeout} s:\n{self.log_tail()}"
-        )
+        raise JanusNodeError(f"janus for node {self.name} did not answer within {timeout} s:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop Janus cleanly (SIGINT, then SIGKILL after ``timeout``); nothing if it is not running."""
