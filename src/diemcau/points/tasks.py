@@ -1,0 +1,22 @@
+"""Background jobs of the points module: running the planner for a proposal."""
+
+from diemcau.core import jobs
+
+from .models import Proposal
+
+
+@jobs.handler("points.plan")
+def plan_proposal(job, progress):
+    """Compute the proposal named in the job; a failure is recorded on the proposal as well."""
+    from .services import run_proposal
+
+    proposal = Proposal.objects.select_related("session__conference", "unit", "created_by").get(
+        pk=job.params["proposal"])
+    try:
+        return run_proposal(proposal, progress)
+    except Exception as exc:
+        if not Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.FAILED).exists():
+            Proposal.objects.filter(pk=proposal.pk).update(
+                status=Proposal.Status.FAILED, error_code="internal_error",
+                error_message=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
