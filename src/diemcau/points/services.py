@@ -838,6 +838,7 @@ def run_proposal(proposal: Proposal, progress=None) -> dict:
         "sizes": {str(k): int(v) for k, v in sizes.items()},
         "km": km,
         "travel_person_km": round(plan.cost, 1),
+        "cost_pm": int(plan.cost_pm),
         "method": plan.method,
         "elapsed_s": round(plan.elapsed_s, 3),
         "gap_pct": None if plan.gap_pct is None else round(plan.gap_pct, 3),
