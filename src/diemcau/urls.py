@@ -15,6 +15,8 @@ urlpatterns = [
     path("audit/", core_views.audit_log, name="audit-log"),
     path("healthz", core_views.healthz, name="healthz"),
     path("orgs/", include("diemcau.orgs.urls")),
+    path("events/", include("diemcau.events.urls")),
+    path("points/", include("diemcau.points.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
