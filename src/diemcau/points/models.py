@@ -212,3 +212,37 @@ class Proposal(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.unit} · {self.session}"
+
+
+class AssignmentImport(models.Model):
+    """An uploaded assignment list (danh sách phân công), kept from its preview to its confirmation.
+
+    Keeping the bytes makes confirming idempotent (applied once) and leaves a trail of what was
+    imported, by whom, for which session and unit.
+    """
+
+    class Status(models.TextChoices):
+        INVALID = "invalid", _("Has problems")
+        READY = "ready", _("Ready to apply")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Not applied")
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=255)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVALID)
+    summary = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"

@@ -1100,6 +1100,14 @@ def issuing_units(conference: Conference, unit: Unit | None) -> tuple[str, str]:
     return parent, issuer.name.upper()
 
 
+# The official list's columns are Vietnamese whatever the interface language: officials exchange
+# it, and it reads back as an assignment list (points/importing.py uses the same labels).
+OFFICIAL_HEADERS = ["STT", "Phiên", "Mã điểm cầu", "Điểm cầu", "Hội trường", "Địa chỉ", "Đơn vị chủ trì",
+                    "Người phụ trách kỹ thuật", "Điện thoại", "Số chỗ", "Số chỗ đã xếp", "Đơn vị được phân công",
+                    "Mã đơn vị", "Số người"]
+OFFICIAL_TITLE = "DANH SÁCH ĐIỂM CẦU VÀ ĐƠN VỊ ĐƯỢC PHÂN CÔNG"
+
+
 def official_list_workbook(user, conference: Conference, unit: Unit | None, place: str,
                            day: datetime.date) -> bytes:
     """The official list as an .xlsx: the administrative heading, then one row per institution."""
@@ -1107,17 +1115,13 @@ def official_list_workbook(user, conference: Conference, unit: Unit | None, plac
 
     blocks = official_list(user, conference, unit)
     parent, issuer = issuing_units(conference, unit)
-    heading = [NATIONAL_HEADER[0], NATIONAL_HEADER[1], parent, issuer, "",
-               _("LIST OF BRIDGE POINTS AND ASSIGNED INSTITUTIONS").upper(), conference.title,
+    heading = [NATIONAL_HEADER[0], NATIONAL_HEADER[1], parent, issuer, "", OFFICIAL_TITLE, conference.title,
                document_date(place, day)]
-    headers = [_("No."), _("Session"), _("Bridge point"), _("Hall"), _("Address"), _("Host unit"),
-               _("Technical contact"), _("Phone"), _("Seats"), _("Seats used"), _("Assigned institution"),
-               _("Institution code"), _("People")]
     rows, n = [], 0
     for block in blocks:
         for r in block["points"]:
             p = r["point"]
-            base = [block["session"].title, p.name, p.hall.name, p.hall.full_address, p.hall.unit.name,
+            base = [block["session"].title, p.pk, p.name, p.hall.name, p.hall.full_address, p.hall.unit.name,
                     p.contact_name, p.contact_phone, p.capacity, r["used"]]
             if not r["assignments"]:
                 n += 1
@@ -1125,5 +1129,5 @@ def official_list_workbook(user, conference: Conference, unit: Unit | None, plac
             for a in r["assignments"]:
                 n += 1
                 rows.append([n, *base, a.institution.name, a.institution.code, a.seats])
-    return build_workbook(_("Bridge points"), headers, rows, heading=[h for h in heading if h is not None],
-                          widths=[6, 22, 32, 22, 30, 28, 22, 14, 9, 11, 36, 16, 9])
+    return build_workbook("Danh sách điểm cầu", OFFICIAL_HEADERS, rows, heading=[h for h in heading if h],
+                          widths=[6, 20, 10, 32, 22, 30, 28, 22, 14, 9, 11, 36, 16, 9])

@@ -1,0 +1,232 @@
+"""Conference pages: the list, the organiser's conference page, sessions and their agendas.
+
+Thin: forms parse, services decide, templates show. A conference or session the user cannot see
+is a 404, with no hint that it exists.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from diemcau.core.errors import DomainError
+from diemcau.core.excel import build_workbook, xlsx_response
+from diemcau.core.scoping import scope_for
+from diemcau.orgs.models import EducationLevel, Unit
+
+from . import services
+from .forms import AgendaItemForm, ConferenceForm, SessionForm
+from .models import AgendaItem, Conference, Session
+
+
+def visible_conference(request, pk) -> Conference:
+    """The conference ``pk`` if it concerns the user; 404 otherwise."""
+    return get_object_or_404(services.visible_conferences(request.user), pk=pk)
+
+
+def visible_session(request, pk) -> Session:
+    session = get_object_or_404(Session.objects.select_related("conference__host_unit"), pk=pk)
+    visible_conference(request, session.conference_id)
+    return session
+
+
+def _host_choices(user):
+    return scope_for(user).units("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("path")[:1000]
+
+
+@login_required
+def conference_list(request):
+    scope = scope_for(request.user)
+    if scope.is_empty:
+        raise PermissionDenied
+    conferences = services.visible_conferences(request.user).annotate(
+        n_sessions=Count("sessions", distinct=True), n_points=Count("points", distinct=True))
+    return render(request, "events/conference_list.html", {
+        "conferences": conferences,
+        "can_create": bool(scope.write_paths),
+    })
+
+
+@login_required
+def conference_create(request):
+    hosts = _host_choices(request.user)
+    if not hosts:
+        raise PermissionDenied
+    form = ConferenceForm(request.POST or None, hosts=hosts, initial={"host_unit": hosts[0].pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            conf = services.create_conference(request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The conference was created. Add its sessions next."))
+            return redirect("events:conference", conf.pk)
+    return render(request, "events/conference_form.html", {"form": form})
+
+
+@login_required
+def conference_edit(request, pk):
+    conf = visible_conference(request, pk)
+    if not services.can_manage(request.user, conf):
+        raise PermissionDenied
+    initial = {"title": conf.title, "date": conf.date, "place": conf.place, "description": conf.description}
+    form = ConferenceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_conference(request.user, conf, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("events:conference", conf.pk)
+    return render(request, "events/conference_form.html", {"form": form, "conference": conf})
+
+
+@login_required
+def conference_detail(request, pk):
+    """The organiser's page: sessions, points, counts, and what is still missing."""
+    from diemcau.points import services as points
+
+    conf = visible_conference(request, pk)
+    scope = scope_for(request.user)
+    overview = points.conference_overview(request.user, conf)
+    plan_units = planning_units(request.user)
+    return render(request, "events/conference_detail.html", {
+        "conference": conf,
+        "overview": overview,
+        "can_manage": services.can_manage(request.user, conf),
+        "can_plan": bool(scope.write_paths),
+        "plan_unit": plan_units[0] if plan_units else None,
+    })
+
+
+def planning_units(user) -> list[Unit]:
+    """The units a user plans for by default: the tops of their write scope (not institutions)."""
+    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", "name")[:20])
+
+
+@login_required
+def session_create(request, pk):
+    conf = visible_conference(request, pk)
+    if not services.can_manage(request.user, conf):
+        raise PermissionDenied
+    form = SessionForm(request.POST or None, conference=conf)
+    if request.method == "POST" and form.is_valid():
+        starts, ends = form.window()
+        try:
+            session = services.create_session(request.user, conf, title=form.cleaned_data["title"],
+                                              starts_at=starts, ends_at=ends, audience_levels=form.levels_mask(),
+                                              audience_units=form.cleaned_data["units"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The session was added."))
+            return redirect("events:session", session.pk)
+    return render(request, "events/session_form.html", {"form": form, "conference": conf})
+
+
+@login_required
+def session_edit(request, pk):
+    session = visible_session(request, pk)
+    conf = session.conference
+    if not services.can_manage(request.user, conf):
+        raise PermissionDenied
+    form = SessionForm(request.POST or None, conference=conf, initial=SessionForm.initial_for(session))
+    if request.method == "POST" and form.is_valid():
+        starts, ends = form.window()
+        try:
+            services.update_session(request.user, session, title=form.cleaned_data["title"], starts_at=starts,
+                                    ends_at=ends, audience_levels=form.levels_mask(),
+                                    audience_units=form.cleaned_data["units"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("events:session", session.pk)
+    return render(request, "events/session_form.html", {"form": form, "conference": conf, "session": session})
+
+
+@login_required
+def session_detail(request, pk):
+    """A session: its window, audience, agenda, and the invited institutions the user can see."""
+    from diemcau.points.models import Assignment
+
+    session = visible_session(request, pk)
+    conf = session.conference
+    invited = services.invited_institutions(session, request.user).order_by("path")
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        from diemcau.core.vntext import search_terms
+
+        for term in search_terms(q):
+            invited = invited.filter(name_search__contains=term)
+    page = Paginator(invited, 100).get_page(request.GET.get("page"))
+    assigned = {a.institution_id: a for a in Assignment.objects.filter(
+        session=session, institution__in=[u.pk for u in page]).select_related("point")}
+    for u in page:
+        u.assignment = assigned.get(u.pk)
+    return render(request, "events/session_detail.html", {
+        "session": session,
+        "conference": conf,
+        "summary": services.session_summary(session, request.user),
+        "audience_units": services.audience_roots(session),
+        "page": page,
+        "q": q,
+        "can_manage": services.can_manage(request.user, conf),
+        "agenda_form": AgendaItemForm(),
+        "can_plan": bool(scope_for(request.user).write_paths),
+        "plan_units": planning_units(request.user),
+    })
+
+
+@login_required
+def session_export(request, pk):
+    """The invited institutions of a session (as the user sees them) with their points, as .xlsx."""
+    from diemcau.points.models import Assignment
+
+    session = visible_session(request, pk)
+    invited = services.invited_institutions(session, request.user).order_by("path")
+    assigned = {a.institution_id: a for a in Assignment.objects.filter(session=session).select_related("point")}
+    rows = []
+    for n, u in enumerate(invited.iterator(2000), start=1):
+        a = assigned.get(u.pk)
+        rows.append([n, u.code, u.name, ", ".join(EducationLevel.labels(u.levels)), u.people_total,
+                     a.point.name if a else "", a.seats if a else ""])
+    content = build_workbook(_("Invited"), [_("No."), _("Code"), _("Institution"), _("Levels of education"),
+                                            _("Number of people"), _("Bridge point"), _("Seats")], rows,
+                             heading=[session.conference.title.upper(), session.title],
+                             widths=[6, 16, 42, 30, 10, 40, 8])
+    return xlsx_response(content, f"danh-sach-moi-{session.pk}.xlsx")
+
+
+@login_required
+@require_POST
+def agenda_add(request, pk):
+    session = visible_session(request, pk)
+    form = AgendaItemForm(request.POST)
+    if form.is_valid():
+        starts, ends = form.times(session.conference.date)
+        try:
+            services.add_agenda_item(request.user, session, starts_at=starts, ends_at=ends,
+                                     title=form.cleaned_data["title"], speaker=form.cleaned_data["speaker"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Give the item a start time and a title."))
+    return redirect("events:session", session.pk)
+
+
+@login_required
+@require_POST
+def agenda_remove(request, pk):
+    item = get_object_or_404(AgendaItem, pk=pk)
+    session = visible_session(request, item.session_id)
+    try:
+        services.remove_agenda_item(request.user, item)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("events:session", session.pk)

@@ -1,0 +1,311 @@
+"""Importing the official assignment list (danh sách phân công): which institution goes where.
+
+The same flow as the organisation imports (``orgs.importing``):
+
+1. :func:`start_import` keeps the upload as an :class:`AssignmentImport` and previews it: every row
+   is read, matched (institution by code, point by number or name) and checked with the same rules
+   as assignment by hand (``services.check_changes``); every problem keeps its row and column.
+   Nothing is written but the batch's summary.
+2. :func:`confirm_import` plans the same rows again inside one transaction, refuses if anything
+   differs from the preview, then writes all rows or none (``services.apply_changes``).
+
+Institutions missing from the file keep their point. The columns are Vietnamese whatever the
+interface language (officials exchange these sheets); the official list exported by
+``services.official_list_workbook`` is itself a valid assignment list.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from diemcau.core import audit
+from diemcau.core.errors import DomainError, ScopeError
+from diemcau.core.excel import Column, Sheet, build_workbook, read_table
+from diemcau.core.scoping import SYSTEM, require_scope
+from diemcau.core.vntext import fold
+from diemcau.events.models import Session
+from diemcau.orgs.models import Unit
+
+from . import services
+from .models import Assignment, AssignmentImport, BridgePoint
+
+COLUMNS = [
+    Column("institution_code", "Mã đơn vị", ("ma dv", "ma truong", "ma co so", "institution code", "unit code",
+                                             "code"), required=True),
+    Column("institution_name", "Đơn vị được phân công", ("ten don vi", "ten truong", "don vi", "truong",
+                                                         "assigned institution", "institution")),
+    Column("point", "Điểm cầu", ("ten diem cau", "diem cau duoc phan cong", "bridge point", "point")),
+    Column("point_id", "Mã điểm cầu", ("so diem cau", "point number", "point id")),
+    Column("session", "Phiên", ("phien hop", "buoi", "session")),
+]
+CREATE, MOVE, UNCHANGED = "create", "move", "unchanged"
+MAX_STORED_PROBLEMS = 2000
+SAMPLE_ROWS = 30
+
+
+@dataclass
+class ImportPlan:
+    """Every row checked and classed; nothing written."""
+
+    sheet: Sheet
+    changes: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    skipped_other_session: int = 0
+
+    def column_text(self, key: str) -> str:
+        label = next((c.label for c in COLUMNS if c.key == key), key)
+        letter = self.sheet.column_letters.get(key)
+        return f"{letter} ({label})" if letter else label
+
+    def add_problem(self, row: int | None, key: str, problem: str, code: str):
+        column = self.column_text(key) if key else ""
+        if row and column:
+            message = _("Row %(row)d, column %(col)s: %(problem)s") % {"row": row, "col": column, "problem": problem}
+        elif row:
+            message = _("Row %(row)d: %(problem)s") % {"row": row, "problem": problem}
+        else:
+            message = str(problem)
+        self.problems.append({"row": row, "column": column, "problem": str(problem), "message": message,
+                              "code": code})
+
+    @property
+    def fingerprint(self) -> str:
+        data = json.dumps(sorted((c.institution.pk, c.point.pk) for c in self.changes))
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def counts(self) -> dict:
+        counts = {CREATE: 0, MOVE: 0, UNCHANGED: 0}
+        for action in self.actions:
+            counts[action] += 1
+        return counts
+
+    def summary(self, session: Session, unit: Unit) -> dict:
+        samples = []
+        for c, action in zip(self.changes, self.actions, strict=True):
+            if action != UNCHANGED and len(samples) < SAMPLE_ROWS:
+                samples.append({"row": c.row, "code": c.institution.code, "name": c.institution.name,
+                                "point": c.point.name, "action": action})
+        named = {c.institution.pk for c in self.changes}
+        left = services.planning_institutions(session, unit).exclude(pk__in=named)
+        self.problems.sort(key=lambda p: p["row"] or 0)
+        return {"rows": len(self.sheet.rows), "header_row": self.sheet.header_row, "counts": self.counts(),
+                "samples": samples, "problems": self.problems[:MAX_STORED_PROBLEMS],
+                "problems_total": len(self.problems), "other_session": self.skipped_other_session,
+                "not_in_file": left.count(),
+                "not_in_file_unassigned": left.exclude(point_assignments__session=session).count()}
+
+
+def read_sheet(data: bytes, filename: str) -> Sheet:
+    sheet = read_table(data, filename, COLUMNS, max_bytes=settings.IMPORT_MAX_BYTES)
+    if "point" not in sheet.columns and "point_id" not in sheet.columns:
+        raise DomainError(_("The file needs a column “Điểm cầu” (the point's name) or “Mã điểm cầu” (its "
+                            "number)."), "missing_columns")
+    if not sheet.rows:
+        raise DomainError(_("There are no rows under the header (row %(row)d).") % {"row": sheet.header_row},
+                          "no_rows")
+    return sheet
+
+
+def plan_import(user, session: Session, unit: Unit, sheet: Sheet) -> ImportPlan:
+    """Match and check every row of an assignment list for ``session`` within ``unit``'s subtree."""
+    plan = ImportPlan(sheet)
+    codes = {v["institution_code"].strip() for _row, v in sheet.rows if v.get("institution_code")}
+    units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    points = list(services.points_in_scope(user, session.conference, mode="write"))
+    by_id = {p.pk: p for p in points}
+    by_name = {}
+    for p in points:
+        for key in {fold(p.name), fold(f"{p.hall.unit.name} · {p.hall.name}")}:
+            by_name.setdefault(key, []).append(p)
+    session_key = fold(session.title)
+    for row, values in sheet.rows:
+        code = values.get("institution_code", "").strip()
+        point_text = values.get("point", "").strip()
+        point_id = values.get("point_id", "").strip()
+        if not code:
+            if values.get("institution_name", "").strip():
+                plan.add_problem(row, "institution_code", _("The institution's code is missing."), "required")
+            continue  # a point listed without institutions (as in the official list)
+        if values.get("session", "").strip() and fold(values["session"]) != session_key:
+            plan.skipped_other_session += 1
+            continue
+        inst = units.get(code)
+        if inst is None:
+            plan.add_problem(row, "institution_code", _("No institution has the code %(code)s.") % {"code": code},
+                             "unknown_institution")
+            continue
+        if not inst.is_within(unit):
+            plan.add_problem(row, "institution_code", _("%(inst)s is not under %(unit)s.")
+                             % {"inst": inst.name, "unit": unit.name}, "out_of_scope")
+            continue
+        point, key = None, "point_id" if point_id else "point"
+        if point_id:
+            point = by_id.get(int(point_id)) if point_id.isdigit() else None
+            if point is None:
+                plan.add_problem(row, key, _("No bridge point of yours has the number %(n)s.") % {"n": point_id},
+                                 "unknown_point")
+                continue
+        elif point_text:
+            found = by_name.get(fold(point_text), [])
+            if len(found) > 1:
+                plan.add_problem(row, key, _("Several points are named “%(name)s”; use the column “Mã điểm cầu”.")
+                                 % {"name": point_text}, "ambiguous_point")
+                continue
+            if not found:
+                plan.add_problem(row, key, _("No bridge point of yours is named “%(name)s”.") % {"name": point_text},
+                                 "unknown_point")
+                continue
+            point = found[0]
+        else:
+            plan.add_problem(row, "point", _("The bridge point is missing."), "required")
+            continue
+        plan.changes.append(services.Change(inst, point, row=row, column=plan.column_text(key)))
+    for p in services.check_changes(user, session, plan.changes):
+        plan.add_problem(p.row, "", p.message, p.code)
+        plan.problems[-1]["column"] = p.column
+        if p.row and p.column:
+            plan.problems[-1]["message"] = _("Row %(row)d, column %(col)s: %(problem)s") % {
+                "row": p.row, "col": p.column, "problem": p.message}
+    current = dict(Assignment.objects.filter(session=session, institution__in=[c.institution for c in plan.changes])
+                   .values_list("institution", "point"))
+    for c in plan.changes:
+        now = current.get(c.institution.pk)
+        plan.actions.append(CREATE if now is None else UNCHANGED if now == c.point.pk else MOVE)
+    return plan
+
+
+def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport:
+    """Keep an uploaded assignment list and preview it (the size is checked before reading)."""
+    require_scope(user, unit, "write")
+    limit = settings.IMPORT_MAX_BYTES
+    if upload.size > limit:
+        raise DomainError(_("The file is %(size).1f MB; the limit is %(limit).1f MB.")
+                          % {"size": upload.size / 1e6, "limit": limit / 1e6}, "too_large")
+    data = b"".join(upload.chunks())
+    if not data:
+        raise DomainError(_("The file is empty."), "empty_file")
+    batch = AssignmentImport.objects.create(
+        session=session, unit=unit, owner=user, filename=(upload.name or "")[-255:], size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(), content=data)
+    return preview(batch)
+
+
+def preview(batch: AssignmentImport) -> AssignmentImport:
+    """Read and check a kept file; record what importing it would do."""
+    try:
+        sheet = read_sheet(bytes(batch.content), batch.filename)
+        plan = plan_import(batch.owner, batch.session, batch.unit, sheet)
+    except DomainError as exc:
+        batch.summary = {"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS],
+                         "problems_total": len(exc.details), "counts": {CREATE: 0, MOVE: 0, UNCHANGED: 0}}
+        batch.status, batch.fingerprint = AssignmentImport.Status.INVALID, ""
+    else:
+        batch.summary = plan.summary(batch.session, batch.unit)
+        batch.fingerprint = plan.fingerprint
+        batch.status = AssignmentImport.Status.INVALID if plan.problems else AssignmentImport.Status.READY
+    batch.save(update_fields=["summary", "fingerprint", "status"])
+    return batch
+
+
+def confirm_import(user, batch: AssignmentImport) -> AssignmentImport:
+    """Apply a previewed list all-or-nothing, once; confirming it again changes nothing."""
+    if user is not SYSTEM and batch.owner_id != getattr(user, "pk", None):
+        raise ScopeError()
+    try:
+        with transaction.atomic():
+            batch = AssignmentImport.objects.select_for_update().select_related("session", "unit").get(pk=batch.pk)
+            if batch.status == AssignmentImport.Status.APPLIED:
+                return batch
+            if batch.status != AssignmentImport.Status.READY:
+                raise DomainError(_("This file cannot be imported: %(status)s.")
+                                  % {"status": batch.get_status_display()}, "not_ready")
+            sheet = read_sheet(bytes(batch.content), batch.filename)
+            plan = plan_import(user, batch.session, batch.unit, sheet)
+            if plan.problems or plan.fingerprint != batch.fingerprint:
+                raise DomainError(_("The data changed since the preview; check the file again."), "stale_preview",
+                                  details=plan.problems[:MAX_STORED_PROBLEMS])
+            outcome = services.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
+                                             action="assignment.imported")
+            batch.status, batch.applied_at = AssignmentImport.Status.APPLIED, timezone.now()
+            batch.result = {"created": outcome.created, "moved": outcome.moved, "unchanged": outcome.unchanged}
+            batch.save(update_fields=["status", "applied_at", "result"])
+            audit.record(user, "import.assignments", batch, unit_path=batch.unit.path,
+                         after={"filename": batch.filename, "sha256": batch.sha256, **batch.result})
+        return batch
+    except DomainError as exc:
+        AssignmentImport.objects.filter(pk=batch.pk, status=AssignmentImport.Status.READY).update(
+            status=AssignmentImport.Status.FAILED,
+            result={"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS]})
+        raise
+
+
+def template_workbook(user, session: Session, unit: Unit) -> bytes:
+    """A list to fill in: every invited institution of ``unit`` with its current point, if any."""
+    current = {a.institution_id: a.point for a in Assignment.objects.filter(session=session).select_related("point")}
+    rows = []
+    for u in services.planning_institutions(session, unit):
+        p = current.get(u.pk)
+        rows.append([u.code, u.name, p.name if p else "", p.pk if p else "", session.title])
+    points = services.points_in_scope(user, session.conference, mode="write").filter(sessions=session)
+    heading = [unit.name.upper(), _("ASSIGNMENT LIST") + " – " + session.title,
+               _("Points you can use: %(points)s") % {"points": "; ".join(f"{p.pk} = {p.name}" for p in points)}]
+    return build_workbook(_("Assignments"), [c.label for c in COLUMNS], rows, heading=heading,
+                          widths=[18, 42, 40, 14, 20])
+
+
+def point_choices(user, session: Session) -> list[BridgePoint]:
+    return list(services.points_in_scope(user, session.conference, mode="write").filter(sessions=session))
+
+
+# --- road distances ---------------------------------------------------------------------------
+DISTANCE_COLUMNS = [
+    Column("institution_code", "Mã đơn vị", ("ma dv", "ma truong", "institution code", "code"), required=True),
+    Column("hall", "Số hội trường", ("hoi truong", "ma hoi truong", "hall", "hall number"), required=True),
+    Column("km", "Khoảng cách (km)", ("khoang cach", "km", "so km", "distance", "distance (km)"), required=True),
+]
+
+
+def import_road_distances(user, unit: Unit, data: bytes, filename: str) -> int:
+    """Read a road-distance table (institution code, hall number, km) and store it, all or nothing."""
+    from decimal import Decimal, InvalidOperation
+
+    sheet = read_table(data, filename, DISTANCE_COLUMNS, max_bytes=settings.IMPORT_MAX_BYTES)
+    halls = {h.pk: h for h in services.halls_in_scope(user, within=unit, mode="write")}
+    codes = {v["institution_code"].strip() for _r, v in sheet.rows}
+    units = {u.code: u for u in Unit.objects.filter(code__in=codes) if u.is_within(unit)}
+    rows, problems = [], []
+
+    def problem(row, key, text, code):
+        col = next(c for c in DISTANCE_COLUMNS if c.key == key)
+        problems.append({"row": row, "column": col.label, "code": code, "problem": str(text),
+                         "message": _("Row %(row)d, column %(col)s: %(problem)s")
+                         % {"row": row, "col": f"{sheet.column_letters.get(key, '')} ({col.label})", "problem": text}})
+
+    for row, v in sheet.rows:
+        inst = units.get(v["institution_code"].strip())
+        hall_text = v["hall"].strip().lstrip("#")
+        hall = halls.get(int(hall_text)) if hall_text.isdigit() else None
+        try:
+            km = Decimal(v["km"].replace(",", "."))
+        except InvalidOperation:
+            km = None
+        if inst is None:
+            problem(row, "institution_code", _("No institution under %(unit)s has this code.") % {"unit": unit.name},
+                    "unknown_institution")
+        if hall is None:
+            problem(row, "hall", _("No hall of yours has this number."), "unknown_hall")
+        if km is None or km < 0 or km > 5000:
+            problem(row, "km", _("The distance must be a number of km between 0 and 5000."), "bad_number")
+        if not problems:
+            rows.append((hall, inst, km.quantize(Decimal("0.01"))))
+    if problems:
+        raise DomainError(_("%(n)d problems; nothing was imported. First: %(first)s")
+                          % {"n": len(problems), "first": problems[0]["message"]}, problems[0]["code"],
+                          details=problems[:MAX_STORED_PROBLEMS])
+    return services.save_road_distances(user, unit, rows)
