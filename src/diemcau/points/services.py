@@ -797,6 +797,21 @@ def start_plan(actor, session: Session, unit: Unit, request: PlanRequest) -> Pro
     return proposal
 
 
+def plan_now(actor, session: Session, unit: Unit, request: PlanRequest, *, seed: int = 0) -> Proposal:
+    """Check a request and compute its proposal at once, without a job (commands and loaders).
+
+    An infeasible request raises its ``PlanInfeasible``; the failed proposal is kept for the record.
+    """
+    session = Session.objects.select_related("conference").get(pk=session.pk)
+    _validate_request(actor, session, unit, request)
+    proposal = Proposal.objects.create(session=session, unit=unit, params={**request.as_params(), "seed": seed},
+                                       created_by=actor if getattr(actor, "pk", None) else None)
+    audit.record(actor, "plan.started", proposal, unit_path=unit.path, after=request.as_params())
+    run_proposal(proposal)
+    proposal.refresh_from_db()
+    return proposal
+
+
 def run_proposal(proposal: Proposal, progress=None) -> dict:
     """Compute a proposal (the job's body): read the input, run the engine, store the result."""
     from . import planner
@@ -818,7 +833,7 @@ def run_proposal(proposal: Proposal, progress=None) -> dict:
             plan = planner_exact.plan_exact(problem, time_limit=min(request.time_limit_s, EXACT_TIME_LIMIT_S),
                                             hint=hint)
         else:
-            plan = planner.plan(problem, seed=proposal.pk or 0)
+            plan = planner.plan(problem, seed=proposal.params.get("seed", 0))
     except DomainError as exc:
         Proposal.objects.filter(pk=proposal.pk).update(status=Proposal.Status.FAILED, error_code=exc.code,
                                                        error_message=exc.message, error_details=exc.details)
@@ -934,7 +949,8 @@ def apply_proposal(actor, proposal: Proposal) -> BatchResult:
             raise DomainError(_("A proposed hall is no longer in use or not yours; run the planner again."),
                               "proposal_stale")
         points = {}
-        for o in result["open"]:
+        # Offices before schools: a new point relays from the nearest point above it.
+        for o in sorted(result["open"], key=lambda o: (len(halls[o["hall"]].unit.path), o["hall"])):
             hall = halls[o["hall"]]
             point = BridgePoint.objects.filter(conference=conference, hall=hall).first()
             if point is None:
