@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
@@ -122,55 +123,100 @@ def clean_code(value, field_label) -> str:
     return code
 
 
-def _validate_unit(unit: Unit):
-    unit.code = clean_code(unit.code, _("Code"))
-    unit.name = clean_text(unit.name, _("Name"), required=True)
-    unit.short_name = clean_text(unit.short_name, _("Short name"), max_length=100)
-    unit.kind_label = clean_text(unit.kind_label, _("Kind label"), max_length=100)
-    unit.commune = clean_text(unit.commune, _("Commune"), max_length=150)
-    unit.address = clean_text(unit.address, _("Address"), max_length=300)
+# Labels for messages, translated only when a message is shown: imports check thousands of rows.
+UNIT_LABELS = {
+    "code": gettext_lazy("Code"), "name": gettext_lazy("Name"), "short_name": gettext_lazy("Short name"),
+    "kind_label": gettext_lazy("Kind label"), "commune": gettext_lazy("Commune"),
+    "address": gettext_lazy("Address"),
+}
+PERSON_LABELS = {
+    "code": gettext_lazy("Personal code"), "full_name": gettext_lazy("Full name"),
+    "position": gettext_lazy("Position"), "phone": gettext_lazy("Phone"), "email": gettext_lazy("Email"),
+}
+
+
+def check_unit(unit: Unit, *, check_duplicate: bool = True) -> list[tuple[str, DomainError]]:
+    """Normalise a unit's own fields in place and return every problem as (field, error).
+
+    Forms stop at the first problem; imports report them all, by row and column.
+    """
+    problems = []
+    _clean_field(problems, unit, "code", clean_code, UNIT_LABELS)
+    _clean_field(problems, unit, "name", clean_text, UNIT_LABELS, required=True)
+    _clean_field(problems, unit, "short_name", clean_text, UNIT_LABELS, max_length=100)
+    _clean_field(problems, unit, "kind_label", clean_text, UNIT_LABELS, max_length=100)
+    _clean_field(problems, unit, "commune", clean_text, UNIT_LABELS, max_length=150)
+    _clean_field(problems, unit, "address", clean_text, UNIT_LABELS, max_length=300)
     if unit.kind not in Unit.Kind.values:
-        raise DomainError(_("Unknown kind of unit: %(kind)s.") % {"kind": unit.kind}, "bad_kind")
+        problems.append(("kind", DomainError(_("Unknown kind of unit: %(kind)s.") % {"kind": unit.kind},
+                                             "bad_kind")))
     if unit.latitude is not None and not -90 <= float(unit.latitude) <= 90:
-        raise DomainError(_("Latitude must lie between -90 and 90."), "bad_latitude")
+        problems.append(("latitude", DomainError(_("Latitude must lie between -90 and 90."), "bad_latitude")))
     if unit.longitude is not None and not -180 <= float(unit.longitude) <= 180:
-        raise DomainError(_("Longitude must lie between -180 and 180."), "bad_longitude")
+        problems.append(("longitude", DomainError(_("Longitude must lie between -180 and 180."),
+                                                  "bad_longitude")))
     for f in ("managers_count", "teachers_count", "staff_count", "levels"):
         if getattr(unit, f) is None or int(getattr(unit, f)) < 0:
-            raise DomainError(_("Counts must be whole numbers of zero or more."), "bad_count")
-    duplicate = Unit.objects.filter(code=unit.code).exclude(pk=unit.pk).first()
-    if duplicate is not None:
-        raise DomainError(
-            _("The code %(code)s is already used by %(name)s.") % {"code": unit.code, "name": duplicate.name},
-            "duplicate_code",
-        )
+            problems.append((f, DomainError(_("Counts must be whole numbers of zero or more."), "bad_count")))
+    if check_duplicate and not problems:
+        duplicate = Unit.objects.filter(code=unit.code).exclude(pk=unit.pk).first()
+        if duplicate is not None:
+            problems.append(("code", DomainError(
+                _("The code %(code)s is already used by %(name)s.") % {"code": unit.code, "name": duplicate.name},
+                "duplicate_code",
+            )))
+    return problems
 
 
-def _validate_person(person: Person):
-    person.code = clean_code(person.code, _("Personal code"))
-    person.full_name = clean_text(person.full_name, _("Full name"), required=True, max_length=150)
-    person.position = clean_text(person.position, _("Position"), max_length=150)
-    person.phone = clean_text(person.phone, _("Phone"), max_length=20)
-    person.email = clean_text(person.email, _("Email"), max_length=254)
+def check_person(person: Person, *, check_duplicate: bool = True) -> list[tuple[str, DomainError]]:
+    """Normalise a person's own fields in place and return every problem as (field, error)."""
+    problems = []
+    _clean_field(problems, person, "code", clean_code, PERSON_LABELS)
+    _clean_field(problems, person, "full_name", clean_text, PERSON_LABELS, required=True, max_length=150)
+    _clean_field(problems, person, "position", clean_text, PERSON_LABELS, max_length=150)
+    _clean_field(problems, person, "phone", clean_text, PERSON_LABELS, max_length=20)
+    _clean_field(problems, person, "email", clean_text, PERSON_LABELS, max_length=254)
     if person.category not in Person.Category.values:
-        raise DomainError(_("Unknown category: %(c)s.") % {"c": person.category}, "bad_category")
+        problems.append(("category", DomainError(_("Unknown category: %(c)s.") % {"c": person.category},
+                                                 "bad_category")))
     if person.phone and not all(ch.isdigit() or ch in "+ .-()" for ch in person.phone):
-        raise DomainError(_("The phone number may contain only digits."), "bad_phone")
-    if person.email:
+        problems.append(("phone", DomainError(_("The phone number may contain only digits."), "bad_phone")))
+    if person.email and not any(f == "email" for f, _e in problems):
         from django.core.exceptions import ValidationError
         from django.core.validators import validate_email
 
         try:
             validate_email(person.email)
-        except ValidationError as exc:
-            raise DomainError(_("The email address is not valid."), "bad_email") from exc
-    duplicate = Person.objects.filter(code=person.code).exclude(pk=person.pk).first()
-    if duplicate is not None:
-        raise DomainError(
-            _("The personal code %(code)s is already used by %(name)s.")
-            % {"code": person.code, "name": duplicate.full_name},
-            "duplicate_code",
-        )
+        except ValidationError:
+            problems.append(("email", DomainError(_("The email address is not valid."), "bad_email")))
+    if check_duplicate and not problems:
+        duplicate = Person.objects.filter(code=person.code).exclude(pk=person.pk).first()
+        if duplicate is not None:
+            problems.append(("code", DomainError(
+                _("The personal code %(code)s is already used by %(name)s.")
+                % {"code": person.code, "name": duplicate.full_name},
+                "duplicate_code",
+            )))
+    return problems
+
+
+def _clean_field(problems: list, obj, field: str, cleaner, labels: dict, **options):
+    try:
+        setattr(obj, field, cleaner(getattr(obj, field), labels[field], **options))
+    except DomainError as exc:
+        problems.append((field, exc))
+
+
+def _validate_unit(unit: Unit):
+    problems = check_unit(unit)
+    if problems:
+        raise problems[0][1]
+
+
+def _validate_person(person: Person):
+    problems = check_person(person)
+    if problems:
+        raise problems[0][1]
 
 
 # --- units ------------------------------------------------------------------------------------
@@ -194,7 +240,7 @@ def create_unit(actor, *, parent: Unit | None, **fields) -> Unit:
     unit.path = "~" + unit.code
     unit.save()
     _set_path(unit, parent)
-    audit.record(_actor(actor), "unit.created", unit, after=audit.snapshot(unit, UNIT_FIELDS + ["parent"]))
+    audit.record(_actor(actor), "unit.created", unit, after=audit.snapshot(unit, [*UNIT_FIELDS, "parent"]))
     return unit
 
 
@@ -232,6 +278,21 @@ def move_unit(actor, unit: Unit, new_parent: Unit) -> Unit:
     if unit.parent_id == new_parent.pk:
         return unit
     old_path, old_parent = unit.path, unit.parent
+    move_subtree(unit, new_parent)
+    audit.record(
+        _actor(actor), "unit.moved", unit,
+        before={"parent": old_parent.pk if old_parent else None, "path": old_path},
+        after={"parent": new_parent.pk, "path": unit.path},
+    )
+    return unit
+
+
+def move_subtree(unit: Unit, new_parent: Unit):
+    """Rewrite the paths of ``unit``'s subtree to lie under ``new_parent``; no checks, no audit.
+
+    Callers check scope and cycles first (:func:`move_unit`, imports) and lock what they change.
+    """
+    old_path = unit.path
     new_path = new_parent.path + path_segment(unit.pk)
     shift = (len(new_path) - len(old_path)) // PATH_STEP
     low, high = unit.subtree_bounds()
@@ -242,12 +303,6 @@ def move_unit(actor, unit: Unit, new_parent: Unit) -> Unit:
     )
     Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
     unit.refresh_from_db()
-    audit.record(
-        _actor(actor), "unit.moved", unit,
-        before={"parent": old_parent.pk if old_parent else None, "path": old_path},
-        after={"parent": new_parent.pk, "path": unit.path},
-    )
-    return unit
 
 
 def _literal(text: str):
