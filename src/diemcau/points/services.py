@@ -1008,12 +1008,16 @@ def conference_overview(user, conference: Conference, limit: int = 30) -> dict:
     by_state = defaultdict(int)
     for p in points:
         by_state[p.readiness] += 1
+    no_contact = [p for p in points if not p.has_contact]
     return {
+        "missing": len(no_contact) + sum(u["count"] for u in unassigned) + len(over),
+        "invited": sum(r["invited"] for r in session_rows),
+        "assigned": sum(r["assigned"] for r in session_rows),
         "sessions": session_rows,
         "points": len(points),
         "seats": sum(p.capacity for p in points),
         "readiness": [(label, by_state.get(value, 0)) for value, label in R.choices],
-        "no_contact": [p for p in points if not p.has_contact],
+        "no_contact": no_contact,
         "unassigned": unassigned,
         "over_capacity": over,
         "no_session": [p for p in points if not p.sessions.all()],
