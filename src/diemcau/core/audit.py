@@ -12,7 +12,7 @@ def snapshot(obj: models.Model, fields=None) -> dict:
     """Return a JSON-safe dict of a model instance's concrete fields (or the named ones)."""
     data = {}
     for field in obj._meta.concrete_fields:
-        if fields is not None and field.name not in fields:
+        if fields is not None and field.name not in fields and field.attname not in fields:
             continue
         value = field.value_from_object(obj)
         if isinstance(value, datetime.datetime | datetime.date | datetime.time):

@@ -189,35 +189,40 @@ def safe_cell(value):
 
 def build_workbook(title: str, headers: list[str], rows, *, heading: list[str] | None = None,
                    widths: list[int] | None = None) -> bytes:
-    """Return an .xlsx with an optional heading block, a bold header row and the rows."""
+    """Return an .xlsx with an optional heading block, a bold header row and the rows.
+
+    Written in openpyxl's streaming (write-only) mode: rows may be a generator of any length.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook(write_only=False)
-    ws = wb.active
-    ws.title = (title or "Sheet")[:31]
-    r = 1
-    for line in heading or []:
-        ws.cell(row=r, column=1, value=safe_cell(line)).font = Font(bold=True)
-        r += 1
-    if heading:
-        r += 1
-    for j, h in enumerate(headers, start=1):
-        c = ws.cell(row=r, column=j, value=safe_cell(h))
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor="DDE7F3")
-        c.alignment = Alignment(wrap_text=True, vertical="center")
-    ws.freeze_panes = ws.cell(row=r + 1, column=1)
-    for row in rows:
-        r += 1
-        for j, v in enumerate(row, start=1):
-            cell = ws.cell(row=r, column=j, value=safe_cell(v))
-            if isinstance(v, str):
-                cell.data_type = "s"  # never a formula, whatever the text
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet((title or "Sheet")[:31])
     for j, h in enumerate(headers, start=1):
         width = widths[j - 1] if widths and j <= len(widths) else max(10, min(45, len(str(h)) + 4))
         ws.column_dimensions[get_column_letter(j)].width = width
+    header_row = len(heading or []) + (1 if heading else 0) + 1
+    ws.freeze_panes = f"A{header_row + 1}"
+    bold = Font(bold=True)
+    for line in heading or []:
+        cell = WriteOnlyCell(ws, value=safe_cell(line))
+        cell.font = bold
+        ws.append([cell])
+    if heading:
+        ws.append([])
+    fill = PatternFill("solid", fgColor="DDE7F3")
+    wrap = Alignment(wrap_text=True, vertical="center")
+    header_cells = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=safe_cell(h))
+        cell.font, cell.fill, cell.alignment = bold, fill, wrap
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in rows:
+        # safe_cell prefixes formula-like text, so no string cell can become a formula.
+        ws.append([safe_cell(v) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
