@@ -292,4 +292,4 @@ def test_official_list_rows(planning, bavi_point, organiser_bavi):
     assert values[0][0] == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert any(r[0] == "Hà Nội, ngày 15 tháng 8 năm 2023" for r in values)
     rows = [r for r in values if isinstance(r[0], int)]
-    assert [r[10] for r in rows[:2]] == ["Trường THPT Ba Vì", "Trung tâm GDNN-GDTX Ba Vì"]
+    assert [r[11] for r in rows[:2]] == ["Trường THPT Ba Vì", "Trung tâm GDNN-GDTX Ba Vì"]
