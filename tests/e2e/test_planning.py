@@ -142,6 +142,24 @@ def test_planning_pages_for_review(page, phone, planned_demo):
         assert response.status == 200, url
         assert page.locator(selector).first.is_visible(), url
         page.screenshot(path=str(SCREENSHOTS / f"planning-{name}.png"))
+    # An assignment list with a mistake: the preview names the row and the column, nothing is written.
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Mã đơn vị", "Tên đơn vị", "Điểm cầu"])
+    school = Assignment.objects.filter(session=morning, point=school_point).select_related("institution").first()
+    ws.append([school.institution.code, school.institution.name, school_point.name])
+    ws.append(["KHONG_CO_MA", "Trường không có", office_point.name])
+    upload = SCREENSHOTS.parent / "phan-cong-thu.xlsx"
+    wb.save(upload)
+    page.goto(f"{page.base_url}/points/sessions/{morning.pk}/import/?unit={bavi.pk}")
+    page.set_input_files("input[type=file]", str(upload))
+    page.locator("form.planner-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/points/imports/\d+/"))
+    page.screenshot(path=str(SCREENSHOTS / "planning-import-preview.png"), full_page=True)
+    assert page.locator("tr.row-error").count() == 1
+    assert "KHONG_CO_MA" in page.locator("tr.row-error").inner_text()
     # The conference page on a phone.
     serve_project_static(phone)
     sign_in(phone, "bavi", orgs_demo.DEMO_PASSWORD)
