@@ -178,6 +178,7 @@ LANGUAGE_COOKIE_NAME = "diemcau_language"
 
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"  # collectstatic target in production; WhiteNoise serves it
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {

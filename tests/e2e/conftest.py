@@ -71,5 +71,5 @@ def login(page, username, password="Mat-khau-2023"):
     page.goto(page.base_url + "/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("form.login-form button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
