@@ -7,25 +7,29 @@ and a line joins each school to its hall.
 
 import math
 
-WIDTH, HEIGHT, PAD = 760, 520, 34
+WIDTH, HEIGHT, MAX_HEIGHT, PAD = 760, 420, 900, 34
 
 
 def _project(points: list[tuple[float, float]]):
-    """A function (lat, lon) → (x, y) fitting ``points`` into the drawing, north up."""
+    """A function (lat, lon) → (x, y) fitting ``points`` into the drawing, north up.
+
+    The drawing's height follows the area's shape (a tall district gets a tall map), within bounds.
+    """
     lats = [p[0] for p in points]
     lons = [p[1] for p in points]
     mid = math.radians((min(lats) + max(lats)) / 2)
     xs = [lon * math.cos(mid) for lon in lons]
     span_x = max(max(xs) - min(xs), 1e-4)
     span_y = max(max(lats) - min(lats), 1e-4)
-    scale = min((WIDTH - 2 * PAD) / span_x, (HEIGHT - 2 * PAD) / span_y)
+    height = round(min(MAX_HEIGHT, max(HEIGHT, (WIDTH - 2 * PAD) * span_y / span_x + 2 * PAD)))
+    scale = min((WIDTH - 2 * PAD) / span_x, (height - 2 * PAD) / span_y)
     x0 = min(xs) - ((WIDTH - 2 * PAD) / scale - span_x) / 2
-    y1 = max(lats) + ((HEIGHT - 2 * PAD) / scale - span_y) / 2
+    y1 = max(lats) + ((height - 2 * PAD) / scale - span_y) / 2
 
     def project(lat: float, lon: float) -> tuple[float, float]:
         return (round(PAD + (lon * math.cos(mid) - x0) * scale, 1), round(PAD + (y1 - lat) * scale, 1))
 
-    return project, scale
+    return project, scale, height
 
 
 def plan_map(comparison: dict) -> dict | None:
@@ -36,7 +40,7 @@ def plan_map(comparison: dict) -> dict | None:
         return None
     coords = [(float(r["institution"].latitude), float(r["institution"].longitude)) for r in rows]
     coords += [(s["hall"].lat, s["hall"].lon) for s in seat_rows]
-    project, scale = _project(coords)
+    project, scale, height = _project(coords)
     top_load = max([s["proposed"] for s in seat_rows] + [1])
     top_size = max([r["size"] for r in rows] + [1])
     number = {s["hall"].pk: n for n, s in enumerate(sorted(seat_rows, key=lambda s: (-s["hall"].lat,
@@ -58,5 +62,5 @@ def plan_map(comparison: dict) -> dict | None:
     # A scale bar of a round number of km, about a fifth of the width.
     km_per_px = 111.32 / scale
     bar_km = next(k for k in (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000) if k / km_per_px > WIDTH / 8)
-    return {"width": WIDTH, "height": HEIGHT, "halls": halls, "schools": schools, "lines": lines,
+    return {"width": WIDTH, "height": height, "halls": halls, "schools": schools, "lines": lines,
             "bar_km": bar_km, "bar_px": round(bar_km / km_per_px, 1), "number": number}
