@@ -2,7 +2,6 @@
 
 import io
 import re
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -12,32 +11,7 @@ from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
-from .conftest import SCREENSHOTS, shot
-
-PROJECT_STATIC = Path(__file__).resolve().parents[2] / "src/diemcau/static"
-
-
-def serve_project_static(page):
-    """Serve src/diemcau/static/ when the server does not (settings have no STATICFILES_DIRS yet)."""
-
-    def handle(route):
-        response = route.fetch()
-        rel = route.request.url.split("/static/", 1)[1].split("?")[0]
-        if response.status == 404 and (PROJECT_STATIC / rel).is_file():
-            route.fulfill(path=str(PROJECT_STATIC / rel))
-        else:
-            route.fulfill(response=response)
-
-    page.route("**/static/diemcau/**", handle)
-
-
-def sign_in(page, username, password):
-    # conftest.login() clicks the first submit button, which is the language switcher's; press Enter instead.
-    page.goto(page.base_url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.press("#id_password", "Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+from .conftest import SCREENSHOTS, login, shot
 
 
 @pytest.fixture
@@ -54,8 +28,7 @@ def test_bavi_organiser_plans_reviews_applies_and_downloads(page, demo_conferenc
     bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
     office_hall = Hall.objects.get(unit=bavi)
 
-    serve_project_static(page)
-    sign_in(page, "bavi", orgs_demo.DEMO_PASSWORD)
+    login(page, "bavi", orgs_demo.DEMO_PASSWORD)
     page.goto(f"{page.base_url}/events/{conference.pk}/")
     assert page.locator("#missing").is_visible()
     shot(page, "planning-conference-before")
@@ -124,8 +97,7 @@ def test_planning_pages_for_review(page, phone, planned_demo):
     bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
     office_point = BridgePoint.objects.get(conference=conference, hall__unit=bavi)
     school_point = BridgePoint.objects.filter(relay_parent=office_point).order_by("pk").first()
-    serve_project_static(page)
-    sign_in(page, "bavi", orgs_demo.DEMO_PASSWORD)
+    login(page, "bavi", orgs_demo.DEMO_PASSWORD)
     pages = [
         ("events-list", "/events/", "table.grid"),
         ("conference", f"/events/{conference.pk}/", "#missing"),
@@ -136,6 +108,8 @@ def test_planning_pages_for_review(page, phone, planned_demo):
         ("assign", f"/points/sessions/{morning.pk}/assign/?unit={bavi.pk}", "#assign-form"),
         ("import", f"/points/sessions/{morning.pk}/import/?unit={bavi.pk}", "input[type=file]"),
         ("halls", f"/points/halls/?unit={bavi.pk}", "table.grid"),
+        ("point-edit", f"/points/{school_point.pk}/edit/", "form.planner-form"),
+        ("official-list-page", f"/points/conference/{conference.pk}/official-list/?unit={bavi.pk}", ".document"),
     ]
     for name, url, selector in pages:
         response = page.goto(page.base_url + url)
@@ -161,8 +135,7 @@ def test_planning_pages_for_review(page, phone, planned_demo):
     assert page.locator("tr.row-error").count() == 1
     assert "KHONG_CO_MA" in page.locator("tr.row-error").inner_text()
     # The conference page on a phone.
-    serve_project_static(phone)
-    sign_in(phone, "bavi", orgs_demo.DEMO_PASSWORD)
+    login(phone, "bavi", orgs_demo.DEMO_PASSWORD)
     phone.goto(f"{phone.base_url}/events/{conference.pk}/")
     shot(phone, "planning-conference-phone")
     phone.goto(f"{phone.base_url}/points/sessions/{morning.pk}/assign/?unit={bavi.pk}")
