@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from diemcau.orgs import demo
+
+
+class Command(BaseCommand):
+    help = "Print the demo accounts (one per role) and their shared password."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=demo.SEED)
+
+    def handle(self, *args, seed, **options):
+        self.stdout.write(demo.format_accounts(seed))
