@@ -45,6 +45,7 @@ migrate: messages
 # --- the demo -------------------------------------------------------------------------------
 demo: deps-demo migrate
 	$(PY) manage.py load_demo --size demo
+	$(PY) manage.py load_demo_events
 	$(MAKE) --no-print-directory serve
 
 serve:
