@@ -56,12 +56,26 @@ def logout_view(request):
 
 @login_required
 def home(request):
-    from diemcau.orgs.services import unit_counts
+    from diemcau.events.services import visible_conferences
+    from diemcau.orgs.models import Person
+    from diemcau.orgs.services import institutions_by_level, unit_counts
 
     scope = scope_for(request.user)
     roots = list(scope.roots().order_by("name")[:20])
-    cards = [{"unit": u, "counts": unit_counts(u)} for u in roots[:6]]
-    return render(request, "core/home.html", {"roots": roots, "cards": cards})
+    cards = []
+    for unit in roots[:4]:
+        counts = unit_counts(unit)
+        people = [{"label": label, "count": counts["people"].get(key, 0)} for key, label in Person.Category.choices]
+        cards.append({"unit": unit, "counts": counts, "people": _bars(people),
+                      "levels": _bars(institutions_by_level(unit))})
+    conferences = list(visible_conferences(request.user).select_related("host_unit").order_by("-date")[:5])
+    return render(request, "core/home.html", {"roots": roots, "cards": cards, "conferences": conferences})
+
+
+def _bars(rows: list[dict]) -> list[dict]:
+    """Add each row's share of the largest, for a bar chart drawn with CSS."""
+    top = max((r["count"] for r in rows), default=0) or 1
+    return [{**r, "pct": round(100 * r["count"] / top)} for r in rows]
 
 
 @login_required
@@ -101,7 +115,25 @@ def audit_log(request):
                                                   _("Before"), _("After")], rows)
         return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.changes = _changes(entry.before, entry.after)
     return render(request, "core/audit_log.html", {"page": page, "action": action})
+
+
+def _changes(before, after) -> list[dict]:
+    """The fields an entry touched, each with its value before and after, for reading."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [{"field": k, "before": _plain(before.get(k)), "after": _plain(after.get(k))} for k in keys]
+
+
+def _plain(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    return str(value)
 
 
 def healthz(request):

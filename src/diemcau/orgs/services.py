@@ -92,6 +92,21 @@ def unit_counts(unit: Unit) -> dict:
     }
 
 
+def institutions_by_level(unit: Unit) -> list[dict]:
+    """Institutions in ``unit``'s subtree per level of education (one query), for charts."""
+    from .models import EducationLevel
+
+    masks = list(
+        subtree(unit).filter(kind=Unit.Kind.INSTITUTION, is_active=True).values_list("levels", flat=True)
+    )
+    rows = []
+    for bit, key, label in EducationLevel.CHOICES:
+        n = sum(1 for m in masks if m & bit)
+        if n:
+            rows.append({"key": key, "label": str(label), "count": n})
+    return rows
+
+
 # --- validation -------------------------------------------------------------------------------
 def clean_text(value, field_label, *, required=False, max_length=255) -> str:
     """NFC-normalise one text value and refuse markup, legacy-font text and over-long input."""
