@@ -1,0 +1,311 @@
+"""Benchmark of the voice engine: duplicates, topics and opinion groups, each against a baseline.
+
+Run from the repository root:  PYTHONPATH=src .venv/bin/python bench/voice.py [--quick]
+
+1. On the labelled set (src/diemcau/voice/data/labelled_items.jsonl), split by duplicate group
+   (70 % train, 30 % held out, seed 0): the duplicate threshold is chosen on the training split
+   (the lowest with pairwise precision ≥ 0.95, the rule behind textsim.DEFAULT_THRESHOLD),
+   duplicate precision and recall are measured pairwise on the held-out split, topic accuracy on
+   the held-out split after training on the rest. Baseline, in the same run: TF-IDF (scikit-learn's
+   default word analyser) + k-means; for duplicates k = items / mean group size of the training
+   split, for topics each k-means cluster maps to the majority topic of its training items
+   (k = 1, 2 and 3 × topics; the best is reported).
+2. Scale: 100,000 items (20,000 with --quick) made by perturbing labelled items (diacritics
+   stripped, typos, adjacent words swapped, greetings added, a clause of another item mixed in),
+   featurized, deduplicated and topic-suggested, timed; pairwise precision/recall against the
+   items' duplicate groups.
+3. Opinion groups: 1.6 million participants × 2,000 statements (100,000 with --quick), each voting
+   on 20-40 statements, four planted groups; generation and analysis timed, adjusted Rand index
+   against the planted groups and against the Bayes-optimal assignment (the ceiling).
+
+The last line of stdout is one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import unicodedata
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics.cluster import pair_confusion_matrix
+from threadpoolctl import threadpool_limits
+
+from diemcau.voice.groups import find_opinion_groups, oracle_labels, simulate_votes
+from diemcau.voice.textsim import DEFAULT_THRESHOLD, Featurizer, find_duplicates, load_labelled_items
+from diemcau.voice.topics import DEFAULT_TOPICS, Topic, TopicSuggester
+
+SEED = 0
+
+
+def pairwise(truth, predicted) -> tuple[float, float]:
+    """Pairwise precision and recall of a clustering against the true groups."""
+    (_, fp), (fn, tp) = pair_confusion_matrix(np.asarray(truth), np.asarray(predicted))
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 1.0)
+
+
+def f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def split_by_group(items, seed=SEED, share=0.3):
+    groups = sorted({r["group"] for r in items})
+    held = set(np.random.default_rng(seed).choice(groups, int(share * len(groups)), replace=False))
+    return [r for r in items if r["group"] not in held], [r for r in items if r["group"] in held]
+
+
+def kmeans(k: int, x):
+    """The baseline's k-means labels (one OpenMP thread: faster on small data and a shared machine)."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return KMeans(k, n_init=10, random_state=SEED).fit_predict(x)
+
+
+def labelled_set_figures(items) -> dict:
+    """Duplicates and topics on the labelled set, ours and the TF-IDF + k-means baseline."""
+    train, test = split_by_group(items)
+    tr_texts, te_texts = [r["text"] for r in train], [r["text"] for r in test]
+    tr_groups, te_groups = [r["group"] for r in train], [r["group"] for r in test]
+
+    # Threshold chosen on the training split.
+    _, x_train = Featurizer.fit_transform(tr_texts)
+    sweep = {}
+    for th in np.round(np.arange(0.25, 0.61, 0.025), 3):
+        p, r = pairwise(tr_groups, find_duplicates(tr_texts, threshold=th, features=x_train).labels)
+        sweep[float(th)] = (p, r, f1(p, r))
+    # The rule that set textsim.DEFAULT_THRESHOLD: the lowest threshold with precision ≥ 0.95.
+    best_th = min((t for t in sweep if sweep[t][0] >= 0.95), default=max(sweep))
+    f1_th = max(sweep, key=lambda t: (sweep[t][2], t))
+
+    _, x_test = Featurizer.fit_transform(te_texts)
+    labels = find_duplicates(te_texts, threshold=best_th, features=x_test).labels
+    dup_p, dup_r = pairwise(te_groups, labels)
+    f1_p, f1_r = pairwise(te_groups, find_duplicates(te_texts, threshold=f1_th, features=x_test).labels)
+
+    # Recall split: variants of one handwritten text (diacritics, typos, order) vs rewordings.
+    roots = np.array([r["source"] or r["id"] for r in test])
+    g = np.array(te_groups)
+    iu = np.triu_indices(len(test), 1)
+    same = g[iu[0]] == g[iu[1]]
+    surface = same & (roots[iu[0]] == roots[iu[1]])
+    together = labels[iu[0]] == labels[iu[1]]
+    surface_recall = (together & surface).sum() / max(surface.sum(), 1)
+    reworded_recall = (together & same & ~surface).sum() / max((same & ~surface).sum(), 1)
+
+    # Baseline duplicates: TF-IDF + k-means with k from the training split's mean group size.
+    mean_size = len(train) / len(set(tr_groups))
+    tfidf = TfidfVectorizer().fit(tr_texts + te_texts)
+    k_dup = max(2, round(len(test) / mean_size))
+    base_labels = kmeans(k_dup, tfidf.transform(te_texts))
+    base_p, base_r = pairwise(te_groups, base_labels)
+
+    # Topics: ours (keywords + labels), keywords only, labels only (topics reduced to their names).
+    feat = Featurizer.fit(tr_texts)
+    tr_topics = [r["topic"] for r in train]
+
+    def accuracy(suggester) -> float:
+        keys, _ = suggester.predict(te_texts)
+        return float(np.mean([k == r["topic"] for k, r in zip(keys, test, strict=True)]))
+
+    suggester = TopicSuggester(DEFAULT_TOPICS, feat).fit(tr_texts, tr_topics)
+    acc = accuracy(suggester)
+    scores = suggester.scores(te_texts)
+    top3 = float(np.mean([suggester.index[r["topic"]] in np.argsort(-row)[:3]
+                          for r, row in zip(test, scores, strict=True)]))
+    acc_keywords = accuracy(TopicSuggester(DEFAULT_TOPICS, feat))
+    names_only = [Topic(t.key, t.name) for t in DEFAULT_TOPICS]
+    acc_labels = accuracy(TopicSuggester(names_only, feat, keyword_weight=0.0).fit(tr_texts, tr_topics))
+
+    # Baseline topics: k-means clusters mapped to the majority training topic.
+    x_all = tfidf.transform(tr_texts + te_texts)
+    base_topic = {}
+    for mult in (1, 2, 3):
+        k = mult * len(DEFAULT_TOPICS)
+        cl = kmeans(k, x_all)
+        majority = {}
+        for c in range(k):
+            members = [tr_topics[i] for i in np.flatnonzero(cl[:len(train)] == c)]
+            # Ties go to the alphabetically first topic: set order would change from run to run.
+            majority[c] = min(set(members), key=lambda t: (-members.count(t), t)) if members else None
+        predicted = [majority[c] for c in cl[len(train):]]
+        base_topic[k] = float(np.mean([p == r["topic"] for p, r in zip(predicted, test, strict=True)]))
+    return {
+        "n_train": len(train), "n_test": len(test), "threshold": best_th, "f1_threshold": f1_th,
+        "sweep": sweep, "dup_precision": dup_p, "dup_recall": dup_r, "dup_precision_f1": f1_p,
+        "dup_recall_f1": f1_r, "dup_recall_variants": float(surface_recall),
+        "dup_recall_reworded": float(reworded_recall),
+        "baseline_dup_precision": base_p, "baseline_dup_recall": base_r, "baseline_dup_k": k_dup,
+        "topic_accuracy": acc, "topic_top3": top3, "topic_accuracy_keywords": acc_keywords,
+        "topic_accuracy_labels": acc_labels, "baseline_topic_by_k": base_topic,
+        "baseline_topic_accuracy": max(base_topic.values()),
+    }
+
+
+GREETINGS = ["Kính gửi Bộ trưởng, ", "Thưa Bộ trưởng, ", "Em là giáo viên mầm non ở Ba Vì, ",
+             "Tôi là hiệu trưởng một trường vùng cao, ", "Xin hỏi Bộ trưởng: ", "Kính thưa Bộ trưởng, "]
+SIGN_OFFS = [" Xin cảm ơn Bộ trưởng.", " Mong Bộ trưởng trả lời.", " Trân trọng cảm ơn."]
+
+
+def strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    out = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return out.replace("đ", "d").replace("Đ", "D")
+
+
+def perturbed_items(items, n: int, seed: int = SEED) -> tuple[list[str], np.ndarray, list[str]]:
+    """n texts made from labelled items, with their duplicate group ids and topics."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, len(items), n)
+    other = rng.integers(0, len(items), n)
+    u = rng.random((n, 6))
+    texts = []
+    for i, b in enumerate(base):
+        words = items[b]["text"].split()
+        if u[i, 0] < 0.4:
+            words = strip_marks(" ".join(words)).split()
+        for _ in range(int(u[i, 1] * 3)):  # 0-2 typos: two letters swapped
+            j = int(rng.integers(len(words)))
+            w = words[j]
+            if len(w) > 3:
+                c = int(rng.integers(len(w) - 1))
+                words[j] = w[:c] + w[c + 1] + w[c] + w[c + 2:]
+        if u[i, 2] < 0.3 and len(words) > 3:
+            j = int(rng.integers(len(words) - 1))
+            words[j], words[j + 1] = words[j + 1], words[j]
+        text = " ".join(words)
+        if u[i, 3] < 0.3:
+            text = GREETINGS[int(u[i, 3] * 100) % len(GREETINGS)] + text
+        if u[i, 4] < 0.2:
+            text += SIGN_OFFS[int(u[i, 4] * 100) % len(SIGN_OFFS)]
+        if u[i, 5] < 0.05:  # mixing: a clause of another concern tacked on
+            clause = items[other[i]]["text"].split(",")[0].rstrip(".?!")
+            text = f"{text.rstrip('.?!')}. Ngoài ra, {clause[:1].lower()}{clause[1:]}."
+        texts.append(text)
+    groups = np.array([int(items[b]["group"][1:]) for b in base])
+    return texts, groups, [items[b]["topic"] for b in base]
+
+
+def scale_figures(items, n: int) -> dict:
+    """Featurize, deduplicate and topic-suggest n perturbed items, timed."""
+    texts, groups, topics = perturbed_items(items, n)
+    suggester = TopicSuggester(DEFAULT_TOPICS).fit([r["text"] for r in items], [r["topic"] for r in items])
+    t0 = time.perf_counter()
+    feat, x = Featurizer.fit_transform(texts)
+    t1 = time.perf_counter()
+    clusters = find_duplicates(texts, features=x)
+    t2 = time.perf_counter()
+    # Topic suggestion of a conference's items with the suggester trained on the labelled set,
+    # reusing the feature rows (the conference's own featurizer) of deduplication.
+    suggester.use_featurizer(feat)
+    keys, _ = suggester.predict(features=x)
+    t3 = time.perf_counter()
+    p, r = pairwise(groups, clusters.labels)
+    return {
+        "n_items": n, "featurize_s": t1 - t0, "dedupe_s": t2 - t1, "topics_s": t3 - t2, "total_s": t3 - t0,
+        "clusters": clusters.n_clusters, "precision": p, "recall": r,
+        "topic_accuracy": float(np.mean([k == t for k, t in zip(keys, topics, strict=True)])),
+    }
+
+
+def groups_figures(n: int, m: int = 2000) -> dict:
+    """Opinion groups of n participants × m statements with four planted groups, timed."""
+    t0 = time.perf_counter()
+    sim = simulate_votes(n, m, seed=SEED)
+    t1 = time.perf_counter()
+    last = [0.0]
+
+    def progress(done, total, message):
+        now = time.perf_counter()
+        if now - last[0] > 15 or done == total:
+            print(f"    {done:3d}/{total} {message} ({now - t1:.0f} s)", file=sys.stderr, flush=True)
+            last[0] = now
+
+    result = find_opinion_groups(sim.votes, progress=progress, seed=SEED)
+    t2 = time.perf_counter()
+    found = {c.statement for c in result.consensus}
+    return {
+        "participants": n, "statements": m, "votes": int(sim.votes.matrix.nnz), "generate_s": t1 - t0,
+        "groups_s": t2 - t1, "k": result.k, "ari": adjusted_rand_score(sim.groups, result.labels),
+        "ari_ceiling": adjusted_rand_score(sim.groups, oracle_labels(sim)),
+        "components": int(result.components.shape[1]), "silhouettes": result.silhouettes,
+        "consensus_precision": len(found & set(sim.consensus.tolist())) / max(len(found), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20k items and 100k participants")
+    args = parser.parse_args()
+    n_items = 20_000 if args.quick else 100_000
+    n_participants = 100_000 if args.quick else 1_600_000
+
+    items = load_labelled_items()
+    print(f"Labelled set: {len(items)} items, {len({r['group'] for r in items})} duplicate groups, "
+          f"{len({r['topic'] for r in items})} topics", flush=True)
+    lab = labelled_set_figures(items)
+    print(f"\nDuplicates, threshold chosen on the training split ({lab['n_train']} items): the lowest "
+          f"with precision ≥ 0.95 (<), the default {DEFAULT_THRESHOLD}; F1's best (*)")
+    for th, (p, r, f) in lab["sweep"].items():
+        mark = " <" if th == lab["threshold"] else (" *" if th == lab["f1_threshold"] else "")
+        print(f"  {th:5.3f}  precision {p:.3f}  recall {r:.3f}  F1 {f:.3f}{mark}")
+    rows = [
+        (f"duplicates: precision / recall at {lab['threshold']}",
+         f"{lab['dup_precision']:.3f} / {lab['dup_recall']:.3f}",
+         f"{lab['baseline_dup_precision']:.3f} / {lab['baseline_dup_recall']:.3f}"),
+        (f"  at F1's best threshold {lab['f1_threshold']}",
+         f"{lab['dup_precision_f1']:.3f} / {lab['dup_recall_f1']:.3f}", ""),
+        ("  recall: diacritics/typo/order variants", f"{lab['dup_recall_variants']:.3f}", ""),
+        ("  recall: reworded paraphrases", f"{lab['dup_recall_reworded']:.3f}", ""),
+        ("topics: accuracy", f"{lab['topic_accuracy']:.3f}", f"{lab['baseline_topic_accuracy']:.3f}"),
+        ("  top-3 accuracy", f"{lab['topic_top3']:.3f}", ""),
+        ("  keywords only (cold start)", f"{lab['topic_accuracy_keywords']:.3f}", ""),
+        ("  labels only, topics without keywords", f"{lab['topic_accuracy_labels']:.3f}", ""),
+        ("  baseline by k", "", " ".join(f"k={k}:{v:.3f}" for k, v in lab["baseline_topic_by_k"].items())),
+    ]
+    print(f"\nHeld-out split ({lab['n_test']} items)          voice engine       TF-IDF + k-means")
+    for name, ours, base in rows:
+        print(f"  {name:42s} {ours:18s} {base}")
+
+    print(f"\nScale: {n_items:,} perturbed items", flush=True)
+    sc = scale_figures(items, n_items)
+    print(f"  featurize {sc['featurize_s']:.1f} s, deduplicate {sc['dedupe_s']:.1f} s, "
+          f"suggest topics {sc['topics_s']:.1f} s: total {sc['total_s']:.1f} s (target < 60 s)")
+    print(f"  {sc['clusters']:,} clusters; pairwise precision {sc['precision']:.3f}, "
+          f"recall {sc['recall']:.3f}; topic accuracy {sc['topic_accuracy']:.3f}")
+
+    print(f"\nOpinion groups: {n_participants:,} participants × 2,000 statements", flush=True)
+    gr = groups_figures(n_participants)
+    print(f"  {gr['votes']:,} votes generated in {gr['generate_s']:.1f} s; "
+          f"analysed in {gr['groups_s']:.1f} s (target < 600 s)")
+    sil = ", ".join(f"{k}: {v:.3f}" for k, v in gr["silhouettes"].items())
+    print(f"  k = {gr['k']} (silhouettes {sil}), {gr['components']} components")
+    print(f"  ARI {gr['ari']:.3f} (Bayes-optimal ceiling {gr['ari_ceiling']:.3f}); "
+          f"consensus statements found that were planted: {gr['consensus_precision']:.0%}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nPeak memory {peak:.0f} MiB")
+    print(json.dumps({
+        "quick": args.quick,
+        "dup_precision": round(lab["dup_precision"], 4), "dup_recall": round(lab["dup_recall"], 4),
+        "dup_threshold": lab["threshold"],
+        "baseline_dup_precision": round(lab["baseline_dup_precision"], 4),
+        "baseline_dup_recall": round(lab["baseline_dup_recall"], 4),
+        "topic_accuracy": round(lab["topic_accuracy"], 4),
+        "baseline_topic_accuracy": round(lab["baseline_topic_accuracy"], 4),
+        "topic_accuracy_keywords": round(lab["topic_accuracy_keywords"], 4),
+        "topic_accuracy_labels": round(lab["topic_accuracy_labels"], 4),
+        "items": n_items, "dedupe_100k_s": round(sc["total_s"], 2),
+        "scale_dup_precision": round(sc["precision"], 4), "scale_dup_recall": round(sc["recall"], 4),
+        "scale_topic_accuracy": round(sc["topic_accuracy"], 4),
+        "participants": n_participants, "groups_generate_s": round(gr["generate_s"], 2),
+        "groups_s": round(gr["groups_s"], 2), "groups_k": gr["k"], "groups_ari": round(gr["ari"], 4),
+        "groups_ari_ceiling": round(gr["ari_ceiling"], 4), "peak_mib": round(peak),
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
