@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "diemcau.orgs",
     "diemcau.events",
     "diemcau.points",
+    "diemcau.attendance",
+    "diemcau.voice",
 ]
 
 MIDDLEWARE = [
