@@ -1,0 +1,166 @@
+"""Opinions and questions (ý kiến, câu hỏi) of a conference, their votes and their moderation trail."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from diemcau.events.models import Conference, Session
+from diemcau.orgs.models import Person, Unit
+
+MAX_TEXT = 1000
+
+
+class Topic(models.Model):
+    """A topic (chủ đề) of a conference's opinions; the list is editable and starts from DEFAULT_TOPICS."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="voice_topics")
+    key = models.SlugField(_("key"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["conference_id", "position", "name"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        constraints = [models.UniqueConstraint(fields=["conference", "key"], name="voice_unique_topic_key")]
+
+    def __str__(self):
+        return self.name
+
+
+class Opinion(models.Model):
+    """A participant's question or opinion (câu hỏi / ý kiến), moving up the tree through moderation.
+
+    ``at_unit`` is the level the item has reached: it starts at the author's unit and moves to the
+    parent each time a moderator forwards it. The counts are caches of the votes and merged items,
+    re-derived by the service that changes them.
+    """
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", _("Question")
+        OPINION = "opinion", _("Opinion")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        MERGED = "merged", _("Merged")
+        ANSWERED = "answered", _("Answered")
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="opinions")
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="opinions", verbose_name=_("session"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.QUESTION)
+    text = models.TextField(_("text"), max_length=MAX_TEXT)
+    author = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="opinions")
+    # The author's unit when they wrote it: for scoping and counts, even if they move later.
+    author_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="authored_opinions")
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL, related_name="opinions",
+                              verbose_name=_("topic"))
+    suggested_topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="suggested_for")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reject_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="merged_items")
+    at_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="opinions_here")
+    upvotes = models.PositiveIntegerField(default=0)
+    agree = models.PositiveIntegerField(default=0)
+    disagree = models.PositiveIntegerField(default=0)
+    passes = models.PositiveIntegerField(default=0)
+    raised_by_people = models.PositiveIntegerField(default=1)
+    raised_by_units = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("opinion")
+        verbose_name_plural = _("opinions")
+        indexes = [
+            models.Index(fields=["conference", "status"]),
+            models.Index(fields=["author", "created_at"]),
+            models.Index(fields=["author_unit", "created_at"]),
+        ]
+
+    def __str__(self):
+        return self.text[:80]
+
+    @property
+    def path(self) -> str:
+        """The tree path audit entries and scope checks use: the level the item has reached."""
+        return self.at_unit.path
+
+    @property
+    def shown_unit(self):
+        """The unit shown beside the item: none when the author asked to stay anonymous."""
+        return None if self.anonymous else self.author_unit
+
+    @property
+    def shown_author(self):
+        return None if self.anonymous else self.author
+
+
+class Vote(models.Model):
+    """One person's vote on an item (lượt bình chọn); appended once per family, never rewritten.
+
+    Upvotes are one family; agree / disagree / pass on statements another, so a person may both
+    upvote an opinion and agree with it, but a second vote in the same family is a no-op.
+    """
+
+    class Kind(models.TextChoices):
+        UPVOTE = "upvote", _("Upvote")
+        AGREE = "agree", _("Agree")
+        DISAGREE = "disagree", _("Disagree")
+        PASS = "pass", _("Pass")
+
+    FAMILIES = {"upvote": "up", "agree": "stance", "disagree": "stance", "pass": "stance"}
+
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="votes")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="opinion_votes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    family = models.CharField(max_length=8, editable=False)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["opinion", "person", "family"], name="voice_one_vote_per_family"),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.family = self.FAMILIES[self.kind]
+        super().save(*args, **kwargs)
+
+
+class ModerationAction(models.Model):
+    """One moderator's action on an item (thao tác kiểm duyệt); append-only, the item's history."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+        EDIT = "edit", _("Edit")
+        MERGE = "merge", _("Merge")
+        FORWARD = "forward", _("Forward")
+        TAG = "tag", _("Tag")
+
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="moderation")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("moderation action")
+        verbose_name_plural = _("moderation actions")
+
+    def __str__(self):
+        return f"{self.action} #{self.opinion_id}"
