@@ -132,6 +132,9 @@ class Vote(models.Model):
             models.UniqueConstraint(fields=["opinion", "person", "family"], name="voice_one_vote_per_family"),
         ]
 
+    def __str__(self):
+        return f"{self.kind} #{self.opinion_id}"
+
     def save(self, *args, **kwargs):
         self.family = self.FAMILIES[self.kind]
         super().save(*args, **kwargs)
