@@ -1,0 +1,142 @@
+"""Attendance over JSON: check-ins (one or a batch), headcounts and roll-ups, for kiosks and boards.
+
+Requests
+- ``POST /api/attendance/checkins/``: one check-in ``{client_id, session_id, point_id, method,
+  person_id | badge, scanned_at?, device?}`` → ``{id, client_id, created, duplicate_person, other_point}``.
+- ``POST /api/attendance/checkins/batch/``: ``{items: [...]}``, 1 to 500 items, all or nothing →
+  ``{results: [...]}``; a refused batch is 400 ``batch_refused`` with ``details`` =
+  ``[{index, client_id, code, message}]``; a badly shaped one is 422 ``invalid``.
+- ``POST /api/attendance/headcounts/``: ``{client_id, session_id, point_id, counts: {category: n}}``.
+- ``GET /api/attendance/sessions/{session_id}/rollup/{unit_id}/``: the roll-up of a unit's subtree.
+
+Replies to errors carry a stable ``code``; a session, point, person or unit outside the caller's
+scope is 404 ``not_found``. Sending the same ``client_id`` again is a no-op (``created: false``).
+"""
+
+import datetime
+import uuid
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from diemcau.core.scoping import scope_for
+from diemcau.events import services as events
+from diemcau.events.models import Session
+from diemcau.orgs.models import Person
+from diemcau.points.models import BridgePoint
+
+from . import services
+
+router = Router(tags=["attendance"])
+
+
+class CheckInIn(Schema):
+    client_id: uuid.UUID
+    session_id: int
+    point_id: int
+    method: str = "roll_call"
+    person_id: int | None = None
+    badge: str | None = Field(None, max_length=2000)
+    scanned_at: datetime.datetime | None = None
+    device: str = Field("", max_length=100)
+
+
+class CheckInBatch(Schema):
+    items: list[CheckInIn] = Field(..., min_length=1, max_length=services.MAX_BATCH)
+
+
+class CheckInOut(Schema):
+    id: int
+    client_id: uuid.UUID
+    created: bool
+    person_id: int | None
+    point_id: int
+    duplicate_person: bool
+    other_point: bool
+
+
+class BatchOut(Schema):
+    results: list[CheckInOut]
+
+
+class HeadcountIn(Schema):
+    client_id: uuid.UUID
+    session_id: int
+    point_id: int
+    counts: dict[str, int]
+    scanned_at: datetime.datetime | None = None
+    device: str = Field("", max_length=100)
+
+
+class HeadcountOut(Schema):
+    total: int
+    present_at_point: int
+
+
+class ChildOut(Schema):
+    unit_id: int
+    unit: str
+    expected: int
+    present: int
+    percentage: float | None
+
+
+class ComplianceOut(Schema):
+    institution_id: int
+    institution: str
+    rule: str
+    complete: bool
+    missing: dict[str, int]
+    present: dict[str, int]
+
+
+class RollupOut(Schema):
+    unit_id: int
+    unit: str
+    session_id: int
+    expected: int
+    present: int
+    percentage: float | None
+    by_category: dict[str, int]
+    children: list[ChildOut]
+    compliance: list[ComplianceOut]
+
+
+def _out(result: services.CheckInResult) -> dict:
+    c = result.checkin
+    return {"id": c.pk, "client_id": c.client_id, "created": result.created, "person_id": c.person_id,
+            "point_id": c.point_id, "duplicate_person": c.duplicate_person, "other_point": c.other_point}
+
+
+@router.post("/checkins/", response=CheckInOut, summary="Record one check-in (idempotent by client_id)")
+def post_checkin(request, payload: CheckInIn):
+    item = payload.dict()
+    sessions = Session.objects.in_bulk([item["session_id"]])
+    points = BridgePoint.objects.select_related("hall__unit").in_bulk([item["point_id"]])
+    people = Person.objects.in_bulk([item["person_id"]] if item["person_id"] else [])
+    return _out(services.check_in_item(request.user, item, sessions, points, people))
+
+
+@router.post("/checkins/batch/", response=BatchOut, summary="Record up to 500 check-ins, all or nothing")
+def post_batch(request, payload: CheckInBatch):
+    results = services.check_in_batch(request.user, [i.dict() for i in payload.items])
+    return {"results": [_out(r) for r in results]}
+
+
+@router.post("/headcounts/", response=HeadcountOut, summary="Record a headcount per category at a point")
+def post_headcount(request, payload: HeadcountIn):
+    session = get_object_or_404(Session, pk=payload.session_id)
+    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=payload.point_id)
+    rows = services.record_headcount(request.user, session=session, point=point, counts_by_category=payload.counts,
+                                     client_id=payload.client_id, scanned_at=payload.scanned_at,
+                                     device=payload.device)
+    return {"total": sum(r.count for r in rows), "present_at_point": services.present_at_point(session, point)}
+
+
+@router.get("/sessions/{session_id}/rollup/{unit_id}/", response=RollupOut,
+            summary="Expected and present people below a unit, by category and child unit")
+def get_rollup(request, session_id: int, unit_id: int):
+    unit = get_object_or_404(scope_for(request.user).units(), pk=unit_id)
+    session = get_object_or_404(Session, pk=session_id,
+                                conference__in=events.visible_conferences(request.user))
+    return services.rollup(session, unit)
