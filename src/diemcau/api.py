@@ -48,3 +48,4 @@ def _invalid(request, exc):
 
 
 api.add_router("/orgs/", "diemcau.orgs.api.router")
+api.add_router("/voice/", "diemcau.voice.api.router")

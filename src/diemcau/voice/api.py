@@ -1,0 +1,216 @@
+"""Opinions and questions over JSON: submit, similar while typing, vote, and moderation.
+
+Every handler calls :mod:`diemcau.voice.services`; items outside the caller's scope answer 404.
+
+| request                                              | body                      | reply          |
+|------------------------------------------------------|---------------------------|----------------|
+| GET  /voice/conferences/{id}/topics/                 |                           | [TopicOut]     |
+| POST /voice/conferences/{id}/opinions/               | SubmitIn                  | OpinionOut 201 |
+| GET  /voice/conferences/{id}/opinions/?unit=&below=  |                           | [OpinionOut]   |
+| GET  /voice/conferences/{id}/similar/?q=             |                           | [SimilarOut]   |
+| GET  /voice/conferences/{id}/queue/                  |                           | [OpinionOut]   |
+| GET  /voice/conferences/{id}/mine/                   |                           | [MineOut]      |
+| POST /voice/opinions/{id}/vote/                      | {kind}                    | VoteOut        |
+| POST /voice/opinions/{id}/approve/ · forward/        |                           | OpinionOut     |
+| POST /voice/opinions/{id}/reject/                    | {reason}                  | OpinionOut     |
+| POST /voice/opinions/{id}/edit/                      | {text}                    | OpinionOut     |
+| POST /voice/opinions/{id}/tag/                       | {topic_id or null}        | OpinionOut     |
+| POST /voice/opinions/{id}/merge/                     | {target_id}               | OpinionOut     |
+
+Errors: 400 ``{code, message}`` with the services' codes (``empty``, ``too_long``,
+``rate_limited_person``, ``rate_limited_unit``, ``not_open``, ``merge_self``, ``merge_cycle``, ...),
+404 ``not_found`` for anything outside the caller's scope.
+"""
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+
+from diemcau.core.errors import ScopeError
+from diemcau.events.models import Conference, Session
+from diemcau.orgs.models import Person, Unit
+
+from . import services
+from .models import Opinion, Topic
+
+router = Router(tags=["voice"])
+
+
+class TopicOut(Schema):
+    id: int
+    key: str
+    name: str
+
+
+class OpinionOut(Schema):
+    id: int
+    kind: str
+    text: str
+    status: str
+    topic: TopicOut | None = None
+    suggested_topic: TopicOut | None = None
+    unit: str | None = Field(None, description="The author's unit; null when anonymous")
+    at_unit_id: int
+    upvotes: int
+    agree: int
+    disagree: int
+    passes: int
+    raised_by_people: int
+    raised_by_units: int
+
+    @staticmethod
+    def resolve_unit(obj):
+        unit = obj.shown_unit
+        return unit.name if unit else None
+
+
+class SimilarOut(OpinionOut):
+    score: float
+
+
+class MineOut(OpinionOut):
+    reject_reason: str
+    merged_into_id: int | None
+
+
+class SubmitIn(Schema):
+    text: str
+    kind: str = "question"
+    session_id: int | None = None
+    topic_id: int | None = None
+    anonymous: bool = False
+
+
+class VoteIn(Schema):
+    kind: str
+
+
+class VoteOut(Schema):
+    created: bool
+    opinion: OpinionOut
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class TextIn(Schema):
+    text: str
+
+
+class TagIn(Schema):
+    topic_id: int | None = None
+
+
+class MergeIn(Schema):
+    target_id: int
+
+
+def _person(request) -> Person | None:
+    return Person.objects.filter(user=request.user).select_related("unit").first()
+
+
+def _conference(conference_id) -> Conference:
+    return get_object_or_404(Conference, pk=conference_id)
+
+
+def _opinion(opinion_id) -> Opinion:
+    return get_object_or_404(Opinion.objects.select_related("at_unit", "author_unit"), pk=opinion_id)
+
+
+def _moderated(request, opinion_id) -> Opinion:
+    """The item, if the caller may moderate it; 404 otherwise."""
+    opinion = _opinion(opinion_id)
+    if not services.can_moderate(request.user, opinion):
+        raise ScopeError()
+    return opinion
+
+
+@router.get("/conferences/{conference_id}/topics/", response=list[TopicOut], summary="The conference's topics")
+def list_topics(request, conference_id: int):
+    return services.ensure_topics(_conference(conference_id))
+
+
+@router.post("/conferences/{conference_id}/opinions/", response={201: OpinionOut},
+             summary="Send a question or an opinion")
+def submit(request, conference_id: int, payload: SubmitIn):
+    conference = _conference(conference_id)
+    session = topic = None
+    if payload.session_id is not None:
+        session = get_object_or_404(Session, pk=payload.session_id, conference=conference)
+    if payload.topic_id is not None:
+        topic = get_object_or_404(Topic, pk=payload.topic_id, conference=conference)
+    opinion = services.submit(_person(request), conference, payload.text, kind=payload.kind, session=session,
+                              topic=topic, anonymous=payload.anonymous)
+    return Status(201, opinion)
+
+
+@router.get("/conferences/{conference_id}/opinions/", response=list[OpinionOut],
+            summary="Items that came up to a level, ranked")
+def list_ranked(request, conference_id: int, unit: int | None = None, below: bool = False):
+    level = get_object_or_404(Unit, pk=unit) if unit is not None else None
+    return list(services.ranked(request.user, _conference(conference_id), unit=level, include_below=below)[:200])
+
+
+@router.get("/conferences/{conference_id}/similar/", response=list[SimilarOut],
+            summary="Visible items similar to a text being typed")
+def similar(request, conference_id: int, q: str = ""):
+    return services.similar(_conference(conference_id), q[:2000], request.user)
+
+
+@router.get("/conferences/{conference_id}/queue/", response=list[OpinionOut], summary="Items awaiting moderation")
+def queue(request, conference_id: int):
+    return list(services.moderation_queue(request.user, _conference(conference_id))[:200])
+
+
+@router.get("/conferences/{conference_id}/mine/", response=list[MineOut], summary="The caller's own items")
+def mine(request, conference_id: int):
+    person = _person(request)
+    if person is None:
+        return []
+    return list(services.my_opinions(person, _conference(conference_id)))
+
+
+@router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
+def vote(request, opinion_id: int, payload: VoteIn):
+    opinion = _opinion(opinion_id)
+    if not services.can_see(request.user, opinion):
+        raise ScopeError()
+    _, created = services.vote(_person(request), opinion, payload.kind)
+    opinion.refresh_from_db()
+    return {"created": created, "opinion": opinion}
+
+
+@router.post("/opinions/{opinion_id}/approve/", response=OpinionOut, summary="Approve a pending item")
+def approve(request, opinion_id: int):
+    return services.approve(request.user, _moderated(request, opinion_id))
+
+
+@router.post("/opinions/{opinion_id}/reject/", response=OpinionOut, summary="Reject with a reason for the author")
+def reject(request, opinion_id: int, payload: ReasonIn):
+    return services.reject(request.user, _moderated(request, opinion_id), payload.reason)
+
+
+@router.post("/opinions/{opinion_id}/edit/", response=OpinionOut, summary="Fix typos (original kept in the log)")
+def edit(request, opinion_id: int, payload: TextIn):
+    return services.edit(request.user, _moderated(request, opinion_id), payload.text)
+
+
+@router.post("/opinions/{opinion_id}/tag/", response=OpinionOut, summary="Set the topic")
+def tag(request, opinion_id: int, payload: TagIn):
+    opinion = _moderated(request, opinion_id)
+    topic = None
+    if payload.topic_id is not None:
+        topic = get_object_or_404(Topic, pk=payload.topic_id, conference_id=opinion.conference_id)
+    return services.tag(request.user, opinion, topic)
+
+
+@router.post("/opinions/{opinion_id}/forward/", response=OpinionOut, summary="Send one level up the tree")
+def forward(request, opinion_id: int):
+    return services.forward(request.user, _moderated(request, opinion_id))
+
+
+@router.post("/opinions/{opinion_id}/merge/", response=OpinionOut, summary="Merge into another item")
+def merge(request, opinion_id: int, payload: MergeIn):
+    source = _moderated(request, opinion_id)
+    target = _moderated(request, payload.target_id)
+    return services.merge(request.user, source, target)
