@@ -17,6 +17,8 @@ urlpatterns = [
     path("orgs/", include("diemcau.orgs.urls")),
     path("events/", include("diemcau.events.urls")),
     path("points/", include("diemcau.points.urls")),
+    path("voice/", include("diemcau.voice.urls")),
+    path("attendance/", include("diemcau.attendance.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

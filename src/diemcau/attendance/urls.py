@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "attendance"
+urlpatterns = [
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/", views.roll_call, name="roll-call"),
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/people/", views.roll_call_people, name="roll-call-people"),
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/counts/", views.roll_call_counts, name="roll-call-counts"),
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/check-in/", views.roll_call_check_in, name="roll-call-check-in"),
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/delegation/", views.roll_call_delegation,
+         name="roll-call-delegation"),
+]

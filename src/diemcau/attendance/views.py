@@ -1,0 +1,125 @@
+"""The roll-call screen of a bridge point (màn hình điểm danh): find a person, check them in.
+
+Thin: the page searches and lists, :mod:`services` decides. A point the user may not operate is a
+404, like anything else outside their scope. The offline queue (IndexedDB) is not here yet.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from diemcau.core.errors import DomainError
+from diemcau.core.vntext import search_terms
+from diemcau.events.views import visible_session
+from diemcau.orgs.models import Unit
+from diemcau.points.models import Assignment, BridgePoint
+
+from . import services
+from .models import CheckIn, Delegation
+
+PAGE = 50
+
+
+def _point(request, sid, pk):
+    session = visible_session(request, sid)
+    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
+                              conference_id=session.conference_id)
+    if not services.operates_point(request.user, point):
+        raise Http404
+    return session, point
+
+
+def _counts(session, point) -> dict:
+    present = services.present_at_point(session, point)
+    expected = services.expected_at_point(session, point)
+    return {"present": present, "expected": expected,
+            "percentage": round(100 * present / expected) if expected else None}
+
+
+def _people(session, point, q: str):
+    qs = services.people_at_point(session, point).select_related("unit")
+    for term in search_terms(q):
+        qs = qs.filter(name_search__contains=term)
+    people = list(qs.order_by("name_search", "pk")[:PAGE])
+    present = set(CheckIn.objects.filter(session=session, person__in=people).values_list("person_id", flat=True))
+    return [{"person": p, "present": p.pk in present, "client_id": uuid.uuid4()} for p in people]
+
+
+def _institutions(session, point):
+    """Institutions assigned to the point, with present and expected people."""
+    assigned = Assignment.objects.filter(session=session, point=point)
+    units = list(Unit.objects.filter(pk__in=assigned.values("institution_id")).order_by("name"))
+    present = dict(CheckIn.objects.filter(session=session, institution__in=units).values("institution_id")
+                   .annotate(n=Count("person", distinct=True)).values_list("institution_id", "n"))
+    named = set(Delegation.objects.filter(session=session, institution__in=units)
+                .values_list("institution_id", flat=True))
+    expected = services.expected_by_institution(session, assigned)
+    return [{"unit": u, "present": present.get(u.pk, 0), "expected": expected.get(u.pk, 0),
+             "has_delegation": u.pk in named, "client_id": uuid.uuid4()} for u in units]
+
+
+@login_required
+def roll_call(request, sid, pk):
+    session, point = _point(request, sid, pk)
+    q = request.GET.get("q", "")
+    return render(request, "attendance/roll_call.html", {
+        "session": session, "point": point, "conference": session.conference, "q": q,
+        "counts": _counts(session, point), "rows": _people(session, point, q),
+        "institutions": _institutions(session, point)})
+
+
+@login_required
+def roll_call_people(request, sid, pk):
+    session, point = _point(request, sid, pk)
+    return render(request, "attendance/_people.html", {
+        "session": session, "point": point, "rows": _people(session, point, request.GET.get("q", ""))})
+
+
+@login_required
+@require_POST
+def roll_call_check_in(request, sid, pk):
+    session, point = _point(request, sid, pk)
+    person = get_object_or_404(services.people_at_point(session, point).select_related("unit"),
+                               pk=request.POST.get("person") or 0)
+    error = None
+    try:
+        services.check_in(request.user, session=session, point=point, person=person,
+                          method=CheckIn.Method.ROLL_CALL, client_id=request.POST.get("client_id"),
+                          device=request.headers.get("User-Agent", "")[:100])
+    except DomainError as exc:
+        error = exc.message
+    row = {"person": person, "present": CheckIn.objects.filter(session=session, person=person).exists(),
+           "client_id": uuid.uuid4(), "error": error}
+    response = render(request, "attendance/_person_row.html", {"session": session, "point": point, "row": row})
+    response["HX-Trigger"] = "checked-in"  # the counts line reloads itself
+    return response
+
+
+@login_required
+def roll_call_counts(request, sid, pk):
+    session, point = _point(request, sid, pk)
+    return render(request, "attendance/_counts.html", {"session": session, "point": point,
+                                                       "counts": _counts(session, point)})
+
+
+@login_required
+@require_POST
+def roll_call_delegation(request, sid, pk):
+    session, point = _point(request, sid, pk)
+    institution = get_object_or_404(
+        Unit.objects.filter(point_assignments__session=session, point_assignments__point=point),
+        pk=request.POST.get("institution") or 0)
+    try:
+        results = services.check_in_delegation(request.user, session=session, point=point,
+                                               institution=institution, client_id=request.POST.get("client_id"))
+        messages.success(request, _("%(unit)s: %(n)s people checked in.") % {
+            "unit": institution.name, "n": sum(r.created for r in results)})
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("attendance:roll-call", sid=session.pk, pk=point.pk)

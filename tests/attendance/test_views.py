@@ -1,0 +1,55 @@
+"""The roll-call screen: search without diacritics, one-click check-in, whole delegation, scope."""
+
+import uuid
+
+import pytest
+
+from diemcau.attendance.models import CheckIn
+from diemcau.orgs.models import Role
+
+pytestmark = pytest.mark.smoke
+
+
+def url(world, name=""):
+    base = f"/attendance/sessions/{world['session'].pk}/points/{world['bavi_point'].pk}/roll-call/"
+    return base + name
+
+
+def test_search_ignores_diacritics_and_stays_at_the_point(client, world, organiser_bavi):
+    client.force_login(organiser_bavi)
+    page = client.get(url(world))
+    assert page.status_code == 200
+    assert "Trần Văn Bình" in page.content.decode() and "Ngô Thị Lan" not in page.content.decode()
+    found = client.get(url(world, "people/"), {"q": "tran van binh"}).content.decode()
+    assert "Trần Văn Bình" in found and "Lê Thị Cúc" not in found
+    assert "Ngô Thị Lan" not in client.get(url(world, "people/"), {"q": "ngo thi lan"}).content.decode()
+
+
+def test_one_click_check_in_is_idempotent(client, world, organiser_bavi):
+    client.force_login(organiser_bavi)
+    person, client_id = world["people"]["a_t1"], str(uuid.uuid4())
+    for _ in range(2):  # a double click sends the same client id
+        response = client.post(url(world, "check-in/"), {"person": person.pk, "client_id": client_id},
+                               HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and response["HX-Trigger"] == "checked-in"
+    assert CheckIn.objects.filter(person=person).count() == 1
+    counts = client.get(url(world, "counts/")).content.decode()
+    assert "1" in counts and "6" in counts  # 1 of 4 + 2 expected at the Ba Vì point
+
+
+def test_whole_delegation_present(client, world, organiser_bavi):
+    client.force_login(organiser_bavi)
+    response = client.post(url(world, "delegation/"), {"institution": world["t"]["school_b"].pk,
+                                                       "client_id": str(uuid.uuid4())})
+    assert response.status_code == 302
+    assert CheckIn.objects.filter(institution=world["t"]["school_b"]).count() == 2
+    client.post(url(world, "delegation/"), {"institution": world["t"]["school_a"].pk, "client_id": str(uuid.uuid4())})
+    assert CheckIn.objects.filter(institution=world["t"]["school_a"]).count() == 0  # nobody named
+
+
+def test_another_district_gets_404(client, world, make_user):
+    client.force_login(make_user("socson", Role.UNIT_ORGANISER, world["t"]["socson"]))
+    assert client.get(url(world)).status_code == 404
+    response = client.post(url(world, "check-in/"), {"person": world["people"]["a_t1"].pk,
+                                                     "client_id": str(uuid.uuid4())})
+    assert response.status_code == 404 and CheckIn.objects.count() == 0
