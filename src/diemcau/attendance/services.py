@@ -292,11 +292,11 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
         raise DomainError(_("The headcount is empty."), "empty_headcount")
     point = BridgePoint.objects.select_for_update().select_related("hall").get(pk=point.pk)
     if point.hall.capacity and total > point.hall.capacity:
-        raise DomainError(_("%(n)s people is more than the hall's %(cap)s seats.") % {
+        raise DomainError(_("A headcount of %(n)s is more than the hall's %(cap)s seats.") % {
             "n": total, "cap": point.hall.capacity}, "over_capacity")
     expected = expected_at_point(session, point)
     if expected and total > expected:
-        raise DomainError(_("%(n)s people is more than the %(exp)s expected at this point.") % {
+        raise DomainError(_("A headcount of %(n)s is more than the %(exp)s expected at this point.") % {
             "n": total, "exp": expected}, "over_delegation")
     ids = {c: _derived_uuid(client_id, c) for c in CATEGORIES}
     existing = list(CheckIn.objects.filter(session=session, client_id__in=ids.values()))
@@ -565,7 +565,7 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
     with transaction.atomic():
         for index, item in enumerate(items):
             try:
-                results.append(_batch_item(actor, item, sessions, points, people))
+                results.append(check_in_item(actor, item, sessions, points, people))
             except ScopeError:
                 errors.append({"index": index, "client_id": str(item.get("client_id", "")), "code": "not_found",
                                "message": _("Not found.")})
@@ -580,7 +580,8 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
     return results
 
 
-def _batch_item(actor, item, sessions, points, people) -> CheckInResult:
+def check_in_item(actor, item: dict, sessions: dict, points: dict, people: dict) -> CheckInResult:
+    """One item of a batch (or the API's single check-in), its objects looked up beforehand in bulk."""
     session, point = sessions.get(item.get("session_id")), points.get(item.get("point_id"))
     if session is None or point is None:
         raise ScopeError()

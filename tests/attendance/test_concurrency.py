@@ -1,0 +1,50 @@
+"""Check-ins racing each other: retries stay one row, and the duplicate flags stay exact."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection, connections
+
+from diemcau.attendance import services
+from diemcau.attendance.models import CheckIn
+from diemcau.core.scoping import SYSTEM
+
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers anyway")]
+
+
+def race(n, work):
+    barrier, errors = threading.Barrier(n), []
+
+    def run(i):
+        try:
+            barrier.wait()
+            work(i)
+        except Exception as exc:  # any failure fails the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_the_same_client_id_in_parallel_is_one_row(world):
+    client_id, person = uuid.uuid4(), world["people"]["a_t1"]
+    race(6, lambda i: services.check_in(SYSTEM, session=world["session"], point=world["bavi_point"],
+                                        person=person, method="roll_call", client_id=client_id))
+    assert CheckIn.objects.filter(client_id=client_id).count() == 1
+
+
+def test_one_person_twice_in_parallel_is_flagged_once(world):
+    person = world["people"]["a_t2"]
+    race(6, lambda i: services.check_in(SYSTEM, session=world["session"], point=world["bavi_point"],
+                                        person=person, method="roll_call", client_id=uuid.uuid4()))
+    rows = CheckIn.objects.filter(person=person)
+    assert rows.count() == 6 and rows.filter(duplicate_person=False).count() == 1
+    assert services.present_at_point(world["session"], world["bavi_point"]) == 1
