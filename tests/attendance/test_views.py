@@ -3,9 +3,10 @@
 import uuid
 
 import pytest
+from django.utils.html import escape
 
 from diemcau.attendance.models import CheckIn
-from diemcau.orgs.models import Role
+from diemcau.orgs.models import Role, RoleAssignment
 
 pytestmark = pytest.mark.smoke
 
@@ -53,3 +54,17 @@ def test_another_district_gets_404(client, world, make_user):
     response = client.post(url(world, "check-in/"), {"person": world["people"]["a_t1"].pk,
                                                      "client_id": str(uuid.uuid4())})
     assert response.status_code == 404 and CheckIn.objects.count() == 0
+
+
+def test_session_lists_the_points_the_user_operates(client, world, organiser_bavi, make_user):
+    client.force_login(organiser_bavi)
+    page = client.get(f"/attendance/sessions/{world['session'].pk}/").content.decode()
+    assert escape(world["bavi_point"].name) in page and escape(world["thpt_point"].name) in page
+    assert escape(world["hanoi_point"].name) not in page
+    operator = make_user("kythuat")
+    RoleAssignment.objects.create(user=operator, role=Role.POINT_OPERATOR, unit=world["t"]["THPT_BAVI"],
+                                  point_id=world["thpt_point"].pk)
+    client.force_login(operator)
+    page = client.get(f"/attendance/sessions/{world['session'].pk}/").content.decode()
+    assert escape(world["thpt_point"].name) in page and escape(world["bavi_point"].name) not in page
+    assert client.get(url(world)).status_code == 404

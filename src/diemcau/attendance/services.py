@@ -291,6 +291,13 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
     if not total:
         raise DomainError(_("The headcount is empty."), "empty_headcount")
     point = BridgePoint.objects.select_for_update().select_related("hall").get(pk=point.pk)
+    # A retry is answered before the limits: the hall may have changed since the first attempt.
+    ids = {c: _derived_uuid(client_id, c) for c in CATEGORIES}
+    existing = list(CheckIn.objects.filter(session=session, client_id__in=ids.values()))
+    if existing:
+        if any(r.point_id != point.pk or r.count != counts.get(r.category, 0) for r in existing):
+            raise DomainError(_("This client id was already used for another check-in."), "client_id_reused")
+        return existing
     if point.hall.capacity and total > point.hall.capacity:
         raise DomainError(_("A headcount of %(n)s is more than the hall's %(cap)s seats.") % {
             "n": total, "cap": point.hall.capacity}, "over_capacity")
@@ -298,12 +305,6 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
     if expected and total > expected:
         raise DomainError(_("A headcount of %(n)s is more than the %(exp)s expected at this point.") % {
             "n": total, "exp": expected}, "over_delegation")
-    ids = {c: _derived_uuid(client_id, c) for c in CATEGORIES}
-    existing = list(CheckIn.objects.filter(session=session, client_id__in=ids.values()))
-    if existing:
-        if any(r.point_id != point.pk or r.count != counts.get(r.category, 0) for r in existing):
-            raise DomainError(_("This client id was already used for another check-in."), "client_id_reused")
-        return existing
     rows = [CheckIn(session=session, point=point, method=M.HEADCOUNT, category=c, count=counts.get(c, 0),
                     device=(device or "")[:100], scanned_at=scanned_at, received_at=now, client_id=ids[c],
                     recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
@@ -589,6 +590,8 @@ def check_in_item(actor, item: dict, sessions: dict, points: dict, people: dict)
               "scanned_at": item.get("scanned_at"), "device": item.get("device") or ""}
     if item.get("badge"):
         return check_in_by_badge(actor, token=item["badge"], **common)
+    if not item.get("person_id"):
+        raise DomainError(_("Say who is checking in."), "person_required")
     person = people.get(item.get("person_id"))
     if person is None:
         raise ScopeError()

@@ -65,6 +65,17 @@ def _institutions(session, point):
 
 
 @login_required
+def session_points(request, sid):
+    """The points of a session where the user may take the roll, each with present and expected."""
+    session = visible_session(request, sid)
+    points = list(services.points_for_operator(request.user, session).select_related("hall__unit")
+                  .order_by("hall__unit__path", "name"))
+    rows = [{"point": p, "counts": _counts(session, p)} for p in points]
+    return render(request, "attendance/session_points.html", {
+        "session": session, "conference": session.conference, "rows": rows})
+
+
+@login_required
 def roll_call(request, sid, pk):
     session, point = _point(request, sid, pk)
     q = request.GET.get("q", "")
