@@ -298,3 +298,30 @@ def test_teachers_see_their_units_items_and_those_forwarded_above_them(conferenc
     services.forward(moderator("bavi"), sister)
     assert set(services.visible_opinions(me, conference)) == {own, sister}
     assert far not in services.visible_opinions(me, conference)
+
+
+def test_changes_are_signalled_on_commit(conference, teacher, moderator, django_capture_on_commit_callbacks):
+    from diemcau.voice.signals import opinion_changed
+
+    heard = []
+
+    def listener(sender, opinion, action, **kwargs):
+        heard.append((opinion.pk, action))
+
+    opinion_changed.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            op = services.submit(teacher(), conference, "Một câu hỏi")
+            op = services.approve(moderator("bavi"), op)
+            services.vote(teacher(), op, "upvote")
+        assert heard == [(op.pk, "submit"), (op.pk, "approve"), (op.pk, "vote")]
+    finally:
+        opinion_changed.disconnect(listener)
+
+
+def test_suggested_duplicates_put_the_approved_item_first(conference, teacher, moderator):
+    mod = moderator("bavi")
+    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    services.approve(mod, b)
+    assert [o.pk for o in services.suggested_duplicates(mod, conference)[0]] == [b.pk, a.pk]

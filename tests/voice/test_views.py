@@ -112,3 +112,19 @@ def test_moderator_outside_scope_gets_404(client, conference, teacher, moderator
 
 def test_participants_have_no_queue(client, me, conference):
     assert client.get(f"/voice/{conference.pk}/moderate/").status_code == 404
+
+
+def test_duplicates_merge_button_and_school_items_in_the_moderators_list(client, conference, teacher, moderator):
+    mod = moderator("bavi")
+    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    services.approve(mod, b)
+    client.force_login(mod)
+    html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
+    assert f'name="target" value="{b.pk}"' in html  # the duplicate's merge button points at the approved one
+    assert f'id="item-{b.pk}"' in html  # approved at the school, listed for forwarding
+    r = client.post(f"/voice/opinions/{a.pk}/merge/", {"target": b.pk})  # a pending duplicate merges directly
+    assert r.status_code == 302
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.merged_into_id == b.pk and a.status == "merged" and b.raised_by_units == 2

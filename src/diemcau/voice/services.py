@@ -25,6 +25,7 @@ from diemcau.orgs.models import PATH_STEP, Role, Unit
 from . import textsim
 from . import topics as topic_engine
 from .models import MAX_TEXT, ModerationAction, Opinion, Topic, Vote
+from .signals import send_on_commit
 
 # Flooding limits: a person, and a whole unit (a school's kiosk or bridge point), per window.
 RATE_WINDOW = timedelta(minutes=10)
@@ -190,6 +191,7 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
         )
         audit.record(person.user or SYSTEM, "voice.opinion.submit", opinion, unit_path=unit.path,
                      after={"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None)})
+        send_on_commit(opinion, "submit")
     return opinion
 
 
@@ -235,6 +237,7 @@ def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
         with transaction.atomic():
             v = Vote.objects.create(opinion=opinion, person=person, kind=kind)
             Opinion.objects.filter(pk=opinion.pk).update(**{_count_field(kind): F(_count_field(kind)) + 1})
+            send_on_commit(opinion, "vote")
     except IntegrityError:  # a parallel request voted first: still a no-op
         return Vote.objects.get(opinion=opinion, person=person, family=family), False
     opinion.refresh_from_db()
@@ -264,6 +267,7 @@ def _log(user, opinion: Opinion, action: str, before=None, after=None, reason: s
                                     action=action, before=before, after=after, reason=reason)
     audit.record(user, f"voice.opinion.{action}", opinion, before=before, after=after,
                  unit_path=opinion.at_unit.path)
+    send_on_commit(opinion, action)
 
 
 def _locked(opinion: Opinion) -> Opinion:
@@ -447,7 +451,9 @@ def suggested_duplicates(user, conference, threshold: float = textsim.DEFAULT_TH
         return []
     clusters = textsim.find_duplicates([o.text for o in items], threshold=threshold,
                                        featurizer=textsim.default_featurizer())
-    return [[items[i] for i in group] for group in clusters.groups(min_size=2)]
+    # Approved items first: the moderator merges the others into the first one.
+    return [sorted((items[i] for i in group), key=lambda o: (o.status != Opinion.Status.APPROVED, o.pk))
+            for group in clusters.groups(min_size=2)]
 
 
 def my_opinions(person, conference):

@@ -100,7 +100,8 @@ def moderate(request, conference_id):
     conference = get_object_or_404(Conference, pk=conference_id)
     _require_moderator(request, conference)
     queue = list(services.moderation_queue(request.user, conference)[:200])
-    level = list(services.ranked(request.user, conference)[:200])
+    # The moderator's whole subtree: items approved at a school still need forwarding or merging.
+    level = list(services.ranked(request.user, conference, include_below=True)[:200])
     groups = services.suggested_duplicates(request.user, conference)
     return render(request, "voice/moderate.html", {
         "conference": conference, "queue": queue, "level": level, "groups": groups,
@@ -155,7 +156,7 @@ def act(request, pk, action):
         conference = opinion.conference
         return render(request, "voice/_mod_item.html", {
             "o": opinion, "error": error, "topics": services.ensure_topics(conference),
-            "targets": services.ranked(request.user, conference)[:200],
+            "targets": services.ranked(request.user, conference, include_below=True)[:200],
         })
     if error:
         messages.error(request, error.message)
