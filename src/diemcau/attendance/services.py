@@ -153,6 +153,8 @@ def operates_point(actor, point: BridgePoint) -> bool:
     """
     if actor is SYSTEM:
         return True
+    if not getattr(actor, "is_authenticated", False):
+        return False
     if scope_for(actor).can_change(point.hall.unit):
         return True
     return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR, point_id=point.pk).exists()

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
+from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint
 
-from . import services
+from . import badges, services
 from .models import CheckIn, Delegation
 
 PAGE = 50
@@ -73,6 +74,17 @@ def session_points(request, sid):
     rows = [{"point": p, "counts": _counts(session, p)} for p in points]
     return render(request, "attendance/session_points.html", {
         "session": session, "conference": session.conference, "rows": rows})
+
+
+@login_required
+def school_badges(request, sid, uid):
+    """A school's badges for a session, one page to print (A4, several per sheet)."""
+    session = visible_session(request, sid)
+    institution = get_object_or_404(scope_for(request.user).units(), pk=uid, kind=Unit.Kind.INSTITUTION)
+    assignment, rows = badges.school_badges(session, institution)
+    return render(request, "attendance/badges.html", {
+        "session": session, "conference": session.conference, "institution": institution,
+        "assignment": assignment, "rows": rows})
 
 
 @login_required
