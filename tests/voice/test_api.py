@@ -106,3 +106,9 @@ def test_moderation_outside_scope_is_not_found(client, conference, teacher, mode
 def test_participant_cannot_moderate(client, me, conference, teacher):
     op = services.submit(teacher(), conference, "Một ý kiến")
     assert post(client, f"/api/voice/opinions/{op.pk}/approve/").status_code == 404
+
+
+def test_anonymous_items_hide_unit_and_school_level(client, me, conference):
+    r = post(client, f"/api/voice/conferences/{conference.pk}/opinions/", {"text": "Ẩn danh", "anonymous": True})
+    body = r.json()
+    assert body["unit"] is None and body["at_unit_id"] is None

@@ -128,3 +128,17 @@ def test_duplicates_merge_button_and_school_items_in_the_moderators_list(client,
     a.refresh_from_db()
     b.refresh_from_db()
     assert a.merged_into_id == b.pk and a.status == "merged" and b.raised_by_units == 2
+
+
+def test_the_author_sees_the_rejection_reason(client, me, conference, moderator):
+    op = services.submit(me, conference, "Một câu hỏi lạc đề")
+    services.reject(moderator("bavi"), op, "Không thuộc nội dung hội nghị")
+    html = client.get(f"/voice/{conference.pk}/").content.decode()
+    assert "Không thuộc nội dung hội nghị" in html
+
+
+def test_anonymous_authors_stay_hidden_from_moderators(client, conference, teacher, moderator):
+    services.submit(teacher(name="Trần Văn Bình"), conference, "Ý kiến ẩn danh", anonymous=True)
+    client.force_login(moderator("bavi"))
+    html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
+    assert "Ý kiến ẩn danh" in html and "Trần Văn Bình" not in html and "Tây Đằng" not in html

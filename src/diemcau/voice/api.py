@@ -49,13 +49,19 @@ class OpinionOut(Schema):
     topic: TopicOut | None = None
     suggested_topic: TopicOut | None = None
     unit: str | None = Field(None, description="The author's unit; null when anonymous")
-    at_unit_id: int
+    at_unit_id: int | None = Field(None, description="The level reached; null while an anonymous item is still "
+                                                    "at its author's unit")
     upvotes: int
     agree: int
     disagree: int
     passes: int
     raised_by_people: int
     raised_by_units: int
+
+    @staticmethod
+    def resolve_at_unit_id(obj):
+        level = obj.shown_level
+        return level.pk if level else None
 
     @staticmethod
     def resolve_unit(obj):

@@ -100,6 +100,13 @@ class Opinion(models.Model):
         return None if self.anonymous else self.author_unit
 
     @property
+    def shown_level(self):
+        """The level shown beside the item: hidden while an anonymous item still sits at the author's unit."""
+        if self.anonymous and self.at_unit_id == self.author_unit_id:
+            return None
+        return self.at_unit
+
+    @property
     def shown_author(self):
         return None if self.anonymous else self.author
 
