@@ -120,7 +120,7 @@ def main(argv=None) -> int:
         f"limit {limit:g} s, {args.workers} workers"
     )
     header = (
-        f"{'seed':>6} {'people':>7} {'baseline':>12} {'heuristic':>12} {'h s':>6} {'exact':>12} "
+        f"{'seed':>6} {'people':>7} {'baseline':>12} {'heuristic':>12} {'h s':>6} {'h cpu':>6} {'exact':>12} "
         f"{'bound':>12} {'x s':>6} {'status':>8} {'gap%':>6} {'vs bound%':>9} {'vs base%':>8}"
     )
     print(header)
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
         )
         people = sum(s.size for s in problem.institutions)
         print(
-            f"{seed:>6} {people:>7} {base / 1000:>12,.0f} {h.cost:>12,.0f} {h_s:>6.2f} {x.cost:>12,.0f} "
+            f"{seed:>6} {people:>7} {base / 1000:>12,.0f} {h.cost:>12,.0f} {h_s:>6.2f} {h_cpu:>6.2f} {x.cost:>12,.0f} "
             f"{x.lower_bound_pm / 1000:>12,.0f} {x_s:>6.1f} {'optimal' if x.optimal else 'limit':>8} "
             f"{gap:>6.2f} {vs_bound:>9.2f} {100.0 * (base - h.cost_pm) / base:>8.1f}",
             flush=True,

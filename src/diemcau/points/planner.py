@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import NamedTuple
 
 import numpy as np
@@ -577,6 +577,11 @@ def _check_capacity(
 # --- the heuristic -----------------------------------------------------------------------------
 # Above this many (closed hall × unit × open hall) cells the swap estimates drop the capacity term.
 _ESTIMATE_CELLS = 4_000_000
+# The region step (it runs last) stops after this many CPU seconds of the search, or this many
+# wall-clock seconds on a machine so loaded that the CPU budget is not reached in time.
+_TIME_BUDGET_S = 1.5
+_WALL_CAP_S = 3.0
+_LNS_MIPS = 3
 
 
 class _Eval(NamedTuple):
@@ -603,6 +608,18 @@ class _Search:
         self.elites = max(1, round(3 * effort))  # best open sets turned into whole assignments
         # overflow weights of the assignment restarts (see ``assign``)
         self.starts = (0.1, 0.3, 1.0, 3.0, None) if effort >= 1 else (0.3, 3.0, None) if effort >= 0.5 else ()
+        # exact re-planning of regions of neighbouring open halls (see ``neighbourhoods``)
+        self.lns_size = 6 if effort >= 0.5 else 0  # open halls per region
+        self.lns_reach = 3  # closed halls added per region hall, and per freed unit
+        self.lns_pairs = 6  # halls a freed unit may go to (its nearest candidates)
+        self.lns_nodes = 2000  # branch-and-bound nodes per region MIP
+        self.lns_time = 0.5  # seconds per region MIP
+        self.lns_rounds = 6  # improvements accepted at most
+        self.lns_mips = _LNS_MIPS  # region MIPs solved at most
+        # Time budget of the whole search (the region step stops there): CPU seconds of this process,
+        # so that other work on the machine does not change the result, and a wall-clock cap.
+        self.cpu_deadline = process_time() + _TIME_BUDGET_S
+        self.deadline = perf_counter() + _WALL_CAP_S
         self.n, self.m = cp.cost.shape
         self.s = cp.unit_size
         self.sf = self.s.astype(float)
@@ -913,7 +930,131 @@ class _Search:
             full = self.assign(mask, self.starts)
             if full is not None and full[1] < result[1]:
                 result = full
+        if self.lns_size and not self.evaluate(mask).exact:
+            mask, assign = self.neighbourhoods(mask, result[0])
+            return np.flatnonzero(mask), assign
         return np.flatnonzero(mask), result[0]
+
+    # large neighbourhoods solved exactly
+    def _time_left(self) -> float:
+        """Seconds the search may still spend (CPU budget and wall-clock cap)."""
+        return min(self.cpu_deadline - process_time(), self.deadline - perf_counter())
+
+    def _region(self, open_mask, assign, region, hd, nearest):
+        """The sub-model of a region: its units freed, everything else fixed (see ``neighbourhoods``)."""
+        cp = self.cp
+        free = np.flatnonzero(np.isin(assign, region))
+        closed = np.flatnonzero(~open_mask)
+        by_hall = closed[np.argsort(hd[np.ix_(region, closed)], axis=1, kind="stable")[:, : self.lns_reach]]
+        near = np.union1d(np.unique(nearest[free]), by_hall.ravel())
+        near = near[np.isfinite(self.costf[free][:, near]).any(axis=0)]
+        cand = np.union1d(region, near)
+        if len(free) == 0 or len(cand) == len(region):
+            return None
+        load = np.bincount(assign, weights=self.sf, minlength=self.m)
+        kept = open_mask[cand] & ~np.isin(cand, region)  # open outside the region: stay open
+        residual = self.cap[cand] - np.where(kept, load[cand], 0).astype(self.cap.dtype)
+        pos = {int(j): r for r, j in enumerate(cand)}
+        start = np.array([pos[int(j)] for j in assign[free]])
+        # Each freed unit may only go to its few nearest candidates (and where it sits now).
+        rank = np.argsort(np.argsort(self.costf[np.ix_(free, cand)], axis=1, kind="stable"), axis=1)
+        pairs = cp.allowed[np.ix_(free, cand)] & (rank < self.lns_pairs)
+        pairs[np.arange(len(free)), start] = True
+        sub = CompiledProblem(
+            [cp.hall_ids[j] for j in cand],
+            [],
+            [[] for _ in free],
+            self.s[free],
+            cp.cost[np.ix_(free, cand)],
+            pairs,
+            residual,
+            kept | cp.forced[cand],
+            len(region) + int(kept.sum()),
+        )
+        return sub, free, cand, start
+
+    def neighbourhoods(self, open_mask: np.ndarray, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Re-plan a few neighbouring open halls at a time exactly, with everything else fixed.
+
+        For each open hall c, the region is c and its nearest open halls (``lns_size`` in all); its
+        units are freed and may go to their ``lns_pairs`` nearest halls among the region's, the closed
+        halls near them, and the other open halls near them (with the seats those have left). A small
+        MIP (HiGHS) picks which halls the region opens (as many as before) and seats the freed units
+        whole. This sees what the splittable value cannot: several halls changed at once because
+        together they pack delegations better. Regions are tried in the order of their LP gap (what
+        the relaxation says could be saved); after an improvement the regions are rebuilt.
+        """
+        from .planner_exact import _fix_by_reduced_cost, _solve_highs
+
+        cp = self.cp
+        pp = self.per_person
+        # A hall's position: the unit nearest to it (usually the school that hosts it).
+        host = np.argmin(np.where(np.isfinite(pp), pp, np.inf), axis=0)
+        hd = pp[host, :]
+        hd = np.minimum(hd, hd.T)
+        nearest = np.argsort(self.costf, axis=1, kind="stable")[:, : self.lns_reach]
+        value = cp.objective(assign)
+        tried: set[bytes] = set()
+        solved = 0
+        for _ in range(self.lns_rounds):
+            opened = np.flatnonzero(open_mask)
+            regions, seen = [], set()
+            for c in opened:
+                region = np.sort(opened[np.argsort(hd[c, opened], kind="stable")[: self.lns_size]])
+                key = region.tobytes()
+                if key in seen:
+                    continue
+                seen.add(key)
+                if self._time_left() <= 0:
+                    return open_mask, assign
+                built = self._region(open_mask, assign, region, hd, nearest)
+                if built is None:
+                    continue
+                sub, free, cand, start = built
+                if (assign.tobytes() + key) in tried:
+                    continue
+                upper = int(sub.cost[np.arange(len(free)), start].sum())
+                allowed, bound = _fix_by_reduced_cost(sub, upper, 1, 0)
+                if bound is None or upper - bound <= 1e-6 * max(1, upper):
+                    continue
+                allowed[np.arange(len(free)), start] = True
+                regions.append((-(upper - bound), len(regions), region, sub, free, cand, start, allowed))
+            regions.sort(key=lambda r: (r[0], r[1]))
+            improved = False
+            for _, _, region, sub, free, cand, start, allowed in regions:
+                if self._time_left() <= 0 or solved >= self.lns_mips:
+                    return open_mask, assign
+                solved += 1
+                tried.add(assign.tobytes() + region.tobytes())
+                status, sub_assign, _ = _solve_highs(
+                    sub, allowed, max(0.05, min(self.lns_time, self._time_left())),
+                    1, start, 0, max_nodes=self.lns_nodes,
+                )
+                if status not in ("optimal", "feasible") or sub_assign is None:
+                    continue
+                trial = assign.copy()
+                trial[free] = cand[sub_assign]
+                new_value = cp.objective(trial)
+                if new_value >= value:
+                    continue
+                # The region keeps its number of open halls: the ones the MIP seats people in, plus
+                # (if it left some empty) region halls to make up the count.
+                new_mask = open_mask.copy()
+                new_mask[region] = False
+                new_mask[trial] = True
+                new_mask |= cp.forced
+                extra = self.k - int(new_mask.sum())
+                if extra < 0:
+                    continue
+                if extra:
+                    spare = [j for j in region if not new_mask[j]]
+                    new_mask[spare[:extra]] = True
+                open_mask, assign, value = new_mask, trial, new_value
+                improved = True
+                break
+            if not improved:
+                break
+        return open_mask, assign
 
 
 def _polish(cost: np.ndarray, size: np.ndarray, cap: np.ndarray, a: np.ndarray) -> np.ndarray:

@@ -155,6 +155,7 @@ def _solve_cpsat(cp: CompiledProblem, allowed: np.ndarray, time_limit: float, wo
 
 
 _highs_banner_shown = False
+_highs_threads: int | None = None
 
 
 def _new_highs(highspy):
@@ -181,10 +182,16 @@ def _highs_model(cp: CompiledProblem, allowed: np.ndarray, integer: bool, worker
     """The model above for HiGHS (binary, or its LP relaxation); returns (solver, pair units, pair halls)."""
     import highspy
 
+    global _highs_threads
     n, m = cp.cost.shape
     pu, pj = np.nonzero(allowed)
     npair = len(pu)
     ncol = npair + m
+    # HiGHS keeps one thread pool per process, sized by the first run: a run asking for another
+    # size fails (the heuristic's neighbourhood MIPs use 1 thread, the exact solver 2).
+    if _highs_threads is not None and _highs_threads != int(workers):
+        highspy.Highs.resetGlobalScheduler(True)
+    _highs_threads = int(workers)
     h = _new_highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(workers))
@@ -247,7 +254,15 @@ def _fix_by_reduced_cost(cp: CompiledProblem, upper: int, workers: int, seed: in
     return allowed, bound
 
 
-def _solve_highs(cp: CompiledProblem, allowed: np.ndarray, time_limit: float, workers: int, start, seed: int):
+def _solve_highs(
+    cp: CompiledProblem,
+    allowed: np.ndarray,
+    time_limit: float,
+    workers: int,
+    start,
+    seed: int,
+    max_nodes: int | None = None,
+):
     """HiGHS branch-and-cut on the model above; returns (status, unit → hall index, lower bound)."""
     import highspy
 
@@ -255,6 +270,8 @@ def _solve_highs(cp: CompiledProblem, allowed: np.ndarray, time_limit: float, wo
     n, m = cp.cost.shape
     npair, ncol = len(pu), len(pu) + m
     h.setOptionValue("time_limit", float(time_limit))
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     h.setOptionValue("mip_rel_gap", 0.0)
     if start is not None:
         sol = highspy.HighsSolution()
