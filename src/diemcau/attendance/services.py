@@ -392,7 +392,7 @@ def check_in_by_badge(actor, *, session: Session, point: BridgePoint, token: str
 
 
 # --- roll-ups ---------------------------------------------------------------------------------
-def _subtree_q(field: str, unit: Unit) -> Q:
+def subtree_q(field: str, unit: Unit) -> Q:
     return Q(**{f"{field}__gte": unit.path, f"{field}__lt": path_upper_bound(unit.path)})
 
 
@@ -431,7 +431,7 @@ def present_at_point(session: Session, point: BridgePoint) -> int:
     return people + heads
 
 
-def _percentage(present: int, expected: int) -> float | None:
+def percentage_of(present: int, expected: int) -> float | None:
     return round(100 * present / expected, 1) if expected else None
 
 
@@ -443,11 +443,11 @@ def rollup(session: Session, unit: Unit) -> dict:
     in the subtree. Computed with grouped queries; the loops below run over institutions and
     child units, never over people.
     """
-    assignments = Assignment.objects.filter(session=session).filter(_subtree_q("institution__path", unit))
+    assignments = Assignment.objects.filter(session=session).filter(subtree_q("institution__path", unit))
     expected = expected_by_institution(session, assignments)
     people = CheckIn.objects.filter(session=session, person__isnull=False).filter(
-        _subtree_q("institution__path", unit))
-    heads = _latest_headcounts(session).filter(_subtree_q("point__hall__unit__path", unit))
+        subtree_q("institution__path", unit))
+    heads = _latest_headcounts(session).filter(subtree_q("point__hall__unit__path", unit))
 
     by_category = dict.fromkeys(CATEGORIES, 0)
     for cat, n in people.values("category").annotate(n=Count("person", distinct=True)).values_list("category", "n"):
@@ -467,7 +467,7 @@ def rollup(session: Session, unit: Unit) -> dict:
     return {
         "unit_id": unit.pk, "unit": unit.name, "session_id": session.pk,
         "expected": total_expected, "present": total_present,
-        "percentage": _percentage(total_present, total_expected),
+        "percentage": percentage_of(total_present, total_expected),
         "by_category": by_category, "children": children,
         "compliance": _compliance(session, assignments, present_inst),
     }
@@ -492,7 +492,7 @@ def _children(session, unit, assignments, expected, people, heads) -> list[dict]
         e, p = exp_by_path.get(c["path"], 0), present_by_path.get(c["path"], 0)
         if e or p:
             rows.append({"unit_id": c["pk"], "unit": c["name"], "expected": e, "present": p,
-                         "percentage": _percentage(p, e)})
+                         "percentage": percentage_of(p, e)})
     return rows
 
 

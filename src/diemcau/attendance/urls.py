@@ -6,6 +6,7 @@ app_name = "attendance"
 urlpatterns = [
     path("sessions/<int:sid>/", views.session_points, name="session-points"),
     path("sessions/<int:sid>/institutions/<int:uid>/badges/", views.school_badges, name="badges"),
+    path("sessions/<int:sid>/units/<int:uid>/report.xlsx", views.unit_report, name="report"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/", views.roll_call, name="roll-call"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/people/", views.roll_call_people, name="roll-call-people"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/counts/", views.roll_call_counts, name="roll-call-counts"),

@@ -15,13 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
+from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint
 
-from . import badges, services
+from . import badges, reports, services
 from .models import CheckIn, Delegation
 
 PAGE = 50
@@ -85,6 +86,14 @@ def school_badges(request, sid, uid):
     return render(request, "attendance/badges.html", {
         "session": session, "conference": session.conference, "institution": institution,
         "assignment": assignment, "rows": rows})
+
+
+@login_required
+def unit_report(request, sid, uid):
+    """A unit's attendance report for a session, as .xlsx."""
+    session = visible_session(request, sid)
+    unit = get_object_or_404(scope_for(request.user).units(), pk=uid)
+    return xlsx_response(reports.report_xlsx(session, unit), f"diem-danh-{unit.code}-{session.pk}.xlsx")
 
 
 @login_required
