@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.utils.html import escape
 
-from diemcau.attendance.models import CheckIn
+from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.orgs.models import Role, RoleAssignment
 
 pytestmark = pytest.mark.smoke
@@ -87,3 +87,19 @@ def test_school_badges_hold_a_signed_qr_per_person(client, world, organiser_bavi
     assert {(x["s"], x["p"]) for x in payloads} == {(world["session"].pk, world["bavi_point"].pk)}
     client.force_login(make_user("socson", Role.UNIT_ORGANISER, world["t"]["socson"]))
     assert client.get(badges_url).status_code == 404
+
+
+def test_the_principal_names_the_delegation(client, world, make_user):
+    t, p = world["t"], world["people"]
+    client.force_login(make_user("hieutruong", Role.PRINCIPAL, t["school_a"]))
+    page_url = f"/attendance/sessions/{world['session'].pk}/institutions/{t['school_a'].pk}/delegation/"
+    assert "Đỗ Văn Em" in client.get(page_url).content.decode()
+    response = client.post(page_url, {"rule": "composition", "min_management": "1", "min_teachers": "2",
+                                      "min_staff": "1", "members": [p["a_principal"].pk, p["a_staff"].pk]})
+    assert response.status_code == 302
+    d = Delegation.objects.get(session=world["session"], institution=t["school_a"])
+    assert set(d.members.values_list("person_id", flat=True)) == {p["a_principal"].pk, p["a_staff"].pk}
+    response = client.post(page_url, {"rule": "named"})  # nobody named: refused, page shown again
+    assert response.status_code == 200 and d.members.count() == 2
+    other = f"/attendance/sessions/{world['session'].pk}/institutions/{t['school_b'].pk}/delegation/"
+    assert client.get(other).status_code == 404

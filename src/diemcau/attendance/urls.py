@@ -5,6 +5,7 @@ from . import views
 app_name = "attendance"
 urlpatterns = [
     path("sessions/<int:sid>/", views.session_points, name="session-points"),
+    path("sessions/<int:sid>/institutions/<int:uid>/delegation/", views.delegation, name="delegation"),
     path("sessions/<int:sid>/institutions/<int:uid>/badges/", views.school_badges, name="badges"),
     path("sessions/<int:sid>/units/<int:uid>/report.xlsx", views.unit_report, name="report"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/", views.roll_call, name="roll-call"),

@@ -8,6 +8,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +20,7 @@ from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
-from diemcau.orgs.models import Unit
+from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import badges, reports, services
@@ -86,6 +87,34 @@ def school_badges(request, sid, uid):
     return render(request, "attendance/badges.html", {
         "session": session, "conference": session.conference, "institution": institution,
         "assignment": assignment, "rows": rows})
+
+
+@login_required
+def delegation(request, sid, uid):
+    """The principal names the school's delegation for a session: rule, minimums, people."""
+    session = visible_session(request, sid)
+    scope = scope_for(request.user)
+    institution = get_object_or_404(scope.units(), pk=uid, kind=Unit.Kind.INSTITUTION)
+    if not scope.can_change_people(institution):
+        raise PermissionDenied
+    current = Delegation.objects.filter(session=session, institution=institution).first()
+    if request.method == "POST":
+        try:
+            current = services.name_delegation(
+                request.user, session, institution, rule=request.POST.get("rule", ""),
+                min_management=request.POST.get("min_management") or 0,
+                min_teachers=request.POST.get("min_teachers") or 0, min_staff=request.POST.get("min_staff") or 0,
+                members=[int(x) for x in request.POST.getlist("members") if x.isdigit()])
+            messages.success(request, _("The delegation is saved."))
+            return redirect("attendance:delegation", sid=session.pk, uid=institution.pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    chosen = set(current.members.values_list("person_id", flat=True)) if current else set()
+    people = Person.objects.filter(unit=institution, is_active=True).order_by("category", "name_search")
+    return render(request, "attendance/delegation.html", {
+        "session": session, "conference": session.conference, "institution": institution,
+        "delegation": current, "status": services.delegation_status(current) if current else None,
+        "rules": Delegation.Rule.choices, "people": [{"person": p, "chosen": p.pk in chosen} for p in people]})
 
 
 @login_required
