@@ -301,3 +301,15 @@ def test_rollup_figures_by_hand(morning_so_far):
 def test_rollup_is_a_few_queries(morning_so_far, django_assert_max_num_queries):
     with django_assert_max_num_queries(20):
         services.rollup(morning_so_far["session"], morning_so_far["t"]["ministry"])
+
+
+def test_point_counts_match_the_one_point_figures(morning_so_far, django_assert_max_num_queries):
+    w = morning_so_far
+    points = [w["bavi_point"], w["thpt_point"], w["hanoi_point"], w["host"]]
+    with django_assert_max_num_queries(8):
+        counts = services.point_counts(w["session"], points)
+    for point in points:
+        assert counts[point.pk]["present"] == services.present_at_point(w["session"], point)
+        assert counts[point.pk]["expected"] == services.expected_at_point(w["session"], point)
+    assert (counts[w["bavi_point"].pk]["present"], counts[w["bavi_point"].pk]["expected"]) == (4, 6)
+    assert (counts[w["thpt_point"].pk]["present"], counts[w["thpt_point"].pk]["expected"]) == (16, 80)

@@ -534,15 +534,29 @@ def people_at_point(session: Session, point: BridgePoint):
 
 
 def points_for_operator(user, session: Session):
-    """Points of the session where ``user`` may record check-ins."""
-    from diemcau.points import services as points
-
-    qs = points.points_in_scope(user, session.conference, "write") if user is not SYSTEM else \
-        BridgePoint.objects.filter(conference=session.conference)
+    """Points of the session where ``user`` may record check-ins (see :func:`operates_point`)."""
+    qs = BridgePoint.objects.filter(conference=session.conference)
     if user is SYSTEM:
         return qs
     mine = RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR, point_id__isnull=False)
-    return (qs | BridgePoint.objects.filter(conference=session.conference, pk__in=mine.values("point_id"))).distinct()
+    return qs.filter(scope_for(user).q("hall__unit__path", "write") | Q(pk__in=mine.values("point_id")))
+
+
+def point_counts(session: Session, points) -> dict[int, dict]:
+    """Present and expected people per point, for many points at once (grouped queries)."""
+    ids = [p.pk for p in points]
+    assigned = Assignment.objects.filter(session=session, point_id__in=ids)
+    by_institution = expected_by_institution(session, assigned)
+    expected = dict.fromkeys(ids, 0)
+    for institution_id, point_id in assigned.values_list("institution_id", "point_id"):
+        expected[point_id] += by_institution.get(institution_id, 0)
+    present = dict(CheckIn.objects.filter(session=session, point_id__in=ids, person__isnull=False)
+                   .values("point_id").annotate(n=Count("person", distinct=True)).values_list("point_id", "n"))
+    for point_id, n in (_latest_headcounts(session).filter(point_id__in=ids).values("point_id")
+                        .annotate(n=Sum("count")).values_list("point_id", "n")):
+        present[point_id] = present.get(point_id, 0) + (n or 0)
+    return {pk: {"present": present.get(pk, 0), "expected": expected[pk],
+                 "percentage": percentage_of(present.get(pk, 0), expected[pk])} for pk in ids}
 
 
 # --- batches (the API and the offline queue) --------------------------------------------------

@@ -39,10 +39,7 @@ def _point(request, sid, pk):
 
 
 def _counts(session, point) -> dict:
-    present = services.present_at_point(session, point)
-    expected = services.expected_at_point(session, point)
-    return {"present": present, "expected": expected,
-            "percentage": round(100 * present / expected) if expected else None}
+    return services.point_counts(session, [point])[point.pk]
 
 
 def _people(session, point, q: str):
@@ -73,7 +70,8 @@ def session_points(request, sid):
     session = visible_session(request, sid)
     points = list(services.points_for_operator(request.user, session).select_related("hall__unit")
                   .order_by("hall__unit__path", "name"))
-    rows = [{"point": p, "counts": _counts(session, p)} for p in points]
+    counts = services.point_counts(session, points)
+    rows = [{"point": p, "counts": counts[p.pk]} for p in points]
     return render(request, "attendance/session_points.html", {
         "session": session, "conference": session.conference, "rows": rows})
 
