@@ -15,7 +15,7 @@ PO = Path(__file__).resolve().parents[2] / "src/diemcau/locale/vi/LC_MESSAGES/dj
 
 @pytest.mark.skipif(shutil.which("msgfmt") is None, reason="gettext tools are not installed")
 def test_vi_catalogue_has_no_untranslated_or_fuzzy_entries():
-    stats = subprocess.run(["msgfmt", "--statistics", "-o", "/dev/null", str(PO)],
+    stats = subprocess.run(["msgfmt", "--check-format", "--statistics", "-o", "/dev/null", str(PO)],
                            capture_output=True, text=True, check=True).stderr
     assert "translated message" in stats
     assert "untranslated" not in stats and "fuzzy" not in stats, stats
