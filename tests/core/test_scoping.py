@@ -139,3 +139,16 @@ def test_inactive_or_anonymous_users_see_nothing(tree, make_user):
     user = type(user).objects.get(pk=user.pk)
     assert scope_for(user).is_empty
     assert scope_for(AnonymousUser()).units().count() == 0
+
+
+def test_moderators_moderate_only_their_assigned_subtree(tree, make_user, person_factory):
+    # A Ba Vì moderator who is also a teacher at a Sóc Sơn school reads that school (as a
+    # participant) but moderates only Ba Vì.
+    moderator = make_user("kd", Role.MODERATOR, tree["bavi"])
+    person = person_factory(tree["school_c"])
+    person.user = moderator
+    person.save()
+    scope = scope_for(type(moderator).objects.get(pk=moderator.pk))
+    assert scope.can_see(tree["school_c"])
+    assert not scope.covers(tree["school_c"].path, "moderate")
+    assert scope.covers(tree["school_a"].path, "moderate")

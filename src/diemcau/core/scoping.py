@@ -8,7 +8,7 @@ derived from their role assignments:
 | national organiser | everything                    | everything                      |
 | unit organiser     | their unit's subtree          | their unit's subtree            |
 | principal          | their institution             | their institution's people      |
-| moderator          | their unit's subtree          | nothing in the tree             |
+| moderator          | their unit's subtree          | nothing in the tree; moderates opinions there ("moderate") |
 | director, analyst  | everything                    | nothing in the tree             |
 | point operator     | the host unit of their point  | nothing in the tree             |
 | participant        | their own unit                | nothing                         |
@@ -36,6 +36,9 @@ class Scope:
     write_paths: list[str] = field(default_factory=list)
     # Principals change their institution's people but not the unit record itself.
     people_write_paths: list[str] = field(default_factory=list)
+    # Opinion moderators act on the subtrees of their moderator assignments only (not on the unit
+    # they happen to belong to as a participant).
+    moderate_paths: list[str] = field(default_factory=list)
     roles: set[str] = field(default_factory=set)
 
     # --- questions ------------------------------------------------------------------------
@@ -61,6 +64,8 @@ class Scope:
             return self.write_paths
         if mode == "people":
             return self.people_write_paths
+        if mode == "moderate":
+            return self.moderate_paths
         raise ValueError(mode)
 
     def covers(self, path: str, mode: str = "read") -> bool:
@@ -139,6 +144,7 @@ def build_scope(user) -> Scope:
     if user.is_superuser:
         scope.roles.add(Role.NATIONAL_ORGANISER)
         scope.read_paths = scope.write_paths = scope.people_write_paths = [EVERYTHING]
+        scope.moderate_paths = [EVERYTHING]
         return scope
     assignments = RoleAssignment.objects.filter(user=user).select_related("unit")
     for a in assignments:
@@ -148,6 +154,7 @@ def build_scope(user) -> Scope:
             scope.read_paths.append(EVERYTHING)
             scope.write_paths.append(EVERYTHING)
             scope.people_write_paths.append(EVERYTHING)
+            scope.moderate_paths.append(EVERYTHING)
         elif a.role in (Role.DIRECTOR, Role.ANALYST):
             scope.read_paths.append(unit_path or EVERYTHING)
         elif a.role == Role.UNIT_ORGANISER and unit_path:
@@ -159,6 +166,8 @@ def build_scope(user) -> Scope:
             scope.people_write_paths.append(unit_path)
         elif a.role in (Role.MODERATOR, Role.POINT_OPERATOR, Role.PARTICIPANT) and unit_path:
             scope.read_paths.append(unit_path)
+            if a.role == Role.MODERATOR:
+                scope.moderate_paths.append(unit_path)
     person_unit_path = (
         Unit.objects.filter(people__user=user).values_list("path", flat=True).first()
     )
@@ -168,6 +177,7 @@ def build_scope(user) -> Scope:
     scope.read_paths = _minimal(scope.read_paths)
     scope.write_paths = _minimal(scope.write_paths)
     scope.people_write_paths = _minimal(scope.people_write_paths)
+    scope.moderate_paths = _minimal(scope.moderate_paths)
     return scope
 
 

@@ -254,7 +254,7 @@ def can_moderate(user, opinion: Opinion) -> bool:
     if user is SYSTEM:
         return True
     scope = scope_for(user)
-    return scope.has_role(*MODERATOR_ROLES) and scope.can_see(opinion.at_unit)
+    return scope.covers(opinion.at_unit.path, "moderate")
 
 
 def _require_moderator(user, opinion: Opinion):
@@ -408,7 +408,7 @@ def moderation_queue(user, conference):
     if not scope.has_role(*MODERATOR_ROLES):
         return Opinion.objects.none()
     qs = Opinion.objects.filter(conference=conference, status=Opinion.Status.PENDING)
-    return scope.filter(qs, "at_unit__path").select_related("author_unit", "at_unit", "topic",
+    return scope.filter(qs, "at_unit__path", "moderate").select_related("author_unit", "at_unit", "topic",
                                                             "suggested_topic").order_by("created_at")
 
 
