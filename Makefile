@@ -59,6 +59,7 @@ clean-demo:
 
 # --- tests ----------------------------------------------------------------------------------
 test: $(VENV)/.installed messages
+	$(VENV)/bin/ruff check src tests bench
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  echo "== main run on $${DATABASE_URL%%:*}"; \
 	  $(PY) -m pytest $(PYTEST_ARGS) && \

@@ -5,4 +5,4 @@ import os
 os.environ.setdefault("DIEMCAU_JOBS", "eager")
 os.environ.setdefault("DIEMCAU_FAST_HASHER", "1")
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
