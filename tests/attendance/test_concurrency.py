@@ -1,36 +1,21 @@
 """Check-ins racing each other: retries stay one row, and the duplicate flags stay exact."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn
 from diemcau.core.scoping import SYSTEM
+from tests.racing import race as race_all
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers anyway")]
 
 
 def race(n, work):
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as exc:  # any failure fails the test below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = race_all(n, work)
     assert not errors, errors
 
 

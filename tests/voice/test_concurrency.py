@@ -1,36 +1,17 @@
 """Votes, submissions and merges racing each other on PostgreSQL: the rules hold under load."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from diemcau.core.errors import DomainError
 from diemcau.voice import services
 from diemcau.voice.models import Opinion, Vote
+from tests.racing import race
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers anyway")]
 
-
-def race(n, work):
-    barrier, errors = threading.Barrier(n), []
-
-    def run(i):
-        try:
-            barrier.wait()
-            work(i)
-        except Exception as exc:  # collected and returned to the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def test_one_person_voting_in_parallel_counts_once(approved, teacher):
