@@ -459,6 +459,21 @@ class _UnitRow:
     op: RowOp | None = None
 
 
+def _row_code(plan: ImportPlan, row_no: int, raw: dict, label: str, first_row: dict[str, int]) -> str | None:
+    """The row's code, or None after recording why it is unusable (invalid, or already in the file)."""
+    try:
+        code = services.clean_code(raw.get("code"), label)
+    except DomainError as exc:
+        plan.add_problem(row_no, "code", exc.message, exc.code)
+        return None
+    if code in first_row:
+        plan.add_problem(row_no, "code", _("The code %(code)s already appears in row %(first)d.")
+                         % {"code": code, "first": first_row[code]}, "duplicate_in_file")
+        return None
+    first_row[code] = row_no
+    return code
+
+
 def plan_units(user, sheet: Sheet, *, lock: bool = False, progress=None) -> ImportPlan:
     """Check every row of a sheet of units and decide what importing it would do; writes nothing.
 
@@ -476,16 +491,9 @@ def plan_units(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Impo
     # 1. Each row on its own: codes, typed values, duplicates within the file.
     for n, (row_no, raw) in enumerate(sheet.rows, start=1):
         _tick(progress, n, total * 2, _CHECKING)
-        try:
-            code = services.clean_code(raw.get("code"), label["code"])
-        except DomainError as exc:
-            plan.add_problem(row_no, "code", exc.message, exc.code)
+        code = _row_code(plan, row_no, raw, label["code"], first_row)
+        if code is None:
             continue
-        if code in first_row:
-            plan.add_problem(row_no, "code", _("The code %(code)s already appears in row %(first)d.")
-                             % {"code": code, "first": first_row[code]}, "duplicate_in_file")
-            continue
-        first_row[code] = row_no
         r = _UnitRow(row_no, code, {}, None, "")
         for key in value_keys:
             try:
@@ -662,16 +670,9 @@ def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Imp
 
     for n, (row_no, raw) in enumerate(sheet.rows, start=1):
         _tick(progress, n, total * 2, _CHECKING)
-        try:
-            code = services.clean_code(raw.get("code"), label["code"])
-        except DomainError as exc:
-            plan.add_problem(row_no, "code", exc.message, exc.code)
+        code = _row_code(plan, row_no, raw, label["code"], first_row)
+        if code is None:
             continue
-        if code in first_row:
-            plan.add_problem(row_no, "code", _("The code %(code)s already appears in row %(first)d.")
-                             % {"code": code, "first": first_row[code]}, "duplicate_in_file")
-            continue
-        first_row[code] = row_no
         r = _PersonRow(row_no, code, {}, "")
         try:
             r.unit_code = services.clean_code(raw.get("unit_code"), label["unit_code"])
