@@ -75,3 +75,75 @@ def login(page, username, password="Mat-khau-2023"):
     page.fill("#id_password", password)
     page.click("form.login-form button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings):
+    """The real server stack (Daphne, ASGI: HTTP and websockets) in a child process on loopback.
+
+    pytest-django's ``live_server`` is WSGI only; websocket pages need this. The child reads the
+    test database, so the test's committed rows are what it serves. Yields an object with ``url``
+    and ``proc``; the child is stopped afterwards. Needs PostgreSQL or a file SQLite test database.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="diemcau.settings_test", PYTHONPATH=str(ROOT / "src"))
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}")
+    elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
+        pytest.skip("the ASGI server needs PostgreSQL or a file SQLite test database")
+    else:
+        env.pop("DATABASE_URL", None)
+        env["DIEMCAU_SQLITE"] = str(db["NAME"])
+    env["DIEMCAU_JOBS"] = "thread"
+    port = _free_port()
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"asgi-{port}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "diemcau.asgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/accounts/login/", timeout=2).read()  # noqa: S310
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"daphne did not start; see var/asgi-{port}.log") from None
+            time.sleep(0.2)
+    yield SimpleNamespace(url=url, proc=proc, port=port, env=env)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def asgi_page(browser, asgi_server):
+    """A desktop browser page whose ``base_url`` is the ASGI server (for websocket pages)."""
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                  viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    context.set_default_timeout(15000)
+    p = context.new_page()
+    p.base_url = asgi_server.url
+    yield p
+    context.close()
