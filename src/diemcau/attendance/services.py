@@ -1,6 +1,6 @@
 """The rules of attendance: naming delegations, checking people in, headcounts, badges, roll-ups.
 
-Web pages, the JSON API and (later) the offline queue all call these functions. Each one checks
+Web pages, the JSON API and the roll-call screen's offline queue all call these functions. Each one checks
 its preconditions in turn and raises one :class:`DomainError` with a stable code; a check-in is
 an appended row, never an update, and a retry with the same client id returns the first row.
 """
@@ -377,6 +377,31 @@ def read_badge_token(token: str, *, session: Session, point: BridgePoint) -> Bad
     return Badge(session_id, point_id, person)
 
 
+def read_point_token(token: str) -> tuple[Session, BridgePoint]:
+    """The session and point of a point's QR (the self check-in poster), checked before anything else.
+
+    Refuses a forged or expired token, a personal badge (it is scanned by the operator, not
+    opened on a phone) and a token whose session or point no longer exists.
+    """
+    try:
+        payload = signing.loads(token or "", salt=BADGE_SALT)
+        session_id, point_id, expires = int(payload["s"]), int(payload["p"]), int(payload["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise DomainError(_("This QR code is not one of ours: it may be forged or damaged."),
+                          "badge_forged") from None
+    if expires < timezone.now().timestamp():
+        raise DomainError(_("This QR code has expired."), "badge_expired")
+    if payload.get("c"):
+        raise DomainError(_("This is a personal badge: show it to the operator of the bridge point."),
+                          "badge_personal")
+    session = Session.objects.select_related("conference").filter(pk=session_id).first()
+    point = BridgePoint.objects.select_related("hall__unit").filter(pk=point_id).first()
+    if session is None or point is None:
+        raise DomainError(_("This QR code is for a session or bridge point that no longer exists."),
+                          "badge_unknown_point")
+    return session, point
+
+
 def check_in_by_badge(actor, *, session: Session, point: BridgePoint, token: str, client_id,
                       scanned_at=None, device: str = "") -> CheckInResult:
     """A scanned QR: a personal badge scanned by the operator, or the point's badge by a participant."""
@@ -531,6 +556,25 @@ def people_at_point(session: Session, point: BridgePoint):
     """Active people of the institutions assigned to ``point`` for ``session``."""
     return Person.objects.filter(
         is_active=True, unit__point_assignments__session=session, unit__point_assignments__point=point)
+
+
+def delegation_people_at_point(session: Session, point: BridgePoint) -> dict[int, list[int]]:
+    """Per institution assigned to ``point``, whom "whole delegation present" checks in (person ids).
+
+    The same people as :func:`check_in_delegation`: the named members, or every active person for
+    ``all_staff``; the roll-call screen keeps this list so the action works offline too.
+    """
+    delegations = Delegation.objects.filter(session=session, institution__point_assignments__session=session,
+                                            institution__point_assignments__point=point)
+    out: dict[int, list[int]] = {}
+    for pk, inst in (DelegationMember.objects.filter(delegation__in=delegations.exclude(
+            rule=Delegation.Rule.ALL_STAFF), person__is_active=True).order_by("person_id")
+            .values_list("person_id", "delegation__institution_id")):
+        out.setdefault(inst, []).append(pk)
+    for pk, inst in (Person.objects.filter(is_active=True, unit__delegations__in=delegations.filter(
+            rule=Delegation.Rule.ALL_STAFF)).order_by("pk").values_list("pk", "unit_id")):
+        out.setdefault(inst, []).append(pk)
+    return out
 
 
 def points_for_operator(user, session: Session):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_checkin
 
 app_name = "attendance"
 urlpatterns = [
@@ -14,4 +14,9 @@ urlpatterns = [
     path("sessions/<int:sid>/points/<int:pk>/roll-call/check-in/", views.roll_call_check_in, name="roll-call-check-in"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/delegation/", views.roll_call_delegation,
          name="roll-call-delegation"),
+    # offline / self check-in
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/data.json", views_checkin.roll_call_data,
+         name="roll-call-data"),
+    path("sessions/<int:sid>/points/<int:pk>/poster/", views_checkin.point_poster, name="point-poster"),
+    path("c/<str:token>/", views_checkin.self_check_in, name="self-check-in"),
 ]

@@ -1,0 +1,418 @@
+// The roll-call screen that keeps working when the hall's network drops.
+//
+// Every check-in (a person, a whole delegation, a scanned badge) gets a client UUID and is written
+// to an IndexedDB queue FIRST, then sent. The queue is sent in order through
+// POST /api/attendance/checkins/batch/ (at most 500 items a request, all or nothing on the
+// server); acknowledged items are removed; the server ignores a client id it has already
+// recorded, so a resend after a lost reply never duplicates. A refused item (not invited, other
+// session...) is shown with the server's message and dropped, not retried forever. Failures
+// retry with backoff and at once when the browser says it is online again.
+// The point's expected people are kept in IndexedDB too, so the name search works offline.
+(function () {
+  "use strict";
+  var root = document.getElementById("rollcall");
+  if (!root) { return; }
+  var SESSION = Number(root.dataset.session), POINT = Number(root.dataset.point);
+  var KEY = SESSION + ":" + POINT;
+  var MAX_BATCH = 500, PAGE = 50, MIN_DELAY = 2000, MAX_DELAY = 60000;
+  var msg = function (name, vars) {
+    var text = root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
+    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });
+    return text;
+  };
+
+  // Search stays on this page: take the form away from htmx before htmx starts (both scripts
+  // are deferred; htmx processes the page on DOMContentLoaded, after us).
+  var form = document.getElementById("search-form"), input = document.getElementById("q");
+  var tbody = document.getElementById("people-rows");
+  var hx = {};
+  ["hx-get", "hx-target", "hx-trigger"].forEach(function (a) { hx[a] = form.getAttribute(a); form.removeAttribute(a); });
+
+  var people = [], byId = {}, present = {}, pending = {}, refused = {}, delegations = {};
+  var db = null, memoryQueue = [], memorySeq = 0;
+  var syncing = false, timer = null, delay = MIN_DELAY, nextTry = 0, signinLost = false;
+
+  // --- ids and text ------------------------------------------------------------------------------
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  // The same folding as core.vntext.fold: no diacritics, đ as d, lower case, single spaces.
+  function fold(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "D")
+      .toLowerCase().replace(/\s+/g, " ").trim();
+  }
+  function csrfToken() {
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : root.dataset.csrf;
+  }
+
+  // --- IndexedDB ----------------------------------------------------------------------------------
+  function req(r) {
+    return new Promise(function (resolve, reject) {
+      r.onsuccess = function () { resolve(r.result); };
+      r.onerror = function () { reject(r.error); };
+    });
+  }
+  function done(tx) {
+    return new Promise(function (resolve, reject) {
+      tx.oncomplete = function () { resolve(); };
+      tx.onerror = tx.onabort = function () { reject(tx.error); };
+    });
+  }
+  function openDb() {
+    if (!window.indexedDB) { return Promise.resolve(null); }
+    var open = indexedDB.open("diemcau-rollcall", 1);
+    open.onupgradeneeded = function () {
+      var d = open.result;
+      d.createObjectStore("queue", {keyPath: "seq", autoIncrement: true});
+      d.createObjectStore("people", {keyPath: "key"});
+    };
+    return req(open).catch(function () { return null; });
+  }
+  function enqueue(entries) {
+    if (!db) {
+      entries.forEach(function (e) { e.seq = ++memorySeq; memoryQueue.push(e); });
+      return Promise.resolve();
+    }
+    var tx = db.transaction("queue", "readwrite"), store = tx.objectStore("queue");
+    entries.forEach(function (e) { store.add(e); });
+    return done(tx);
+  }
+  function readQueue(limit) {
+    if (!db) { return Promise.resolve(memoryQueue.slice(0, limit)); }
+    return new Promise(function (resolve, reject) {
+      var out = [], cursor = db.transaction("queue").objectStore("queue").openCursor();
+      cursor.onsuccess = function () {
+        var c = cursor.result;
+        if (c && (!limit || out.length < limit)) { out.push(c.value); c.continue(); } else { resolve(out); }
+      };
+      cursor.onerror = function () { reject(cursor.error); };
+    });
+  }
+  function removeSeqs(seqs) {
+    if (!db) {
+      memoryQueue = memoryQueue.filter(function (e) { return seqs.indexOf(e.seq) < 0; });
+      return Promise.resolve();
+    }
+    var tx = db.transaction("queue", "readwrite"), store = tx.objectStore("queue");
+    seqs.forEach(function (s) { store.delete(s); });
+    return done(tx);
+  }
+  function saveList(data) {
+    if (!db) { return Promise.resolve(); }
+    var tx = db.transaction("people", "readwrite");
+    tx.objectStore("people").put({key: KEY, data: data, at: Date.now()});
+    return done(tx);
+  }
+  function loadList() {
+    if (!db) { return Promise.resolve(null); }
+    return req(db.transaction("people").objectStore("people").get(KEY)).then(function (r) { return r && r.data; });
+  }
+
+  // --- the screen ---------------------------------------------------------------------------------
+  function useList(data) {
+    people = data.people || [];
+    byId = {};
+    people.forEach(function (p) { byId[p.id] = p; });
+    (data.present || []).forEach(function (id) { present[id] = true; });
+    delegations = data.delegations || {};
+  }
+  function cell(text) { var td = document.createElement("td"); td.textContent = text; return td; }
+  function tag(cls, text) {
+    var s = document.createElement("span");
+    s.className = "tag " + cls; s.textContent = text;
+    return s;
+  }
+  function renderRows() {
+    if (!root.dataset.ready) { return; }  // no list yet: the server's rows stay
+    var terms = fold(input.value).split(" ").filter(Boolean);
+    var found = people.filter(function (p) {
+      return terms.every(function (t) { return p.folded.indexOf(t) >= 0; });
+    });
+    var frag = document.createDocumentFragment();
+    found.slice(0, PAGE).forEach(function (p) {
+      var tr = document.createElement("tr");
+      tr.id = "person-" + p.id;
+      tr.dataset.person = p.id;
+      tr.appendChild(cell(p.name)); tr.appendChild(cell(p.unit)); tr.appendChild(cell(p.category));
+      var td = document.createElement("td");
+      if (pending[p.id]) {
+        tr.className = "pending";
+        td.appendChild(tag("warn", msg("pending")));
+      } else if (present[p.id]) {
+        td.appendChild(tag("ok", msg("present")));
+      } else {
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "primary js-checkin"; b.textContent = msg("checkin");
+        b.dataset.person = p.id;
+        td.appendChild(b);
+      }
+      if (refused[p.id]) { td.appendChild(document.createTextNode(" ")); td.appendChild(tag("bad", refused[p.id])); }
+      tr.appendChild(td);
+      frag.appendChild(tr);
+    });
+    if (!found.length) {
+      var tr = document.createElement("tr"), td = cell(msg("nobody"));
+      td.colSpan = 4; td.className = "muted"; tr.appendChild(td); frag.appendChild(tr);
+    } else if (found.length > PAGE) {
+      var more = document.createElement("tr"), mtd = cell(msg("more", {n: PAGE}));
+      mtd.colSpan = 4; mtd.className = "muted"; more.appendChild(mtd); frag.appendChild(more);
+    }
+    tbody.replaceChildren(frag);
+  }
+  var shown = null;
+  function showStatus(forceRows) {
+    return readQueue(0).then(function (queue) {
+      pending = {};
+      queue.forEach(function (e) { if (e.person) { pending[e.person] = true; } });
+      // Rows are redrawn only when something changed, so a button is never swapped under a click.
+      var now = JSON.stringify([Object.keys(pending), Object.keys(present).length, Object.keys(refused)]);
+      if (forceRows || now !== shown) { shown = now; renderRows(); }
+      var count = document.getElementById("sync-count"), state = document.getElementById("sync-state");
+      count.hidden = !queue.length;
+      count.className = "tag warn";
+      count.textContent = msg("waiting", {n: queue.length});
+      root.dataset.waiting = String(queue.length);
+      if (signinLost) {
+        state.textContent = msg("signin");
+      } else if (!navigator.onLine) {
+        state.textContent = msg("offline");
+      } else if (queue.length && nextTry) {
+        state.textContent = msg("retry", {s: Math.max(1, Math.round((nextTry - Date.now()) / 1000))});
+      } else if (!queue.length) {
+        state.textContent = msg("synced") + (people.length ? " " + msg("loaded", {n: people.length}) : "");
+      } else {
+        state.textContent = "";
+      }
+    });
+  }
+  function note(text, cls) {
+    var li = document.createElement("li");
+    li.className = "msg " + (cls || "error");
+    li.textContent = text;
+    document.getElementById("sync-refused").prepend(li);
+  }
+  function scanLog(text) {
+    var li = document.createElement("li");
+    li.textContent = text;
+    var log = document.getElementById("scan-log");
+    log.prepend(li);
+    while (log.children.length > 8) { log.removeChild(log.lastChild); }
+  }
+
+  // --- queueing -----------------------------------------------------------------------------------
+  function entry(fields, label) {
+    var item = {client_id: uuid4(), session_id: SESSION, point_id: POINT, scanned_at: new Date().toISOString(),
+      device: "rollcall"};
+    Object.keys(fields).forEach(function (k) { item[k] = fields[k]; });
+    return {item: item, person: fields.person_id || null, label: label, queued_at: Date.now()};
+  }
+  function queue(entries) {
+    return enqueue(entries).then(function () {
+      entries.forEach(function (e) { if (e.person) { pending[e.person] = true; delete refused[e.person]; } });
+      return showStatus();
+    }).then(function () { syncSoon(0); });
+  }
+  function checkInPerson(id) {
+    var p = byId[id];
+    return queue([entry({method: "roll_call", person_id: id}, p ? p.name : String(id))]);
+  }
+  function checkInDelegation(institution, unit) {
+    var ids = (delegations[institution] || []).filter(function (id) { return !present[id] && !pending[id]; });
+    if (!(delegations[institution] || []).length) { note(msg("nodelegation", {unit: unit})); return Promise.resolve(); }
+    note(msg("delegation", {unit: unit, n: ids.length}), "success");
+    return queue(ids.map(function (id) {
+      return entry({method: "roll_call", person_id: id}, byId[id] ? byId[id].name : String(id));
+    }));
+  }
+  function checkInBadge(token) {
+    token = (token || "").trim();
+    if (!token) { return Promise.resolve(); }
+    if (/^https?:\/\//.test(token)) { scanLog(msg("pointQr")); return Promise.resolve(); }
+    scanLog(msg("scanned"));
+    return queue([entry({method: "qr_scan", badge: token}, "QR")]);
+  }
+
+  // --- syncing ------------------------------------------------------------------------------------
+  function syncSoon(ms) {
+    if (timer) { clearTimeout(timer); }
+    nextTry = ms ? Date.now() + ms : 0;
+    timer = setTimeout(function () { timer = null; sync(); }, ms);
+  }
+  function acknowledge(batch, results) {
+    results.forEach(function (r) {
+      if (r.person_id) { present[r.person_id] = true; }
+    });
+    batch.forEach(function (e) {
+      if (e.item.badge) {
+        var r = results.filter(function (x) { return x.client_id === e.item.client_id; })[0];
+        var who = r && r.person_id && byId[r.person_id] ? byId[r.person_id].name : "";
+        scanLog(msg("scanOk", {name: who}));
+      }
+    });
+    return removeSeqs(batch.map(function (e) { return e.seq; }));
+  }
+  function dropRefused(batch, details) {
+    var drop = [];
+    details.forEach(function (d) {
+      var e = batch[d.index];
+      if (!e) { return; }
+      drop.push(e.seq);
+      if (e.person) { refused[e.person] = d.message; }
+      note(msg("refused") + " · " + e.label + ": " + d.message);
+      if (e.item.badge) { scanLog(msg("refused") + ": " + d.message); }
+    });
+    return drop;
+  }
+  function malformedIndexes(details) {
+    var out = [];
+    (details || []).forEach(function (d) {
+      var loc = d.loc || [], i = loc.indexOf("items");
+      if (i >= 0 && typeof loc[i + 1] === "number" && out.indexOf(loc[i + 1]) < 0) { out.push(loc[i + 1]); }
+    });
+    return out;
+  }
+  function send(batch) {
+    return fetch(root.dataset.batchUrl, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), "Accept": "application/json"},
+      body: JSON.stringify({items: batch.map(function (e) { return e.item; })}),
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) { return {status: res.status, body: body}; });
+    });
+  }
+  function sync() {
+    if (syncing) { return Promise.resolve(); }
+    if (navigator.onLine === false) {  // surely offline: wait for the "online" event (and poll now and then)
+      syncSoon(MAX_DELAY / 4);
+      return showStatus();
+    }
+    syncing = true;
+    var synced = false;
+    function round() {
+      return readQueue(MAX_BATCH).then(function (batch) {
+        if (!batch.length) { return null; }
+        return send(batch).then(function (r) {
+          if (r.status === 200) {
+            synced = true; signinLost = false;
+            return acknowledge(batch, r.body.results || []).then(round);
+          }
+          if (r.status === 400 && r.body.code === "batch_refused") {
+            return removeSeqs(dropRefused(batch, r.body.details || [])).then(round);
+          }
+          if (r.status === 422) {
+            var bad = malformedIndexes(r.body.details);
+            if (bad.length) {
+              return removeSeqs(dropRefused(batch, bad.map(function (i) {
+                return {index: i, message: r.body.message || "invalid"};
+              }))).then(round);
+            }
+          }
+          if (r.status === 401 || r.status === 403) { signinLost = true; }
+          throw new Error("HTTP " + r.status);
+        });
+      });
+    }
+    return round().then(function () {
+      delay = MIN_DELAY; nextTry = 0;
+    }, function () {
+      // Offline, a lost reply, a server error or an expired sign-in: keep everything and retry.
+      syncSoon(delay + Math.round(Math.random() * 500));
+      delay = Math.min(delay * 2, MAX_DELAY);
+    }).then(function () {
+      syncing = false;
+      if (synced && window.htmx) { htmx.trigger(document.body, "checked-in"); }  // the counts line reloads
+      return showStatus();
+    });
+  }
+
+  // --- camera -------------------------------------------------------------------------------------
+  var stream = null, lastCode = "", lastAt = 0;
+  function openCamera() {
+    var panel = document.getElementById("scan-panel");
+    panel.hidden = false;
+    document.getElementById("scan-text").focus();
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
+      scanLog(msg("nocamera", {err: "getUserMedia"}));
+      return;
+    }
+    navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}, audio: false}).then(function (s) {
+      stream = s;
+      var video = document.getElementById("scan-video");
+      video.srcObject = s;
+      video.play();
+      tick();
+    }, function (err) { scanLog(msg("nocamera", {err: err.name || err})); });
+  }
+  function closeCamera() {
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    document.getElementById("scan-panel").hidden = true;
+  }
+  function tick() {
+    if (!stream) { return; }
+    var video = document.getElementById("scan-video"), canvas = document.getElementById("scan-canvas");
+    if (video.readyState >= 2 && video.videoWidth) {
+      canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+      var ctx = canvas.getContext("2d", {willReadFrequently: true});
+      ctx.drawImage(video, 0, 0);
+      var img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      var code = jsQR(img.data, img.width, img.height, {inversionAttempts: "dontInvert"});
+      // The same badge held in front of the camera is one check-in, not one per frame.
+      if (code && code.data && (code.data !== lastCode || Date.now() - lastAt > 5000)) {
+        lastCode = code.data; lastAt = Date.now();
+        checkInBadge(code.data);
+      }
+    }
+    setTimeout(function () { requestAnimationFrame(tick); }, 150);
+  }
+
+  // --- wiring -------------------------------------------------------------------------------------
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); renderRows(); });
+  input.addEventListener("input", renderRows);
+  tbody.addEventListener("click", function (ev) {
+    var b = ev.target.closest(".js-checkin");
+    if (b) { ev.preventDefault(); b.disabled = true; checkInPerson(Number(b.dataset.person)); }
+  });
+  document.querySelectorAll("form.js-delegation").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      checkInDelegation(f.dataset.institution, f.dataset.unit);
+    });
+  });
+  var scanOpen = document.getElementById("scan-open");
+  scanOpen.hidden = false;
+  scanOpen.addEventListener("click", openCamera);
+  document.getElementById("scan-close").addEventListener("click", closeCamera);
+  document.getElementById("scan-manual").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var field = document.getElementById("scan-text");
+    checkInBadge(field.value);
+    field.value = "";
+  });
+  window.addEventListener("online", function () { delay = MIN_DELAY; syncSoon(0); });
+  window.addEventListener("offline", showStatus);
+  setInterval(showStatus, 1000);  // the retry countdown
+
+  openDb().then(function (d) {
+    db = d;
+    if (!db) { note(msg("nostore"), "warning"); }
+    return fetch(root.dataset.dataUrl, {credentials: "same-origin", cache: "no-store"})
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (data) { return saveList(data).then(function () { return data; }); })
+      .catch(function () { return loadList(); });
+  }).then(function (data) {
+    if (data) {
+      useList(data);
+      root.dataset.ready = "1";
+    } else {  // neither the server nor this device has the list: search on the server, as before
+      Object.keys(hx).forEach(function (a) { form.setAttribute(a, hx[a]); });
+      if (window.htmx) { htmx.process(form); }
+    }
+    return showStatus(true);
+  }).then(function () { syncSoon(0); });
+})();

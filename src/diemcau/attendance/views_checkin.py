@@ -1,0 +1,91 @@
+"""Check-in surfaces beyond the roll-call page: its offline data, the point's QR poster, self check-in.
+
+- ``roll-call/data.json``: everyone expected at a point (names, folded names, institution) and who
+  is present, so the roll-call screen (``rollcall.js``) searches and queues check-ins offline;
+  the queue syncs through ``POST /api/attendance/checkins/batch/``.
+- ``poster/``: the point's printable QR (one signed point token per session and point).
+- ``/attendance/c/<token>/``: the page that QR opens on a participant's phone; they sign in,
+  see who they are (the person linked to their account) and confirm. Method ``qr_self``.
+
+Thin, like the other views: :mod:`services` decides; a point the user does not operate is a 404.
+"""
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from diemcau.core.errors import DomainError
+from diemcau.events.views import visible_session
+from diemcau.orgs.models import Person
+from diemcau.points.models import BridgePoint
+
+from . import badges, services
+from .models import CheckIn
+
+
+def _operated_point(request, sid, pk):
+    session = visible_session(request, sid)
+    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
+                              conference_id=session.conference_id)
+    if not services.operates_point(request.user, point):
+        raise Http404
+    return session, point
+
+
+@login_required
+@never_cache
+def roll_call_data(request, sid, pk):
+    """The point's expected people and who is present, for the roll-call screen's local search."""
+    session, point = _operated_point(request, sid, pk)
+    people = list(services.people_at_point(session, point).order_by("name_search", "pk")
+                  .values_list("pk", "full_name", "name_search", "unit_id", "unit__name", "category"))
+    labels = dict(Person.Category.choices)
+    present = CheckIn.objects.filter(session=session, person_id__in=[p[0] for p in people]).values_list(
+        "person_id", flat=True).distinct()
+    return JsonResponse({
+        "session_id": session.pk, "point_id": point.pk,
+        "people": [{"id": pk, "name": name, "folded": folded, "unit_id": unit_id, "unit": unit,
+                    "category": str(labels.get(cat, cat))} for pk, name, folded, unit_id, unit, cat in people],
+        "present": sorted(set(present)),
+        "delegations": {str(k): v for k, v in services.delegation_people_at_point(session, point).items()},
+    })
+
+
+@login_required
+def point_poster(request, sid, pk):
+    """The point's self check-in QR, one page to print and put up at the hall's door."""
+    session, point = _operated_point(request, sid, pk)
+    link = request.build_absolute_uri(reverse("attendance:self-check-in",
+                                              args=[services.make_badge_token(session, point)]))
+    return render(request, "attendance/point_poster.html", {
+        "session": session, "conference": session.conference, "point": point, "link": link,
+        "qr": badges.qr_svg(link)})
+
+
+@login_required
+def self_check_in(request, token):
+    """A participant's phone after scanning the point's QR: see who you are, confirm, checked in."""
+    context = {"token": token, "client_id": uuid.uuid4()}
+    try:
+        session, point = services.read_point_token(token)
+    except DomainError as exc:
+        return render(request, "attendance/self_check_in.html", {**context, "error": exc.message,
+                                                                  "code": exc.code}, status=400)
+    person = Person.objects.filter(user=request.user, is_active=True).select_related("unit").first()
+    context.update(session=session, point=point, person=person)
+    if person is not None:
+        context["already"] = CheckIn.objects.filter(session=session, person=person).order_by("received_at").first()
+    if request.method == "POST" and person is not None:
+        try:
+            result = services.check_in_by_badge(request.user, session=session, point=point, token=token,
+                                                client_id=request.POST.get("client_id"),
+                                                device=request.headers.get("User-Agent", "")[:100])
+            context.update(done=result.checkin, created=result.created)
+        except DomainError as exc:
+            context.update(error=exc.message, code=exc.code)
+            return render(request, "attendance/self_check_in.html", context, status=400)
+    return render(request, "attendance/self_check_in.html", context)

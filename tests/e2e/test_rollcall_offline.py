@@ -1,0 +1,100 @@
+"""The roll-call screen offline: five check-ins queue in IndexedDB, sync once when the network returns.
+
+Chromium goes offline with Playwright's ``context.set_offline``; the operator searches without
+diacritics and checks five people in; the screen says five wait; back online they sync in order,
+exactly once each. A reply lost after the server recorded a check-in is resent without a duplicate,
+and reloading the page sends nothing again.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from diemcau.attendance.models import CheckIn
+from tests.attendance.conftest import world  # noqa: F401  (fixtures reused)
+from tests.points.conftest import bavi_institutions, planning  # noqa: F401
+
+from .conftest import login, shot
+
+FIVE = [("tran van binh", "a_t1"), ("le thi cuc", "a_t2"), ("pham duc dung", "a_t3"), ("do van em", "a_staff"),
+        ("vu thi giang", "b_principal")]
+
+
+def check_in_by_search(page, query):
+    page.fill("#q", query)
+    row = page.locator("#people-rows tr").first
+    row.locator("button.js-checkin").click()
+    row.locator(".tag.warn, .tag.ok").wait_for()
+
+
+@pytest.fixture
+def screen(page, world, organiser_bavi):  # noqa: F811
+    login(page, "bavi")
+    page.goto(f"{page.base_url}/attendance/sessions/{world['session'].pk}/points/{world['bavi_point'].pk}/roll-call/")
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    return page
+
+
+def test_offline_check_ins_queue_then_sync_once(screen, world):  # noqa: F811
+    page, people = screen, world["people"]
+    page.context.set_offline(True)
+    for query, _ in FIVE:
+        check_in_by_search(page, query)
+    page.fill("#q", "")
+    count = page.locator("#sync-count")
+    count.wait_for(state="visible")
+    assert re.search(r"\b5\b", count.inner_text()) and "đồng bộ" in count.inner_text()
+    assert page.locator("#people-rows tr.pending").count() == 5
+    assert CheckIn.objects.count() == 0  # nothing left the browser
+    shot(page, "rollcall-offline-5-waiting")
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
+    assert page.locator("#sync-count").is_hidden()
+    assert page.locator("#people-rows tr.pending").count() == 0
+    assert page.locator("#people-rows .tag.ok").count() == 5
+    expect(page.locator("#rollcall-counts")).to_contain_text("5")  # the htmx counts line reloaded
+    shot(page, "rollcall-online-synced")
+    rows = list(CheckIn.objects.order_by("id"))
+    assert [r.person_id for r in rows] == [people[key].pk for _, key in FIVE]  # each once, in order
+    assert {r.method for r in rows} == {"roll_call"} and len({r.client_id for r in rows}) == 5
+
+    # A reload sends nothing again: the queue is empty and the people show as present.
+    page.reload()
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    page.wait_for_selector("#rollcall[data-waiting='0']")
+    assert CheckIn.objects.count() == 5
+
+
+def test_a_lost_reply_is_resent_without_a_duplicate(screen, world):  # noqa: F811
+    page, person = screen, world["people"]["b_t1"]
+    replies = []
+
+    def lose_first_reply(route):
+        if not replies:
+            replies.append(route.fetch())  # the server records the check-in...
+            route.abort("connectionreset")  # ...and the reply never reaches the kiosk
+        else:
+            route.continue_()
+
+    page.route("**/api/attendance/checkins/batch/", lose_first_reply)
+    check_in_by_search(page, "hoang van hai")
+    page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
+    assert replies and replies[0].status == 200
+    assert CheckIn.objects.filter(person=person).count() == 1 and CheckIn.objects.count() == 1
+
+
+def test_a_refused_check_in_is_shown_and_dropped(screen, world):  # noqa: F811
+    page, person = screen, world["people"]["a_t1"]
+    page.context.set_offline(True)
+    check_in_by_search(page, "tran van binh")
+    # While offline the school is withdrawn from the session: the queued check-in will be refused.
+    from diemcau.points.models import Assignment
+    Assignment.objects.filter(session=world["session"], institution=person.unit).delete()
+    page.context.set_offline(False)
+    page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
+    alert = page.locator("#sync-refused li").first
+    assert person.full_name in alert.inner_text() and "không" in alert.inner_text().lower()
+    shot(page, "rollcall-refused")
+    assert CheckIn.objects.count() == 0
