@@ -6,16 +6,19 @@ exactly once each. A reply lost after the server recorded a check-in is resent w
 and reloading the page sends nothing again.
 """
 
+import datetime
 import re
 
 import pytest
+from django.utils import timezone
+from PIL import Image
 from playwright.sync_api import expect
 
 from diemcau.attendance.models import CheckIn
 from tests.attendance.conftest import world  # noqa: F401  (fixtures reused)
 from tests.points.conftest import bavi_institutions, planning  # noqa: F401
 
-from .conftest import login, shot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, login, shot
 
 FIVE = [("tran van binh", "a_t1"), ("le thi cuc", "a_t2"), ("pham duc dung", "a_t3"), ("do van em", "a_staff"),
         ("vu thi giang", "b_principal")]
@@ -98,3 +101,86 @@ def test_a_refused_check_in_is_shown_and_dropped(screen, world):  # noqa: F811
     assert person.full_name in alert.inner_text() and "không" in alert.inner_text().lower()
     shot(page, "rollcall-refused")
     assert CheckIn.objects.count() == 0
+
+
+def _badge_video(path, text):
+    """A Y4M clip whose every frame shows ``text`` as a QR code, for Chromium's fake camera."""
+    import qrcode
+
+    w, h = 640, 480
+    img = qrcode.make(text, box_size=6, border=4).get_image().convert("L")
+    frame = Image.new("L", (w, h), 255)
+    frame.paste(img, ((w - img.width) // 2, (h - img.height) // 2))
+    chroma = bytes([128]) * (w * h // 4)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(10):
+            f.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+def test_camera_scans_a_personal_badge(browser, live_server, world, organiser_bavi, tmp_path):  # noqa: F811
+    """Chromium's fake camera plays a clip of Hoàng Văn Hải's badge: jsQR reads it, he is checked in."""
+    from diemcau.attendance import services
+
+    person = world["people"]["b_t1"]
+    token = services.make_badge_token(world["session"], world["bavi_point"], person,
+                                      expires_at=timezone.now() + datetime.timedelta(hours=1))
+    video = tmp_path / "badge.y4m"
+    _badge_video(video, token)
+    camera = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                         args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = camera.new_context(locale="vi-VN", viewport={"width": 1280, "height": 860})
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.base_url = live_server.url
+        login(page, "bavi")
+        page.goto(f"{page.base_url}/attendance/sessions/{world['session'].pk}/points/"
+                  f"{world['bavi_point'].pk}/roll-call/")
+        page.wait_for_selector("#rollcall[data-ready='1']")
+        page.click("#scan-open")
+        expect(page.locator("#scan-log")).to_contain_text(person.full_name, timeout=20000)
+        page.wait_for_selector("#rollcall[data-waiting='0']")
+        shot(page, "rollcall-camera-scan")
+        row = CheckIn.objects.get()
+        assert (row.person, row.method) == (person, "qr_scan")
+        page.wait_for_timeout(1500)  # the badge stays in front of the camera: still one check-in
+        assert CheckIn.objects.count() == 1
+    finally:
+        camera.close()
+
+
+def test_phone_self_check_in_from_the_poster(browser, live_server, world, organiser_bavi, make_user):  # noqa: F811
+    s = world["session"]
+    s.starts_at, s.ends_at = timezone.now(), timezone.now() + datetime.timedelta(hours=2)
+    s.save(update_fields=["starts_at", "ends_at"])
+    user = make_user("binh")
+    person = world["people"]["a_t1"]
+    person.user = user
+    person.save()
+    desk = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 860})
+    page = desk.new_page()
+    page.base_url = live_server.url
+    login(page, "bavi")
+    page.goto(f"{page.base_url}/attendance/sessions/{s.pk}/points/{world['bavi_point'].pk}/poster/")
+    shot(page, "self-checkin-poster")
+    link = page.locator(".poster .link").inner_text().strip()
+    desk.close()
+
+    phone = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True)
+    p = phone.new_page()
+    p.base_url = live_server.url
+    p.goto(link)  # not signed in yet: the sign-in page, then back here
+    p.fill("#id_username", "binh")
+    p.fill("#id_password", "Mat-khau-2023")
+    p.click("form.login-form button[type=submit]")
+    p.wait_for_url(link)
+    expect(p.locator(".selfcheck .me")).to_have_text(person.full_name)
+    shot(p, "self-checkin-phone-confirm")
+    p.click("button.primary")
+    expect(p.locator(".tag.ok")).to_be_visible()
+    shot(p, "self-checkin-phone-done")
+    phone.close()
+    row = CheckIn.objects.get()
+    assert (row.person, row.method, row.recorded_by) == (person, "qr_self", user)
