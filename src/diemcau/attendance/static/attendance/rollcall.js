@@ -264,7 +264,8 @@
       if (!e) { return; }
       drop.push(e.seq);
       if (e.person) { refused[e.person] = d.message; }
-      note(msg("refused") + " · " + e.label + ": " + d.message);
+      var text = d.message.indexOf(e.label) >= 0 ? d.message : e.label + ": " + d.message;
+      note(msg("refused") + " · " + text);
       if (e.item.badge) { scanLog(msg("refused") + ": " + d.message); }
     });
     return drop;
