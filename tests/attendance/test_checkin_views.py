@@ -163,3 +163,9 @@ def test_operator_scans_badges_through_the_batch(client, world, organiser_bavi):
     response = client.post("/api/attendance/checkins/batch/", {"items": [good]}, content_type="application/json")
     assert response.status_code == 200 and response.json()["results"][0]["person_id"] == p["b_t1"].pk
     assert CheckIn.objects.get().method == "qr_scan"
+
+
+def test_the_service_worker_is_served_for_the_attendance_scope(client):
+    response = client.get("/attendance/rollcall-sw.js")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+    assert b"roll-call" in response.content and response["Cache-Control"] == "no-cache"

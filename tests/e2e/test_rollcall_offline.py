@@ -184,3 +184,25 @@ def test_phone_self_check_in_from_the_poster(browser, live_server, world, organi
     phone.close()
     row = CheckIn.objects.get()
     assert (row.person, row.method, row.recorded_by) == (person, "qr_self", user)
+
+
+def test_the_screen_reloads_offline(screen, world):  # noqa: F811
+    """A reload at the hall without network: the service worker's copy opens, the queue goes on."""
+    page = screen
+    for _ in range(50):  # the service worker takes over the page once it is active
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            break
+        page.wait_for_timeout(200)
+    page.reload()  # online, through the service worker: its copy of the page is kept
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    page.context.set_offline(True)
+    response = page.reload()
+    assert response.from_service_worker
+    page.wait_for_selector("#rollcall[data-ready='1']")  # the people list from IndexedDB
+    check_in_by_search(page, "hoang van hai")
+    expect(page.locator("#sync-count")).to_contain_text("1")
+    shot(page, "rollcall-offline-reloaded")
+    assert CheckIn.objects.count() == 0
+    page.context.set_offline(False)
+    page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
+    assert CheckIn.objects.get().person == world["people"]["b_t1"]

@@ -19,4 +19,5 @@ urlpatterns = [
          name="roll-call-data"),
     path("sessions/<int:sid>/points/<int:pk>/poster/", views_checkin.point_poster, name="point-poster"),
     path("c/<str:token>/", views_checkin.self_check_in, name="self-check-in"),
+    path("rollcall-sw.js", views_checkin.service_worker, name="rollcall-sw"),
 ]

@@ -4,6 +4,8 @@
   is present, so the roll-call screen (``rollcall.js``) searches and queues check-ins offline;
   the queue syncs through ``POST /api/attendance/checkins/batch/``.
 - ``poster/``: the point's printable QR (one signed point token per session and point).
+- ``/attendance/rollcall-sw.js``: the service worker that lets the roll-call page reload offline
+  (served here, not under /static/, so its scope covers /attendance/).
 - ``/attendance/c/<token>/``: the page that QR opens on a participant's phone; they sign in,
   see who they are (the person linked to their account) and confirm. Method ``qr_self``.
 
@@ -11,9 +13,10 @@ Thin, like the other views: :mod:`services` decides; a point the user does not o
 """
 
 import uuid
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -25,6 +28,8 @@ from diemcau.points.models import BridgePoint
 
 from . import badges, services
 from .models import CheckIn
+
+SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "attendance" / "rollcall-sw.js"
 
 
 def _operated_point(request, sid, pk):
@@ -89,3 +94,10 @@ def self_check_in(request, token):
             context.update(error=exc.message, code=exc.code)
             return render(request, "attendance/self_check_in.html", context, status=400)
     return render(request, "attendance/self_check_in.html", context)
+
+
+def service_worker(request):
+    """The roll-call screen's service worker; public, it holds no data."""
+    response = HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -7,7 +7,8 @@
 // recorded, so a resend after a lost reply never duplicates. A refused item (not invited, other
 // session...) is shown with the server's message and dropped, not retried forever. Failures
 // retry with backoff and at once when the browser says it is online again.
-// The point's expected people are kept in IndexedDB too, so the name search works offline.
+// The point's expected people are kept in IndexedDB too, so the name search works offline, and a
+// service worker (rollcall-sw.js) keeps a copy of the page so a reload at the hall still opens it.
 (function () {
   "use strict";
   var root = document.getElementById("rollcall");
@@ -399,6 +400,10 @@
   window.addEventListener("offline", showStatus);
   setInterval(showStatus, 1000);  // the retry countdown
 
+  // A reload while offline still opens this page (from the service worker's cache).
+  if ("serviceWorker" in navigator && root.dataset.sw) {
+    navigator.serviceWorker.register(root.dataset.sw, {scope: "/attendance/"}).catch(function () {});
+  }
   openDb().then(function (d) {
     db = d;
     if (!db) { note(msg("nostore"), "warning"); }
