@@ -169,3 +169,13 @@ def test_the_service_worker_is_served_for_the_attendance_scope(client):
     response = client.get("/attendance/rollcall-sw.js")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
     assert b"roll-call" in response.content and response["Cache-Control"] == "no-cache"
+
+
+def test_a_session_not_started_yet_is_pointed_out(client, world, participant):
+    s = world["afternoon"]
+    s.starts_at, s.ends_at = timezone.now() + datetime.timedelta(hours=5), timezone.now() + datetime.timedelta(hours=8)
+    s.save(update_fields=["starts_at", "ends_at"])
+    client.force_login(participant)
+    page = client.get(f"/attendance/c/{point_token(world, session=s)}/").content.decode()
+    assert "Chưa bắt đầu" in page and "áp phích của đúng phiên" in page
+    assert "Chưa bắt đầu" not in client.get(f"/attendance/c/{point_token(world)}/").content.decode()

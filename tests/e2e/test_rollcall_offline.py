@@ -206,3 +206,15 @@ def test_the_screen_reloads_offline(screen, world):  # noqa: F811
     page.context.set_offline(False)
     page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
     assert CheckIn.objects.get().person == world["people"]["b_t1"]
+
+
+def test_whole_delegation_offline(screen, world):  # noqa: F811
+    page, p = screen, world["people"]
+    page.context.set_offline(True)
+    school_b = world["t"]["school_b"]
+    page.click(f"form.js-delegation[data-institution='{school_b.pk}'] button")
+    expect(page.locator("#sync-count")).to_contain_text("2")
+    page.context.set_offline(False)
+    page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
+    assert set(CheckIn.objects.values_list("person_id", flat=True)) == {p["b_principal"].pk, p["b_t1"].pk}
+    assert CheckIn.objects.count() == 2

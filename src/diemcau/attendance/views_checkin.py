@@ -12,6 +12,7 @@
 Thin, like the other views: :mod:`services` decides; a point the user does not operate is a 404.
 """
 
+import datetime
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from diemcau.core.errors import DomainError
@@ -81,7 +83,9 @@ def self_check_in(request, token):
         return render(request, "attendance/self_check_in.html", {**context, "error": exc.message,
                                                                   "code": exc.code}, status=400)
     person = Person.objects.filter(user=request.user, is_active=True).select_related("unit").first()
-    context.update(session=session, point=point, person=person)
+    # A poster of another session (the afternoon's, scanned in the morning) is worth a warning.
+    early = session.starts_at - datetime.timedelta(hours=2)
+    context.update(session=session, point=point, person=person, not_yet=timezone.now() < early)
     if person is not None:
         context["already"] = CheckIn.objects.filter(session=session, person=person).order_by("received_at").first()
     if request.method == "POST" and person is not None:
