@@ -212,7 +212,9 @@ class SyntheticFeed(_FfmpegChild):
         )
         outputs = []
         for host, video_port, audio_port in self.destinations:
-            outputs.append(f"[select=v:f=rtp:payload_type={H264_PT}:onfail=ignore]rtp://{host}:{video_port}?pkt_size=1200")
+            outputs.append(
+                f"[select=v:f=rtp:payload_type={H264_PT}:onfail=ignore]rtp://{host}:{video_port}?pkt_size=1200"
+            )
             outputs.append(f"[select=a:f=rtp:payload_type={OPUS_PT}:onfail=ignore]rtp://{host}:{audio_port}")
         return [
             FFMPEG_BINARY, "-hide_banner", "-loglevel", "warning", "-nostdin", "-re",
@@ -357,7 +359,8 @@ class HlsPackager(_FfmpegChild):
         for stale in [*self.out_dir.glob("seg_*.ts"), *self.out_dir.glob("*.m3u8"), *self.out_dir.glob("*.tmp")]:
             stale.unlink(missing_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.sdp_path.write_text(programme_sdp(self.video_port, self.audio_port, host=self.host, name=self.name))
+        sdp = programme_sdp(self.video_port, self.audio_port, host=self.host, name=self.name)
+        self.sdp_path.write_bytes(sdp.encode())  # CRLF line ends kept as SDP wants them
         self._spawn(self.command(), f"HLS packager {self.name}")
 
     def wait_for_playlist(self, timeout: float = 15.0, segments: int = 1) -> Path:
