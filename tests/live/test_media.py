@@ -151,6 +151,48 @@ def test_feed_through_the_hls_packager_gives_a_playlist_whose_segments_play(tmp_
     assert not feed.running and not hls.running
 
 
+def _extinfs(text: str) -> list[float]:
+    return [float(line.split(":")[1].rstrip(",")) for line in text.splitlines() if line.startswith("#EXTINF")]
+
+
+def test_a_new_source_continues_the_playlist_after_a_discontinuity(tmp_path: Path) -> None:
+    video_port, audio_port = free_rtp_ports()
+    hls = HlsPackager("programme", video_port, audio_port, tmp_path / "hls", work_dir=tmp_path)
+    first = SyntheticFeed([("127.0.0.1", video_port, audio_port)], label="A", log_path=tmp_path / "a.log")
+    second = SyntheticFeed([("127.0.0.1", video_port, audio_port)], label="B", log_path=tmp_path / "b.log")
+    hls.start()
+    first.start()
+    try:
+        hls.wait_for_playlist(timeout=20, segments=2)
+        first.stop()
+        # The director switches: another source, with its own SSRC, sequence numbers and timestamps.
+        hls.new_source()
+        second.start()
+        deadline = time.monotonic() + 25
+        while True:
+            text = hls.playlist_path.read_text()
+            after = text.partition("#EXT-X-DISCONTINUITY")[2]
+            if after.count("#EXTINF") >= 2:
+                break
+            assert hls.running, hls.log_tail()
+            assert time.monotonic() < deadline, text
+            time.sleep(0.2)
+        numbers = [int(line[4:9]) for line in text.splitlines() if line.startswith("seg_")]
+        assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)  # numbering goes on
+        assert all(d <= 2.5 for d in _extinfs(text)), text  # no segment spanning the two timelines
+        target = int(next(line for line in text.splitlines() if line.startswith("#EXT-X-TARGETDURATION:"))[22:])
+        assert target <= 2, text
+        newest = hls.playlist_path.parent / [line for line in text.splitlines() if line.startswith("seg_")][-1]
+        decoded = subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(newest), "-f", "null", "-"], capture_output=True, text=True, timeout=20
+        )
+        assert decoded.returncode == 0, decoded.stderr
+    finally:
+        second.stop()
+        first.stop()
+        hls.stop()
+
+
 def test_packager_starts_clean_and_writes_the_programme_sdp(tmp_path: Path) -> None:
     out = tmp_path / "hls"
     out.mkdir()

@@ -22,6 +22,8 @@ e.g. the root's and the edges' programme mountpoints and the HLS packager's port
     hls.stop()
 
 H.264 is copied (not transcoded), Opus becomes AAC (HLS players do not take Opus in MPEG-TS).
+When the programme's source changes (the director switches), call ``hls.new_source()``: ffmpeg is
+restarted and the playlist continues after an ``#EXT-X-DISCONTINUITY``.
 Segments last one second (one GOP of the feed or of a browser's stream, cut at the next keyframe),
 the playlist keeps six and older segment files are deleted; the playlist is written to a temporary
 file and renamed, so a web server never serves half of it.
@@ -348,20 +350,36 @@ class HlsPackager(_FfmpegChild):
             "-hls_time", f"{self.segment_seconds:g}",
             "-hls_list_size", str(self.list_size),
             "-hls_delete_threshold", "2",
-            "-hls_flags", "delete_segments+temp_file+program_date_time+independent_segments+omit_endlist",
+            # append_list: after new_source() the playlist goes on (numbering kept, a DISCONTINUITY
+            # tag at the join) instead of starting over.
+            "-hls_flags",
+            "delete_segments+temp_file+program_date_time+independent_segments+omit_endlist+append_list",
             "-hls_segment_filename", str(self.out_dir / "seg_%05d.ts"),
             str(self.playlist_path),
         ]  # fmt: skip
 
-    def start(self) -> None:
-        """Clear the folder of an earlier run, write the SDP file and start ffmpeg."""
+    def start(self, *, fresh: bool = True) -> None:
+        """Write the SDP file and start ffmpeg; ``fresh`` first clears the folder of an earlier run."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in [*self.out_dir.glob("seg_*.ts"), *self.out_dir.glob("*.m3u8"), *self.out_dir.glob("*.tmp")]:
-            stale.unlink(missing_ok=True)
+        if fresh:
+            for stale in [*self.out_dir.glob("seg_*.ts"), *self.out_dir.glob("*.m3u8"), *self.out_dir.glob("*.tmp")]:
+                stale.unlink(missing_ok=True)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         sdp = programme_sdp(self.video_port, self.audio_port, host=self.host, name=self.name)
         self.sdp_path.write_bytes(sdp.encode())  # CRLF line ends kept as SDP wants them
         self._spawn(self.command(), f"HLS packager {self.name}")
+
+    def new_source(self) -> None:
+        """Restart ffmpeg after the programme's source changed; the playlist continues after a discontinuity.
+
+        Re-pointing the forwarders to another publisher gives ffmpeg a new SSRC, new sequence numbers
+        and new timestamps; read as one stream, that makes a segment hours long (a 46,134 s EXTINF was
+        seen). A new ffmpeg appends to the playlist instead: numbering goes on and the first new
+        segment is marked ``#EXT-X-DISCONTINUITY``, which players follow. Viewers see about two
+        seconds without a new segment (ffmpeg probing the new source).
+        """
+        self.stop()
+        self.start(fresh=False)
 
     def wait_for_playlist(self, timeout: float = 15.0, segments: int = 1) -> Path:
         """Wait until the playlist lists at least ``segments`` segments; return its path."""
