@@ -16,8 +16,10 @@ It needs the organisation demo (``manage.py load_demo``) first.
 """
 
 import datetime
+import os
 import random
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +37,24 @@ from .models import Conference
 
 TITLE = ("Bộ trưởng Bộ GD&ĐT gặp gỡ các nhà giáo, cán bộ quản lý, nhân viên ngành Giáo dục đào tạo "
          "năm 2023")
-DAY = datetime.date(2023, 8, 15)
+SEED_DAY = datetime.date(2023, 8, 15)
+
+
+def demo_day() -> datetime.date:
+    """The conference's day: the seed's 15/08/2023, or ``DIEMCAU_DEMO_DAY`` (``today`` or dd/mm/yyyy).
+
+    ``make demo`` holds the seed's conference today, as a rehearsal, so that badges, posters and
+    the live programme are valid while someone tries them; tests keep the seed's date.
+    """
+    raw = os.environ.get("DIEMCAU_DEMO_DAY", "").strip()
+    if not raw:
+        return SEED_DAY
+    if raw == "today":
+        return datetime.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    return datetime.datetime.strptime(raw, "%d/%m/%Y").date()
+
+
+DAY = demo_day()
 MORNING_LEVELS = L.PRESCHOOL | L.PRIMARY | L.LOWER_SECONDARY | L.UPPER_SECONDARY | L.CONTINUING | L.SPECIALISED
 AFTERNOON_LEVELS = L.UNIVERSITY | L.TEACHER_COLLEGE
 BA_VI_POINTS = 14
