@@ -67,7 +67,7 @@ class KioskConsumer(_Base):
         try:
             services.require_operator(user, point)
             services.token_for(token, user=user, point=point,
-                               purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
+                               purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
         except DomainError:
             return None
         return point

@@ -96,7 +96,10 @@ def technical_check(request, pk):
 def studio(request, cid):
     conference = _director_conference(request, cid)
     issued, problem = _issue(request, conference, LiveToken.Purpose.STUDIO)
-    return render(request, "live/studio.html", {"conference": conference, "config": _config(request, issued),
+    host = issued.token.point if issued else None
+    # The studio reports its figures as the host point's kiosk when this person runs the host point.
+    ws = f"/ws/live/kiosk/{host.pk}/" if host is not None and services.operates(request.user, host) else ""
+    return render(request, "live/studio.html", {"conference": conference, "config": _config(request, issued, ws=ws),
                                                 "problem": problem})
 
 

@@ -31,6 +31,7 @@
   function watchAll(janus) {
     state.watching = true;
     state.lastProgress = Date.now();
+    state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
     setMedia(false, T.no_picture);
     const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
     L.watchMount(janus, cfg.main, mainVideo, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
@@ -137,7 +138,7 @@
     try { f = await figures(); } catch (e) { return; }
     window.kioskFigures = f;
     const frames = f.main.frames_decoded + f.side.frames_decoded;
-    if (frames > state.lastFrames) {
+    if (frames > state.lastFrames || (frames > 0 && frames < state.lastFrames)) {
       state.lastProgress = Date.now();
       if (state.watching) setMedia(true, T.live);
     } else if (state.watching && Date.now() - state.lastProgress > STALL_AFTER) {

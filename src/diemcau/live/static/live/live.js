@@ -8,7 +8,7 @@
  */
 (function () {
   "use strict";
-  const BACKOFF = [500, 1000, 2000, 3000];
+  const BACKOFF = [500, 1000, 1500, 2000];  // capped low: a kiosk must be back within seconds
   let initialised = null;
 
   function initJanus() {
@@ -139,7 +139,7 @@
   async function pcFigures(pc, prev) {
     /* Reduce getStats to {fps, frames_decoded, bytes_in, bytes_out, lost, received, rtt_ms, freezes, audio_level}. */
     const out = { fps: 0, frames_decoded: 0, bytes_in: 0, bytes_out: 0, lost: 0, received: 0, rtt_ms: null,
-                  freezes: 0, audio_level: 0, width: 0 };
+                  freezes: 0, audio_level: 0, width: 0, fps_out: 0 };
     if (!pc) return out;
     const report = await pc.getStats();
     report.forEach((s) => {
@@ -157,6 +157,7 @@
         }
       } else if (s.type === "outbound-rtp") {
         out.bytes_out += s.bytesSent || 0;
+        if (s.kind === "video") out.fps_out = Math.max(out.fps_out, s.framesPerSecond || 0);
       } else if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
         out.rtt_ms = s.currentRoundTripTime * 1000;
       }

@@ -33,4 +33,18 @@
     publish(media);
   };
   window.studioHandle = () => handle;
+  // Figures of the studio's sending side, as the host point's kiosk would send them.
+  if (cfg.ws) {
+    const socket = new L.LiveSocket(cfg.ws + "?token=" + encodeURIComponent(cfg.token), () => {});
+    let prev = null;
+    setInterval(async () => {
+      const f = await L.pcFigures(L.handlePc(handle));
+      const now = Date.now();
+      const out = prev ? ((f.bytes_out - prev.f.bytes_out) * 8) / (now - prev.at) : 0;
+      prev = { f, at: now };
+      const stats = { phase: f.bytes_out > 0 ? "publishing" : "connected", bitrate_out_kbps: Math.max(0, out), fps: f.fps_out };
+      if (f.rtt_ms !== null) stats.rtt_ms = f.rtt_ms;
+      socket.send({ type: "stats", stats: stats });
+    }, 5000);
+  }
 })();

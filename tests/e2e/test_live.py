@@ -1,0 +1,141 @@
+"""The live conference end to end: real Janus (root + edge), the runtime, Daphne, headless Chromium.
+
+The studio publishes (fake camera, 640x360); three kiosks watch the programme (Hà Nội on the root,
+Ba Vì and a Ba Vì school behind the edge at Ba Vì); Hà Nội asks for the floor and the director
+grants it; the others then decode Hà Nội's 320x240 picture; the board shows the four points with
+figures; the root is killed and restarted and every kiosk decodes frames again within 10 s.
+"""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from diemcau.live.janus_node import JanusNode
+from diemcau.live.runtime import LiveRuntime, NodeSpec
+from tests.e2e.conftest import login, shot
+from tests.live.conftest import live_base_port, live_world  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def live_media(live_world, tmp_path):
+    """Root and edge nodes on free ports and the runtime in a thread; all stopped afterwards."""
+    root_port = live_base_port()
+    edge_port = live_base_port({root_port})
+    root = JanusNode("root", root_port, folder=tmp_path / "root")
+    edge = JanusNode("edge-1", edge_port, folder=tmp_path / "edge")
+    root.start()
+    edge.start()
+    runtime = LiveRuntime(live_world["conference"].pk,
+                          [NodeSpec("root", root_port, role="root"),
+                           NodeSpec("edge-1", edge_port, point_id=live_world["bavi"].pk)],
+                          nodes={"root": root, "edge-1": edge}, synthetic_host=False)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
+    thread.start()
+    _wait(lambda: runtime.root.up and all(n.up for n in runtime.nodes), 20, "nodes provisioned")
+    yield {"root": root, "edge": edge, "runtime": runtime}
+    loop.call_soon_threadsafe(runtime.stop)
+    thread.join(15)
+    root.stop()
+    edge.stop()
+
+
+def _wait(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _page(browser, base_url, user):
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", viewport={"width": 1024, "height": 640})
+    context.set_default_timeout(20000)
+    page = context.new_page()
+    page.base_url = base_url
+    login(page, user.username)
+    return page
+
+
+def _frames(page):
+    return page.evaluate("() => window.kioskFigures ? window.kioskFigures.main.frames_decoded : 0")
+
+
+def _decoding(page, seconds=2.0):
+    """Frames decoded go up over ``seconds``."""
+    before = _frames(page)
+    time.sleep(seconds)
+    return _frames(page) > before
+
+
+def test_programme_floor_board_and_recovery(browser, asgi_server, live_world, live_media):
+    url, w = asgi_server.url, live_world
+    studio = _page(browser, url, w["director"])
+    studio.goto(f"{url}/live/conference/{w['conference'].pk}/studio/")
+    studio.click("#go-camera")
+    _wait(lambda: studio.evaluate("() => window.studioState.publishing"), 20, "studio publishing")
+
+    kiosks = {}
+    for key in ("hanoi", "bavi", "school"):
+        page = _page(browser, url, w["ops"][key])
+        page.goto(f"{url}/live/points/{w[key].pk}/kiosk/")
+        kiosks[key] = page
+    for key, page in kiosks.items():
+        _wait(lambda p=page: _frames(p) > 20, 30, f"{key} decoding the programme")
+    widths = {k: p.evaluate("() => window.kioskFigures.main.width") for k, p in kiosks.items()}
+    assert widths == {"hanoi": 640, "bavi": 640, "school": 640}, widths
+    shot(kiosks["bavi"], "live-kiosk")
+
+    # Hà Nội asks for the floor; the director grants it from the console.
+    kiosks["hanoi"].fill("#floor-who", "Nguyễn Thị Thu Hà, Giám đốc Sở")
+    kiosks["hanoi"].click("#floor-ask")
+    _wait(lambda: kiosks["hanoi"].evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"),
+          20, "Hà Nội publishing")
+    console = _page(browser, url, w["director"])
+    console.goto(f"{url}/live/conference/{w['conference'].pk}/director/")
+    console.wait_for_selector(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
+    granted_at = time.monotonic()
+    console.click(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
+    for key in ("bavi", "school"):
+        _wait(lambda p=kiosks[key]: p.evaluate("() => window.kioskFigures.main.width") == 320, 15,
+              f"{key} receiving Hà Nội's picture")
+    switch_s = time.monotonic() - granted_at
+    for key in ("bavi", "school"):
+        assert _decoding(kiosks[key]), key
+    kiosks["bavi"].wait_for_function("() => document.getElementById('on-air-who').textContent.includes('Hà Nội')")
+    shot(kiosks["bavi"], "live-kiosk-floor")
+    console.wait_for_selector("#queue li.granted .timer")
+    shot(console, "live-director")
+
+    board = _page(browser, url, w["director"])
+    board.goto(f"{url}/live/conference/{w['conference'].pk}/board/")
+
+    def board_ready():
+        data = board.evaluate("() => window.boardData")
+        if not data:
+            return False
+        rows = {p["id"]: p for p in data["points"]}
+        wanted = [w[k].pk for k in ("host", "hanoi", "bavi", "school")]
+        return all(rows[i]["state"] in ("receiving", "publishing", "floor") and rows[i]["figures"] for i in wanted)
+    _wait(board_ready, 20, "the board showing four live points with figures")
+    assert board.locator(f"tr[data-point='{w['hanoi'].pk}'][data-state='floor']").count() == 1
+    shot(board, "live-board")
+
+    # The root dies: the board shows it; after the restart everything comes back within 10 s.
+    live_media["root"].kill()
+    board.wait_for_selector("[data-node='root'][data-state='down']", timeout=10000)
+    shot(board, "live-board-outage")
+    live_media["root"].restart()
+    restarted = time.monotonic()
+    for key, page in kiosks.items():
+        _wait(lambda p=page: _decoding(p, 1.0), max(1.0, 10 - (time.monotonic() - restarted)),
+              f"{key} decoding again after the restart")
+    recovered_s = time.monotonic() - restarted
+    board.wait_for_selector("[data-node='root'][data-state='up']", timeout=5000)
+    print(f"LIVE figures: switch_s={switch_s:.2f} recovered_s={recovered_s:.2f}")
+    assert recovered_s < 10
