@@ -19,16 +19,15 @@ Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import secrets
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from .janus_client import (
     VIDEOROOM,
@@ -79,58 +78,12 @@ class _Node:
         return self.spec.base_port + v, self.spec.base_port + a
 
 
-def _feed_class():
-    """The media helper's synthetic feed when present, else the small ffmpeg feed below."""
-    try:
-        from .media import SyntheticFeed
-        return SyntheticFeed
-    except ImportError:
-        return FallbackFeed
+def make_feed(destinations: list[tuple[str, int, int]], size: tuple[int, int]):
+    """The synthetic host (test pattern, clock, tone) of the media module, towards ``destinations``."""
+    from .media import SyntheticFeed
 
-
-class FallbackFeed:
-    """A test pattern with a clock and a 440 Hz tone, H.264 pt 96 + Opus pt 111, to several RTP targets.
-
-    Used only while ``live/media.py`` (``SyntheticFeed``) is absent; same constructor and methods.
-    """
-
-    def __init__(self, destinations: list[tuple[str, int, int]], *, width: int = 640, height: int = 360,
-                 fps: int = 15, bitrate_kbps: int = 600, **_ignored: Any) -> None:
-        self.destinations = list(destinations)
-        self.width, self.height, self.fps, self.bitrate = width, height, fps, bitrate_kbps
-        self._proc: subprocess.Popen | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def command(self) -> list[str]:
-        video = "|".join(f"[f=rtp:payload_type=96]rtp://{h}:{v}" for h, v, _a in self.destinations)
-        audio = "|".join(f"[f=rtp:payload_type=111]rtp://{h}:{a}" for h, _v, a in self.destinations)
-        clock = ("drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf:"
-                 "text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}':fontsize=36:fontcolor=white:box=1:"
-                 "boxcolor=black@0.6:x=(w-tw)/2:y=h-th-20")
-        return [shutil.which("ffmpeg") or "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
-                "-f", "lavfi", "-i", f"testsrc2=size={self.width}x{self.height}:rate={self.fps},{clock}",
-                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-                "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-                "-profile:v", "baseline", "-level", "3.1", "-pix_fmt", "yuv420p", "-g", str(self.fps),
-                "-b:v", f"{self.bitrate}k", "-bsf:v", "h264_mp4toannexb", "-f", "tee", video,
-                "-map", "1:a", "-c:a", "libopus", "-b:a", "48k", "-ar", "48000", "-ac", "2",
-                "-f", "tee", audio]
-
-    def start(self) -> None:
-        if not self.running:
-            self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(3)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-            self._proc = None
+    return SyntheticFeed(destinations, size=f"{size[0]}x{size[1]}", fps=15,
+                         label="diemcau – Điểm cầu chính (tín hiệu thử)")
 
 
 @dataclass
@@ -181,6 +134,7 @@ class LiveRuntime:
         self._publishers_cache: dict[int, dict[str, str]] | None = None
         self._publishers_at = 0.0
         self._stop = asyncio.Event()
+        self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
 
     # --- life -----------------------------------------------------------------------------------
@@ -195,9 +149,9 @@ class LiveRuntime:
 
     async def run(self) -> None:
         """Register the nodes, then watch them and the programme until :meth:`stop`."""
-        await asyncio.to_thread(self._register_nodes)
+        await self._orm(self._register_nodes)
         for node in self.nodes:
-            node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=2.0)
+            node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
             node.room = VideoRoom(node.client, node.janus.admin_key)
             node.streaming = Streaming(node.client, node.janus.admin_key)
         self._start_hls()
@@ -208,6 +162,10 @@ class LiveRuntime:
                     await asyncio.wait_for(self._stop.wait(), self.tick)
         finally:
             await self.shutdown()
+
+    async def _orm(self, fn, *args):
+        """Run ORM code on the runtime's one database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
     async def shutdown(self) -> None:
         for slot in self.slots.values():
@@ -226,6 +184,8 @@ class LiveRuntime:
                 await node.client.aclose()
             if node.owned:
                 await asyncio.to_thread(node.janus.stop)
+        await self._orm(connections.close_all)
+        self._db.shutdown(wait=True)
 
     async def step(self) -> None:
         """One look: node health and provisioning, then the programme."""
@@ -262,36 +222,40 @@ class LiveRuntime:
             # A node we own died: start it again (same ports and secrets), as systemd would.
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(node.janus.start)
+        missing = False
         try:
             await node.client.info()
-            if node.provisioned:
-                await node.streaming.info(1, secret=self.mount_secret)
+            # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
+            await node.streaming.info(1, secret=self.mount_secret)
         except JanusError as exc:
-            if exc.code == NO_SUCH_MOUNTPOINT:
-                node.provisioned = False  # restarted between two looks: everything is gone
-            else:
-                await self._down(node, str(exc))
+            if exc.code != NO_SUCH_MOUNTPOINT:
+                await self._failed(node, str(exc))
                 return
+            missing = True
         except (JanusUnreachable, OSError) as exc:
-            await self._down(node, str(exc))
+            await self._failed(node, str(exc))
             return
-        if not node.provisioned:
+        node.failures = 0
+        if missing or not node.provisioned:
             try:
                 await self._provision(node)
             except (JanusError, JanusUnreachable, OSError) as exc:
                 log.warning("provisioning %s failed: %s", node.spec.name, exc)
-                await self._down(node, str(exc))
+                await self._failed(node, str(exc))
                 return
         if node.up is not True:
             node.up = True
-            await asyncio.to_thread(self._set_state, node, True)
+            await self._orm(self._set_state, node, True)
 
-    async def _down(self, node: _Node, detail: str) -> None:
+    async def _failed(self, node: _Node, detail: str) -> None:
+        """One failed look; three in a row (a busy machine can miss one) and the node is down."""
+        node.failures += 1
+        if node.failures < 3 or node.up is False:
+            return
         node.provisioned = False
-        if node.up is not False:
-            node.up = False
-            log.warning("node %s is down: %s", node.spec.name, detail)
-            await asyncio.to_thread(self._set_state, node, False, detail)
+        node.up = False
+        log.warning("node %s is down: %s", node.spec.name, detail)
+        await self._orm(self._set_state, node, False, detail)
 
     async def _provision(self, node: _Node) -> None:
         """Make the node's state again: room (root), programme mountpoints, tokens."""
@@ -310,7 +274,7 @@ class LiveRuntime:
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
                                             description=f"programme {slot}")
-        tokens = await asyncio.to_thread(self._tokens_for, node)
+        tokens = await self._orm(self._tokens_for, node)
         async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
             for token, plugins in tokens:
                 await admin.add_token(token, plugins)
@@ -363,7 +327,7 @@ class LiveRuntime:
 
         if not self.root.up:
             return
-        version, source, point_id = await asyncio.to_thread(self._desired)
+        version, source, point_id = await self._orm(self._desired)
         now = asyncio.get_running_loop().time()
         stale = now - self._publishers_at > 1.0
         missing = bool(point_id) and services.publisher_id(point_id) not in (self._publishers_cache or {})
@@ -434,7 +398,7 @@ class LiveRuntime:
         targets = self._targets(slot_name)
         if want == ("feed",):
             if slot.feed is None:
-                slot.feed = _feed_class()(destinations=targets, width=self.feed_size[0], height=self.feed_size[1])
+                slot.feed = make_feed(targets, self.feed_size)
                 await asyncio.to_thread(slot.feed.start)
         elif want is not None:
             pub_id = want[1]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -629,16 +629,28 @@ def _health(report: AVReport, previous: AVReport | None) -> str:
     return PointLiveState.Health.OK
 
 
-@transaction.atomic
+class _TooFrequent(Exception):
+    pass
+
+
 def ingest_report(actor, point: BridgePoint, data: dict) -> AVReport:
     """Store a kiosk's WebRTC figures; a point sending faster than every 2 s is refused (``too_frequent``)."""
     require_operator(actor, point)
     clean = _clean_report(data)
+    try:
+        return _store_report(point, clean)
+    except _TooFrequent:
+        # Counted outside the refused transaction, so the board can show a flooding kiosk.
+        PointLiveState.objects.filter(point=point).update(refused_reports=F("refused_reports") + 1)
+        raise DomainError(_("Reports are arriving too often; send one every 5 seconds."), "too_frequent") from None
+
+
+@transaction.atomic
+def _store_report(point: BridgePoint, clean: dict) -> AVReport:
     state = _state_row(point)
     now = timezone.now()
     if state.last_report_at and (now - state.last_report_at).total_seconds() < MIN_REPORT_INTERVAL:
-        PointLiveState.objects.filter(pk=state.pk).update(refused_reports=state.refused_reports + 1)
-        raise DomainError(_("Reports are arriving too often; send one every 5 seconds."), "too_frequent")
+        raise _TooFrequent
     previous = state.last_report
     report = AVReport.objects.create(point=point, **clean)
     health = _health(report, previous)

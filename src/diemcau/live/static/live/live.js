@@ -88,6 +88,8 @@
     /* Join the root's room as publisher ``cfg.id`` and send ``tracks`` ([{type, capture: MediaStreamTrack}]). */
     hooks = hooks || {};
     let handle = null;
+    // A hall's picture keeps its size when the machine is busy (fewer frames rather than a smaller picture).
+    tracks.forEach((t) => { if (t.type === "video" && t.capture && "contentHint" in t.capture) t.capture.contentHint = "detail"; });
     janus.attach({
       plugin: "janus.plugin.videoroom",
       success: (h) => {

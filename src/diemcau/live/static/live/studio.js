@@ -24,7 +24,7 @@
     conn.start();
   }
   $("go-camera").onclick = async () => publish(await navigator.mediaDevices.getUserMedia({
-    audio: true, video: { width: 640, height: 360, frameRate: 15 } }));
+    audio: true, video: { width: 480, height: 270, frameRate: 15 } }));
   $("go-screen").onclick = async () => {
     const screen = await navigator.mediaDevices.getDisplayMedia({ video: true });
     let mic = null;
