@@ -232,3 +232,29 @@ def test_websockets_check_scope_and_refuse_forged_grants(live_world):
         await comm.disconnect()
 
     asyncio.run(go())
+
+
+def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_factory):
+    from django.contrib.auth import get_user_model
+
+    from diemcau.attendance.models import CheckIn
+    from diemcau.core.scoping import SYSTEM
+    from diemcau.events import services as events
+    from diemcau.orgs.models import EducationLevel
+    from diemcau.points import services as points
+
+    w = live_world
+    start = timezone.now() - datetime.timedelta(minutes=30)
+    session = events.create_session(SYSTEM, w["conference"], title="Phiên sáng", starts_at=start,
+                                    ends_at=start + datetime.timedelta(hours=3), audience_levels=EducationLevel.PRIMARY)
+    points.update_point(SYSTEM, w["school"], sessions=[session])
+    points.assign(SYSTEM, session, w["tree"]["school_a"], w["school"])
+    user = get_user_model().objects.create_user("giaovien", password="Mat-khau-2023")
+    person = person_factory(w["tree"]["school_a"], name="Lê Thị Mai")
+    type(person).objects.filter(pk=person.pk).update(user=user)
+    issued, result = services.join_as_viewer(user, w["conference"])
+    assert issued.token.purpose == "viewer" and issued.token.plugins == [STREAMING]
+    assert result is not None and result.checkin.method == "video"
+    again, _ = services.join_as_viewer(user, w["conference"])  # watching again: still one check-in
+    assert CheckIn.objects.filter(person=person, session=session).count() == 1
+    _session_with(node_row.http_url, again.token.token)

@@ -8,7 +8,7 @@
   const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
   const stage = $("stage"), mainVideo = $("main"), sideVideo = $("side"), selfVideo = $("self");
-  const STATS_EVERY = 5000, STALL_AFTER = 6000;
+  const STATS_EVERY = 5000, STALL_AFTER = 6000, SILENT_RESTART = 30000;
 
   const state = { programme: null, floor: null, muted: false, handles: {}, pubHandle: null, pubJanus: null,
                   local: null, lastFrames: 0, lastProgress: Date.now(), prev: null, prevAt: 0, watching: false };
@@ -53,8 +53,12 @@
   }
   function applyMute() {
     if (!state.local) return;
-    const live = state.floor && state.floor.state === "granted" && !state.muted;
-    state.local.getAudioTracks().forEach((t) => { t.enabled = !!live; });
+    const live = !!(state.floor && state.floor.state === "granted" && !state.muted);
+    state.local.getAudioTracks().forEach((t) => { t.enabled = live; });  // clones sent later inherit it
+    const h = state.pubHandle;
+    if (h && h.webrtcStuff && h.webrtcStuff.pc) {
+      try { if (live) h.unmuteAudio(); else h.muteAudio(); } catch (e) { /* not sending audio yet */ }
+    }
   }
   async function startPublishing() {
     if (state.pubJanus) return;
@@ -64,7 +68,7 @@
       L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: cfg.point_name }, [
         { type: "audio", capture: media.getAudioTracks()[0] },
         { type: "video", capture: media.getVideoTracks()[0] },
-      ], { onHandle: (h) => { state.pubHandle = h; },
+      ], { onHandle: (h) => { state.pubHandle = h; }, onState: (up) => { if (up) applyMute(); },
            onFail: (why) => { console.warn("publish failed", why); setTimeout(() => state.pubJanus && state.pubJanus.restart(why), 1500); } });
     }, () => { state.pubHandle = null; });
     state.pubJanus.start();
@@ -142,8 +146,14 @@
       state.lastProgress = Date.now();
       if (state.watching) setMedia(true, T.live);
     } else if (state.watching && Date.now() - state.lastProgress > STALL_AFTER) {
-      state.lastProgress = Date.now();
-      watcher.restart("stalled");
+      // No picture: start over only if the link to the node is broken (or silent for long); a link
+      // that is up is kept, so the picture is back with the next keyframe when the source returns.
+      const pc = L.handlePc(state.handles.main);
+      const broken = !pc || ["failed", "disconnected", "closed"].includes(pc.iceConnectionState);
+      if (broken || Date.now() - state.lastProgress > SILENT_RESTART) {
+        state.lastProgress = Date.now();
+        watcher.restart("stalled");
+      }
     }
     state.lastFrames = frames;
     return f;

@@ -88,6 +88,9 @@
     /* Join the root's room as publisher ``cfg.id`` and send ``tracks`` ([{type, capture: MediaStreamTrack}]). */
     hooks = hooks || {};
     let handle = null;
+    // janus.js stops the tracks it sends when its session ends; sending clones keeps the camera and
+    // microphone alive for the next session after a reconnection.
+    tracks = tracks.map((t) => ({ type: t.type, capture: t.capture && t.capture.clone ? t.capture.clone() : t.capture }));
     // A hall's picture keeps its size when the machine is busy (fewer frames rather than a smaller picture).
     tracks.forEach((t) => { if (t.type === "video" && t.capture && "contentHint" in t.capture) t.capture.contentHint = "detail"; });
     janus.attach({
