@@ -181,20 +181,37 @@ def test_programme_floor_board_and_recovery(browser, live_server_asgi, live_medi
     shot(board, "live-board-outage")
     live_media["root"].restart()
     restarted = time.monotonic()
-    try:
+    back = {}  # kiosk -> seconds after the restart when its frame count was first seen going up
+    last = {key: _frames(page) for key, page in kiosks.items()}
+    while len(back) < len(kiosks) and time.monotonic() - restarted < 20:
+        time.sleep(0.25)
         for key, page in kiosks.items():
-            _wait(lambda p=page: _decoding(p, 1.0), max(1.0, 10 - (time.monotonic() - restarted)),
-                  f"{key} decoding again after the restart")
-    except AssertionError:
-        time.sleep(5)
+            frames = _frames(page)
+            if key not in back and 0 < last[key] < frames:
+                back[key] = time.monotonic() - restarted
+            last[key] = frames
+    if len(back) < len(kiosks):
         runtime = live_media["runtime"]
-        print("restarted at", restarted, "now", time.monotonic())
-        print("slots", runtime.slots, "publishers", runtime._publishers_cache)
+        print("slots", runtime.slots, "publishers", runtime._publishers_cache, "back", back)
         for key, page in [*kiosks.items(), ("studio", studio)]:
             print("==", key, page.evaluate("() => JSON.stringify(window.kioskFigures || window.studioState)"))
             print("\n".join(page.logs[-15:]))
-        raise
-    recovered_s = time.monotonic() - restarted
+    assert set(back) == set(kiosks), back
+    recovered_s = max(back.values())
     board.wait_for_selector("[data-node='root'][data-state='up']", timeout=5000)
-    print(f"LIVE figures: switch_s={switch_s:.2f} recovered_s={recovered_s:.2f}")
+    print(f"LIVE figures: switch_s={switch_s:.2f} recovered_s={recovered_s:.2f} per kiosk {back}")
     assert recovered_s < 10
+
+    # The technical check from Ba Vì's kiosk: devices, the tone confirmed, bandwidth and RTT measured, stored.
+    from diemcau.live.models import TechnicalCheck
+
+    check = kiosks["bavi"]
+    check.goto(f"{url}/live/points/{w['bavi'].pk}/check/", wait_until="domcontentloaded")
+    check.wait_for_selector("#c-save:not([disabled])", timeout=30000)
+    check.check("#c-heard")
+    check.click("#c-save")
+    check.wait_for_function("() => document.getElementById('c-result').textContent.length > 0")
+    shot(check, "live-check")
+    stored = TechnicalCheck.objects.get(point=w["bavi"])
+    assert stored.camera_ok and stored.speakers_ok and stored.bandwidth_kbps > 0 and stored.rtt_ms is not None
+

@@ -266,7 +266,7 @@ class LiveRuntime:
                 await node.room.destroy(services.room_id(self.conference_id), secret=self.room_secret)
             await node.room.create(services.room_id(self.conference_id), secret=self.room_secret,
                                    description="diemcau", publishers=64, videocodec="h264",
-                                   audiocodec="opus", h264_profile="42e01f", fir_freq=2,
+                                   audiocodec="opus", h264_profile="42e01f", fir_freq=1,
                                    bitrate=800_000, lock_record=True)
         for mp, slot in ((services.MAIN_MOUNTPOINT, "main"), (services.SIDE_MOUNTPOINT, "side")):
             v, a = node.port(slot)
@@ -331,7 +331,8 @@ class LiveRuntime:
         now = asyncio.get_running_loop().time()
         stale = now - self._publishers_at > 1.0
         missing = bool(point_id) and services.publisher_id(point_id) not in (self._publishers_cache or {})
-        if version != self.applied_version or stale or missing or self._publishers_cache is None:
+        off_air = self.slots["main"].source is None  # nothing on air yet: look at every tick
+        if version != self.applied_version or stale or missing or off_air or self._publishers_cache is None:
             try:
                 self._publishers_cache = await self._publishers()
                 self._publishers_at = now
