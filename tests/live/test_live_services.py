@@ -244,7 +244,7 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     from diemcau.points import services as points
 
     w = live_world
-    start = timezone.now() - datetime.timedelta(minutes=30)
+    start = timezone.make_aware(datetime.datetime(2023, 8, 15, 8, 0))  # the conference's day
     session = events.create_session(SYSTEM, w["conference"], title="Phiên sáng", starts_at=start,
                                     ends_at=start + datetime.timedelta(hours=3), audience_levels=EducationLevel.PRIMARY)
     points.update_point(SYSTEM, w["school"], sessions=[session])
