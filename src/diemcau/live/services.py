@@ -158,7 +158,9 @@ def operates(actor, point: BridgePoint) -> bool:
         return False
     if scope_for(actor).can_change(point.hall.unit):
         return True
-    return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR, point_id=point.pk).exists()
+    # An operator named for the point, or for its hall's unit before the point existed (no point id).
+    return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR).filter(
+        Q(point_id=point.pk) | Q(point_id__isnull=True, unit_id=point.hall.unit_id)).exists()
 
 
 def require_operator(actor, point: BridgePoint):
@@ -171,8 +173,10 @@ def kiosk_points(actor, conference: Conference) -> QuerySet:
     qs = BridgePoint.objects.filter(conference=conference).select_related("hall__unit")
     if actor is SYSTEM:
         return qs
-    own = RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR, point_id__isnull=False)
-    return qs.filter(Q(pk__in=own.values("point_id")) | scope_for(actor).q("hall__unit__path", "write"))
+    own = RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR)
+    return qs.filter(Q(pk__in=own.filter(point_id__isnull=False).values("point_id"))
+                     | Q(hall__unit_id__in=own.filter(point_id__isnull=True).values("unit_id"))
+                     | scope_for(actor).q("hall__unit__path", "write"))
 
 
 def board_points(actor, conference: Conference) -> QuerySet:
