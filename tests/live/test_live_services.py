@@ -258,3 +258,13 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     again, _ = services.join_as_viewer(user, w["conference"])  # watching again: still one check-in
     assert CheckIn.objects.filter(person=person, session=session).count() == 1
     _session_with(node_row.http_url, again.token.token)
+
+
+def test_operator_named_for_a_unit_runs_the_points_hosted_there(live_world, make_user):
+    from diemcau.orgs.models import Role
+
+    w = live_world
+    unit_operator = make_user("kythuat", Role.POINT_OPERATOR, w["tree"]["bavi"])  # no point id yet
+    assert services.operates(unit_operator, w["bavi"])
+    assert not services.operates(unit_operator, w["school"])  # hosted by a school below, not by the office
+    assert list(services.kiosk_points(unit_operator, w["conference"])) == [w["bavi"]]
