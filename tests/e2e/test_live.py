@@ -214,4 +214,5 @@ def test_programme_floor_board_and_recovery(browser, live_server_asgi, live_medi
     shot(check, "live-check")
     stored = TechnicalCheck.objects.get(point=w["bavi"])
     assert stored.camera_ok and stored.speakers_ok and stored.bandwidth_kbps > 0 and stored.rtt_ms is not None
+    assert stored.passed == (stored.microphone_ok and stored.bandwidth_kbps >= 64 and stored.rtt_ms <= 300)
 

@@ -790,7 +790,9 @@ def _rollup_units(actor, rows: list[BridgePoint]) -> dict[int, Unit]:
 
 
 # --- technical checks --------------------------------------------------------------------------------
-MIN_BANDWIDTH_KBPS = 1000.0
+# The check measures the programme arriving for a few seconds (not a capacity test): it passes when
+# the programme arrives at a usable rate.
+MIN_BANDWIDTH_KBPS = 64.0
 MAX_RTT_MS = 300.0
 
 
@@ -800,7 +802,8 @@ def record_technical_check(actor, point: BridgePoint, *, camera_ok: bool, microp
                            note: str = "") -> TechnicalCheck:
     """Store a kiosk's technical check and set the point's readiness from it.
 
-    Passed: camera, microphone and speakers confirmed, at least 1 Mbit/s and under 300 ms to its node.
+    Passed: camera, microphone and speakers confirmed, the programme arriving at 64 kbit/s or more,
+    and under 300 ms round trip to its node.
     """
     require_operator(actor, point)
     for name, value in (("bandwidth_kbps", bandwidth_kbps), ("rtt_ms", rtt_ms), ("mic_level", mic_level)):
