@@ -1,5 +1,6 @@
 # diemcau: the commands a newcomer runs.
 #   make demo    install what is missing, load the Ba Vì scenario, serve on http://127.0.0.1:8000
+#                (with the live runtime: Janus nodes, a synthetic host feed, HLS; LIVE=0 leaves it out)
 #   make test    the whole suite (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
 #   make lint    ruff
 #   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
@@ -52,7 +53,11 @@ serve:
 	@echo
 	@echo "diemcau is running at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@$(PY) manage.py demo_accounts
-	@$(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
+	@# The live runtime (Janus root + edge, the synthetic host feed, HLS) runs beside Daphne and
+	@# stops with it; LIVE=0 serves without it.
+	@if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
+	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; wait' EXIT INT TERM; \
+	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
 
 clean-demo:
 	rm -rf var

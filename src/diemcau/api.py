@@ -50,3 +50,4 @@ def _invalid(request, exc):
 api.add_router("/orgs/", "diemcau.orgs.api.router")
 api.add_router("/attendance/", "diemcau.attendance.api.router")
 api.add_router("/voice/", "diemcau.voice.api.router")
+api.add_router("/live/", "diemcau.live.api.router")

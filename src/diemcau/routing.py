@@ -3,7 +3,11 @@
 from django.urls import path
 
 from diemcau.core.consumers import JobProgressConsumer
+from diemcau.live import consumers as live
 
 websocket_urlpatterns = [
     path("ws/jobs/<int:job_id>/", JobProgressConsumer.as_asgi()),
+    path("ws/live/kiosk/<int:point_id>/", live.KioskConsumer.as_asgi()),
+    path("ws/live/director/<int:conference_id>/", live.DirectorConsumer.as_asgi()),
+    path("ws/live/board/<int:conference_id>/", live.BoardConsumer.as_asgi()),
 ]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "diemcau.points",
     "diemcau.attendance",
     "diemcau.voice",
+    "diemcau.live",
 ]
 
 MIDDLEWARE = [

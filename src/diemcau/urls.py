@@ -19,6 +19,7 @@ urlpatterns = [
     path("points/", include("diemcau.points.urls")),
     path("voice/", include("diemcau.voice.urls")),
     path("attendance/", include("diemcau.attendance.urls")),
+    path("live/", include("diemcau.live.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

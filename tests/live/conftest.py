@@ -69,3 +69,46 @@ def make_node(tmp_path: Path) -> Iterator[Callable[..., JanusNode]]:
 def janus_node(make_node: Callable[..., JanusNode]) -> JanusNode:
     """One running node named ``root``."""
     return make_node("root")
+
+
+def live_base_port(taken: Collection[int] = ()) -> int:
+    """A free 1000-port block in 21000–25999 (the media benchmarks use 26000–30999)."""
+    for _ in range(100):
+        base = random.randrange(21, 26) * 1000
+        if base in taken:
+            continue
+        if all(_tcp_free(base + o) for o in (0, 1, 2)) and all(_udp_free(base + o) for o in (700, 702, 710, 712)):
+            return base
+    raise RuntimeError("no free 1000-port block between 21000 and 26000")
+
+
+@pytest.fixture
+def live_world(db, tree, make_user):
+    """A conference with a host point and a relay line host → Hà Nội → Ba Vì → a Ba Vì school,
+    one operator per point, a director, and a Sóc Sơn organiser (outside Ba Vì)."""
+    import datetime
+
+    from diemcau.core.scoping import SYSTEM
+    from diemcau.events import services as events
+    from diemcau.orgs.models import Role, RoleAssignment
+    from diemcau.points import services as points
+
+    conf = events.create_conference(SYSTEM, title="Hội nghị trực tuyến", date=datetime.date(2023, 8, 15),
+                                    host_unit=tree["ministry"], place="Hà Nội")
+    hall = {k: points.create_hall(SYSTEM, tree[k], name=f"Hội trường {k}", capacity=200)
+            for k in ("ministry", "hanoi", "bavi", "school_a", "socson")}
+    host = points.create_point(SYSTEM, conf, hall["ministry"], name="Điểm cầu chính", is_host=True)
+    hanoi = points.create_point(SYSTEM, conf, hall["hanoi"], name="Điểm cầu Sở Hà Nội", relay_parent=host)
+    bavi = points.create_point(SYSTEM, conf, hall["bavi"], name="Điểm cầu Phòng Ba Vì", relay_parent=hanoi)
+    school = points.create_point(SYSTEM, conf, hall["school_a"], name="Điểm cầu Tây Đằng A", relay_parent=bavi)
+    socson = points.create_point(SYSTEM, conf, hall["socson"], name="Điểm cầu Sóc Sơn", relay_parent=hanoi)
+    ops = {}
+    for key, point, unit in (("hanoi", hanoi, "hanoi"), ("bavi", bavi, "bavi"), ("school", school, "school_a"),
+                             ("host", host, "ministry"), ("socson", socson, "socson")):
+        user = make_user(f"op_{key}", Role.POINT_OPERATOR, tree[unit])
+        RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR).update(point_id=point.pk)
+        ops[key] = user
+    director = make_user("dieuphoi", Role.DIRECTOR)
+    RoleAssignment.objects.create(user=director, role=Role.POINT_OPERATOR, unit=tree["ministry"], point_id=host.pk)
+    return {"conference": conf, "host": host, "hanoi": hanoi, "bavi": bavi, "school": school, "socson": socson,
+            "ops": ops, "director": director, "tree": tree}

@@ -1,0 +1,158 @@
+"""The live conference over JSON, for kiosks and scripts (mounted at ``/api/live/``).
+
+Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 ``not_found``)
+- ``POST /points/{id}/token`` ``{purpose: "kiosk"|"check"}`` → the Janus config: ``{token, root_url,
+  watch_url, watch_node, room, main, side, publisher_id, studio_id, expires_at}``.
+- ``POST /points/{id}/stats`` header ``X-Live-Token`` + ``{phase?, bitrate_in_kbps?, bitrate_out_kbps?,
+  loss_pct?, rtt_ms?, fps?, frames_decoded?, freezes?, audio_level?}`` → ``{id}``; refused:
+  ``bad_token``, ``token_other_point`` (404), ``too_frequent``, ``bad_report`` (400).
+- ``POST /points/{id}/floor`` ``{who}`` → the request; ``already_requested``, ``who_required``.
+- ``POST /floor/{id}/withdraw`` (the kiosk), ``/floor/{id}/grant`` ``{source: "point"|"both"}`` and
+  ``/floor/{id}/revoke`` (the director; a kiosk gets 404 ``not_found``).
+- ``POST /points/{id}/mute`` ``{muted}`` (director). ``POST /conferences/{id}/programme`` ``{source}``.
+- ``GET /conferences/{id}/floor``, ``GET /conferences/{id}/board``.
+- ``POST /points/{id}/check`` ``{camera_ok, microphone_ok, mic_level, speakers_ok, bandwidth_kbps,
+  rtt_ms, note?}`` → ``{id, passed}``.
+"""
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema
+
+from diemcau.core.errors import ScopeError
+from diemcau.events.services import visible_conferences
+from diemcau.points.models import BridgePoint
+
+from . import services
+from .models import FloorRequest, LiveToken
+
+router = Router(tags=["live"])
+
+
+def _point(request, pk) -> BridgePoint:
+    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit", "conference__host_unit"), pk=pk)
+    if not visible_conferences(request.user).filter(pk=point.conference_id).exists():
+        raise ScopeError()
+    return point
+
+
+def _conference(request, pk):
+    return get_object_or_404(visible_conferences(request.user).select_related("host_unit"), pk=pk)
+
+
+def _floor(request, pk) -> FloorRequest:
+    req = get_object_or_404(FloorRequest.objects.select_related("point__hall__unit", "conference"), pk=pk)
+    if not visible_conferences(request.user).filter(pk=req.conference_id).exists():
+        raise ScopeError()
+    return req
+
+
+class TokenIn(Schema):
+    purpose: str = "kiosk"
+
+
+class StatsIn(Schema):
+    phase: str = ""
+    bitrate_in_kbps: float | None = None
+    bitrate_out_kbps: float | None = None
+    loss_pct: float | None = None
+    rtt_ms: float | None = None
+    fps: float | None = None
+    frames_decoded: int | None = None
+    freezes: int | None = None
+    audio_level: float | None = None
+
+
+class FloorIn(Schema):
+    who: str = Field("", max_length=200)
+
+
+class GrantIn(Schema):
+    source: str = "point"
+
+
+class MuteIn(Schema):
+    muted: bool = True
+
+
+class ProgrammeIn(Schema):
+    source: str
+
+
+class CheckIn(Schema):
+    camera_ok: bool
+    microphone_ok: bool
+    mic_level: float = 0
+    speakers_ok: bool
+    bandwidth_kbps: float | None = None
+    rtt_ms: float | None = None
+    note: str = Field("", max_length=500)
+
+
+def _floor_out(req: FloorRequest) -> dict:
+    return {"id": req.pk, "point_id": req.point_id, "who": req.who, "state": req.state,
+            "since": req.since.isoformat(), "granted_at": req.granted_at.isoformat() if req.granted_at else None}
+
+
+@router.post("/points/{point_id}/token")
+def token(request, point_id: int, body: TokenIn):
+    point = _point(request, point_id)
+    if body.purpose not in (LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK):
+        body.purpose = LiveToken.Purpose.KIOSK
+    return services.issue_token(request.user, point.conference, body.purpose, point).as_config()
+
+
+@router.post("/points/{point_id}/stats")
+def stats(request, point_id: int, body: StatsIn):
+    point = _point(request, point_id)
+    services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
+                       purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
+    report = services.ingest_report(request.user, point, body.dict(exclude_none=True))
+    return {"id": report.pk}
+
+
+@router.post("/points/{point_id}/floor")
+def floor_request(request, point_id: int, body: FloorIn):
+    return _floor_out(services.request_floor(request.user, _point(request, point_id), body.who))
+
+
+@router.post("/floor/{request_id}/withdraw")
+def floor_withdraw(request, request_id: int):
+    return _floor_out(services.withdraw_floor(request.user, _floor(request, request_id)))
+
+
+@router.post("/floor/{request_id}/grant")
+def floor_grant(request, request_id: int, body: GrantIn):
+    return _floor_out(services.grant_floor(request.user, _floor(request, request_id), source=body.source))
+
+
+@router.post("/floor/{request_id}/revoke")
+def floor_revoke(request, request_id: int):
+    return _floor_out(services.revoke_floor(request.user, _floor(request, request_id)))
+
+
+@router.post("/points/{point_id}/mute")
+def mute(request, point_id: int, body: MuteIn):
+    services.mute_point(request.user, _point(request, point_id), body.muted)
+    return {"muted": body.muted}
+
+
+@router.post("/conferences/{conference_id}/programme")
+def set_programme(request, conference_id: int, body: ProgrammeIn):
+    prog = services.set_programme(request.user, _conference(request, conference_id), body.source)
+    return services.programme_state(prog)
+
+
+@router.get("/conferences/{conference_id}/floor")
+def floor_queue(request, conference_id: int):
+    return {"queue": services.floor_queue(_conference(request, conference_id))}
+
+
+@router.get("/conferences/{conference_id}/board")
+def board(request, conference_id: int):
+    return services.board(request.user, _conference(request, conference_id))
+
+
+@router.post("/points/{point_id}/check")
+def technical_check(request, point_id: int, body: CheckIn):
+    check = services.record_technical_check(request.user, _point(request, point_id), **body.dict())
+    return {"id": check.pk, "passed": check.passed}

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LiveConfig(AppConfig):
+    name = "diemcau.live"
+    label = "live"
+    verbose_name = _("Live conference")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (connects the voice on-air receiver when voice exists)

@@ -1,0 +1,66 @@
+"""Run the live runtime: start the Janus nodes of a conference and keep them provisioned.
+
+    manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
+                       [--no-synthetic] [--hls]
+
+Edges go where the relay tree has the biggest subtrees (see services.suggest_edge_sites). Stop with
+Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
+"""
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
+
+from diemcau.events.models import Conference
+from diemcau.live import services
+from diemcau.live.runtime import LiveRuntime, NodeSpec
+from diemcau.points.models import BridgePoint
+
+
+class Command(BaseCommand):
+    help = "Start the live conference's Janus nodes and keep the programme on them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--conference", type=int, help="conference id (default: the one with most points)")
+        parser.add_argument("--root-port", type=int, default=18000)
+        parser.add_argument("--edges", type=int, default=1, help="number of edge nodes")
+        parser.add_argument("--edge-port", type=int, default=19000, help="first edge's base port (+1000 each)")
+        parser.add_argument("--capacity", type=int, default=50, help="viewers per node")
+        parser.add_argument("--no-synthetic", action="store_true", help="no test pattern for the host")
+        parser.add_argument("--hls", action="store_true", help="package the programme as HLS in var/hls")
+
+    def handle(self, *args, **opts):
+        logging.basicConfig(level=logging.INFO, format="run_live %(levelname)s %(message)s")
+        if opts["conference"]:
+            conference = Conference.objects.filter(pk=opts["conference"]).first()
+        else:
+            conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
+        if conference is None:
+            raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
+        services.programme(conference)
+        specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
+        rows = list(BridgePoint.objects.filter(conference=conference))
+        parents = {p.pk: p.relay_parent_id for p in rows}
+        sites = services.suggest_edge_sites(rows, parents, capacity=10)
+        for i, site in enumerate(sites[: opts["edges"]]):
+            specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site["point"].pk,
+                                  capacity=opts["capacity"]))
+        hls_dir = Path(settings.VAR_DIR) / "hls" / "programme" if opts["hls"] else None
+        runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir)
+        runtime.start_nodes()
+        for spec in specs:
+            where = BridgePoint.objects.filter(pk=spec.point_id).first() if spec.point_id else None
+            self.stdout.write(f"live: {spec.name} on ports {spec.base_port}+ " + (f"at {where}" if where else ""))
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, runtime.stop)
+            await runtime.run()
+
+        asyncio.run(main())

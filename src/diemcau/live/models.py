@@ -1,0 +1,264 @@
+"""The live conference's records: media nodes, the programme, floor requests, A/V health, checks.
+
+Records of what happened (programme switches, floor events, A/V reports, technical checks) are
+appended, never rewritten; the current state (``Programme``, ``FloorRequest.state``,
+``PointLiveState``) is kept by the same transaction that appends.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from diemcau.events.models import Conference, Session
+from diemcau.points.models import BridgePoint
+
+
+class LiveNode(models.Model):
+    """A Janus media node (máy chủ truyền hình): the root holds the studio and the floor, edges serve points."""
+
+    class Role(models.TextChoices):
+        ROOT = "root", _("Root")
+        EDGE = "edge", _("Edge")
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown", _("Not started")
+        UP = "up", _("Running")
+        DOWN = "down", _("Down")
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.EDGE)
+    base_port = models.PositiveIntegerField(_("base port"))
+    capacity = models.PositiveIntegerField(_("viewers it can serve"), default=50)
+    # An edge sits at a bridge point of the relay tree; the points below it watch it.
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="live_nodes", verbose_name=_("at bridge point"))
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.UNKNOWN)
+    state_since = models.DateTimeField(_("since"), null=True, blank=True)
+    ws_url = models.CharField(max_length=200, blank=True)
+    http_url = models.CharField(max_length=200, blank=True)
+    admin_url = models.CharField(max_length=200, blank=True)
+    # The node's secrets, written by the runtime that renders its configuration; the web process
+    # needs the admin secret to issue tokens. Never sent to a browser.
+    api_secret = models.CharField(max_length=100, blank=True)
+    admin_secret = models.CharField(max_length=100, blank=True)
+    admin_key = models.CharField(max_length=100, blank=True)
+    epoch = models.PositiveIntegerField(default=0, help_text="incremented each time the node is (re)provisioned")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["role", "name"]
+        verbose_name = _("media node")
+        verbose_name_plural = _("media nodes")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_root(self) -> bool:
+        return self.role == self.Role.ROOT
+
+
+class Programme(models.Model):
+    """What every point sees (chương trình) in one conference: the host, a point with the floor, or both."""
+
+    class Source(models.TextChoices):
+        HOST = "host", _("Host studio")
+        POINT = "point", _("Point with the floor")
+        BOTH = "both", _("Host and point side by side")
+
+    conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="programme")
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.HOST)
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("point on air"))
+    speaker = models.CharField(_("speaker"), max_length=200, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+
+    def __str__(self):
+        return f"{self.conference_id}: {self.source}"
+
+
+class ProgrammeSwitch(models.Model):
+    """One switch of the programme, appended: who chose which source when."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="switches")
+    source = models.CharField(max_length=8, choices=Programme.Source.choices)
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.source} {self.at}"
+
+
+class FloorRequest(models.Model):
+    """A point's request for the floor (xin phát biểu), and where it stands."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Waiting")
+        GRANTED = "granted", _("Has the floor")
+        REVOKED = "revoked", _("Floor taken back")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    OPEN = (State.REQUESTED, State.GRANTED)
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="floor_requests")
+    point = models.ForeignKey(BridgePoint, on_delete=models.CASCADE, related_name="floor_requests")
+    who = models.CharField(_("who speaks"), max_length=200)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    since = models.DateTimeField(_("since"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.REQUESTED)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["since", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["point"], condition=models.Q(state__in=["requested", "granted"]),
+                                    name="one_open_floor_request_per_point"),
+        ]
+
+    def __str__(self):
+        return f"{self.point} – {self.who}"
+
+
+class FloorEvent(models.Model):
+    """One step of a floor request (requested, granted, revoked, withdrawn, muted), appended."""
+
+    request = models.ForeignKey(FloorRequest, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.at}"
+
+
+class AVReport(models.Model):
+    """A kiosk's WebRTC statistics at one moment (appended every few seconds)."""
+
+    point = models.ForeignKey(BridgePoint, on_delete=models.CASCADE, related_name="av_reports")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    phase = models.CharField(max_length=12, blank=True)
+    bitrate_in_kbps = models.FloatField(default=0)
+    bitrate_out_kbps = models.FloatField(default=0)
+    loss_pct = models.FloatField(default=0)
+    rtt_ms = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(default=0)
+    frames_decoded = models.PositiveBigIntegerField(default=0)
+    freezes = models.PositiveIntegerField(default=0)
+    audio_level = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.point_id} {self.at}"
+
+
+class PointLiveState(models.Model):
+    """A point's live state now, kept with each report and connection change."""
+
+    class Health(models.TextChoices):
+        OK = "ok", _("Good")
+        DEGRADED = "degraded", _("Degraded")
+        LOST = "lost", _("Lost")
+
+    point = models.OneToOneField(BridgePoint, on_delete=models.CASCADE, related_name="live_state")
+    connections = models.PositiveIntegerField(default=0)  # open kiosk websockets
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_report = models.ForeignKey(AVReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_report_at = models.DateTimeField(null=True, blank=True)
+    refused_reports = models.PositiveIntegerField(default=0)
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.OK)
+    gaps = models.PositiveIntegerField(default=0)  # drops seen since the kiosk first connected
+
+    def __str__(self):
+        return f"{self.point_id}: {self.health}"
+
+
+class LiveAlarm(models.Model):
+    """An alarm on the site board: a point degraded or dropped, a node went down."""
+
+    class Kind(models.TextChoices):
+        DEGRADED = "degraded", _("Degraded")
+        LOST = "lost", _("Connection lost")
+        NODE_DOWN = "node_down", _("Media node down")
+
+    conference = models.ForeignKey(Conference, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    node = models.ForeignKey(LiveNode, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.kind} {self.raised_at}"
+
+
+class TechnicalCheck(models.Model):
+    """A technical check (kiểm tra kỹ thuật) run from a point's kiosk, with its figures."""
+
+    point = models.ForeignKey(BridgePoint, on_delete=models.CASCADE, related_name="technical_checks")
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    camera_ok = models.BooleanField(default=False)
+    microphone_ok = models.BooleanField(default=False)
+    mic_level = models.FloatField(default=0)
+    speakers_ok = models.BooleanField(default=False)
+    bandwidth_kbps = models.FloatField(null=True, blank=True)
+    rtt_ms = models.FloatField(null=True, blank=True)
+    passed = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.point_id} {self.at}"
+
+
+class LiveToken(models.Model):
+    """A Janus token diemcau issued to one person for one point (or to watch alone)."""
+
+    class Purpose(models.TextChoices):
+        KIOSK = "kiosk", _("Bridge-point kiosk")
+        STUDIO = "studio", _("Host studio")
+        DIRECTOR = "director", _("Director console")
+        VIEWER = "viewer", _("Viewer")
+        CHECK = "check", _("Technical check")
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="+")
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    plugins = models.JSONField(default=list)
+    nodes = models.JSONField(default=list)  # names of the nodes the token is valid on
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return f"{self.purpose} {self.user_id}"

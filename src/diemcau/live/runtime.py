@@ -1,0 +1,437 @@
+"""The live runtime: owns (or watches) the Janus nodes and keeps them doing what the database says.
+
+One runtime per conference on air. It
+
+- starts the root and the edges with :class:`JanusNode` (or attaches to nodes someone else runs),
+  and writes each node's URLs and secrets to :class:`LiveNode` for the web process;
+- polls every node (``info`` and the programme mountpoint) several times a second; a node that
+  stops answering is marked down on the board; a node that answers but lost its state (Janus keeps
+  nothing across a restart) is provisioned again: the VideoRoom on the root, the programme
+  mountpoints everywhere, every valid token;
+- follows ``Programme.version``: the chosen source is forwarded from the root's room to the
+  programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
+  first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
+  Viewers stay on their mountpoints and are never renegotiated.
+
+Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.db import close_old_connections, connections
+
+from .janus_client import (
+    VIDEOROOM,
+    JanusAdmin,
+    JanusClient,
+    JanusError,
+    JanusUnreachable,
+    Streaming,
+    VideoRoom,
+)
+from .janus_node import JanusNode
+
+log = logging.getLogger("diemcau.live.runtime")
+
+NO_SUCH_MOUNTPOINT = 455
+NO_SUCH_ROOM = 426
+
+
+@dataclass
+class NodeSpec:
+    """A node the runtime should have: name, role, first port, and (edges) the point it sits at."""
+
+    name: str
+    base_port: int
+    role: str = "edge"
+    point_id: int | None = None
+    capacity: int = 50
+
+
+@dataclass
+class _Node:
+    spec: NodeSpec
+    janus: JanusNode
+    owned: bool
+    row_id: int | None = None
+    client: JanusClient | None = None
+    room: VideoRoom | None = None
+    streaming: Streaming | None = None
+    up: bool | None = None
+    provisioned: bool = False
+    epoch: int = 0          # bumped at each provisioning: forwarders into it must be made again
+    failures: int = 0
+
+    def port(self, slot: str) -> tuple[int, int]:
+        from .services import PORTS
+
+        v, a = PORTS[slot]
+        return self.spec.base_port + v, self.spec.base_port + a
+
+
+def make_feed(destinations: list[tuple[str, int, int]], size: tuple[int, int]):
+    """The synthetic host (test pattern, clock, tone) of the media module, towards ``destinations``."""
+    from .media import SyntheticFeed
+
+    return SyntheticFeed(destinations, size=f"{size[0]}x{size[1]}", fps=15,
+                         label="diemcau – Điểm cầu chính (tín hiệu thử)")
+
+
+@dataclass
+class _Slot:
+    """What one programme slot (main, side) is carrying now."""
+
+    source: tuple | None = None
+    targets: tuple = ()
+    forwarders: list[tuple[int, int]] = field(default_factory=list)  # (publisher id, stream id) on the root
+    feed: Any = None
+
+
+class LiveRuntime:
+    """Keeps one conference's nodes and programme in the state the database asks for.
+
+    :param conference_id: the conference on air.
+    :param specs: the nodes; exactly one ``role="root"``.
+    :param nodes: already running ``JanusNode`` objects to attach to (by name) instead of starting them.
+    :param synthetic_host: a test pattern stands in for the host while no studio publishes.
+    :param hls_dir: if set (and ``live.media.HlsPackager`` exists), the programme is also packaged as HLS there.
+    :param folder: where owned nodes keep their folders (default ``var/janus``).
+    :param tick: seconds between two looks at the nodes and the programme.
+    """
+
+    def __init__(self, conference_id: int, specs: list[NodeSpec], *, nodes: dict[str, JanusNode] | None = None,
+                 synthetic_host: bool = True, hls_dir: Path | None = None, folder: Path | None = None,
+                 tick: float = 0.2, feed_size: tuple[int, int] = (640, 360)) -> None:
+        roots = [s for s in specs if s.role == "root"]
+        if len(roots) != 1:
+            raise ValueError("exactly one root node")
+        self.conference_id = conference_id
+        self.synthetic_host = synthetic_host
+        self.hls_dir = Path(hls_dir) if hls_dir else None
+        self.tick = tick
+        self.feed_size = feed_size
+        self.nodes: list[_Node] = []
+        for spec in specs:
+            given = (nodes or {}).get(spec.name)
+            janus = given or JanusNode(spec.name, spec.base_port, die_with_parent=False,
+                                       folder=(folder / spec.name) if folder else None)
+            self.nodes.append(_Node(spec=spec, janus=janus, owned=given is None))
+        self.root = next(n for n in self.nodes if n.spec.role == "root")
+        self.room_secret = secrets.token_urlsafe(16)
+        self.mount_secret = secrets.token_urlsafe(16)
+        self.slots = {"main": _Slot(), "side": _Slot()}
+        self.applied_version: int | None = None
+        self.hls = None
+        self._publishers_cache: dict[int, dict[str, str]] | None = None
+        self._publishers_at = 0.0
+        self._stop = asyncio.Event()
+        self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
+        self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
+
+    # --- life -----------------------------------------------------------------------------------
+    def start_nodes(self) -> None:
+        """Start the nodes this runtime owns (from the calling thread: they die with it)."""
+        for node in self.nodes:
+            if node.owned and not node.janus.is_running():
+                node.janus.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Register the nodes, then watch them and the programme until :meth:`stop`."""
+        await self._orm(self._register_nodes)
+        for node in self.nodes:
+            node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
+            node.room = VideoRoom(node.client, node.janus.admin_key)
+            node.streaming = Streaming(node.client, node.janus.admin_key)
+        self._start_hls()
+        try:
+            while not self._stop.is_set():
+                await self.step()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.tick)
+        finally:
+            await self.shutdown()
+
+    async def _orm(self, fn, *args):
+        """Run ORM code on the runtime's one database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    async def shutdown(self) -> None:
+        for slot in self.slots.values():
+            if slot.feed is not None:
+                slot.feed.stop()
+                slot.feed = None
+        if self.hls is not None:
+            with contextlib.suppress(Exception):
+                self.hls.stop()
+        for node in self.nodes:
+            for part in (node.room, node.streaming):
+                if part is not None:
+                    with contextlib.suppress(Exception):
+                        await part.close()
+            if node.client is not None:
+                await node.client.aclose()
+            if node.owned:
+                await asyncio.to_thread(node.janus.stop)
+        await self._orm(connections.close_all)
+        self._db.shutdown(wait=True)
+
+    async def step(self) -> None:
+        """One look: node health and provisioning, then the programme."""
+        for node in self.nodes:
+            await self._watch(node)
+        await self._follow_programme()
+
+    # --- nodes ----------------------------------------------------------------------------------
+    def _register_nodes(self) -> None:
+        from .models import LiveNode
+
+        close_old_connections()
+        for node in self.nodes:
+            j = node.janus
+            row, _ = LiveNode.objects.update_or_create(name=node.spec.name, defaults={
+                "role": node.spec.role, "base_port": node.spec.base_port, "capacity": node.spec.capacity,
+                "point_id": node.spec.point_id, "ws_url": j.ws_url, "http_url": j.http_url,
+                "admin_url": j.admin_url, "api_secret": j.api_secret, "admin_secret": j.admin_secret,
+                "admin_key": j.admin_key, "state": LiveNode.State.UNKNOWN})
+            node.row_id = row.pk
+        # Nodes of an earlier run that this runtime does not have are gone.
+        LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).delete()
+
+    def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
+        from . import services
+        from .models import LiveNode
+
+        close_old_connections()
+        row = LiveNode.objects.get(pk=node.row_id)
+        services.set_node_state(row, LiveNode.State.UP if up else LiveNode.State.DOWN, detail=detail)
+
+    async def _watch(self, node: _Node) -> None:
+        if node.owned and not node.janus.is_running():
+            # A node we own died: start it again (same ports and secrets), as systemd would.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(node.janus.start)
+        missing = False
+        try:
+            await node.client.info()
+            # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
+            await node.streaming.info(1, secret=self.mount_secret)
+        except JanusError as exc:
+            if exc.code != NO_SUCH_MOUNTPOINT:
+                await self._failed(node, str(exc))
+                return
+            missing = True
+        except (JanusUnreachable, OSError) as exc:
+            await self._failed(node, str(exc))
+            return
+        node.failures = 0
+        if missing or not node.provisioned:
+            try:
+                await self._provision(node)
+            except (JanusError, JanusUnreachable, OSError) as exc:
+                log.warning("provisioning %s failed: %s", node.spec.name, exc)
+                await self._failed(node, str(exc))
+                return
+        if node.up is not True:
+            node.up = True
+            await self._orm(self._set_state, node, True)
+
+    async def _failed(self, node: _Node, detail: str) -> None:
+        """One failed look; three in a row (a busy machine can miss one) and the node is down."""
+        node.failures += 1
+        if node.failures < 3 or node.up is False:
+            return
+        node.provisioned = False
+        node.up = False
+        log.warning("node %s is down: %s", node.spec.name, detail)
+        await self._orm(self._set_state, node, False, detail)
+
+    async def _provision(self, node: _Node) -> None:
+        """Make the node's state again: room (root), programme mountpoints, tokens."""
+        from . import services
+
+        if node is self.root:
+            with contextlib.suppress(JanusError):
+                await node.room.destroy(services.room_id(self.conference_id), secret=self.room_secret)
+            await node.room.create(services.room_id(self.conference_id), secret=self.room_secret,
+                                   description="diemcau", publishers=64, videocodec="h264",
+                                   audiocodec="opus", h264_profile="42e01f", fir_freq=1,
+                                   bitrate=800_000, lock_record=True)
+        for mp, slot in ((services.MAIN_MOUNTPOINT, "main"), (services.SIDE_MOUNTPOINT, "side")):
+            v, a = node.port(slot)
+            with contextlib.suppress(JanusError):
+                await node.streaming.destroy(mp, secret=self.mount_secret)
+            await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
+                                            description=f"programme {slot}")
+        tokens = await self._orm(self._tokens_for, node)
+        async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
+            for token, plugins in tokens:
+                await admin.add_token(token, plugins)
+        node.provisioned = True
+        node.epoch += 1
+        log.info("node %s provisioned (epoch %s, %s tokens)", node.spec.name, node.epoch, len(tokens))
+
+    def _tokens_for(self, node: _Node) -> list[tuple[str, list[str]]]:
+        from . import services
+        from .models import LiveNode
+
+        close_old_connections()
+        row = LiveNode.objects.get(pk=node.row_id)
+        return [(t.token, list(t.plugins)) for t in services.valid_tokens(row)]
+
+    # --- the programme --------------------------------------------------------------------------
+    def _desired(self) -> tuple[int, str, int | None]:
+        from .models import Programme
+
+        close_old_connections()
+        prog = Programme.objects.filter(conference_id=self.conference_id).first()
+        if prog is None:
+            return 0, Programme.Source.HOST, None
+        return prog.version, prog.source, prog.point_id
+
+    async def _publishers(self) -> dict[int, dict[str, str]]:
+        """Publishers in the root's room, with the mid of their audio and video streams."""
+        from . import services
+
+        session = await self.root.client.create_session()
+        try:
+            handle = await session.attach(VIDEOROOM)
+            data, _ = await handle.message({"request": "join", "ptype": "publisher",
+                                            "room": services.room_id(self.conference_id),
+                                            "display": "diemcau-runtime"}, timeout=3.0)
+            found = {}
+            for pub in data.get("publishers", []):
+                mids = {}
+                for stream in pub.get("streams", []):
+                    if stream.get("type") in ("audio", "video") and not stream.get("disabled"):
+                        mids.setdefault(stream["type"], stream["mid"])
+                found[int(pub["id"])] = mids
+            return found
+        finally:
+            await session.destroy()
+
+    async def _follow_programme(self) -> None:
+        from . import services
+        from .models import Programme
+
+        if not self.root.up:
+            return
+        version, source, point_id = await self._orm(self._desired)
+        now = asyncio.get_running_loop().time()
+        stale = now - self._publishers_at > 1.0
+        missing = bool(point_id) and services.publisher_id(point_id) not in (self._publishers_cache or {})
+        off_air = self.slots["main"].source is None  # nothing on air yet: look at every tick
+        if version != self.applied_version or stale or missing or off_air or self._publishers_cache is None:
+            try:
+                self._publishers_cache = await self._publishers()
+                self._publishers_at = now
+                if stale:
+                    await self._check_forwarders()
+            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+                log.warning("cannot list publishers: %s", exc)
+                return
+        publishers = self._publishers_cache
+        studio = services.STUDIO_PUBLISHER
+        host = ("pub", studio) if studio in publishers else (("feed",) if self.synthetic_host else None)
+        point = ("pub", services.publisher_id(point_id)) if point_id else None
+        if point and point[1] not in publishers:
+            point = None  # granted but not publishing (yet): the host stays on air, look again
+        want = {"main": host, "side": None}
+        if source == Programme.Source.POINT and point:
+            want = {"main": point, "side": None}
+        elif source == Programme.Source.BOTH and point:
+            want = {"main": host, "side": point}
+        up_nodes = tuple((n.spec.name, n.epoch) for n in self.nodes if n.up)
+        started = asyncio.get_running_loop().time()
+        changed = False
+        for slot_name in ("side", "main"):  # free the ports first, then fill them
+            changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
+        if changed and version != self.applied_version:
+            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started})
+            self.switch_log = self.switch_log[-50:]
+        self.applied_version = version
+
+    async def _check_forwarders(self) -> None:
+        """Forwarders vanish when their publisher leaves (a kiosk reconnecting): make them again."""
+        from . import services
+
+        expected = [s for s in self.slots.values() if s.forwarders]
+        if not expected:
+            return
+        listed = await self.root.room.list_forwarders(services.room_id(self.conference_id), secret=self.room_secret)
+        alive = {(int(p["publisher_id"]), int(f["stream_id"])) for p in listed for f in p.get("forwarders", [])}
+        for slot in expected:
+            if not all(f in alive for f in slot.forwarders):
+                slot.source = None
+
+    def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
+        targets = [("127.0.0.1", *n.port(slot_name)) for n in self.nodes if n.up]
+        if slot_name == "main" and self.hls is not None:
+            targets.append(("127.0.0.1", *self.root.port("hls")))
+        return targets
+
+    async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,
+                          publishers: dict[int, dict[str, str]]) -> bool:
+        from . import services
+
+        slot = self.slots[slot_name]
+        if slot.source == want and slot.targets == up_nodes and (want != ("feed",) or slot.feed is not None):
+            return False
+        room = services.room_id(self.conference_id)
+        for pub_id, stream_id in slot.forwarders:
+            with contextlib.suppress(JanusError, JanusUnreachable):
+                await self.root.room.stop_rtp_forward(room, pub_id, stream_id, secret=self.room_secret)
+        slot.forwarders = []
+        if (slot.feed is not None and want != ("feed",)) or (slot.feed is not None and slot.targets != up_nodes):
+            await asyncio.to_thread(slot.feed.stop)
+            slot.feed = None
+        targets = self._targets(slot_name)
+        if want == ("feed",):
+            if slot.feed is None:
+                slot.feed = make_feed(targets, self.feed_size)
+                await asyncio.to_thread(slot.feed.start)
+        elif want is not None:
+            pub_id = want[1]
+            mids = publishers.get(pub_id, {})
+            for host, vport, aport in targets:
+                streams = []
+                if "video" in mids:
+                    streams.append({"mid": mids["video"], "port": vport, "pt": 96})
+                if "audio" in mids:
+                    streams.append({"mid": mids["audio"], "port": aport, "pt": 111})
+                if not streams:
+                    continue
+                try:
+                    made = await self.root.room.rtp_forward(room, pub_id, host=host, streams=streams,
+                                                            secret=self.room_secret)
+                except (JanusError, JanusUnreachable) as exc:
+                    log.warning("rtp_forward of %s failed: %s", pub_id, exc)
+                    slot.source = None  # try again at the next look
+                    return True
+                slot.forwarders += [(pub_id, int(f["stream_id"])) for f in made]
+        slot.source, slot.targets = want, up_nodes
+        return True
+
+    # --- HLS ------------------------------------------------------------------------------------
+    def _start_hls(self) -> None:
+        if self.hls_dir is None:
+            return
+        try:
+            from .media import HlsPackager
+        except ImportError:
+            log.warning("no HLS: live/media.py (HlsPackager) is not installed")
+            return
+        v, a = self.root.port("hls")
+        self.hls = HlsPackager("programme", v, a, self.hls_dir)
+        self.hls.start()

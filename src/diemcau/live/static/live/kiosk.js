@@ -1,0 +1,184 @@
+/* The bridge-point kiosk: the programme large, the floor, its own camera when it asks, stats every 5 s.
+ * Runs unattended: the Janus sessions and the websocket come back by themselves after any drop.
+ */
+(function () {
+  "use strict";
+  const L = window.DiemcauLive;
+  const cfg = JSON.parse(document.getElementById("live-config").textContent);
+  const T = cfg.labels || {};
+  const $ = (id) => document.getElementById(id);
+  const stage = $("stage"), mainVideo = $("main"), sideVideo = $("side"), selfVideo = $("self");
+  const STATS_EVERY = 5000, STALL_AFTER = 6000, SILENT_RESTART = 30000;
+
+  const state = { programme: null, floor: null, muted: false, handles: {}, pubHandle: null, pubJanus: null,
+                  local: null, lastFrames: 0, lastProgress: Date.now(), prev: null, prevAt: 0, watching: false };
+  window.kioskState = state;
+  window.kioskFigures = null;
+
+  function setMedia(ok, text) {
+    $("media-dot").className = "dot " + (ok ? "ok" : "bad");
+    $("media-state").textContent = text;
+  }
+
+  // --- the programme ---------------------------------------------------------------------------
+  function showProgramme(p) {
+    state.programme = p;
+    stage.classList.toggle("both", p.source === "both");
+    $("on-air-who").textContent = p.source === "host" ? T.host
+      : (p.speaker ? p.speaker + " – " : "") + p.point_name + (p.source === "both" ? " · " + T.host : "");
+  }
+
+  function watchAll(janus) {
+    state.watching = true;
+    state.lastProgress = Date.now();
+    state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
+    setMedia(false, T.no_picture);
+    const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
+    L.watchMount(janus, cfg.main, mainVideo, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
+    L.watchMount(janus, cfg.side, sideVideo, { onHandle: (h) => { state.handles.side = h; }, onFail: fail });
+  }
+  const watcher = new L.LiveJanus(cfg.watch_url, cfg.token, watchAll, () => {
+    state.watching = false; state.handles = {}; setMedia(false, T.lost);
+  });
+
+  // --- publishing own camera and microphone (while the point asks for or has the floor) --------
+  async function localTracks() {
+    if (!state.local) {
+      state.local = await navigator.mediaDevices.getUserMedia({
+        audio: true, video: { width: 320, height: 240, frameRate: 15 } });
+      selfVideo.srcObject = state.local;
+    }
+    applyMute();
+    return state.local;
+  }
+  function applyMute() {
+    if (!state.local) return;
+    const live = !!(state.floor && state.floor.state === "granted" && !state.muted);
+    state.local.getAudioTracks().forEach((t) => { t.enabled = live; });  // clones sent later inherit it
+    const h = state.pubHandle;
+    if (h && h.webrtcStuff && h.webrtcStuff.pc) {
+      try { if (live) h.unmuteAudio(); else h.muteAudio(); } catch (e) { /* not sending audio yet */ }
+    }
+  }
+  async function startPublishing() {
+    if (state.pubJanus) return;
+    const media = await localTracks();
+    selfVideo.classList.add("on");
+    state.pubJanus = new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {
+      L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: cfg.point_name }, [
+        { type: "audio", capture: media.getAudioTracks()[0] },
+        { type: "video", capture: media.getVideoTracks()[0] },
+      ], { onHandle: (h) => { state.pubHandle = h; }, onState: (up) => { if (up) applyMute(); },
+           onFail: (why) => { console.warn("publish failed", why); setTimeout(() => state.pubJanus && state.pubJanus.restart(why), 1500); } });
+    }, () => { state.pubHandle = null; });
+    state.pubJanus.start();
+  }
+  function stopPublishing() {
+    if (!state.pubJanus) return;
+    const j = state.pubJanus; state.pubJanus = null; state.pubHandle = null;
+    j.closed = true;
+    if (j.janus) { try { j.janus.destroy({ cleanupHandles: true }); } catch (e) { /* gone */ } }
+    selfVideo.classList.remove("on");
+  }
+
+  // --- the floor -------------------------------------------------------------------------------
+  let timerStart = null;
+  function showFloor(f) {
+    state.floor = f;
+    const s = $("floor-state");
+    s.className = "floor-state " + (f ? f.state : "");
+    s.textContent = f ? (f.state === "granted" ? T.granted : T.requested) + (state.muted ? " · " + T.muted : "") : "";
+    $("floor-ask").hidden = !!f; $("floor-who").hidden = !!f; $("floor-withdraw").hidden = !f;
+    timerStart = f && f.granted_at ? new Date(f.granted_at).getTime() : null;
+    if (f) startPublishing().catch((e) => console.error(e)); else stopPublishing();
+    applyMute();
+  }
+  setInterval(() => {
+    const el = $("floor-timer");
+    if (!timerStart) { el.textContent = ""; return; }
+    const s = Math.max(0, Math.floor((Date.now() - timerStart) / 1000));
+    el.textContent = String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  }, 1000);
+
+  $("floor-ask").addEventListener("click", () => {
+    const who = $("floor-who").value.trim();
+    if (!who) { $("floor-who").placeholder = T.who_required; $("floor-who").focus(); return; }
+    socket.send({ type: "floor_request", who: who });
+  });
+  $("floor-withdraw").addEventListener("click", () => socket.send({ type: "floor_withdraw" }));
+  $("sound-on").addEventListener("click", () => {
+    mainVideo.muted = false; sideVideo.muted = true; $("sound-on").hidden = true;
+  });
+
+  // --- diemcau's websocket ---------------------------------------------------------------------
+  const wsPath = cfg.ws + "?token=" + encodeURIComponent(cfg.token);
+  const socket = new L.LiveSocket(wsPath, (msg) => {
+    if (msg.type === "hello" || msg.type === "floor") {
+      if (msg.programme) showProgramme(msg.programme);
+      showFloor(msg.floor);
+    } else if (msg.type === "programme") {
+      showProgramme(msg.programme);
+    } else if (msg.type === "mute") {
+      state.muted = msg.muted; showFloor(state.floor);
+    } else if (msg.type === "on_air") {
+      document.body.dispatchEvent(new Event("on-air"));
+    } else if (msg.type === "error" && msg.code !== "too_frequent") {
+      console.warn("diemcau:", msg.code, msg.message);
+    }
+  }, (up) => {
+    $("ws-dot").className = "dot " + (up ? "ok" : "bad");
+    $("ws-state").textContent = up ? T.ws_ok : T.ws_lost;
+  });
+
+  // --- statistics: every 5 s to diemcau; a stalled picture is watched again ----------------------
+  async function figures() {
+    const main = await L.pcFigures(L.handlePc(state.handles.main));
+    const side = await L.pcFigures(L.handlePc(state.handles.side));
+    const pub = await L.pcFigures(L.handlePc(state.pubHandle));
+    return { main, side, pub, at: Date.now() };
+  }
+  async function sample() {
+    let f;
+    try { f = await figures(); } catch (e) { return; }
+    window.kioskFigures = f;
+    const frames = f.main.frames_decoded + f.side.frames_decoded;
+    if (frames > state.lastFrames || (frames > 0 && frames < state.lastFrames)) {
+      state.lastProgress = Date.now();
+      if (state.watching) setMedia(true, T.live);
+    } else if (state.watching && Date.now() - state.lastProgress > STALL_AFTER) {
+      // No picture: start over only if the link to the node is broken (or silent for long); a link
+      // that is up is kept, so the picture is back with the next keyframe when the source returns.
+      const pc = L.handlePc(state.handles.main);
+      const broken = !pc || ["failed", "disconnected", "closed"].includes(pc.iceConnectionState);
+      if (broken || Date.now() - state.lastProgress > SILENT_RESTART) {
+        state.lastProgress = Date.now();
+        watcher.restart("stalled");
+      }
+    }
+    state.lastFrames = frames;
+    return f;
+  }
+  setInterval(sample, 1000);
+  setInterval(async () => {
+    const f = window.kioskFigures;
+    if (!f) return;
+    const prev = state.prev, dt = prev ? (f.at - prev.at) / 1000 : 0;
+    const bytesIn = f.main.bytes_in + f.side.bytes_in, bytesOut = f.pub.bytes_out;
+    const rate = (now, before) => (dt > 0 && now >= before ? ((now - before) * 8) / 1000 / dt : 0);
+    const lost = f.main.lost + f.side.lost, recv = f.main.received + f.side.received;
+    const stats = {
+      phase: f.pub.bytes_out > 0 ? "publishing" : (f.main.fps > 0 || f.side.fps > 0 ? "receiving" : "connected"),
+      bitrate_in_kbps: prev ? rate(bytesIn, prev.main.bytes_in + prev.side.bytes_in) : 0,
+      bitrate_out_kbps: prev ? rate(bytesOut, prev.pub.bytes_out) : 0,
+      loss_pct: lost + recv > 0 ? (100 * lost) / (lost + recv) : 0,
+      rtt_ms: f.main.rtt_ms !== null ? f.main.rtt_ms : (f.pub.rtt_ms !== null ? f.pub.rtt_ms : null),
+      fps: Math.max(f.main.fps, f.side.fps), frames_decoded: f.main.frames_decoded + f.side.frames_decoded,
+      freezes: f.main.freezes + f.side.freezes, audio_level: Math.min(1, f.main.audio_level),
+    };
+    if (stats.rtt_ms === null) delete stats.rtt_ms;
+    state.prev = f;
+    socket.send({ type: "stats", stats: stats });
+  }, STATS_EVERY);
+
+  if (cfg.token) watcher.start(); else setMedia(false, T.lost);
+})();

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "live"
+urlpatterns = [
+    path("conference/<int:cid>/", views.index, name="index"),
+    path("conference/<int:cid>/studio/", views.studio, name="studio"),
+    path("conference/<int:cid>/director/", views.director, name="director"),
+    path("conference/<int:cid>/board/", views.board, name="board"),
+    path("conference/<int:cid>/watch/", views.viewer, name="viewer"),
+    path("conference/<int:cid>/nodes/", views.nodes, name="nodes"),
+    path("points/<int:pk>/kiosk/", views.kiosk, name="kiosk"),
+    path("points/<int:pk>/check/", views.technical_check, name="check"),
+    path("hls/<path:path>", views.hls, name="hls"),
+]

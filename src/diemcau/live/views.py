@@ -1,0 +1,160 @@
+"""Pages of the live conference: kiosk, technical check, studio, director console, site board, viewer.
+
+Each page checks scope (out of scope → 404), issues the page's Janus token through the services and
+hands the browser a small JSON config; the work happens in the page's script and over websockets.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils._os import safe_join
+
+from diemcau.core.errors import DomainError
+from diemcau.events.services import visible_conferences
+from diemcau.points.models import BridgePoint
+
+from . import services
+from .labels import js_labels
+from .models import LiveToken, Programme
+
+
+def hls_folder() -> Path:
+    """Where the runtime's HLS packager writes the programme (``run_live --hls``)."""
+    return Path(settings.VAR_DIR) / "hls" / "programme"
+
+
+def _conference(request, cid):
+    return get_object_or_404(visible_conferences(request.user).select_related("host_unit"), pk=cid)
+
+
+def _operated_point(request, pk) -> BridgePoint:
+    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit", "conference__host_unit"), pk=pk)
+    if not services.operates(request.user, point):
+        raise Http404
+    return point
+
+
+def _director_conference(request, cid):
+    conference = _conference(request, cid)
+    try:
+        services.require_director(request.user, conference)
+    except DomainError:
+        raise Http404 from None
+    return conference
+
+
+def _config(request, issued, **extra) -> dict:
+    config = issued.as_config() if issued else {}
+    config.update(extra, labels=js_labels())
+    return config
+
+
+def _issue(request, conference, purpose, point=None):
+    try:
+        return services.issue_token(request.user, conference, purpose, point), ""
+    except DomainError as exc:
+        if exc.code in ("out_of_scope", "point_out_of_scope", "not_director"):
+            raise Http404 from None
+        return None, exc.message
+
+
+@login_required
+def index(request, cid):
+    conference = _conference(request, cid)
+    return render(request, "live/index.html", {
+        "conference": conference,
+        "kiosks": services.kiosk_points(request.user, conference),
+        "is_director": services.is_director(request.user),
+        "programme": services.programme(conference),
+    })
+
+
+@login_required
+def kiosk(request, pk):
+    point = _operated_point(request, pk)
+    issued, problem = _issue(request, point.conference, LiveToken.Purpose.KIOSK, point)
+    config = _config(request, issued, point_id=point.pk, point_name=point.name,
+                     ws=f"/ws/live/kiosk/{point.pk}/", conference_id=point.conference_id)
+    return render(request, "live/kiosk.html", {"point": point, "config": config, "problem": problem})
+
+
+@login_required
+def technical_check(request, pk):
+    point = _operated_point(request, pk)
+    issued, problem = _issue(request, point.conference, LiveToken.Purpose.CHECK, point)
+    config = _config(request, issued, point_id=point.pk, save_url=f"/api/live/points/{point.pk}/check")
+    checks = point.technical_checks.select_related("checked_by")[:10]
+    return render(request, "live/check.html", {"point": point, "config": config, "problem": problem,
+                                               "checks": checks})
+
+
+@login_required
+def studio(request, cid):
+    conference = _director_conference(request, cid)
+    issued, problem = _issue(request, conference, LiveToken.Purpose.STUDIO)
+    host = issued.token.point if issued else None
+    # The studio reports its figures as the host point's kiosk when this person runs the host point.
+    ws = f"/ws/live/kiosk/{host.pk}/" if host is not None and services.operates(request.user, host) else ""
+    return render(request, "live/studio.html", {"conference": conference, "config": _config(request, issued, ws=ws),
+                                                "problem": problem})
+
+
+@login_required
+def director(request, cid):
+    conference = _director_conference(request, cid)
+    issued, problem = _issue(request, conference, LiveToken.Purpose.DIRECTOR)
+    points = list(services.board_points(request.user, conference).values("pk", "name"))
+    config = _config(request, issued, ws=f"/ws/live/director/{conference.pk}/",
+                     board_ws=f"/ws/live/board/{conference.pk}/", points=points)
+    return render(request, "live/director.html", {"conference": conference, "config": config, "problem": problem,
+                                                  "sources": Programme.Source.choices})
+
+
+@login_required
+def board(request, cid):
+    conference = _conference(request, cid)
+    return render(request, "live/board.html", {"conference": conference,
+                                               "config": {"ws": f"/ws/live/board/{conference.pk}/",
+                                                          "labels": js_labels()}})
+
+
+@login_required
+def viewer(request, cid):
+    conference = _conference(request, cid)
+    try:
+        issued, checkin = services.join_as_viewer(request.user, conference)
+        problem = ""
+    except DomainError as exc:
+        issued, checkin, problem = None, None, exc.message
+    hls = None
+    hls_dir = hls_folder()
+    if (hls_dir / "index.m3u8").exists():
+        hls = reverse("live:hls", args=["index.m3u8"])
+    config = _config(request, issued, ws="", conference_id=conference.pk)
+    return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
+                                                "checkin": checkin, "hls": hls})
+
+
+@login_required
+def nodes(request, cid):
+    conference = _conference(request, cid)
+    if not services.is_director(request.user):
+        raise Http404
+    return render(request, "live/nodes.html", {"conference": conference, "plan": services.node_plan(conference)})
+
+
+@login_required
+def hls(request, path):
+    """The programme's HLS files (a web server or cache serves them in production)."""
+    try:
+        full = safe_join(str(hls_folder()), path)
+    except Exception:
+        raise Http404 from None
+    try:
+        return FileResponse(open(full, "rb"))
+    except OSError:
+        raise Http404 from None
