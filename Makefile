@@ -44,6 +44,8 @@ migrate: messages
 	$(PY) manage.py migrate --noinput -v 0
 
 # --- the demo -------------------------------------------------------------------------------
+# The demo holds the seed's conference today (a rehearsal), so badges, posters and the live programme are valid.
+demo: export DIEMCAU_DEMO_DAY ?= today
 demo: deps-demo migrate
 	$(PY) manage.py load_demo --size demo
 	$(PY) manage.py load_demo_events
