@@ -118,16 +118,16 @@ def asgi_server(transactional_db, settings):
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "diemcau.asgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a machine shared by many test runs can be slow
     while True:
         try:
-            urllib.request.urlopen(url + "/accounts/login/", timeout=2).read()  # noqa: S310
+            urllib.request.urlopen(url + "/accounts/login/", timeout=5).read()  # noqa: S310
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"daphne did not start; see var/asgi-{port}.log") from None
-            time.sleep(0.2)
+            time.sleep(0.5)
     yield SimpleNamespace(url=url, proc=proc, port=port, env=env)
     proc.terminate()
     try:

@@ -44,52 +44,6 @@ def live_media(live_world, tmp_path):  # noqa: F811 - the imported fixture
     edge.stop()
 
 
-@pytest.fixture
-def live_server_asgi(transactional_db):
-    """Daphne in a child process on the test database, like ``asgi_server`` but patient: on a machine
-    shared by many test runs, starting Django can take longer than that fixture's 30 s."""
-    import os
-    import subprocess
-    import sys
-    import urllib.request
-    from types import SimpleNamespace
-
-    from django.db import connection
-
-    from tests.e2e.conftest import ROOT, _free_port
-
-    db = connection.settings_dict
-    if not db["ENGINE"].endswith("postgresql"):
-        pytest.skip("the live end-to-end test needs PostgreSQL")
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="diemcau.settings_test", PYTHONPATH=str(ROOT / "src"),
-               DIEMCAU_JOBS="thread",
-               DATABASE_URL=(f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-                             f"{db['PORT'] or 5432}/{db['NAME']}"))
-    port = _free_port()
-    (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / f"asgi-{port}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "diemcau.asgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "/accounts/login/", timeout=5).read()  # noqa: S310
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"daphne did not start; see var/asgi-{port}.log") from None
-            time.sleep(0.5)
-    yield SimpleNamespace(url=url, proc=proc, port=port)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
 def _wait(check, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -122,8 +76,8 @@ def _decoding(page, seconds=2.0):
     return _frames(page) > before
 
 
-def test_programme_floor_board_and_recovery(browser, live_server_asgi, live_media):
-    url, w = live_server_asgi.url, live_media["world"]
+def test_programme_floor_board_and_recovery(browser, asgi_server, live_media):
+    url, w = asgi_server.url, live_media["world"]
     studio = _page(browser, url, w["director"])
     studio.goto(f"{url}/live/conference/{w['conference'].pk}/studio/", wait_until="domcontentloaded")
     studio.click("#go-camera")
