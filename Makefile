@@ -46,6 +46,7 @@ migrate: messages
 demo: deps-demo migrate
 	$(PY) manage.py load_demo --size demo
 	$(PY) manage.py load_demo_events
+	$(PY) manage.py load_demo_voice
 	$(MAKE) --no-print-directory serve
 
 serve:
