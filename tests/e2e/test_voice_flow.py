@@ -129,11 +129,17 @@ def demo_world(transactional_db):
 
 def test_demo_accounts_use_the_voice_pages(page, demo_world):
     from diemcau.orgs.demo import DEMO_PASSWORD
+    from diemcau.voice import demo
 
     conference = demo_world
     base = f"{page.base_url}/voice/{conference.pk}/"
     on_air = services.on_air(conference)
-    assert on_air is not None
+    assert on_air is not None and on_air.at_unit.parent_id is None
+    report = demo.summarise(conference)
+    assert report.items == 330 and report.rejected > 10 and report.merged > 50 and report.at_ministry >= 15
+    assert report.groups == 2 and Opinion.objects.filter(conference=conference, status="pending").exists()
+    assert Opinion.objects.filter(conference=conference, status="answered").exclude(answer_time="").exists()
+    assert demo.load().skipped  # a second run changes nothing
 
     login(page, "phantich", DEMO_PASSWORD)
     page.goto(base + "summary/")

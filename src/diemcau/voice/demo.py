@@ -158,10 +158,14 @@ def load(seed: int = SEED) -> Report:
             if i < 15:
                 services.forward(SYSTEM, op)  # the department's moderators -> the ministry
 
-        # Live: one question answered earlier in the morning, the most supported one on screen now.
-        questions = [o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept[:15]])
-                     .order_by("-upvotes", "pk") if o.kind == Opinion.Kind.QUESTION]
-        if len(questions) >= 2:
+        # Live: the two most upvoted questions Ba Vì sent up reach the ministry; one was answered
+        # earlier in the morning, the other is on screen now.
+        questions = sorted((o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept[:45]])
+                            if o.kind == Opinion.Kind.QUESTION), key=lambda o: (-o.upvotes, o.pk))[:2]
+        for q in questions:
+            if q.at_unit.parent_id is not None:
+                services.forward(SYSTEM, q)
+        if len(questions) == 2:
             first = services.put_on_air(director, questions[1])
             services.answer(director, first, ANSWER, "00:42:15")
             services.put_on_air(director, questions[0])
