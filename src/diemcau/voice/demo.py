@@ -135,9 +135,11 @@ def load(seed: int = SEED) -> Report:
                 services.tag(moderator, op, topics.get(row["topic"]))
                 approved.append((op, row))
 
-        # Duplicates: everything of a labelled group merges into its first approved item.
+        # Duplicates: everything of a labelled group merges into one approved item, written with
+        # diacritics when the group has one (the text the levels above read and quote).
         leaders, kept = {}, []
-        for op, row in approved:
+        for op, row in sorted(approved, key=lambda x: (x[1]["variant"] not in ("original", "reworded"),
+                                                        x[0].created_at)):
             leader = leaders.get(row["group"])
             if leader is None:
                 leaders[row["group"]] = op
@@ -190,7 +192,7 @@ def _votes(rng: random.Random, conference, kept: list[Opinion], people: list[Per
     voters = rng.sample(people, min(900, len(people)))
     now = timezone.now()
     rows = []
-    popularity = {op.pk: rng.paretovariate(1.3) for op in kept}
+    popularity = {op.pk: min(rng.paretovariate(1.3), 25.0) for op in kept}
     weights = [popularity[op.pk] for op in kept]
     for person in voters:
         for op in set(rng.choices(kept, weights=weights, k=rng.randint(1, 6))):
