@@ -202,3 +202,25 @@ def test_kiosk_page_carries_the_point_only_for_its_operator(client, conference, 
     r = client.post(f"/voice/{conference.pk}/?point={point.pk}", {"text": "Ý kiến tại điểm cầu", "point": point.pk})
     assert r.status_code == 302
     assert Opinion.objects.get().point == point
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+def test_live_api_for_the_director_and_the_kiosks(client, conference, approved, director, make_user, tree):
+    item = approved("Câu hỏi cho Bộ trưởng về phụ cấp")
+    url = f"/api/voice/conferences/{conference.pk}/on-air/"
+    client.force_login(make_user("kythuat", Role.POINT_OPERATOR, tree["bavi"]))
+    assert client.get(url).json() == {"conference_id": conference.pk, "opinion": None}
+    assert client.post(f"/api/voice/opinions/{item.pk}/on-air/", {}, content_type="application/json").status_code \
+        == 404
+    client.force_login(director)
+    r = client.post(f"/api/voice/opinions/{item.pk}/on-air/", {"previous": "return"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "on_air"
+    assert client.get(url).json()["opinion"]["id"] == item.pk
+    r = client.post(f"/api/voice/opinions/{item.pk}/answer/", {"answer": "Đã trả lời", "answer_time": "7:00"},
+                    content_type="application/json")
+    assert r.status_code == 400 and r.json()["code"] == "bad_answer_time"
+    r = client.post(f"/api/voice/opinions/{item.pk}/answer/", {"answer": "Đã trả lời", "answer_time": "0:07:00"},
+                    content_type="application/json")
+    assert r.json()["status"] == "answered"
+    assert client.get(url).json()["opinion"] is None

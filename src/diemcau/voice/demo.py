@@ -151,9 +151,9 @@ def load(seed: int = SEED) -> Report:
         for op in kept:
             services.recount(op)
         kept = sorted(Opinion.objects.filter(pk__in=[o.pk for o in kept]),
-                      key=lambda o: (-(o.upvotes + o.agree), -o.raised_by_people, o.pk))
+                      key=lambda o: (-o.upvotes, -o.raised_by_people, o.pk))
 
-        # Up the tree: Ba Vì forwards its best 45 to Hà Nội, which forwards 15 to the ministry.
+        # Up the tree: Ba Vì forwards its 45 most upvoted to Hà Nội, which forwards 15 to the ministry.
         for i, op in enumerate(kept[:45]):
             op = services.forward(moderator, op)  # school -> Ba Vì's office
             op = services.forward(moderator, op)  # Ba Vì -> Hà Nội's department
@@ -162,11 +162,12 @@ def load(seed: int = SEED) -> Report:
 
         # Live: the two most upvoted questions Ba Vì sent up reach the ministry; one was answered
         # earlier in the morning, the other is on screen now.
-        questions = sorted((o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept[:45]])
+        questions = sorted((o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept]).select_related("at_unit")
                             if o.kind == Opinion.Kind.QUESTION), key=lambda o: (-o.upvotes, o.pk))[:2]
-        for q in questions:
-            if q.at_unit.parent_id is not None:
-                services.forward(SYSTEM, q)
+        for i, q in enumerate(questions):
+            while q.at_unit.parent_id is not None:
+                q = services.forward(SYSTEM, q)
+            questions[i] = q
         if len(questions) == 2:
             first = services.put_on_air(director, questions[1])
             services.answer(director, first, ANSWER, "00:42:15")
