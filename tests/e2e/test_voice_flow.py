@@ -83,6 +83,7 @@ def test_from_a_phone_to_the_ministry_and_onto_the_screen(page, phone, world, tr
         page.locator(f"#item-{item.pk} .actions").first.wait_for()
         item.refresh_from_db()
         assert item.at_unit == level
+    assert page.locator(f"#item-{item.pk} [data-left-scope]").is_visible()  # now the department's to decide
     shot(page, "voice-moderator")
     item.refresh_from_db()
     assert item.raised_by_people == 2 and item.raised_by_units == 2

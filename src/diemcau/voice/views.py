@@ -168,6 +168,7 @@ def act(request, pk, action):
         conference = opinion.conference
         return render(request, "voice/_mod_item.html", {
             "o": opinion, "error": error, "topics": services.ensure_topics(conference),
+            "out_of_scope": not services.can_moderate(request.user, opinion),
             "targets": services.ranked(request.user, conference, include_below=True)[:200],
         })
     if error:
