@@ -49,6 +49,7 @@ demo: export DIEMCAU_DEMO_DAY ?= today
 demo: deps-demo migrate
 	$(PY) manage.py load_demo --size demo
 	$(PY) manage.py load_demo_events
+	$(PY) manage.py load_demo_voice
 	$(MAKE) --no-print-directory serve
 
 serve:

@@ -16,9 +16,18 @@ Every handler calls :mod:`diemcau.voice.services`; items outside the caller's sc
 | POST /voice/opinions/{id}/edit/                      | {text}                    | OpinionOut     |
 | POST /voice/opinions/{id}/tag/                       | {topic_id or null}        | OpinionOut     |
 | POST /voice/opinions/{id}/merge/                     | {target_id}               | OpinionOut     |
+| GET  /voice/conferences/{id}/on-air/                 |                           | OnAirOut       |
+| POST /voice/opinions/{id}/on-air/                    | {previous}                | OpinionOut     |
+| POST /voice/opinions/{id}/answer/                    | {answer, answer_time}     | OpinionOut     |
+| POST /voice/opinions/{id}/off-air/                   |                           | OpinionOut     |
+
+``SubmitIn.point_id``: the bridge point whose kiosk the item is typed at (accepted for the point's
+operator or its assigned schools' people; limited per point). The live actions are the director's
+(404 for anyone else); ``on-air`` answers any signed-in user whose tree reaches the conference.
 
 Errors: 400 ``{code, message}`` with the services' codes (``empty``, ``too_long``,
-``rate_limited_person``, ``rate_limited_unit``, ``not_open``, ``merge_self``, ``merge_cycle``, ...),
+``rate_limited_person``, ``rate_limited_unit``, ``rate_limited_point``, ``bad_point``, ``not_approved``,
+``not_on_air``, ``bad_answer_time``, ``not_open``, ``merge_self``, ``merge_cycle``, ...),
 404 ``not_found`` for anything outside the caller's scope.
 """
 
@@ -27,6 +36,7 @@ from ninja import Field, Router, Schema, Status
 
 from diemcau.core.errors import ScopeError
 from diemcau.events.models import Conference, Session
+from diemcau.events.services import visible_conferences
 from diemcau.orgs.models import Person, Unit
 
 from . import services
@@ -84,6 +94,21 @@ class SubmitIn(Schema):
     session_id: int | None = None
     topic_id: int | None = None
     anonymous: bool = False
+    point_id: int | None = None
+
+
+class OnAirOut(Schema):
+    conference_id: int
+    opinion: OpinionOut | None = Field(None, description="The item being answered; null when none")
+
+
+class OnAirIn(Schema):
+    previous: str = Field("answered", description="What becomes of the item on screen: answered or return")
+
+
+class AnswerIn(Schema):
+    answer: str = ""
+    answer_time: str = Field("", description="hh:mm:ss in the recording")
 
 
 class VoteIn(Schema):
@@ -145,8 +170,10 @@ def submit(request, conference_id: int, payload: SubmitIn):
         session = get_object_or_404(Session, pk=payload.session_id, conference=conference)
     if payload.topic_id is not None:
         topic = get_object_or_404(Topic, pk=payload.topic_id, conference=conference)
-    opinion = services.submit(_person(request), conference, payload.text, kind=payload.kind, session=session,
-                              topic=topic, anonymous=payload.anonymous)
+    person = _person(request)
+    point = services.kiosk_point(request.user, person, conference, payload.point_id)
+    opinion = services.submit(person, conference, payload.text, kind=payload.kind, session=session,
+                              topic=topic, anonymous=payload.anonymous, point=point)
     return Status(201, opinion)
 
 
@@ -220,3 +247,35 @@ def merge(request, opinion_id: int, payload: MergeIn):
     source = _moderated(request, opinion_id)
     target = _moderated(request, payload.target_id)
     return services.merge(request.user, source, target)
+
+
+# --- live -----------------------------------------------------------------------------------
+
+def _directed(request, opinion_id) -> Opinion:
+    """The item, if the caller directs its conference; 404 otherwise."""
+    opinion = get_object_or_404(Opinion.objects.select_related("conference__host_unit", "at_unit", "author_unit"),
+                                pk=opinion_id)
+    if not services.can_direct(request.user, opinion.conference):
+        raise ScopeError()
+    return opinion
+
+
+@router.get("/conferences/{conference_id}/on-air/", response=OnAirOut, summary="The item being answered now")
+def on_air(request, conference_id: int):
+    conference = get_object_or_404(visible_conferences(request.user), pk=conference_id)
+    return {"conference_id": conference.pk, "opinion": services.on_air(conference)}
+
+
+@router.post("/opinions/{opinion_id}/on-air/", response=OpinionOut, summary="Put an approved item on screen")
+def put_on_air(request, opinion_id: int, payload: OnAirIn):
+    return services.put_on_air(request.user, _directed(request, opinion_id), previous=payload.previous)
+
+
+@router.post("/opinions/{opinion_id}/answer/", response=OpinionOut, summary="Record the answer of the item on screen")
+def answer(request, opinion_id: int, payload: AnswerIn):
+    return services.answer(request.user, _directed(request, opinion_id), payload.answer, payload.answer_time)
+
+
+@router.post("/opinions/{opinion_id}/off-air/", response=OpinionOut, summary="Take the item off screen, unanswered")
+def off_air(request, opinion_id: int):
+    return services.take_off_air(request.user, _directed(request, opinion_id))

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Person, Unit
+from diemcau.points.models import BridgePoint
 
 MAX_TEXT = 1000
 
@@ -18,6 +19,8 @@ class Topic(models.Model):
     name = models.CharField(_("name"), max_length=200)
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # A retired topic is no longer offered or suggested; items tagged with it keep it.
+    active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -45,6 +48,7 @@ class Opinion(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Approved")
+        ON_AIR = "on_air", _("Being answered")
         REJECTED = "rejected", _("Rejected")
         MERGED = "merged", _("Merged")
         ANSWERED = "answered", _("Answered")
@@ -67,6 +71,14 @@ class Opinion(models.Model):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="merged_items")
     at_unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="opinions_here")
+    # The bridge point whose kiosk it was sent from, if any: flooding is also limited per point.
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="opinions", verbose_name=_("bridge point"))
+    # Live: when it went on screen, and the answer it got (text, and/or the time in the recording).
+    on_air_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer = models.TextField(_("answer"), max_length=MAX_TEXT * 4, blank=True)
+    answer_time = models.CharField(_("time in the recording"), max_length=8, blank=True)
     upvotes = models.PositiveIntegerField(default=0)
     agree = models.PositiveIntegerField(default=0)
     disagree = models.PositiveIntegerField(default=0)
@@ -84,6 +96,12 @@ class Opinion(models.Model):
             models.Index(fields=["conference", "status"]),
             models.Index(fields=["author", "created_at"]),
             models.Index(fields=["author_unit", "created_at"]),
+            models.Index(fields=["point", "created_at"]),
+        ]
+        constraints = [
+            # One item on screen per conference at a time.
+            models.UniqueConstraint(fields=["conference"], condition=models.Q(status="on_air"),
+                                    name="voice_one_on_air_per_conference"),
         ]
 
     def __str__(self):
@@ -157,6 +175,9 @@ class ModerationAction(models.Model):
         MERGE = "merge", _("Merge")
         FORWARD = "forward", _("Forward")
         TAG = "tag", _("Tag")
+        ON_AIR = "on_air", _("Put on screen")
+        ANSWER = "answer", _("Answer")
+        OFF_AIR = "off_air", _("Take off screen")
 
     opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="moderation")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -174,3 +195,59 @@ class ModerationAction(models.Model):
 
     def __str__(self):
         return f"{self.action} #{self.opinion_id}"
+
+
+class TopicProposal(models.Model):
+    """A new topic the system proposes (đề xuất chủ đề) from a cluster of items no topic fits."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        ACCEPTED = "accepted", _("Accepted")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="topic_proposals")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(_("name"), max_length=200)
+    terms = models.JSONField(default=list)
+    members = models.JSONField(default=list)  # opinion ids of the cluster
+    cohesion = models.FloatField(default=0.0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("topic proposal")
+        verbose_name_plural = _("topic proposals")
+
+    def __str__(self):
+        return self.name
+
+
+class OpinionGroupsRun(models.Model):
+    """One computation of opinion groups (nhóm quan điểm) over a subtree's votes, and its result."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="opinion_group_runs")
+    # Whose votes: the people of this unit's subtree (the scope of who asked for it).
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    result = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("opinion groups")
+        verbose_name_plural = _("opinion groups")
+
+    def __str__(self):
+        return f"groups #{self.pk} ({self.status})"

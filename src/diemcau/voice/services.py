@@ -8,47 +8,48 @@ Moderation permission: the moderator role (or national organiser) plus read scop
 level the item has reached (``at_unit``), both from :func:`scope_for`.
 """
 
+import re
 import threading
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.core.vntext import nfc
-from diemcau.orgs.models import PATH_STEP, Role, Unit
+from diemcau.core.vntext import fold, nfc
+from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
 
 from . import textsim
 from . import topics as topic_engine
-from .models import MAX_TEXT, ModerationAction, Opinion, Topic, Vote
-from .signals import send_on_commit
+from .models import MAX_TEXT, ModerationAction, Opinion, Topic, TopicProposal, Vote
+from .signals import send_on_air_changed, send_on_commit
 
-# Flooding limits: a person, and a whole unit (a school's kiosk or bridge point), per window.
+# Flooding limits: a person, a whole unit (a school), and a bridge point's kiosk, per window.
 RATE_WINDOW = timedelta(minutes=10)
 RATE_PER_PERSON = 5
 RATE_PER_UNIT = 200
+RATE_PER_POINT = 60
 
 MODERATOR_ROLES = (Role.MODERATOR, Role.NATIONAL_ORGANISER)
-VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ANSWERED)
+VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ON_AIR, Opinion.Status.ANSWERED)
 
 
 # --- topics -------------------------------------------------------------------------------------
 
 def ensure_topics(conference) -> list[Topic]:
-    """The conference's topic list, seeded from DEFAULT_TOPICS the first time it is needed."""
-    topics = list(conference.voice_topics.all())
-    if topics:
-        return topics
-    Topic.objects.bulk_create(
-        [Topic(conference=conference, key=t.key, name=t.name, keywords=list(t.keywords), position=i)
-         for i, t in enumerate(topic_engine.DEFAULT_TOPICS)],
-        ignore_conflicts=True,
-    )
-    return list(conference.voice_topics.all())
+    """The conference's active topics, seeded from DEFAULT_TOPICS the first time it is needed."""
+    if not conference.voice_topics.exists():
+        Topic.objects.bulk_create(
+            [Topic(conference=conference, key=t.key, name=t.name, keywords=list(t.keywords), position=i)
+             for i, t in enumerate(topic_engine.DEFAULT_TOPICS)],
+            ignore_conflicts=True,
+        )
+    return list(conference.voice_topics.filter(active=True))
 
 
 _cache_lock = threading.Lock()
@@ -59,7 +60,7 @@ _indexes: dict[int, tuple[tuple, textsim.SimilarityIndex]] = {}
 def _suggester(conference) -> topic_engine.TopicSuggester:
     """A TopicSuggester for the conference: keywords first, then moderators' choices once tagged."""
     topics = ensure_topics(conference)
-    labelled = Opinion.objects.filter(conference=conference, topic__isnull=False).exclude(
+    labelled = Opinion.objects.filter(conference=conference, topic__isnull=False, topic__active=True).exclude(
         status__in=[Opinion.Status.REJECTED, Opinion.Status.PENDING])
     stamp = (tuple((t.pk, t.updated_at) for t in topics),
              tuple(labelled.aggregate(n=Count("pk"), m=Max("updated_at")).values()))
@@ -153,8 +154,13 @@ def _clean_text(text) -> str:
     return text
 
 
-def _check_rate(person, unit):
+def _check_rate(person, unit, point=None):
     since = timezone.now() - RATE_WINDOW
+    if point is not None and Opinion.objects.filter(point=point, created_at__gte=since).count() >= RATE_PER_POINT:
+        raise DomainError(
+            _("This bridge point has sent %(n)d items in the last %(m)d minutes. Please wait a few minutes "
+              "before sending more from this kiosk.") % {"n": RATE_PER_POINT, "m": RATE_WINDOW.seconds // 60},
+            "rate_limited_point")
     if Opinion.objects.filter(author=person, created_at__gte=since).count() >= RATE_PER_PERSON:
         raise DomainError(
             _("You have sent %(n)d items in the last %(m)d minutes. Please wait a little before sending more.")
@@ -164,10 +170,41 @@ def _check_rate(person, unit):
                           "rate_limited_unit")
 
 
+def kiosk_point(user, person, conference, point_id):
+    """The bridge point an item is sent from, when typed at its kiosk; None when not given.
+
+    Accepted when the point belongs to the conference and the author's institution is assigned to
+    it, or the signed-in account operates it (or organises its host unit).
+    """
+    from diemcau.points.models import Assignment, BridgePoint
+
+    if not point_id:
+        return None
+    point = BridgePoint.objects.select_related("hall__unit").filter(pk=point_id, conference=conference).first()
+    if point is None:
+        raise DomainError(_("This bridge point belongs to another conference."), "bad_point")
+    if person is not None and Assignment.objects.filter(point=point, institution=person.unit_id).exists():
+        return point
+    if getattr(user, "is_authenticated", False) and (
+            scope_for(user).can_change(point.hall.unit)
+            or RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR, point_id=point.pk).exists()):
+        return point
+    raise DomainError(_("You cannot send from this bridge point."), "bad_point")
+
+
+def live_candidates(user, conference):
+    """Approved items the director may put on screen, ranked (the top levels' lists first)."""
+    _require_director(user, conference)
+    qs = Opinion.objects.filter(conference=conference, status=Opinion.Status.APPROVED)
+    return qs.select_related("author_unit", "at_unit", "topic").order_by(
+        "at_unit__depth", -(F("upvotes") + F("agree")), "-raised_by_units", "-raised_by_people", "created_at")
+
+
 def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, topic=None,
-           anonymous=False) -> Opinion:
+           anonymous=False, point=None) -> Opinion:
     """Record a participant's question or opinion; it waits for the moderators of their unit.
 
+    ``point``: the bridge point whose kiosk it was typed at, if any (limited per point as well).
     Markup is allowed in the text and stored as typed: templates escape it wherever it shows.
     """
     if person is None:
@@ -179,18 +216,23 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
         raise DomainError(_("This session belongs to another conference."), "bad_session")
     if topic is not None and topic.conference_id != conference.pk:
         raise DomainError(_("This topic belongs to another conference."), "bad_topic")
+    if point is not None and point.conference_id != conference.pk:
+        raise DomainError(_("This bridge point belongs to another conference."), "bad_point")
     unit = person.unit
     with transaction.atomic():
-        # Lock the author's row so two parallel submissions cannot both slip under the limit.
+        # Lock the point's and the author's rows so parallel submissions cannot slip under a limit.
+        if point is not None:
+            type(point).objects.select_for_update().filter(pk=point.pk).first()
         type(person).objects.select_for_update().filter(pk=person.pk).first()
-        _check_rate(person, unit)
+        _check_rate(person, unit, point)
         opinion = Opinion.objects.create(
             conference=conference, session=session, kind=kind, text=text, author=person, author_unit=unit,
             anonymous=bool(anonymous), topic=topic, suggested_topic=suggest_topic(conference, text),
-            at_unit=unit,
+            at_unit=unit, point=point,
         )
         audit.record(person.user or SYSTEM, "voice.opinion.submit", opinion, unit_path=unit.path,
-                     after={"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None)})
+                     after={"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None),
+                            "point": getattr(point, "pk", None)})
         send_on_commit(opinion, "submit")
     return opinion
 
@@ -382,6 +424,8 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
                               "merge_into_merged")
         if source.status == Opinion.Status.MERGED:
             raise DomainError(_("This item has already been merged."), "already_merged")
+        if source.status == Opinion.Status.ON_AIR:
+            raise DomainError(_("Take the item off screen before merging it."), "on_air")
         if target.status in (Opinion.Status.REJECTED, Opinion.Status.PENDING):
             raise DomainError(_("Approve the target item before merging into it."), "target_not_approved")
         # Votes move unless the person already voted the same way on the target; those stay
@@ -398,6 +442,275 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
         recount(target)
         _log(user, source, "merge", before, {"status": "merged", "merged_into": target.pk})
     return target
+
+
+# --- live: the question being answered ------------------------------------------------------
+
+ANSWER_TIME = re.compile(r"^(\d{1,2}):([0-5]\d):([0-5]\d)$")
+
+
+def can_direct(user, conference) -> bool:
+    """True when the user directs the conference's live programme.
+
+    A national organiser, or a director whose assignment covers the conference's host unit (an
+    unscoped director covers every conference). The director role gives no moderation rights.
+    """
+    if user is SYSTEM:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    scope = scope_for(user)
+    if scope.has_role(Role.NATIONAL_ORGANISER):
+        return True
+    if not scope.has_role(Role.DIRECTOR):
+        return False
+    host = conference.host_unit.path
+    return any(unit_path is None or host.startswith(unit_path) for unit_path in RoleAssignment.objects.filter(
+        user=user, role=Role.DIRECTOR).values_list("unit__path", flat=True))
+
+
+def _require_director(user, conference):
+    if not can_direct(user, conference):
+        raise ScopeError()
+
+
+def on_air(conference) -> Opinion | None:
+    """The item being answered on screen now, if any."""
+    return Opinion.objects.filter(conference=conference, status=Opinion.Status.ON_AIR).select_related(
+        "author_unit", "at_unit", "topic").first()
+
+
+def _clean_answer_time(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    m = ANSWER_TIME.match(value)
+    if not m:
+        raise DomainError(_("Write the time in the recording as hh:mm:ss, for example 01:05:30."), "bad_answer_time")
+    return f"{int(m.group(1)):02d}:{m.group(2)}:{m.group(3)}"
+
+
+def _leave_air(user, current: Opinion, answered: bool, answer: str = "", answer_time: str = ""):
+    """Take the current item off screen: answered (keeping any answer) or back to the list."""
+    now = timezone.now()
+    if answered:
+        current.status, current.answered_at = Opinion.Status.ANSWERED, now
+        current.answer, current.answer_time = answer, answer_time
+        current.save(update_fields=["status", "answered_at", "answer", "answer_time", "updated_at"])
+        _log(user, current, "answer", {"status": "on_air"},
+             {"status": "answered", "answer": answer, "answer_time": answer_time})
+    else:
+        current.status = Opinion.Status.APPROVED
+        current.save(update_fields=["status", "updated_at"])
+        _log(user, current, "off_air", {"status": "on_air"}, {"status": "approved"})
+
+
+def put_on_air(user, opinion: Opinion, previous: str = "answered") -> Opinion:
+    """Show an approved item on every screen as the one being answered now.
+
+    One at a time per conference: the item on screen before becomes answered (``previous`` =
+    "answered") or returns to the list ("return").
+    """
+    if previous not in ("answered", "return"):
+        raise DomainError(_("Say whether the previous item was answered or returns to the list."), "bad_previous")
+    conference = opinion.conference
+    _require_director(user, conference)
+    with transaction.atomic():
+        # Lock the conference's row: two directors clicking at once take turns.
+        type(conference).objects.select_for_update().filter(pk=conference.pk).first()
+        opinion = _locked(opinion)
+        if opinion.status == Opinion.Status.ON_AIR:
+            return opinion
+        if opinion.status != Opinion.Status.APPROVED:
+            raise DomainError(_("Only approved items can be put on screen."), "not_approved")
+        current = Opinion.objects.select_for_update().select_related("at_unit").filter(
+            conference=conference, status=Opinion.Status.ON_AIR).first()
+        if current is not None:
+            _leave_air(user, current, answered=previous == "answered")
+        opinion.status, opinion.on_air_at = Opinion.Status.ON_AIR, timezone.now()
+        opinion.save(update_fields=["status", "on_air_at", "updated_at"])
+        _log(user, opinion, "on_air", {"status": "approved", "previous": getattr(current, "pk", None)},
+             {"status": "on_air"})
+        send_on_air_changed(conference.pk)
+    return opinion
+
+
+def answer(user, opinion: Opinion, text: str = "", answer_time: str = "") -> Opinion:
+    """Record the answer of the item on screen (or correct an answered one's), taking it off screen."""
+    _require_director(user, opinion.conference)
+    text = nfc(text)
+    if len(text) > MAX_TEXT * 4:
+        raise DomainError(_("Keep the answer under %(max)d characters.") % {"max": MAX_TEXT * 4}, "too_long")
+    answer_time = _clean_answer_time(answer_time)
+    with transaction.atomic():
+        opinion = _locked(opinion)
+        if opinion.status == Opinion.Status.ON_AIR:
+            _leave_air(user, opinion, answered=True, answer=text, answer_time=answer_time)
+            send_on_air_changed(opinion.conference_id)
+        elif opinion.status == Opinion.Status.ANSWERED:
+            before = {"answer": opinion.answer, "answer_time": opinion.answer_time}
+            opinion.answer, opinion.answer_time = text, answer_time
+            opinion.save(update_fields=["answer", "answer_time", "updated_at"])
+            _log(user, opinion, "answer", before, {"answer": text, "answer_time": answer_time})
+        else:
+            raise DomainError(_("Only the item on screen, or one already answered, takes an answer."), "not_on_air")
+    return opinion
+
+
+def take_off_air(user, opinion: Opinion) -> Opinion:
+    """Return the item on screen to the list unanswered (the screens show nothing)."""
+    _require_director(user, opinion.conference)
+    with transaction.atomic():
+        opinion = _locked(opinion)
+        if opinion.status != Opinion.Status.ON_AIR:
+            raise DomainError(_("This item is not on screen."), "not_on_air")
+        _leave_air(user, opinion, answered=False)
+        send_on_air_changed(opinion.conference_id)
+    return opinion
+
+
+def answered(conference):
+    """Answered items, latest first, with their answers."""
+    return Opinion.objects.filter(conference=conference, status=Opinion.Status.ANSWERED).select_related(
+        "author_unit", "at_unit", "topic").order_by("-answered_at", "-pk")
+
+
+# --- the topic list -----------------------------------------------------------------------------
+
+def can_edit_topics(user, conference) -> bool:
+    """National organisers and the moderators at the top of the conference (its host unit or above)."""
+    if user is SYSTEM:
+        return True
+    return scope_for(user).covers(conference.host_unit.path, "moderate")
+
+
+def _require_topic_editor(user, conference):
+    if not can_edit_topics(user, conference):
+        raise ScopeError()
+
+
+def _clean_keywords(keywords) -> list[str]:
+    if isinstance(keywords, str):
+        keywords = keywords.replace(";", ",").replace("\n", ",").split(",")
+    seen, out = set(), []
+    for k in keywords or []:
+        k = nfc(k)[:60]
+        if k and k.lower() not in seen:
+            seen.add(k.lower())
+            out.append(k)
+    return out[:60]
+
+
+def _clean_topic_name(conference, name: str, exclude=None) -> str:
+    name = nfc(name)[:200]
+    if not name:
+        raise DomainError(_("Give the topic a name."), "empty")
+    clash = conference.voice_topics.filter(name__iexact=name, active=True)
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise DomainError(_("A topic with this name already exists."), "duplicate_topic")
+    return name
+
+
+def _topic_audit(user, action, topic, before=None, after=None):
+    audit.record(user, f"voice.topic.{action}", topic, before=before, after=after,
+                 unit_path=topic.conference.host_unit.path)
+
+
+def add_topic(user, conference, name: str, keywords=()) -> Topic:
+    """Add a topic to the conference's list."""
+    _require_topic_editor(user, conference)
+    ensure_topics(conference)
+    name = _clean_topic_name(conference, name)
+    keywords = _clean_keywords(keywords)
+    base = slugify(fold(name).replace("đ", "d"))[:50] or "chu-de"
+    with transaction.atomic():
+        key, n = base, 1
+        while conference.voice_topics.filter(key=key).exists():
+            n += 1
+            key = f"{base}-{n}"
+        position = (conference.voice_topics.aggregate(m=Max("position"))["m"] or 0) + 1
+        topic = Topic.objects.create(conference=conference, key=key, name=name, keywords=keywords, position=position)
+        _topic_audit(user, "add", topic, after={"name": name, "keywords": keywords})
+    return topic
+
+
+def edit_topic(user, topic: Topic, name: str, keywords=()) -> Topic:
+    """Rename a topic or change its keywords (the suggester uses them from the next item on)."""
+    _require_topic_editor(user, topic.conference)
+    name = _clean_topic_name(topic.conference, name, exclude=topic)
+    keywords = _clean_keywords(keywords)
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        before = {"name": topic.name, "keywords": topic.keywords}
+        topic.name, topic.keywords = name, keywords
+        topic.save(update_fields=["name", "keywords", "updated_at"])
+        _topic_audit(user, "edit", topic, before=before, after={"name": name, "keywords": keywords})
+    return topic
+
+
+def retire_topic(user, topic: Topic) -> Topic:
+    """Stop offering and suggesting a topic; items already tagged with it keep it."""
+    _require_topic_editor(user, topic.conference)
+    with transaction.atomic():
+        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        if not topic.active:
+            return topic
+        if topic.conference.voice_topics.filter(active=True).count() <= 1:
+            raise DomainError(_("Keep at least one topic."), "last_topic")
+        topic.active = False
+        topic.save(update_fields=["active", "updated_at"])
+        _topic_audit(user, "retire", topic, before={"active": True}, after={"active": False})
+    return topic
+
+
+def merge_topic(user, source: Topic, target: Topic) -> Topic:
+    """Fold one topic into another: its items and suggestions move, it is retired."""
+    _require_topic_editor(user, source.conference)
+    if source.pk == target.pk:
+        raise DomainError(_("A topic cannot be merged into itself."), "merge_self")
+    if source.conference_id != target.conference_id:
+        raise DomainError(_("This topic belongs to another conference."), "bad_topic")
+    if not target.active:
+        raise DomainError(_("Merge into an active topic."), "topic_retired")
+    with transaction.atomic():
+        source = Topic.objects.select_for_update().get(pk=source.pk)
+        moved = Opinion.objects.filter(topic=source).update(topic=target, updated_at=timezone.now())
+        Opinion.objects.filter(suggested_topic=source).update(suggested_topic=target)
+        keywords = _clean_keywords(list(target.keywords) + list(source.keywords))
+        Topic.objects.filter(pk=target.pk).update(keywords=keywords, updated_at=timezone.now())
+        source.active = False
+        source.save(update_fields=["active", "updated_at"])
+        _topic_audit(user, "merge", source, before={"active": True},
+                     after={"merged_into": target.pk, "items": moved})
+    target.refresh_from_db()
+    return target
+
+
+def accept_proposal(user, proposal: TopicProposal, name: str | None = None) -> Topic:
+    """Turn a proposed topic into a topic of the conference; its terms become keywords."""
+    _require_topic_editor(user, proposal.conference)
+    with transaction.atomic():
+        proposal = TopicProposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != TopicProposal.Status.PROPOSED:
+            raise DomainError(_("This proposal has already been handled."), "proposal_handled")
+        topic = add_topic(user, proposal.conference, name or proposal.name, proposal.terms)
+        proposal.status, proposal.topic = TopicProposal.Status.ACCEPTED, topic
+        proposal.save(update_fields=["status", "topic"])
+    return topic
+
+
+def dismiss_proposal(user, proposal: TopicProposal) -> TopicProposal:
+    _require_topic_editor(user, proposal.conference)
+    with transaction.atomic():
+        proposal = TopicProposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.status != TopicProposal.Status.PROPOSED:
+            raise DomainError(_("This proposal has already been handled."), "proposal_handled")
+        proposal.status = TopicProposal.Status.DISMISSED
+        proposal.save(update_fields=["status"])
+        audit.record(user, "voice.topic.dismiss_proposal", proposal, unit_path=proposal.conference.host_unit.path)
+    return proposal
 
 
 # --- queues -------------------------------------------------------------------------------------

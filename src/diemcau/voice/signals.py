@@ -2,16 +2,28 @@
 
 ``opinion_changed(sender=Opinion, opinion=..., action=...)``: after submit, a vote, and every
 moderation action (``submit``, ``vote``, ``approve``, ``reject``, ``edit``, ``tag``, ``forward``,
-``merge``). The live module will subscribe to push updates to queues, kiosks and viewer pages.
+``merge``, ``on_air``, ``answer``, ``off_air``). The live module subscribes to push updates to queues,
+kiosks and viewer pages.
+
+``on_air_changed(sender=Opinion, conference_id=...)``: the item being answered on screen changed
+(another one went on air, or it was answered or taken off). Kiosks re-fetch the fragment at
+``voice:on-air`` (``/voice/<conference_id>/on-air/``).
 """
 
 from django.db import transaction
 from django.dispatch import Signal
 
 opinion_changed = Signal()
+on_air_changed = Signal()
 
 
 def send_on_commit(opinion, action: str) -> None:
     from .models import Opinion
 
     transaction.on_commit(lambda: opinion_changed.send(sender=Opinion, opinion=opinion, action=action))
+
+
+def send_on_air_changed(conference_id: int) -> None:
+    from .models import Opinion
+
+    transaction.on_commit(lambda: on_air_changed.send(sender=Opinion, conference_id=conference_id))

@@ -8,6 +8,13 @@ urlpatterns = [
     path("<int:conference_id>/similar/", views.similar, name="similar"),
     path("<int:conference_id>/moderate/", views.moderate, name="moderate"),
     path("<int:conference_id>/ranked/", views.ranked, name="ranked"),
+    path("<int:conference_id>/on-air/", views.on_air, name="on-air"),
+    path("<int:conference_id>/director/", views.director, name="director"),
+    path("<int:conference_id>/topics/", views.topics, name="topics"),
+    path("<int:conference_id>/groups/", views.groups, name="groups"),
+    path("<int:conference_id>/summary/", views.policy_summary, name="summary"),
+    path("<int:conference_id>/summary/print/", views.policy_summary, {"printable": True}, name="summary-print"),
     path("opinions/<int:pk>/vote/", views.vote, name="vote"),
+    path("opinions/<int:pk>/live/<str:action>/", views.director_act, name="live"),
     path("opinions/<int:pk>/<str:action>/", views.act, name="act"),
 ]

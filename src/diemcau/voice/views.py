@@ -6,18 +6,21 @@ a vote button, a moderated row).
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
+from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.events.models import Conference
-from diemcau.orgs.models import Person
+from diemcau.events.services import visible_conferences
+from diemcau.orgs.models import Person, Unit
 
-from . import services
-from .models import MAX_TEXT, Opinion, Topic
+from . import analysis, services, summary
+from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
 
 
 def _person(request):
@@ -36,23 +39,28 @@ def send(request, conference_id):
     topics = services.ensure_topics(conference)
     form = {"text": "", "kind": Opinion.Kind.QUESTION, "topic": "", "session": "", "anonymous": False}
     error = None
+    # A kiosk opens this page with ?point=<id>: what is sent there carries the bridge point.
+    point_id = request.POST.get("point") or request.GET.get("point") or ""
+    point_id = point_id if point_id.isdigit() else ""
     if request.method == "POST":
         form = {"text": request.POST.get("text", ""), "kind": request.POST.get("kind", Opinion.Kind.QUESTION),
                 "topic": request.POST.get("topic", ""), "session": request.POST.get("session", ""),
                 "anonymous": bool(request.POST.get("anonymous"))}
-        topic = conference.voice_topics.filter(pk=form["topic"]).first() if form["topic"].isdigit() else None
+        topic = conference.voice_topics.filter(pk=form["topic"], active=True).first() \
+            if form["topic"].isdigit() else None
         session = conference.sessions.filter(pk=form["session"]).first() if form["session"].isdigit() else None
         try:
+            point = services.kiosk_point(request.user, person, conference, point_id)
             services.submit(person, conference, form["text"], kind=form["kind"], session=session, topic=topic,
-                            anonymous=form["anonymous"])
+                            anonymous=form["anonymous"], point=point)
         except DomainError as e:
             error = e
         else:
             messages.success(request, _("Sent. The moderators of your unit will review it."))
-            return redirect("voice:send", conference.pk)
+            return redirect(request.get_full_path())
     return render(request, "voice/send.html", {
         "conference": conference, "person": person, "topics": topics, "sessions": conference.sessions.all(),
-        "form": form, "error": error, "max_text": MAX_TEXT,
+        "form": form, "error": error, "max_text": MAX_TEXT, "point_id": point_id,
         "mine": services.my_opinions(person, conference) if person else [],
     }, status=400 if error else 200)
 
@@ -106,6 +114,7 @@ def moderate(request, conference_id):
     return render(request, "voice/moderate.html", {
         "conference": conference, "queue": queue, "level": level, "groups": groups,
         "topics": services.ensure_topics(conference), "targets": level,
+        "can_edit_topics": services.can_edit_topics(request.user, conference),
     })
 
 
@@ -115,7 +124,10 @@ def ranked(request, conference_id):
     conference = get_object_or_404(Conference, pk=conference_id)
     below = request.GET.get("below") == "1"
     items = list(services.ranked(request.user, conference, include_below=below)[:500])
-    return render(request, "voice/ranked.html", {"conference": conference, "items": items, "below": below})
+    return render(request, "voice/ranked.html", {
+        "conference": conference, "items": items, "below": below,
+        "can_direct": services.can_direct(request.user, conference),
+        "can_analyse": analysis.can_analyse(request.user)})
 
 
 ACTIONS = ("approve", "reject", "edit", "tag", "forward", "merge")
@@ -156,8 +168,206 @@ def act(request, pk, action):
         conference = opinion.conference
         return render(request, "voice/_mod_item.html", {
             "o": opinion, "error": error, "topics": services.ensure_topics(conference),
+            "out_of_scope": not services.can_moderate(request.user, opinion),
             "targets": services.ranked(request.user, conference, include_below=True)[:200],
         })
     if error:
         messages.error(request, error.message)
     return redirect("voice:moderate", opinion.conference_id)
+
+
+# --- live: the question being answered ------------------------------------------------------
+
+def _conference_for(request, conference_id):
+    """The conference if the user may see it (any signed-in user of its tree); 404 otherwise."""
+    return get_object_or_404(visible_conferences(request.user), pk=conference_id)
+
+
+@login_required
+def on_air(request, conference_id):
+    """The item being answered now, as an HTML fragment for kiosks and the viewer page (htmx)."""
+    conference = _conference_for(request, conference_id)
+    return render(request, "voice/_on_air.html", {"conference": conference, "o": services.on_air(conference)})
+
+
+@login_required
+def director(request, conference_id):
+    """The director's controls: what is on screen, the approved items ranked, the answered ones."""
+    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    if not services.can_direct(request.user, conference):
+        raise Http404
+    return render(request, "voice/director.html", {
+        "conference": conference, "current": services.on_air(conference),
+        "candidates": list(services.live_candidates(request.user, conference)[:100]),
+        "answered": list(services.answered(conference)[:50]),
+    })
+
+
+LIVE_ACTIONS = ("on_air", "answer", "off_air")
+
+
+@login_required
+@require_POST
+def director_act(request, pk, action):
+    """Put an item on screen, record its answer, or take it off; back to the director's page."""
+    if action not in LIVE_ACTIONS:
+        raise Http404
+    opinion = get_object_or_404(Opinion.objects.select_related("conference__host_unit", "at_unit"), pk=pk)
+    if not services.can_direct(request.user, opinion.conference):
+        raise Http404
+    try:
+        if action == "on_air":
+            services.put_on_air(request.user, opinion, previous=request.POST.get("previous", "answered"))
+            messages.success(request, _("On screen now."))
+        elif action == "answer":
+            services.answer(request.user, opinion, request.POST.get("answer", ""), request.POST.get("answer_time", ""))
+            messages.success(request, _("The answer is recorded."))
+        else:
+            services.take_off_air(request.user, opinion)
+            messages.success(request, _("Taken off screen; it is back in the list."))
+    except ScopeError:
+        raise Http404 from None
+    except DomainError as e:
+        messages.error(request, e.message)
+    return redirect("voice:director", opinion.conference_id)
+
+
+# --- the topic list -------------------------------------------------------------------------
+
+@login_required
+def topics(request, conference_id):
+    """Edit the conference's topics; propose new ones from what no topic fits (a background job)."""
+    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    if not services.can_edit_topics(request.user, conference):
+        raise Http404
+    services.ensure_topics(conference)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            job = _topic_action(request, conference, action)
+        except ScopeError:
+            raise Http404 from None
+        except DomainError as e:
+            messages.error(request, e.message)
+        else:
+            if job is not None:
+                return redirect(f"{request.path}?job={job.pk}")
+            messages.success(request, _("Saved."))
+        return redirect("voice:topics", conference.pk)
+    all_topics = list(conference.voice_topics.all())
+    counts = dict(Opinion.objects.filter(conference=conference).exclude(status=Opinion.Status.REJECTED)
+                  .values_list("topic").annotate(n=Count("pk")).values_list("topic", "n"))
+    for t in all_topics:
+        t.items = counts.get(t.pk, 0)
+    job_id = request.GET.get("job", "")
+    job = request.user.jobs.filter(pk=job_id).first() if job_id.isdigit() else None
+    proposals = list(analysis.proposals(conference))
+    for p in proposals:
+        p.samples = analysis.proposal_samples(p)
+    return render(request, "voice/topics.html", {
+        "conference": conference, "active": [t for t in all_topics if t.active],
+        "retired": [t for t in all_topics if not t.active], "proposals": proposals, "job": job,
+        "job_done_url": request.path,
+    })
+
+
+def _topic_action(request, conference, action):
+    """Run one action of the topics page; returns the job it started, if any."""
+    post = request.POST
+    user = request.user
+
+    def topic(field="topic"):
+        return get_object_or_404(Topic, pk=post.get(field) or 0, conference=conference)
+
+    if action == "add":
+        services.add_topic(user, conference, post.get("name", ""), post.get("keywords", ""))
+    elif action == "edit":
+        services.edit_topic(user, topic(), post.get("name", ""), post.get("keywords", ""))
+    elif action == "retire":
+        services.retire_topic(user, topic())
+    elif action == "merge":
+        services.merge_topic(user, topic(), topic("target"))
+    elif action in ("accept", "dismiss"):
+        proposal = get_object_or_404(TopicProposal, pk=post.get("proposal") or 0, conference=conference)
+        if action == "accept":
+            services.accept_proposal(user, proposal, post.get("name") or None)
+        else:
+            services.dismiss_proposal(user, proposal)
+    elif action == "propose":
+        return analysis.start_topic_proposals(user, conference)
+    else:
+        raise Http404
+    return None
+
+
+# --- opinion groups and the summary for policy ---------------------------------------------
+
+def _analysis_unit(request):
+    """The subtree analysed: ?unit=<id> within the user's scope, else the top of it; 404 outside."""
+    unit_id = request.GET.get("unit") or request.POST.get("unit") or ""
+    unit = get_object_or_404(Unit, pk=unit_id) if unit_id.isdigit() else None
+    try:
+        return analysis.analysis_unit(request.user, unit)
+    except ScopeError:
+        raise Http404 from None
+
+
+GROUP_COLOURS = ["#1f5fa8", "#c0392b", "#2f8f5b", "#b7791f", "#7b4fa0", "#138496"]
+
+
+def _scatter(result: dict) -> list[dict]:
+    """The participants' 2-D projection scaled into a 0..400 × 0..300 SVG box."""
+    points = result.get("scatter") or []
+    if not points:
+        return []
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    sx, sy = 380 / ((x1 - x0) or 1), 280 / ((y1 - y0) or 1)
+    return [{"x": round(10 + (x - x0) * sx, 1), "y": round(290 - (y - y0) * sy, 1),
+             "c": GROUP_COLOURS[g % len(GROUP_COLOURS)]} for x, y, g in points]
+
+
+def _groups_context(run):
+    if run is None or not run.result:
+        return {}
+    result = run.result
+    top = max((g["n"] for g in result["groups"]), default=0) or 1
+    groups = [{**g, "number": i + 1, "pct": round(100 * g["n"] / top), "colour": GROUP_COLOURS[i % len(GROUP_COLOURS)]}
+              for i, g in enumerate(result["groups"])]
+    return {"result": result, "group_rows": groups, "scatter": _scatter(result)}
+
+
+@login_required
+def groups(request, conference_id):
+    """Opinion groups of the user's subtree: start a computation, follow it, see the groups."""
+    conference = get_object_or_404(Conference, pk=conference_id)
+    unit = _analysis_unit(request)
+    if request.method == "POST":
+        run = analysis.start_groups(request.user, conference, unit)
+        return redirect(f"{request.path}?unit={unit.pk}&run={run.pk}")
+    latest = analysis.latest_groups(request.user, conference, unit)
+    done = analysis.latest_done_groups(request.user, conference, unit)
+    running = latest if latest and latest.status == OpinionGroupsRun.Status.RUNNING else None
+    return render(request, "voice/groups.html", {
+        "conference": conference, "unit": unit, "run": done, "latest": latest,
+        "job": running.job if running and running.job and running.job.owner_id == request.user.pk else None,
+        "job_done_url": f"{request.path}?unit={unit.pk}", **_groups_context(done),
+    })
+
+
+@login_required
+def policy_summary(request, conference_id, printable=False):
+    """The summary for policy: a page with charts, ?format=xlsx, or the printable report."""
+    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    unit = _analysis_unit(request)
+    data = summary.policy_summary(request.user, conference, unit)
+    place = (request.GET.get("place") or conference.place or "Hà Nội")[:100]
+    if request.GET.get("format") == "xlsx":
+        name = f"Tổng hợp ý kiến - {unit.name}.xlsx"
+        return xlsx_response(summary.summary_workbook(data, place), name)
+    context = {"s": data, "conference": conference, "unit": unit, "place": place,
+               "date_line": summary.document_date(place, data["generated_at"].date()),
+               "national": summary.NATIONAL_HEADER, "issuer": unit.name.upper(),
+               "issuer_parent": unit.parent.name.upper() if unit.parent_id else "",
+               **_groups_context(data["groups"])}
+    return render(request, "voice/summary_print.html" if printable else "voice/summary.html", context)
