@@ -8,4 +8,4 @@ class LiveConfig(AppConfig):
     verbose_name = _("Live conference")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the voice on-air receiver when voice exists)
+        from . import signals  # noqa: F401  (relays the voice on-air signal to the kiosks)
