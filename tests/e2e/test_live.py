@@ -76,7 +76,10 @@ def _decoding(page, seconds=2.0):
     return _frames(page) > before
 
 
-def test_programme_floor_board_and_recovery(browser, asgi_server, live_media):
+QUESTION = "Đề nghị Bộ sớm ban hành hướng dẫn giảm hồ sơ sổ sách cho giáo viên"
+
+
+def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, person_factory):
     url, w = asgi_server.url, live_media["world"]
     studio = _page(browser, url, w["director"])
     studio.goto(f"{url}/live/conference/{w['conference'].pk}/studio/", wait_until="domcontentloaded")
@@ -128,6 +131,19 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media):
     _wait(board_ready, 20, "the board showing four live points with figures")
     assert board.locator(f"tr[data-point='{w['hanoi'].pk}'][data-state='floor']").count() == 1
     shot(board, "live-board")
+
+    # The director puts a teacher's question on screen (voice): every kiosk shows it, pushed, no reload.
+    from diemcau.core.scoping import SYSTEM
+    from diemcau.voice import services as voice
+
+    asker = person_factory(w["tree"]["school_a"], name="Phạm Thị Mai")
+    question = voice.approve(SYSTEM, voice.submit(asker, w["conference"], QUESTION, kind="question"))
+    console.goto(f"{url}/voice/{w['conference'].pk}/director/", wait_until="domcontentloaded")
+    console.click(f"#cand-{question.pk} button[type=submit]")
+    for key in ("hanoi", "bavi", "school"):
+        kiosks[key].wait_for_function(
+            "t => (document.getElementById('on-air') || {}).textContent?.includes(t)", arg=QUESTION[:30], timeout=10000)
+    shot(kiosks["school"], "live-kiosk-question")
 
     # The root dies: the board shows it; after the restart everything comes back within 10 s.
     live_media["root"].kill()
