@@ -169,7 +169,7 @@ def point_people(session: Session, point: BridgePoint, within: Q | None = None) 
                                                   "duplicate_person", "other_point")):
         checkins.setdefault(c["person_id"], []).append(c)
     assigned_ids = set(assigned.values_list("institution_id", flat=True))
-    methods = dict(CheckIn.Method.choices)
+    methods = {key: str(label) for key, label in CheckIn.Method.choices}
     rows = []
     for p in people:
         mine = checkins.get(p.pk, [])
