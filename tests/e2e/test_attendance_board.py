@@ -47,7 +47,10 @@ def morning_under_way(transactional_db):
             continue
         people = list(Person.objects.filter(unit=a.institution, is_active=True).order_by("pk"))
         share = 0.55 + 0.35 * rng.random()
-        for p in people[: int(len(people) * share)]:
+        chosen = people[: int(len(people) * share)]
+        if n < 12:  # a delegation: its board member, three teachers and (mostly) one staff member
+            chosen = delegation(people, {"management": 1, "teacher": 3, "staff": 0 if n % 4 == 3 else 1})
+        for p in chosen:
             minutes = min(abs(rng.gauss(18, 11)), 49)
             items.append({"client_id": uuid.uuid4(), "session_id": morning.pk, "point_id": a.point_id,
                           "person_id": p.pk, "method": rng.choice(["qr_scan", "qr_scan", "roll_call"]),
@@ -56,6 +59,16 @@ def morning_under_way(transactional_db):
         services.check_in_batch(SYSTEM, items[k:k + 500])
     return {"conference": conference, "session": morning, "bavi": bavi, "assignments": assignments,
             "late": late}
+
+
+def delegation(people, wanted):
+    """The first people of each category, as many as ``wanted`` says."""
+    chosen = []
+    for p in people:
+        if wanted.get(p.category, 0) > 0:
+            wanted[p.category] -= 1
+            chosen.append(p)
+    return chosen
 
 
 def figure(page, name):
