@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -26,6 +27,15 @@ def _urls_loaded():
     from django.urls import reverse
 
     reverse("home")
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_thread_connections():
+    """Close the connection the consumers' database thread opened, so the test database can go."""
+    yield
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
 
 
 def app():
