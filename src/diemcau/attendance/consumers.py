@@ -9,13 +9,14 @@ the channel layer, joined to the group of each session someone watches, so a che
 in any process (in-memory layer: this one; Redis: any) reaches it as one small "dirty" notice,
 whatever the number of viewers. The hub marks the watched units under the notice's paths dirty
 and its ticker recomputes each dirty (session, unit) once, renders it once per language, and
-sends the result to every viewer of that unit; then it rests for ``ATTENDANCE_BOARD_TICK``
-seconds (default 1). The first notice after a quiet spell is answered at once, a burst costs one
+sends the result to every viewer of that unit; the next round starts ``ATTENDANCE_BOARD_TICK``
+seconds (default 1) after this one started. The first notice after a quiet spell is answered at once, a burst costs one
 recomputation per unit per tick: the cost follows the units watched, not the check-ins or viewers.
 """
 
 import asyncio
 import logging
+import time
 import weakref
 from urllib.parse import parse_qs
 
@@ -140,6 +141,7 @@ class BoardHub:
         while True:
             await self.wake.wait()
             self.wake.clear()
+            started = time.monotonic()
             work, self.dirty = self.dirty, set()
             for sid, uid in work:
                 languages = sorted({k[2] for k in self.viewers if k[:2] == (sid, uid)})
@@ -160,7 +162,10 @@ class BoardHub:
                             await consumer.send_json(payload)
                         except Exception:  # a viewer that just left
                             log.debug("board viewer gone", exc_info=True)
-            await asyncio.sleep(tick_seconds())
+            # Ticks are counted from the start of a round, so a notice waits at most a tick plus one
+            # roll-up; a round slower than the tick still rests a quarter of it.
+            tick = tick_seconds()
+            await asyncio.sleep(max(tick - (time.monotonic() - started), tick / 4))
 
     async def _compute(self, sid, uid, languages):
         self.computations += 1
