@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from diemcau.attendance import consumers as attendance
 from diemcau.core.consumers import JobProgressConsumer
 from diemcau.live import consumers as live
 
@@ -10,4 +11,5 @@ websocket_urlpatterns = [
     path("ws/live/kiosk/<int:point_id>/", live.KioskConsumer.as_asgi()),
     path("ws/live/director/<int:conference_id>/", live.DirectorConsumer.as_asgi()),
     path("ws/live/board/<int:conference_id>/", live.BoardConsumer.as_asgi()),
+    path("ws/attendance/sessions/<int:sid>/units/<int:uid>/board/", attendance.BoardConsumer.as_asgi()),
 ]

@@ -1,73 +1,213 @@
-"""Attendance reports (báo cáo tình hình tham dự): the rows a unit sends up, as a spreadsheet.
+"""Attendance reports (báo cáo kết quả tham dự): the rows a unit sends up, and a point's list of people.
 
-One row per institution of the subtree assigned to the session: its point, expected, present,
-percentage, and whether its delegation met its rule. Headcount-only points count people per
-point, not per institution, so their institutions show no one present here; the roll-up has them.
+- :func:`unit_report` gathers one unit's report for a session: totals, rows per bridge point,
+  per institution, the institutions that are missing (assigned, nobody present) and the
+  composition breaches. The printable page (administrative style) and :func:`report_xlsx` show
+  the same sections.
+- :func:`point_people` lists who is expected at one point, present or not, when and how.
+
+Headcount-only points count people per point, not per institution: their institutions show no one
+present per institution and are never listed as missing; the point rows carry the headcount.
 """
 
-from django.db.models import Count
+import datetime
+import io
+import re
+
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core.excel import build_workbook
+from diemcau.core.excel import safe_cell
 from diemcau.events.models import Session
-from diemcau.orgs.models import Unit
-from diemcau.points.models import Assignment
+from diemcau.orgs.models import Person, Unit
+from diemcau.points.models import Assignment, BridgePoint
 
-from . import services
-from .models import CheckIn
+from . import board, services
+from .models import CheckIn, Delegation, DelegationMember
 
-
-def institution_rows(session: Session, unit: Unit) -> list[dict]:
-    """Per assigned institution below ``unit``: point, expected, present, compliance."""
-    assignments = Assignment.objects.filter(session=session).filter(
-        services.subtree_q("institution__path", unit))
-    expected = services.expected_by_institution(session, assignments)
-    present = dict(CheckIn.objects.filter(session=session, person__isnull=False, institution__in=assignments.values(
-        "institution_id")).values("institution_id").annotate(n=Count("person", distinct=True))
-        .values_list("institution_id", "n"))
-    summary = services.rollup(session, unit)
-    compliance = {c["institution_id"]: c for c in summary["compliance"]}
-    rows = []
-    for a in assignments.select_related("institution__parent", "point").order_by("institution__path"):
-        pk = a.institution_id
-        c = compliance.get(pk)
-        rows.append({
-            "institution": a.institution, "parent": a.institution.parent, "point": a.point,
-            "expected": expected.get(pk, 0), "present": present.get(pk, 0),
-            "percentage": services.percentage_of(present.get(pk, 0), expected.get(pk, 0)),
-            "compliance": c,
-        })
-    return rows
+PLACE_PATTERN = re.compile(r"(?:huyện|quận|thị xã|thành phố|tỉnh|TP\.?)\s+(.+)$", re.IGNORECASE)
 
 
-def _missing_text(missing: dict) -> str:
-    labels = {"management": _("Management board"), "teacher": _("Teachers"), "staff": _("Staff"),
-              "named": _("named people absent")}
-    return ", ".join(f"{labels.get(k, k)}: {n}" for k, n in missing.items())
+def place_of(unit: Unit, session: Session) -> str:
+    """The place written before the date: the district or province in the unit's name, else the
+    unit's commune, else the conference's place ("Ba Vì, ngày ... ")."""
+    for u in [unit, *Unit.objects.filter(pk__in=unit.ancestor_ids()[:-1]).order_by("-path")]:
+        m = PLACE_PATTERN.search(u.name)
+        if m:
+            return m.group(1).strip()
+        if u.commune:
+            return u.commune
+    return session.conference.place or "Hà Nội"
+
+
+def date_line(place: str, day: datetime.date) -> str:
+    """'Ba Vì, ngày 15 tháng 08 năm 2023' (the administrative date line)."""
+    return _("%(place)s, day %(d)s month %(m)s year %(y)s") % {
+        "place": place, "d": f"{day.day:02d}", "m": f"{day.month:02d}", "y": day.year}
+
+
+def unit_report(session: Session, unit: Unit) -> dict:
+    """One unit's report for a session: every row, nothing cut."""
+    data = board.board_data(session, unit, limit=None)
+    institutions = board.institution_figures(session, unit)
+    compliance = {c["institution_id"]: c for c in services.rollup(session, unit)["compliance"]}
+    points = {p.pk: p for p in BridgePoint.objects.filter(pk__in={i["point_id"] for i in institutions})}
+    for i in institutions:
+        i["compliance"] = compliance.get(i["institution_id"])
+        i["point"] = points[i["point_id"]].name if i["point_id"] in points else ""
+        i["missing_text"] = board.missing_text(i["compliance"]["missing"]) if i["compliance"] else ""
+    point_names = {p["point_id"]: p["point"] for p in data["points"]}
+    for m in data["missing_institutions"]:
+        m["point"] = point_names.get(m["point_id"], "")
+    today = timezone.localdate()
+    return {**data, "institutions": institutions, "session": session, "unit": unit,
+            "parent": unit.parent, "place": place_of(unit, session), "date": today,
+            "date_line": date_line(place_of(unit, session), today),
+            "as_of": timezone.localtime().strftime("%H:%M %d/%m/%Y")}
+
+
+# --- .xlsx --------------------------------------------------------------------------------------
+def _sheet(wb, title: str, headers: list[str], rows, *, heading=(), widths=()):
+    """One sheet: a bold heading block, a shaded header row, then rows made formula-safe."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(title[:31])
+    for j, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.freeze_panes = f"A{len(heading) + (2 if heading else 1) + 1}"
+    bold = Font(bold=True)
+    for line in heading:
+        cell = WriteOnlyCell(ws, value=safe_cell(line))
+        cell.font = bold
+        ws.append([cell])
+    if heading:
+        ws.append([])
+    fill, wrap = PatternFill("solid", fgColor="DDE7F3"), Alignment(wrap_text=True, vertical="center")
+    cells = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=safe_cell(h))
+        cell.font, cell.fill, cell.alignment = bold, fill, wrap
+        cells.append(cell)
+    ws.append(cells)
+    for row in rows:
+        ws.append([safe_cell(v) for v in row])  # no text cell can become a formula
 
 
 def report_xlsx(session: Session, unit: Unit) -> bytes:
-    """The unit's attendance report for a session as an .xlsx."""
-    rows = institution_rows(session, unit)
-    summary = services.rollup(session, unit)
+    """The unit's report as an .xlsx: institutions, bridge points, missing institutions, breaches."""
+    from openpyxl import Workbook
+
+    r = unit_report(session, unit)
     heading = [
         unit.name.upper(),
         _("Attendance report: %(session)s") % {"session": session.title},
         _("Expected %(expected)s, present %(present)s (%(pct)s%%), as of %(now)s") % {
-            "expected": summary["expected"], "present": summary["present"],
-            "pct": summary["percentage"] if summary["percentage"] is not None else "—",
-            "now": timezone.localtime().strftime("%H:%M %d/%m/%Y")},
+            "expected": r["expected"], "present": r["present"],
+            "pct": r["percentage"] if r["percentage"] is not None else "—", "now": r["as_of"]},
     ]
-    headers = [_("No."), _("Institution"), _("Unit above"), _("Bridge point"), _("Expected"), _("Present"),
-               _("Percentage"), _("Composition"), _("Missing")]
+    wb = Workbook(write_only=True)
+
+    def institutions():
+        for n, i in enumerate(r["institutions"], start=1):
+            c = i["compliance"]
+            status = "" if c is None else (_("Complete") if c["complete"] else _("Incomplete"))
+            yield [n, i["institution"], i["parent"], i["point"], i["expected"], i["present"], i["percentage"],
+                   status, i["missing_text"]]
+
+    _sheet(wb, _("Attendance"), [_("No."), _("Institution"), _("Unit above"), _("Bridge point"), _("Expected"),
+                                 _("Present"), _("Percentage"), _("Composition"), _("Missing")],
+           institutions(), heading=heading, widths=[6, 40, 30, 36, 10, 10, 10, 14, 36])
+    _sheet(wb, _("Bridge points"), [_("No."), _("Bridge point"), _("Host unit"), _("Institutions"), _("Expected"),
+                                    _("Present"), _("Percentage"), _("Headcount")],
+           ([n, p["point"], p["host"], p["institutions"], p["expected"], p["present"], p["percentage"],
+             p["headcount"]] for n, p in enumerate(r["points"], start=1)),
+           heading=heading[:2], widths=[6, 40, 34, 12, 10, 10, 10, 12])
+    _sheet(wb, _("Missing institutions"), [_("No."), _("Institution"), _("Unit above"), _("Bridge point"),
+                                           _("Expected")],
+           ([n, m["institution"], m["parent"], m["point"], m["expected"]]
+            for n, m in enumerate(r["missing_institutions"], start=1)),
+           heading=[*heading[:2], _("Assigned to the session, nobody present: %(n)s") % {"n": r["missing_total"]}],
+           widths=[6, 40, 30, 36, 10])
+    _sheet(wb, _("Composition breaches"), [_("No."), _("Institution"), _("Rule"), _("Missing")],
+           ([n, b["institution"], str(Delegation.Rule(b["rule"]).label), b["missing_text"]]
+            for n, b in enumerate(r["breaches"], start=1)),
+           heading=[*heading[:2], _("Delegations that do not meet their rule: %(n)s") % {"n": r["breaches_total"]}],
+           widths=[6, 40, 22, 50])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# --- one point's people -------------------------------------------------------------------------
+def point_people(session: Session, point: BridgePoint, within: Q | None = None) -> list[dict]:
+    """Who is expected at ``point`` and whether they came: named members (or all staff, or, with no
+    names, every active person) of its institutions, plus anyone else checked in there.
+
+    ``within`` (a filter on Person) keeps the rows to the viewer's scope. Each row: the person,
+    expected or not, present here / elsewhere / absent, first time and method, and flags.
+    """
+    assigned = Assignment.objects.filter(session=session, point=point)
+    delegations = list(Delegation.objects.filter(session=session, institution_id__in=assigned.values("institution_id")))
+    named_ids = set(DelegationMember.objects.filter(delegation__in=delegations).values_list("person_id", flat=True))
+    # Institutions that named people (other than "all staff") expect those people only.
+    by_names = set(DelegationMember.objects.filter(delegation__in=[
+        d for d in delegations if d.rule != Delegation.Rule.ALL_STAFF]).values_list("delegation__institution_id",
+                                                                                    flat=True))
+    expected = Person.objects.filter(is_active=True, unit__in=assigned.values("institution_id")).filter(
+        Q(pk__in=named_ids) | ~Q(unit_id__in=by_names))
+    here = CheckIn.objects.filter(session=session, point=point, person__isnull=False).values("person_id")
+    qs = Person.objects.filter(Q(pk__in=expected.values("pk")) | Q(pk__in=here))
+    if within is not None:
+        qs = qs.filter(within)
+    people = list(qs.select_related("unit").order_by("unit__name", "category", "name_search", "pk"))
+    checkins: dict[int, list] = {}
+    for c in (CheckIn.objects.filter(session=session, person__in=[p.pk for p in people])
+              .order_by("scanned_at", "id").values("person_id", "point_id", "scanned_at", "method",
+                                                  "duplicate_person", "other_point")):
+        checkins.setdefault(c["person_id"], []).append(c)
+    assigned_ids = set(assigned.values_list("institution_id", flat=True))
+    methods = {key: str(label) for key, label in CheckIn.Method.choices}
+    rows = []
+    for p in people:
+        mine = checkins.get(p.pk, [])
+        at_point = [c for c in mine if c["point_id"] == point.pk]
+        first = (at_point or mine or [None])[0]
+        status = "here" if at_point else ("elsewhere" if mine else "absent")
+        rows.append({
+            "person": p, "institution": p.unit.name, "category": p.get_category_display(),
+            "expected": p.unit_id in assigned_ids, "named": p.pk in named_ids,
+            "status": status, "at": timezone.localtime(first["scanned_at"]) if first else None,
+            "method": methods.get(first["method"], "") if first else "",
+            "count": len(mine), "duplicate": any(c["duplicate_person"] for c in mine) or len(at_point) > 1,
+            "other_point": any(c["other_point"] for c in mine) or p.unit_id not in assigned_ids,
+        })
+    return rows
+
+
+def point_people_xlsx(session: Session, point: BridgePoint, rows: list[dict]) -> bytes:
+    from openpyxl import Workbook
+
+    labels = {"here": _("Present"), "elsewhere": _("Present at another point"), "absent": _("Absent")}
+    present = sum(r["status"] == "here" for r in rows)
+    heading = [point.name.upper(), _("List of people: %(session)s") % {"session": session.title},
+               _("Present %(present)s of %(n)s listed, as of %(now)s") % {
+                   "present": present, "n": len(rows), "now": timezone.localtime().strftime("%H:%M %d/%m/%Y")}]
+    wb = Workbook(write_only=True)
 
     def lines():
         for n, r in enumerate(rows, start=1):
-            c = r["compliance"]
-            status = "" if c is None else (_("Complete") if c["complete"] else _("Incomplete"))
-            yield [n, r["institution"].name, r["parent"].name if r["parent"] else "", r["point"].name,
-                   r["expected"], r["present"], r["percentage"], status, _missing_text(c["missing"]) if c else ""]
+            flags = [text for on, text in ((r["duplicate"], _("Duplicate")), (r["other_point"], _("Other point")))
+                     if on]
+            yield [n, r["person"].full_name, r["person"].code, r["institution"], r["category"],
+                   _("Yes") if r["named"] else "", labels[r["status"]],
+                   r["at"].strftime("%H:%M:%S %d/%m/%Y") if r["at"] else "", r["method"], ", ".join(flags)]
 
-    return build_workbook(_("Attendance"), headers, lines(), heading=heading,
-                          widths=[6, 40, 30, 36, 10, 10, 10, 14, 36])
+    _sheet(wb, _("People"), [_("No."), _("Full name"), _("Personal code"), _("Institution"), _("Category"),
+                             _("Named"), _("Status"), _("Time"), _("Method"), _("Flags")],
+           lines(), heading=heading, widths=[6, 30, 14, 36, 16, 10, 22, 20, 28, 24])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_checkin
+from . import views, views_checkin, views_reports
 
 app_name = "attendance"
 urlpatterns = [
@@ -20,4 +20,12 @@ urlpatterns = [
     path("sessions/<int:sid>/points/<int:pk>/poster/", views_checkin.point_poster, name="point-poster"),
     path("c/<str:token>/", views_checkin.self_check_in, name="self-check-in"),
     path("rollcall-sw.js", views_checkin.service_worker, name="rollcall-sw"),
+    # the live board and the reports (views_reports.py)
+    path("sessions/<int:sid>/board/", views_reports.board_start, name="board-start"),
+    path("sessions/<int:sid>/units/<int:uid>/board/", views_reports.board, name="board"),
+    path("sessions/<int:sid>/units/<int:uid>/board/live/", views_reports.board_live, name="board-live"),
+    path("sessions/<int:sid>/units/<int:uid>/report/", views_reports.unit_report_page, name="report-page"),
+    path("sessions/<int:sid>/points/<int:pk>/people/", views_reports.point_people, name="point-people"),
+    path("sessions/<int:sid>/points/<int:pk>/people.xlsx", views_reports.point_people_xlsx,
+         name="point-people-xlsx"),
 ]

@@ -1,0 +1,284 @@
+"""The organiser's live board (bảng theo dõi điểm danh) and the figures the reports share.
+
+:func:`board_data` gathers, for one session and one unit's subtree: the roll-up (expected,
+present, by category, per child unit, compliance), the rows per bridge point, the institutions
+that are missing, and the arrivals over time. Grouped queries only; loops run over institutions,
+points and minutes, never over people.
+
+Live updates: :func:`announce` listens to ``checkin_created`` (sent on commit) and sends one
+small "dirty" notice per session and commit to the channel-layer group of that session. It
+carries the tree paths the new rows touch, never figures. The consumers' per-process hub
+(:mod:`.consumers`) coalesces the notices and recomputes each watched unit at most once per tick.
+"""
+
+import asyncio
+import datetime
+import logging
+
+from asgiref.sync import async_to_sync
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
+
+from diemcau.events.models import Session
+from diemcau.orgs.models import Person, Unit
+from diemcau.points.models import Assignment, BridgePoint, Hall
+
+from . import services
+from .models import CheckIn
+
+log = logging.getLogger("diemcau.attendance.board")
+
+# Long lists on the board are cut here; the reports have every row.
+ROW_LIMIT = 40
+# The chart has at most this many bars; minutes are grouped in steps to stay under it.
+MAX_BARS = 90
+STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440]
+
+
+def group_name(session_id: int) -> str:
+    """The channel-layer group that hears about new check-ins of a session."""
+    return f"attendance-board-{session_id}"
+
+
+# --- the dirty notice -------------------------------------------------------------------------
+def _row_path(row: CheckIn) -> str | None:
+    """The tree path a new row changes figures under, if known without a query; else None.
+
+    A person counts under their institution (wherever they were scanned); a headcount under the
+    unit hosting the point.
+    """
+    if row.person_id:
+        if CheckIn.person.is_cached(row) and Person.unit.is_cached(row.person):
+            return row.person.unit.path
+        return None
+    point = row.point if CheckIn.point.is_cached(row) else None
+    if point is not None and BridgePoint.hall.is_cached(point) and Hall.unit.is_cached(point.hall):
+        return point.hall.unit.path
+    return None
+
+
+def dirty_notices(checkins) -> dict[int, list[str]]:
+    """Per session, the paths touched by ``checkins``; an empty list means "the whole session"."""
+    by_session: dict[int, set] = {}
+    for row in checkins:
+        by_session.setdefault(row.session_id, set()).add(_row_path(row))
+    return {sid: ([] if None in paths else sorted(paths)) for sid, paths in by_session.items()}
+
+
+def announce(sender, checkins=(), **kwargs):
+    """Receiver of ``checkin_created``: tell every process's board hub which session is dirty.
+
+    The check-ins are committed already, so a failure here is logged and never reaches the
+    person who checked in; the board catches up at the next notice.
+    """
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for sid, paths in dirty_notices(checkins).items():
+        message = {"type": "board.dirty", "session": sid, "paths": paths}
+        try:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:  # called from inside an event loop's thread: schedule, do not block it
+                loop.create_task(layer.group_send(group_name(sid), message))
+            else:
+                async_to_sync(layer.group_send)(group_name(sid), message)
+        except Exception:  # the board is a view of committed rows: never fail a check-in
+            log.exception("could not announce check-ins of session %s", sid)
+
+
+# --- figures ----------------------------------------------------------------------------------
+def institution_figures(session: Session, unit: Unit) -> list[dict]:
+    """Per institution of the subtree assigned to the session: its point, expected and present."""
+    assignments = Assignment.objects.filter(session=session).filter(services.subtree_q("institution__path", unit))
+    expected = services.expected_by_institution(session, assignments)
+    present = dict(CheckIn.objects.filter(session=session, person__isnull=False).filter(
+        services.subtree_q("institution__path", unit)).values("institution_id")
+        .annotate(n=Count("person", distinct=True)).values_list("institution_id", "n"))
+    headcount_points = set(CheckIn.objects.filter(session=session, method=CheckIn.Method.HEADCOUNT)
+                           .values_list("point_id", flat=True).distinct())
+    rows = []
+    for a in assignments.values("institution_id", "institution__name", "institution__path",
+                                "institution__parent__name", "point_id").order_by("institution__path"):
+        pk = a["institution_id"]
+        rows.append({"institution_id": pk, "institution": a["institution__name"],
+                     "parent": a["institution__parent__name"] or "", "point_id": a["point_id"],
+                     "expected": expected.get(pk, 0), "present": present.get(pk, 0),
+                     "percentage": services.percentage_of(present.get(pk, 0), expected.get(pk, 0)),
+                     "by_headcount": a["point_id"] in headcount_points})
+    return rows
+
+
+def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[dict]:
+    """Per bridge point, the unit's share: its institutions' expected and present people, plus the
+    latest headcount when the point is hosted in the subtree. The rows add up to the roll-up."""
+    by_point: dict[int, dict] = {}
+    for i in institutions:
+        row = by_point.setdefault(i["point_id"], {"expected": 0, "present": 0, "institutions": 0})
+        row["expected"] += i["expected"]
+        row["present"] += i["present"]
+        row["institutions"] += 1
+    heads = (services._latest_headcounts(session).filter(services.subtree_q("point__hall__unit__path", unit))
+             .values("point_id").annotate(n=Sum("count")).values_list("point_id", "n"))
+    headcount = {}
+    for pk, n in heads:
+        headcount[pk] = n or 0
+        by_point.setdefault(pk, {"expected": 0, "present": 0, "institutions": 0})["present"] += n or 0
+    names = {p["pk"]: p for p in BridgePoint.objects.filter(pk__in=by_point).values(
+        "pk", "name", "hall__name", "hall__unit__name", "hall__unit__path")}
+    rows = []
+    for pk, r in by_point.items():
+        p = names.get(pk, {})
+        rows.append({"point_id": pk, "point": p.get("name", ""), "host": p.get("hall__unit__name", ""),
+                     "path": p.get("hall__unit__path", ""), "hall": p.get("hall__name", ""),
+                     "expected": r["expected"], "present": r["present"], "institutions": r["institutions"],
+                     "headcount": headcount.get(pk), "percentage": services.percentage_of(r["present"], r["expected"])})
+    rows.sort(key=lambda r: (r["path"], r["point"]))
+    return rows
+
+
+def arrivals(session: Session, unit: Unit) -> list[tuple[datetime.datetime, int]]:
+    """People of the subtree arriving per minute (local time): each person once, at their first check-in."""
+    firsts = (CheckIn.objects.filter(session=session, person__isnull=False)
+              .filter(services.subtree_q("institution__path", unit))
+              .values("person").annotate(first=Min("id")).values("first"))
+    return list(CheckIn.objects.filter(pk__in=firsts).annotate(m=TruncMinute("scanned_at")).values("m")
+                .annotate(n=Count("id")).order_by("m").values_list("m", "n"))
+
+
+def arrivals_chart(series, expected: int, now=None, width=720, height=220) -> dict | None:
+    """Geometry of the arrivals chart: bars per step of minutes and the cumulative line.
+
+    The left axis counts arrivals per step; the line is the cumulative share of ``expected`` (or
+    of the total when nothing is expected) on the right axis, 0–100 %.
+    """
+    if not series:
+        return None
+    tz = timezone.get_current_timezone()
+    first = timezone.localtime(series[0][0], tz)
+    last = timezone.localtime(series[-1][0], tz)
+    now = timezone.localtime(now or timezone.now(), tz).replace(second=0, microsecond=0)
+    if first <= now <= last + datetime.timedelta(hours=1):  # a live session: run the axis to now
+        last = max(last, now)
+    last = max(last, first + datetime.timedelta(minutes=10))
+    span = int((last - first).total_seconds() // 60) + 1
+    step = next((s for s in STEPS if span / s <= MAX_BARS), STEPS[-1])
+    start = first - datetime.timedelta(minutes=(first.hour * 60 + first.minute) % step)
+    n_bars = int((last - start).total_seconds() // 60) // step + 1
+    counts = [0] * n_bars
+    for at, n in series:
+        counts[int((timezone.localtime(at, tz) - start).total_seconds() // 60) // step] += n
+    total = sum(counts)
+    left, right, top, bottom = 44, 48, 12, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max(counts) or 1
+    scale_max = _nice(peak)
+    bar_w = plot_w / n_bars
+    bars, cumulative, points = [], 0, []
+    reference = expected or total or 1
+    for k, n in enumerate(counts):
+        x = left + k * bar_w
+        h = plot_h * n / scale_max
+        at = start + datetime.timedelta(minutes=k * step)
+        bars.append({"x": round(x + bar_w * 0.12, 2), "w": round(max(bar_w * 0.76, 0.8), 2),
+                     "y": round(top + plot_h - h, 2), "h": round(h, 2), "n": n, "at": at.strftime("%H:%M")})
+        cumulative += n
+        share = min(cumulative / reference, 1.0)
+        points.append(f"{x + bar_w:.1f},{top + plot_h * (1 - share):.1f}")
+    points.insert(0, f"{left:.1f},{top + plot_h:.1f}")
+    label_every = max(1, round(n_bars / 6))
+    x_ticks = [{"x": round(left + k * bar_w, 1),
+                "label": (start + datetime.timedelta(minutes=k * step)).strftime("%H:%M")}
+               for k in range(0, n_bars, label_every)]
+    y_ticks = [{"y": round(top + plot_h * (1 - f), 1), "left": round(scale_max * f), "right": round(100 * f)}
+               for f in (0, 0.25, 0.5, 0.75, 1)]
+    return {"width": width, "height": height, "left": left, "right_x": width - right, "top": top,
+            "bottom_y": top + plot_h, "bars": bars, "line": " ".join(points), "x_ticks": x_ticks,
+            "y_ticks": y_ticks, "step": step, "total": total, "peak": peak,
+            "from": start.strftime("%H:%M %d/%m/%Y"), "last": last.strftime("%H:%M"),
+            "share": services.percentage_of(total, expected) if expected else None}
+
+
+def _nice(n: int) -> int:
+    """A round axis maximum at or above ``n`` (1, 2, 5 × 10^k)."""
+    magnitude = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * magnitude >= n:
+                return m * magnitude
+        magnitude *= 10
+
+
+def _bar(row: dict) -> float:
+    return min(row["percentage"] or 0, 100)
+
+
+def board_data(session: Session, unit: Unit, *, limit: int = ROW_LIMIT) -> dict:
+    """Everything the board shows for ``unit``'s subtree, as plain data (the hub renders it)."""
+    summary = services.rollup(session, unit)
+    institutions = institution_figures(session, unit)
+    points = point_rows(session, unit, institutions)
+    missing = [i for i in institutions if i["expected"] and not i["present"] and not i["by_headcount"]]
+    compliance = summary["compliance"]
+    breaches = [c for c in compliance if not c["complete"]]
+    for c in breaches:
+        c["missing_text"] = missing_text(c["missing"])
+    for row in summary["children"] + points:
+        row["bar"] = _bar(row)
+    chart = arrivals_chart(arrivals(session, unit), summary["expected"])
+    by_category = [{"key": key, "label": label, "n": summary["by_category"].get(key, 0)}
+                   for key, label in Person.Category.choices]
+    return {
+        "session_id": session.pk, "unit_id": unit.pk, "unit": unit.name,
+        "expected": summary["expected"], "present": summary["present"], "percentage": summary["percentage"],
+        "absent": max(summary["expected"] - summary["present"], 0), "bar": _bar(summary),
+        "by_category": by_category, "children": summary["children"],
+        "points": points[:limit], "points_total": len(points),
+        "institutions_total": len(institutions),
+        "missing_institutions": missing[:limit], "missing_total": len(missing),
+        "compliance_total": len(compliance), "compliance_complete": len(compliance) - len(breaches),
+        "breaches": breaches[:limit], "breaches_total": len(breaches),
+        "chart": chart, "computed_at": timezone.now(),
+    }
+
+
+def missing_text(missing: dict) -> str:
+    """'Management board: 1, Teachers: 2' for a compliance row's ``missing`` (translated)."""
+    from django.utils.translation import gettext as _
+
+    labels = {"management": _("Management board"), "teacher": _("Teachers"), "staff": _("Staff"),
+              "named": _("named people absent")}
+    return ", ".join(f"{labels.get(k, k)}: {n}" for k, n in missing.items())
+
+
+def figures(data: dict) -> dict:
+    """The few numbers a websocket message carries beside its HTML (for scripts and the benchmark)."""
+    return {"session": data["session_id"], "unit": data["unit_id"], "expected": data["expected"],
+            "present": data["present"], "percentage": data["percentage"],
+            "by_category": {c["key"]: c["n"] for c in data["by_category"]},
+            "computed_at": data["computed_at"].timestamp()}
+
+
+# --- where the board starts ---------------------------------------------------------------------
+def default_unit(scope) -> Unit | None:
+    """The user's top scoped unit: the ministry for national staff, their own unit otherwise."""
+    return scope.roots().order_by("path").first()
+
+
+def trail(scope, unit: Unit) -> list[Unit]:
+    """The units from the top of the user's scope down to ``unit`` (for breadcrumbs and drill-up)."""
+    ancestors = Unit.objects.filter(pk__in=unit.ancestor_ids()).order_by("path")
+    return [u for u in ancestors if scope.can_see(u)]
+
+
+def points_under(session: Session, unit: Unit):
+    """Bridge points of the session hosted in the subtree or serving its institutions."""
+    assigned = Assignment.objects.filter(session=session).filter(
+        services.subtree_q("institution__path", unit)).values("point_id")
+    return (BridgePoint.objects.filter(conference_id=session.conference_id)
+            .filter(services.subtree_q("hall__unit__path", unit) | Q(pk__in=assigned)))

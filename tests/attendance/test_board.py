@@ -1,0 +1,102 @@
+"""The live board's figures (hand-checked on Ba Vì's morning), its dirty notices, chart and pages."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django.utils.html import escape
+
+from diemcau.attendance import board
+from diemcau.attendance.models import CheckIn
+from diemcau.orgs.models import Role
+
+from .conftest import MGMT, STAFF, TEACHER
+from .test_services import headcount, morning_so_far, roll_call  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.smoke
+
+
+def test_board_figures_by_hand(morning_so_far):  # noqa: F811
+    w = morning_so_far
+    t, s = w["t"], w["session"]
+    data = board.board_data(s, t["bavi"])
+    assert (data["expected"], data["present"], data["absent"]) == (86, 19, 67)
+    assert {c["key"]: c["n"] for c in data["by_category"]} == {MGMT: 2, TEACHER: 14, STAFF: 3}
+    # Per point, the district's share: Ba Vì's point has schools A (3 of 4) and B (1 of 2); THPT's
+    # point counts by headcount (12 + 3). The points add up to the totals.
+    points = {p["point"]: (p["institutions"], p["expected"], p["present"], p["headcount"]) for p in data["points"]}
+    assert points == {w["bavi_point"].name: (2, 6, 4, None), w["thpt_point"].name: (1, 80, 15, 15)}
+    assert sum(p["present"] for p in data["points"]) == data["present"]
+    assert sum(p["expected"] for p in data["points"]) == data["expected"]
+    # Nobody is missing: THPT is counted by headcount, so it is never "absent" per institution.
+    assert data["missing_total"] == 0
+    assert {b["institution"]: b["missing"] for b in data["breaches"]} == {
+        t["school_a"].name: {STAFF: 1}, t["school_b"].name: {"named": 1}}
+    assert (data["compliance_total"], data["compliance_complete"]) == (2, 0)
+    # Arrivals: each person once at their first check-in (school B's principal came twice).
+    assert data["chart"]["total"] == 4
+
+    hanoi = board.board_data(s, t["hanoi"])
+    assert [m["institution"] for m in hanoi["missing_institutions"]] == [t["school_c"].name]
+    assert {c["unit"] for c in hanoi["children"]} == {t["bavi"].name, t["socson"].name}
+    assert board.board_data(s, t["hcm"])["chart"] is None
+
+
+def test_dirty_notices_name_the_paths_touched(world):
+    p, t = world["people"], world["t"]
+    row = roll_call(world, p["a_t1"]).checkin
+    assert board.dirty_notices([row]) == {world["session"].pk: [t["school_a"].path]}
+    heads = headcount(world, {TEACHER: 5})
+    notice = board.dirty_notices(heads)[world["session"].pk]
+    assert notice in ([], [t["THPT_BAVI"].path])  # the host's path when it is at hand, else the whole session
+    fresh = CheckIn.objects.get(pk=row.pk)  # nothing cached: the whole session is dirty
+    assert board.dirty_notices([fresh]) == {world["session"].pk: []}
+
+
+def test_arrivals_chart_groups_minutes_and_draws_the_cumulative_share():
+    at = timezone.make_aware(datetime.datetime(2023, 8, 15, 7, 30))
+    series = [(at, 3), (at + datetime.timedelta(minutes=1), 1), (at + datetime.timedelta(minutes=15), 2)]
+    chart = board.arrivals_chart(series, expected=12, now=at - datetime.timedelta(days=1))
+    assert chart["step"] == 1 and chart["total"] == 6 and chart["peak"] == 3
+    assert [b["n"] for b in chart["bars"] if b["n"]] == [3, 1, 2]
+    assert chart["bars"][0]["at"] == "07:30"
+    last_y = float(chart["line"].split()[-1].split(",")[1])
+    # 6 of 12 expected: the line ends half-way up the plot.
+    assert last_y == pytest.approx(chart["top"] + (chart["bottom_y"] - chart["top"]) / 2, abs=0.1)
+    long = [(at + datetime.timedelta(minutes=k), 1) for k in range(0, 300, 3)]
+    assert board.arrivals_chart(long, expected=0, now=at)["step"] == 5
+    assert len(board.arrivals_chart(long, expected=0, now=at)["bars"]) <= board.MAX_BARS
+
+
+# --- pages ------------------------------------------------------------------------------------
+def board_url(w, unit, tail=""):
+    return f"/attendance/sessions/{w['session'].pk}/units/{unit.pk}/board/{tail}"
+
+
+def test_board_page_scoped_and_drills_down(client, morning_so_far, organiser_bavi, national, make_user):  # noqa: F811
+    w, t = morning_so_far, morning_so_far["t"]
+    client.force_login(organiser_bavi)
+    start = client.get(f"/attendance/sessions/{w['session'].pk}/board/")
+    assert start.status_code == 302 and start["Location"] == board_url(w, t["bavi"])
+    page = client.get(board_url(w, t["bavi"])).content.decode()
+    assert 'data-figure="present">19<' in page and 'data-figure="expected">86<' in page
+    assert f"/ws/attendance/sessions/{w['session'].pk}/units/{t['bavi'].pk}/board/" in page
+    assert escape(t["school_a"].name) in page and "<svg" in page
+    assert board_url(w, t["school_a"]) in page  # drill down to one school
+    assert client.get(board_url(w, t["school_a"])).status_code == 200
+    live = client.get(board_url(w, t["bavi"], "live/")).content.decode()
+    assert 'data-figure="present">19<' in live and "<html" not in live
+    assert client.get(board_url(w, t["hanoi"])).status_code == 404  # above the district
+    client.force_login(make_user("socson", Role.UNIT_ORGANISER, t["socson"]))
+    assert client.get(board_url(w, t["bavi"])).status_code == 404
+    assert client.get(board_url(w, t["bavi"], "live/")).status_code == 404
+    client.force_login(national)
+    start = client.get(f"/attendance/sessions/{w['session'].pk}/board/")
+    assert start["Location"] == board_url(w, t["ministry"])
+    page = client.get(board_url(w, t["ministry"])).content.decode()
+    assert board_url(w, t["hanoi"]) in page and 'data-figure="present">19<' in page
+
+
+def test_board_needs_a_login(client, world):
+    response = client.get(board_url(world, world["t"]["bavi"]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]

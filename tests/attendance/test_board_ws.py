@@ -1,0 +1,180 @@
+"""The board's websocket: scope refused, an update after a check-in, bursts coalesced; Redis too."""
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from diemcau.attendance import consumers, services
+from diemcau.attendance.models import CheckIn
+from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.models import Role
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _urls_loaded():
+    """Load the URL conf (and the apps it imports) before the clock starts: the board renders links."""
+    from django.urls import reverse
+
+    reverse("home")
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_thread_connections():
+    """Close the connection the consumers' database thread opened, so the test database can go."""
+    yield
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
+
+def app():
+    from diemcau.routing import websocket_urlpatterns
+
+    return URLRouter(websocket_urlpatterns)
+
+
+def communicator(world, unit, user, query=""):
+    comm = WebsocketCommunicator(app(), f"/ws/attendance/sessions/{world['session'].pk}/units/{unit.pk}/board/"
+                                 + query)
+    comm.scope["user"] = user
+    return comm
+
+
+@database_sync_to_async
+def check_in(world, key, point=None):
+    """A check-in in its own transaction, as a request would make it (the signal fires on commit)."""
+    return services.check_in(SYSTEM, session=world["session"], point=point or world["bavi_point"],
+                             person=world["people"][key], method=CheckIn.Method.ROLL_CALL, client_id=uuid.uuid4())
+
+
+async def drain(comm, seconds):
+    """Every message that arrives within ``seconds`` (a timed-out receive would cancel the consumer)."""
+    messages, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not await comm.receive_nothing(timeout=0.1, interval=0.02):
+            messages.append(await comm.receive_json_from())
+    return messages
+
+
+async def test_anonymous_and_another_district_are_refused(world, make_user):
+    t = world["t"]
+    comm = communicator(world, t["bavi"], AnonymousUser())
+    connected, code = await comm.connect()
+    assert not connected and code == 4401
+    socson = await database_sync_to_async(make_user)("socson", Role.UNIT_ORGANISER, t["socson"])
+    comm = communicator(world, t["bavi"], socson)
+    connected, code = await comm.connect()
+    assert not connected and code == 4403
+    comm = communicator(world, t["hanoi"], socson)  # above their own unit
+    connected, code = await comm.connect()
+    assert not connected and code == 4403
+    comm = communicator(world, t["socson"], socson)  # their own unit: accepted
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_json_from(timeout=10))["figures"]["unit"] == t["socson"].pk
+    await comm.disconnect(timeout=10)
+
+
+async def test_a_check_in_reaches_the_board_within_two_seconds(world, organiser_bavi):
+    comm = communicator(world, world["t"]["bavi"], organiser_bavi)
+    connected, _ = await comm.connect()
+    assert connected
+    first = await comm.receive_json_from(timeout=10)
+    assert first["figures"]["present"] == 0 and first["figures"]["expected"] == 86
+    assert 'data-figure="present">0<' in first["html"]
+    started = time.monotonic()
+    await check_in(world, "a_t1")
+    update = await comm.receive_json_from(timeout=2)
+    assert time.monotonic() - started < 2
+    assert update["figures"]["present"] == 1 and 'data-figure="present">1<' in update["html"]
+    # A check-in under another district is not Ba Vì's business: no message.
+    await check_in(world, "c_t1", point=world["hanoi_point"])
+    assert await comm.receive_nothing(timeout=1.5)
+    await comm.disconnect(timeout=10)
+
+
+async def test_a_burst_is_coalesced_into_few_messages_for_every_viewer(world, organiser_bavi, national, settings):
+    settings.ATTENDANCE_BOARD_TICK = 0.5
+    t = world["t"]
+    viewers = [communicator(world, t["bavi"], organiser_bavi) for _ in range(3)]
+    viewers.append(communicator(world, t["bavi"], organiser_bavi, "?html=0"))
+    viewers.append(communicator(world, t["ministry"], national))
+    for comm in viewers:
+        assert (await comm.connect())[0]
+        await comm.receive_json_from(timeout=10)
+    hub = consumers.hub()
+    before = hub.computations
+    keys = ["a_principal", "a_t1", "a_t2", "a_t3", "a_staff", "b_principal", "b_t1", "thpt_t1"]
+    started = time.monotonic()
+    for _ in range(2):  # 16 check-ins (the second round: flagged duplicates, still notices)
+        for key in keys:
+            await check_in(world, key)
+    burst = time.monotonic() - started
+    received = [await drain(comm, 2.0) for comm in viewers]
+    for messages in received:
+        assert messages and messages[-1]["figures"]["present"] == 8
+        # At most one message per tick of the burst, plus the first one: far fewer than 16.
+        assert len(messages) <= burst / 0.5 + 2 and len(messages) < 16
+    assert "html" not in received[3][-1] and "html" in received[0][-1]
+    # One roll-up per dirty unit per tick, shared by the viewers of that unit (two units here).
+    assert hub.computations - before <= 2 * (burst / 0.5 + 2)
+    for comm in viewers:
+        await comm.disconnect(timeout=10)
+    assert not hub.viewers and hub.channel is None
+
+
+# --- the same over Redis (channels_redis), when redis-server is installed --------------------
+@pytest.fixture
+def redis_layer(settings):
+    server = shutil.which("redis-server")
+    if not server:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.skip("redis-server did not start")
+            time.sleep(0.1)
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]}}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+    proc.terminate()
+    proc.wait(10)
+
+
+async def test_the_board_works_over_redis(world, organiser_bavi, redis_layer):
+    from channels.layers import get_channel_layer
+
+    assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+    comm = communicator(world, world["t"]["bavi"], organiser_bavi)
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=10))["figures"]["present"] == 0
+    started = time.monotonic()
+    await check_in(world, "a_t1")
+    update = await comm.receive_json_from(timeout=2)
+    assert update["figures"]["present"] == 1 and time.monotonic() - started < 2
+    await comm.disconnect(timeout=10)
