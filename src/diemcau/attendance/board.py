@@ -11,23 +11,19 @@ carries the tree paths the new rows touch, never figures. The consumers' per-pro
 (:mod:`.consumers`) coalesces the notices and recomputes each watched unit at most once per tick.
 """
 
-import asyncio
 import datetime
-import logging
 
-from asgiref.sync import async_to_sync
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from diemcau.core.broadcast import send_to_group
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
 from . import services
 from .models import CheckIn
-
-log = logging.getLogger("diemcau.attendance.board")
 
 # Long lists on the board are cut here; the reports have every row.
 ROW_LIMIT = 40
@@ -72,24 +68,8 @@ def announce(sender, checkins=(), **kwargs):
     The check-ins are committed already, so a failure here is logged and never reaches the
     person who checked in; the board catches up at the next notice.
     """
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
     for sid, paths in dirty_notices(checkins).items():
-        message = {"type": "board.dirty", "session": sid, "paths": paths}
-        try:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None:  # called from inside an event loop's thread: schedule, do not block it
-                loop.create_task(layer.group_send(group_name(sid), message))
-            else:
-                async_to_sync(layer.group_send)(group_name(sid), message)
-        except Exception:  # the board is a view of committed rows: never fail a check-in
-            log.exception("could not announce check-ins of session %s", sid)
+        send_to_group(group_name(sid), {"type": "board.dirty", "session": sid, "paths": paths})
 
 
 # --- figures ----------------------------------------------------------------------------------

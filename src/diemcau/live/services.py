@@ -18,14 +18,13 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
+from diemcau.core.broadcast import send_to_group
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference, Session
@@ -92,9 +91,7 @@ def point_group(point_id: int) -> str:
 
 
 def _send(group: str, message: dict):
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+    send_to_group(group, message)
 
 
 def _publish_on_commit(*pairs: tuple[str, dict]):
