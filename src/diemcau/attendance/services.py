@@ -155,16 +155,33 @@ def operates_point(actor, point: BridgePoint) -> bool:
         return True
     if not getattr(actor, "is_authenticated", False):
         return False
-    if scope_for(actor).can_change(point.hall.unit):
+    # The operator's own points first: one query, cached on the user for the request (a kiosk's
+    # batch asks once); the organiser's scope after it.
+    if point.pk in _operated_points(actor):
         return True
-    return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR, point_id=point.pk).exists()
+    return scope_for(actor).can_change(point.hall.unit)
+
+
+def _operated_points(user) -> frozenset:
+    cached = getattr(user, "_diemcau_operated_points", None)
+    if cached is None:
+        cached = frozenset(RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR,
+                                                         point_id__isnull=False).values_list("point_id", flat=True))
+        try:
+            user._diemcau_operated_points = cached
+        except AttributeError:
+            pass
+    return cached
 
 
 def _check_point(session: Session, point: BridgePoint):
     if point.conference_id != session.conference_id:
         raise DomainError(_("This bridge point belongs to another conference."), "point_not_in_session")
-    served = point.sessions.all()
-    if served.exists() and not served.filter(pk=session.pk).exists():
+    # The sessions a point serves, read once per point object (a batch reuses its points).
+    served = point.__dict__.get("_diemcau_served")
+    if served is None:
+        served = point.__dict__["_diemcau_served"] = frozenset(point.sessions.values_list("pk", flat=True))
+    if served and session.pk not in served:
         raise DomainError(_("This bridge point does not serve this session."), "point_not_in_session")
 
 
@@ -230,27 +247,31 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     if done:
         return done
     # One person's check-ins are serialised so the duplicate flags are exact under concurrency.
-    person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
+    # Only the person's row is locked (``of``), not their institution's, which every colleague
+    # checking in at the same time would otherwise queue on.
+    person = Person.objects.select_for_update(of=("self",)).select_related("unit").get(pk=person.pk)
     if not person.is_active:
         raise DomainError(_("%(name)s is no longer active.") % {"name": person.full_name}, "person_inactive")
-    assignment = Assignment.objects.filter(session=session, institution_id=person.unit_id).first()
-    if assignment is None:
+    assigned_point = (Assignment.objects.filter(session=session, institution_id=person.unit_id)
+                      .order_by("pk").values_list("point_id", flat=True).first())
+    if assigned_point is None:
         raise DomainError(_("%(name)s is not invited to this session.") % {"name": person.full_name},
                           "not_invited")
-    if not is_self and actor is not SYSTEM and assignment.point_id != point.pk \
+    if not is_self and actor is not SYSTEM and assigned_point != point.pk \
             and not scope_for(actor).can_see(person.unit):
         raise ScopeError(_("%(name)s is outside your part of the tree.") % {"name": person.full_name},
                          "person_out_of_scope")
-    done = _existing(session, client_id, person, point)  # a concurrent retry may have won the lock
-    if done:
-        return done
-    earlier = CheckIn.objects.filter(session=session, person=person)
+    # The person's earlier check-ins, read under the lock: the flags, and whether a concurrent
+    # retry of this very check-in won the lock first.
+    earlier = list(CheckIn.objects.filter(session=session, person=person).values_list("point_id", "client_id"))
+    if any(cid == client_id for _pid, cid in earlier):
+        return _existing(session, client_id, person, point)
     row = CheckIn(
         session=session, point=point, person=person, institution_id=person.unit_id, method=method,
         category=person.category, count=1, device=(device or "")[:100], scanned_at=scanned_at, received_at=now,
         client_id=client_id, recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        duplicate_person=earlier.filter(point=point).exists(),
-        other_point=assignment.point_id != point.pk or earlier.exclude(point=point).exists(),
+        duplicate_person=any(pid == point.pk for pid, _cid in earlier),
+        other_point=assigned_point != point.pk or any(pid != point.pk for pid, _cid in earlier),
     )
     try:
         with transaction.atomic():
