@@ -23,8 +23,8 @@ import uuid
 from array import array
 
 
-def render(plan: dict) -> list[tuple[bytes, int]]:
-    """The requests of a plan as raw bytes, with how many check-ins each carries."""
+def render(plan: dict):
+    """The requests of a plan as raw bytes, with how many check-ins each carries (made as sent)."""
     kind = plan["kind"]
     host = b"Host: 127.0.0.1\r\n"
     csrf = plan["csrf"]
@@ -33,11 +33,11 @@ def render(plan: dict) -> list[tuple[bytes, int]]:
         cookie = plan["cookies"][0]
         request = (f"GET {plan['path']} HTTP/1.1\r\n".encode() + host
                    + f"Cookie: csrftoken={csrf}; sessionid={cookie}\r\n\r\n".encode())
-        return [(request, 1)] * plan["count"]
+        yield from [(request, 1)] * plan["count"]
+        return
     session_id = plan["session_id"]
     cookies = plan["cookies"]
     namespace = uuid.UUID(plan["namespace"])
-    out = []
     for group in plan["requests"]:  # each: [cookie index, [[person_id, point_id], ...]]
         cookie_index, items = group
         bodies = []
@@ -60,8 +60,7 @@ def render(plan: dict) -> list[tuple[bytes, int]]:
                    + f"Content-Length: {len(body)}\r\nX-CSRFToken: {csrf}\r\n".encode()
                    + f"Cookie: csrftoken={csrf}; sessionid={cookies[cookie_index]}\r\n\r\n".encode()
                    + body)
-        out.append((request, len(items)))
-    return out
+        yield request, len(items)
 
 
 async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -86,7 +85,7 @@ async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             return status, body
 
 
-async def run(plan: dict, requests: list[tuple[bytes, int]]) -> dict:
+async def run(plan: dict, requests) -> dict:
     ports = plan["ports"]
     deadline = time.monotonic() + plan["seconds"]
     latencies, acks, counts = array("d"), array("d"), array("l")
