@@ -261,6 +261,10 @@ def run_one(args) -> dict:
             except subprocess.TimeoutExpired:
                 w.kill()
         connections.close_all()
+        kept_logs = ROOT / "var" / "bench-checkin"
+        kept_logs.mkdir(parents=True, exist_ok=True)
+        for log_file in tmp.glob("daphne-*.log"):  # the workers' errors, if any, outlive the run
+            shutil.copy(log_file, kept_logs / f"{db}-{log_file.name}")
         if pg_name and not args.keep:
             _drop_pg(args.pg_url, pg_name)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -275,28 +279,22 @@ def run_one(args) -> dict:
 # --- the world: points, assignments, operators ------------------------------------------------
 def prepare_world(args, reused: bool) -> dict:
     from django.core.management import call_command
-    from django.db import connection
 
-    from diemcau.attendance.models import CheckIn
-    from diemcau.events.models import Conference
     from diemcau.orgs import demo
     from diemcau.orgs.models import Person, Unit
 
     call_command("migrate", verbosity=0)
-    conference = Conference.objects.filter(title=BENCH_TITLE).first() if reused else None
-    if conference is None:
+    if reused and demo.loaded():
+        drop_points()
+        log("reusing the kept national world; the benchmark's points, operators and check-ins made afresh")
+    else:
         started = time.monotonic()
-        report = demo.load(args.seed, "national", scale=args.scale,
-                           progress=lambda m: None)
+        report = demo.load(args.seed, "national", scale=args.scale, progress=lambda m: None)
         log(f"national world loaded in {time.monotonic() - started:.0f} s "
             f"({report.people_total:,} people, {report.units_total:,} units)")
-        started = time.monotonic()
-        conference = make_points(args.scale)
-        log(f"points, assignments and operators written in {time.monotonic() - started:.1f} s")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(CheckIn._meta.db_table)}")
-        log("reusing the kept database; earlier check-ins deleted")
+    started = time.monotonic()
+    conference = make_points(args.scale)
+    log(f"points, assignments and operators written in {time.monotonic() - started:.1f} s")
     session = conference.sessions.get()
     ministry = Unit.objects.get(code=demo.MINISTRY_CODE)
     operators = sign_in_operators(conference)
@@ -304,6 +302,46 @@ def prepare_world(args, reused: bool) -> dict:
     return {"session_id": session.pk, "ministry_id": ministry.pk, "operators": operators,
             "people": people_total, "points": len(operators),
             "institutions": session.assignments.count(), "seed": args.seed}
+
+
+def drop_points():
+    """Delete what :func:`make_points` made (and the check-ins), with plain SQL in foreign-key order."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session as DbSession
+    from django.db import connection, transaction
+
+    from diemcau.attendance.models import CheckIn
+    from diemcau.core.models import AuditEntry
+    from diemcau.events.models import Conference, Session
+    from diemcau.orgs.models import RoleAssignment
+    from diemcau.points.models import Assignment, BridgePoint, Hall
+
+    q = connection.ops.quote_name
+    conference_ids = list(Conference.objects.filter(title=BENCH_TITLE).values_list("pk", flat=True))
+    if not conference_ids:
+        return
+    ids = ", ".join(map(str, conference_ids))
+    points = f"SELECT id FROM {q(BridgePoint._meta.db_table)} WHERE conference_id IN ({ids})"
+    kiosks = f"SELECT id FROM {q(get_user_model()._meta.db_table)} WHERE username LIKE 'kiosk%%'"
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in (
+            f"DELETE FROM {q(CheckIn._meta.db_table)}",
+            f"DELETE FROM {q(DbSession._meta.db_table)}",
+            f"DELETE FROM {q(Assignment._meta.db_table)} WHERE point_id IN ({points})",
+            f"DELETE FROM {q(BridgePoint.sessions.through._meta.db_table)} WHERE bridgepoint_id IN ({points})",
+            f"DELETE FROM {q(RoleAssignment._meta.db_table)} WHERE user_id IN ({kiosks})",
+            # The sign-ins of the query count and the profile (force_login) are audited.
+            f"DELETE FROM {q(AuditEntry._meta.db_table)} WHERE actor_id IN ({kiosks})",
+            f"DELETE FROM {q(get_user_model()._meta.db_table)} WHERE id IN ({kiosks})",
+            f"CREATE TEMP TABLE bench_halls AS SELECT hall_id FROM {q(BridgePoint._meta.db_table)} "
+            f"WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(BridgePoint._meta.db_table)} WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(Hall._meta.db_table)} WHERE id IN (SELECT hall_id FROM bench_halls)",
+            "DROP TABLE bench_halls",
+            f"DELETE FROM {q(Session._meta.db_table)} WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(Conference._meta.db_table)} WHERE id IN ({ids})",
+        ):
+            cursor.execute(sql)
 
 
 def make_points(scale: float):
@@ -333,15 +371,21 @@ def make_points(scale: float):
                                          ends_at=now + datetime.timedelta(hours=4), audience_levels=all_levels)
         rows = list(Unit.objects.filter(kind=Unit.Kind.INSTITUTION).order_by("path").values_list(
             "pk", "parent_id", "managers_count", "teachers_count", "staff_count"))
-        per_point = len(rows) / max(1, round(POINTS_NATIONAL * scale))
         groups: dict[int, list[tuple]] = {}
         for row in rows:
             groups.setdefault(row[1], []).append(row)
+        # Points per office in proportion to its institutions (largest remainders, at least one),
+        # so the nation has POINTS_NATIONAL × scale of them.
+        target = max(len(groups), round(POINTS_NATIONAL * scale))
+        share = {g: len(m) * target / len(rows) for g, m in groups.items()}
+        k = {g: max(1, int(v)) for g, v in share.items()}
+        for g in sorted(share, key=lambda g: share[g] - int(share[g]), reverse=True)[:max(0, target - sum(k.values()))]:
+            k[g] = min(len(groups[g]), k[g] + 1)
         chunks = []  # neighbours in the tree (same office), cut into points of ~4 institutions
-        for members in groups.values():
-            k = max(1, round(len(members) / per_point))
-            size = -(-len(members) // k)
-            chunks.extend(members[i:i + size] for i in range(0, len(members), size))
+        for g, members in groups.items():
+            n, parts = len(members), min(k[g], len(members))
+            cuts = [round(j * n / parts) for j in range(parts + 1)]
+            chunks.extend(members[cuts[j]:cuts[j + 1]] for j in range(parts))
         seats = {r[0]: r[2] + r[3] + r[4] for r in rows}
         inserter(Hall, ("unit_id", "name", "capacity"), now, copy=copy).insert(
             (c[0][0], "Hội trường điểm cầu", sum(seats[r[0]] for r in c) + 20) for c in chunks)
@@ -679,6 +723,8 @@ def drive(args, world: dict, workers: list) -> dict:
         "board_query_p99_ms": round(_percentile(poll_ms, 0.99), 1), "board_polls": len(polls),
         "board_missing_after": lost,
         "server_cpu_ms_per_checkin": round(1000 * (cpu1[0] - cpu0[0]) / n_done, 2),
+        # What one core would sustain if the workers had it to themselves (CPU time, not wall).
+        "checkins_per_server_core_s": round(n_done / max(1e-9, cpu1[0] - cpu0[0]), 1),
         "db_cpu_ms_per_checkin": round(1000 * (cpu1[1] - cpu0[1]) / n_done, 2),
         "loadgen_cpu_s": single["loadgen_cpu_s"], "loadgen_peak_mib": single["loadgen_peak_mib"],
     })
