@@ -98,7 +98,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # No persistent connections: under ASGI (Daphne) Django runs each request's database work in
+    # a thread of its own, so a kept connection is never reused by the next request and only
+    # piles up until PostgreSQL refuses new ones (bench/checkin.py met "remaining connection slots
+    # are reserved" at 12 requests in flight). Django's advice for ASGI: CONN_MAX_AGE = 0, or a pool.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

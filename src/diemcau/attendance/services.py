@@ -155,16 +155,33 @@ def operates_point(actor, point: BridgePoint) -> bool:
         return True
     if not getattr(actor, "is_authenticated", False):
         return False
-    if scope_for(actor).can_change(point.hall.unit):
+    # The operator's own points first: one query, cached on the user for the request (a kiosk's
+    # batch asks once); the organiser's scope after it.
+    if point.pk in _operated_points(actor):
         return True
-    return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR, point_id=point.pk).exists()
+    return scope_for(actor).can_change(point.hall.unit)
+
+
+def _operated_points(user) -> frozenset:
+    cached = getattr(user, "_diemcau_operated_points", None)
+    if cached is None:
+        cached = frozenset(RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR,
+                                                         point_id__isnull=False).values_list("point_id", flat=True))
+        try:
+            user._diemcau_operated_points = cached
+        except AttributeError:
+            pass
+    return cached
 
 
 def _check_point(session: Session, point: BridgePoint):
     if point.conference_id != session.conference_id:
         raise DomainError(_("This bridge point belongs to another conference."), "point_not_in_session")
-    served = point.sessions.all()
-    if served.exists() and not served.filter(pk=session.pk).exists():
+    # The sessions a point serves, read once per point object (a batch reuses its points).
+    served = point.__dict__.get("_diemcau_served")
+    if served is None:
+        served = point.__dict__["_diemcau_served"] = frozenset(point.sessions.values_list("pk", flat=True))
+    if served and session.pk not in served:
         raise DomainError(_("This bridge point does not serve this session."), "point_not_in_session")
 
 
@@ -230,27 +247,31 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     if done:
         return done
     # One person's check-ins are serialised so the duplicate flags are exact under concurrency.
-    person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
+    # Only the person's row is locked (``of``), not their institution's, which every colleague
+    # checking in at the same time would otherwise queue on.
+    person = Person.objects.select_for_update(of=("self",)).select_related("unit").get(pk=person.pk)
     if not person.is_active:
         raise DomainError(_("%(name)s is no longer active.") % {"name": person.full_name}, "person_inactive")
-    assignment = Assignment.objects.filter(session=session, institution_id=person.unit_id).first()
-    if assignment is None:
+    assigned_point = (Assignment.objects.filter(session=session, institution_id=person.unit_id)
+                      .order_by("pk").values_list("point_id", flat=True).first())
+    if assigned_point is None:
         raise DomainError(_("%(name)s is not invited to this session.") % {"name": person.full_name},
                           "not_invited")
-    if not is_self and actor is not SYSTEM and assignment.point_id != point.pk \
+    if not is_self and actor is not SYSTEM and assigned_point != point.pk \
             and not scope_for(actor).can_see(person.unit):
         raise ScopeError(_("%(name)s is outside your part of the tree.") % {"name": person.full_name},
                          "person_out_of_scope")
-    done = _existing(session, client_id, person, point)  # a concurrent retry may have won the lock
-    if done:
-        return done
-    earlier = CheckIn.objects.filter(session=session, person=person)
+    # The person's earlier check-ins, read under the lock: the flags, and whether a concurrent
+    # retry of this very check-in won the lock first.
+    earlier = list(CheckIn.objects.filter(session=session, person=person).values_list("point_id", "client_id"))
+    if any(cid == client_id for _pid, cid in earlier):
+        return _existing(session, client_id, person, point)
     row = CheckIn(
         session=session, point=point, person=person, institution_id=person.unit_id, method=method,
         category=person.category, count=1, device=(device or "")[:100], scanned_at=scanned_at, received_at=now,
         client_id=client_id, recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        duplicate_person=earlier.filter(point=point).exists(),
-        other_point=assignment.point_id != point.pk or earlier.exclude(point=point).exists(),
+        duplicate_person=any(pid == point.pk for pid, _cid in earlier),
+        other_point=assigned_point != point.pk or any(pid != point.pk for pid, _cid in earlier),
     )
     try:
         with transaction.atomic():
@@ -624,6 +645,9 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
     people = Person.objects.in_bulk({i.get("person_id") for i in items if i.get("person_id")})
     results, errors = [], []
     with transaction.atomic():
+        recorded = _bulk_check_in(actor, items, sessions, points, people)
+        if recorded is not None:
+            return recorded
         for index, item in enumerate(items):
             try:
                 results.append(check_in_item(actor, item, sessions, points, people))
@@ -639,6 +663,80 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
         raise DomainError(_("The batch was refused: %(n)s check-ins have problems; nothing was recorded.")
                           % {"n": len(errors)}, "batch_refused", details=errors)
     return results
+
+
+def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, people: dict) -> list[CheckInResult] | None:
+    """A batch of new, clean check-ins of distinct people, in a few grouped queries.
+
+    The same rows, flags and locks as :func:`check_in` item by item, for the common batch (an
+    offline kiosk syncing its queue). It returns None, having written nothing, as soon as any
+    item needs more: a badge, a retried or reused client id, the same person twice, a self
+    check-in, anything to refuse. The caller then takes the item-by-item path, which gives each
+    item its exact result or error; so a batch means the same whichever path records it.
+    """
+    if actor is not SYSTEM and not getattr(actor, "is_authenticated", False):
+        return None
+    now = timezone.now()
+    plan = []
+    for item in items:
+        session, point = sessions.get(item.get("session_id")), points.get(item.get("point_id"))
+        person = people.get(item.get("person_id")) if item.get("person_id") else None
+        method = item.get("method") or M.ROLL_CALL
+        if item.get("badge") or session is None or point is None or person is None or method not in PERSON_METHODS:
+            return None
+        try:
+            client_id = _client_uuid(item.get("client_id"))
+            if not operates_point(actor, point):
+                return None
+            _check_point(session, point)
+            scanned_at = _scan_time(item.get("scanned_at"), now)
+        except DomainError:
+            return None
+        plan.append((session, point, person.pk, method, client_id, scanned_at, (item.get("device") or "")[:100]))
+    person_ids = [p[2] for p in plan]
+    session_ids = {p[0].pk for p in plan}
+    client_ids = [p[4] for p in plan]
+    if len(set(person_ids)) < len(plan) or len(set(client_ids)) < len(plan):
+        return None
+    if CheckIn.objects.filter(session_id__in=session_ids, client_id__in=client_ids).exists():
+        return None  # a retry: each item's own result comes from the item-by-item path
+    # The people's rows locked in one order (by id), so concurrent batches cannot deadlock.
+    locked = {p.pk: p for p in Person.objects.select_for_update(of=("self",)).select_related("unit")
+              .filter(pk__in=person_ids).order_by("pk")}
+    if len(locked) < len(plan) or not all(p.is_active for p in locked.values()):
+        return None
+    assigned = {(sid, inst): pt for sid, inst, pt in Assignment.objects.filter(
+        session_id__in=session_ids, institution_id__in={p.unit_id for p in locked.values()})
+        .values_list("session_id", "institution_id", "point_id")}
+    earlier: dict[tuple, list] = {}
+    for sid, pid, pt, cid in CheckIn.objects.filter(session_id__in=session_ids, person_id__in=person_ids).values_list(
+            "session_id", "person_id", "point_id", "client_id"):
+        earlier.setdefault((sid, pid), []).append((pt, cid))
+    recorder = actor if getattr(actor, "is_authenticated", False) else None
+    rows = []
+    for session, point, person_id, method, client_id, scanned_at, device in plan:
+        person = locked[person_id]
+        assigned_point = assigned.get((session.pk, person.unit_id))
+        if assigned_point is None:
+            return None
+        if actor is not SYSTEM and assigned_point != point.pk and not scope_for(actor).can_see(person.unit):
+            return None
+        before = earlier.get((session.pk, person_id), [])
+        if any(cid == client_id for _pt, cid in before):
+            return None
+        rows.append(CheckIn(
+            session=session, point=point, person=person, institution_id=person.unit_id, method=method,
+            category=person.category, count=1, device=device, scanned_at=scanned_at, received_at=now,
+            client_id=client_id, recorded_by=recorder,
+            duplicate_person=any(pt == point.pk for pt, _cid in before),
+            other_point=assigned_point != point.pk or any(pt != point.pk for pt, _cid in before)))
+    try:
+        with transaction.atomic():
+            CheckIn.objects.bulk_create(rows)
+    except IntegrityError:
+        return None  # a client id taken meanwhile by a concurrent request: item by item says which
+    _publish(rows)
+    return [CheckInResult(row, True) for row in rows]
 
 
 def check_in_item(actor, item: dict, sessions: dict, points: dict, people: dict) -> CheckInResult:

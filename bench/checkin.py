@@ -1,0 +1,779 @@
+"""Benchmark: the national morning of check-ins, through the real server stack, on SQLite and PostgreSQL.
+
+Run from the repository root:  PYTHONPATH=src .venv/bin/python bench/checkin.py [--quick | --scale 0.1]
+(``make bench-checkin``). For each database (``--db both``, the default: SQLite, then PostgreSQL
+when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
+
+1. migrates a fresh database and loads the national world from seed 2023 (the code of
+   ``manage.py load_demo --size national``: 1.6 million people, ~43,000 institutions);
+2. adds what the national load does not make, with plain bulk rows: one conference and its
+   morning session, ~10,000 bridge points (the institutions under each office cut into groups of
+   neighbours by tree path, one hall per group at its first school), every institution assigned
+   to its group's point, one point-operator account per point, signed in (a database session
+   per operator, so every kiosk sends its own cookie);
+3. starts the server stack as child processes on 127.0.0.1: ``--workers`` Daphne processes
+   (``daphne -v 0 diemcau.asgi:application``, one port each; the load generator spreads its
+   connections over them as a proxy in front would);
+4. runs the load generator (``bench/httpload.py``, asyncio over raw keep-alive HTTP/1.1, in its
+   own process) in turns: the **ceiling** (``GET /healthz``, the bare endpoint of the same stack:
+   middleware and one ``SELECT 1``), then **single check-ins** (``POST /api/attendance/checkins/``
+   as the operator of each person's point), then **batches** (``POST .../checkins/batch/``, an
+   offline kiosk syncing its queue). People arrive in the order of a 30-minute arrival curve,
+   replayed as fast as the server takes them (each connection sends its next request when the
+   previous reply is in), each phase bounded by ``--seconds``;
+5. then the **board** phase: single check-ins again while this process polls the board's
+   roll-up, ``attendance.services.rollup(session, ministry)``, every 0.5 s: a check-in's **board
+   lag** is the time from its acknowledgement to the end of the first poll that began after it
+   (a poll begun after the ack surely sees the committed row). The websocket board is not in
+   this branch; this is the query it would run, on the same machine, so it gets its own phase
+   rather than sharing the cores with the throughput phases;
+6. samples the resident memory of the server workers (sum, max over the run) and their CPU.
+
+The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
+PostgreSQL is not run) and SQLite's nested under ``sqlite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_TITLE = "Hội nghị toàn quốc (benchmark check-in)"
+POINTS_NATIONAL = 10_000
+POLL_EVERY = 0.5
+ARRIVAL_WINDOW_S = 30 * 60
+DEFAULT_PG = "postgres://diemcau:diemcau@127.0.0.1:5432/diemcau"
+
+
+# --- the orchestrator -------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--db", default="both", choices=["both", "sqlite", "postgresql"])
+    p.add_argument("--pg-url", default=os.environ.get("DATABASE_URL") or DEFAULT_PG,
+                   help="the PostgreSQL server (the benchmark creates <name>_bench_checkin beside it)")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the nation's district offices")
+    p.add_argument("--seed", type=int, default=2023)
+    p.add_argument("--workers", type=int, default=3, help="Daphne processes")
+    p.add_argument("--connections", type=int, default=12,
+                   help="concurrent keep-alive connections of single check-ins (kiosks in flight)")
+    p.add_argument("--batch-connections", type=int, default=6, help="concurrent connections sending batches")
+    p.add_argument("--seconds", type=float, default=30.0, help="length of each measured phase")
+    p.add_argument("--ceiling-seconds", type=float, default=15.0)
+    p.add_argument("--board-seconds", type=float, default=20.0, help="length of the board phase")
+    p.add_argument("--warmup", type=float, default=3.0, help="seconds at the start of a phase not counted")
+    p.add_argument("--batch", type=int, default=50, help="items per batch in the batch phase (0: no batches)")
+    p.add_argument("--quick", action="store_true", help="scale 0.02, 8-second phases: for development")
+    p.add_argument("--keep", action="store_true", help="keep the databases (for --reuse)")
+    p.add_argument("--reuse", action="store_true", help="reuse a kept database of the same scale and seed")
+    p.add_argument("--profile", type=int, default=0,
+                   help="also profile N single check-ins in-process (cProfile, top functions to stderr)")
+    p.add_argument("--one", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.scale = min(args.scale, 0.02)
+        args.seconds = min(args.seconds, 8.0)
+        args.ceiling_seconds = min(args.ceiling_seconds, 5.0)
+        args.board_seconds = min(args.board_seconds, 8.0)
+        args.warmup = min(args.warmup, 1.0)
+    return args
+
+
+def log(message: str):
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def _pg_reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except Exception as exc:
+        log(f"PostgreSQL not reachable at {urlsplit(url).hostname}: {exc.__class__.__name__}; skipped")
+        return False
+
+
+def orchestrate(args, argv) -> dict:
+    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if "postgresql" in databases and not _pg_reachable(args.pg_url):
+        databases.remove("postgresql")
+    started = time.monotonic()
+    results = {}
+    for db in databases:
+        log(f"== {db}")
+        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--one", db]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        last = ""
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            if line.strip():
+                last = line
+        if proc.wait() != 0:
+            raise SystemExit(f"the {db} run failed (exit {proc.returncode})")
+        results[db] = json.loads(last)
+    if not results:
+        raise SystemExit("no database to run on")
+    head = dict(results.get("postgresql") or results["sqlite"])
+    if "postgresql" in results and "sqlite" in results:
+        head["sqlite"] = results["sqlite"]
+    head["total_s"] = round(time.monotonic() - started, 1)
+    return head
+
+
+# --- one database -----------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_database(base_url: str, reuse: bool) -> tuple[str, str, bool]:
+    """The benchmark's own database beside the one in ``base_url``: URL, name, whether it existed."""
+    import psycopg
+
+    parts = urlsplit(base_url)
+    name = f"{parts.path.lstrip('/') or 'diemcau'}_bench_checkin"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+        if exists and not reuse:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), name, exists
+
+
+def _drop_pg(base_url: str, name: str):
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (0 when it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class MemorySampler(threading.Thread):
+    """The sum of the server workers' resident memory, sampled every 0.2 s; keeps the maximum."""
+
+    def __init__(self, pids: list[int]):
+        super().__init__(daemon=True)
+        self.pids, self.peak_kib, self.stop = pids, 0, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in self.pids))
+            self.stop.wait(0.2)
+
+
+def run_one(args) -> dict:
+    db = args.one
+    keep_dir = ROOT / "var" / "bench-checkin"
+    tmp = Path(tempfile.mkdtemp(prefix="diemcau-bench-checkin-"))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "diemcau.settings"
+    os.environ["DIEMCAU_VAR"] = str(tmp)
+    os.environ["DIEMCAU_FAST_HASHER"] = "1"  # the nine demo accounts; kiosks never hash a password
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # shared with the workers
+    os.environ["DIEMCAU_LOG_LEVEL"] = "WARNING"
+    pg_name, reused = "", False
+    if db == "postgresql":
+        os.environ["DATABASE_URL"], pg_name, reused = _pg_database(args.pg_url, args.reuse)
+        os.environ.pop("DIEMCAU_SQLITE", None)
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        if args.keep or args.reuse:
+            keep_dir.mkdir(parents=True, exist_ok=True)
+            path = keep_dir / f"checkin-{args.seed}-{args.scale}.sqlite3"
+            if path.exists() and not args.reuse:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            reused = path.exists()
+        else:
+            path = tmp / "checkin.sqlite3"
+        os.environ["DIEMCAU_SQLITE"] = str(path)
+
+    import django
+
+    django.setup()
+    from django.db import connection, connections
+
+    workers: list[subprocess.Popen] = []
+    try:
+        t0 = time.monotonic()
+        world = prepare_world(args, reused)
+        setup_s = time.monotonic() - t0
+        database = (f"sqlite {'.'.join(map(str, connection.Database.sqlite_version_info))} (WAL)"
+                    if connection.vendor == "sqlite" else f"postgresql {connection.pg_version // 10000}")
+        log(f"{database}: world ready in {setup_s:.0f} s: {world['people']:,} people, "
+            f"{world['institutions']:,} institutions, {world['points']:,} points")
+        queries = count_queries(world)
+        if args.profile:
+            profile_checkins(world, args.profile)
+        connections.close_all()
+        figures = drive(args, world, workers)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+        connections.close_all()
+        kept_logs = ROOT / "var" / "bench-checkin"
+        kept_logs.mkdir(parents=True, exist_ok=True)
+        for log_file in tmp.glob("daphne-*.log"):  # the workers' errors, if any, outlive the run
+            shutil.copy(log_file, kept_logs / f"{db}-{log_file.name}")
+        if pg_name and not args.keep:
+            _drop_pg(args.pg_url, pg_name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "database": database, "scale": args.scale, "seed": args.seed,
+        "people": world["people"], "institutions": world["institutions"], "points": world["points"],
+        "operators": world["points"], "setup_s": round(setup_s, 1), "reused_database": reused,
+        "queries_per_checkin": queries, **figures,
+    }
+
+
+# --- the world: points, assignments, operators ------------------------------------------------
+def prepare_world(args, reused: bool) -> dict:
+    from django.core.management import call_command
+
+    from diemcau.orgs import demo
+    from diemcau.orgs.models import Person, Unit
+
+    call_command("migrate", verbosity=0)
+    if reused and demo.loaded():
+        drop_points()
+        log("reusing the kept national world; the benchmark's points, operators and check-ins made afresh")
+    else:
+        started = time.monotonic()
+        report = demo.load(args.seed, "national", scale=args.scale, progress=lambda m: None)
+        log(f"national world loaded in {time.monotonic() - started:.0f} s "
+            f"({report.people_total:,} people, {report.units_total:,} units)")
+    started = time.monotonic()
+    conference = make_points(args.scale)
+    log(f"points, assignments and operators written in {time.monotonic() - started:.1f} s")
+    session = conference.sessions.get()
+    ministry = Unit.objects.get(code=demo.MINISTRY_CODE)
+    operators = sign_in_operators(conference)
+    people_total = Person.objects.count()
+    return {"session_id": session.pk, "ministry_id": ministry.pk, "operators": operators,
+            "people": people_total, "points": len(operators),
+            "institutions": session.assignments.count(), "seed": args.seed}
+
+
+def drop_points():
+    """Delete what :func:`make_points` made (and the check-ins), with plain SQL in foreign-key order."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session as DbSession
+    from django.db import connection, transaction
+
+    from diemcau.attendance.models import CheckIn
+    from diemcau.core.models import AuditEntry
+    from diemcau.events.models import Conference, Session
+    from diemcau.orgs.models import RoleAssignment
+    from diemcau.points.models import Assignment, BridgePoint, Hall
+
+    q = connection.ops.quote_name
+    conference_ids = list(Conference.objects.filter(title=BENCH_TITLE).values_list("pk", flat=True))
+    if not conference_ids:
+        return
+    ids = ", ".join(map(str, conference_ids))
+    points = f"SELECT id FROM {q(BridgePoint._meta.db_table)} WHERE conference_id IN ({ids})"
+    kiosks = f"SELECT id FROM {q(get_user_model()._meta.db_table)} WHERE username LIKE 'kiosk%%'"
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in (
+            f"DELETE FROM {q(CheckIn._meta.db_table)}",
+            f"DELETE FROM {q(DbSession._meta.db_table)}",
+            f"DELETE FROM {q(Assignment._meta.db_table)} WHERE point_id IN ({points})",
+            f"DELETE FROM {q(BridgePoint.sessions.through._meta.db_table)} WHERE bridgepoint_id IN ({points})",
+            f"DELETE FROM {q(RoleAssignment._meta.db_table)} WHERE user_id IN ({kiosks})",
+            # The sign-ins of the query count and the profile (force_login) are audited.
+            f"DELETE FROM {q(AuditEntry._meta.db_table)} WHERE actor_id IN ({kiosks})",
+            f"DELETE FROM {q(get_user_model()._meta.db_table)} WHERE id IN ({kiosks})",
+            f"CREATE TEMP TABLE bench_halls AS SELECT hall_id FROM {q(BridgePoint._meta.db_table)} "
+            f"WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(BridgePoint._meta.db_table)} WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(Hall._meta.db_table)} WHERE id IN (SELECT hall_id FROM bench_halls)",
+            "DROP TABLE bench_halls",
+            f"DELETE FROM {q(Session._meta.db_table)} WHERE conference_id IN ({ids})",
+            f"DELETE FROM {q(Conference._meta.db_table)} WHERE id IN ({ids})",
+        ):
+            cursor.execute(sql)
+
+
+def make_points(scale: float):
+    """One conference, its morning session, ~10,000 points with halls, assignments and operators."""
+    import datetime
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from diemcau.events.models import Conference, Session
+    from diemcau.orgs import demo
+    from diemcau.orgs.models import EducationLevel, Role, RoleAssignment, Unit
+    from diemcau.points.models import Assignment, BridgePoint, Hall
+
+    inserter = demo._RowInserter  # the national loader's plain-row writer (COPY / executemany)
+    copy = connection.vendor == "postgresql"
+    now = timezone.now()
+    User = get_user_model()
+    with transaction.atomic():
+        ministry = Unit.objects.get(code=demo.MINISTRY_CODE)
+        conference = Conference.objects.create(title=BENCH_TITLE, date=timezone.localdate(), host_unit=ministry,
+                                               place="Hà Nội")
+        all_levels = sum(bit for bit, _key, _label in EducationLevel.CHOICES)
+        session = Session.objects.create(conference=conference, title="Phiên toàn thể buổi sáng",
+                                         starts_at=now + datetime.timedelta(minutes=30),
+                                         ends_at=now + datetime.timedelta(hours=4), audience_levels=all_levels)
+        rows = list(Unit.objects.filter(kind=Unit.Kind.INSTITUTION).order_by("path").values_list(
+            "pk", "parent_id", "managers_count", "teachers_count", "staff_count"))
+        groups: dict[int, list[tuple]] = {}
+        for row in rows:
+            groups.setdefault(row[1], []).append(row)
+        # Points per office in proportion to its institutions (largest remainders, at least one),
+        # so the nation has POINTS_NATIONAL × scale of them.
+        target = max(len(groups), round(POINTS_NATIONAL * scale))
+        share = {g: len(m) * target / len(rows) for g, m in groups.items()}
+        k = {g: max(1, int(v)) for g, v in share.items()}
+        for g in sorted(share, key=lambda g: share[g] - int(share[g]), reverse=True)[:max(0, target - sum(k.values()))]:
+            k[g] = min(len(groups[g]), k[g] + 1)
+        chunks = []  # neighbours in the tree (same office), cut into points of ~4 institutions
+        for g, members in groups.items():
+            n, parts = len(members), min(k[g], len(members))
+            cuts = [round(j * n / parts) for j in range(parts + 1)]
+            chunks.extend(members[cuts[j]:cuts[j + 1]] for j in range(parts))
+        seats = {r[0]: r[2] + r[3] + r[4] for r in rows}
+        inserter(Hall, ("unit_id", "name", "capacity"), now, copy=copy).insert(
+            (c[0][0], "Hội trường điểm cầu", sum(seats[r[0]] for r in c) + 20) for c in chunks)
+        hall_of = dict(Hall.objects.values_list("unit_id", "pk"))
+        inserter(BridgePoint, ("conference_id", "hall_id", "name", "readiness"), now, copy=copy).insert(
+            (conference.pk, hall_of[c[0][0]], f"Điểm cầu {n + 1:05d}", BridgePoint.Readiness.LIVE)
+            for n, c in enumerate(chunks))
+        point_of_hall = dict(BridgePoint.objects.filter(conference=conference).values_list("hall_id", "pk"))
+        points = [point_of_hall[hall_of[c[0][0]]] for c in chunks]
+        inserter(BridgePoint.sessions.through, ("bridgepoint_id", "session_id"), now, copy=copy).insert(
+            (p, session.pk) for p in points)
+        inserter(Assignment, ("session_id", "institution_id", "point_id", "seats", "method"), now, copy=copy).insert(
+            (session.pk, r[0], p, seats[r[0]], Assignment.Method.PLANNER)
+            for c, p in zip(chunks, points, strict=True) for r in c)
+        # Operators sign in with a session made here; "!" is an unusable password (no login form).
+        inserter(User, ("username", "password", "is_active"), now, copy=copy).insert(
+            (f"kiosk{p}", "!", True) for p in points)
+        user_of = dict(User.objects.filter(username__startswith="kiosk").values_list("username", "pk"))
+        inserter(RoleAssignment, ("user_id", "role", "unit_id", "point_id"), now, copy=copy).insert(
+            (user_of[f"kiosk{p}"], Role.POINT_OPERATOR, c[0][0], p) for c, p in zip(chunks, points, strict=True))
+    if copy:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return conference
+
+
+def sign_in_operators(conference) -> list[dict]:
+    """A fresh signed-in database session per point operator: [{point_id, user_id, cookie}]."""
+    import datetime
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session as DbSession
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from diemcau.orgs import demo
+    from diemcau.orgs.models import Role, RoleAssignment
+
+    User = get_user_model()
+    rows = list(RoleAssignment.objects.filter(role=Role.POINT_OPERATOR, point_id__in=conference.points.values("pk"))
+                .values_list("point_id", "user_id", "user__password"))
+    store = SessionStore()
+    expire = timezone.now() + datetime.timedelta(days=1)
+    operators, sessions = [], []
+    for point_id, user_id, password in rows:
+        user = User(pk=user_id, password=password)
+        key = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(32))
+        data = store.encode({"_auth_user_id": str(user_id),
+                             "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+                             "_auth_user_hash": user.get_session_auth_hash()})
+        sessions.append((key, data, expire))
+        operators.append({"point_id": point_id, "user_id": user_id, "cookie": key})
+    with transaction.atomic():
+        DbSession.objects.all().delete()
+        demo._RowInserter(DbSession, ("session_key", "session_data", "expire_date"), timezone.now(),
+                          copy=connection.vendor == "postgresql").insert(sessions)
+    return operators
+
+
+def arrivals(world: dict, n: int, seed: int) -> list[tuple[int, int]]:
+    """``n`` people of assigned institutions, in the order they arrive: [(person_id, point_id)].
+
+    Arrival times follow a 30-minute curve (Beta(2.5, 2): people trickle in, most come in the
+    ten minutes before the start, a few late); the benchmark replays that order compressed.
+    """
+    from django.db.models import Max, Min
+
+    from diemcau.orgs.models import Person
+    from diemcau.points.models import Assignment
+
+    point_of = dict(Assignment.objects.filter(session_id=world["session_id"]).values_list("institution_id",
+                                                                                         "point_id"))
+    bounds = Person.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    rng = random.Random(seed)
+    span = range(bounds["lo"], bounds["hi"] + 1)
+    ids = rng.sample(span, min(len(span), int(n * 1.2) + 100))
+    chosen: list[tuple[int, int]] = []
+    for i in range(0, len(ids), 5000):
+        for pk, unit_id in Person.objects.filter(pk__in=ids[i:i + 5000], is_active=True).values_list("pk", "unit_id"):
+            if unit_id in point_of:
+                chosen.append((pk, point_of[unit_id]))
+    chosen = chosen[:n]
+    at = {pk: rng.betavariate(2.5, 2.0) * ARRIVAL_WINDOW_S for pk, _ in chosen}
+    chosen.sort(key=lambda item: at[item[0]])
+    return chosen
+
+
+def curve_peak_per_s(people: int) -> float:
+    """The national arrival rate at the curve's peak: people × max density / window."""
+    a, b = 2.5, 2.0
+    mode = (a - 1) / (a + b - 2)
+    from math import gamma
+
+    density = mode ** (a - 1) * (1 - mode) ** (b - 1) * gamma(a + b) / (gamma(a) * gamma(b))
+    return people * density / ARRIVAL_WINDOW_S
+
+
+# --- queries and profile ----------------------------------------------------------------------
+def _client_for(world: dict, point_id: int):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    operator = next(o for o in world["operators"] if o["point_id"] == point_id)
+    client.force_login(get_user_model().objects.get(pk=operator["user_id"]))
+    return client
+
+
+def count_queries(world: dict) -> float:
+    """Queries per single check-in through the API (session and user lookups included)."""
+    import uuid
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    people = arrivals(world, 20, seed=world["seed"] + 1)
+    counts = []
+    clients = {}
+    for person_id, point_id in people:
+        client = clients.get(point_id) or clients.setdefault(point_id, _client_for(world, point_id))
+        body = {"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
+                "person_id": person_id, "method": "roll_call"}
+        with CaptureQueriesContext(connection) as ctx:
+            r = client.post("/api/attendance/checkins/", body, content_type="application/json")
+        assert r.status_code == 200, r.content
+        counts.append(len(ctx.captured_queries))
+    return statistics.median(counts)
+
+
+def profile_checkins(world: dict, n: int):
+    """cProfile of ``n`` single check-ins through the API in this process; top functions to stderr."""
+    import cProfile
+    import io
+    import pstats
+    import uuid
+
+    people = arrivals(world, n, seed=world["seed"] + 2)
+    clients = {p: _client_for(world, p) for p in {pt for _, pt in people}}
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for person_id, point_id in people:
+        clients[point_id].post("/api/attendance/checkins/", {
+            "client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
+            "person_id": person_id, "method": "roll_call"}, content_type="application/json")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    print(out.getvalue(), file=sys.stderr)
+
+
+# --- the run: servers, load, board ------------------------------------------------------------
+def start_workers(n: int, workers: list) -> list[int]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    ports = [_free_port() for _ in range(n)]
+    logs = Path(os.environ["DIEMCAU_VAR"])
+    for port in ports:
+        out = open(logs / f"daphne-{port}.log", "wb")
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+             "diemcau.asgi:application"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT))
+    deadline = time.monotonic() + 300  # a loaded machine imports Django slowly
+    for port, proc in zip(ports, workers, strict=True):
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (logs / f"daphne-{port}.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"daphne on port {port} did not start:\n{tail}") from None
+                time.sleep(0.5)
+    return ports
+
+
+def run_load(plan: dict, poll_board=None) -> tuple[dict, list]:
+    """Run the load generator on ``plan``; meanwhile poll the board if asked. Returns result, polls."""
+    tmp = Path(os.environ["DIEMCAU_VAR"])
+    plan_path, result_path = tmp / "plan.json", tmp / "result.json"
+    plan_path.write_text(json.dumps(plan))
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "httpload.py"), str(plan_path),
+                             str(result_path)])
+    polls = []
+    while proc.poll() is None:
+        if poll_board is None:
+            time.sleep(0.1)
+            continue
+        began = time.monotonic()
+        present = poll_board()
+        polls.append((began, time.monotonic(), present))
+        time.sleep(max(0.0, began + POLL_EVERY - time.monotonic()))
+    if proc.returncode != 0:
+        raise RuntimeError("the load generator failed")
+    result = json.loads(result_path.read_text())
+    return result, polls
+
+
+def summarise(result: dict, seconds: float, warmup: float) -> dict:
+    """Throughput (items/s) over the phase after its warm-up, latency per request, errors."""
+    start = result["started"] + warmup
+    end = min(result["ended"], result["started"] + seconds)
+    ok = [(a, lat, n) for a, lat, n, s in zip(result["acks"], result["latencies"], result["counts"],
+                                            result["statuses"], strict=True) if s == 200]
+    window = [(a, lat, n) for a, lat, n in ok if start <= a <= end]
+    lat_ms = [lat * 1000 for _a, lat, _n in window]
+    return {"per_s": round(sum(n for *_x, n in window) / max(1e-9, end - start), 1),
+            "requests_per_s": round(len(window) / max(1e-9, end - start), 1),
+            "p50_ms": round(_percentile(lat_ms, 0.5), 2), "p99_ms": round(_percentile(lat_ms, 0.99), 2),
+            "acked": sum(n for *_x, n in ok), "requests": len(result["acks"]),
+            "errors": result["errors"], "error_samples": result["error_samples"],
+            "loadgen_cpu_s": round(result["cpu_s"], 1), "loadgen_peak_mib": round(result["peak_mib"])}
+
+
+def board_lag(result: dict, polls: list) -> list[float]:
+    """Per acknowledged check-in: seconds from its ack to the end of the first poll begun after it."""
+    lags = []
+    j = 0
+    pairs = sorted((a, n) for a, n, s in zip(result["acks"], result["counts"], result["statuses"], strict=True)
+                   if s == 200)
+    for ack, n in pairs:
+        while j < len(polls) and polls[j][0] < ack:
+            j += 1
+        if j == len(polls):
+            break
+        lags.extend([polls[j][1] - ack] * n)
+    return lags
+
+
+def drive(args, world: dict, workers: list) -> dict:
+    from django.db import connections
+
+    from diemcau.attendance import services
+    from diemcau.events.models import Session
+    from diemcau.orgs.models import Unit
+
+    session = Session.objects.get(pk=world["session_id"])
+    ministry = Unit.objects.get(pk=world["ministry_id"])
+    # Enough people for each phase never to run dry on this machine (each phase is bounded by time).
+    single_cap, batch_cap = int(args.seconds * 3000), int(args.seconds * 8000) if args.batch else 0
+    board_cap = int(args.board_seconds * 3000)
+    people_needed = single_cap + batch_cap + board_cap + 200 * args.workers
+    queue = arrivals(world, min(world["people"], people_needed), args.seed)
+    log(f"{len(queue):,} arrivals drawn from the 30-minute curve")
+    if len(queue) < people_needed:  # a small world: share its people between the phases
+        spare = len(queue) - 200 * args.workers
+        single_cap, batch_cap, board_cap = (int(spare * c / (people_needed - 200 * args.workers))
+                                            for c in (single_cap, batch_cap, board_cap))
+    cursor = 0
+    cookie_index = {o["point_id"]: i for i, o in enumerate(world["operators"])}
+    cookies = [o["cookie"] for o in world["operators"]]
+    csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    connections.close_all()
+
+    ports = start_workers(args.workers, workers)
+    pids = [w.pid for w in workers]
+    sampler = MemorySampler(pids)
+    sampler.start()
+    base = {"ports": ports, "connections": args.connections, "csrf": csrf, "cookies": cookies,
+            "session_id": world["session_id"], "namespace": "6f1c3b1e-8d6a-4a59-9a55-0b5c0d1ce001",
+            "path": "/api/attendance/checkins/", "path_batch": "/api/attendance/checkins/batch/"}
+
+    def take(n: int) -> list[tuple[int, int]]:
+        nonlocal cursor
+        taken = queue[cursor:cursor + n]
+        cursor += len(taken)
+        return taken
+
+    def singles(n: int) -> list:
+        return [[cookie_index[pt], [[pk, pt]]] for pk, pt in take(n)]
+
+    def batches(n_items: int, size: int) -> list:
+        """Items grouped per point as its kiosk's offline queue fills, in arrival order."""
+        pending: dict[int, list] = {}
+        out = []
+        for pk, pt in take(n_items):
+            pending.setdefault(pt, []).append([pk, pt])
+            if len(pending[pt]) == size:
+                out.append([cookie_index[pt], pending.pop(pt)])
+        out.extend([cookie_index[pt], items] for pt, items in pending.items())
+        return out
+
+    def board() -> int:
+        return services.rollup(session, ministry)["present"]
+
+    def cpu_now() -> tuple[float]:
+        return (sum(_cpu_s(p) for p in pids),)
+
+    figures = {"server": f"{args.workers} × daphne -v 0 diemcau.asgi:application, one port each",
+               "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
+               "load_start": os.getloadavg()[0]}
+    # Warm-up: every worker imports, plans its first queries and opens its connection.
+    run_load({**base, "kind": "single", "requests": singles(200 * args.workers), "seconds": 10})
+    run_load({**base, "kind": "ceiling", "path": "/healthz", "count": 500, "seconds": 5})
+
+    log(f"ceiling: GET /healthz for {args.ceiling_seconds:.0f} s")
+    cpu0 = cpu_now()
+    result, _ = run_load({**base, "kind": "ceiling", "path": "/healthz", "count": int(args.ceiling_seconds * 20000),
+                          "seconds": args.ceiling_seconds})
+    cpu1 = cpu_now()
+    ceiling = summarise(result, args.ceiling_seconds, args.warmup)
+    figures.update({"ceiling_per_s": ceiling["per_s"], "ceiling_p50_ms": ceiling["p50_ms"],
+                    "ceiling_p99_ms": ceiling["p99_ms"], "ceiling_errors": ceiling["errors"],
+                    "ceiling_server_cpu_ms": round(1000 * (cpu1[0] - cpu0[0]) / max(1, ceiling["requests"]), 2)})
+    log(f"  {ceiling['per_s']:,.0f} req/s, p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms")
+
+    log(f"single check-ins for {args.seconds:.0f} s")
+    cpu0 = cpu_now()
+    result, _ = run_load({**base, "kind": "single", "requests": singles(single_cap), "seconds": args.seconds})
+    cpu1 = cpu_now()
+    single = summarise(result, args.seconds, args.warmup)
+    n_done = max(1, single["acked"])
+    figures.update({
+        "checkins_per_s": single["per_s"], "p50_ms": single["p50_ms"], "p99_ms": single["p99_ms"],
+        "checkins_acked": single["acked"], "checkin_errors": single["errors"],
+        "checkin_error_samples": single["error_samples"],
+        "server_cpu_ms_per_checkin": round(1000 * (cpu1[0] - cpu0[0]) / n_done, 2),
+        # What one core would sustain if the workers had it to themselves (CPU time, not wall).
+        "checkins_per_server_core_s": round(n_done / max(1e-9, cpu1[0] - cpu0[0]), 1),
+        "loadgen_cpu_s": single["loadgen_cpu_s"], "loadgen_peak_mib": single["loadgen_peak_mib"],
+    })
+    log(f"  {single['per_s']:,.0f} check-ins/s, p50 {single['p50_ms']} ms, p99 {single['p99_ms']} ms, "
+        f"server CPU {figures['server_cpu_ms_per_checkin']} ms each, errors {single['errors']} "
+        f"{single['error_samples'][:1]}")
+
+    if args.batch:
+        log(f"batches of {args.batch} for {args.seconds:.0f} s")
+        cpu0 = cpu_now()
+        result, _ = run_load({**base, "kind": "batch", "requests": batches(batch_cap, args.batch),
+                              "connections": args.batch_connections, "seconds": args.seconds})
+        cpu1 = cpu_now()
+        batch = summarise(result, args.seconds, args.warmup)
+        figures.update({
+            "batch_size": args.batch, "batch_connections": args.batch_connections,
+            "batch_checkins_per_s": batch["per_s"], "batch_acked": batch["acked"],
+            "batch_requests_per_s": batch["requests_per_s"],
+            "batch_p50_ms": batch["p50_ms"], "batch_p99_ms": batch["p99_ms"], "batch_errors": batch["errors"],
+            "batch_error_samples": batch["error_samples"],
+            "batch_server_cpu_ms_per_checkin": round(1000 * (cpu1[0] - cpu0[0]) / max(1, batch["acked"]), 2),
+        })
+        log(f"  {batch['per_s']:,.0f} check-ins/s in batches, request p50 {batch['p50_ms']} ms, "
+            f"p99 {batch['p99_ms']} ms, errors {batch['errors']} {batch['error_samples'][:1]}")
+
+    # The board: single check-ins again while this process polls the ministry's roll-up, as the
+    # organiser's board would recompute it. Apart from the phases above, whose throughput it
+    # would otherwise share a core with.
+    acked_before = board()
+    log(f"board: single check-ins for {args.board_seconds:.0f} s, rollup(session, ministry) every {POLL_EVERY} s")
+    result, polls = run_load({**base, "kind": "single", "requests": singles(board_cap),
+                              "seconds": args.board_seconds}, board)
+    with_board = summarise(result, args.board_seconds, args.warmup)
+    lags = board_lag(result, polls)
+    lost = acked_before + with_board["acked"] - board()
+    poll_ms = [1000 * (end - began) for began, end, _ in polls]
+    figures.update({
+        "board_lag_p50_s": round(_percentile(lags, 0.5), 3), "board_lag_p99_s": round(_percentile(lags, 0.99), 3),
+        "board_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
+                            f"{POLL_EVERY} s (no websocket board in this branch)",
+        "board_query_p50_ms": round(_percentile(poll_ms, 0.5), 1),
+        "board_query_p99_ms": round(_percentile(poll_ms, 0.99), 1), "board_polls": len(polls),
+        "board_missing_after": lost,
+        "board_phase_checkins_per_s": with_board["per_s"], "board_phase_p99_ms": with_board["p99_ms"],
+    })
+    log(f"  lag p50 {figures['board_lag_p50_s']} s, p99 {figures['board_lag_p99_s']} s; rollup p50 "
+        f"{figures['board_query_p50_ms']} ms; {with_board['per_s']:,.0f} check-ins/s meanwhile; "
+        f"missing from the board afterwards: {lost}")
+    sampler.stop.set()
+    sampler.join()
+    figures.update({
+        "peak_mib": round(sampler.peak_kib / 1024),
+        "bench_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_end": os.getloadavg()[0],
+        "national_peak_arrivals_per_s": round(curve_peak_per_s(world["people"] / max(args.scale, 1e-9))),
+    })
+    return figures
+
+
+def main():
+    argv = sys.argv[1:]
+    args = parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args), ensure_ascii=False))
+        return
+    print(json.dumps(orchestrate(args, argv), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
