@@ -103,3 +103,27 @@ def test_the_principal_names_the_delegation(client, world, make_user):
     assert response.status_code == 200 and d.members.count() == 2
     other = f"/attendance/sessions/{world['session'].pk}/institutions/{t['school_b'].pk}/delegation/"
     assert client.get(other).status_code == 404
+
+
+def test_headcount_on_the_roll_call_screen(client, world, organiser_bavi, make_user, tree):
+    client.force_login(organiser_bavi)
+    form = {"count_management": "1", "count_teacher": "3", "count_staff": "0", "client_id": str(uuid.uuid4())}
+    for _ in range(2):  # a double submit is one headcount
+        response = client.post(url(world, "headcount/"), form, follow=True)
+        assert response.status_code == 200
+    rows = CheckIn.objects.filter(point=world["bavi_point"], method=CheckIn.Method.HEADCOUNT)
+    assert sorted((r.category, r.count) for r in rows) == [("management", 1), ("staff", 0), ("teacher", 3)]
+    page = client.get(url(world)).content.decode()
+    assert 'name="count_teacher" value="3"' in page  # the latest headcount is shown
+
+    # Bad input: more than expected at the point, or not a number: a message, nothing written.
+    too_many = client.post(url(world, "headcount/"), {**form, "count_teacher": "500", "client_id": str(uuid.uuid4())},
+                           follow=True).content.decode()
+    assert "501" in too_many and "msg error" in too_many and rows.count() == 3
+    not_a_number = client.post(url(world, "headcount/"), {**form, "count_staff": "=1+1"}, follow=True)
+    assert not_a_number.status_code == 200 and rows.count() == 3
+
+    # Another district's organiser cannot even see the point.
+    client.force_login(make_user("socson_hc", Role.UNIT_ORGANISER, tree["socson"]))
+    assert client.post(url(world, "headcount/"), {**form, "client_id": str(uuid.uuid4())}).status_code == 404
+    assert rows.count() == 3

@@ -103,7 +103,7 @@ def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[d
         row["expected"] += i["expected"]
         row["present"] += i["present"]
         row["institutions"] += 1
-    heads = (services._latest_headcounts(session).filter(services.subtree_q("point__hall__unit__path", unit))
+    heads = (services.latest_headcounts(session).filter(services.subtree_q("point__hall__unit__path", unit))
              .values("point_id").annotate(n=Sum("count")).values_list("point_id", "n"))
     headcount = {}
     for pk, n in heads:

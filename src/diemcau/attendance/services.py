@@ -464,7 +464,8 @@ def expected_at_point(session: Session, point: BridgePoint) -> int:
     return sum(expected_by_institution(session, Assignment.objects.filter(session=session, point=point)).values())
 
 
-def _latest_headcounts(session: Session):
+def latest_headcounts(session: Session):
+    """The latest headcount row per (point, category) of a session: the ones that count."""
     latest = (CheckIn.objects.filter(session=session, method=M.HEADCOUNT).values("point_id", "category")
               .annotate(last=Max("id")).values("last"))
     return CheckIn.objects.filter(pk__in=latest)
@@ -473,7 +474,7 @@ def _latest_headcounts(session: Session):
 def present_at_point(session: Session, point: BridgePoint) -> int:
     people = (CheckIn.objects.filter(session=session, point=point, person__isnull=False)
               .aggregate(n=Count("person", distinct=True))["n"])
-    heads = _latest_headcounts(session).filter(point=point).aggregate(n=Sum("count"))["n"] or 0
+    heads = latest_headcounts(session).filter(point=point).aggregate(n=Sum("count"))["n"] or 0
     return people + heads
 
 
@@ -493,7 +494,7 @@ def rollup(session: Session, unit: Unit) -> dict:
     expected = expected_by_institution(session, assignments)
     people = CheckIn.objects.filter(session=session, person__isnull=False).filter(
         subtree_q("institution__path", unit))
-    heads = _latest_headcounts(session).filter(subtree_q("point__hall__unit__path", unit))
+    heads = latest_headcounts(session).filter(subtree_q("point__hall__unit__path", unit))
 
     by_category = dict.fromkeys(CATEGORIES, 0)
     for cat, n in people.values("category").annotate(n=Count("person", distinct=True)).values_list("category", "n"):
@@ -617,7 +618,7 @@ def point_counts(session: Session, points) -> dict[int, dict]:
         expected[point_id] += by_institution.get(institution_id, 0)
     present = dict(CheckIn.objects.filter(session=session, point_id__in=ids, person__isnull=False)
                    .values("point_id").annotate(n=Count("person", distinct=True)).values_list("point_id", "n"))
-    for point_id, n in (_latest_headcounts(session).filter(point_id__in=ids).values("point_id")
+    for point_id, n in (latest_headcounts(session).filter(point_id__in=ids).values("point_id")
                         .annotate(n=Sum("count")).values_list("point_id", "n")):
         present[point_id] = present.get(point_id, 0) + (n or 0)
     return {pk: {"present": present.get(pk, 0), "expected": expected[pk],

@@ -14,6 +14,8 @@ urlpatterns = [
     path("sessions/<int:sid>/points/<int:pk>/roll-call/check-in/", views.roll_call_check_in, name="roll-call-check-in"),
     path("sessions/<int:sid>/points/<int:pk>/roll-call/delegation/", views.roll_call_delegation,
          name="roll-call-delegation"),
+    path("sessions/<int:sid>/points/<int:pk>/roll-call/headcount/", views.roll_call_headcount,
+         name="roll-call-headcount"),
     # offline / self check-in
     path("sessions/<int:sid>/points/<int:pk>/roll-call/data.json", views_checkin.roll_call_data,
          name="roll-call-data"),

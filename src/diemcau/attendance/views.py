@@ -51,6 +51,15 @@ def _people(session, point, q: str):
     return [{"person": p, "present": p.pk in present, "client_id": uuid.uuid4()} for p in people]
 
 
+def _headcount(session, point) -> dict:
+    """The headcount form: the latest counts at this point (if any) and a fresh client id."""
+    latest = {r.category: r for r in services.latest_headcounts(session).filter(point=point)}
+    fields = [{"key": c.value, "label": c.label, "value": latest[c.value].count if c.value in latest else ""}
+              for c in Person.Category]
+    when = max((r.scanned_at for r in latest.values()), default=None)
+    return {"fields": fields, "when": when, "client_id": uuid.uuid4()}
+
+
 def _institutions(session, point):
     """Institutions assigned to the point, with present and expected people."""
     assigned = Assignment.objects.filter(session=session, point=point)
@@ -130,7 +139,7 @@ def roll_call(request, sid, pk):
     return render(request, "attendance/roll_call.html", {
         "session": session, "point": point, "conference": session.conference, "q": q,
         "counts": _counts(session, point), "rows": _people(session, point, q),
-        "institutions": _institutions(session, point)})
+        "institutions": _institutions(session, point), "headcount": _headcount(session, point)})
 
 
 @login_required
@@ -179,6 +188,26 @@ def roll_call_delegation(request, sid, pk):
                                                institution=institution, client_id=request.POST.get("client_id"))
         messages.success(request, _("%(unit)s: %(n)s people checked in.") % {
             "unit": institution.name, "n": sum(r.created for r in results)})
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("attendance:roll-call", sid=session.pk, pk=point.pk)
+
+
+@login_required
+@require_POST
+def roll_call_headcount(request, sid, pk):
+    """A headcount by category, for points that do not name the people in the hall."""
+    session, point = _point(request, sid, pk)
+    try:
+        counts = {c: int(request.POST.get(f"count_{c}") or 0) for c in services.CATEGORIES}
+    except ValueError:
+        messages.error(request, _("A count must be a whole number, zero or more."))
+        return redirect("attendance:roll-call", sid=session.pk, pk=point.pk)
+    try:
+        rows = services.record_headcount(request.user, session=session, point=point, counts_by_category=counts,
+                                         client_id=request.POST.get("client_id"),
+                                         device=request.headers.get("User-Agent", "")[:100])
+        messages.success(request, _("Headcount recorded: %(n)s people.") % {"n": sum(r.count for r in rows)})
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("attendance:roll-call", sid=session.pk, pk=point.pk)
