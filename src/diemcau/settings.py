@@ -103,6 +103,12 @@ if DATABASE_URL:
     # piles up until PostgreSQL refuses new ones (bench/checkin.py met "remaining connection slots
     # are reserved" at 12 requests in flight). Django's advice for ASGI: CONN_MAX_AGE = 0, or a pool.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # ... so PostgreSQL connections come from a pool (psycopg_pool) shared by the request threads:
+    # no new connection per request. DIEMCAU_DB_POOL=0 turns it off; the number is the pool's size.
+    _pool_size = int(os.environ.get("DIEMCAU_DB_POOL", "8"))
+    if _pool_size and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size,
+                                                                  "timeout": 10}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
