@@ -746,7 +746,7 @@ def drive(args, world: dict, workers: list) -> dict:
     figures.update({
         "board_lag_p50_s": round(_percentile(lags, 0.5), 3), "board_lag_p99_s": round(_percentile(lags, 0.99), 3),
         "board_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
-                            f"{POLL_EVERY} s (no websocket board in this branch)",
+                            f"{POLL_EVERY} s; the websocket board recomputes the same roll-up once per tick",
         "board_query_p50_ms": round(_percentile(poll_ms, 0.5), 1),
         "board_query_p99_ms": round(_percentile(poll_ms, 0.99), 1), "board_polls": len(polls),
         "board_missing_after": lost,
