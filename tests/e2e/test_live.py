@@ -32,7 +32,7 @@ def live_media(live_world, tmp_path):  # noqa: F811 - the imported fixture
     runtime = LiveRuntime(live_world["conference"].pk,
                           [NodeSpec("root", root_port, role="root"),
                            NodeSpec("edge-1", edge_port, point_id=live_world["bavi"].pk)],
-                          nodes={"root": root, "edge-1": edge}, synthetic_host=False)
+                          nodes={"root": root, "edge-1": edge}, synthetic_host=False, hls_dir=tmp_path / "hls")
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
@@ -63,6 +63,18 @@ def _page(browser, base_url, user):
     page.on("console", lambda m: page.logs.append(f"{time.monotonic():.1f} {m.type}: {m.text}"[:300]))
     login(page, user.username)
     return page
+
+
+def _probe(segment) -> dict:
+    """The video stream of an HLS segment as ffprobe reads it ({} if it does not play)."""
+    import json
+    import subprocess
+
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=codec_name,width,height", "-of", "json", str(segment)],
+                         capture_output=True, text=True, timeout=20)
+    streams = json.loads(out.stdout or "{}").get("streams") or [{}]
+    return streams[0] if streams[0].get("codec_name") == "h264" else {}
 
 
 def _frames(page):
@@ -114,6 +126,13 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     for key in ("bavi", "school"):
         assert _decoding(kiosks[key]), key
     kiosks["bavi"].wait_for_function("() => document.getElementById('on-air-who').textContent.includes('Hà Nội')")
+
+    # HLS for mass viewers follows the programme: after the switch, new segments of Hà Nội's
+    # picture (H.264 copied, 320 wide) appear in the playlist and play.
+    hls = live_media["runtime"].hls
+    _wait(lambda: any(_probe(seg).get("width") == 320 for seg in hls.segments()[-3:]), 30,
+          "an HLS segment of the new source")
+
     shot(kiosks["bavi"], "live-kiosk-floor")
     console.wait_for_selector("#queue li.granted .timer")
     shot(console, "live-director")

@@ -420,6 +420,10 @@ class LiveRuntime:
                     slot.source = None  # try again at the next look
                     return True
                 slot.forwarders += [(pub_id, int(f["stream_id"])) for f in made]
+        if slot_name == "main" and self.hls is not None and slot.source != want:
+            # A new source is a new RTP stream (SSRC, sequence, timestamps): the packager starts
+            # again and continues the playlist after a discontinuity (see HlsPackager.new_source).
+            await asyncio.to_thread(self.hls.new_source)
         slot.source, slot.targets = want, up_nodes
         return True
 
