@@ -13,7 +13,13 @@ Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 
 - ``GET /conferences/{id}/floor``, ``GET /conferences/{id}/board``.
 - ``POST /points/{id}/check`` ``{camera_ok, microphone_ok, mic_level, speakers_ok, bandwidth_kbps,
   rtt_ms, note?}`` → ``{id, passed}``.
+- ``POST /points/{id}/thumbnail`` header ``X-Live-Token``, body the JPEG (``image/jpeg``, ≤ 64 KB) →
+  ``{taken_at}``; refused: ``bad_token``, ``token_other_point`` (404), ``empty``, ``too_big``,
+  ``not_jpeg``, ``too_frequent`` (400). Only the latest picture is kept.
+- ``GET /conferences/{id}/thumbnails?ids=1,2`` → ``{ages: {point_id: seconds|null}}`` (points in scope).
 """
+
+from datetime import UTC, datetime
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
@@ -22,7 +28,7 @@ from diemcau.core.errors import ScopeError
 from diemcau.events.services import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import services
+from . import services, thumbs
 from .models import FloorRequest, LiveToken
 
 router = Router(tags=["live"])
@@ -108,6 +114,23 @@ def stats(request, point_id: int, body: StatsIn):
                        purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
     report = services.ingest_report(request.user, point, body.dict(exclude_none=True))
     return {"id": report.pk}
+
+
+@router.post("/points/{point_id}/thumbnail")
+def thumbnail(request, point_id: int):
+    point = _point(request, point_id)
+    services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
+                       purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
+    at = thumbs.store(request.user, point, request.body)
+    return {"taken_at": datetime.fromtimestamp(at, tz=UTC).isoformat()}
+
+
+@router.get("/conferences/{conference_id}/thumbnails")
+def thumbnail_ages(request, conference_id: int, ids: str = ""):
+    conference = _conference(request, conference_id)
+    wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:100]
+    allowed = services.board_points(request.user, conference).filter(pk__in=wanted).values_list("pk", flat=True)
+    return {"ages": thumbs.ages(allowed)}
 
 
 @router.post("/points/{point_id}/floor")

@@ -19,4 +19,5 @@ def js_labels() -> dict:
         "camera": _("Camera"), "microphone": _("Microphone"), "ok": _("OK"), "failed": _("Failed"),
         "saved": _("Check saved."), "passed": _("Passed"), "not_passed": _("Not passed"),
         "publishing_on": _("Camera and microphone are on"), "page": _("Page"),
+        "no_thumb": _("No picture yet"), "seconds_ago": _("%(n)s s ago"), "minutes_ago": _("%(n)s min ago"),
     }

@@ -12,5 +12,6 @@ urlpatterns = [
     path("conference/<int:cid>/nodes/", views.nodes, name="nodes"),
     path("points/<int:pk>/kiosk/", views.kiosk, name="kiosk"),
     path("points/<int:pk>/check/", views.technical_check, name="check"),
+    path("points/<int:pk>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
     path("hls/<path:path>", views.hls, name="hls"),
 ]

@@ -12,12 +12,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils._os import safe_join
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from diemcau.core.errors import DomainError
 from diemcau.events.services import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import services
+from . import services, thumbs
 from .labels import js_labels
 from .models import LiveToken, Programme
 
@@ -74,6 +75,7 @@ def index(request, cid):
 
 
 @login_required
+@ensure_csrf_cookie  # the kiosk posts its thumbnails with the CSRF header
 def kiosk(request, pk):
     point = _operated_point(request, pk)
     issued, problem = _issue(request, point.conference, LiveToken.Purpose.KIOSK, point)
@@ -109,7 +111,9 @@ def director(request, cid):
     issued, problem = _issue(request, conference, LiveToken.Purpose.DIRECTOR)
     points = list(services.board_points(request.user, conference).values("pk", "name"))
     config = _config(request, issued, ws=f"/ws/live/director/{conference.pk}/",
-                     board_ws=f"/ws/live/board/{conference.pk}/", points=points)
+                     board_ws=f"/ws/live/board/{conference.pk}/", points=points,
+                     thumb_url=reverse("live:thumbnail", args=[0]),
+                     ages_url=f"/api/live/conferences/{conference.pk}/thumbnails")
     return render(request, "live/director.html", {"conference": conference, "config": config, "problem": problem,
                                                   "sources": Programme.Source.choices})
 
@@ -145,6 +149,20 @@ def nodes(request, cid):
     if not services.is_director(request.user):
         raise Http404
     return render(request, "live/nodes.html", {"conference": conference, "plan": services.node_plan(conference)})
+
+
+@login_required
+def thumbnail(request, pk):
+    """A point's latest thumbnail, for whoever's board shows the point (others: 404)."""
+    point = get_object_or_404(BridgePoint.objects.select_related("conference"), pk=pk)
+    if not services.board_points(request.user, point.conference).filter(pk=point.pk).exists():
+        raise Http404
+    try:
+        response = FileResponse(open(thumbs.path_for(point.pk), "rb"), content_type="image/jpeg")
+    except OSError:
+        raise Http404 from None
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

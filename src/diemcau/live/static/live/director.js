@@ -1,13 +1,16 @@
 /* The director console: floor queue with grant/revoke/mute and a speaking timer, programme source,
- * a preview of the programme, and a paged wall of points with their live state. */
+ * a preview of the programme, and a paged wall of points: each one's latest thumbnail (the kiosk posts
+ * a small JPEG of its camera every ~10 s; the wall reloads the page's pictures every 10 s), its name,
+ * its live state and the picture's age. */
 (function () {
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
   const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
-  const PAGE = 24;
-  let queue = [], programme = null, board = null, page = 0;
+  const PAGE = 12, THUMB_EVERY = 10000;
+  let queue = [], programme = null, board = null, page = 0, filter = "", thumbRound = Date.now();
+  const imgs = new Map(), ages = {};
   const muted = new Set();
 
   function el(tag, attrs, text) {
@@ -57,15 +60,40 @@
   }
   document.querySelectorAll("[data-source]").forEach((b) => { b.onclick = () => act({ type: "programme", source: b.dataset.source }); });
 
-  function renderWall() {
-    const wall = $("wall"); wall.replaceChildren();
-    if (!board) return;
-    const pts = board.points, pages = Math.max(1, Math.ceil(pts.length / PAGE));
+  function ago(n) {
+    return n < 90 ? T.seconds_ago.replace("%(n)s", n) : T.minutes_ago.replace("%(n)s", Math.round(n / 60));
+  }
+  function thumb(id) {  // one <img> per point, kept across renders so a board update does not reload it
+    let img = imgs.get(id);
+    if (!img) {
+      img = el("img", { class: "thumb", alt: "", width: "192", height: "108", loading: "lazy" });
+      img.onload = () => { img.dataset.ok = "1"; };
+      img.onerror = () => { img.dataset.ok = "0"; };
+      imgs.set(id, img);
+    }
+    const src = cfg.thumb_url.replace("0", String(id)) + "?t=" + thumbRound;
+    if (img.dataset.src !== src) { img.dataset.src = src; img.src = src; }
+    return img;
+  }
+  function shown() {
+    if (!board) return [];
+    const f = filter.trim().toLowerCase();
+    const pts = f ? board.points.filter((p) => (p.name + " " + (p.unit || "")).toLowerCase().includes(f)) : board.points;
+    const pages = Math.max(1, Math.ceil(pts.length / PAGE));
     page = Math.min(page, pages - 1);
     $("wall-page").textContent = T.page + " " + (page + 1) + "/" + pages;
-    pts.slice(page * PAGE, page * PAGE + PAGE).forEach((p) => {
+    return pts.slice(page * PAGE, page * PAGE + PAGE);
+  }
+  function renderWall() {
+    const wall = $("wall"); wall.replaceChildren();
+    shown().forEach((p) => {
       const t = el("div", { class: "tile", "data-point": p.id });
-      t.append(el("div", { class: "name" }, p.name));
+      const age = ages[p.id];
+      const pic = el("div", { class: "pic" + (age === null || age === undefined ? " none" : "") });
+      pic.append(thumb(p.id));
+      pic.append(el("span", { class: "age" + (age > 30 ? " stale" : "") },
+        age === null || age === undefined ? T.no_thumb : ago(age)));
+      t.append(pic, el("div", { class: "name" }, p.name));
       const st = el("span", { class: "state " + p.state }, T[p.state === "lost" ? "state_lost" : p.state] || p.state);
       t.append(st);
       if (p.degraded) t.append(" ", el("span", { class: "state degraded" }, T.degraded));
@@ -74,15 +102,28 @@
       wall.append(t);
     });
   }
-  $("wall-prev").onclick = () => { page = Math.max(0, page - 1); renderWall(); };
-  $("wall-next").onclick = () => { page += 1; renderWall(); };
+  async function refreshThumbs() {
+    const ids = shown().map((p) => p.id);
+    if (!ids.length) return;
+    try {
+      const r = await fetch(cfg.ages_url + "?ids=" + ids.join(","), { credentials: "same-origin", cache: "no-store" });
+      if (r.ok) Object.assign(ages, (await r.json()).ages);
+    } catch (e) { /* the next round tries again */ }
+    renderWall();
+  }
+  setInterval(() => { thumbRound = Date.now(); refreshThumbs(); }, THUMB_EVERY);
+  $("wall-prev").onclick = () => { page = Math.max(0, page - 1); refreshThumbs(); renderWall(); };
+  $("wall-next").onclick = () => { page += 1; refreshThumbs(); renderWall(); };
+  $("wall-filter").oninput = (e) => { filter = e.target.value; page = 0; refreshThumbs(); renderWall(); };
 
   const socket = new L.LiveSocket(cfg.ws, (msg) => {
     if (msg.type === "state") { queue = msg.queue; programme = msg.programme; renderQueue(); renderProgramme(); $("console-error").textContent = ""; }
     else if (msg.type === "error") $("console-error").textContent = msg.message;
   });
   function act(m) { socket.send(m); }
-  new L.LiveSocket(cfg.board_ws, (msg) => { if (msg.type === "board") { board = msg; renderWall(); } });
+  new L.LiveSocket(cfg.board_ws, (msg) => {
+    if (msg.type === "board") { const first = !board; board = msg; renderWall(); if (first) refreshThumbs(); }
+  });
 
   if (cfg.token) {
     new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {

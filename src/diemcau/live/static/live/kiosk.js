@@ -1,4 +1,5 @@
 /* The bridge-point kiosk: the programme large, the floor, its own camera when it asks, stats every 5 s.
+ * Posts a small JPEG of its camera every 10 s for the director's wall (api: POST points/{id}/thumbnail).
  * Runs unattended: the Janus sessions and the websocket come back by themselves after any drop.
  */
 (function () {
@@ -44,8 +45,11 @@
   // --- publishing own camera and microphone (while the point asks for or has the floor) --------
   async function localTracks() {
     if (!state.local) {
-      state.local = await navigator.mediaDevices.getUserMedia({
+      // One request at a time (the thumbnail and the floor may both ask); a refusal is asked again later.
+      state.opening = state.opening || navigator.mediaDevices.getUserMedia({
         audio: true, video: { width: 320, height: 240, frameRate: 15 } });
+      try { state.local = await state.opening; } finally { state.opening = null; }
+      state.local.getAudioTracks().forEach((t) => { t.enabled = false; });
       selfVideo.srcObject = state.local;
     }
     applyMute();
@@ -179,6 +183,31 @@
     state.prev = f;
     socket.send({ type: "stats", stats: stats });
   }, STATS_EVERY);
+
+  // --- the thumbnail: a small JPEG of the camera every 10 s for the director's wall --------------
+  // The camera is opened at start (the microphone stays disabled until the floor is granted, see
+  // applyMute); nothing is published to Janus until the point asks for the floor.
+  const THUMB_EVERY = 10000, csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
+  const canvas = document.createElement("canvas"); canvas.width = 192; canvas.height = 108;
+  const grab = document.createElement("video"); grab.muted = true; grab.playsInline = true;
+  async function postThumbnail() {
+    if (!cfg.token) return;
+    try { await localTracks(); } catch (e) { return; }  // no camera (yet): try again next round
+    if (grab.srcObject !== state.local) { grab.srcObject = state.local; await grab.play().catch(() => {}); }
+    const w = grab.videoWidth, h = grab.videoHeight;
+    if (!w || !h) return;
+    const scale = Math.max(canvas.width / w, canvas.height / h), sw = canvas.width / scale, sh = canvas.height / scale;
+    canvas.getContext("2d").drawImage(grab, (w - sw) / 2, (h - sh) / 2, sw, sh, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", 0.6));
+    if (!blob) return;
+    try {
+      const r = await fetch("/api/live/points/" + cfg.point_id + "/thumbnail", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrf, "X-Live-Token": cfg.token }, body: blob });
+      window.kioskThumbs = (window.kioskThumbs || 0) + (r.ok ? 1 : 0);
+    } catch (e) { /* the next round tries again */ }
+  }
+  setTimeout(postThumbnail, 1500);
+  setInterval(postThumbnail, THUMB_EVERY);
 
   if (cfg.token) watcher.start(); else setMedia(false, T.lost);
 })();
