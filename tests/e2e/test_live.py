@@ -3,7 +3,8 @@
 The studio publishes (fake camera, 480x270); three kiosks watch the programme (Hà Nội on the root,
 Ba Vì and a Ba Vì school behind the edge at Ba Vì); Hà Nội asks for the floor and the director
 grants it; the others then decode Hà Nội's 320x240 picture; the board shows the four points with
-figures; the root is killed and restarted and every kiosk decodes frames again within 10 s.
+figures; the director's wall shows each kiosk's thumbnail (a JPEG of its fake camera posted every
+10 s); the root is killed and restarted and every kiosk decodes frames again within 10 s.
 """
 
 import asyncio
@@ -98,6 +99,10 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     studio.click("#go-camera")
     _wait(lambda: studio.evaluate("() => window.studioState.publishing"), 20, "studio publishing")
 
+    from diemcau.live import thumbs
+
+    for key in ("host", "hanoi", "bavi", "school", "socson"):  # no picture left over from an earlier run
+        thumbs.path_for(w[key].pk).unlink(missing_ok=True)
     kiosks = {}
     for key in ("hanoi", "bavi", "school"):
         page = _page(browser, url, w["ops"][key])
@@ -136,6 +141,15 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     shot(kiosks["bavi"], "live-kiosk-floor")
     console.wait_for_selector("#queue li.granted .timer")
     shot(console, "live-director")
+
+    # The wall: every kiosk's thumbnail (its own camera, opened muted at start) has loaded.
+    for key in ("hanoi", "bavi", "school"):
+        console.wait_for_function(
+            """id => { const i = document.querySelector(`#wall .tile[data-point='${id}'] img`);
+                       return i && i.complete && i.naturalWidth > 0 && i.dataset.ok === '1'; }""",
+            arg=w[key].pk, timeout=25000)
+    assert console.locator(f"#wall .tile[data-point='{w['socson'].pk}'] .pic.none").count() == 1
+    shot(console, "live-director-wall")
 
     board = _page(browser, url, w["director"])
     board.goto(f"{url}/live/conference/{w['conference'].pk}/board/", wait_until="domcontentloaded")
