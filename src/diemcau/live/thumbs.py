@@ -59,6 +59,7 @@ def store(actor, point: BridgePoint, data: bytes, *, now: float | None = None) -
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a front web server may serve the folder
         os.utime(tmp, (now, now))
         os.replace(tmp, target)
     except BaseException:
