@@ -87,7 +87,18 @@
 
   // --- the floor -------------------------------------------------------------------------------
   let timerStart = null;
+  // Janus asks a publisher for no keyframe when the runtime points the programme's forwarders at
+  // it, so a kiosk just put on air asks for one itself (VideoRoom configure keyframe), a few times
+  // while the runtime (which polls the programme 5 times a second) re-points the forwarders.
+  function requestKeyframes() {
+    [150, 400, 800, 1500].forEach((ms) => setTimeout(() => {
+      const h = state.pubHandle;
+      if (h) h.send({ message: { request: "configure", keyframe: true } });
+    }, ms));
+  }
   function showFloor(f) {
+    const wasGranted = !!(state.floor && state.floor.state === "granted");
+    if (!wasGranted && f && f.state === "granted") requestKeyframes();
     state.floor = f;
     const s = $("floor-state");
     s.className = "floor-state " + (f ? f.state : "");
