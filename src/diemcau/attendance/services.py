@@ -376,8 +376,8 @@ class Badge:
     person: Person | None
 
 
-def read_badge_token(token: str, *, session: Session, point: BridgePoint) -> Badge:
-    """Check a scanned QR payload against the session and point where it is scanned."""
+def _load_badge(token: str) -> tuple[dict, int, int]:
+    """A QR payload whose signature and expiry hold: (payload, session id, point id)."""
     try:
         payload = signing.loads(token or "", salt=BADGE_SALT)
         session_id, point_id, expires = int(payload["s"]), int(payload["p"]), int(payload["e"])
@@ -386,6 +386,12 @@ def read_badge_token(token: str, *, session: Session, point: BridgePoint) -> Bad
                           "badge_forged") from None
     if expires < timezone.now().timestamp():
         raise DomainError(_("This QR code has expired."), "badge_expired")
+    return payload, session_id, point_id
+
+
+def read_badge_token(token: str, *, session: Session, point: BridgePoint) -> Badge:
+    """Check a scanned QR payload against the session and point where it is scanned."""
+    payload, session_id, point_id = _load_badge(token)
     if session_id != session.pk:
         raise DomainError(_("This QR code is for another session."), "badge_other_session")
     if point_id != point.pk:
@@ -404,14 +410,7 @@ def read_point_token(token: str) -> tuple[Session, BridgePoint]:
     Refuses a forged or expired token, a personal badge (it is scanned by the operator, not
     opened on a phone) and a token whose session or point no longer exists.
     """
-    try:
-        payload = signing.loads(token or "", salt=BADGE_SALT)
-        session_id, point_id, expires = int(payload["s"]), int(payload["p"]), int(payload["e"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise DomainError(_("This QR code is not one of ours: it may be forged or damaged."),
-                          "badge_forged") from None
-    if expires < timezone.now().timestamp():
-        raise DomainError(_("This QR code has expired."), "badge_expired")
+    payload, session_id, point_id = _load_badge(token)
     if payload.get("c"):
         raise DomainError(_("This is a personal badge: show it to the operator of the bridge point."),
                           "badge_personal")
