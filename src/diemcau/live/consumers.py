@@ -129,8 +129,8 @@ class KioskConsumer(_Base):
         await self.send_json({"type": "on_air"})
 
 
-class DirectorConsumer(_Base):
-    """The director console: the floor queue and the programme, and the director's actions."""
+class _ConferenceConsumer(_Base):
+    """A page that follows one conference (console, board): refused unless ``_authorise`` gives it."""
 
     async def connect(self):
         self.conference = None
@@ -140,10 +140,10 @@ class DirectorConsumer(_Base):
             await self.close(code=FORBIDDEN)
             return
         self.user, self.conference = user, conference
-        self.group = services.director_group(conference.pk)
+        self.group = self.group_name(conference.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self._send_state()
+        await self.joined()
 
     @database_sync_to_async
     def _authorise(self, user, conference_id):
@@ -151,13 +151,39 @@ class DirectorConsumer(_Base):
         if user is None or not user.is_authenticated:
             return None
         conference = visible_conferences(user).select_related("host_unit").filter(pk=conference_id).first()
-        if conference is None:
+        if conference is None or not self.may_follow(user, conference):
             return None
+        return conference
+
+    def may_follow(self, user, conference) -> bool:
+        return True
+
+    async def disconnect(self, code):
+        if self.conference is not None:
+            await self.left()
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def joined(self):
+        pass
+
+    async def left(self):
+        pass
+
+
+class DirectorConsumer(_ConferenceConsumer):
+    """The director console: the floor queue and the programme, and the director's actions."""
+
+    group_name = staticmethod(services.director_group)
+
+    def may_follow(self, user, conference) -> bool:
         try:
             services.require_director(user, conference)
         except DomainError:
-            return None
-        return conference
+            return False
+        return True
+
+    async def joined(self):
+        await self._send_state()
 
     @database_sync_to_async
     def _state(self):
@@ -167,10 +193,6 @@ class DirectorConsumer(_Base):
 
     async def _send_state(self):
         await self.send_json(await self._state())
-
-    async def disconnect(self, code):
-        if self.conference is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
@@ -207,29 +229,17 @@ class DirectorConsumer(_Base):
         await self._send_state()
 
 
-class BoardConsumer(_Base):
+class BoardConsumer(_ConferenceConsumer):
     """The site board: a snapshot of every point in the user's subtree, sent on change and every 2 s."""
 
-    async def connect(self):
-        self.conference = None
-        user = self.scope.get("user")
-        conference = await self._authorise(user, self.scope["url_route"]["kwargs"]["conference_id"])
-        if conference is None:
-            await self.close(code=FORBIDDEN)
-            return
-        self.user, self.conference = user, conference
-        self.group = services.board_group(conference.pk)
+    group_name = staticmethod(services.board_group)
+
+    async def joined(self):
         self._dirty = asyncio.Event()
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
         self._task = asyncio.create_task(self._loop())
 
-    @database_sync_to_async
-    def _authorise(self, user, conference_id):
-        close_old_connections()
-        if user is None or not user.is_authenticated:
-            return None
-        return visible_conferences(user).select_related("host_unit").filter(pk=conference_id).first()
+    async def left(self):
+        self._task.cancel()
 
     @database_sync_to_async
     def _snapshot(self):
@@ -245,11 +255,6 @@ class BoardConsumer(_Base):
                 await asyncio.wait_for(self._dirty.wait(), BOARD_EVERY)
             # At most one snapshot every half second, however fast changes arrive.
             await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - started)))
-
-    async def disconnect(self, code):
-        if self.conference is not None:
-            self._task.cancel()
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         pass  # the board only listens
