@@ -74,7 +74,8 @@ test: $(VENV)/.installed messages
 	  echo "== smoke run on SQLite" && \
 	  env -u DATABASE_URL $(PY) -m pytest -m smoke -q -p no:randomly $(PYTEST_ARGS); \
 	else \
-	  $(PY) -m pytest $(PYTEST_ARGS); \
+	  echo "== run on SQLite (a file test database, so the server-process tests run too)"; \
+	  DIEMCAU_SQLITE_TEST=$(CURDIR)/var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS); \
 	fi
 
 lint: $(VENV)/.installed

@@ -17,6 +17,7 @@ from diemcau.attendance import consumers, services
 from diemcau.attendance.models import CheckIn
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from tests.environment import missing
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -139,7 +140,7 @@ async def test_a_burst_is_coalesced_into_few_messages_for_every_viewer(world, or
 def redis_layer(settings):
     server = shutil.which("redis-server")
     if not server:
-        pytest.skip("redis-server is not installed")
+        missing("redis-server is not installed")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -153,7 +154,7 @@ def redis_layer(settings):
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
-                pytest.skip("redis-server did not start")
+                raise RuntimeError(f"redis-server did not start on port {port}") from None
             time.sleep(0.1)
     from channels.layers import channel_layers
 

@@ -27,6 +27,7 @@ from django.test import Client
 
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Person
+from tests.environment import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, THREADS, KILL_AFTER_ACKS = 400, 4, 120
@@ -41,7 +42,7 @@ def _server_env():
         env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
                                f"{db['PORT'] or 5432}/{db['NAME']}")
     elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
-        pytest.skip("needs PostgreSQL or a file SQLite test database (DIEMCAU_SQLITE_TEST)")
+        missing("needs PostgreSQL or a file SQLite test database (DIEMCAU_SQLITE_TEST)")
     else:
         env.pop("DATABASE_URL", None)
         env["DIEMCAU_SQLITE"] = str(db["NAME"])
@@ -134,8 +135,8 @@ def test_every_acknowledged_check_in_survives_sigkill(world, organiser_bavi):
     proc = _start(env, port, log)
     try:
         rows = collections.Counter(str(c) for c in CheckIn.objects.values_list("client_id", flat=True))
-        missing = [c for c in acked if rows[c] != 1]
-        assert not missing, f"{len(missing)} acknowledged check-ins lost or doubled after SIGKILL"
+        lost = [c for c in acked if rows[c] != 1]
+        assert not lost, f"{len(lost)} acknowledged check-ins lost or doubled after SIGKILL"
         assert len(rows) >= killed_at and all(n == 1 for n in rows.values())
         after_restart = len(rows)  # acknowledged, plus any committed whose reply the kill cut off
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import missing
+
 CHROMIUM = os.environ.get("DIEMCAU_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("DIEMCAU_SCREENSHOTS", ROOT / "var/screenshots"))
@@ -32,7 +34,7 @@ def browser():
     # Module scope: Playwright's sync API keeps an event loop running in this thread while it is
     # open, which would break later tests that call asyncio.run() (the Janus client's tests).
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -107,7 +109,7 @@ def asgi_server(transactional_db, settings):
         env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
                                f"{db['PORT'] or 5432}/{db['NAME']}")
     elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
-        pytest.skip("the ASGI server needs PostgreSQL or a file SQLite test database")
+        missing("the ASGI server needs PostgreSQL or a file SQLite test database")
     else:
         env.pop("DATABASE_URL", None)
         env["DIEMCAU_SQLITE"] = str(db["NAME"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from diemcau.live.janus_node import JANUS_BINARY, JanusNode
+from tests.environment import missing
 
 
 def _tcp_free(port: int) -> bool:
@@ -49,7 +50,7 @@ def free_base_port(taken: Collection[int] = ()) -> int:
 def make_node(tmp_path: Path) -> Iterator[Callable[..., JanusNode]]:
     """Start Janus nodes on free loopback ports in tmp folders; every node is stopped at the end."""
     if not Path(JANUS_BINARY).exists():
-        pytest.skip(reason=f"{JANUS_BINARY} is missing (install Debian's janus package)")
+        missing(f"{JANUS_BINARY} is missing (install Debian's janus package)")
     nodes: list[JanusNode] = []
 
     def make(name: str = "root", **kwargs: object) -> JanusNode:

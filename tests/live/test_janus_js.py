@@ -10,10 +10,9 @@ import asyncio
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 from diemcau.live.janus_client import STREAMING, JanusAdmin
 from diemcau.live.janus_node import JanusNode
+from tests.environment import missing
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "diemcau" / "live" / "static" / "live"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +32,7 @@ SCRIPT = """([server, token]) => new Promise(resolve => {
 
 def test_vendored_janus_js_uses_a_token_issued_by_diemcau(janus_node: JanusNode) -> None:
     if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
-        pytest.skip(reason="needs Playwright and /usr/bin/chromium")
+        missing("needs Playwright and /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 
     async def issue() -> None:

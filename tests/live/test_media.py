@@ -17,6 +17,7 @@ import pytest
 from diemcau.live.janus_client import JanusClient, Streaming
 from diemcau.live.janus_node import JANUS_BINARY, JanusNode
 from diemcau.live.media import FFMPEG_BINARY, HlsPackager, MediaError, SyntheticFeed, programme_sdp
+from tests.environment import missing
 
 pytestmark = pytest.mark.skipif(not Path(FFMPEG_BINARY).exists(), reason="ffmpeg is missing")
 
@@ -44,7 +45,7 @@ def free_rtp_ports() -> tuple[int, int]:
 def media_node(tmp_path: Path) -> Iterator[JanusNode]:
     """A Janus node with its port block in 26000-29999 (other suites use other blocks)."""
     if not Path(JANUS_BINARY).exists():
-        pytest.skip(reason=f"{JANUS_BINARY} is missing (install Debian's janus package)")
+        missing(f"{JANUS_BINARY} is missing (install Debian's janus package)")
     for base in random.sample(range(26000, 30000, 1000), 4):
         node = JanusNode("media", base, folder=tmp_path / "janus")
         try:
@@ -57,7 +58,7 @@ def media_node(tmp_path: Path) -> Iterator[JanusNode]:
         finally:
             node.stop()
         return
-    pytest.skip(reason="no free Janus port block between 26000 and 29999")
+    missing("no free Janus port block between 26000 and 29999")
 
 
 def _ffprobe(path: Path) -> dict:
