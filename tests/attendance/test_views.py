@@ -115,6 +115,7 @@ def test_headcount_on_the_roll_call_screen(client, world, organiser_bavi, make_u
     assert sorted((r.category, r.count) for r in rows) == [("management", 1), ("staff", 0), ("teacher", 3)]
     page = client.get(url(world)).content.decode()
     assert 'name="count_teacher" value="3"' in page  # the latest headcount is shown
+    assert page.count('id="headcount"') == 1 and "headcount" not in page.split("</title>")[0]
 
     # Bad input: more than expected at the point, or not a number: a message, nothing written.
     too_many = client.post(url(world, "headcount/"), {**form, "count_teacher": "500", "client_id": str(uuid.uuid4())},
