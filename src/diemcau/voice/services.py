@@ -24,7 +24,7 @@ from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold, nfc
 from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
 
-from . import textsim
+from . import anonymity, textsim
 from . import topics as topic_engine
 from .models import MAX_TEXT, ModerationAction, Opinion, Topic, TopicProposal, Vote
 from .signals import send_on_air_changed, send_on_commit
@@ -230,9 +230,12 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
             anonymous=bool(anonymous), topic=topic, suggested_topic=suggest_topic(conference, text),
             at_unit=unit, point=point,
         )
-        audit.record(person.user or SYSTEM, "voice.opinion.submit", opinion, unit_path=unit.path,
-                     after={"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None),
-                            "point": getattr(point, "pk", None)})
+        after = {"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None)}
+        if not opinion.anonymous:
+            after["point"] = getattr(point, "pk", None)
+        # Audit the act, not the person, when the author asked to stay anonymous (see anonymity).
+        audit.record(SYSTEM if opinion.anonymous else (person.user or SYSTEM), "voice.opinion.submit", opinion,
+                     unit_path=unit.path, object_repr=anonymity.audit_label(opinion), after=after)
         send_on_commit(opinion, "submit")
     return opinion
 
@@ -307,8 +310,9 @@ def _require_moderator(user, opinion: Opinion):
 def _log(user, opinion: Opinion, action: str, before=None, after=None, reason: str = ""):
     ModerationAction.objects.create(opinion=opinion, actor=user if getattr(user, "is_authenticated", False) else None,
                                     action=action, before=before, after=after, reason=reason)
-    audit.record(user, f"voice.opinion.{action}", opinion, before=before, after=after,
-                 unit_path=opinion.at_unit.path)
+    logged_before, logged_after = anonymity.audit_changes(opinion, before, after)
+    audit.record(user, f"voice.opinion.{action}", opinion, before=logged_before, after=logged_after,
+                 unit_path=opinion.at_unit.path, object_repr=anonymity.audit_label(opinion))
     send_on_commit(opinion, action)
 
 
