@@ -16,7 +16,9 @@ class OpinionAdmin(admin.ModelAdmin):
     # Read-only: moderation goes through the services so every change is scoped and logged.
     list_display = ("text", "kind", "status", "at_unit", "upvotes", "raised_by_people", "created_at")
     list_filter = ("status", "kind", "conference")
-    raw_id_fields = ("author", "author_unit", "at_unit", "merged_into", "session", "topic", "suggested_topic")
+    # Who wrote an item is the rate limiter's business only (anonymous items): never shown here.
+    exclude = ("author", "author_unit")
+    raw_id_fields = ("at_unit", "merged_into", "session", "topic", "suggested_topic")
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -53,6 +53,7 @@ def analysis_unit(user, unit: Unit | None = None) -> Unit:
 
 def start_groups(user, conference, unit: Unit | None = None) -> OpinionGroupsRun:
     """Queue the computation of opinion groups over the votes of the user's subtree."""
+    services.require_takes_part(user, conference)
     unit = analysis_unit(user, unit)
     with transaction.atomic():
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit,

@@ -1,6 +1,8 @@
 """Opinions and questions over JSON: submit, similar while typing, vote, and moderation.
 
-Every handler calls :mod:`diemcau.voice.services`; items outside the caller's scope answer 404.
+Every handler calls :mod:`diemcau.voice.services`; a conference the caller does not take part in
+(:func:`services.conference_for`, the events module's rule), its items, and items outside the
+caller's scope answer 404, as if they did not exist. No GET writes anything.
 
 | request                                              | body                      | reply          |
 |------------------------------------------------------|---------------------------|----------------|
@@ -36,7 +38,6 @@ from ninja import Field, Router, Schema, Status
 
 from diemcau.core.errors import ScopeError
 from diemcau.events.models import Conference, Session
-from diemcau.events.services import visible_conferences
 from diemcau.orgs.models import Person, Unit
 
 from . import services
@@ -140,17 +141,19 @@ def _person(request) -> Person | None:
     return Person.objects.filter(user=request.user).select_related("unit").first()
 
 
-def _conference(conference_id) -> Conference:
-    return get_object_or_404(Conference, pk=conference_id)
+def _conference(request, conference_id) -> Conference:
+    """The conference, if the caller takes part in it; 404 otherwise (ScopeError)."""
+    return services.conference_for(request.user, conference_id)
 
 
-def _opinion(opinion_id) -> Opinion:
-    return get_object_or_404(Opinion.objects.select_related("at_unit", "author_unit"), pk=opinion_id)
+def _opinion(request, opinion_id) -> Opinion:
+    """An item of a conference the caller takes part in; 404 otherwise (ScopeError)."""
+    return services.opinion_for(request.user, opinion_id)
 
 
 def _moderated(request, opinion_id) -> Opinion:
     """The item, if the caller may moderate it; 404 otherwise."""
-    opinion = _opinion(opinion_id)
+    opinion = _opinion(request, opinion_id)
     if not services.can_moderate(request.user, opinion):
         raise ScopeError()
     return opinion
@@ -158,13 +161,13 @@ def _moderated(request, opinion_id) -> Opinion:
 
 @router.get("/conferences/{conference_id}/topics/", response=list[TopicOut], summary="The conference's topics")
 def list_topics(request, conference_id: int):
-    return services.ensure_topics(_conference(conference_id))
+    return services.active_topics(_conference(request, conference_id))
 
 
 @router.post("/conferences/{conference_id}/opinions/", response={201: OpinionOut},
              summary="Send a question or an opinion")
 def submit(request, conference_id: int, payload: SubmitIn):
-    conference = _conference(conference_id)
+    conference = _conference(request, conference_id)
     session = topic = None
     if payload.session_id is not None:
         session = get_object_or_404(Session, pk=payload.session_id, conference=conference)
@@ -180,32 +183,34 @@ def submit(request, conference_id: int, payload: SubmitIn):
 @router.get("/conferences/{conference_id}/opinions/", response=list[OpinionOut],
             summary="Items that came up to a level, ranked")
 def list_ranked(request, conference_id: int, unit: int | None = None, below: bool = False):
+    conference = _conference(request, conference_id)
     level = get_object_or_404(Unit, pk=unit) if unit is not None else None
-    return list(services.ranked(request.user, _conference(conference_id), unit=level, include_below=below)[:200])
+    return list(services.ranked(request.user, conference, unit=level, include_below=below)[:200])
 
 
 @router.get("/conferences/{conference_id}/similar/", response=list[SimilarOut],
             summary="Visible items similar to a text being typed")
 def similar(request, conference_id: int, q: str = ""):
-    return services.similar(_conference(conference_id), q[:2000], request.user)
+    return services.similar(_conference(request, conference_id), q[:2000], request.user)
 
 
 @router.get("/conferences/{conference_id}/queue/", response=list[OpinionOut], summary="Items awaiting moderation")
 def queue(request, conference_id: int):
-    return list(services.moderation_queue(request.user, _conference(conference_id))[:200])
+    return list(services.moderation_queue(request.user, _conference(request, conference_id))[:200])
 
 
 @router.get("/conferences/{conference_id}/mine/", response=list[MineOut], summary="The caller's own items")
 def mine(request, conference_id: int):
+    conference = _conference(request, conference_id)
     person = _person(request)
     if person is None:
         return []
-    return list(services.my_opinions(person, _conference(conference_id)))
+    return list(services.my_opinions(person, conference))
 
 
 @router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
 def vote(request, opinion_id: int, payload: VoteIn):
-    opinion = _opinion(opinion_id)
+    opinion = _opinion(request, opinion_id)
     if not services.can_see(request.user, opinion):
         raise ScopeError()
     _, created = services.vote(_person(request), opinion, payload.kind)
@@ -253,8 +258,7 @@ def merge(request, opinion_id: int, payload: MergeIn):
 
 def _directed(request, opinion_id) -> Opinion:
     """The item, if the caller directs its conference; 404 otherwise."""
-    opinion = get_object_or_404(Opinion.objects.select_related("conference__host_unit", "at_unit", "author_unit"),
-                                pk=opinion_id)
+    opinion = _opinion(request, opinion_id)
     if not services.can_direct(request.user, opinion.conference):
         raise ScopeError()
     return opinion
@@ -262,7 +266,7 @@ def _directed(request, opinion_id) -> Opinion:
 
 @router.get("/conferences/{conference_id}/on-air/", response=OnAirOut, summary="The item being answered now")
 def on_air(request, conference_id: int):
-    conference = get_object_or_404(visible_conferences(request.user), pk=conference_id)
+    conference = _conference(request, conference_id)
     return {"conference_id": conference.pk, "opinion": services.on_air(conference)}
 
 

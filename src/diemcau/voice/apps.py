@@ -6,3 +6,12 @@ class VoiceConfig(AppConfig):
     name = "diemcau.voice"
     label = "voice"
     verbose_name = _("Opinions")
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from diemcau.events.models import Conference
+
+        from .signals import seed_topics_of_new_conference
+
+        post_save.connect(seed_topics_of_new_conference, sender=Conference, dispatch_uid="voice.seed_topics")

@@ -22,9 +22,10 @@ from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold, nfc
+from diemcau.events.services import visible_conferences
 from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
 
-from . import textsim
+from . import anonymity, textsim
 from . import topics as topic_engine
 from .models import MAX_TEXT, ModerationAction, Opinion, Topic, TopicProposal, Vote
 from .signals import send_on_air_changed, send_on_commit
@@ -39,10 +40,53 @@ MODERATOR_ROLES = (Role.MODERATOR, Role.NATIONAL_ORGANISER)
 VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ON_AIR, Opinion.Status.ANSWERED)
 
 
+# --- access: the conferences a user takes part in ----------------------------------------------
+
+def takes_part(user, conference) -> bool:
+    """True when the user may send to, read, moderate or analyse the conference's opinions.
+
+    The rule is the events module's (:func:`visible_conferences`: hosted in the user's subtrees
+    or above them), the one live uses too; finer rules (moderate, direct, analyse) come on top.
+    """
+    return user is SYSTEM or visible_conferences(user).filter(pk=conference.pk).exists()
+
+
+def require_takes_part(user, conference):
+    if not takes_part(user, conference):
+        raise ScopeError()
+    return conference
+
+
+def conference_for(user, conference_id):
+    """The conference, if the user takes part in it; :class:`ScopeError` (a 404) as if absent otherwise."""
+    conference = visible_conferences(user).filter(pk=conference_id).first()
+    if conference is None:
+        raise ScopeError()
+    return conference
+
+
+def opinion_for(user, opinion_id) -> Opinion:
+    """An item of a conference the user takes part in; :class:`ScopeError` (a 404) otherwise."""
+    opinion = Opinion.objects.select_related("conference__host_unit", "at_unit", "author_unit").filter(
+        pk=opinion_id, conference__in=visible_conferences(user).values("pk")).first()
+    if opinion is None:
+        raise ScopeError()
+    return opinion
+
+
 # --- topics -------------------------------------------------------------------------------------
 
+def active_topics(conference) -> list[Topic]:
+    """The conference's active topics, as they are: what pages and the API read (never writes)."""
+    return list(conference.voice_topics.filter(active=True))
+
+
 def ensure_topics(conference) -> list[Topic]:
-    """The conference's active topics, seeded from DEFAULT_TOPICS the first time it is needed."""
+    """The conference's active topics, seeded from DEFAULT_TOPICS if it has none (a write).
+
+    Called when a conference is created (:mod:`signals`) and on write paths (submit, adding a
+    topic) for conferences made before that; a GET reads :func:`active_topics` instead.
+    """
     if not conference.voice_topics.exists():
         Topic.objects.bulk_create(
             [Topic(conference=conference, key=t.key, name=t.name, keywords=list(t.keywords), position=i)
@@ -120,9 +164,11 @@ def visible_opinions(user, conference):
 
 
 def can_see(user, opinion: Opinion) -> bool:
+    """True when the item is in the user's reach (written in their scope or sent up above it)."""
     scope = scope_for(user)
     path = opinion.at_unit.path
-    return scope.can_see(opinion.author_unit) or any(p.startswith(path) for p in scope.read_paths)
+    return (scope.can_see(opinion.author_unit) or any(p.startswith(path) for p in scope.read_paths)) \
+        and takes_part(user, opinion.conference)
 
 
 def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) -> list[Opinion]:
@@ -209,6 +255,8 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
     """
     if person is None:
         raise DomainError(_("Only participants listed in a unit can send opinions."), "not_a_participant")
+    if person.user is not None:
+        require_takes_part(person.user, conference)
     text = _clean_text(text)
     if kind not in Opinion.Kind.values:
         raise DomainError(_("Unknown kind of item."), "bad_kind")
@@ -230,9 +278,12 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
             anonymous=bool(anonymous), topic=topic, suggested_topic=suggest_topic(conference, text),
             at_unit=unit, point=point,
         )
-        audit.record(person.user or SYSTEM, "voice.opinion.submit", opinion, unit_path=unit.path,
-                     after={"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None),
-                            "point": getattr(point, "pk", None)})
+        after = {"kind": kind, "anonymous": opinion.anonymous, "session": getattr(session, "pk", None)}
+        if not opinion.anonymous:
+            after["point"] = getattr(point, "pk", None)
+        # Audit the act, not the person, when the author asked to stay anonymous (see anonymity).
+        audit.record(SYSTEM if opinion.anonymous else (person.user or SYSTEM), "voice.opinion.submit", opinion,
+                     unit_path=unit.path, object_repr=anonymity.audit_label(opinion), after=after)
         send_on_commit(opinion, "submit")
     return opinion
 
@@ -295,8 +346,7 @@ def _count_field(kind: str) -> str:
 def can_moderate(user, opinion: Opinion) -> bool:
     if user is SYSTEM:
         return True
-    scope = scope_for(user)
-    return scope.covers(opinion.at_unit.path, "moderate")
+    return scope_for(user).covers(opinion.at_unit.path, "moderate") and takes_part(user, opinion.conference)
 
 
 def _require_moderator(user, opinion: Opinion):
@@ -307,8 +357,9 @@ def _require_moderator(user, opinion: Opinion):
 def _log(user, opinion: Opinion, action: str, before=None, after=None, reason: str = ""):
     ModerationAction.objects.create(opinion=opinion, actor=user if getattr(user, "is_authenticated", False) else None,
                                     action=action, before=before, after=after, reason=reason)
-    audit.record(user, f"voice.opinion.{action}", opinion, before=before, after=after,
-                 unit_path=opinion.at_unit.path)
+    logged_before, logged_after = anonymity.audit_changes(opinion, before, after)
+    audit.record(user, f"voice.opinion.{action}", opinion, before=logged_before, after=logged_after,
+                 unit_path=opinion.at_unit.path, object_repr=anonymity.audit_label(opinion))
     send_on_commit(opinion, action)
 
 

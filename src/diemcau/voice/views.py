@@ -15,8 +15,6 @@ from django.views.decorators.http import require_POST
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
-from diemcau.events.models import Conference
-from diemcau.events.services import visible_conferences
 from diemcau.orgs.models import Person, Unit
 
 from . import analysis, services, summary
@@ -31,12 +29,28 @@ def _htmx(request) -> bool:
     return bool(request.headers.get("HX-Request"))
 
 
+def _conference(request, conference_id):
+    """The conference if the user takes part in it; 404 otherwise, as if it did not exist."""
+    try:
+        return services.conference_for(request.user, conference_id)
+    except ScopeError:
+        raise Http404 from None
+
+
+def _opinion(request, pk):
+    """An item of a conference the user takes part in; 404 otherwise."""
+    try:
+        return services.opinion_for(request.user, pk)
+    except ScopeError:
+        raise Http404 from None
+
+
 @login_required
 def send(request, conference_id):
     """The participant's page: write a question or an opinion, see similar items, see one's own."""
-    conference = get_object_or_404(Conference, pk=conference_id)
+    conference = _conference(request, conference_id)
     person = _person(request)
-    topics = services.ensure_topics(conference)
+    topics = services.active_topics(conference)
     form = {"text": "", "kind": Opinion.Kind.QUESTION, "topic": "", "session": "", "anonymous": False}
     error = None
     # A kiosk opens this page with ?point=<id>: what is sent there carries the bridge point.
@@ -68,7 +82,7 @@ def send(request, conference_id):
 @login_required
 def similar(request, conference_id):
     """Visible items like the text being typed (an htmx fragment)."""
-    conference = get_object_or_404(Conference, pk=conference_id)
+    conference = _conference(request, conference_id)
     items = services.similar(conference, request.GET.get("text", "")[:2000], request.user)
     person = _person(request)
     voted = set(person.opinion_votes.filter(opinion__in=items, family="up").values_list("opinion_id", flat=True)) \
@@ -79,7 +93,7 @@ def similar(request, conference_id):
 @login_required
 @require_POST
 def vote(request, pk):
-    opinion = get_object_or_404(Opinion.objects.select_related("at_unit", "author_unit"), pk=pk)
+    opinion = _opinion(request, pk)
     if not services.can_see(request.user, opinion):
         raise Http404
     error = None
@@ -105,7 +119,7 @@ def _require_moderator(request, conference):
 @login_required
 def moderate(request, conference_id):
     """The moderator's queue: pending items in scope, suggested duplicates, what reached this level."""
-    conference = get_object_or_404(Conference, pk=conference_id)
+    conference = _conference(request, conference_id)
     _require_moderator(request, conference)
     queue = list(services.moderation_queue(request.user, conference)[:200])
     # The moderator's whole subtree: items approved at a school still need forwarding or merging.
@@ -113,7 +127,7 @@ def moderate(request, conference_id):
     groups = services.suggested_duplicates(request.user, conference)
     return render(request, "voice/moderate.html", {
         "conference": conference, "queue": queue, "level": level, "groups": groups,
-        "topics": services.ensure_topics(conference), "targets": level,
+        "topics": services.active_topics(conference), "targets": level,
         "can_edit_topics": services.can_edit_topics(request.user, conference),
     })
 
@@ -121,7 +135,7 @@ def moderate(request, conference_id):
 @login_required
 def ranked(request, conference_id):
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
-    conference = get_object_or_404(Conference, pk=conference_id)
+    conference = _conference(request, conference_id)
     below = request.GET.get("below") == "1"
     items = list(services.ranked(request.user, conference, include_below=below)[:500])
     return render(request, "voice/ranked.html", {
@@ -139,7 +153,7 @@ def act(request, pk, action):
     """One moderation action on one item; htmx gets the item's row back, with any error in it."""
     if action not in ACTIONS:
         raise Http404
-    opinion = get_object_or_404(Opinion.objects.select_related("at_unit", "author_unit"), pk=pk)
+    opinion = _opinion(request, pk)
     if not services.can_moderate(request.user, opinion):
         raise Http404
     error = None
@@ -157,8 +171,10 @@ def act(request, pk, action):
         elif action == "forward":
             opinion = services.forward(request.user, opinion)
         elif action == "merge":
-            target = get_object_or_404(Opinion, pk=request.POST.get("target") or 0)
-            services.merge(request.user, opinion, target)
+            target_id = request.POST.get("target", "")
+            if not target_id.isdigit():
+                raise Http404
+            services.merge(request.user, opinion, _opinion(request, int(target_id)))
             opinion.refresh_from_db()
     except ScopeError:
         raise Http404 from None
@@ -167,7 +183,7 @@ def act(request, pk, action):
     if _htmx(request):
         conference = opinion.conference
         return render(request, "voice/_mod_item.html", {
-            "o": opinion, "error": error, "topics": services.ensure_topics(conference),
+            "o": opinion, "error": error, "topics": services.active_topics(conference),
             "out_of_scope": not services.can_moderate(request.user, opinion),
             "targets": services.ranked(request.user, conference, include_below=True)[:200],
         })
@@ -178,22 +194,17 @@ def act(request, pk, action):
 
 # --- live: the question being answered ------------------------------------------------------
 
-def _conference_for(request, conference_id):
-    """The conference if the user may see it (any signed-in user of its tree); 404 otherwise."""
-    return get_object_or_404(visible_conferences(request.user), pk=conference_id)
-
-
 @login_required
 def on_air(request, conference_id):
     """The item being answered now, as an HTML fragment for kiosks and the viewer page (htmx)."""
-    conference = _conference_for(request, conference_id)
+    conference = _conference(request, conference_id)
     return render(request, "voice/_on_air.html", {"conference": conference, "o": services.on_air(conference)})
 
 
 @login_required
 def director(request, conference_id):
     """The director's controls: what is on screen, the approved items ranked, the answered ones."""
-    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    conference = _conference(request, conference_id)
     if not services.can_direct(request.user, conference):
         raise Http404
     return render(request, "voice/director.html", {
@@ -212,7 +223,7 @@ def director_act(request, pk, action):
     """Put an item on screen, record its answer, or take it off; back to the director's page."""
     if action not in LIVE_ACTIONS:
         raise Http404
-    opinion = get_object_or_404(Opinion.objects.select_related("conference__host_unit", "at_unit"), pk=pk)
+    opinion = _opinion(request, pk)
     if not services.can_direct(request.user, opinion.conference):
         raise Http404
     try:
@@ -237,10 +248,9 @@ def director_act(request, pk, action):
 @login_required
 def topics(request, conference_id):
     """Edit the conference's topics; propose new ones from what no topic fits (a background job)."""
-    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    conference = _conference(request, conference_id)
     if not services.can_edit_topics(request.user, conference):
         raise Http404
-    services.ensure_topics(conference)
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
@@ -340,7 +350,7 @@ def _groups_context(run):
 @login_required
 def groups(request, conference_id):
     """Opinion groups of the user's subtree: start a computation, follow it, see the groups."""
-    conference = get_object_or_404(Conference, pk=conference_id)
+    conference = _conference(request, conference_id)
     unit = _analysis_unit(request)
     if request.method == "POST":
         run = analysis.start_groups(request.user, conference, unit)
@@ -358,7 +368,7 @@ def groups(request, conference_id):
 @login_required
 def policy_summary(request, conference_id, printable=False):
     """The summary for policy: a page with charts, ?format=xlsx, or the printable report."""
-    conference = get_object_or_404(Conference.objects.select_related("host_unit"), pk=conference_id)
+    conference = _conference(request, conference_id)
     unit = _analysis_unit(request)
     data = summary.policy_summary(request.user, conference, unit)
     place = (request.GET.get("place") or conference.place or "Hà Nội")[:100]
