@@ -85,7 +85,7 @@ def workers(redis_url, settings, tmp_path):
         proc = subprocess.Popen([sys.executable, "-c", LAUNCH], cwd=ROOT, env=env, stdout=open(path, "wb"),
                                 stderr=subprocess.STDOUT)
         procs.append(proc)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while wait_ready and b"waiting for jobs" not in path.read_bytes():
             assert proc.poll() is None and time.monotonic() < deadline, path.read_text()
             time.sleep(0.05)
@@ -119,7 +119,7 @@ def test_a_job_whose_worker_is_killed_fails_clearly_and_its_owner_can_retry_it(
     gate = tmp_path / "gate"
     first = workers()
     job = jobs.enqueue("test.block", owner=owner, gate=str(gate))
-    _wait_for(job, lambda j: j.status == Job.Status.RUNNING and j.progress == 1, 30, "the worker never took the job")
+    _wait_for(job, lambda j: j.status == Job.Status.RUNNING and j.progress == 1, 120, "the worker never took the job")
 
     os.kill(first.pid, signal.SIGKILL)  # mid-run: the handler is waiting at the gate
     first.wait(10)
@@ -131,7 +131,7 @@ def test_a_job_whose_worker_is_killed_fails_clearly_and_its_owner_can_retry_it(
     failed = _wait_for(job, lambda j: j.status == Job.Status.FAILED, LEASE + 15,
                        "the killed run was never noticed")
     # ... until its lease runs out: the new worker notices within the lease (plus its reaping period).
-    assert failed - max(ready, killed + LEASE) < 2, (killed, ready, failed)
+    assert failed - max(ready, killed + LEASE) < 5, (killed, ready, failed)
     assert job.message == CRASHED and job.result["code"] == "worker_lost" and job.attempts == 1
 
     gate.touch()
@@ -141,7 +141,7 @@ def test_a_job_whose_worker_is_killed_fails_clearly_and_its_owner_can_retry_it(
     assert job.status == Job.Status.FAILED
     client.force_login(owner)
     assert client.post(f"/jobs/{job.pk}/retry/", HTTP_HX_REQUEST="true").status_code == 200
-    _wait_for(job, lambda j: j.status == Job.Status.DONE, 30, "the retried job never finished")
+    _wait_for(job, lambda j: j.status == Job.Status.DONE, 60, "the retried job never finished")
     assert job.result == {"through": True} and job.params["gate"] == str(gate)
 
 
@@ -151,12 +151,12 @@ def test_a_retryable_job_whose_worker_is_killed_runs_again_by_itself(workers, tm
     gate = tmp_path / "gate"
     first = workers()
     job = jobs.enqueue("test.block_again", owner=owner, gate=str(gate))
-    _wait_for(job, lambda j: j.status == Job.Status.RUNNING and j.progress == 1, 30, "the worker never took the job")
+    _wait_for(job, lambda j: j.status == Job.Status.RUNNING and j.progress == 1, 120, "the worker never took the job")
     os.kill(first.pid, signal.SIGKILL)
     first.wait(10)
     gate.touch()
     workers()
-    _wait_for(job, lambda j: j.status == Job.Status.DONE, LEASE + 30, "the cut-off job did not run again")
+    _wait_for(job, lambda j: j.status == Job.Status.DONE, 120, "the cut-off job did not run again")
     assert job.attempts == 2 and job.result == {"through": True}
     assert AuditEntry.objects.filter(action="job.requeued", object_id=str(job.pk)).count() == 1
 
