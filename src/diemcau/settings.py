@@ -142,6 +142,14 @@ else:
 # "thread": run in the server process (embedded default); "redis": queue for `manage.py run_jobs`;
 # "eager": run inline (tests).
 JOBS_BACKEND = os.environ.get("DIEMCAU_JOBS", "redis" if REDIS_URL else "thread")
+# A running job holds a lease that its worker renews every JOBS_HEARTBEAT_SECONDS; a lease left to
+# expire means the worker died (killed, power cut). Every JOBS_REAP_SECONDS (and when a worker
+# starts) such jobs are re-queued, if their kind is retryable and has had fewer than
+# JOBS_MAX_ATTEMPTS runs, or else failed with a message that asks the user to run them again.
+JOBS_LEASE_SECONDS = float(os.environ.get("DIEMCAU_JOB_LEASE_SECONDS", "60"))
+JOBS_HEARTBEAT_SECONDS = float(os.environ.get("DIEMCAU_JOB_HEARTBEAT_SECONDS", "10"))
+JOBS_REAP_SECONDS = float(os.environ.get("DIEMCAU_JOB_REAP_SECONDS", "30"))
+JOBS_MAX_ATTEMPTS = int(os.environ.get("DIEMCAU_JOB_MAX_ATTEMPTS", "3"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

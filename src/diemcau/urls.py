@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("jobs/<int:pk>/", core_views.job_status, name="job-status"),
+    path("jobs/<int:pk>/retry/", core_views.job_retry, name="job-retry"),
     path("audit/", core_views.audit_log, name="audit-log"),
     path("healthz", core_views.healthz, name="healthz"),
     path("orgs/", include("diemcau.orgs.urls")),

@@ -55,9 +55,16 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the run in progress: the worker renews it while it works; once it has expired
+    # the run is taken for dead (the worker was killed) and the job is re-queued or failed.
+    worker = models.CharField(max_length=120, blank=True)  # host:pid of the run holding the lease
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "lease_until"], name="core_job_status_lease")]
 
     def __str__(self):
         return f"{self.kind} #{self.pk} ({self.status})"
@@ -73,3 +80,9 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def can_retry(self) -> bool:
+        """Whether its owner may run it again: it failed because its run was cut off or crashed."""
+        return self.status == self.Status.FAILED and (self.result or {}).get("code") in ("worker_lost",
+                                                                                          "internal_error")

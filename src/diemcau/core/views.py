@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from diemcau.orgs import lockout
 
+from . import jobs
+from .errors import DomainError
 from .excel import build_workbook, xlsx_response
 from .models import AuditEntry, Job
 from .scoping import scope_for
@@ -94,6 +96,24 @@ def job_status(request, pk):
     if job.status == Job.Status.DONE and done_url and request.headers.get("HX-Request"):
         response["HX-Redirect"] = done_url  # htmx follows it: the finished job shows its result
     return response
+
+
+@login_required
+@require_POST
+def job_retry(request, pk):
+    """Run a failed job again (its owner only); answers with the job's progress fragment."""
+    get_object_or_404(Job, pk=pk)
+    try:
+        jobs.retry(request.user, pk)
+    except DomainError as exc:
+        if exc.code == "not_job_owner":
+            raise PermissionDenied from None
+        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+    done_url = request.GET.get("next", "")
+    if not request.headers.get("HX-Request") and url_has_allowed_host_and_scheme(
+            done_url, allowed_hosts={request.get_host()}):
+        return redirect(done_url)  # a plain form (e.g. the import's progress) goes back to its page
+    return job_status(request, pk)
 
 
 @login_required

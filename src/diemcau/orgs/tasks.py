@@ -11,7 +11,9 @@ from . import importing
 from .models import ImportBatch
 
 
-@jobs.handler("orgs.import_preview")
+# Both are safe to run again: a preview writes only on a pending batch; applying is one transaction
+# that a killed run rolls back, and a batch already applied is not applied twice (apply_batch).
+@jobs.handler("orgs.import_preview", retryable=True)
 def import_preview(job, progress):
     """Read and plan an uploaded file too large to check within a request."""
     batch_id = job.params["batch_id"]
@@ -26,7 +28,7 @@ def import_preview(job, progress):
     return {"batch": batch.pk, "status": batch.status}
 
 
-@jobs.handler("orgs.import_apply")
+@jobs.handler("orgs.import_apply", retryable=True)
 def import_apply(job, progress):
     """Apply a confirmed batch too large to write within a request."""
     batch_id = job.params["batch_id"]
