@@ -91,7 +91,9 @@ def test_hostile_workbook_upload_is_refused_at_once(bavi_client, tree, make, cod
     data = make()
     started = time.perf_counter()
     r = bavi_client.post("/orgs/import/", {"kind": UNITS, "file": SimpleUploadedFile("a.xlsx", data)})
-    assert time.perf_counter() - started < 2.0
+    # The refusal itself takes milliseconds (tests/core/test_excel_bombs.py); the page around it, on a
+    # machine shared by many test runs, is given room.
+    assert time.perf_counter() - started < 5.0
     assert r.status_code == 400 and code in r.content.decode()
     assert not ImportBatch.objects.exists()
 
