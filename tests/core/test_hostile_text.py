@@ -68,6 +68,7 @@ def test_django_validators():
 def test_search_terms_drop_what_a_database_cannot_take():
     assert vntext.search_terms("Tây\x00 Đằng\u200b") == ["tay", "dang"]
     assert vntext.search_terms("\x00") == []
+    assert vntext.search_terms("Tây\tĐằng\nA") == ["tay", "dang", "a"]
 
 
 _ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)

@@ -46,7 +46,8 @@ def search_terms(query: str) -> list[str]:
     Characters no stored name holds (controls, NUL, format characters) are dropped, so a query
     never carries a NUL to PostgreSQL, which refuses it.
     """
-    return [w for w in fold(strip_unsafe(query or "", kind=SEARCH)).split(" ") if w]
+    spaced = _SPACES.sub(" ", query or "")  # a tab or a line break between words stays a space
+    return [w for w in fold(strip_unsafe(spaced, kind=SEARCH)).split(" ") if w]
 
 
 def looks_like_legacy_font(text: str) -> bool:
