@@ -149,20 +149,27 @@ def check_upload(data: bytes, filename: str) -> int:
     For a workbook: the zip directory's declared sizes (in total and per entry against its packed
     size: a zip bomb) and the first sheet's declared ``<dimension>``. Python's zip reader never
     inflates an entry beyond its declared size, so the declared sizes bound the work.
+
+    A file that is not a usable table at all (damaged, .xls, another format) passes: it is cheap to
+    refuse, and ``read_table`` says what is wrong with it where the import shows its problems.
     """
-    if not data:
-        raise DomainError(_("The file is empty."), "empty_file")
-    if _file_kind(data, filename) != "xlsx":
-        return len(data)
-    wb = _open_workbook(data)
     try:
-        _check_dimension(wb.worksheets[0])
+        if _file_kind(data, filename) != "xlsx":
+            return len(data)
+        wb = _open_workbook(data)
+    except DomainError as exc:
+        if exc.code in ("bad_xlsx", "bad_format", "old_xls"):
+            return len(data)
+        raise
+    try:
+        if wb.worksheets:  # a workbook without sheets is read_table's "not a valid workbook"
+            _check_dimension(wb.worksheets[0])
     finally:
         wb.close()
     return uncompressed_size(data, filename)
 
 
-def _bad_xlsx(exc=None):
+def _bad_xlsx():
     return DomainError(_("The file is not a valid Excel workbook (.xlsx)."), "bad_xlsx")
 
 

@@ -929,12 +929,7 @@ def start_import(user, kind: str, upload) -> ImportBatch:
         raise DomainError(_("The file is empty."), "empty_file")
     # A workbook that would unpack to too much, or declares a huge sheet, is refused before it is kept;
     # a damaged one is kept and previewed as invalid, like any other unusable file.
-    try:
-        unpacked = check_upload(data, upload.name or "")
-    except DomainError as exc:
-        if exc.code not in ("bad_xlsx", "bad_format", "old_xls"):
-            raise
-        unpacked = len(data)
+    unpacked = check_upload(data, upload.name or "")
     batch = ImportBatch.objects.create(
         owner=user, kind=kind, filename=(upload.name or "")[-255:], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), content=data,

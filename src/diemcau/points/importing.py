@@ -191,11 +191,7 @@ def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
     # A workbook that would unpack to too much, or declares a huge sheet, is refused before it is kept.
-    try:
-        check_upload(data, upload.name or "")
-    except DomainError as exc:
-        if exc.code not in ("bad_xlsx", "bad_format", "old_xls"):
-            raise
+    check_upload(data, upload.name or "")
     batch = AssignmentImport.objects.create(
         session=session, unit=unit, owner=user, filename=(upload.name or "")[-255:], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), content=data)
