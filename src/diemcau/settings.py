@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "diemcau.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -183,6 +184,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # --- Uploads --------------------------------------------------------------------------------
 # Imports larger than this are refused with a clear message before they are read.
 IMPORT_MAX_BYTES = int(os.environ.get("DIEMCAU_IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+# What an uploaded workbook may unpack to and hold (core/excel.py; docs/SECURITY.md, items 11-12).
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("DIEMCAU_IMPORT_MAX_UNCOMPRESSED_BYTES", str(100 * 1024 * 1024)))
+IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("DIEMCAU_IMPORT_MAX_COMPRESSION_RATIO", "100"))
+IMPORT_MAX_ROWS = int(os.environ.get("DIEMCAU_IMPORT_MAX_ROWS", "200000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("DIEMCAU_IMPORT_MAX_COLUMNS", "200"))
+IMPORT_MAX_CELLS = int(os.environ.get("DIEMCAU_IMPORT_MAX_CELLS", "5000000"))
+# Files that unpack to more than this are read by a background job, not within the request.
+IMPORT_SYNC_UNCOMPRESSED_BYTES = int(os.environ.get("DIEMCAU_IMPORT_SYNC_UNCOMPRESSED_BYTES", str(2 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

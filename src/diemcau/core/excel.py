@@ -8,9 +8,12 @@ UTF-8 with or without a BOM. Writing is safe from formula injection.
 import csv
 import datetime
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
@@ -79,8 +82,31 @@ def cell_text(value) -> str:
     return text
 
 
+def _limit(name: str) -> int:
+    return int(getattr(settings, name, _DEFAULT_LIMITS[name]))
+
+
+# What an upload may unpack to and hold. Checked before a workbook is parsed (the zip's directory
+# and the sheet's declared <dimension>), then again while rows stream in (a sheet may declare
+# nothing, or less than it holds). Each is a setting; see docs/SECURITY.md.
+_DEFAULT_LIMITS = {
+    "IMPORT_MAX_UNCOMPRESSED_BYTES": 100 * 1024 * 1024,
+    "IMPORT_MAX_COMPRESSION_RATIO": 100,
+    "IMPORT_MAX_ROWS": 200_000,
+    "IMPORT_MAX_COLUMNS": 200,
+    "IMPORT_MAX_CELLS": 5_000_000,
+}
+# Entries smaller than this are not held to the ratio (tiny XML parts compress very well).
+_RATIO_FLOOR = 1024 * 1024
+_MAX_ENTRIES = 10_000
+
+
 def read_table(data: bytes, filename: str, columns: list[Column], max_bytes: int | None = None) -> Sheet:
-    """Read an .xlsx or .csv upload into a :class:`Sheet`; raise :class:`DomainError` if unusable."""
+    """Read an .xlsx or .csv upload into a :class:`Sheet`; raise :class:`DomainError` if unusable.
+
+    A workbook is checked (:func:`check_upload`) before it is parsed, and rows are counted as they
+    stream in, so a hostile file is refused fast and in bounded memory.
+    """
     if max_bytes is not None and len(data) > max_bytes:
         raise DomainError(
             _("The file is %(size).1f MB; the limit is %(limit).1f MB.")
@@ -89,33 +115,155 @@ def read_table(data: bytes, filename: str, columns: list[Column], max_bytes: int
         )
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
-    name = (filename or "").lower()
-    if name.endswith(".xlsx") or data[:2] == b"PK":
-        raw_rows = _xlsx_rows(data)
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        raw_rows = _csv_rows(data)
-    elif name.endswith(".xls"):
-        raise DomainError(_("Old .xls files are not accepted: save the file as .xlsx and upload it again."),
-                          "old_xls")
-    else:
-        raise DomainError(_("Upload an Excel (.xlsx) or CSV file."), "bad_format")
+    kind = _file_kind(data, filename)
+    raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     return _locate(raw_rows, columns)
 
 
-def _xlsx_rows(data: bytes) -> list[list]:
-    import zipfile
+def _file_kind(data: bytes, filename: str) -> str:
+    name = (filename or "").lower()
+    if name.endswith(".xlsx") or data[:2] == b"PK":
+        return "xlsx"
+    if name.endswith(".csv") or name.endswith(".txt"):
+        return "csv"
+    if name.endswith(".xls"):
+        raise DomainError(_("Old .xls files are not accepted: save the file as .xlsx and upload it again."),
+                          "old_xls")
+    raise DomainError(_("Upload an Excel (.xlsx) or CSV file."), "bad_format")
 
+
+def uncompressed_size(data: bytes, filename: str) -> int:
+    """What reading an upload means in bytes: a workbook's declared unpacked size, a CSV's length."""
+    if data[:2] == b"PK" or (filename or "").lower().endswith(".xlsx"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return sum(i.file_size for i in archive.infolist())
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return len(data)
+    return len(data)
+
+
+def check_upload(data: bytes, filename: str) -> int:
+    """Refuse an upload that reading would make costly, without parsing it; return its unpacked size.
+
+    For a workbook: the zip directory's declared sizes (in total and per entry against its packed
+    size: a zip bomb) and the first sheet's declared ``<dimension>``. Python's zip reader never
+    inflates an entry beyond its declared size, so the declared sizes bound the work.
+
+    A file that is not a usable table at all (damaged, .xls, another format) passes: it is cheap to
+    refuse, and ``read_table`` says what is wrong with it where the import shows its problems.
+    """
+    try:
+        if _file_kind(data, filename) != "xlsx":
+            return len(data)
+        wb = _open_workbook(data)
+    except DomainError as exc:
+        if exc.code in ("bad_xlsx", "bad_format", "old_xls"):
+            return len(data)
+        raise
+    try:
+        if wb.worksheets:  # a workbook without sheets is read_table's "not a valid workbook"
+            _check_dimension(wb.worksheets[0])
+    finally:
+        wb.close()
+    return uncompressed_size(data, filename)
+
+
+def _bad_xlsx():
+    return DomainError(_("The file is not a valid Excel workbook (.xlsx)."), "bad_xlsx")
+
+
+def _check_archive(data: bytes):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise _bad_xlsx() from exc
+    limit = _limit("IMPORT_MAX_UNCOMPRESSED_BYTES")
+    total = sum(i.file_size for i in entries)
+    if total > limit or len(entries) > _MAX_ENTRIES:
+        raise DomainError(
+            _("The workbook unpacks to %(size).1f MB; the limit is %(limit).1f MB. Split it into smaller files.")
+            % {"size": total / 1e6, "limit": limit / 1e6}, "xlsx_too_big")
+    ratio = _limit("IMPORT_MAX_COMPRESSION_RATIO")
+    for info in entries:
+        if info.file_size > _RATIO_FLOOR and info.file_size > ratio * max(info.compress_size, 1):
+            raise DomainError(
+                _("The workbook is packed abnormally tightly: %(name)s unpacks to %(size).1f MB, %(ratio)d "
+                  "times its packed size (the limit is %(limit)d). Open it in Excel, save it again and "
+                  "upload it again.")
+                % {"name": info.filename, "size": info.file_size / 1e6,
+                   "ratio": info.file_size // max(info.compress_size, 1), "limit": ratio}, "xlsx_too_big")
+
+
+def _open_workbook(data: bytes):
     from openpyxl import load_workbook
 
+    _check_archive(data)
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise DomainError(_("The file is not a valid Excel workbook (.xlsx)."), "bad_xlsx") from exc
+        # read_only streams the sheet; it reads only the start of its XML to learn the dimension.
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on damaged files
-        raise DomainError(_("The file is not a valid Excel workbook (.xlsx)."), "bad_xlsx") from exc
+        raise _bad_xlsx() from exc
+
+
+def _check_dimension(ws):
+    """Refuse a sheet whose declared ``<dimension ref=...>`` is beyond the limits."""
+    from openpyxl.utils import get_column_letter
+
+    rows, cols = ws.max_row, ws.max_column
+    if not rows or not cols:
+        return  # no dimension declared: the streaming counts decide
+    max_rows, max_cols = _limit("IMPORT_MAX_ROWS"), _limit("IMPORT_MAX_COLUMNS")
+    if rows > max_rows + HEADER_SEARCH_ROWS or cols > max_cols or rows * cols > _limit("IMPORT_MAX_CELLS"):
+        ref = f"{get_column_letter(ws.min_column or 1)}{ws.min_row or 1}:{get_column_letter(cols)}{rows}"
+        raise DomainError(
+            _("The sheet declares the range %(ref)s (%(rows)s rows × %(cols)s columns); the limit is %(max_rows)s "
+              "rows and %(max_cols)s columns. Delete the empty rows and columns below and to the right of the "
+              "table, save and upload again.")
+            % {"ref": ref, "rows": f"{rows:,}".replace(",", "."), "cols": f"{cols:,}".replace(",", "."),
+               "max_rows": f"{max_rows:,}".replace(",", "."), "max_cols": max_cols},
+            "sheet_too_big")
+
+
+def _bounded(rows) -> list[list]:
+    """Take rows from a stream, refusing as soon as there are too many rows, columns or cells."""
+    max_rows, max_cols = _limit("IMPORT_MAX_ROWS") + HEADER_SEARCH_ROWS, _limit("IMPORT_MAX_COLUMNS")
+    max_cells = _limit("IMPORT_MAX_CELLS")
+    out, cells = [], 0
+    for n, row in enumerate(rows, start=1):
+        if n > max_rows:
+            raise DomainError(_("The table has more than %(n)d rows; split it into smaller files.")
+                              % {"n": _limit("IMPORT_MAX_ROWS")}, "too_many_rows")
+        row = list(row)
+        while row and (row[-1] is None or row[-1] == ""):
+            row.pop()
+        if len(row) > max_cols:
+            raise DomainError(_("Row %(row)d has a value in column %(col)s; a table may have at most %(max)d "
+                                "columns. Delete what lies to the right of the table.")
+                              % {"row": n, "col": column_letter(len(row) - 1), "max": max_cols},
+                              "too_many_columns")
+        cells += len(row)
+        if cells > max_cells:
+            raise DomainError(_("The table has more than %(n)d cells; split it into smaller files.")
+                              % {"n": max_cells}, "sheet_too_big")
+        out.append(row)
+    return out
+
+
+def _xlsx_rows(data: bytes) -> list[list]:
+    wb = _open_workbook(data)
     try:
         ws = wb.worksheets[0]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
+        _check_dimension(ws)
+        # A declared dimension may also understate the table (some generators write "A1"); the
+        # streaming counts bound the read instead, so nothing is cut off and nothing runs away.
+        ws.reset_dimensions()
+        return _bounded(ws.iter_rows(values_only=True))
+    except DomainError:
+        raise
+    except Exception as exc:  # damage found while streaming
+        raise _bad_xlsx() from exc
     finally:
         wb.close()
 
@@ -134,7 +282,10 @@ def _csv_rows(data: bytes) -> list[list]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    try:
+        return _bounded(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:
+        raise DomainError(_("The CSV file could not be read: %(error)s.") % {"error": exc}, "bad_csv") from exc
 
 
 def _locate(raw_rows: list[list], columns: list[Column]) -> Sheet:
@@ -177,11 +328,18 @@ def _locate(raw_rows: list[list], columns: list[Column]) -> Sheet:
 
 
 # --- writing ----------------------------------------------------------------------------------
+# Characters that XML 1.0 cannot carry (openpyxl refuses the C0 controls with IllegalCharacterError
+# and would write U+FFFE/U+FFFF and lone surrogates into a file Excel cannot open). Text stored
+# before the input rule existed may hold them; an export shows U+FFFD in their place.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def safe_cell(value):
-    """Make a value safe to put in a spreadsheet cell: text that a spreadsheet would run as a
-    formula gets a leading apostrophe, which our own import removes again."""
+    """Make a value safe to put in a spreadsheet cell: characters a workbook cannot hold become
+    U+FFFD, and text that a spreadsheet would run as a formula gets a leading apostrophe, which
+    our own import removes again."""
     if isinstance(value, str):
-        value = nfc(value)
+        value = _NOT_XML.sub("\ufffd", nfc(value))
         if value.startswith(FORMULA_PREFIXES):
             return "'" + value
     return value

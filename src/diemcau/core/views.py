@@ -23,6 +23,7 @@ from .errors import DomainError
 from .excel import build_workbook, xlsx_response
 from .models import AuditEntry, Job
 from .scoping import scope_for
+from .vntext import SEARCH, strip_unsafe
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -125,7 +126,8 @@ def audit_log(request):
     qs = AuditEntry.objects.select_related("actor")
     if not scope.reads_everything:
         qs = scope.filter(qs, "unit_path", "write")
-    action = request.GET.get("action", "").strip()
+    # A NUL would reach PostgreSQL (which refuses it with an error, a 500): drop what no action holds.
+    action = strip_unsafe(request.GET.get("action", ""), kind=SEARCH).strip()
     if action:
         qs = qs.filter(action__startswith=action)
     if request.GET.get("format") == "xlsx":

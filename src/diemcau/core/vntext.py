@@ -1,7 +1,14 @@
-"""Vietnamese text: NFC normalisation, diacritic-free folding for search, legacy-font detection."""
+"""Vietnamese text: NFC normalisation, diacritic-free folding for search, legacy-font detection, and
+the one rule on characters that text coming in may hold (:func:`clean_text`)."""
 
 import re
 import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .errors import DomainError
 
 _SPACES = re.compile(r"\s+")
 # Characters that Vietnamese Unicode text never needs but that TCVN3 (ABC) and VNI fonts produce
@@ -34,8 +41,13 @@ def fold(text: str) -> str:
 
 
 def search_terms(query: str) -> list[str]:
-    """Split a user's query into folded words, each of which must appear in a match."""
-    return [w for w in fold(query).split(" ") if w]
+    """Split a user's query into folded words, each of which must appear in a match.
+
+    Characters no stored name holds (controls, NUL, format characters) are dropped, so a query
+    never carries a NUL to PostgreSQL, which refuses it.
+    """
+    spaced = _SPACES.sub(" ", query or "")  # a tab or a line break between words stays a space
+    return [w for w in fold(strip_unsafe(spaced, kind=SEARCH)).split(" ") if w]
 
 
 def looks_like_legacy_font(text: str) -> bool:
@@ -60,3 +72,103 @@ def looks_like_legacy_font(text: str) -> bool:
 def has_markup(text: str) -> bool:
     """Tell whether text carries HTML-like markup, which names and codes never need."""
     return bool(text) and ("<" in text or ">" in text)
+
+
+# --- the characters text may hold ------------------------------------------------------------------
+# What text is for decides what it may hold:
+#   NAME      names, titles, addresses, labels: one line, letters people can read;
+#   CODE      codes: the same as names (spaces are the caller's rule);
+#   MULTILINE opinions, descriptions, notes: \n and \t are allowed, private-use and not-yet-assigned
+#             code points too (newer emoji), and U+200D (ZERO WIDTH JOINER), which emoji sequences use;
+#   SEARCH    a query: only what stripping removes matters (see :func:`search_terms`).
+# Everywhere: C0/C1 control characters (NUL included: PostgreSQL refuses it), surrogates, and
+# format characters (Unicode category Cf: zero-width spaces, bidi marks, overrides and isolates
+# U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, the BOM U+FEFF...). They are invisible or reorder
+# what is shown, so two names that look the same could differ, and a name could show a false text.
+NAME, CODE, MULTILINE, SEARCH = "name", "code", "multiline", "search"
+KINDS = (NAME, CODE, MULTILINE, SEARCH)
+_MULTILINE_ALLOWED = frozenset("\n\t\r\u200d")
+_ALWAYS_REFUSED = frozenset(("Cc", "Cf", "Cs"))
+_STRICT_REFUSED = _ALWAYS_REFUSED | {"Co", "Cn"}
+_WHAT = {
+    "Cc": gettext_lazy("control character"),
+    "Cf": gettext_lazy("invisible formatting character"),
+    "Cs": gettext_lazy("surrogate code point"),
+    "Co": gettext_lazy("private-use character"),
+    "Cn": gettext_lazy("unassigned character"),
+}
+
+
+def _refused(kind: str) -> frozenset:
+    return _STRICT_REFUSED if kind in (NAME, CODE) else _ALWAYS_REFUSED
+
+
+def find_unsafe(text: str, *, kind: str = NAME) -> str | None:
+    """The first character that text of ``kind`` must not hold, or None."""
+    # str.isprintable() is False for every category refused here (and for spaces other than " "):
+    # the common case costs one C loop.
+    if not text or text.isprintable():
+        return None
+    refused = _refused(kind)
+    allowed = _MULTILINE_ALLOWED if kind == MULTILINE else frozenset()
+    for ch in text:
+        if ch not in allowed and unicodedata.category(ch) in refused:
+            return ch
+    return None
+
+
+def strip_unsafe(text: str, *, kind: str = NAME, replacement: str = "") -> str:
+    """Text with every character that ``kind`` refuses removed (or replaced by ``replacement``)."""
+    if not text or text.isprintable():
+        return text or ""
+    refused = _refused(kind)
+    allowed = _MULTILINE_ALLOWED if kind == MULTILINE else frozenset()
+    return "".join(replacement if ch not in allowed and unicodedata.category(ch) in refused else ch
+                   for ch in text)
+
+
+def describe_char(ch: str) -> str:
+    """“control character U+0007”: what a refused character is and its code point."""
+    what = _WHAT.get(unicodedata.category(ch), _("character"))
+    return f"{what} U+{ord(ch):04X}"
+
+
+def unsafe_message(field_label, ch: str) -> str:
+    return _("%(field)s contains a %(char)s; remove this character.") % {
+        "field": field_label, "char": describe_char(ch)}
+
+
+def check_chars(text: str, field_label="", *, kind: str = NAME) -> None:
+    """Raise ``DomainError`` "unsafe_char" if text holds a character that text of ``kind`` must not."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    ch = find_unsafe(text, kind=kind)
+    if ch is not None:
+        raise DomainError(unsafe_message(field_label or _("The text"), ch), "unsafe_char")
+
+
+def clean_text(value, field_label="", *, kind: str = NAME) -> str:
+    """Text as it is stored: NFC, trimmed; refused (``DomainError`` "unsafe_char") if it holds a
+    character that text of ``kind`` must not hold. Names and codes also get inner whitespace runs
+    collapsed; multi-line text keeps its lines."""
+    text = "" if value is None else str(value)
+    check_chars(text, field_label, kind=kind)
+    if kind == MULTILINE:
+        return unicodedata.normalize("NFC", text).strip()
+    return nfc(text)
+
+
+def _validator(kind: str):
+    def validate(value):
+        ch = find_unsafe("" if value is None else str(value), kind=kind)
+        if ch is not None:
+            raise ValidationError(_("This text contains a %(char)s; remove this character.")
+                                  % {"char": describe_char(ch)}, code="unsafe_char")
+
+    validate.__name__ = f"reject_unsafe_chars_{kind}"
+    return validate
+
+
+# Validators for form fields (the field's label is shown next to its error).
+reject_unsafe_chars = _validator(NAME)
+reject_unsafe_chars_multiline = _validator(MULTILINE)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from diemcau.core.vntext import reject_unsafe_chars, reject_unsafe_chars_multiline
 from diemcau.orgs.models import EducationLevel, Unit
 
 LEVEL_CHOICES = [(str(bit), label) for bit, _key, label in EducationLevel.CHOICES]
@@ -14,14 +15,15 @@ LEVEL_CHOICES = [(str(bit), label) for bit, _key, label in EducationLevel.CHOICE
 
 class ConferenceForm(forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=500,
-                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
+                            widget=forms.TextInput(attrs={"autocomplete": "off"}), validators=[reject_unsafe_chars])
     date = forms.DateField(label=gettext_lazy("Date"), input_formats=["%d/%m/%Y", "%Y-%m-%d"],
                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     host_unit = forms.ModelChoiceField(label=gettext_lazy("Host unit"), queryset=Unit.objects.none())
     place = forms.CharField(label=gettext_lazy("Place written on documents"), max_length=100, required=False,
-                            help_text=gettext_lazy("For example: Hà Nội"))
+                            help_text=gettext_lazy("For example: Hà Nội"), validators=[reject_unsafe_chars])
     description = forms.CharField(label=gettext_lazy("Description"), required=False,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
+                                  widget=forms.Textarea(attrs={"rows": 3}),
+                                  validators=[reject_unsafe_chars_multiline])
 
     def __init__(self, *args, hosts=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,7 +34,7 @@ class ConferenceForm(forms.Form):
 
 
 class SessionForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=300)
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=300, validators=[reject_unsafe_chars])
     starts = forms.TimeField(label=gettext_lazy("Starts at"), widget=forms.TimeInput(attrs={"type": "time"}))
     ends = forms.TimeField(label=gettext_lazy("Ends at"), widget=forms.TimeInput(attrs={"type": "time"}))
     levels = forms.MultipleChoiceField(label=gettext_lazy("Audience: levels of education"), required=False,
@@ -40,6 +42,7 @@ class SessionForm(forms.Form):
     units = forms.CharField(
         label=gettext_lazy("Audience: subtrees (unit codes)"), required=False,
         help_text=gettext_lazy("Codes separated by commas. Empty: everyone under the host unit."),
+        validators=[reject_unsafe_chars],
     )
 
     def __init__(self, *args, conference=None, **kwargs):
@@ -75,8 +78,9 @@ class AgendaItemForm(forms.Form):
     starts = forms.TimeField(label=gettext_lazy("Starts at"), widget=forms.TimeInput(attrs={"type": "time"}))
     ends = forms.TimeField(label=gettext_lazy("Ends at"), required=False,
                            widget=forms.TimeInput(attrs={"type": "time"}))
-    title = forms.CharField(label=gettext_lazy("Item"), max_length=300)
-    speaker = forms.CharField(label=gettext_lazy("Speaker"), max_length=200, required=False)
+    title = forms.CharField(label=gettext_lazy("Item"), max_length=300, validators=[reject_unsafe_chars])
+    speaker = forms.CharField(label=gettext_lazy("Speaker"), max_length=200, required=False,
+                              validators=[reject_unsafe_chars])
 
     def times(self, day):
         def aware(t):

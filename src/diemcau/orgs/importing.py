@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import Column, Sheet, build_workbook, read_table
+from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, uncompressed_size
 from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold
@@ -46,7 +46,8 @@ from .models import PATH_STEP, EducationLevel, ImportBatch, Person, Unit, path_s
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTIONS = (CREATE, UPDATE, UNCHANGED)
-# Files up to this size are previewed within the request; larger ones by a background job.
+# Files up to this size, that unpack to no more than settings.IMPORT_SYNC_UNCOMPRESSED_BYTES, are
+# previewed within the request; larger ones by a background job.
 SYNC_PREVIEW_BYTES = 200_000
 # Plans up to this many rows are applied within the request; larger ones by a background job.
 SYNC_APPLY_ROWS = 3000
@@ -926,11 +927,14 @@ def start_import(user, kind: str, upload) -> ImportBatch:
         raise too_large(len(data), limit)
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
+    # A workbook that would unpack to too much, or declares a huge sheet, is refused before it is kept;
+    # a damaged one is kept and previewed as invalid, like any other unusable file.
+    unpacked = check_upload(data, upload.name or "")
     batch = ImportBatch.objects.create(
         owner=user, kind=kind, filename=(upload.name or "")[-255:], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), content=data,
     )
-    _preview_now_or_later(batch, user)
+    _preview_now_or_later(batch, user, unpacked)
     batch.refresh_from_db()
     return batch
 
@@ -947,8 +951,15 @@ def recheck_batch(user, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def _preview_now_or_later(batch: ImportBatch, user):
-    if batch.size <= SYNC_PREVIEW_BYTES:
+def _reads_inline(size: int, unpacked: int) -> bool:
+    """Whether reading a file is cheap enough for a request (else it is a background job)."""
+    return size <= SYNC_PREVIEW_BYTES and unpacked <= settings.IMPORT_SYNC_UNCOMPRESSED_BYTES
+
+
+def _preview_now_or_later(batch: ImportBatch, user, unpacked: int | None = None):
+    if unpacked is None:
+        unpacked = uncompressed_size(bytes(batch.content), batch.filename)
+    if _reads_inline(batch.size, unpacked):
         preview_batch(batch.pk)
         return
     with transaction.atomic():
@@ -971,6 +982,7 @@ def preview_batch(batch_id: int, progress=None) -> ImportBatch:
         status = ImportBatch.Status.INVALID
     else:
         summary = plan.summary()
+        summary["unpacked"] = uncompressed_size(bytes(batch.content), batch.filename)
         status = ImportBatch.Status.INVALID if plan.problems else ImportBatch.Status.READY
         fingerprint = plan.fingerprint
     ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
@@ -989,7 +1001,8 @@ def confirm_batch(user, batch: ImportBatch) -> ImportBatch:
         if locked.status != ImportBatch.Status.READY:
             raise DomainError(_("This file cannot be imported: %(status)s.")
                               % {"status": locked.get_status_display()}, "not_ready")
-        if locked.summary.get("rows", 0) > SYNC_APPLY_ROWS:
+        if locked.summary.get("rows", 0) > SYNC_APPLY_ROWS or not _reads_inline(
+                locked.size, locked.summary.get("unpacked", 0)):
             job = jobs.enqueue("orgs.import_apply", owner=user, batch_id=locked.pk,
                                language=translation.get_language())
             locked.status, locked.job = ImportBatch.Status.APPLYING, job

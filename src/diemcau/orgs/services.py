@@ -11,7 +11,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit
+from diemcau.core import audit, vntext
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM, require_scope, scope_for
 from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
@@ -108,8 +108,9 @@ def institutions_by_level(unit: Unit) -> list[dict]:
 
 
 # --- validation -------------------------------------------------------------------------------
-def clean_text(value, field_label, *, required=False, max_length=255) -> str:
-    """NFC-normalise one text value and refuse markup, legacy-font text and over-long input."""
+def clean_text(value, field_label, *, required=False, max_length=255, kind=vntext.NAME) -> str:
+    """NFC-normalise one text value and refuse markup, legacy-font text, over-long input and the
+    characters ``vntext.clean_text`` refuses (controls, invisible and bidi characters...)."""
     text = nfc(value or "")
     if required and not text:
         raise DomainError(_("%(field)s is required.") % {"field": field_label}, "required")
@@ -128,11 +129,13 @@ def clean_text(value, field_label, *, required=False, max_length=255) -> str:
             % {"field": field_label},
             "legacy_font",
         )
+    # After the legacy-font check: TCVN3 text holds soft hyphens, and its own message is the useful one.
+    vntext.check_chars(str(value or ""), field_label, kind=kind)
     return text
 
 
 def clean_code(value, field_label) -> str:
-    code = clean_text(value, field_label, required=True, max_length=32)
+    code = clean_text(value, field_label, required=True, max_length=32, kind=vntext.CODE)
     if any(ch.isspace() for ch in code):
         raise DomainError(_("%(field)s must not contain spaces.") % {"field": field_label}, "bad_code")
     return code

@@ -6,15 +6,17 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from diemcau.core.vntext import reject_unsafe_chars, reject_unsafe_chars_multiline
 from diemcau.orgs.models import Unit
 
 from .models import BridgePoint, Hall
 
 
 class HallForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Hall name"), max_length=200)
+    name = forms.CharField(label=gettext_lazy("Hall name"), max_length=200, validators=[reject_unsafe_chars])
     capacity = forms.IntegerField(label=gettext_lazy("Seats"), min_value=0)
-    address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False)
+    address = forms.CharField(label=gettext_lazy("Address"), max_length=300, required=False,
+                              validators=[reject_unsafe_chars])
     latitude = forms.DecimalField(label=gettext_lazy("Latitude"), required=False, max_digits=9, decimal_places=6,
                                   help_text=gettext_lazy("Empty: the unit's coordinates."))
     longitude = forms.DecimalField(label=gettext_lazy("Longitude"), required=False, max_digits=9,
@@ -26,9 +28,12 @@ class HallForm(forms.Form):
 
 
 class PointForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name of the point"), max_length=300, required=False)
-    contact_name = forms.CharField(label=gettext_lazy("Technical contact"), max_length=150, required=False)
-    contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=20, required=False)
+    name = forms.CharField(label=gettext_lazy("Name of the point"), max_length=300, required=False,
+                           validators=[reject_unsafe_chars])
+    contact_name = forms.CharField(label=gettext_lazy("Technical contact"), max_length=150, required=False,
+                                   validators=[reject_unsafe_chars])
+    contact_phone = forms.CharField(label=gettext_lazy("Contact phone"), max_length=20, required=False,
+                                    validators=[reject_unsafe_chars])
     has_camera = forms.BooleanField(label=gettext_lazy("camera"), required=False)
     has_microphone = forms.BooleanField(label=gettext_lazy("microphone"), required=False)
     has_speakers = forms.BooleanField(label=gettext_lazy("speakers"), required=False)
@@ -66,7 +71,8 @@ class CheckForm(forms.Form):
                                     choices=[("1", gettext_lazy("Passed")), ("0", gettext_lazy("Failed"))])
     bandwidth_mbps = forms.DecimalField(label=gettext_lazy("measured bandwidth (Mbit/s)"), required=False,
                                         min_value=0, max_digits=7, decimal_places=1)
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, required=False,
+                           validators=[reject_unsafe_chars_multiline])
 
 
 _SPLIT = re.compile(r"\s*(?:=|→|->|:|;|,|\t)\s*")
@@ -85,10 +91,12 @@ class PlannerForm(forms.Form):
                              widget=forms.RadioSelect)
     pins = forms.CharField(
         label=gettext_lazy("Keep a school at a hall"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=gettext_lazy("One per line: institution code = hall number (#), e.g. TH_TAYDANG_A = 12"))
+        help_text=gettext_lazy("One per line: institution code = hall number (#), e.g. TH_TAYDANG_A = 12"),
+        validators=[reject_unsafe_chars_multiline])
     together = forms.CharField(
         label=gettext_lazy("Keep schools together"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=gettext_lazy("One group per line: institution codes separated by commas."))
+        help_text=gettext_lazy("One group per line: institution codes separated by commas."),
+        validators=[reject_unsafe_chars_multiline])
     respect_groups = forms.BooleanField(label=gettext_lazy("Do not cross the boundary of a unit below"),
                                         required=False)
     use_road_distances = forms.BooleanField(label=gettext_lazy("Use the imported road distances"),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import Column, Sheet, build_workbook, read_table
+from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table
 from diemcau.core.scoping import SYSTEM, require_scope
 from diemcau.core.vntext import fold
 from diemcau.events.models import Session
@@ -190,6 +190,8 @@ def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport
     data = b"".join(upload.chunks())
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
+    # A workbook that would unpack to too much, or declares a huge sheet, is refused before it is kept.
+    check_upload(data, upload.name or "")
     batch = AssignmentImport.objects.create(
         session=session, unit=unit, owner=user, filename=(upload.name or "")[-255:], size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), content=data)

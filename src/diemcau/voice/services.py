@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, vntext
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold, nfc
@@ -191,6 +191,7 @@ def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) ->
 # --- submit -------------------------------------------------------------------------------------
 
 def _clean_text(text) -> str:
+    vntext.clean_text(text, _("Your question or opinion"), kind=vntext.MULTILINE)  # controls, bidi, zero-width
     text = nfc(text)
     if not text:
         raise DomainError(_("Write your question or opinion first."), "empty")
