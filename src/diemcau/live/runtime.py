@@ -14,7 +14,8 @@ One runtime per conference on air. It
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
   ``services.granted_publishers``) are forwarded, every other participant is kicked at the next
-  look (every ``tick``), and the room's ``allowed`` list holds only the tokens that may join now;
+  look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
+  room's ``allowed`` list holds only the tokens that may join now;
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
   those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
 
@@ -51,6 +52,7 @@ NO_SUCH_MOUNTPOINT = 455
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
+GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
 
 
 @dataclass
@@ -140,6 +142,8 @@ class LiveRuntime:
         self.room_token = secrets.token_urlsafe(24)
         self._allowed: set[str] | None = None  # the room's allowed list as last set (None: unknown)
         self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
+        self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
+        self._guard_room: VideoRoom | None = None
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
@@ -167,13 +171,18 @@ class LiveRuntime:
             node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
             node.room = VideoRoom(node.client, node.janus.admin_key)
             node.streaming = Streaming(node.client, node.janus.admin_key)
+        self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self._start_hls()
+        guard = asyncio.create_task(self._guard())
         try:
             while not self._stop.is_set():
                 await self.step()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.tick)
         finally:
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
             await self.shutdown()
 
     async def _orm(self, fn, *args):
@@ -188,6 +197,9 @@ class LiveRuntime:
         if self.hls is not None:
             with contextlib.suppress(Exception):
                 self.hls.stop()
+        if self._guard_room is not None:
+            with contextlib.suppress(Exception):
+                await self._guard_room.close()
         for node in self.nodes:
             for part in (node.room, node.streaming):
                 if part is not None:
@@ -347,12 +359,12 @@ class LiveRuntime:
         session = await self.root.client.create_session()
         try:
             handle = await session.attach(VIDEOROOM)
-            data, _ = await handle.message({"request": "join", "ptype": "publisher",
+            # Its own id, known to the guard before the join, so the guard never kicks the runtime.
+            own = services.new_publisher_id()
+            self._own_ids = {*list(self._own_ids)[-7:], own}
+            data, _ = await handle.message({"request": "join", "ptype": "publisher", "id": own,
                                             "room": services.room_id(self.conference_id),
                                             "display": "diemcau-runtime", "token": self.room_token}, timeout=3.0)
-            if data.get("id") is not None:
-                self._own_ids.add(int(data["id"]))
-                self._own_ids = set(list(self._own_ids)[-8:])
             found = {}
             for pub in data.get("publishers", []):
                 mids = {}
@@ -372,10 +384,11 @@ class LiveRuntime:
         desired = await self._orm(self._desired)
         version, source = desired["version"], desired["source"]
         granted = {*desired["studio"], *([desired["point_pub"]] if desired["point_pub"] else [])}
+        self._granted = granted
         try:
-            await self._guard_room(granted, desired["tokens"])
+            await self._set_allowed(desired["tokens"])
         except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
-            log.warning("cannot guard the room: %s", exc)
+            log.warning("cannot set the room's allowed tokens: %s", exc)
         now = asyncio.get_running_loop().time()
         stale = now - self._publishers_at > 1.0
         missing = bool(desired["point_pub"]) and desired["point_pub"] not in (self._publishers_cache or {})
@@ -411,8 +424,8 @@ class LiveRuntime:
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
 
-    async def _guard_room(self, granted: set[int], tokens: set[str]) -> None:
-        """Kick every participant of the root's room diemcau did not grant; keep ``allowed`` current."""
+    async def _set_allowed(self, tokens: set[str]) -> None:
+        """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
         from . import services
 
         room = services.room_id(self.conference_id)
@@ -424,12 +437,28 @@ class LiveRuntime:
             if tokens - current:
                 await self.root.room.allowed(room, "add", sorted(tokens - current), secret=self.room_secret)
             self._allowed = set(tokens)
-        for participant in await self.root.room.list_participants(room):
+
+    async def _guard(self) -> None:
+        """Every ``GUARD_EVERY`` seconds, kick the root room's participants diemcau did not grant."""
+        while True:
+            await asyncio.sleep(GUARD_EVERY)
+            if self._granted is None or not self.root.up or not self.root.provisioned:
+                continue
+            try:
+                await self._kick_ungranted(self._granted)
+            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+                log.debug("guard: %s", exc)
+
+    async def _kick_ungranted(self, granted: set[int]) -> None:
+        from . import services
+
+        room = services.room_id(self.conference_id)
+        for participant in await self._guard_room.list_participants(room):
             pid = int(participant["id"])
             if pid in granted or pid in self._own_ids:
                 continue
             with contextlib.suppress(JanusError):  # gone already (428)
-                await self.root.room.kick(room, pid, secret=self.room_secret)
+                await self._guard_room.kick(room, pid, secret=self.room_secret)
                 log.warning("kicked publisher %s (%r) from the root's room: not granted", pid,
                             str(participant.get("display", ""))[:40])
             self.kicked = [*self.kicked[-49:], (pid, asyncio.get_running_loop().time())]

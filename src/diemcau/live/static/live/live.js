@@ -198,6 +198,7 @@
       const fresh = await r.json();
       cfg.token = fresh.token; cfg.expires_at = fresh.expires_at; cfg.lifetime_s = fresh.lifetime_s || cfg.lifetime_s;
       window.liveTokenRenewals = (window.liveTokenRenewals || 0) + 1;
+      window.liveToken = fresh.token;  // the page's current token (tests read it)
       onRenewed(fresh.token);
       schedule(new Date(fresh.expires_at).getTime() - Date.now() - lifetime / 3);
     }
