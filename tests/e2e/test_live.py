@@ -126,8 +126,16 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     console.wait_for_selector(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
     granted_at = time.monotonic()
     console.click(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
-    _wait(lambda: kiosks["hanoi"].evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"),
-          20, "Hà Nội publishing as its grant's id")
+    try:
+        _wait(lambda: kiosks["hanoi"].evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"),
+              20, "Hà Nội publishing as its grant's id")
+    except AssertionError:
+        runtime = live_media["runtime"]
+        print("granted", runtime._granted, "allowed", runtime._allowed, "kicked", runtime.kicked,
+              "publishers", runtime._publishers_cache, "state", kiosks["hanoi"].evaluate(
+                  "() => JSON.stringify({pubId: window.kioskState.pubId, floor: window.kioskState.floor})"))
+        print("\n".join(kiosks["hanoi"].logs[-30:]))
+        raise
     from diemcau.live.models import FloorRequest
 
     grant = FloorRequest.objects.get(point=w["hanoi"], state="granted")
@@ -263,7 +271,13 @@ SQUAT = """async ({id, width}) => {
           if (msg.leaving === "ok" || msg.reason === "kicked") done("kicked");
           if (jsep) handle.handleRemoteJsep({ jsep: jsep });
         },
-        webrtcState: (up) => { if (up) out.media_up_ms = Math.round(performance.now() - t0); else done("hangup"); },
+        webrtcState: (up) => {
+          if (!up) { done("hangup"); return; }
+          out.media_up_ms = Math.round(performance.now() - t0);
+          // Keyframes, as a real kiosk asks for them, so the picture would show at once if forwarded.
+          const ask = setInterval(() => { if (finished) clearInterval(ask);
+            else handle.send({ message: { request: "configure", keyframe: true } }); }, 200);
+        },
         oncleanup: () => done("hangup") });
     } });
     setTimeout(() => done("still-there"), 5000);
@@ -329,13 +343,19 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     # 2) Sóc Sơn's own kiosk (it has the floor, so its token may join) as the studio's old id.
     owner = _page(browser, url, w["ops"]["socson"])
     owner.goto(f"{url}/live/points/{w['socson'].pk}/kiosk/", wait_until="domcontentloaded")
-    _wait(lambda: owner.evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"), 20,
-          "Sóc Sơn publishing as its grant's id")
+    try:
+        _wait(lambda: owner.evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"), 20,
+              "Sóc Sơn publishing as its grant's id")
+    except AssertionError:
+        print("granted", runtime._granted, "kicked", runtime.kicked, "publishers", runtime._publishers_cache)
+        print("\n".join(owner.logs[-30:]))
+        raise
     _wait(lambda: _widths(viewer) == (640, 320), 15, "the viewer decoding host and Sóc Sơn side by side")
     results.append(owner.evaluate(SQUAT, {"id": 1, "width": 400}))
     results.append(owner.evaluate(SQUAT, {"id": 1_000_000 + w["hanoi"].pk, "width": 400}))
     time.sleep(2)
     seen = set(viewer.evaluate("() => [...window.seenWidths]"))
+    forwarded = {pub for slot in runtime.slots.values() for pub, _ in slot.forwarders}
     print("SQUAT results", results, "widths seen", seen, "kicked", getattr(runtime, "kicked", None))
     for r in results:
         refused = r["result"].startswith("refused")
@@ -344,6 +364,7 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     assert any(r["result"].startswith("refused") for r in results[:3])  # not in the room's allowed list
     assert 400 not in seen, seen  # the viewer only ever decoded the real sources
     assert seen <= {0, 640, 320}, seen  # nothing, the synthetic host, Sóc Sơn's camera
+    assert forwarded <= {granted_id}, forwarded
     if not _decoding(viewer):
         print("slots", runtime.slots, "figures", viewer.evaluate("() => JSON.stringify(window.kioskFigures)"))
         print("\n".join(viewer.logs[-30:]))

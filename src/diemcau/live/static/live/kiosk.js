@@ -66,22 +66,27 @@
     }
   }
   async function startPublishing(pubId) {
-    if (state.pubJanus && state.pubId === pubId) return;
+    if (state.pubId === pubId) return;  // started (or starting) already: floor messages come in bursts
     stopPublishing();
     state.pubId = pubId;
-    const media = await localTracks();
+    let media;
+    try { media = await localTracks(); } catch (e) { if (state.pubId === pubId) state.pubId = null; throw e; }
     if (state.pubId !== pubId) return;  // the floor changed while the camera opened
     selfVideo.classList.add("on");
     state.pubJanus = new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {
       L.publishTo(janus, { room: cfg.room, id: pubId, display: cfg.point_name, token: cfg.token }, [
         { type: "audio", capture: media.getAudioTracks()[0] },
         { type: "video", capture: media.getVideoTracks()[0] },
-      ], { onHandle: (h) => { state.pubHandle = h; }, onState: (up) => { if (up) applyMute(); },
+      ], { onHandle: (h) => { state.pubHandle = h; },
+           // Now sending: the runtime forwards this picture within moments; keyframes let viewers show it.
+           onState: (up) => { if (up) { applyMute(); requestKeyframes(); } },
            onFail: (why) => { console.warn("publish failed", why); setTimeout(() => state.pubJanus && state.pubJanus.restart(why), 1500); } });
-    }, () => { state.pubHandle = null; });
+    }, (why) => { console.warn("publishing: connection down", why); state.pubHandle = null; });
+    console.info("publishing as the grant's id");
     state.pubJanus.start();
   }
   function stopPublishing() {
+    state.pubId = null;  // a start still opening the camera gives up
     if (!state.pubJanus) return;
     const j = state.pubJanus; state.pubJanus = null; state.pubHandle = null; state.pubId = null;
     j.closed = true;
@@ -93,9 +98,11 @@
   let timerStart = null;
   // Janus asks a publisher for no keyframe when the runtime points the programme's forwarders at
   // it, so a kiosk just put on air asks for one itself (VideoRoom configure keyframe), a few times
-  // while the runtime (which polls the programme 5 times a second) re-points the forwarders.
+  // while the runtime (which polls the programme 5 times a second) re-points the forwarders: on the
+  // grant (a kiosk already publishing) and when its publishing connection comes up (a kiosk that
+  // starts publishing on the grant).
   function requestKeyframes() {
-    [150, 400, 800, 1500].forEach((ms) => setTimeout(() => {
+    [150, 400, 800, 1500, 2500, 4000].forEach((ms) => setTimeout(() => {
       const h = state.pubHandle;
       if (h) h.send({ message: { request: "configure", keyframe: true } });
     }, ms));

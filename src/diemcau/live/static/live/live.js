@@ -115,6 +115,7 @@
           return;
         }
         if (msg.videoroom === "joined") {
+          console.info("joined the room as", msg.id);
           handle.createOffer({
             tracks: tracks.map((t) => ({ type: t.type, capture: t.capture, recv: false })),
             success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
