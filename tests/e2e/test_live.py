@@ -285,6 +285,13 @@ SQUAT = """async ({id, width}) => {
 }"""
 
 
+# From the squatter's "joined" to its "kicked", as the page sees them. On an idle machine 19–670 ms
+# (the guard looks every 0.1 s); with the whole live suite and other test runs on 2 shared cores,
+# 1.1–1.9 s was seen (the page's own event delivery included), hence the margin. Never forwarded
+# either way: that is asserted separately below.
+KICKED_WITHIN_MS = 2000
+
+
 @pytest.fixture
 def short_tokens(monkeypatch):
     """Tokens of 15 s renewed after 10 s, the old one working 3 s more (read by the ASGI child)."""
@@ -359,7 +366,7 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     print("SQUAT results", results, "widths seen", seen, "kicked", getattr(runtime, "kicked", None))
     for r in results:
         refused = r["result"].startswith("refused")
-        thrown_out = r["result"] in ("kicked", "hangup") and r["after_ms"] < 1000
+        thrown_out = r["result"] in ("kicked", "hangup") and r["after_ms"] < KICKED_WITHIN_MS
         assert refused or thrown_out, results
     assert any(r["result"].startswith("refused") for r in results[:3])  # not in the room's allowed list
     assert 400 not in seen, seen  # the viewer only ever decoded the real sources

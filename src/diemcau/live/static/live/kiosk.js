@@ -80,13 +80,20 @@
       ], { onHandle: (h) => { state.pubHandle = h; },
            // Now sending: the runtime forwards this picture within moments; keyframes let viewers show it.
            onState: (up) => { if (up) { applyMute(); requestKeyframes(); } },
-           onFail: (why) => { console.warn("publish failed", why); setTimeout(() => state.pubJanus && state.pubJanus.restart(why), 1500); } });
+           onFail: (why) => {
+             // One restart at a time: a refused join (the runtime allows the grant's token a moment
+             // after the kiosk hears of it) or an id still held by the previous session, tried again.
+             console.warn("publish failed", why);
+             if (state.pubRetry) return;
+             state.pubRetry = setTimeout(() => { state.pubRetry = null; if (state.pubJanus) state.pubJanus.restart(why); }, 1500);
+           } });
     }, (why) => { console.warn("publishing: connection down", why); state.pubHandle = null; });
     console.info("publishing as the grant's id");
     state.pubJanus.start();
   }
   function stopPublishing() {
     state.pubId = null;  // a start still opening the camera gives up
+    if (state.pubRetry) { clearTimeout(state.pubRetry); state.pubRetry = null; }
     if (!state.pubJanus) return;
     const j = state.pubJanus; state.pubJanus = null; state.pubHandle = null; state.pubId = null;
     j.closed = true;
@@ -104,7 +111,7 @@
   function requestKeyframes() {
     [150, 400, 800, 1500, 2500, 4000].forEach((ms) => setTimeout(() => {
       const h = state.pubHandle;
-      if (h) h.send({ message: { request: "configure", keyframe: true } });
+      if (h && h.diemcauJoined) h.send({ message: { request: "configure", keyframe: true } });
     }, ms));
   }
   function showFloor(f) {

@@ -93,7 +93,7 @@
   function publishTo(janus, cfg, tracks, hooks) {
     /* Join the root's room as publisher ``cfg.id`` and send ``tracks`` ([{type, capture: MediaStreamTrack}]). */
     hooks = hooks || {};
-    let handle = null;
+    let handle = null, joined = false;
     // janus.js stops the tracks it sends when its session ends; sending clones keeps the camera and
     // microphone alive for the next session after a reconnection.
     tracks = tracks.map((t) => ({ type: t.type, capture: t.capture && t.capture.clone ? t.capture.clone() : t.capture }));
@@ -109,12 +109,17 @@
       },
       error: (err) => hooks.onFail && hooks.onFail(String(err)),
       onmessage: (msg, jsep) => {
-        if (msg.error) { if (hooks.onFail) hooks.onFail(msg.error); return; }
+        if (msg.error) {
+          // A refused join ends this attempt; an error to a later request (a keyframe) does not.
+          if (!joined) { if (hooks.onFail) hooks.onFail(msg.error); } else console.warn("videoroom:", msg.error);
+          return;
+        }
         if (msg.videoroom === "event" && msg.leaving === "ok" && msg.reason === "kicked") {
           if (hooks.onFail) hooks.onFail("kicked");
           return;
         }
         if (msg.videoroom === "joined") {
+          joined = true; handle.diemcauJoined = true;
           console.info("joined the room as", msg.id);
           handle.createOffer({
             tracks: tracks.map((t) => ({ type: t.type, capture: t.capture, recv: false })),

@@ -6,7 +6,7 @@
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
   const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
-  let conn = null, handle = null;
+  let conn = null, handle = null, retry = null;
   window.studioState = { publishing: false };
 
   function publish(media) {
@@ -19,7 +19,11 @@
       L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: "studio", token: cfg.token }, tracks, {
         onHandle: (h) => { handle = h; },
         onState: (up) => { window.studioState.publishing = up; $("studio-state").textContent = up ? T.publishing_on : T.lost; },
-        onFail: (why) => { $("studio-state").textContent = why; setTimeout(() => conn.restart(why), 1500); },
+        onFail: (why) => {
+          $("studio-state").textContent = why;
+          if (retry) return;  // one restart at a time
+          retry = setTimeout(() => { retry = null; conn.restart(why); }, 1500);
+        },
       });
     }, () => { window.studioState.publishing = false; $("studio-state").textContent = T.lost; });
     conn.start();
