@@ -225,3 +225,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DIEMCAU_LOG_LEVEL", "WARNING")},
     "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")}},
 }
+
+# --- The live conference's credentials (docs/SECURITY.md, "The broadcast") -----------------
+# Janus tokens last this long; live pages renew them while the person still has the right.
+LIVE_TOKEN_MINUTES = float(os.environ.get("DIEMCAU_LIVE_TOKEN_MINUTES", "15"))
+# A renewed token keeps working this long while the page moves its open sessions to the new one.
+LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS", "60"))
+# Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
+LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
+LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")

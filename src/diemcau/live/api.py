@@ -2,7 +2,10 @@
 
 Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 ``not_found``)
 - ``POST /points/{id}/token`` ``{purpose: "kiosk"|"check"}`` → the Janus config: ``{token, root_url,
-  watch_url, watch_node, room, main, side, publisher_id, studio_id, expires_at}``.
+  watch_url, watch_node, room, main, side, publisher_id (null: a kiosk hears its id over its websocket
+  while it has the floor), expires_at, lifetime_s, renew_url}``.
+- ``POST /tokens/renew`` header ``X-Live-Token`` → the same config with a new token (the right is
+  checked again; the old token works 60 s more); refused: ``bad_token`` (404).
 - ``POST /points/{id}/stats`` header ``X-Live-Token`` + ``{phase?, bitrate_in_kbps?, bitrate_out_kbps?,
   loss_pct?, rtt_ms?, fps?, frames_decoded?, freezes?, audio_level?}`` → ``{id}``; refused:
   ``bad_token``, ``token_other_point`` (404), ``too_frequent``, ``bad_report`` (400).
@@ -10,7 +13,8 @@ Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 
 - ``POST /floor/{id}/withdraw`` (the kiosk), ``/floor/{id}/grant`` ``{source: "point"|"both"}`` and
   ``/floor/{id}/revoke`` (the director; a kiosk gets 404 ``not_found``).
 - ``POST /points/{id}/mute`` ``{muted}`` (director). ``POST /conferences/{id}/programme`` ``{source}``.
-- ``GET /conferences/{id}/floor``, ``GET /conferences/{id}/board``.
+- ``GET /conferences/{id}/floor`` (the director: every open request; an organiser: their write scope's;
+  an operator: their point's; others: none), ``GET /conferences/{id}/board``.
 - ``POST /points/{id}/check`` ``{camera_ok, microphone_ok, mic_level, speakers_ok, bandwidth_kbps,
   rtt_ms, note?}`` → ``{id, passed}``.
 - ``POST /points/{id}/thumbnail`` header ``X-Live-Token``, body the JPEG (``image/jpeg``, ≤ 64 KB) →
@@ -107,6 +111,11 @@ def token(request, point_id: int, body: TokenIn):
     return services.issue_token(request.user, point.conference, body.purpose, point).as_config()
 
 
+@router.post("/tokens/renew")
+def renew_token(request):
+    return services.renew_token(request.user, request.headers.get("X-Live-Token", "")).as_config()
+
+
 @router.post("/points/{point_id}/stats")
 def stats(request, point_id: int, body: StatsIn):
     point = _point(request, point_id)
@@ -167,7 +176,7 @@ def set_programme(request, conference_id: int, body: ProgrammeIn):
 
 @router.get("/conferences/{conference_id}/floor")
 def floor_queue(request, conference_id: int):
-    return {"queue": services.floor_queue(_conference(request, conference_id))}
+    return {"queue": services.floor_queue(request.user, _conference(request, conference_id))}
 
 
 @router.get("/conferences/{conference_id}/board")

@@ -8,4 +8,4 @@ class LiveConfig(AppConfig):
     verbose_name = _("Live conference")
 
     def ready(self):
-        from . import signals  # noqa: F401  (relays the voice on-air signal to the kiosks)
+        from . import signals  # noqa: F401  (the voice on-air relay; token revocation on sign-out, role, deactivation)

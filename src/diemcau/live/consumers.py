@@ -75,11 +75,7 @@ class KioskConsumer(_Base):
     @database_sync_to_async
     def _status(self):
         prog = services.programme(self.point.conference)
-        own = FloorRequest.objects.filter(point=self.point, state__in=FloorRequest.OPEN).first()
-        return {"programme": services.programme_state(prog),
-                "floor": ({"id": own.pk, "state": own.state, "who": own.who,
-                           "granted_at": own.granted_at.isoformat() if own.granted_at else None}
-                          if own else None)}
+        return {"programme": services.programme_state(prog), "floor": services.point_floor(self.point)}
 
     async def disconnect(self, code):
         if self.point is None:
@@ -188,7 +184,7 @@ class DirectorConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _state(self):
         close_old_connections()
-        return {"type": "state", "queue": services.floor_queue(self.conference),
+        return {"type": "state", "queue": services.floor_queue(self.user, self.conference),
                 "programme": services.programme_state(services.programme(self.conference))}
 
     async def _send_state(self):

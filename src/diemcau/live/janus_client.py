@@ -65,7 +65,11 @@ VideoRoom (``janus.plugin.videoroom``); with ``admin_key`` configured, ``create`
     {"request": "listforwarders", "room", "secret"}
                                               -> {"videoroom": "forwarders", "room",
                                                  "publishers": [{"publisher_id", "forwarders": [...]}, ...]}
-    {"request": "join", "ptype": "publisher", "room", "display"?}   (asynchronous)
+    {"request": "kick", "room", "secret", "id"} -> {"videoroom": "success"}   (the publisher is gone)
+    {"request": "allowed", "room", "secret", "action": "enable|disable|add|remove", "allowed": [<token>]?}
+                                              -> {"videoroom": "success", "room", "allowed": [...]}
+        (with the list enabled, a ``join`` must carry a ``token`` on it, else 433)
+    {"request": "join", "ptype": "publisher", "room", "id"?, "display"?, "token"?}   (asynchronous)
                                               -> event {"videoroom": "joined", "room", "id",
                                                         "publishers": [...]}
 
@@ -652,6 +656,18 @@ class VideoRoom:
         if secret is not None:
             body["secret"] = secret
         await self.channel.request(body)
+
+    async def kick(self, room: int, participant_id: int, *, secret: str) -> None:
+        """Throw a participant out of the room (its PeerConnection is closed)."""
+        await self.channel.request({"request": "kick", "room": room, "secret": secret, "id": participant_id})
+
+    async def allowed(self, room: int, action: str, tokens: list[str] | None = None, *, secret: str) -> list[str]:
+        """Change the room's ``allowed`` list (``enable``, ``disable``, ``add``, ``remove``); return it."""
+        body: dict[str, Any] = {"request": "allowed", "room": room, "secret": secret, "action": action}
+        if tokens is not None:
+            body["allowed"] = tokens
+        data, _ = await self.channel.request(body)
+        return list(data.get("allowed", []))
 
     async def list_forwarders(self, room: int, *, secret: str) -> list[dict[str, Any]]:
         """The room's publishers that have forwarders, each with its ``forwarders`` (``listforwarders``)."""

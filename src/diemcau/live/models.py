@@ -120,6 +120,9 @@ class FloorRequest(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.REQUESTED)
     granted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Drawn at random on the grant; the runtime forwards only this id (and kicks any other), and only
+    # the point's own kiosk hears it, while the grant lasts. Below 2**53 so JavaScript holds it exactly.
+    publisher_id = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["since", "pk"]
@@ -256,9 +259,12 @@ class LiveToken(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The studio's credential: the random id it publishes as in the root's room (kept on renewal).
+    publisher_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="live_token_user_open")]
 
     def __str__(self):
         return f"{self.purpose} {self.user_id}"

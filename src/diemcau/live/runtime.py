@@ -11,7 +11,13 @@ One runtime per conference on air. It
 - follows ``Programme.version``: the chosen source is forwarded from the root's room to the
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
   first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
-  Viewers stay on their mountpoints and are never renegotiated.
+  Viewers stay on their mountpoints and are never renegotiated;
+- guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
+  ``services.granted_publishers``) are forwarded, every other participant is kicked at the next
+  look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
+  room's ``allowed`` list holds only the tokens that may join now;
+- keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
+  those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
 
 Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests.
 """
@@ -44,6 +50,9 @@ log = logging.getLogger("diemcau.live.runtime")
 
 NO_SUCH_MOUNTPOINT = 455
 NO_SUCH_ROOM = 426
+NO_SUCH_FEED = 428
+TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
+GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
 
 
 @dataclass
@@ -70,6 +79,7 @@ class _Node:
     provisioned: bool = False
     epoch: int = 0          # bumped at each provisioning: forwarders into it must be made again
     failures: int = 0
+    tokens_at: float = 0.0  # loop time of the last token reconciliation
 
     def port(self, slot: str) -> tuple[int, int]:
         from .services import PORTS
@@ -128,6 +138,13 @@ class LiveRuntime:
         self.root = next(n for n in self.nodes if n.spec.role == "root")
         self.room_secret = secrets.token_urlsafe(16)
         self.mount_secret = secrets.token_urlsafe(16)
+        # The runtime's own pass into the room's allowed list (it joins to read publishers' streams).
+        self.room_token = secrets.token_urlsafe(24)
+        self._allowed: set[str] | None = None  # the room's allowed list as last set (None: unknown)
+        self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
+        self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
+        self._guard_room: VideoRoom | None = None
+        self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
         self.hls = None
@@ -154,13 +171,18 @@ class LiveRuntime:
             node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
             node.room = VideoRoom(node.client, node.janus.admin_key)
             node.streaming = Streaming(node.client, node.janus.admin_key)
+        self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self._start_hls()
+        guard = asyncio.create_task(self._guard())
         try:
             while not self._stop.is_set():
                 await self.step()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.tick)
         finally:
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
             await self.shutdown()
 
     async def _orm(self, fn, *args):
@@ -175,6 +197,9 @@ class LiveRuntime:
         if self.hls is not None:
             with contextlib.suppress(Exception):
                 self.hls.stop()
+        if self._guard_room is not None:
+            with contextlib.suppress(Exception):
+                await self._guard_room.close()
         for node in self.nodes:
             for part in (node.room, node.streaming):
                 if part is not None:
@@ -188,9 +213,11 @@ class LiveRuntime:
         self._db.shutdown(wait=True)
 
     async def step(self) -> None:
-        """One look: node health and provisioning, then the programme."""
+        """One look: node health and provisioning, tokens, then the programme and the room's guard."""
         for node in self.nodes:
             await self._watch(node)
+            if node.up and node.provisioned:
+                await self._sync_tokens(node)
         await self._follow_programme()
 
     # --- nodes ----------------------------------------------------------------------------------
@@ -267,7 +294,8 @@ class LiveRuntime:
             await node.room.create(services.room_id(self.conference_id), secret=self.room_secret,
                                    description="diemcau", publishers=64, videocodec="h264",
                                    audiocodec="opus", h264_profile="42e01f", fir_freq=1,
-                                   bitrate=800_000, lock_record=True)
+                                   bitrate=800_000, lock_record=True, allowed=[self.room_token])
+            self._allowed = None
         for mp, slot in ((services.MAIN_MOUNTPOINT, "main"), (services.SIDE_MOUNTPOINT, "side")):
             v, a = node.port(slot)
             with contextlib.suppress(JanusError):
@@ -279,6 +307,7 @@ class LiveRuntime:
             for token, plugins in tokens:
                 await admin.add_token(token, plugins)
         node.provisioned = True
+        node.tokens_at = asyncio.get_running_loop().time()
         node.epoch += 1
         log.info("node %s provisioned (epoch %s, %s tokens)", node.spec.name, node.epoch, len(tokens))
 
@@ -290,15 +319,38 @@ class LiveRuntime:
         row = LiveNode.objects.get(pk=node.row_id)
         return [(t.token, list(t.plugins)) for t in services.valid_tokens(row)]
 
+    async def _sync_tokens(self, node: _Node) -> None:
+        """Make the node's tokens the valid ones: remove expired and revoked ones, add missing ones."""
+        now = asyncio.get_running_loop().time()
+        if now - node.tokens_at < TOKEN_SYNC:
+            return
+        node.tokens_at = now
+        try:
+            wanted = dict(await self._orm(self._tokens_for, node))
+            async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
+                present = await admin.list_tokens()
+                for token in set(present) - set(wanted):
+                    await admin.remove_token(token)
+                for token in set(wanted) - set(present):
+                    await admin.add_token(token, wanted[token])
+        except (JanusError, JanusUnreachable, OSError) as exc:
+            log.warning("token sync on %s failed: %s", node.spec.name, exc)
     # --- the programme --------------------------------------------------------------------------
-    def _desired(self) -> tuple[int, str, int | None]:
+    def _desired(self) -> dict:
+        """The programme row and what may be in the root's room: granted ids and allowed tokens."""
+        from . import services
         from .models import Programme
 
         close_old_connections()
         prog = Programme.objects.filter(conference_id=self.conference_id).first()
-        if prog is None:
-            return 0, Programme.Source.HOST, None
-        return prog.version, prog.source, prog.point_id
+        granted = services.granted_publishers(self.conference_id)
+        want = {"version": 0, "source": Programme.Source.HOST, "point_id": None, "studio": granted["studio"],
+                "point_pub": None, "tokens": services.room_tokens(self.conference_id) | {self.room_token}}
+        if prog is not None:
+            want.update(version=prog.version, source=prog.source, point_id=prog.point_id)
+        if granted["point"] and granted["point"][0] == want["point_id"]:
+            want["point_pub"] = granted["point"][1]
+        return want
 
     async def _publishers(self) -> dict[int, dict[str, str]]:
         """Publishers in the root's room, with the mid of their audio and video streams."""
@@ -307,9 +359,12 @@ class LiveRuntime:
         session = await self.root.client.create_session()
         try:
             handle = await session.attach(VIDEOROOM)
-            data, _ = await handle.message({"request": "join", "ptype": "publisher",
+            # Its own id, known to the guard before the join, so the guard never kicks the runtime.
+            own = services.new_publisher_id()
+            self._own_ids = {*list(self._own_ids)[-7:], own}
+            data, _ = await handle.message({"request": "join", "ptype": "publisher", "id": own,
                                             "room": services.room_id(self.conference_id),
-                                            "display": "diemcau-runtime"}, timeout=3.0)
+                                            "display": "diemcau-runtime", "token": self.room_token}, timeout=3.0)
             found = {}
             for pub in data.get("publishers", []):
                 mids = {}
@@ -322,15 +377,21 @@ class LiveRuntime:
             await session.destroy()
 
     async def _follow_programme(self) -> None:
-        from . import services
         from .models import Programme
 
-        if not self.root.up:
+        if not self.root.up or not self.root.provisioned:
             return
-        version, source, point_id = await self._orm(self._desired)
+        desired = await self._orm(self._desired)
+        version, source = desired["version"], desired["source"]
+        granted = {*desired["studio"], *([desired["point_pub"]] if desired["point_pub"] else [])}
+        self._granted = granted
+        try:
+            await self._set_allowed(desired["tokens"])
+        except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+            log.warning("cannot set the room's allowed tokens: %s", exc)
         now = asyncio.get_running_loop().time()
         stale = now - self._publishers_at > 1.0
-        missing = bool(point_id) and services.publisher_id(point_id) not in (self._publishers_cache or {})
+        missing = bool(desired["point_pub"]) and desired["point_pub"] not in (self._publishers_cache or {})
         off_air = self.slots["main"].source is None  # nothing on air yet: look at every tick
         if version != self.applied_version or stale or missing or off_air or self._publishers_cache is None:
             try:
@@ -341,10 +402,11 @@ class LiveRuntime:
             except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
                 log.warning("cannot list publishers: %s", exc)
                 return
-        publishers = self._publishers_cache
-        studio = services.STUDIO_PUBLISHER
-        host = ("pub", studio) if studio in publishers else (("feed",) if self.synthetic_host else None)
-        point = ("pub", services.publisher_id(point_id)) if point_id else None
+        # Only granted ids are forwarded, whatever else the listing holds (a squatter not yet kicked).
+        publishers = {pid: mids for pid, mids in self._publishers_cache.items() if pid in granted}
+        studio = next((pid for pid in desired["studio"] if pid in publishers), None)
+        host = ("pub", studio) if studio is not None else (("feed",) if self.synthetic_host else None)
+        point = ("pub", desired["point_pub"]) if desired["point_pub"] else None
         if point and point[1] not in publishers:
             point = None  # granted but not publishing (yet): the host stays on air, look again
         want = {"main": host, "side": None}
@@ -361,6 +423,46 @@ class LiveRuntime:
             self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started})
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
+
+    async def _set_allowed(self, tokens: set[str]) -> None:
+        """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
+        from . import services
+
+        room = services.room_id(self.conference_id)
+        if tokens != self._allowed:
+            # A freshly provisioned room was created allowing the runtime's own token alone.
+            current = self._allowed if self._allowed is not None else {self.room_token}
+            if current - tokens:
+                await self.root.room.allowed(room, "remove", sorted(current - tokens), secret=self.room_secret)
+            if tokens - current:
+                await self.root.room.allowed(room, "add", sorted(tokens - current), secret=self.room_secret)
+            self._allowed = set(tokens)
+
+    async def _guard(self) -> None:
+        """Every ``GUARD_EVERY`` seconds, kick the root room's participants diemcau did not grant."""
+        while True:
+            await asyncio.sleep(GUARD_EVERY)
+            if self._granted is None or not self.root.up or not self.root.provisioned:
+                continue
+            try:
+                await self._kick_ungranted(self._granted)
+            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+                log.debug("guard: %s", exc)
+
+    async def _kick_ungranted(self, granted: set[int]) -> None:
+        from . import services
+
+        room = services.room_id(self.conference_id)
+        for participant in await self._guard_room.list_participants(room):
+            pid = int(participant["id"])
+            if pid in granted or pid in self._own_ids:
+                continue
+            with contextlib.suppress(JanusError):  # gone already (428)
+                await self._guard_room.kick(room, pid, secret=self.room_secret)
+                log.warning("kicked publisher %s (%r) from the root's room: not granted", pid,
+                            str(participant.get("display", ""))[:40])
+            self.kicked = [*self.kicked[-49:], (pid, asyncio.get_running_loop().time())]
+            self._publishers_cache = None  # look again before forwarding anything
 
     async def _check_forwarders(self) -> None:
         """Forwarders vanish when their publisher leaves (a kiosk reconnecting): make them again."""

@@ -3,21 +3,31 @@
 Views, the JSON API, websocket consumers and the runtime call these. A state change validates,
 writes in a transaction, records an audit entry and publishes its live update on commit. The
 Janus side of the programme (re-pointing forwarders) is done by the runtime (``runtime.py``),
-which follows ``Programme.version``; tokens are added to Janus here, at once, and again by the
-runtime whenever a node comes back from a restart.
+which follows ``Programme.version``; tokens are added to (and removed from) Janus here, at once,
+and the runtime keeps every node's token list equal to the valid tokens (after a restart too).
+
+Trust (docs/SECURITY.md, "The broadcast"): a publisher in the root's room is forwarded only when
+diemcau granted its id (a floor grant's or the studio credential's random id, see
+:func:`granted_publishers`); tokens last minutes, are renewed while the right holds and are revoked
+when it goes; the floor queue's names and the HLS link are for those the rules below name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
+import hashlib
+import hmac
 import math
 import secrets
 import threading
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -50,8 +60,6 @@ from .signals import kiosk_group
 # --- the media layout every node shares ------------------------------------------------------------
 MAIN_MOUNTPOINT = 1   # the programme (host or the point on air)
 SIDE_MOUNTPOINT = 2   # the second picture when host and point are shown side by side
-STUDIO_PUBLISHER = 1  # the host studio's publisher id in the root's room
-TOKEN_HOURS = 14      # a kiosk runs all day on one token
 
 # Offsets in a node's 1000-port block (see janus_node): the programme mountpoints' RTP ports and
 # the HLS packager's, all inside the block's streaming range and chosen here, never by Janus.
@@ -72,9 +80,19 @@ def room_id(conference: Conference | int) -> int:
     return int(getattr(conference, "pk", conference))
 
 
-def publisher_id(point: BridgePoint | int) -> int:
-    """A point's fixed publisher id in the root's room (the studio is :data:`STUDIO_PUBLISHER`)."""
-    return 1_000_000 + int(getattr(point, "pk", point))
+def new_publisher_id() -> int:
+    """A random publisher id for the root's room: unguessable, and below 2**53 so a browser holds it exactly."""
+    return 2**32 + secrets.randbelow(2**53 - 2**32)
+
+
+def token_lifetime() -> datetime.timedelta:
+    """How long a Janus token lasts (``DIEMCAU_LIVE_TOKEN_MINUTES``); pages renew it before it ends."""
+    return datetime.timedelta(minutes=getattr(settings, "LIVE_TOKEN_MINUTES", 15))
+
+
+def renew_grace() -> datetime.timedelta:
+    """How long a renewed token still works (``DIEMCAU_LIVE_TOKEN_GRACE_SECONDS``)."""
+    return datetime.timedelta(seconds=getattr(settings, "LIVE_TOKEN_GRACE_SECONDS", 60))
 
 
 # --- publishing live updates -------------------------------------------------------------------------
@@ -294,9 +312,11 @@ class IssuedToken:
             "room": room_id(t.conference_id),
             "main": MAIN_MOUNTPOINT,
             "side": SIDE_MOUNTPOINT,
-            "publisher_id": (publisher_id(t.point_id) if t.point_id else None),
-            "studio_id": STUDIO_PUBLISHER,
+            # The studio's own id; a kiosk hears its id over its websocket only while it has the floor.
+            "publisher_id": t.publisher_id,
             "expires_at": t.expires_at.isoformat(),
+            "lifetime_s": int((t.expires_at - t.issued_at).total_seconds()) if t.issued_at else None,
+            "renew_url": "/api/live/tokens/renew",
         }
 
 
@@ -309,14 +329,28 @@ PURPOSE_PLUGINS = {
 }
 
 
-def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint | None = None) -> IssuedToken:
+def may_watch(actor, conference: Conference) -> bool:
+    """Whether ``actor`` is invited to watch the conference (its programme, its HLS)."""
+    from diemcau.events.services import visible_conferences
+
+    if actor is SYSTEM:
+        return True
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
+        return False
+    return visible_conferences(actor).filter(pk=conference.pk).exists()
+
+
+def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint | None = None, *,
+                publisher_id: int | None = None) -> IssuedToken:
     """Issue a per-person (and, for kiosks, per-point) Janus token and add it to the nodes it needs.
 
     Kiosks and checks need the point's operator; the studio and the director console need the
     director; a viewer needs only to see the conference. The token works on the root (publishing)
     and on the node the point watches. A node that is down gets it when it comes back (runtime).
+    A studio token carries the random id the studio publishes as (``publisher_id`` keeps the one of
+    the token being renewed).
     """
-    if not getattr(actor, "is_authenticated", False):
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
         raise ScopeError()
     if purpose not in LiveToken.Purpose.values:
         raise DomainError(_("Unknown token purpose."), "bad_purpose")
@@ -330,11 +364,13 @@ def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint 
         require_director(actor, conference)
         point = conference.points.filter(is_host=True).first() if purpose == LiveToken.Purpose.STUDIO else None
     else:
-        from diemcau.events.services import visible_conferences
-
-        if not visible_conferences(actor).filter(pk=conference.pk).exists():
+        if not may_watch(actor, conference):
             raise ScopeError()
         point = None
+    if purpose != LiveToken.Purpose.STUDIO:
+        publisher_id = None
+    elif publisher_id is None:
+        publisher_id = new_publisher_id()
     nodes = list(LiveNode.objects.all())
     root = next((n for n in nodes if n.is_root), None)
     if root is None:
@@ -345,8 +381,8 @@ def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint 
     with transaction.atomic():
         token = LiveToken.objects.create(
             token=secrets.token_urlsafe(24), user=actor, conference=conference, point=point, purpose=purpose,
-            plugins=plugins, nodes=[n.name for n in targets],
-            expires_at=timezone.now() + datetime.timedelta(hours=TOKEN_HOURS))
+            plugins=plugins, nodes=[n.name for n in targets], publisher_id=publisher_id,
+            expires_at=timezone.now() + token_lifetime())
         audit.record(actor, "live.token_issued", object_type="live.livetoken", object_id=token.pk,
                      object_repr=f"{purpose} {point or ''}".strip(),
                      unit_path=point.hall.unit.path if point else conference.host_unit.path)
@@ -391,7 +427,59 @@ def token_for(token: str, *, user, point: BridgePoint | None = None, purposes=No
     return row
 
 
-def revoke_token(actor, token: LiveToken) -> LiveToken:
+def renew_token(actor, token: str) -> IssuedToken:
+    """A fresh token for the page holding ``token``, if the right that issued it still holds.
+
+    The new token is added to Janus first; the old one stays valid :func:`renew_grace` more
+    (the page moves its open Janus sessions to the new one), then expires and the runtime removes it.
+    """
+    old = token_for(token, user=actor)
+    conference = Conference.objects.select_related("host_unit").get(pk=old.conference_id)
+    point = BridgePoint.objects.select_related("hall__unit").get(pk=old.point_id) if old.point_id else None
+    if old.purpose == LiveToken.Purpose.STUDIO:
+        point = None
+    issued = issue_token(actor, conference, old.purpose, point, publisher_id=old.publisher_id)
+    grace_end = timezone.now() + renew_grace()
+    LiveToken.objects.filter(pk=old.pk, expires_at__gt=grace_end).update(expires_at=grace_end)
+    return issued
+
+
+def _still_allowed(token: LiveToken) -> bool:
+    """Whether the right that issued ``token`` still holds (the checks of :func:`issue_token`)."""
+    user, conference = token.user, token.conference
+    if not user.is_active:
+        return False
+    try:
+        if token.purpose in (LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK):
+            require_operator(user, token.point)
+        elif token.purpose in (LiveToken.Purpose.STUDIO, LiveToken.Purpose.DIRECTOR):
+            require_director(user, conference)
+        else:
+            return may_watch(user, conference)
+    except ScopeError:
+        return False
+    return True
+
+
+def revoke_user_tokens(user, reason: str, *, recheck: bool = False) -> int:
+    """Revoke ``user``'s live tokens (sign-out, deactivation); with ``recheck`` only those whose right went.
+
+    Returns how many were revoked. Janus refuses them at once (the runtime also removes any a node
+    missed), and the runtime stops forwarding a studio whose credential went.
+    """
+    open_tokens = LiveToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    rows = list(open_tokens.select_related("conference__host_unit", "point__hall__unit"))
+    if recheck:
+        user.__dict__.pop("_diemcau_scope", None)  # the scope cached on this object predates the change
+        for row in rows:
+            row.user = user
+        rows = [row for row in rows if not _still_allowed(row)]
+    for row in rows:
+        revoke_token(SYSTEM, row, reason=reason)
+    return len(rows)
+
+
+def revoke_token(actor, token: LiveToken, *, reason: str = "") -> LiveToken:
     """Withdraw a token: Janus refuses it at once, on new requests and on sessions already open."""
     if actor is not SYSTEM and actor.pk != token.user_id and not is_director(actor):
         raise ScopeError()
@@ -402,7 +490,7 @@ def revoke_token(actor, token: LiveToken) -> LiveToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit.record(actor, "live.token_revoked", object_type="live.livetoken", object_id=token.pk,
-                     object_repr=token.purpose)
+                     object_repr=token.purpose, after={"reason": reason} if reason else None)
     for node in LiveNode.objects.filter(name__in=token.nodes, state=LiveNode.State.UP):
         try:
             _admin_call(node, "remove_token", token.token)
@@ -478,10 +566,16 @@ def _floor_event(request: FloorRequest, action: str, actor):
     audit.record(actor, f"live.floor_{action}", request, unit_path=request.point.hall.unit.path)
 
 
-def floor_queue(conference: Conference) -> list[dict]:
-    """Open floor requests, the one with the floor first, then by waiting time."""
+def floor_queue(actor, conference: Conference) -> list[dict]:
+    """Open floor requests the actor may see, the one with the floor first, then by waiting time.
+
+    The queue names who will speak: the director sees it whole, an organiser the requests of the
+    points in their write scope, an operator their own point's; anybody else sees none.
+    """
     rows = (FloorRequest.objects.filter(conference=conference, state__in=FloorRequest.OPEN)
             .select_related("point__hall__unit").order_by("-state", "since"))
+    if actor is not SYSTEM and not is_director(actor):
+        rows = rows.filter(point__in=kiosk_points(actor, conference))
     return [{"id": r.pk, "point_id": r.point_id, "point": r.point.name, "unit": r.point.hall.unit.name,
              "who": r.who, "since": r.since.isoformat(), "state": r.state,
              "granted_at": r.granted_at.isoformat() if r.granted_at else None} for r in rows]
@@ -493,6 +587,45 @@ def _floor_changed(request: FloorRequest, extra: dict | None = None):
                                              "point_id": request.point_id}, **(extra or {})}
     _publish_on_commit((director_group(cid), msg), (point_group(request.point_id), msg),
                        (kiosk_group(cid), {"type": "live.floor_info"}), (board_group(cid), {"type": "live.refresh"}))
+
+
+def point_floor(point: BridgePoint) -> dict | None:
+    """A kiosk's own open request: its state, and the publisher id it may use while it has the floor."""
+    own = FloorRequest.objects.filter(point=point, state__in=FloorRequest.OPEN).first()
+    if own is None:
+        return None
+    status = {"id": own.pk, "state": own.state, "who": own.who,
+              "granted_at": own.granted_at.isoformat() if own.granted_at else None}
+    if own.state == FloorRequest.State.GRANTED:
+        status["publisher_id"] = own.publisher_id
+    return status
+
+
+def granted_publishers(conference_id: int) -> dict:
+    """What the runtime may forward from the root's room: the studio credentials' ids (newest first)
+    and ``(point id, publisher id)`` of the grant on the floor (or None). Anything else is kicked."""
+    now = timezone.now()
+    studio = list(LiveToken.objects.filter(conference_id=conference_id, purpose=LiveToken.Purpose.STUDIO,
+                                           revoked_at__isnull=True, expires_at__gt=now,
+                                           publisher_id__isnull=False)
+                  .order_by("-issued_at").values_list("publisher_id", flat=True))
+    studio = list(dict.fromkeys(studio))
+    floor = (FloorRequest.objects.filter(conference_id=conference_id, state=FloorRequest.State.GRANTED)
+             .values_list("point_id", "publisher_id").first())
+    return {"studio": studio, "point": tuple(floor) if floor and floor[1] else None}
+
+
+def room_tokens(conference_id: int) -> set[str]:
+    """Tokens that may join the root's room (VideoRoom ``allowed``): the valid studio credentials'
+    and the valid kiosk tokens of the point that has the floor."""
+    now = timezone.now()
+    valid = LiveToken.objects.filter(conference_id=conference_id, revoked_at__isnull=True, expires_at__gt=now)
+    floor_point = (FloorRequest.objects.filter(conference_id=conference_id, state=FloorRequest.State.GRANTED)
+                   .values_list("point_id", flat=True).first())
+    q = Q(purpose=LiveToken.Purpose.STUDIO)
+    if floor_point is not None:
+        q |= Q(purpose=LiveToken.Purpose.KIOSK, point_id=floor_point)
+    return set(valid.filter(q).values_list("token", flat=True))
 
 
 @transaction.atomic
@@ -555,7 +688,8 @@ def grant_floor(actor, request: FloorRequest, *, source: str = Programme.Source.
         _close(actor, other, FloorRequest.State.REVOKED, "revoked")
     request.state = FloorRequest.State.GRANTED
     request.granted_at = timezone.now()
-    request.save(update_fields=["state", "granted_at"])
+    request.publisher_id = new_publisher_id()
+    request.save(update_fields=["state", "granted_at", "publisher_id"])
     _floor_event(request, "granted", actor)
     _floor_changed(request)
     prog = Programme.objects.select_for_update().get(pk=programme(request.conference).pk)
@@ -827,6 +961,49 @@ def record_technical_check(actor, point: BridgePoint, *, camera_ok: bool, microp
                             bandwidth_mbps=round((bandwidth_kbps or 0) / 1000, 1) if bandwidth_kbps else None)
     _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
     return check
+
+
+# --- HLS for mass viewers ----------------------------------------------------------------------------
+# A link is /live/hls/<conference>/<expires>/<signature>/index.m3u8; the playlist names its segments
+# relatively, so they ride on the same signed prefix. The signature is nginx secure_link's md5 form
+# (base64url of md5("<expires><prefix> <secret>"), no padding), so a cache checks it without Django:
+# see deploy/nginx/hls-secure-link.conf. Expiry is rounded up, so one link serves many viewers (and
+# one cache entry) per window.
+HLS_PREFIX = "/live/hls/"
+
+
+def _hls_secret() -> str:
+    return getattr(settings, "LIVE_HLS_SECRET", "") or hashlib.sha256(
+        f"diemcau-hls:{settings.SECRET_KEY}".encode()).hexdigest()
+
+
+def hls_signature(conference_id: int, expires: int) -> str:
+    """nginx ``secure_link_md5 "$secure_link_expires<prefix> <secret>"`` for one conference's prefix."""
+    text = f"{expires}{HLS_PREFIX}{int(conference_id)}/ {_hls_secret()}"
+    # md5 because nginx's secure_link speaks nothing else; the secret at the end keys it, the links
+    # expire, and what a link opens (one conference's programme) is the same for every invited person.
+    digest = hashlib.md5(text.encode()).digest()  # noqa: S324
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def hls_path(conference_id: int, expires: int) -> str:
+    """The signed folder of the conference's HLS valid until ``expires`` (Unix seconds)."""
+    return f"{HLS_PREFIX}{int(conference_id)}/{int(expires)}/{hls_signature(conference_id, expires)}/"
+
+
+def hls_link_ok(conference_id: int, expires: int, signature: str) -> bool:
+    """Whether a link's signature is diemcau's and it has not expired."""
+    return expires >= time.time() and hmac.compare_digest(hls_signature(conference_id, expires), signature or "")
+
+
+def hls_link(actor, conference: Conference) -> str:
+    """The programme's HLS playlist for someone invited to the conference (``LIVE_HLS_LINK_MINUTES``)."""
+    if not may_watch(actor, conference):
+        raise ScopeError()
+    window = 300
+    lifetime = int(getattr(settings, "LIVE_HLS_LINK_MINUTES", 120)) * 60
+    expires = (int(time.time()) + lifetime + window - 1) // window * window
+    return hls_path(conference.pk, expires) + "index.m3u8"
 
 
 # --- viewers -----------------------------------------------------------------------------------------

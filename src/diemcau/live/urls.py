@@ -13,5 +13,5 @@ urlpatterns = [
     path("points/<int:pk>/kiosk/", views.kiosk, name="kiosk"),
     path("points/<int:pk>/check/", views.technical_check, name="check"),
     path("points/<int:pk>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
-    path("hls/<path:path>", views.hls, name="hls"),
+    path("hls/<int:cid>/<int:expires>/<str:signature>/<path:path>", views.hls, name="hls"),
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils._os import safe_join
@@ -95,6 +95,7 @@ def technical_check(request, pk):
 
 
 @login_required
+@ensure_csrf_cookie  # the page renews its Janus token with the CSRF header
 def studio(request, cid):
     conference = _director_conference(request, cid)
     issued, problem = _issue(request, conference, LiveToken.Purpose.STUDIO)
@@ -106,6 +107,7 @@ def studio(request, cid):
 
 
 @login_required
+@ensure_csrf_cookie
 def director(request, cid):
     conference = _director_conference(request, cid)
     issued, problem = _issue(request, conference, LiveToken.Purpose.DIRECTOR)
@@ -127,6 +129,7 @@ def board(request, cid):
 
 
 @login_required
+@ensure_csrf_cookie
 def viewer(request, cid):
     conference = _conference(request, cid)
     try:
@@ -135,9 +138,8 @@ def viewer(request, cid):
     except DomainError as exc:
         issued, checkin, problem = None, None, exc.message
     hls = None
-    hls_dir = hls_folder()
-    if (hls_dir / "index.m3u8").exists():
-        hls = reverse("live:hls", args=["index.m3u8"])
+    if (hls_folder() / "index.m3u8").exists() and services.may_watch(request.user, conference):
+        hls = services.hls_link(request.user, conference)
     config = _config(request, issued, ws="", conference_id=conference.pk)
     return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
                                                 "checkin": checkin, "hls": hls})
@@ -165,9 +167,14 @@ def thumbnail(request, pk):
     return response
 
 
-@login_required
-def hls(request, path):
-    """The programme's HLS files (a web server or cache serves them in production)."""
+def hls(request, cid, expires, signature, path):
+    """The programme's HLS files behind a signed, expiring link (a cache serves them in production).
+
+    No session is needed: the link is the credential, issued by the viewer page to those invited
+    (``services.hls_link``), so nginx can check the same signature (deploy/nginx/hls-secure-link.conf).
+    """
+    if not services.hls_link_ok(cid, expires, signature):
+        return HttpResponseForbidden()
     try:
         full = safe_join(str(hls_folder()), path)
     except Exception:

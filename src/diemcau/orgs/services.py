@@ -17,6 +17,7 @@ from diemcau.core.scoping import SYSTEM, require_scope, scope_for
 from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
 
 from .models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_segment, path_upper_bound
+from .role_signals import role_changed
 
 UNIT_FIELDS = [
     "kind", "kind_label", "code", "name", "short_name", "commune", "address", "latitude", "longitude",
@@ -400,6 +401,9 @@ def grant_role(actor, user, role: str, unit: Unit | None = None) -> RoleAssignme
             after={"user": user.username, "role": role, "unit": unit.code if unit else None},
         )
     user.__dict__.pop("_diemcau_scope", None)
+    if created:
+        transaction.on_commit(lambda: role_changed.send(sender=RoleAssignment, user=user, role=role, unit=unit,
+                                                        change="granted"))
     return assignment
 
 
@@ -413,7 +417,11 @@ def revoke_role(actor, assignment: RoleAssignment):
         _actor(actor), "role.revoked", assignment, unit_path=assignment.unit.path if assignment.unit_id else "",
         before={"user": assignment.user.username, "role": assignment.role},
     )
+    user, role, unit = assignment.user, assignment.role, assignment.unit
     assignment.delete()
+    user.__dict__.pop("_diemcau_scope", None)
+    transaction.on_commit(lambda: role_changed.send(sender=RoleAssignment, user=user, role=role, unit=unit,
+                                                    change="revoked"))
 
 
 def create_account(actor, username: str, password: str, *, role: str, unit: Unit | None = None,

@@ -126,9 +126,11 @@
   });
 
   if (cfg.token) {
-    new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {
+    const preview = new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {
       L.watchMount(janus, cfg.main, $("pv-main"), {});
       L.watchMount(janus, cfg.side, $("pv-side"), {});
-    }).start();
+    });
+    preview.start();
+    L.keepTokenFresh(cfg, (token) => preview.setToken(token));
   }
 })();

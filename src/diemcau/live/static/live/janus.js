@@ -666,6 +666,12 @@ function Janus(gatewayCallbacks) {
 		createSession(callbacks);
 	};
 	this.getSessionId = function() { return sessionId; };
+	// diemcau: tokens are short-lived and renewed while the page is open; Janus checks the token on
+	// every request (not once per session), so the open session and its handles move to the new one.
+	this.setToken = function(newToken) {
+		token = newToken;
+		pluginHandles.forEach(function(handle) { if(handle) handle.token = newToken; });
+	};
 	this.getInfo = function(callbacks) { getInfo(callbacks); };
 	this.destroy = function(callbacks) { destroySession(callbacks); };
 	this.attach = function(callbacks) { createHandle(callbacks); };

@@ -1,4 +1,5 @@
-/* The bridge-point kiosk: the programme large, the floor, its own camera when it asks, stats every 5 s.
+/* The bridge-point kiosk: the programme large, the floor, its own camera while it has the floor (as the
+ * publisher id diemcau drew for the grant, heard over the websocket), stats every 5 s.
  * Posts a small JPEG of its camera every 10 s for the director's wall (api: POST points/{id}/thumbnail).
  * Runs unattended: the Janus sessions and the websocket come back by themselves after any drop.
  */
@@ -42,7 +43,7 @@
     state.watching = false; state.handles = {}; setMedia(false, T.lost);
   });
 
-  // --- publishing own camera and microphone (while the point asks for or has the floor) --------
+  // --- publishing own camera and microphone (only while the point has the floor) ---------------
   async function localTracks() {
     if (!state.local) {
       // One request at a time (the thumbnail and the floor may both ask); a refusal is asked again later.
@@ -64,22 +65,37 @@
       try { if (live) h.unmuteAudio(); else h.muteAudio(); } catch (e) { /* not sending audio yet */ }
     }
   }
-  async function startPublishing() {
-    if (state.pubJanus) return;
-    const media = await localTracks();
+  async function startPublishing(pubId) {
+    if (state.pubId === pubId) return;  // started (or starting) already: floor messages come in bursts
+    stopPublishing();
+    state.pubId = pubId;
+    let media;
+    try { media = await localTracks(); } catch (e) { if (state.pubId === pubId) state.pubId = null; throw e; }
+    if (state.pubId !== pubId) return;  // the floor changed while the camera opened
     selfVideo.classList.add("on");
     state.pubJanus = new L.LiveJanus(cfg.root_url, cfg.token, (janus) => {
-      L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: cfg.point_name }, [
+      L.publishTo(janus, { room: cfg.room, id: pubId, display: cfg.point_name, token: cfg.token }, [
         { type: "audio", capture: media.getAudioTracks()[0] },
         { type: "video", capture: media.getVideoTracks()[0] },
-      ], { onHandle: (h) => { state.pubHandle = h; }, onState: (up) => { if (up) applyMute(); },
-           onFail: (why) => { console.warn("publish failed", why); setTimeout(() => state.pubJanus && state.pubJanus.restart(why), 1500); } });
-    }, () => { state.pubHandle = null; });
+      ], { onHandle: (h) => { state.pubHandle = h; },
+           // Now sending: the runtime forwards this picture within moments; keyframes let viewers show it.
+           onState: (up) => { if (up) { applyMute(); requestKeyframes(); } },
+           onFail: (why) => {
+             // One restart at a time: a refused join (the runtime allows the grant's token a moment
+             // after the kiosk hears of it) or an id still held by the previous session, tried again.
+             console.warn("publish failed", why);
+             if (state.pubRetry) return;
+             state.pubRetry = setTimeout(() => { state.pubRetry = null; if (state.pubJanus) state.pubJanus.restart(why); }, 1500);
+           } });
+    }, (why) => { console.warn("publishing: connection down", why); state.pubHandle = null; });
+    console.info("publishing as the grant's id");
     state.pubJanus.start();
   }
   function stopPublishing() {
+    state.pubId = null;  // a start still opening the camera gives up
+    if (state.pubRetry) { clearTimeout(state.pubRetry); state.pubRetry = null; }
     if (!state.pubJanus) return;
-    const j = state.pubJanus; state.pubJanus = null; state.pubHandle = null;
+    const j = state.pubJanus; state.pubJanus = null; state.pubHandle = null; state.pubId = null;
     j.closed = true;
     if (j.janus) { try { j.janus.destroy({ cleanupHandles: true }); } catch (e) { /* gone */ } }
     selfVideo.classList.remove("on");
@@ -89,11 +105,13 @@
   let timerStart = null;
   // Janus asks a publisher for no keyframe when the runtime points the programme's forwarders at
   // it, so a kiosk just put on air asks for one itself (VideoRoom configure keyframe), a few times
-  // while the runtime (which polls the programme 5 times a second) re-points the forwarders.
+  // while the runtime (which polls the programme 5 times a second) re-points the forwarders: on the
+  // grant (a kiosk already publishing) and when its publishing connection comes up (a kiosk that
+  // starts publishing on the grant).
   function requestKeyframes() {
-    [150, 400, 800, 1500].forEach((ms) => setTimeout(() => {
+    [150, 400, 800, 1500, 2500, 4000].forEach((ms) => setTimeout(() => {
       const h = state.pubHandle;
-      if (h) h.send({ message: { request: "configure", keyframe: true } });
+      if (h && h.diemcauJoined) h.send({ message: { request: "configure", keyframe: true } });
     }, ms));
   }
   function showFloor(f) {
@@ -105,7 +123,8 @@
     s.textContent = f ? (f.state === "granted" ? T.granted : T.requested) + (state.muted ? " · " + T.muted : "") : "";
     $("floor-ask").hidden = !!f; $("floor-who").hidden = !!f; $("floor-withdraw").hidden = !f;
     timerStart = f && f.granted_at ? new Date(f.granted_at).getTime() : null;
-    if (f) startPublishing().catch((e) => console.error(e)); else stopPublishing();
+    if (f && f.state === "granted" && f.publisher_id) startPublishing(f.publisher_id).catch((e) => console.error(e));
+    else stopPublishing();
     applyMute();
   }
   setInterval(() => {
@@ -219,6 +238,13 @@
   }
   setTimeout(postThumbnail, 1500);
   setInterval(postThumbnail, THUMB_EVERY);
+
+  // The token lasts minutes: renewed while the page is open (and the right holds), everywhere it is used.
+  L.keepTokenFresh(cfg, (token) => {
+    watcher.setToken(token);
+    if (state.pubJanus) state.pubJanus.setToken(token);
+    socket.path = cfg.ws + "?token=" + encodeURIComponent(token);
+  }, () => setMedia(false, T.lost));
 
   if (cfg.token) watcher.start(); else setMedia(false, T.lost);
 })();

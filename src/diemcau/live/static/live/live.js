@@ -2,8 +2,9 @@
  *
  * LiveJanus  one Janus session with a token, made again with backoff after any drop
  * watchMount a Streaming mountpoint played in a <video>, re-watched when it stalls
- * publishTo  a VideoRoom publisher with given tracks (fixed publisher id)
+ * publishTo  a VideoRoom publisher with given tracks, as the id diemcau granted (with the token on the join)
  * LiveSocket diemcau's websocket, reopened with backoff
+ * keepTokenFresh  renews the page's short-lived Janus token before it ends; open sessions move to it
  * pcFigures  WebRTC getStats reduced to the figures the board shows
  */
 (function () {
@@ -49,6 +50,11 @@
       setTimeout(() => this._connect(), wait);
     }
     restart(reason) { this._retry(reason || "restart"); }
+    setToken(token) {
+      /* A renewed token: used by the open session from now on, and by every later (re)connection. */
+      this.token = token;
+      if (this.janus && this.janus.setToken) this.janus.setToken(token);
+    }
   }
 
   function watchMount(janus, id, video, hooks) {
@@ -87,7 +93,7 @@
   function publishTo(janus, cfg, tracks, hooks) {
     /* Join the root's room as publisher ``cfg.id`` and send ``tracks`` ([{type, capture: MediaStreamTrack}]). */
     hooks = hooks || {};
-    let handle = null;
+    let handle = null, joined = false;
     // janus.js stops the tracks it sends when its session ends; sending clones keeps the camera and
     // microphone alive for the next session after a reconnection.
     tracks = tracks.map((t) => ({ type: t.type, capture: t.capture && t.capture.clone ? t.capture.clone() : t.capture }));
@@ -97,12 +103,24 @@
       plugin: "janus.plugin.videoroom",
       success: (h) => {
         handle = h; if (hooks.onHandle) hooks.onHandle(h);
-        h.send({ message: { request: "join", ptype: "publisher", room: cfg.room, id: cfg.id, display: cfg.display } });
+        // The room lets in only the tokens diemcau allows now (the studio's, the floor's kiosk's).
+        h.send({ message: { request: "join", ptype: "publisher", room: cfg.room, id: cfg.id, display: cfg.display,
+                            token: cfg.token } });
       },
       error: (err) => hooks.onFail && hooks.onFail(String(err)),
       onmessage: (msg, jsep) => {
-        if (msg.error) { if (hooks.onFail) hooks.onFail(msg.error); return; }
+        if (msg.error) {
+          // A refused join ends this attempt; an error to a later request (a keyframe) does not.
+          if (!joined) { if (hooks.onFail) hooks.onFail(msg.error); } else console.warn("videoroom:", msg.error);
+          return;
+        }
+        if (msg.videoroom === "event" && msg.leaving === "ok" && msg.reason === "kicked") {
+          if (hooks.onFail) hooks.onFail("kicked");
+          return;
+        }
         if (msg.videoroom === "joined") {
+          joined = true; handle.diemcauJoined = true;
+          console.info("joined the room as", msg.id);
           handle.createOffer({
             tracks: tracks.map((t) => ({ type: t.type, capture: t.capture, recv: false })),
             success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
@@ -170,9 +188,32 @@
     return out;
   }
 
+  function keepTokenFresh(cfg, onRenewed, onLost) {
+    /* Renew cfg.token when a third of its life is left; onRenewed(newToken), onLost(status) when refused. */
+    const csrf = () => (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
+    const lifetime = (cfg.lifetime_s || 900) * 1000;
+    function schedule(delay) { setTimeout(renew, Math.max(5000, delay)); }
+    async function renew() {
+      let r;
+      try {
+        r = await fetch(cfg.renew_url, { method: "POST", credentials: "same-origin",
+          headers: { "X-CSRFToken": csrf(), "X-Live-Token": cfg.token } });
+      } catch (e) { schedule(15000); return; }  // offline a moment: try again
+      if (r.status === 404 || r.status === 401 || r.status === 403) { if (onLost) onLost(r.status); return; }
+      if (!r.ok) { schedule(15000); return; }
+      const fresh = await r.json();
+      cfg.token = fresh.token; cfg.expires_at = fresh.expires_at; cfg.lifetime_s = fresh.lifetime_s || cfg.lifetime_s;
+      window.liveTokenRenewals = (window.liveTokenRenewals || 0) + 1;
+      window.liveToken = fresh.token;  // the page's current token (tests read it)
+      onRenewed(fresh.token);
+      schedule(new Date(fresh.expires_at).getTime() - Date.now() - lifetime / 3);
+    }
+    if (cfg.token && cfg.renew_url) schedule(new Date(cfg.expires_at).getTime() - Date.now() - lifetime / 3);
+  }
+
   function handlePc(handle) {
     return handle && handle.webrtcStuff ? handle.webrtcStuff.pc : null;
   }
 
-  window.DiemcauLive = { LiveJanus, watchMount, publishTo, LiveSocket, pcFigures, handlePc, initJanus };
+  window.DiemcauLive = { LiveJanus, watchMount, publishTo, LiveSocket, pcFigures, handlePc, initJanus, keepTokenFresh };
 })();

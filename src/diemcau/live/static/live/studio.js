@@ -1,11 +1,12 @@
-/* The host studio: publishes camera and microphone (or the screen) into the root's room as the studio. */
+/* The host studio: publishes camera and microphone (or the screen) into the root's room as the id of
+ * its own credential (a studio token drawn for this page; the runtime forwards nothing else as the host). */
 (function () {
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
   const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
-  let conn = null, handle = null;
+  let conn = null, handle = null, retry = null;
   window.studioState = { publishing: false };
 
   function publish(media) {
@@ -15,10 +16,14 @@
       const tracks = [];
       media.getAudioTracks().slice(0, 1).forEach((t) => tracks.push({ type: "audio", capture: t }));
       media.getVideoTracks().slice(0, 1).forEach((t) => tracks.push({ type: "video", capture: t }));
-      L.publishTo(janus, { room: cfg.room, id: cfg.studio_id, display: "studio" }, tracks, {
+      L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: "studio", token: cfg.token }, tracks, {
         onHandle: (h) => { handle = h; },
         onState: (up) => { window.studioState.publishing = up; $("studio-state").textContent = up ? T.publishing_on : T.lost; },
-        onFail: (why) => { $("studio-state").textContent = why; setTimeout(() => conn.restart(why), 1500); },
+        onFail: (why) => {
+          $("studio-state").textContent = why;
+          if (retry) return;  // one restart at a time
+          retry = setTimeout(() => { retry = null; conn.restart(why); }, 1500);
+        },
       });
     }, () => { window.studioState.publishing = false; $("studio-state").textContent = T.lost; });
     conn.start();
@@ -33,9 +38,14 @@
     publish(media);
   };
   window.studioHandle = () => handle;
+  L.keepTokenFresh(cfg, (token) => {
+    if (conn) conn.setToken(token);
+    if (socket) socket.path = cfg.ws + "?token=" + encodeURIComponent(token);
+  }, () => { $("studio-state").textContent = T.lost; });
   // Figures of the studio's sending side, as the host point's kiosk would send them.
+  let socket = null;
   if (cfg.ws) {
-    const socket = new L.LiveSocket(cfg.ws + "?token=" + encodeURIComponent(cfg.token), () => {});
+    socket = new L.LiveSocket(cfg.ws + "?token=" + encodeURIComponent(cfg.token), () => {});
     let prev = null;
     setInterval(async () => {
       const f = await L.pcFigures(L.handlePc(handle));

@@ -6,8 +6,10 @@
   const handles = {};
   window.viewerHandles = handles;
   if (!cfg.token) return;
-  new L.LiveJanus(cfg.watch_url, cfg.token, (janus) => {
+  const conn = new L.LiveJanus(cfg.watch_url, cfg.token, (janus) => {
     L.watchMount(janus, cfg.main, document.getElementById("v-main"), { onHandle: (h) => { handles.main = h; } });
     L.watchMount(janus, cfg.side, document.getElementById("v-side"), { onHandle: (h) => { handles.side = h; } });
-  }).start();
+  });
+  conn.start();
+  L.keepTokenFresh(cfg, (token) => conn.setToken(token));  // the token lasts minutes; renewed while watching
 })();
