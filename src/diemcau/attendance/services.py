@@ -174,6 +174,38 @@ def _operated_points(user) -> frozenset:
     return cached
 
 
+def _within_reach(actor, session: Session, point: BridgePoint, person: Person, is_self: bool) -> bool:
+    """True when the actor may learn of ``person`` while checking in at ``point``.
+
+    Themselves, someone of their part of the tree, or someone whose institution is assigned to
+    this point for this session (the roll call's own list). Anyone else is answered "not found",
+    before any message can name them.
+    """
+    if actor is SYSTEM or is_self:
+        return True
+    if Assignment.objects.filter(session=session, point=point, institution_id=person.unit_id).exists():
+        return True
+    return scope_for(actor).can_see(person.unit)
+
+
+def people_for_check_in(actor, items: list[dict]) -> dict[int, Person]:
+    """The people an API request names, by id, loading only those the actor may learn of.
+
+    A person outside the actor's reach is left out, so they look exactly like an id that does not
+    exist ("not found"); :func:`check_in` checks the reach again per item, for its own point.
+    """
+    ids = {i.get("person_id") for i in items if i.get("person_id")}
+    qs = Person.objects.select_related("unit").filter(pk__in=ids)
+    if actor is SYSTEM:
+        return qs.in_bulk()
+    if not getattr(actor, "is_authenticated", False):
+        return {}
+    pairs = Assignment.objects.filter(session_id__in={i.get("session_id") for i in items},
+                                      point_id__in={i.get("point_id") for i in items})
+    return qs.filter(scope_for(actor).q("unit__path") | Q(unit_id__in=pairs.values("institution_id"))
+                     | Q(user_id=actor.pk)).in_bulk()
+
+
 def _check_point(session: Session, point: BridgePoint):
     if point.conference_id != session.conference_id:
         raise DomainError(_("This bridge point belongs to another conference."), "point_not_in_session")
@@ -241,6 +273,8 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     is_self = actor is not SYSTEM and person.user_id is not None and person.user_id == actor.pk
     if not (operates_point(actor, point) or (is_self and method in SELF_METHODS)):
         raise ScopeError(_("You may not record check-ins at this bridge point."), "point_out_of_scope")
+    if not _within_reach(actor, session, point, person, is_self):
+        raise ScopeError(_("Not found."), "person_out_of_scope")
     _check_point(session, point)
     scanned_at = _scan_time(scanned_at, now)
     done = _existing(session, client_id, person, point)
@@ -257,10 +291,6 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     if assigned_point is None:
         raise DomainError(_("%(name)s is not invited to this session.") % {"name": person.full_name},
                           "not_invited")
-    if not is_self and actor is not SYSTEM and assigned_point != point.pk \
-            and not scope_for(actor).can_see(person.unit):
-        raise ScopeError(_("%(name)s is outside your part of the tree.") % {"name": person.full_name},
-                         "person_out_of_scope")
     # The person's earlier check-ins, read under the lock: the flags, and whether a concurrent
     # retry of this very check-in won the lock first.
     earlier = list(CheckIn.objects.filter(session=session, person=person).values_list("point_id", "client_id"))
@@ -359,6 +389,26 @@ def check_in_delegation(actor, *, session: Session, point: BridgePoint, institut
 
 
 # --- badges -----------------------------------------------------------------------------------
+def may_print_badges(actor, institution: Unit) -> bool:
+    """True when the actor may open and print the badges of ``institution``'s people.
+
+    Organisers whose subtree covers the institution and its head (principal); a participant
+    opens only their own badge (:func:`own_badge_person`).
+    """
+    if actor is SYSTEM:
+        return True
+    scope = scope_for(actor)
+    return scope.has_role(Role.NATIONAL_ORGANISER, Role.UNIT_ORGANISER, Role.PRINCIPAL) \
+        and scope.can_change_people(institution)
+
+
+def own_badge_person(actor, institution: Unit) -> Person | None:
+    """The actor's own person when they belong to ``institution`` (the one badge they may open)."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user=actor, unit=institution, is_active=True).first()
+
+
 def make_badge_token(session: Session, point: BridgePoint, person: Person | None = None, *,
                      expires_at: datetime.datetime | None = None) -> str:
     """A signed QR payload: a point's badge (session + point) or a person's (+ personal code)."""
@@ -642,7 +692,7 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
     sessions = Session.objects.in_bulk({i.get("session_id") for i in items if i.get("session_id")})
     points = BridgePoint.objects.select_related("hall__unit").in_bulk(
         {i.get("point_id") for i in items if i.get("point_id")})
-    people = Person.objects.in_bulk({i.get("person_id") for i in items if i.get("person_id")})
+    people = people_for_check_in(actor, items)
     results, errors = [], []
     with transaction.atomic():
         recorded = _bulk_check_in(actor, items, sessions, points, people)

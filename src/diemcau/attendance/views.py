@@ -20,6 +20,7 @@ from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
+from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
@@ -90,7 +91,15 @@ def school_badges(request, sid, uid):
     """A school's badges for a session, one page to print (A4, several per sheet)."""
     session = visible_session(request, sid)
     institution = get_object_or_404(scope_for(request.user).units(), pk=uid, kind=Unit.Kind.INSTITUTION)
-    assignment, rows = badges.school_badges(session, institution)
+    only = None
+    if not services.may_print_badges(request.user, institution):
+        only = services.own_badge_person(request.user, institution)
+        if only is None:
+            raise Http404
+    assignment, rows = badges.school_badges(session, institution, only=only)
+    if rows:
+        orgs.record_personal_export(request.user, "attendance.badges", institution, rows=len(rows),
+                                    filters={"session": session.pk, "own": only is not None})
     return render(request, "attendance/badges.html", {
         "session": session, "conference": session.conference, "institution": institution,
         "assignment": assignment, "rows": rows})
