@@ -9,6 +9,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
@@ -217,14 +218,49 @@ def _check_point(session: Session, point: BridgePoint):
         raise DomainError(_("This bridge point does not serve this session."), "point_not_in_session")
 
 
-def _scan_time(scanned_at, now):
+def check_in_window(session: Session) -> tuple[datetime.datetime, datetime.datetime]:
+    """When ``session`` takes check-ins: its time window widened by the configured margins."""
+    return (session.starts_at - datetime.timedelta(minutes=settings.CHECKIN_MARGIN_BEFORE_MINUTES),
+            session.ends_at + datetime.timedelta(minutes=settings.CHECKIN_MARGIN_AFTER_MINUTES))
+
+
+def _require_window(session: Session, now):
+    """Refuse a check-in that arrives (server's clock) outside the session's window."""
+    opens, closes = check_in_window(session)
+    if not opens <= now <= closes:
+        local = timezone.localtime
+        raise DomainError(
+            _("Check-ins for this session are taken from %(opens)s to %(closes)s only.")
+            % {"opens": local(opens).strftime("%H:%M %d/%m/%Y"), "closes": local(closes).strftime("%H:%M %d/%m/%Y")},
+            "outside_session_window")
+
+
+@dataclass
+class ScanTime:
+    """The time a row records, and what the device claimed when that claim was not believed."""
+
+    at: datetime.datetime
+    clamped: bool = False
+    claimed: datetime.datetime | None = None
+
+
+def _scan_time(scanned_at, now, session: Session) -> ScanTime:
+    """A device's scan time, kept only when plausible: not in the future, not too old, inside the window.
+
+    Anything else is replaced by the server's time and flagged; a few minutes ahead is a clock
+    running fast, taken as now without a flag.
+    """
     if scanned_at is None:
-        return now
+        return ScanTime(now)
     if timezone.is_naive(scanned_at):
         raise DomainError(_("The scan time has no time zone."), "invalid_scan_time")
-    if scanned_at > now + CLOCK_SKEW:
-        raise DomainError(_("The scan time is in the future; check the device's clock."), "invalid_scan_time")
-    return scanned_at
+    if now < scanned_at <= now + CLOCK_SKEW:
+        return ScanTime(now)
+    opens, closes = check_in_window(session)
+    oldest = now - datetime.timedelta(minutes=settings.CHECKIN_SCAN_MAX_AGE_MINUTES)
+    if max(opens, oldest) <= scanned_at <= min(closes, now):
+        return ScanTime(scanned_at)
+    return ScanTime(now, clamped=True, claimed=scanned_at)
 
 
 def _client_uuid(client_id) -> uuid.UUID:
@@ -276,10 +312,11 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     if not _within_reach(actor, session, point, person, is_self):
         raise ScopeError(_("Not found."), "person_out_of_scope")
     _check_point(session, point)
-    scanned_at = _scan_time(scanned_at, now)
     done = _existing(session, client_id, person, point)
     if done:
-        return done
+        return done  # a retry is answered as the first time, even once the window has closed
+    _require_window(session, now)
+    scan = _scan_time(scanned_at, now, session)
     # One person's check-ins are serialised so the duplicate flags are exact under concurrency.
     # Only the person's row is locked (``of``), not their institution's, which every colleague
     # checking in at the same time would otherwise queue on.
@@ -298,7 +335,8 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
         return _existing(session, client_id, person, point)
     row = CheckIn(
         session=session, point=point, person=person, institution_id=person.unit_id, method=method,
-        category=person.category, count=1, device=(device or "")[:100], scanned_at=scanned_at, received_at=now,
+        category=person.category, count=1, device=(device or "")[:100], scanned_at=scan.at, received_at=now,
+        scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
         client_id=client_id, recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
         duplicate_person=any(pid == point.pk for pid, _cid in earlier),
         other_point=assigned_point != point.pk or any(pid != point.pk for pid, _cid in earlier),
@@ -332,7 +370,6 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
     if not operates_point(actor, point):
         raise ScopeError(_("You may not record check-ins at this bridge point."), "point_out_of_scope")
     _check_point(session, point)
-    scanned_at = _scan_time(scanned_at, now)
     counts = {}
     for key, value in (counts_by_category or {}).items():
         if key not in CATEGORIES:
@@ -351,6 +388,8 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
         if any(r.point_id != point.pk or r.count != counts.get(r.category, 0) for r in existing):
             raise DomainError(_("This client id was already used for another check-in."), "client_id_reused")
         return existing
+    _require_window(session, now)
+    scan = _scan_time(scanned_at, now, session)
     if point.hall.capacity and total > point.hall.capacity:
         raise DomainError(_("A headcount of %(n)s is more than the hall's %(cap)s seats.") % {
             "n": total, "cap": point.hall.capacity}, "over_capacity")
@@ -359,7 +398,8 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
         raise DomainError(_("A headcount of %(n)s is more than the %(exp)s expected at this point.") % {
             "n": total, "exp": expected}, "over_delegation")
     rows = [CheckIn(session=session, point=point, method=M.HEADCOUNT, category=c, count=counts.get(c, 0),
-                    device=(device or "")[:100], scanned_at=scanned_at, received_at=now, client_id=ids[c],
+                    device=(device or "")[:100], scanned_at=scan.at, received_at=now, client_id=ids[c],
+                    scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
                     recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
             for c in CATEGORIES]
     CheckIn.objects.bulk_create(rows)
@@ -739,10 +779,11 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
             if not operates_point(actor, point):
                 return None
             _check_point(session, point)
-            scanned_at = _scan_time(item.get("scanned_at"), now)
+            _require_window(session, now)
+            scan = _scan_time(item.get("scanned_at"), now, session)
         except DomainError:
             return None
-        plan.append((session, point, person.pk, method, client_id, scanned_at, (item.get("device") or "")[:100]))
+        plan.append((session, point, person.pk, method, client_id, scan, (item.get("device") or "")[:100]))
     person_ids = [p[2] for p in plan]
     session_ids = {p[0].pk for p in plan}
     client_ids = [p[4] for p in plan]
@@ -764,7 +805,7 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
         earlier.setdefault((sid, pid), []).append((pt, cid))
     recorder = actor if getattr(actor, "is_authenticated", False) else None
     rows = []
-    for session, point, person_id, method, client_id, scanned_at, device in plan:
+    for session, point, person_id, method, client_id, scan, device in plan:
         person = locked[person_id]
         assigned_point = assigned.get((session.pk, person.unit_id))
         if assigned_point is None:
@@ -776,7 +817,8 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
             return None
         rows.append(CheckIn(
             session=session, point=point, person=person, institution_id=person.unit_id, method=method,
-            category=person.category, count=1, device=device, scanned_at=scanned_at, received_at=now,
+            category=person.category, count=1, device=device, scanned_at=scan.at, received_at=now,
+            scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
             client_id=client_id, recorded_by=recorder,
             duplicate_person=any(pt == point.pk for pt, _cid in before),
             other_point=assigned_point != point.pk or any(pt != point.pk for pt, _cid in before)))
