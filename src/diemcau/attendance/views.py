@@ -6,6 +6,7 @@ Thin: the page searches and lists, :mod:`services` decides. A point the user may
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -148,7 +149,8 @@ def roll_call(request, sid, pk):
     return render(request, "attendance/roll_call.html", {
         "session": session, "point": point, "conference": session.conference, "q": q,
         "counts": _counts(session, point), "rows": _people(session, point, q),
-        "institutions": _institutions(session, point), "headcount": _headcount(session, point)})
+        "institutions": _institutions(session, point), "headcount": _headcount(session, point),
+        "list_max_age_hours": settings.ROLLCALL_LIST_MAX_AGE_HOURS})
 
 
 @login_required
