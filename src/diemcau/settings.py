@@ -196,6 +196,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
+# --- Check-ins (attendance) -----------------------------------------------------------------
+# A session takes check-ins from this long before its start until this long after its end
+# (the server's clock); outside that, a check-in is refused ("outside_session_window").
+CHECKIN_MARGIN_BEFORE_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_MARGIN_BEFORE_MINUTES", "120"))
+CHECKIN_MARGIN_AFTER_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_MARGIN_AFTER_MINUTES", "60"))
+# A device's scan time older than this (an offline queue's oldest plausible item), in the future,
+# or outside the window is replaced by the server's time and the row flagged.
+CHECKIN_SCAN_MAX_AGE_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_SCAN_MAX_AGE_MINUTES", "240"))
+# The roll-call screen's offline copy of a point's people is dropped after this many hours.
+ROLLCALL_LIST_MAX_AGE_HOURS = int(os.environ.get("DIEMCAU_ROLLCALL_LIST_MAX_AGE_HOURS", "12"))
+
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]

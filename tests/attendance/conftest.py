@@ -5,9 +5,15 @@ Hand-checked figures (morning session):
 - MN Vân Hòa (school_b) → Ba Vì point; named: its principal and one teacher → expects 2.
 - THPT Ba Vì → its own point, no delegation → expects its 80 assigned seats.
 - THCS Phù Linh (school_c, Sóc Sơn) → Hà Nội point, no delegation → expects 1 (its one person).
+
+Both sessions are moved to now (see the end of ``world``), since check-ins outside a session's window
+are refused.
 """
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from diemcau.attendance import services
 from diemcau.attendance.models import Delegation
@@ -44,4 +50,11 @@ def world(planning, person_factory):  # noqa: F811
                              min_management=1, min_teachers=2, min_staff=1)
     services.name_delegation(SYSTEM, morning, t["school_b"], rule=Delegation.Rule.NAMED,
                              members=[p["b_principal"], p["b_t1"]])
+    # Check-ins are taken only inside a session's window: the seed's day (15/08/2023) is held now,
+    # the morning under way and the afternoon's window already open.
+    now = timezone.now()
+    for session, start, end in ((morning, -1, 2), (planning["afternoon"], 1, 4)):
+        type(session).objects.filter(pk=session.pk).update(starts_at=now + datetime.timedelta(hours=start),
+                                                           ends_at=now + datetime.timedelta(hours=end))
+        session.refresh_from_db()
     return {**planning, "bavi_point": bavi_point, "thpt_point": thpt_point, "people": p, "session": morning}

@@ -31,6 +31,11 @@ def morning_under_way(transactional_db):
     demo.load()
     conference = demo.loaded()
     morning = conference.sessions.order_by("starts_at").first()
+    # Check-ins are taken only inside the session's window: the demo's morning is held now.
+    now = timezone.now()
+    type(morning).objects.filter(pk=morning.pk).update(starts_at=now - datetime.timedelta(hours=1),
+                                                       ends_at=now + datetime.timedelta(hours=2, minutes=30))
+    morning.refresh_from_db()
     bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
     assignments = list(Assignment.objects.filter(session=morning, institution__path__startswith=bavi.path)
                        .select_related("institution").order_by("institution__code"))

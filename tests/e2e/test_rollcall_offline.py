@@ -218,3 +218,70 @@ def test_whole_delegation_offline(screen, world):  # noqa: F811
     page.wait_for_selector("#rollcall[data-waiting='0']", timeout=30000)
     assert set(CheckIn.objects.values_list("person_id", flat=True)) == {p["b_principal"].pk, p["b_t1"].pk}
     assert CheckIn.objects.count() == 2
+
+
+# --- Trust item 7: the offline copy of the people list does not outlive the sign-in ---------------
+STORED_LISTS = """() => (indexedDB.databases ? indexedDB.databases() : Promise.resolve([]))
+  .then((dbs) => {
+    if (!dbs.some((d) => d.name === "diemcau-rollcall")) { return 0; }
+    return new Promise((resolve) => {
+      const open = indexedDB.open("diemcau-rollcall");
+      open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains("people")) { db.close(); resolve(0); return; }
+        const r = db.transaction("people").objectStore("people").count();
+        r.onsuccess = () => { db.close(); resolve(r.result); };
+      };
+      open.onerror = () => resolve(-1);
+    });
+  })"""
+
+AGE_LISTS = """(change) => new Promise((resolve) => {
+  const open = indexedDB.open("diemcau-rollcall");
+  open.onsuccess = () => {
+    const db = open.result, tx = db.transaction("people", "readwrite"), store = tx.objectStore("people");
+    const all = store.getAll();
+    all.onsuccess = () => {
+      all.result.forEach((r) => {
+        if (change.hours) { r.at = Date.now() - change.hours * 3600 * 1000; }
+        if (change.user) { r.user = change.user; }
+        store.put(r);
+      });
+    };
+    tx.oncomplete = () => { db.close(); resolve(all.result.length); };
+  };
+})"""
+
+
+def _wait_for_worker(page):
+    for _ in range(50):
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            return
+        page.wait_for_timeout(200)
+
+
+def test_sign_out_clears_the_stored_list_cache_and_worker(screen, world):  # noqa: F811
+    page = screen
+    _wait_for_worker(page)
+    page.reload()  # through the service worker: its copy of the page is kept
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    assert page.evaluate(STORED_LISTS) == 1  # the point's people, kept for offline search
+    assert page.evaluate("caches.keys().then((k) => k.length)") >= 1
+    page.click("header form[action$='/logout/'] button")
+    page.wait_for_url(lambda url: "/accounts/login/" in url)
+    assert page.evaluate(STORED_LISTS) == 0
+    assert page.evaluate("caches.keys().then((k) => k.length)") == 0
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
+
+
+@pytest.mark.parametrize("change", [{"hours": 13}, {"user": 999999}], ids=["expired", "another_user"])
+def test_a_stale_or_foreign_list_is_not_used(screen, world, change):  # noqa: F811
+    page = screen
+    assert page.evaluate(AGE_LISTS, change) == 1
+    page.route("**/roll-call/data.json", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    page.wait_for_selector("#rollcall[data-waiting]", state="attached")
+    assert page.locator("#rollcall").get_attribute("data-ready") != "1"
+    assert page.evaluate(STORED_LISTS) == 0  # dropped, not merely ignored
+    expect(page.locator("#sync-refused")).to_contain_text("đã bị xóa")
+    shot(page, f"rollcall-list-dropped-{'expired' if change.get('hours') else 'another-user'}")

@@ -247,6 +247,11 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     start = timezone.make_aware(datetime.datetime(2023, 8, 15, 8, 0))  # the conference's day
     session = events.create_session(SYSTEM, w["conference"], title="Phiên sáng", starts_at=start,
                                     ends_at=start + datetime.timedelta(hours=3), audience_levels=EducationLevel.PRIMARY)
+    # Check-ins are taken only inside the session's window: the conference's day is held now.
+    now = timezone.now()
+    type(session).objects.filter(pk=session.pk).update(starts_at=now - datetime.timedelta(hours=1),
+                                                       ends_at=now + datetime.timedelta(hours=2))
+    session.refresh_from_db()
     points.update_point(SYSTEM, w["school"], sessions=[session])
     points.assign(SYSTEM, session, w["tree"]["school_a"], w["school"])
     user = get_user_model().objects.create_user("giaovien", password="Mat-khau-2023")

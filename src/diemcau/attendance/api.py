@@ -22,7 +22,6 @@ from ninja import Field, Router, Schema
 from diemcau.core.scoping import scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Session
-from diemcau.orgs.models import Person
 from diemcau.points.models import BridgePoint
 
 from . import services
@@ -113,7 +112,7 @@ def post_checkin(request, payload: CheckInIn):
     item = payload.dict()
     sessions = Session.objects.in_bulk([item["session_id"]])
     points = BridgePoint.objects.select_related("hall__unit").in_bulk([item["point_id"]])
-    people = Person.objects.in_bulk([item["person_id"]] if item["person_id"] else [])
+    people = services.people_for_check_in(request.user, [item])
     return _out(services.check_in_item(request.user, item, sessions, points, people))
 
 

@@ -38,11 +38,18 @@ def badge_people(session: Session, institution: Unit):
     return Person.objects.filter(unit=institution, is_active=True).order_by("category", "name_search")
 
 
-def school_badges(session: Session, institution: Unit) -> tuple[Assignment | None, list[dict]]:
-    """The school's assignment and one badge per person (name, category, code, QR), or no badges."""
+def school_badges(session: Session, institution: Unit, only: Person | None = None
+                  ) -> tuple[Assignment | None, list[dict]]:
+    """The school's assignment and one badge per person (name, category, code, QR), or no badges.
+
+    ``only``: the one person whose badge is wanted (a participant opening their own).
+    """
     assignment = (Assignment.objects.filter(session=session, institution=institution)
                   .select_related("point__hall").first())
     if assignment is None:
         return None, []
+    people = badge_people(session, institution)
+    if only is not None:
+        people = people.filter(pk=only.pk)
     return assignment, [{"person": p, "qr": qr_svg(services.make_badge_token(session, assignment.point, p))}
-                        for p in badge_people(session, institution)]
+                        for p in people]

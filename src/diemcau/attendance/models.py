@@ -99,6 +99,10 @@ class CheckIn(models.Model):
                                     related_name="+")
     duplicate_person = models.BooleanField(default=False)
     other_point = models.BooleanField(default=False)
+    # The device's scan time was not plausible (before the window, in the future, too old): the row
+    # holds the server's time instead, and the claimed one is kept here for whoever investigates.
+    scan_time_clamped = models.BooleanField(default=False)
+    claimed_scanned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session_id", "received_at", "id"]

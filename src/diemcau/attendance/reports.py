@@ -166,7 +166,7 @@ def point_people(session: Session, point: BridgePoint, within: Q | None = None) 
     checkins: dict[int, list] = {}
     for c in (CheckIn.objects.filter(session=session, person__in=[p.pk for p in people])
               .order_by("scanned_at", "id").values("person_id", "point_id", "scanned_at", "method",
-                                                  "duplicate_person", "other_point")):
+                                                  "duplicate_person", "other_point", "scan_time_clamped")):
         checkins.setdefault(c["person_id"], []).append(c)
     assigned_ids = set(assigned.values_list("institution_id", flat=True))
     methods = {key: str(label) for key, label in CheckIn.Method.choices}
@@ -183,6 +183,7 @@ def point_people(session: Session, point: BridgePoint, within: Q | None = None) 
             "method": methods.get(first["method"], "") if first else "",
             "count": len(mine), "duplicate": any(c["duplicate_person"] for c in mine) or len(at_point) > 1,
             "other_point": any(c["other_point"] for c in mine) or p.unit_id not in assigned_ids,
+            "clock": any(c["scan_time_clamped"] for c in mine),
         })
     return rows
 
@@ -199,8 +200,8 @@ def point_people_xlsx(session: Session, point: BridgePoint, rows: list[dict]) ->
 
     def lines():
         for n, r in enumerate(rows, start=1):
-            flags = [text for on, text in ((r["duplicate"], _("Duplicate")), (r["other_point"], _("Other point")))
-                     if on]
+            flags = [text for on, text in ((r["duplicate"], _("Duplicate")), (r["other_point"], _("Other point")),
+                                           (r["clock"], _("Scan time corrected"))) if on]
             yield [n, r["person"].full_name, r["person"].code, r["institution"], r["category"],
                    _("Yes") if r["named"] else "", labels[r["status"]],
                    r["at"].strftime("%H:%M:%S %d/%m/%Y") if r["at"] else "", r["method"], ", ".join(flags)]

@@ -9,6 +9,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
@@ -174,6 +175,38 @@ def _operated_points(user) -> frozenset:
     return cached
 
 
+def _within_reach(actor, session: Session, point: BridgePoint, person: Person, is_self: bool) -> bool:
+    """True when the actor may learn of ``person`` while checking in at ``point``.
+
+    Themselves, someone of their part of the tree, or someone whose institution is assigned to
+    this point for this session (the roll call's own list). Anyone else is answered "not found",
+    before any message can name them.
+    """
+    if actor is SYSTEM or is_self:
+        return True
+    if Assignment.objects.filter(session=session, point=point, institution_id=person.unit_id).exists():
+        return True
+    return scope_for(actor).can_see(person.unit)
+
+
+def people_for_check_in(actor, items: list[dict]) -> dict[int, Person]:
+    """The people an API request names, by id, loading only those the actor may learn of.
+
+    A person outside the actor's reach is left out, so they look exactly like an id that does not
+    exist ("not found"); :func:`check_in` checks the reach again per item, for its own point.
+    """
+    ids = {i.get("person_id") for i in items if i.get("person_id")}
+    qs = Person.objects.select_related("unit").filter(pk__in=ids)
+    if actor is SYSTEM:
+        return qs.in_bulk()
+    if not getattr(actor, "is_authenticated", False):
+        return {}
+    pairs = Assignment.objects.filter(session_id__in={i.get("session_id") for i in items},
+                                      point_id__in={i.get("point_id") for i in items})
+    return qs.filter(scope_for(actor).q("unit__path") | Q(unit_id__in=pairs.values("institution_id"))
+                     | Q(user_id=actor.pk)).in_bulk()
+
+
 def _check_point(session: Session, point: BridgePoint):
     if point.conference_id != session.conference_id:
         raise DomainError(_("This bridge point belongs to another conference."), "point_not_in_session")
@@ -185,14 +218,49 @@ def _check_point(session: Session, point: BridgePoint):
         raise DomainError(_("This bridge point does not serve this session."), "point_not_in_session")
 
 
-def _scan_time(scanned_at, now):
+def check_in_window(session: Session) -> tuple[datetime.datetime, datetime.datetime]:
+    """When ``session`` takes check-ins: its time window widened by the configured margins."""
+    return (session.starts_at - datetime.timedelta(minutes=settings.CHECKIN_MARGIN_BEFORE_MINUTES),
+            session.ends_at + datetime.timedelta(minutes=settings.CHECKIN_MARGIN_AFTER_MINUTES))
+
+
+def _require_window(session: Session, now):
+    """Refuse a check-in that arrives (server's clock) outside the session's window."""
+    opens, closes = check_in_window(session)
+    if not opens <= now <= closes:
+        local = timezone.localtime
+        raise DomainError(
+            _("Check-ins for this session are taken from %(opens)s to %(closes)s only.")
+            % {"opens": local(opens).strftime("%H:%M %d/%m/%Y"), "closes": local(closes).strftime("%H:%M %d/%m/%Y")},
+            "outside_session_window")
+
+
+@dataclass
+class ScanTime:
+    """The time a row records, and what the device claimed when that claim was not believed."""
+
+    at: datetime.datetime
+    clamped: bool = False
+    claimed: datetime.datetime | None = None
+
+
+def _scan_time(scanned_at, now, session: Session) -> ScanTime:
+    """A device's scan time, kept only when plausible: not in the future, not too old, inside the window.
+
+    Anything else is replaced by the server's time and flagged; a few minutes ahead is a clock
+    running fast, taken as now without a flag.
+    """
     if scanned_at is None:
-        return now
+        return ScanTime(now)
     if timezone.is_naive(scanned_at):
         raise DomainError(_("The scan time has no time zone."), "invalid_scan_time")
-    if scanned_at > now + CLOCK_SKEW:
-        raise DomainError(_("The scan time is in the future; check the device's clock."), "invalid_scan_time")
-    return scanned_at
+    if now < scanned_at <= now + CLOCK_SKEW:
+        return ScanTime(now)
+    opens, closes = check_in_window(session)
+    oldest = now - datetime.timedelta(minutes=settings.CHECKIN_SCAN_MAX_AGE_MINUTES)
+    if max(opens, oldest) <= scanned_at <= min(closes, now):
+        return ScanTime(scanned_at)
+    return ScanTime(now, clamped=True, claimed=scanned_at)
 
 
 def _client_uuid(client_id) -> uuid.UUID:
@@ -241,11 +309,14 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     is_self = actor is not SYSTEM and person.user_id is not None and person.user_id == actor.pk
     if not (operates_point(actor, point) or (is_self and method in SELF_METHODS)):
         raise ScopeError(_("You may not record check-ins at this bridge point."), "point_out_of_scope")
+    if not _within_reach(actor, session, point, person, is_self):
+        raise ScopeError(_("Not found."), "person_out_of_scope")
     _check_point(session, point)
-    scanned_at = _scan_time(scanned_at, now)
     done = _existing(session, client_id, person, point)
     if done:
-        return done
+        return done  # a retry is answered as the first time, even once the window has closed
+    _require_window(session, now)
+    scan = _scan_time(scanned_at, now, session)
     # One person's check-ins are serialised so the duplicate flags are exact under concurrency.
     # Only the person's row is locked (``of``), not their institution's, which every colleague
     # checking in at the same time would otherwise queue on.
@@ -257,10 +328,6 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
     if assigned_point is None:
         raise DomainError(_("%(name)s is not invited to this session.") % {"name": person.full_name},
                           "not_invited")
-    if not is_self and actor is not SYSTEM and assigned_point != point.pk \
-            and not scope_for(actor).can_see(person.unit):
-        raise ScopeError(_("%(name)s is outside your part of the tree.") % {"name": person.full_name},
-                         "person_out_of_scope")
     # The person's earlier check-ins, read under the lock: the flags, and whether a concurrent
     # retry of this very check-in won the lock first.
     earlier = list(CheckIn.objects.filter(session=session, person=person).values_list("point_id", "client_id"))
@@ -268,7 +335,8 @@ def check_in(actor, *, session: Session, point: BridgePoint, person: Person | No
         return _existing(session, client_id, person, point)
     row = CheckIn(
         session=session, point=point, person=person, institution_id=person.unit_id, method=method,
-        category=person.category, count=1, device=(device or "")[:100], scanned_at=scanned_at, received_at=now,
+        category=person.category, count=1, device=(device or "")[:100], scanned_at=scan.at, received_at=now,
+        scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
         client_id=client_id, recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
         duplicate_person=any(pid == point.pk for pid, _cid in earlier),
         other_point=assigned_point != point.pk or any(pid != point.pk for pid, _cid in earlier),
@@ -302,7 +370,6 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
     if not operates_point(actor, point):
         raise ScopeError(_("You may not record check-ins at this bridge point."), "point_out_of_scope")
     _check_point(session, point)
-    scanned_at = _scan_time(scanned_at, now)
     counts = {}
     for key, value in (counts_by_category or {}).items():
         if key not in CATEGORIES:
@@ -321,6 +388,8 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
         if any(r.point_id != point.pk or r.count != counts.get(r.category, 0) for r in existing):
             raise DomainError(_("This client id was already used for another check-in."), "client_id_reused")
         return existing
+    _require_window(session, now)
+    scan = _scan_time(scanned_at, now, session)
     if point.hall.capacity and total > point.hall.capacity:
         raise DomainError(_("A headcount of %(n)s is more than the hall's %(cap)s seats.") % {
             "n": total, "cap": point.hall.capacity}, "over_capacity")
@@ -329,7 +398,8 @@ def record_headcount(actor, *, session: Session, point: BridgePoint, counts_by_c
         raise DomainError(_("A headcount of %(n)s is more than the %(exp)s expected at this point.") % {
             "n": total, "exp": expected}, "over_delegation")
     rows = [CheckIn(session=session, point=point, method=M.HEADCOUNT, category=c, count=counts.get(c, 0),
-                    device=(device or "")[:100], scanned_at=scanned_at, received_at=now, client_id=ids[c],
+                    device=(device or "")[:100], scanned_at=scan.at, received_at=now, client_id=ids[c],
+                    scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
                     recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
             for c in CATEGORIES]
     CheckIn.objects.bulk_create(rows)
@@ -359,6 +429,26 @@ def check_in_delegation(actor, *, session: Session, point: BridgePoint, institut
 
 
 # --- badges -----------------------------------------------------------------------------------
+def may_print_badges(actor, institution: Unit) -> bool:
+    """True when the actor may open and print the badges of ``institution``'s people.
+
+    Organisers whose subtree covers the institution and its head (principal); a participant
+    opens only their own badge (:func:`own_badge_person`).
+    """
+    if actor is SYSTEM:
+        return True
+    scope = scope_for(actor)
+    return scope.has_role(Role.NATIONAL_ORGANISER, Role.UNIT_ORGANISER, Role.PRINCIPAL) \
+        and scope.can_change_people(institution)
+
+
+def own_badge_person(actor, institution: Unit) -> Person | None:
+    """The actor's own person when they belong to ``institution`` (the one badge they may open)."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user=actor, unit=institution, is_active=True).first()
+
+
 def make_badge_token(session: Session, point: BridgePoint, person: Person | None = None, *,
                      expires_at: datetime.datetime | None = None) -> str:
     """A signed QR payload: a point's badge (session + point) or a person's (+ personal code)."""
@@ -642,7 +732,7 @@ def check_in_batch(actor, items: list[dict]) -> list[CheckInResult]:
     sessions = Session.objects.in_bulk({i.get("session_id") for i in items if i.get("session_id")})
     points = BridgePoint.objects.select_related("hall__unit").in_bulk(
         {i.get("point_id") for i in items if i.get("point_id")})
-    people = Person.objects.in_bulk({i.get("person_id") for i in items if i.get("person_id")})
+    people = people_for_check_in(actor, items)
     results, errors = [], []
     with transaction.atomic():
         recorded = _bulk_check_in(actor, items, sessions, points, people)
@@ -689,10 +779,11 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
             if not operates_point(actor, point):
                 return None
             _check_point(session, point)
-            scanned_at = _scan_time(item.get("scanned_at"), now)
+            _require_window(session, now)
+            scan = _scan_time(item.get("scanned_at"), now, session)
         except DomainError:
             return None
-        plan.append((session, point, person.pk, method, client_id, scanned_at, (item.get("device") or "")[:100]))
+        plan.append((session, point, person.pk, method, client_id, scan, (item.get("device") or "")[:100]))
     person_ids = [p[2] for p in plan]
     session_ids = {p[0].pk for p in plan}
     client_ids = [p[4] for p in plan]
@@ -714,7 +805,7 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
         earlier.setdefault((sid, pid), []).append((pt, cid))
     recorder = actor if getattr(actor, "is_authenticated", False) else None
     rows = []
-    for session, point, person_id, method, client_id, scanned_at, device in plan:
+    for session, point, person_id, method, client_id, scan, device in plan:
         person = locked[person_id]
         assigned_point = assigned.get((session.pk, person.unit_id))
         if assigned_point is None:
@@ -726,7 +817,8 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
             return None
         rows.append(CheckIn(
             session=session, point=point, person=person, institution_id=person.unit_id, method=method,
-            category=person.category, count=1, device=device, scanned_at=scanned_at, received_at=now,
+            category=person.category, count=1, device=device, scanned_at=scan.at, received_at=now,
+            scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
             client_id=client_id, recorded_by=recorder,
             duplicate_person=any(pt == point.pk for pt, _cid in before),
             other_point=assigned_point != point.pk or any(pt != point.pk for pt, _cid in before)))

@@ -6,6 +6,7 @@ Thin: the page searches and lists, :mod:`services` decides. A point the user may
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
+from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
@@ -90,7 +92,15 @@ def school_badges(request, sid, uid):
     """A school's badges for a session, one page to print (A4, several per sheet)."""
     session = visible_session(request, sid)
     institution = get_object_or_404(scope_for(request.user).units(), pk=uid, kind=Unit.Kind.INSTITUTION)
-    assignment, rows = badges.school_badges(session, institution)
+    only = None
+    if not services.may_print_badges(request.user, institution):
+        only = services.own_badge_person(request.user, institution)
+        if only is None:
+            raise Http404
+    assignment, rows = badges.school_badges(session, institution, only=only)
+    if rows:
+        orgs.record_personal_export(request.user, "attendance.badges", institution, rows=len(rows),
+                                    filters={"session": session.pk, "own": only is not None})
     return render(request, "attendance/badges.html", {
         "session": session, "conference": session.conference, "institution": institution,
         "assignment": assignment, "rows": rows})
@@ -139,7 +149,8 @@ def roll_call(request, sid, pk):
     return render(request, "attendance/roll_call.html", {
         "session": session, "point": point, "conference": session.conference, "q": q,
         "counts": _counts(session, point), "rows": _people(session, point, q),
-        "institutions": _institutions(session, point), "headcount": _headcount(session, point)})
+        "institutions": _institutions(session, point), "headcount": _headcount(session, point),
+        "list_max_age_hours": settings.ROLLCALL_LIST_MAX_AGE_HOURS})
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.events.views import visible_session
+from diemcau.orgs import services as orgs
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import board as figures
@@ -96,6 +97,8 @@ def point_people(request, sid, pk):
 def point_people_xlsx(request, sid, pk):
     session, point, within = _visible_point(request, sid, pk)
     rows = reports.point_people(session, point, within)
+    orgs.record_personal_export(request.user, "attendance.point_people", point.hall.unit, rows=len(rows),
+                                filters={"session": session.pk, "point": point.pk})
     return xlsx_response(reports.point_people_xlsx(session, point, rows),
                          f"danh-sach-{point.pk}-{session.pk}.xlsx")
 

@@ -54,7 +54,11 @@ class LoginView(auth_views.LoginView):
 @require_POST
 def logout_view(request):
     logout(request)
-    return redirect("login")
+    response = redirect("login")
+    # The browser forgets what this site kept on the device: the roll call's offline list of
+    # people (IndexedDB), its service worker and cached pages.
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @login_required

@@ -1076,19 +1076,30 @@ def export_units(user, unit: Unit) -> bytes:
 
 
 def export_people(user, unit: Unit, q: str = "", category: str = "") -> bytes:
-    """The people of ``unit``'s subtree matching the list's filters, in the import's column layout."""
+    """The people of ``unit``'s subtree matching the list's filters, in the import's column layout.
+
+    Only those who may see the people's contacts there export the list (organisers of the subtree,
+    the head of the institution); each export is written to the audit log with its row count.
+    """
+    if not services.can_see_contacts(user, unit):
+        raise ScopeError(_("Only the organisers of this unit and the head of the institution may export "
+                           "its list of people."), "export_not_allowed")
     qs = services.search_people(user, q, within=unit).select_related("unit")
     if category in Person.Category.values:
         qs = qs.filter(category=category)
     qs = qs.order_by("unit__path", "category", "full_name")
-    if qs.count() > EXPORT_MAX_ROWS:
+    total = qs.count()
+    if total > EXPORT_MAX_ROWS:
         raise DomainError(_("The list has more than %(n)d rows: export a smaller part of the tree.")
                           % {"n": EXPORT_MAX_ROWS}, "too_many_rows")
     keys = [c.key for c in PEOPLE_COLUMNS]
     rows = ([cells[k] for k in keys] for cells in (person_cells(p, p.unit.code) for p in qs.iterator(2000)))
-    return build_workbook(_("People"), headers(ImportBatch.Kind.PEOPLE), rows,
-                          heading=_heading(unit, _("LIST OF MANAGERS, TEACHERS AND STAFF")),
-                          widths=_widths(ImportBatch.Kind.PEOPLE))
+    content = build_workbook(_("People"), headers(ImportBatch.Kind.PEOPLE), rows,
+                             heading=_heading(unit, _("LIST OF MANAGERS, TEACHERS AND STAFF")),
+                             widths=_widths(ImportBatch.Kind.PEOPLE))
+    filters = {k: v for k, v in (("q", q), ("category", category)) if v}
+    services.record_personal_export(user, "orgs.people", unit, rows=total, filters=filters, contacts=True)
+    return content
 
 
 def template_workbook(user, kind: str) -> bytes:

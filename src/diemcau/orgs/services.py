@@ -108,6 +108,36 @@ def institutions_by_level(unit: Unit) -> list[dict]:
     return rows
 
 
+# --- personal data: who sees contacts, and the trail of every export -----------------------------
+def can_see_contacts(user, unit: Unit) -> bool:
+    """True when ``user`` may read the phone numbers and e-mails of the people of ``unit``'s subtree.
+
+    Organisers whose subtree covers the unit (national and unit organisers) and the head of that
+    institution (principal); nobody else, whatever else they may read (colleagues, point operators,
+    moderators, directors, analysts). The one rule for every page, API and export with contacts.
+    """
+    if user is SYSTEM:
+        return True
+    scope = scope_for(user)
+    if not scope.has_role(Role.NATIONAL_ORGANISER, Role.UNIT_ORGANISER, Role.PRINCIPAL):
+        return False
+    # Organisers and principals are exactly those who change people there ("people" paths).
+    return unit is not None and scope.covers(unit.path, "people")
+
+
+def record_personal_export(user, export: str, unit: Unit | None, *, rows: int, filters: dict | None = None,
+                           contacts: bool = False):
+    """Append the audit entry of one export of personal data: who, which export, its filters, how many rows.
+
+    Called by every listing of people that leaves the screen (.xlsx, a sheet to print). The entry
+    holds no personal data itself: counts and filters only.
+    """
+    return audit.record(
+        _actor(user), "personal_data.exported", unit, object_type="orgs.unit" if unit is not None else "",
+        after={"export": export, "rows": int(rows), "filters": filters or {}, "contacts": bool(contacts)},
+    )
+
+
 # --- validation -------------------------------------------------------------------------------
 def clean_text(value, field_label, *, required=False, max_length=255, kind=vntext.NAME) -> str:
     """NFC-normalise one text value and refuse markup, legacy-font text, over-long input and the

@@ -80,7 +80,8 @@ def people_list(request, pk):
         qs = qs.filter(category=category)
     page = Paginator(qs.order_by("unit__path", "category", "full_name"), 50).get_page(request.GET.get("page"))
     context = {"unit": unit, "page": page, "q": q, "category": category,
-               "categories": Person.Category.choices}
+               "categories": Person.Category.choices,
+               "contacts": services.can_see_contacts(request.user, unit)}
     if request.headers.get("HX-Request"):
         return render(request, "orgs/_people_rows.html", context)
     return render(request, "orgs/people_list.html", context)

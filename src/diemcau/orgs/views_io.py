@@ -21,7 +21,7 @@ from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 
-from . import importing
+from . import importing, services
 from .models import ImportBatch, Unit
 
 # Room in a request for the form's other fields and the multipart framing around the file.
@@ -208,8 +208,13 @@ def unit_export(request, pk):
 @require_GET
 @login_required
 def people_export(request, pk):
-    """The people list as filtered on screen (``q``, ``category``), in the import's columns."""
+    """The people list as filtered on screen (``q``, ``category``), in the import's columns.
+
+    For those who may see the people's contacts only (organisers, the head of the institution).
+    """
     unit = _visible_unit(request, pk)
+    if not services.can_see_contacts(request.user, unit):
+        raise PermissionDenied
     q = request.GET.get("q", "")[:100]
     category = request.GET.get("category", "")
     try:

@@ -9,12 +9,18 @@
 // retry with backoff and at once when the browser says it is online again.
 // The point's expected people are kept in IndexedDB too, so the name search works offline, and a
 // service worker (rollcall-sw.js) keeps a copy of the page so a reload at the hall still opens it.
+// That list holds hundreds of names: it is stored with its owner (the signed-in user) and the time
+// it was fetched, and is deleted, not used, once it is older than data-list-max-age-hours or
+// belongs to another account. Signing out clears it with everything else of the site
+// (the logout response's Clear-Site-Data header); the sign-out button warns when check-ins wait.
 (function () {
   "use strict";
   var root = document.getElementById("rollcall");
   if (!root) { return; }
   var SESSION = Number(root.dataset.session), POINT = Number(root.dataset.point);
   var KEY = SESSION + ":" + POINT;
+  var USER = Number(root.dataset.user);
+  var MAX_AGE = (Number(root.dataset.listMaxAgeHours) || 12) * 3600 * 1000;
   var MAX_BATCH = 500, PAGE = 50, MIN_DELAY = 2000, MAX_DELAY = 60000;
   var msg = function (name, vars) {
     var text = root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
@@ -107,12 +113,30 @@
   function saveList(data) {
     if (!db) { return Promise.resolve(); }
     var tx = db.transaction("people", "readwrite");
-    tx.objectStore("people").put({key: KEY, data: data, at: Date.now()});
+    tx.objectStore("people").put({key: KEY, data: data, at: Date.now(), user: USER});
     return done(tx);
+  }
+  function usable(r) {
+    return r.user === USER && typeof r.at === "number" && r.at <= Date.now() && Date.now() - r.at < MAX_AGE;
+  }
+  // Every kept list that is too old or not this account's is deleted (any point's, not only this one).
+  function dropStaleLists() {
+    if (!db) { return Promise.resolve(0); }
+    var tx = db.transaction("people", "readwrite"), store = tx.objectStore("people"), dropped = 0;
+    var cursor = store.openCursor();
+    cursor.onsuccess = function () {
+      var c = cursor.result;
+      if (!c) { return; }
+      if (!usable(c.value)) { c.delete(); if (c.value.key === KEY) { dropped += 1; } }
+      c.continue();
+    };
+    return done(tx).then(function () { return dropped; });
   }
   function loadList() {
     if (!db) { return Promise.resolve(null); }
-    return req(db.transaction("people").objectStore("people").get(KEY)).then(function (r) { return r && r.data; });
+    return req(db.transaction("people").objectStore("people").get(KEY)).then(function (r) {
+      return r && usable(r) ? r.data : null;
+    });
   }
 
   // --- the screen ---------------------------------------------------------------------------------
@@ -396,6 +420,13 @@
     checkInBadge(field.value);
     field.value = "";
   });
+  // Signing out clears this device's copy of the site, the queue included: say so when it is not empty.
+  document.querySelectorAll("form[action$='/logout/']").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      var waiting = Number(root.dataset.waiting || 0);
+      if (waiting && !window.confirm(msg("signoutWaiting", {n: waiting}))) { ev.preventDefault(); }
+    });
+  });
   window.addEventListener("online", function () { delay = MIN_DELAY; syncSoon(0); });
   window.addEventListener("offline", showStatus);
   setInterval(showStatus, 1000);  // the retry countdown
@@ -407,7 +438,10 @@
   openDb().then(function (d) {
     db = d;
     if (!db) { note(msg("nostore"), "warning"); }
-    return fetch(root.dataset.dataUrl, {credentials: "same-origin", cache: "no-store"})
+    return dropStaleLists().then(function (dropped) {
+      if (dropped) { note(msg("listDropped"), "warning"); }
+      return fetch(root.dataset.dataUrl, {credentials: "same-origin", cache: "no-store"});
+    })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
       .then(function (data) { return saveList(data).then(function () { return data; }); })
       .catch(function () { return loadList(); });
