@@ -37,6 +37,10 @@ if not SECRET_KEY:
     SECRET_KEY = key_file.read_text().strip()
 
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto are believed.
+DIEMCAU_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("DIEMCAU_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
@@ -62,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "diemcau.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,9 +165,15 @@ if env_bool("DIEMCAU_FAST_HASHER", False):
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Failed logins allowed per username (and per address) within the window before a lockout.
+# Progressive back-off after failed sign-ins (orgs/lockout.py): free failures per (account,
+# address), per address and per account within the window; then each failure doubles the wait.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("DIEMCAU_LOGIN_FAILURE_LIMIT", "5"))
-LOGIN_LOCKOUT_MINUTES = int(os.environ.get("DIEMCAU_LOGIN_LOCKOUT_MINUTES", "15"))
+LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("DIEMCAU_LOGIN_ADDRESS_FREE_FAILURES", "100"))
+LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("DIEMCAU_LOGIN_ACCOUNT_FREE_FAILURES", "50"))
+LOGIN_FAILURE_WINDOW_HOURS = int(os.environ.get("DIEMCAU_LOGIN_FAILURE_WINDOW_HOURS", "24"))
+LOGIN_BACKOFF_BASE_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_BASE_SECONDS", "1"))
+LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_MAX_SECONDS", "300"))
+LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("DIEMCAU_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,4 +1,25 @@
-"""Response headers that keep pages from being framed, sniffed or fed scripts from elsewhere."""
+"""Request and response hygiene: forwarding headers only from trusted proxies; headers that keep
+pages from being framed, sniffed or fed scripts from elsewhere."""
+
+from .proxies import FORWARDING_HEADERS, peer_is_trusted
+
+
+class TrustedProxyMiddleware:
+    """Drop forwarding headers (``X-Forwarded-For``/``-Proto``…) unless a trusted proxy sent them.
+
+    Django believes ``SECURE_PROXY_SSL_HEADER`` from anyone; with this first in the chain, only
+    ``DIEMCAU_TRUSTED_PROXIES`` can say a request came over TLS or name its client.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not peer_is_trusted(request):
+            for header in FORWARDING_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
+
 
 
 class SecurityHeadersMiddleware:

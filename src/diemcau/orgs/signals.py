@@ -15,5 +15,6 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 
 @receiver(user_logged_in)
 def on_logged_in(sender, request, user, **kwargs):
-    lockout.clear_failures(user.get_username())
-    audit.record(user, "account.login", user, object_repr=user.get_username(), ip=lockout.client_ip(request))
+    ip = lockout.client_ip(request)
+    lockout.clear_failures(user.get_username(), ip)
+    audit.record(user, "account.login", user, object_repr=user.get_username(), ip=ip)
