@@ -1,6 +1,7 @@
 """Request and response hygiene: forwarding headers only from trusted proxies; headers that keep
 pages from being framed, sniffed or fed scripts from elsewhere."""
 
+from . import csp
 from .proxies import FORWARDING_HEADERS, peer_is_trusted
 
 
@@ -23,10 +24,11 @@ class TrustedProxyMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    # Everything diemcau serves comes from itself; inline scripts are not used.
+    # Everything diemcau serves comes from itself; inline scripts are not used. Pages connect
+    # (fetch, websockets) to themselves and to the media hosts only (core/csp.py).
     CSP = (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src %(connect)s; "
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     )
 
@@ -35,6 +37,13 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.CSP)
+        if "Content-Security-Policy" not in response.headers:
+            connect = " ".join(["'self'", *csp.media_origins()]) if _is_page(response) else "'self'"
+            response.headers["Content-Security-Policy"] = self.CSP % {"connect": connect}
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def _is_page(response) -> bool:
+    """Only HTML documents run scripts that connect anywhere."""
+    return response.get("Content-Type", "").startswith("text/html")

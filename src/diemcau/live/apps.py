@@ -8,4 +8,6 @@ class LiveConfig(AppConfig):
     verbose_name = _("Live conference")
 
     def ready(self):
-        from . import signals  # noqa: F401  (relays the voice on-air signal to the kiosks)
+        from . import media_hosts, signals  # noqa: F401  (signals relays the voice on-air signal to the kiosks)
+
+        media_hosts.connect()  # pages may connect to the nodes' websockets (the CSP)
