@@ -47,3 +47,39 @@ class SecurityHeadersMiddleware:
 def _is_page(response) -> bool:
     """Only HTML documents run scripts that connect anywhere."""
     return response.get("Content-Type", "").startswith("text/html")
+
+
+# Set at sign-in (orgs.signals) while an organiser's temporary password awaits its change.
+MUST_CHANGE_PASSWORD = "diemcau_must_change_password"  # noqa: S105 (a session key, not a secret)
+
+
+class PasswordChangeRequiredMiddleware:
+    """Send an account that signed in with a temporary password to change it, before anything else."""
+
+    # What such an account may still reach: the change page itself, signing out, languages, assets.
+    ALLOWED = ("/accounts/password/", "/accounts/logout/", "/i18n/", "/jsi18n/", "/static/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (request.session.get(MUST_CHANGE_PASSWORD) and request.user.is_authenticated
+                and not request.path_info.startswith(self.ALLOWED)):
+            return self._detour(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _detour(request):
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.translation import gettext as _
+
+        if request.path_info.startswith("/api/"):
+            return JsonResponse({"code": "password_change_required",
+                                 "detail": _("Change your temporary password first.")}, status=403)
+        url = reverse("password-change")
+        response = redirect(url)
+        if request.headers.get("HX-Request"):
+            response["HX-Redirect"] = url
+        return response
