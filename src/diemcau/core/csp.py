@@ -2,12 +2,11 @@
 
 ``DIEMCAU_MEDIA_HOSTS`` names them (origins such as ``wss://media1.example.vn``). When it is empty
 they come from the providers that apps register here (the live app gives its Janus nodes' URLs);
-core does not import them. Their answer is kept for a short while: one query per process per
-``TTL`` seconds, not one per page, and an app calls :func:`forget` when its hosts change.
+core does not import them. They are asked on every HTML response (one small query): media nodes
+are registered by another process (``run_live``), whose changes a kept answer would miss.
 """
 
 import logging
-import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,20 +14,13 @@ from django.db import DatabaseError
 
 log = logging.getLogger(__name__)
 
-TTL = 30.0
 _providers = []
-_cache: dict = {"at": 0.0, "origins": None}
 
 
 def add_provider(provider):
     """Register a callable returning URLs whose origins pages may connect to."""
     if provider not in _providers:
         _providers.append(provider)
-
-
-def forget():
-    """Drop the kept answer (an app's media hosts changed)."""
-    _cache["origins"] = None
 
 
 def origin(url: str) -> str | None:
@@ -43,16 +35,13 @@ def media_origins() -> list[str]:
     """The origins, besides the site itself, that pages may connect to."""
     if settings.DIEMCAU_MEDIA_HOSTS:
         return _unique(settings.DIEMCAU_MEDIA_HOSTS)
-    now = time.monotonic()
-    if _cache["origins"] is None or now - _cache["at"] > TTL:
-        urls = []
-        for provider in _providers:
-            try:
-                urls.extend(provider())
-            except DatabaseError:
-                log.warning("media hosts for the CSP could not be read", exc_info=True)
-        _cache.update(at=now, origins=_unique(urls))
-    return _cache["origins"]
+    urls = []
+    for provider in _providers:
+        try:
+            urls.extend(provider())
+        except DatabaseError:
+            log.warning("media hosts for the CSP could not be read", exc_info=True)
+    return _unique(urls)
 
 
 def _unique(urls) -> list[str]:

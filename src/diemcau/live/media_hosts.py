@@ -5,8 +5,6 @@ hands out); unless ``DIEMCAU_MEDIA_HOSTS`` names the media hosts, those are the 
 page may connect to.
 """
 
-from django.db.models.signals import post_delete, post_save
-
 from diemcau.core import csp
 
 from .models import LiveNode
@@ -16,12 +14,6 @@ def node_urls() -> list[str]:
     return list(LiveNode.objects.exclude(ws_url="").values_list("ws_url", flat=True))
 
 
-def _forget(sender, **kwargs):
-    csp.forget()
-
-
 def connect():
-    """Register the nodes with the CSP; a node saved or deleted refreshes the policy at once."""
+    """Register the nodes with the CSP."""
     csp.add_provider(node_urls)
-    post_save.connect(_forget, sender=LiveNode, dispatch_uid="live.media_hosts.saved")
-    post_delete.connect(_forget, sender=LiveNode, dispatch_uid="live.media_hosts.deleted")
