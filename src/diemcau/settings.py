@@ -40,10 +40,12 @@ def _private_file(path: Path) -> Path:
     return path
 
 
+_private_dir(VAR_DIR)  # whatever the database: var/ also holds imports, HLS, Janus configuration
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     # The embedded default keeps one random key per installation, so sessions survive a restart.
-    key_file = _private_file(_private_dir(VAR_DIR) / "secret_key")
+    key_file = _private_file(VAR_DIR / "secret_key")
     if not key_file.read_text().strip():
         import secrets
 
@@ -138,10 +140,9 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size,
                                                                   "timeout": 10}
 else:
-    _private_dir(VAR_DIR)
     _sqlite = Path(os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")))
     # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
-    for _suffix in ("", "-wal", "-shm"):
+    for _suffix in ("", "-wal", "-shm") if not str(_sqlite).startswith((":memory:", "file:")) else ():
         _file = _sqlite.with_name(_sqlite.name + _suffix)
         if _suffix == "" or _file.exists():
             _private_file(_file)
