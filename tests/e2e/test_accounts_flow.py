@@ -3,7 +3,7 @@ temporary one and is made to choose their own, on a phone."""
 
 import pytest
 
-from diemcau.orgs.models import Person
+from diemcau.orgs.models import LoginFailure, Person
 
 from .conftest import login, shot
 
@@ -54,3 +54,19 @@ def test_reset_then_change_on_a_phone(page, phone, tree, organiser_bavi, make_us
     phone.click("nav a.account-nav[href='/accounts/reset/']")
     shot(phone, "accounts-reset-list-phone")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_backoff_message_on_the_sign_in_page(page, phone, national, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    settings.LOGIN_BACKOFF_BASE_SECONDS = 60
+    for browser_page, name in ((page, "accounts-backoff-desktop"), (phone, "accounts-backoff-phone")):
+        browser_page.goto(browser_page.base_url + "/accounts/login/")
+        for password in ("sai-1", "sai-2", "Mat-khau-2023"):
+            browser_page.fill("#id_username", "bo")
+            browser_page.fill("#id_password", password)
+            browser_page.click("form.login-form button[type=submit]")
+            browser_page.wait_for_selector(".errorbox")
+        assert "Vui lòng thử lại sau" in browser_page.inner_text(".errorbox")
+        shot(browser_page, name)
+        LoginFailure.objects.all().delete()
