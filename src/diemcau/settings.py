@@ -24,21 +24,48 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _private_dir(path: Path) -> Path:
+    """Create ``path`` readable by this account only (var/ holds the database, keys, uploads)."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _private_file(path: Path) -> Path:
+    """Create ``path`` (empty) or narrow it to mode 0600: no other account may read it."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+    return path
+
+
+_private_dir(VAR_DIR)  # whatever the database: var/ also holds imports, HLS, Janus configuration
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     # The embedded default keeps one random key per installation, so sessions survive a restart.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
+    key_file = _private_file(VAR_DIR / "secret_key")
+    if not key_file.read_text().strip():
         import secrets
 
         key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
     SECRET_KEY = key_file.read_text().strip()
 
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto are believed.
+DIEMCAU_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("DIEMCAU_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+# Origins (scheme://host[:port]) whose forms may POST here besides the site's own, e.g. a second
+# public name in front of the same proxy. Comma-separated; spaces are ignored.
 CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+# The media hosts (Janus websockets) pages may connect to, as origins (wss://media1.example.vn);
+# empty: the live nodes' own URLs (live/models.LiveNode.ws_url).
+DIEMCAU_MEDIA_HOSTS = [
+    h.strip() for h in os.environ.get("DIEMCAU_MEDIA_HOSTS", "").split(",") if h.strip()
 ]
 
 INSTALLED_APPS = [
@@ -62,6 +89,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "diemcau.core.middleware.TrustedProxyMiddleware",
+    "diemcau.core.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "diemcau.core.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "diemcau.core.middleware.SecurityHeadersMiddleware",
 ]
@@ -111,11 +141,16 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size,
                                                                   "timeout": 10}
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _sqlite = Path(os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")))
+    # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
+    for _suffix in ("", "-wal", "-shm") if not str(_sqlite).startswith((":memory:", "file:")) else ():
+        _file = _sqlite.with_name(_sqlite.name + _suffix)
+        if _suffix == "" or _file.exists():
+            _private_file(_file)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")),
+            "NAME": str(_sqlite),
             "OPTIONS": {
                 # WAL lets readers run beside the writer; synchronous=FULL makes every commit
                 # durable before it is acknowledged; IMMEDIATE avoids upgrade deadlocks.
@@ -169,17 +204,41 @@ if env_bool("DIEMCAU_FAST_HASHER", False):
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Failed logins allowed per username (and per address) within the window before a lockout.
+# Progressive back-off after failed sign-ins (orgs/lockout.py): free failures per (account,
+# address), per address and per account within the window; then each failure doubles the wait.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("DIEMCAU_LOGIN_FAILURE_LIMIT", "5"))
-LOGIN_LOCKOUT_MINUTES = int(os.environ.get("DIEMCAU_LOGIN_LOCKOUT_MINUTES", "15"))
+LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("DIEMCAU_LOGIN_ADDRESS_FREE_FAILURES", "100"))
+LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("DIEMCAU_LOGIN_ACCOUNT_FREE_FAILURES", "50"))
+LOGIN_FAILURE_WINDOW_HOURS = int(os.environ.get("DIEMCAU_LOGIN_FAILURE_WINDOW_HOURS", "24"))
+LOGIN_BACKOFF_BASE_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_BASE_SECONDS", "1"))
+LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_MAX_SECONDS", "300"))
+LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("DIEMCAU_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("DIEMCAU_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- TLS (docs/OPERATIONS.md, "Deployment behind a TLS proxy") -------------------------------
+# DIEMCAU_TLS=1: the site is served over https (by a proxy in front, or by Daphne itself).
+TLS = env_bool("DIEMCAU_TLS", False)
+SESSION_COOKIE_SECURE = env_bool("DIEMCAU_SECURE_COOKIES", TLS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if DIEMCAU_TRUSTED_PROXIES:
+    # Believed only from the trusted proxies: core.middleware.TrustedProxyMiddleware drops the
+    # header from anyone else before Django reads it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if TLS:
+    SECURE_HSTS_SECONDS = int(os.environ.get("DIEMCAU_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DIEMCAU_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DIEMCAU_HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT = env_bool("DIEMCAU_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the local health probe speaks plain http
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain to https in browsers for months, and anyone can
+        # submit a domain whose header asks for it: an operator's choice (DIEMCAU_HSTS_PRELOAD=1).
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Uploads --------------------------------------------------------------------------------
 # Imports larger than this are refused with a clear message before they are read.
@@ -192,6 +251,15 @@ IMPORT_MAX_COLUMNS = int(os.environ.get("DIEMCAU_IMPORT_MAX_COLUMNS", "200"))
 IMPORT_MAX_CELLS = int(os.environ.get("DIEMCAU_IMPORT_MAX_CELLS", "5000000"))
 # Files that unpack to more than this are read by a background job, not within the request.
 IMPORT_SYNC_UNCOMPRESSED_BYTES = int(os.environ.get("DIEMCAU_IMPORT_SYNC_UNCOMPRESSED_BYTES", str(2 * 1024 * 1024)))
+# Request bodies larger than this are refused (413) before they are read (core/bodylimit.py);
+# the import pages below may send an import file and its form.
+REQUEST_MAX_BYTES = int(os.environ.get("DIEMCAU_REQUEST_MAX_BYTES", str(2 * 1024 * 1024)))
+REQUEST_IMPORT_OVERHEAD_BYTES = 1024 * 1024
+REQUEST_IMPORT_PATHS = [
+    r"^/orgs/import/$",
+    r"^/points/sessions/\d+/import/$",
+    r"^/points/sessions/\d+/plan/distances/$",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

@@ -1,11 +1,9 @@
 """Pages every user meets: sign-in, the home page, job progress, the audit log."""
 
-from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -13,10 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from diemcau.orgs import lockout
+from diemcau.orgs.signin import SignInForm
 
 from . import jobs
 from .errors import DomainError
@@ -26,27 +23,8 @@ from .scoping import scope_for
 from .vntext import SEARCH, strip_unsafe
 
 
-class LockoutAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form that refuses to try a password while the account is locked out."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": gettext_lazy("The username or password is wrong."),
-    }
-
-    def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        if username and lockout.is_locked(username, lockout.client_ip(self.request)):
-            raise ValidationError(
-                _("Too many failed sign-ins. Try again in %(minutes)d minutes.")
-                % {"minutes": settings.LOGIN_LOCKOUT_MINUTES},
-                code="locked_out",
-            )
-        return super().clean()
-
-
 class LoginView(auth_views.LoginView):
-    form_class = LockoutAuthenticationForm
+    form_class = SignInForm
     template_name = "core/login.html"
     redirect_authenticated_user = True
 

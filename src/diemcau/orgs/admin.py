@@ -3,6 +3,10 @@ from django.contrib import admin
 from diemcau.core.admin import AuditedAdmin
 
 from .models import AdminArea, Person, RoleAssignment, Unit
+from .signin import AdminSignInForm
+
+# Support staff sign in to the admin through the same back-off as everyone else.
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(Unit)

@@ -269,6 +269,26 @@ class LoginFailure(models.Model):
         return f"{self.username} @ {self.ip} {self.at:%d/%m/%Y %H:%M}"
 
 
+class PasswordReset(models.Model):
+    """A temporary password set by an organiser (đặt lại mật khẩu): kept until its owner changes it.
+
+    Appended, never rewritten except for ``changed_at``; while one is open the account must change
+    its password before doing anything else.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_resets")
+    reset_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "changed_at"])]
+
+    def __str__(self):
+        return f"{self.user} {self.at:%d/%m/%Y %H:%M}"
+
+
 class ImportBatch(models.Model):
     """One uploaded import file (lô nhập dữ liệu), kept from its preview to its confirmation.
 
