@@ -184,3 +184,16 @@ def test_past_entries_of_anonymous_items_are_scrubbed(conference, teacher):
     assert edit.before == {"text_length": len(TEXT_1)} and edit.after == {"text_length": len(TEXT_1) + 1}
     kept = AuditEntry.objects.filter(object_id=str(signed.pk))
     assert all(e.actor_id == author.user_id and "ký tên" in e.object_repr for e in kept)
+
+
+def test_the_audit_logs_export_says_anonymous_and_is_itself_audited(client, conference, story, organiser_bavi):
+    """The .xlsx names an anonymous act's actor as the page does ("Ẩn danh"), and exporting the log,
+    which names the people who acted, leaves its own personal-data entry."""
+    client.force_login(organiser_bavi)
+    response = client.get("/audit/?format=xlsx&action=voice.opinion.submit", HTTP_ACCEPT_LANGUAGE="vi")
+    wb = load_workbook(io.BytesIO(response.content))
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    who = {str(row[1]) for row in rows[1:] if row and row[2] == "voice.opinion.submit"}
+    assert who == {"Ẩn danh"}
+    export = AuditEntry.objects.get(action="personal_data.exported", actor=organiser_bavi)
+    assert export.after["export"] == "audit_log" and export.after["rows"] >= 2

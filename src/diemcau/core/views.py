@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from diemcau.orgs.signin import SignInForm
 
-from . import jobs
+from . import audit, jobs
 from .errors import DomainError
 from .excel import build_workbook, xlsx_response
 from .models import AuditEntry, Job
@@ -113,15 +113,29 @@ def audit_log(request):
     if action:
         qs = qs.filter(action__startswith=action)
     if request.GET.get("format") == "xlsx":
-        rows = ([timezone.localtime(e.at).strftime("%d/%m/%Y %H:%M:%S"), str(e.actor or ""), e.action,
-                 e.object_repr, str(e.before or ""), str(e.after or "")] for e in qs[:50000])
+        entries = list(qs[:50000])
+        rows = ([timezone.localtime(e.at).strftime("%d/%m/%Y %H:%M:%S"), _who(e), e.action,
+                 e.object_repr, str(e.before or ""), str(e.after or "")] for e in entries)
         content = build_workbook(_("Audit log"), [_("Time"), _("Who"), _("Action"), _("Object"),
                                                   _("Before"), _("After")], rows)
+        # The log names the people who acted: its export is an export of personal data.
+        audit.record(request.user, "personal_data.exported", after={
+            "export": "audit_log", "rows": len(entries), "filters": {"action": action}, "contacts": False})
         return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     for entry in page:
         entry.changes = _changes(entry.before, entry.after)
+        entry.who = _who(entry)
     return render(request, "core/audit_log.html", {"page": page, "action": action})
+
+
+def _who(entry) -> str:
+    """Who acted: the account, "Ẩn danh" for an anonymous item's own act (never its author), or the system."""
+    if entry.actor:
+        return str(entry.actor)
+    if isinstance(entry.after, dict) and entry.after.get("anonymous"):
+        return _("Anonymous")
+    return _("system")
 
 
 def _changes(before, after) -> list[dict]:
