@@ -46,6 +46,10 @@ migrate: messages
 # --- the demo -------------------------------------------------------------------------------
 # The demo holds the seed's conference today (a rehearsal), so badges, posters and the live programme are valid.
 demo: export DIEMCAU_DEMO_DAY ?= today
+# A rehearsal may run at any hour: the demo widens the check-in window (120/60 minutes in production)
+# to the whole day, so its sessions accept check-ins whenever someone tries it.
+demo: export DIEMCAU_CHECKIN_MARGIN_BEFORE_MINUTES ?= 720
+demo: export DIEMCAU_CHECKIN_MARGIN_AFTER_MINUTES ?= 720
 demo: deps-demo migrate
 	$(PY) manage.py load_demo --size demo
 	$(PY) manage.py load_demo_events
