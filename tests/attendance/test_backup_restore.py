@@ -31,7 +31,8 @@ from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
 from diemcau.orgs.models import Person
-from tests.attendance.test_sigkill import CSRF, _free_port, _item, _server_env
+from tests.attendance.test_sigkill import CSRF, _item
+from tests.servers import child_env, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, THREADS, BACKUP_AFTER_ACKS = 1500, 4, 100
@@ -110,7 +111,7 @@ def _restored_target(env, tmp_path):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_backup_while_check_ins_are_written_restores_every_acknowledged_one(world, organiser_bavi, tmp_path):
-    env = _server_env()
+    env = child_env()
     env.pop("DJANGO_SECRET_KEY", None)
     var = tmp_path / "var"
     var.mkdir()
@@ -136,7 +137,7 @@ def test_backup_while_check_ins_are_written_restores_every_acknowledged_one(worl
     cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
     headers = {"X-CSRFToken": CSRF, "Content-Type": "application/json"}
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "wb")
     proc = _start(env, port, log)
     acked, lock, stop = [], threading.Lock(), threading.Event()

@@ -1,8 +1,5 @@
 """The board's websocket: scope refused, an update after a check-in, bursts coalesced; Redis too."""
 
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 
@@ -17,7 +14,7 @@ from diemcau.attendance import consumers, services
 from diemcau.attendance.models import CheckIn
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
-from tests.environment import missing
+from tests.servers import redis_server
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -138,33 +135,14 @@ async def test_a_burst_is_coalesced_into_few_messages_for_every_viewer(world, or
 # --- the same over Redis (channels_redis), when redis-server is installed --------------------
 @pytest.fixture
 def redis_layer(settings):
-    server = shutil.which("redis-server")
-    if not server:
-        missing("redis-server is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"redis-server did not start on port {port}") from None
-            time.sleep(0.1)
     from channels.layers import channel_layers
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}/0"]}}}
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-    proc.terminate()
-    proc.wait(10)
+    with redis_server() as url:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                               "CONFIG": {"hosts": [url]}}}
+        channel_layers.backends.clear()
+        yield
+        channel_layers.backends.clear()
 
 
 async def test_the_board_works_over_redis(world, organiser_bavi, redis_layer):

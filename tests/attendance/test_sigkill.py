@@ -11,7 +11,6 @@ Runs on PostgreSQL and on a file SQLite database (``DIEMCAU_SQLITE_TEST=/tmp/x.s
 import collections
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,32 +26,13 @@ from django.test import Client
 
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Person
-from tests.environment import missing
+from tests.servers import child_env, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, THREADS, KILL_AFTER_ACKS = 400, 4, 120
 CSRF = "k" * 32  # a CSRF secret of our own, sent as cookie and header (what a browser does)
 
 
-def _server_env():
-    db = connection.settings_dict
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="diemcau.settings_test", PYTHONPATH=str(ROOT / "src"),
-               DIEMCAU_JOBS="thread")
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
-    elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
-        missing("needs PostgreSQL or a file SQLite test database (DIEMCAU_SQLITE_TEST)")
-    else:
-        env.pop("DATABASE_URL", None)
-        env["DIEMCAU_SQLITE"] = str(db["NAME"])
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(env, port, log):
@@ -77,7 +57,7 @@ def _item(world, person):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_acknowledged_check_in_survives_sigkill(world, organiser_bavi):
-    env = _server_env()
+    env = child_env()
     school = world["t"]["school_a"]
     people = [Person(unit=school, code=f"K{n:06d}", full_name=f"Người Thử {n}", category=Person.Category.TEACHER)
               for n in range(PEOPLE)]
@@ -90,7 +70,7 @@ def test_every_acknowledged_check_in_survives_sigkill(world, organiser_bavi):
     cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
     headers = {"X-CSRFToken": CSRF, "Content-Type": "application/json"}
 
-    port = _free_port()
+    port = free_port()
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"sigkill-{port}.log", "wb")
     proc = _start(env, port, log)

@@ -9,22 +9,19 @@ Runs on PostgreSQL and on a file SQLite database (``DIEMCAU_SQLITE_TEST=/tmp/x.s
 
 import datetime
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from diemcau.core import jobs
 from diemcau.core.models import AuditEntry, Job
 from tests.core import blocking_jobs  # noqa: F401 (registers test.block here too)
-from tests.environment import missing
+from tests.servers import child_env, redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 2
@@ -33,50 +30,18 @@ LAUNCH = ("import django; django.setup(); import tests.core.blocking_jobs; "
 CRASHED = "Tiến trình xử lý bị dừng đột ngột; hãy chạy lại."
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def redis_url():
-    server = shutil.which("redis-server")
-    if not server:
-        missing("redis-server is not installed")
-    port = _free_port()
-    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"redis-server did not start on port {port}") from None
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture
 def workers(redis_url, settings, tmp_path):
     """Start ``run_jobs`` children on the test database; every one is stopped afterwards."""
-    db = connection.settings_dict
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="diemcau.settings_test", PYTHONPATH=f"{ROOT / 'src'}:{ROOT}",
-               DIEMCAU_JOBS="redis", REDIS_URL=redis_url, DIEMCAU_JOB_LEASE_SECONDS=str(LEASE),
-               DIEMCAU_JOB_HEARTBEAT_SECONDS="0.5", DIEMCAU_JOB_REAP_SECONDS="0.5")
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
-    elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
-        missing("needs PostgreSQL or a file SQLite test database (DIEMCAU_SQLITE_TEST)")
-    else:
-        env.pop("DATABASE_URL", None)
-        env["DIEMCAU_SQLITE"] = str(db["NAME"])
+    env = child_env(PYTHONPATH=f"{ROOT / 'src'}:{ROOT}", DIEMCAU_JOBS="redis", REDIS_URL=redis_url,
+                      DIEMCAU_JOB_LEASE_SECONDS=str(LEASE), DIEMCAU_JOB_HEARTBEAT_SECONDS="0.5",
+                      DIEMCAU_JOB_REAP_SECONDS="0.5")
     settings.JOBS_BACKEND, settings.REDIS_URL = "redis", redis_url
     procs = []
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.environment import missing
+from tests.servers import child_env, free_port
 
 CHROMIUM = os.environ.get("DIEMCAU_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,13 +80,6 @@ def login(page, username, password="Mat-khau-2023"):
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def asgi_server(transactional_db, settings):
@@ -101,20 +95,9 @@ def asgi_server(transactional_db, settings):
     import urllib.request
     from types import SimpleNamespace
 
-    from django.db import connection
 
-    db = connection.settings_dict
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="diemcau.settings_test", PYTHONPATH=str(ROOT / "src"))
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}")
-    elif "memory" in str(db["NAME"]) or not str(db["NAME"]):
-        missing("the ASGI server needs PostgreSQL or a file SQLite test database")
-    else:
-        env.pop("DATABASE_URL", None)
-        env["DIEMCAU_SQLITE"] = str(db["NAME"])
-    env["DIEMCAU_JOBS"] = "thread"
-    port = _free_port()
+    env = child_env()
+    port = free_port()
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"asgi-{port}.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -13,15 +12,11 @@ import pytest
 
 from diemcau.live import services
 from tests.environment import missing
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = "/usr/sbin/nginx"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> int:
@@ -46,7 +41,7 @@ def nginx_hls(tmp_path, settings):
     (hls / "seg_00001.ts").write_bytes(b"G" * 188)
     snippet = (ROOT / "deploy" / "nginx" / "hls-secure-link.conf").read_text()
     snippet = snippet.replace("@HLS_SECRET@", settings.LIVE_HLS_SECRET).replace("@HLS_ROOT@", str(hls))
-    port = _free_port()
+    port = free_port()
     user = "user root;" if os.geteuid() == 0 else ""  # workers must read the tmp folder (0700)
     (tmp_path / "nginx.conf").write_text(f"""
 {user}
