@@ -143,6 +143,16 @@ def uncompressed_size(data: bytes, filename: str) -> int:
     return len(data)
 
 
+# Files up to this size, that unpack to no more than settings.IMPORT_SYNC_UNCOMPRESSED_BYTES, are read
+# within the request; larger ones by a background job (every import follows this one rule).
+SYNC_READ_BYTES = 200_000
+
+
+def reads_inline(size: int, unpacked: int, max_bytes: int = SYNC_READ_BYTES) -> bool:
+    """Whether reading an upload is cheap enough for a request (else a background job reads it)."""
+    return size <= max_bytes and unpacked <= settings.IMPORT_SYNC_UNCOMPRESSED_BYTES
+
+
 def check_upload(data: bytes, filename: str) -> int:
     """Refuse an upload that reading would make costly, without parsing it; return its unpacked size.
 

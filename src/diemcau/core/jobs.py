@@ -55,6 +55,11 @@ def handler(kind: str, *, retryable: bool = False):
     return register
 
 
+def import_crash_message() -> str:
+    """What an import's page says when the job reading or applying its file crashed."""
+    return _("The server could not process this file; nothing was imported. Please tell the support team.")
+
+
 def worker_name() -> str:
     """``host:pid`` of this process, recorded on the jobs it runs."""
     return f"{socket.gethostname()}:{os.getpid()}"[:120]

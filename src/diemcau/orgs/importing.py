@@ -36,7 +36,16 @@ from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, uncompressed_size
+from diemcau.core.excel import (
+    SYNC_READ_BYTES,
+    Column,
+    Sheet,
+    build_workbook,
+    check_upload,
+    read_table,
+    reads_inline,
+    uncompressed_size,
+)
 from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold
@@ -47,8 +56,8 @@ from .models import PATH_STEP, EducationLevel, ImportBatch, Person, Unit, path_s
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTIONS = (CREATE, UPDATE, UNCHANGED)
 # Files up to this size, that unpack to no more than settings.IMPORT_SYNC_UNCOMPRESSED_BYTES, are
-# previewed within the request; larger ones by a background job.
-SYNC_PREVIEW_BYTES = 200_000
+# previewed within the request; larger ones by a background job (core.excel.reads_inline).
+SYNC_PREVIEW_BYTES = SYNC_READ_BYTES
 # Plans up to this many rows are applied within the request; larger ones by a background job.
 SYNC_APPLY_ROWS = 3000
 MAX_STORED_PROBLEMS = 5000
@@ -951,15 +960,10 @@ def recheck_batch(user, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def _reads_inline(size: int, unpacked: int) -> bool:
-    """Whether reading a file is cheap enough for a request (else it is a background job)."""
-    return size <= SYNC_PREVIEW_BYTES and unpacked <= settings.IMPORT_SYNC_UNCOMPRESSED_BYTES
-
-
 def _preview_now_or_later(batch: ImportBatch, user, unpacked: int | None = None):
     if unpacked is None:
         unpacked = uncompressed_size(bytes(batch.content), batch.filename)
-    if _reads_inline(batch.size, unpacked):
+    if reads_inline(batch.size, unpacked, SYNC_PREVIEW_BYTES):
         preview_batch(batch.pk)
         return
     with transaction.atomic():
@@ -1001,8 +1005,8 @@ def confirm_batch(user, batch: ImportBatch) -> ImportBatch:
         if locked.status != ImportBatch.Status.READY:
             raise DomainError(_("This file cannot be imported: %(status)s.")
                               % {"status": locked.get_status_display()}, "not_ready")
-        if locked.summary.get("rows", 0) > SYNC_APPLY_ROWS or not _reads_inline(
-                locked.size, locked.summary.get("unpacked", 0)):
+        if locked.summary.get("rows", 0) > SYNC_APPLY_ROWS or not reads_inline(
+                locked.size, locked.summary.get("unpacked", 0), SYNC_PREVIEW_BYTES):
             job = jobs.enqueue("orgs.import_apply", owner=user, batch_id=locked.pk,
                                language=translation.get_language())
             locked.status, locked.job = ImportBatch.Status.APPLYING, job

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from diemcau.core import jobs
 from diemcau.core.errors import DomainError
@@ -23,7 +22,8 @@ def import_preview(job, progress):
         except Exception:
             # Don't leave the batch waiting for a job that crashed.
             ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PENDING).update(
-                status=ImportBatch.Status.INVALID, summary={"error": _crash_message(), "code": "internal_error"})
+                status=ImportBatch.Status.INVALID,
+                summary={"error": jobs.import_crash_message(), "code": "internal_error"})
             raise
     return {"batch": batch.pk, "status": batch.status}
 
@@ -40,10 +40,7 @@ def import_apply(job, progress):
         except Exception:
             # The transaction rolled back: nothing was written. Say so rather than wait forever.
             ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.APPLYING).update(
-                status=ImportBatch.Status.FAILED, result={"error": _crash_message(), "code": "internal_error"})
+                status=ImportBatch.Status.FAILED,
+                result={"error": jobs.import_crash_message(), "code": "internal_error"})
             raise
     return {"batch": batch.pk, "counts": batch.result.get("counts")}
-
-
-def _crash_message() -> str:
-    return _("The server could not process this file; nothing was imported. Please tell the support team.")

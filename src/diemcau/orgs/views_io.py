@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, HttpResponse, UnreadablePostError
+from django.http import Http404, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
@@ -139,15 +140,10 @@ def import_batch(request, pk):
 def import_status(request, pk):
     """The progress of a batch's job (an htmx fragment); once it ends, the browser goes on."""
     batch = _own_batch(request, pk)
-    if batch.is_busy:
-        return render(request, "orgs/_import_progress.html", {"batch": batch, "job": batch.job})
-    target = reverse("orgs:import-result" if batch.status == ImportBatch.Status.APPLIED else "orgs:import-batch",
-                     args=[batch.pk])
-    if request.headers.get("HX-Request"):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    page = reverse("orgs:import-batch", args=[batch.pk])
+    done = reverse("orgs:import-result", args=[batch.pk]) if batch.status == ImportBatch.Status.APPLIED else page
+    return import_progress.status_response(request, batch, busy=batch.is_busy, page_url=page, done_url=done,
+                                           status_url=reverse("orgs:import-status", args=[batch.pk]))
 
 
 @require_POST

@@ -2,11 +2,13 @@
 
 The same flow as the organisation imports (``orgs.importing``):
 
-1. :func:`start_import` keeps the upload as an :class:`AssignmentImport` and previews it: every row
-   is read, matched (institution by code, point by number or name) and checked with the same rules
-   as assignment by hand (``services.check_changes``); every problem keeps its row and column.
+1. :func:`start_import` keeps the upload as an :class:`AssignmentImport` and previews it, within the
+   request for a small file and by a job (``points.import_preview``) otherwise (:func:`preview_import`):
+   every row is read, matched (institution by code, point by number or name) and checked with the
+   same rules as assignment by hand (``services.check_changes``); every problem keeps its row and column.
    Nothing is written but the batch's summary.
-2. :func:`confirm_import` plans the same rows again inside one transaction, refuses if anything
+2. :func:`confirm_import` applies a batch once (a big one by a job, ``points.import_apply``);
+   :func:`apply_import` plans the same rows again inside one transaction, refuses if anything
    differs from the preview, then writes all rows or none (``services.apply_changes``).
 
 Institutions missing from the file keep their point. The columns are Vietnamese whatever the
@@ -20,12 +22,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit
+from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table
+from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, reads_inline, uncompressed_size
 from diemcau.core.scoping import SYSTEM, require_scope
 from diemcau.core.vntext import fold
 from diemcau.events.models import Session
@@ -46,6 +49,10 @@ COLUMNS = [
 CREATE, MOVE, UNCHANGED = "create", "move", "unchanged"
 MAX_STORED_PROBLEMS = 2000
 SAMPLE_ROWS = 30
+# Progress messages of a job (lazy: translated when reported, not once per row).
+_CHECKING = gettext_lazy("Checking rows…")
+_COMPARING = gettext_lazy("Comparing with the database…")
+_WRITING = gettext_lazy("Writing…")
 
 
 @dataclass
@@ -112,8 +119,11 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
     return sheet
 
 
-def plan_import(user, session: Session, unit: Unit, sheet: Sheet) -> ImportPlan:
-    """Match and check every row of an assignment list for ``session`` within ``unit``'s subtree."""
+def plan_import(user, session: Session, unit: Unit, sheet: Sheet, progress=None) -> ImportPlan:
+    """Match and check every row of an assignment list for ``session`` within ``unit``'s subtree.
+
+    ``progress(done, total, message)``, when given (a job's), hears of each row.
+    """
     plan = ImportPlan(sheet)
     codes = {v["institution_code"].strip() for _row, v in sheet.rows if v.get("institution_code")}
     units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
@@ -124,7 +134,10 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet) -> ImportPlan:
         for key in {fold(p.name), fold(f"{p.hall.unit.name} · {p.hall.name}")}:
             by_name.setdefault(key, []).append(p)
     session_key = fold(session.title)
-    for row, values in sheet.rows:
+    total = len(sheet.rows)
+    for done, (row, values) in enumerate(sheet.rows):
+        if progress:
+            progress(done, total, _CHECKING)
         code = values.get("institution_code", "").strip()
         point_text = values.get("point", "").strip()
         point_id = values.get("point_id", "").strip()
@@ -166,6 +179,8 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet) -> ImportPlan:
             plan.add_problem(row, "point", _("The bridge point is missing."), "required")
             continue
         plan.changes.append(services.Change(inst, point, row=row, column=plan.column_text(key)))
+    if progress:
+        progress(total, total, _COMPARING, force=True)
     for p in services.check_changes(user, session, plan.changes):
         plan.add_problem(p.row, "", p.message, p.code)
         plan.problems[-1]["column"] = p.column
@@ -181,7 +196,10 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet) -> ImportPlan:
 
 
 def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport:
-    """Keep an uploaded assignment list and preview it (the size is checked before reading)."""
+    """Keep an uploaded assignment list and preview it (the size is checked before reading).
+
+    Small files are previewed at once; larger ones by a background job (``core.excel.reads_inline``).
+    """
     require_scope(user, unit, "write")
     limit = settings.IMPORT_MAX_BYTES
     if upload.size > limit:
@@ -191,47 +209,87 @@ def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
     # A workbook that would unpack to too much, or declares a huge sheet, is refused before it is kept.
-    check_upload(data, upload.name or "")
+    unpacked = check_upload(data, upload.name or "")
     batch = AssignmentImport.objects.create(
         session=session, unit=unit, owner=user, filename=(upload.name or "")[-255:], size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), content=data)
-    return preview(batch)
+        sha256=hashlib.sha256(data).hexdigest(), content=data, status=AssignmentImport.Status.PENDING)
+    if reads_inline(batch.size, unpacked):
+        return preview_import(batch.pk)
+    with transaction.atomic():
+        job = jobs.enqueue("points.import_preview", owner=user, batch_id=batch.pk,
+                           language=translation.get_language())
+        AssignmentImport.objects.filter(pk=batch.pk).update(job=job)
+    batch.refresh_from_db()
+    return batch
 
 
-def preview(batch: AssignmentImport) -> AssignmentImport:
-    """Read and check a kept file; record what importing it would do."""
+def preview_import(batch_id: int, progress=None) -> AssignmentImport:
+    """Read and check a kept file; record what importing it would do. Writes only a pending batch."""
+    batch = AssignmentImport.objects.select_related("owner", "session", "unit").get(pk=batch_id)
+    fingerprint = ""
     try:
         sheet = read_sheet(bytes(batch.content), batch.filename)
-        plan = plan_import(batch.owner, batch.session, batch.unit, sheet)
+        plan = plan_import(batch.owner, batch.session, batch.unit, sheet, progress=progress)
     except DomainError as exc:
-        batch.summary = {"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS],
-                         "problems_total": len(exc.details), "counts": {CREATE: 0, MOVE: 0, UNCHANGED: 0}}
-        batch.status, batch.fingerprint = AssignmentImport.Status.INVALID, ""
+        summary = {"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS],
+                   "problems_total": len(exc.details), "counts": {CREATE: 0, MOVE: 0, UNCHANGED: 0}}
+        status = AssignmentImport.Status.INVALID
     else:
-        batch.summary = plan.summary(batch.session, batch.unit)
-        batch.fingerprint = plan.fingerprint
-        batch.status = AssignmentImport.Status.INVALID if plan.problems else AssignmentImport.Status.READY
-    batch.save(update_fields=["summary", "fingerprint", "status"])
+        summary = plan.summary(batch.session, batch.unit)
+        summary["unpacked"] = uncompressed_size(bytes(batch.content), batch.filename)
+        fingerprint = plan.fingerprint
+        status = AssignmentImport.Status.INVALID if plan.problems else AssignmentImport.Status.READY
+    AssignmentImport.objects.filter(pk=batch_id, status=AssignmentImport.Status.PENDING).update(
+        summary=summary, fingerprint=fingerprint, status=status)
+    batch.refresh_from_db()
     return batch
 
 
 def confirm_import(user, batch: AssignmentImport) -> AssignmentImport:
-    """Apply a previewed list all-or-nothing, once; confirming it again changes nothing."""
+    """Apply a previewed list all-or-nothing, once; confirming it again changes nothing.
+
+    A big list is applied by a background job; the batch says "applying" until it is done.
+    """
     if user is not SYSTEM and batch.owner_id != getattr(user, "pk", None):
         raise ScopeError()
+    with transaction.atomic():
+        locked = AssignmentImport.objects.select_for_update().defer("content").get(pk=batch.pk)
+        if locked.status in (AssignmentImport.Status.APPLYING, AssignmentImport.Status.APPLIED):
+            return locked
+        if locked.status != AssignmentImport.Status.READY:
+            raise DomainError(_("This file cannot be imported: %(status)s.")
+                              % {"status": locked.get_status_display()}, "not_ready")
+        if not reads_inline(locked.size, locked.summary.get("unpacked", 0)):
+            job = jobs.enqueue("points.import_apply", owner=user, batch_id=locked.pk,
+                               language=translation.get_language())
+            locked.status, locked.job = AssignmentImport.Status.APPLYING, job
+            locked.save(update_fields=["status", "job"])
+            return locked
+    return apply_import(batch.pk)
+
+
+def apply_import(batch_id: int, progress=None) -> AssignmentImport:
+    """Apply a confirmed list all or nothing, as its owner; a refusal is recorded on the batch and raised.
+
+    Safe to run again (a job delivered twice): a batch already applied is returned as it is.
+    """
     try:
         with transaction.atomic():
-            batch = AssignmentImport.objects.select_for_update().select_related("session", "unit").get(pk=batch.pk)
+            batch = (AssignmentImport.objects.select_for_update()
+                     .select_related("owner", "session", "unit").get(pk=batch_id))
             if batch.status == AssignmentImport.Status.APPLIED:
                 return batch
-            if batch.status != AssignmentImport.Status.READY:
+            if batch.status not in (AssignmentImport.Status.READY, AssignmentImport.Status.APPLYING):
                 raise DomainError(_("This file cannot be imported: %(status)s.")
                                   % {"status": batch.get_status_display()}, "not_ready")
+            user = batch.owner  # only the owner confirms (confirm_import)
             sheet = read_sheet(bytes(batch.content), batch.filename)
-            plan = plan_import(user, batch.session, batch.unit, sheet)
+            plan = plan_import(user, batch.session, batch.unit, sheet, progress=progress)
             if plan.problems or plan.fingerprint != batch.fingerprint:
                 raise DomainError(_("The data changed since the preview; check the file again."), "stale_preview",
                                   details=plan.problems[:MAX_STORED_PROBLEMS])
+            if progress:
+                progress(len(sheet.rows), len(sheet.rows), _WRITING, force=True)
             outcome = services.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
                                              action="assignment.imported")
             batch.status, batch.applied_at = AssignmentImport.Status.APPLIED, timezone.now()
@@ -241,9 +299,11 @@ def confirm_import(user, batch: AssignmentImport) -> AssignmentImport:
                          after={"filename": batch.filename, "sha256": batch.sha256, **batch.result})
         return batch
     except DomainError as exc:
-        AssignmentImport.objects.filter(pk=batch.pk, status=AssignmentImport.Status.READY).update(
-            status=AssignmentImport.Status.FAILED,
-            result={"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS]})
+        # The transaction rolled back, so nothing was written; record why on the batch.
+        AssignmentImport.objects.filter(
+            pk=batch_id, status__in=[AssignmentImport.Status.READY, AssignmentImport.Status.APPLYING],
+        ).update(status=AssignmentImport.Status.FAILED,
+                 result={"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS]})
         raise
 
 

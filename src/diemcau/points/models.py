@@ -222,8 +222,10 @@ class AssignmentImport(models.Model):
     """
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("Being checked")
         INVALID = "invalid", _("Has problems")
         READY = "ready", _("Ready to apply")
+        APPLYING = "applying", _("Being applied")
         APPLIED = "applied", _("Applied")
         FAILED = "failed", _("Not applied")
 
@@ -238,6 +240,8 @@ class AssignmentImport(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # The background job that checks or applies a big file (None when the request did it).
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
@@ -246,3 +250,8 @@ class AssignmentImport(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_busy(self) -> bool:
+        """True while a background job is checking or applying the list."""
+        return self.status in (self.Status.PENDING, self.Status.APPLYING)

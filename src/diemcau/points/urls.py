@@ -21,6 +21,7 @@ urlpatterns = [
     path("sessions/<int:sid>/import/", views.import_upload, name="import"),
     path("sessions/<int:sid>/import/template/", views.import_template, name="import-template"),
     path("imports/<int:pk>/", views.import_preview, name="import-preview"),
+    path("imports/<int:pk>/status/", views.import_status, name="import-status"),
     path("imports/<int:pk>/confirm/", views.import_confirm, name="import-confirm"),
     path("proposals/<int:pk>/", views.proposal_detail, name="proposal"),
     path("proposals/<int:pk>/apply/", views.proposal_apply, name="proposal-apply"),

@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
@@ -448,10 +449,22 @@ def _batch(request, pk) -> AssignmentImport:
 
 @login_required
 def import_preview(request, pk):
+    """The preview of a list, or the progress of the job that checks or applies a big one."""
     batch = _batch(request, pk)
     return render(request, "points/import_preview.html", {
         "batch": batch, "s": batch.summary, "session": batch.session, "conference": batch.session.conference,
-        "unit": batch.unit, "css": CSS})
+        "unit": batch.unit, "css": CSS, "job": batch.job,
+        "status_url": reverse("points:import-status", args=[batch.pk]),
+        "page_url": reverse("points:import-preview", args=[batch.pk])})
+
+
+@login_required
+def import_status(request, pk):
+    """The progress of a list's job (an htmx fragment); once it ends, the browser goes to the preview."""
+    batch = _batch(request, pk)
+    page = reverse("points:import-preview", args=[batch.pk])
+    return import_progress.status_response(request, batch, busy=batch.is_busy, page_url=page, done_url=page,
+                                           status_url=reverse("points:import-status", args=[batch.pk]))
 
 
 @login_required
@@ -462,6 +475,8 @@ def import_confirm(request, pk):
         batch = importing.confirm_import(request.user, batch)
     except DomainError as exc:
         _error(request, exc)
+        return redirect("points:import-preview", batch.pk)
+    if batch.status != AssignmentImport.Status.APPLIED:  # a big list: a job applies it
         return redirect("points:import-preview", batch.pk)
     r = batch.result
     messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, %(same)d unchanged.")
