@@ -335,6 +335,7 @@ class LiveRuntime:
                     await admin.add_token(token, wanted[token])
         except (JanusError, JanusUnreachable, OSError) as exc:
             log.warning("token sync on %s failed: %s", node.spec.name, exc)
+
     # --- the programme --------------------------------------------------------------------------
     def _desired(self) -> dict:
         """The programme row and what may be in the root's room: granted ids and allowed tokens."""
