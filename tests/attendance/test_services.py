@@ -134,13 +134,17 @@ def test_scope_of_operators(world, make_user, organiser_bavi):
         roll_call(world, p["c_t1"], actor=organiser_bavi)
     assert err.value.code == "person_out_of_scope"
     assert roll_call(world, p["a_t1"], actor=organiser_bavi).created
-    operator = make_user("kythuat", Role.POINT_OPERATOR, t["bavi"])
+    # An operator named for another unit is refused; one named for the point's own unit (the demo's
+    # technician) runs its roll call, as it runs its kiosk (one rule: points.access).
+    elsewhere = make_user("kythuat_socson", Role.POINT_OPERATOR, t["socson"])
     with pytest.raises(ScopeError):
-        roll_call(world, p["a_t2"], actor=operator)
+        roll_call(world, p["a_t2"], actor=elsewhere)
+    operator = make_user("kythuat", Role.POINT_OPERATOR, world["bavi_point"].hall.unit)
+    assert roll_call(world, p["a_t2"], actor=operator).checkin.recorded_by == operator
     RoleAssignment.objects.filter(user=operator).update(point_id=world["bavi_point"].pk)
     operator = type(operator).objects.get(pk=operator.pk)  # a fresh user: scopes are cached per object
-    assert roll_call(world, p["a_t2"], actor=operator).checkin.recorded_by == operator
-    assert CheckIn.objects.count() == 2
+    assert roll_call(world, p["a_t3"], actor=operator).checkin.recorded_by == operator
+    assert CheckIn.objects.count() == 3
 
 
 def test_a_participant_checks_only_themselves_in(world, make_user):

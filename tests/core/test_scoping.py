@@ -152,3 +152,17 @@ def test_moderators_moderate_only_their_assigned_subtree(tree, make_user, person
     assert scope.can_see(tree["school_c"])
     assert not scope.covers(tree["school_c"].path, "moderate")
     assert scope.covers(tree["school_a"].path, "moderate")
+
+
+def test_everything_survives_an_or_with_another_condition(tree, national):
+    """A national organiser's "everything" OR-ed with a narrower rule is still everything.
+
+    An empty ``Q()`` is dropped by ``|``, so "in scope, or assigned here" had become "assigned
+    here" for the one role that reads everything (kiosk lists, check-in reach)."""
+    from django.db.models import Q
+
+    from diemcau.core.scoping import scope_for
+    from diemcau.orgs.models import Unit
+
+    everything = Unit.objects.filter(scope_for(national).q("path") | Q(code="none-such"))
+    assert everything.count() == Unit.objects.count() > 0

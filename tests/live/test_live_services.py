@@ -14,6 +14,7 @@ from diemcau.live import services
 from diemcau.live.janus_client import STREAMING, JanusClient, JanusError
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode, LiveToken, PointLiveState, Programme
+from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 from diemcau.routing import websocket_urlpatterns
 
@@ -270,6 +271,6 @@ def test_operator_named_for_a_unit_runs_the_points_hosted_there(live_world, make
 
     w = live_world
     unit_operator = make_user("kythuat", Role.POINT_OPERATOR, w["tree"]["bavi"])  # no point id yet
-    assert services.operates(unit_operator, w["bavi"])
-    assert not services.operates(unit_operator, w["school"])  # hosted by a school below, not by the office
+    assert operates_point(unit_operator, w["bavi"])
+    assert not operates_point(unit_operator, w["school"])  # hosted by a school below, not by the office
     assert list(services.kiosk_points(unit_operator, w["conference"])) == [w["bavi"]]

@@ -23,7 +23,8 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Session
-from diemcau.orgs.models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_upper_bound
+from diemcau.orgs.models import PATH_STEP, Person, Role, Unit, path_upper_bound
+from diemcau.points.access import operated_points, operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
 from .models import CheckIn, Delegation, DelegationMember
@@ -147,34 +148,6 @@ def delegation_status(delegation: Delegation) -> dict:
 
 
 # --- who may check in whom --------------------------------------------------------------------
-def operates_point(actor, point: BridgePoint) -> bool:
-    """True when the actor may record check-ins at ``point``.
-
-    An organiser whose write scope covers the point's host unit, or the point's operator.
-    """
-    if actor is SYSTEM:
-        return True
-    if not getattr(actor, "is_authenticated", False):
-        return False
-    # The operator's own points first: one query, cached on the user for the request (a kiosk's
-    # batch asks once); the organiser's scope after it.
-    if point.pk in _operated_points(actor):
-        return True
-    return scope_for(actor).can_change(point.hall.unit)
-
-
-def _operated_points(user) -> frozenset:
-    cached = getattr(user, "_diemcau_operated_points", None)
-    if cached is None:
-        cached = frozenset(RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR,
-                                                         point_id__isnull=False).values_list("point_id", flat=True))
-        try:
-            user._diemcau_operated_points = cached
-        except AttributeError:
-            pass
-    return cached
-
-
 def _within_reach(actor, session: Session, point: BridgePoint, person: Person, is_self: bool) -> bool:
     """True when the actor may learn of ``person`` while checking in at ``point``.
 
@@ -689,12 +662,8 @@ def delegation_people_at_point(session: Session, point: BridgePoint) -> dict[int
 
 
 def points_for_operator(user, session: Session):
-    """Points of the session where ``user`` may record check-ins (see :func:`operates_point`)."""
-    qs = BridgePoint.objects.filter(conference=session.conference)
-    if user is SYSTEM:
-        return qs
-    mine = RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR, point_id__isnull=False)
-    return qs.filter(scope_for(user).q("hall__unit__path", "write") | Q(pk__in=mine.values("point_id")))
+    """Points of the session where ``user`` may record check-ins (``points.access``)."""
+    return operated_points(user, session.conference_id)
 
 
 def point_counts(session: Session, points) -> dict[int, dict]:
@@ -768,6 +737,7 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
         return None
     now = timezone.now()
     plan = []
+    operated: dict[int, bool] = {}  # a batch comes from one kiosk: ask the rule once per point
     for item in items:
         session, point = sessions.get(item.get("session_id")), points.get(item.get("point_id"))
         person = people.get(item.get("person_id")) if item.get("person_id") else None
@@ -776,7 +746,9 @@ def _bulk_check_in(actor, items: list[dict], sessions: dict, points: dict, peopl
             return None
         try:
             client_id = _client_uuid(item.get("client_id"))
-            if not operates_point(actor, point):
+            if point.pk not in operated:
+                operated[point.pk] = operates_point(actor, point)
+            if not operated[point.pk]:
                 return None
             _check_point(session, point)
             _require_window(session, now)

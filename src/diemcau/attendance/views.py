@@ -23,6 +23,7 @@ from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
+from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import badges, reports, services
@@ -35,7 +36,7 @@ def _point(request, sid, pk):
     session = visible_session(request, sid)
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
                               conference_id=session.conference_id)
-    if not services.operates_point(request.user, point):
+    if not operates_point(request.user, point):
         raise Http404
     return session, point
 

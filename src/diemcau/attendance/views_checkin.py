@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from diemcau.core.errors import DomainError
 from diemcau.events.views import visible_session
 from diemcau.orgs.models import Person
+from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
 from . import badges, services
@@ -38,7 +39,7 @@ def _operated_point(request, sid, pk):
     session = visible_session(request, sid)
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
                               conference_id=session.conference_id)
-    if not services.operates_point(request.user, point):
+    if not operates_point(request.user, point):
         raise Http404
     return session, point
 

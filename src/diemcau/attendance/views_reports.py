@@ -13,10 +13,11 @@ from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.events.views import visible_session
 from diemcau.orgs import services as orgs
+from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import board as figures
-from . import reports, services
+from . import reports
 
 
 def _unit(request, uid):
@@ -71,7 +72,7 @@ def _visible_point(request, sid, pk):
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
                               conference_id=session.conference_id)
     scope = scope_for(request.user)
-    if services.operates_point(request.user, point):
+    if operates_point(request.user, point):
         return session, point, None
     within = scope.q("unit__path")
     sees_host = scope.can_see(point.hall.unit)

@@ -94,7 +94,9 @@ class Scope:
 
         paths = _minimal(self._paths(mode))
         if EVERYTHING in paths:
-            return Q()
+            # Not Q(): an empty Q is dropped when OR-ed with another condition ("everything or X"
+            # would become "X"); this one is always true and compiles to no WHERE at all.
+            return ~Q(pk__in=[])
         if not paths:
             return Q(pk__in=[])
         condition = Q()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError
 from diemcau.events.services import visible_conferences
+from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
 from . import services
@@ -65,7 +66,7 @@ class KioskConsumer(_Base):
         if point is None:
             return None
         try:
-            services.require_operator(user, point)
+            require_operator(user, point)
             services.token_for(token, user=user, point=point,
                                purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
         except DomainError:

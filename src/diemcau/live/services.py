@@ -38,8 +38,9 @@ from diemcau.core.broadcast import send_to_group
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference, Session
-from diemcau.orgs.models import Person, Role, RoleAssignment, Unit
+from diemcau.orgs.models import Person, Role, Unit
 from diemcau.points import services as points
+from diemcau.points.access import operated_points, require_operator
 from diemcau.points.models import Assignment, BridgePoint
 
 from .janus_client import STREAMING, VIDEOROOM, JanusAdmin, JanusError, JanusUnreachable
@@ -165,33 +166,9 @@ def require_director(actor, conference: Conference):
         raise ScopeError(_("Only the programme director may do this."), "not_director")
 
 
-def operates(actor, point: BridgePoint) -> bool:
-    """The point's operator, or an organiser whose write scope covers the point's unit."""
-    if actor is SYSTEM:
-        return True
-    if not getattr(actor, "is_authenticated", False):
-        return False
-    if scope_for(actor).can_change(point.hall.unit):
-        return True
-    # An operator named for the point, or for its hall's unit before the point existed (no point id).
-    return RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR).filter(
-        Q(point_id=point.pk) | Q(point_id__isnull=True, unit_id=point.hall.unit_id)).exists()
-
-
-def require_operator(actor, point: BridgePoint):
-    if not operates(actor, point):
-        raise ScopeError(_("You do not run this bridge point."), "point_out_of_scope")
-
-
 def kiosk_points(actor, conference: Conference) -> QuerySet:
-    """The points whose kiosk the actor may run."""
-    qs = BridgePoint.objects.filter(conference=conference).select_related("hall__unit")
-    if actor is SYSTEM:
-        return qs
-    own = RoleAssignment.objects.filter(user=actor, role=Role.POINT_OPERATOR)
-    return qs.filter(Q(pk__in=own.filter(point_id__isnull=False).values("point_id"))
-                     | Q(hall__unit_id__in=own.filter(point_id__isnull=True).values("unit_id"))
-                     | scope_for(actor).q("hall__unit__path", "write"))
+    """The points whose kiosk the actor may run: those it operates (``points.access``)."""
+    return operated_points(actor, conference.pk)
 
 
 def board_points(actor, conference: Conference) -> QuerySet:

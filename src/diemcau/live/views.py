@@ -16,6 +16,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from diemcau.core.errors import DomainError
 from diemcau.events.services import visible_conferences
+from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
 from . import services, thumbs
@@ -34,7 +35,7 @@ def _conference(request, cid):
 
 def _operated_point(request, pk) -> BridgePoint:
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit", "conference__host_unit"), pk=pk)
-    if not services.operates(request.user, point):
+    if not operates_point(request.user, point):
         raise Http404
     return point
 
@@ -101,7 +102,7 @@ def studio(request, cid):
     issued, problem = _issue(request, conference, LiveToken.Purpose.STUDIO)
     host = issued.token.point if issued else None
     # The studio reports its figures as the host point's kiosk when this person runs the host point.
-    ws = f"/ws/live/kiosk/{host.pk}/" if host is not None and services.operates(request.user, host) else ""
+    ws = f"/ws/live/kiosk/{host.pk}/" if host is not None and operates_point(request.user, host) else ""
     return render(request, "live/studio.html", {"conference": conference, "config": _config(request, issued, ws=ws),
                                                 "problem": problem})
 

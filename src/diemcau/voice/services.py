@@ -223,6 +223,7 @@ def kiosk_point(user, person, conference, point_id):
     Accepted when the point belongs to the conference and the author's institution is assigned to
     it, or the signed-in account operates it (or organises its host unit).
     """
+    from diemcau.points.access import operates_point
     from diemcau.points.models import Assignment, BridgePoint
 
     if not point_id:
@@ -232,9 +233,7 @@ def kiosk_point(user, person, conference, point_id):
         raise DomainError(_("This bridge point belongs to another conference."), "bad_point")
     if person is not None and Assignment.objects.filter(point=point, institution=person.unit_id).exists():
         return point
-    if getattr(user, "is_authenticated", False) and (
-            scope_for(user).can_change(point.hall.unit)
-            or RoleAssignment.objects.filter(user=user, role=Role.POINT_OPERATOR, point_id=point.pk).exists()):
+    if operates_point(user, point):
         return point
     raise DomainError(_("You cannot send from this bridge point."), "bad_point")
 
