@@ -60,6 +60,40 @@ def import_crash_message() -> str:
     return _("The server could not process this file; nothing was imported. Please tell the support team.")
 
 
+def import_handlers(prefix: str, model, preview, apply, result):
+    """Register ``<prefix>.import_preview`` and ``<prefix>.import_apply`` for an import batch model.
+
+    ``preview(batch_id, progress)`` and ``apply(batch_id, progress)`` do the work and return the
+    batch; ``result(batch)`` is what the job records. Both kinds are safe to run again: a preview
+    writes only on a pending batch; applying is one transaction that a killed run rolls back, and a
+    batch already applied is not applied twice. A crash is written on the batch, so its page does
+    not wait for a job that is gone.
+    """
+    def run(job, progress, work, waiting_status, failed_status, field):
+        batch_id = job.params["batch_id"]
+        with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+            try:
+                return work(batch_id, progress=progress)
+            except Exception as exc:
+                # Applying records its own refusals on the batch; anything else is written there here.
+                if not (work is apply and isinstance(exc, DomainError)):
+                    model.objects.filter(pk=batch_id, status=waiting_status).update(
+                        status=failed_status, **{field: {"error": import_crash_message(), "code": "internal_error"}})
+                raise
+
+    @handler(f"{prefix}.import_preview", retryable=True)
+    def import_preview(job, progress):
+        batch = run(job, progress, preview, model.Status.PENDING, model.Status.INVALID, "summary")
+        return {"batch": batch.pk, "status": batch.status}
+
+    @handler(f"{prefix}.import_apply", retryable=True)
+    def import_apply(job, progress):
+        batch = run(job, progress, apply, model.Status.APPLYING, model.Status.FAILED, "result")
+        return {"batch": batch.pk, **result(batch)}
+
+    return import_preview, import_apply
+
+
 def worker_name() -> str:
     """``host:pid`` of this process, recorded on the jobs it runs."""
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
