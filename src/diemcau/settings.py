@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "diemcau.attendance",
     "diemcau.voice",
     "diemcau.live",
+    "diemcau.reports",
 ]
 
 MIDDLEWARE = [

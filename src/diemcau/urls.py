@@ -22,6 +22,7 @@ urlpatterns = [
     path("voice/", include("diemcau.voice.urls")),
     path("attendance/", include("diemcau.attendance.urls")),
     path("live/", include("diemcau.live.urls")),
+    path("", include("diemcau.reports.urls")),  # documents, at their domain apps' addresses
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -16,6 +16,7 @@ from diemcau.core.models import AuditEntry
 from diemcau.orgs.models import Role
 from diemcau.voice import services
 from diemcau.voice.models import Opinion
+from tests.reports.pdftext import pdf_text
 
 pytestmark = pytest.mark.smoke
 
@@ -37,6 +38,8 @@ def body(response) -> str:
     assert response.status_code == 200, (response.status_code, response.request["PATH_INFO"])
     if response["Content-Type"].startswith("application/vnd.openxmlformats"):
         return xlsx_text(response.content)
+    if response["Content-Type"] == "application/pdf":
+        return pdf_text(response.content)
     return response.content.decode()
 
 
@@ -84,7 +87,8 @@ def readers(story, make_user, organiser_bavi, national, django_user_model):
 def urls_for(conference, story) -> dict[str, list[str]]:
     c, first = conference.pk, story["first"]
     audit = ["/audit/", "/audit/?action=voice.", "/audit/?format=xlsx", "/audit/?format=xlsx&action=voice."]
-    summary = [f"/voice/{c}/summary/", f"/voice/{c}/summary/?format=xlsx", f"/voice/{c}/summary/print/"]
+    summary = [f"/voice/{c}/summary/", f"/voice/{c}/summary/print/?format=xlsx", f"/voice/{c}/summary/print/",
+               f"/voice/{c}/summary/print/pdf/"]
     lists = [f"/voice/{c}/ranked/?below=1", f"/api/voice/conferences/{c}/opinions/?below=true",
              f"/voice/{c}/on-air/", f"/api/voice/conferences/{c}/on-air/",
              f"/voice/{c}/similar/?text=giam+bot+ho+so+so+sach", f"/api/voice/conferences/{c}/similar/?q=ho+so+so+sach"]

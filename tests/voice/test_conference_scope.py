@@ -38,8 +38,9 @@ ENDPOINTS = [
     ("groups", "get", "/voice/{c}/groups/", None, ANALYSTS),
     ("start groups", "post", "/voice/{c}/groups/", {}, ()),  # (starts a job: only the refusal is tried)
     ("summary", "get", "/voice/{c}/summary/", None, ANALYSTS),
-    ("summary xlsx", "get", "/voice/{c}/summary/?format=xlsx", None, ANALYSTS),
+    ("summary xlsx", "get", "/voice/{c}/summary/print/?format=xlsx", None, ANALYSTS),
     ("summary print", "get", "/voice/{c}/summary/print/", None, ANALYSTS),
+    ("summary pdf", "get", "/voice/{c}/summary/print/pdf/", None, ANALYSTS),
     ("vote", "post", "/voice/opinions/{o}/vote/", {"kind": "upvote"}, ("participant",)),
     ("tag", "post", "/voice/opinions/{o}/tag/", {"topic": ""}, ("moderator", "national")),
     ("put on air", "post", "/voice/opinions/{o}/live/on_air/", {}, ("director", "national")),

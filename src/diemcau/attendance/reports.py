@@ -2,49 +2,25 @@
 
 - :func:`unit_report` gathers one unit's report for a session: totals, rows per bridge point,
   per institution, the institutions that are missing (assigned, nobody present) and the
-  composition breaches. The printable page (administrative style) and :func:`report_xlsx` show
-  the same sections.
+  composition breaches. The official document around them (print page, PDF, .xlsx) is built in
+  ``diemcau.reports.attendance``.
 - :func:`point_people` lists who is expected at one point, present or not, when and how.
 
 Headcount-only points count people per point, not per institution: their institutions show no one
 present per institution and are never listed as missing; the point rows carry the headcount.
 """
 
-import datetime
-import io
-import re
-
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core.excel import safe_cell
+from diemcau.core.excel import WorkbookBuilder
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import board, services
 from .models import CheckIn, Delegation, DelegationMember
-
-PLACE_PATTERN = re.compile(r"(?:huyện|quận|thị xã|thành phố|tỉnh|TP\.?)\s+(.+)$", re.IGNORECASE)
-
-
-def place_of(unit: Unit, session: Session) -> str:
-    """The place written before the date: the district or province in the unit's name, else the
-    unit's commune, else the conference's place ("Ba Vì, ngày ... ")."""
-    for u in [unit, *Unit.objects.filter(pk__in=unit.ancestor_ids()[:-1]).order_by("-path")]:
-        m = PLACE_PATTERN.search(u.name)
-        if m:
-            return m.group(1).strip()
-        if u.commune:
-            return u.commune
-    return session.conference.place or "Hà Nội"
-
-
-def date_line(place: str, day: datetime.date) -> str:
-    """'Ba Vì, ngày 15 tháng 08 năm 2023' (the administrative date line)."""
-    return _("%(place)s, day %(d)s month %(m)s year %(y)s") % {
-        "place": place, "d": f"{day.day:02d}", "m": f"{day.month:02d}", "y": day.year}
 
 
 def unit_report(session: Session, unit: Unit) -> dict:
@@ -60,85 +36,8 @@ def unit_report(session: Session, unit: Unit) -> dict:
     point_names = {p["point_id"]: p["point"] for p in data["points"]}
     for m in data["missing_institutions"]:
         m["point"] = point_names.get(m["point_id"], "")
-    today = timezone.localdate()
-    return {**data, "institutions": institutions, "session": session, "unit": unit,
-            "parent": unit.parent, "place": place_of(unit, session), "date": today,
-            "date_line": date_line(place_of(unit, session), today),
+    return {**data, "institutions": institutions, "session": session, "unit": unit, "parent": unit.parent,
             "as_of": timezone.localtime().strftime("%H:%M %d/%m/%Y")}
-
-
-# --- .xlsx --------------------------------------------------------------------------------------
-def _sheet(wb, title: str, headers: list[str], rows, *, heading=(), widths=()):
-    """One sheet: a bold heading block, a shaded header row, then rows made formula-safe."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    ws = wb.create_sheet(title[:31])
-    for j, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = width
-    ws.freeze_panes = f"A{len(heading) + (2 if heading else 1) + 1}"
-    bold = Font(bold=True)
-    for line in heading:
-        cell = WriteOnlyCell(ws, value=safe_cell(line))
-        cell.font = bold
-        ws.append([cell])
-    if heading:
-        ws.append([])
-    fill, wrap = PatternFill("solid", fgColor="DDE7F3"), Alignment(wrap_text=True, vertical="center")
-    cells = []
-    for h in headers:
-        cell = WriteOnlyCell(ws, value=safe_cell(h))
-        cell.font, cell.fill, cell.alignment = bold, fill, wrap
-        cells.append(cell)
-    ws.append(cells)
-    for row in rows:
-        ws.append([safe_cell(v) for v in row])  # no text cell can become a formula
-
-
-def report_xlsx(session: Session, unit: Unit) -> bytes:
-    """The unit's report as an .xlsx: institutions, bridge points, missing institutions, breaches."""
-    from openpyxl import Workbook
-
-    r = unit_report(session, unit)
-    heading = [
-        unit.name.upper(),
-        _("Attendance report: %(session)s") % {"session": session.title},
-        _("Expected %(expected)s, present %(present)s (%(pct)s%%), as of %(now)s") % {
-            "expected": r["expected"], "present": r["present"],
-            "pct": r["percentage"] if r["percentage"] is not None else "—", "now": r["as_of"]},
-    ]
-    wb = Workbook(write_only=True)
-
-    def institutions():
-        for n, i in enumerate(r["institutions"], start=1):
-            c = i["compliance"]
-            status = "" if c is None else (_("Complete") if c["complete"] else _("Incomplete"))
-            yield [n, i["institution"], i["parent"], i["point"], i["expected"], i["present"], i["percentage"],
-                   status, i["missing_text"]]
-
-    _sheet(wb, _("Attendance"), [_("No."), _("Institution"), _("Unit above"), _("Bridge point"), _("Expected"),
-                                 _("Present"), _("Percentage"), _("Composition"), _("Missing")],
-           institutions(), heading=heading, widths=[6, 40, 30, 36, 10, 10, 10, 14, 36])
-    _sheet(wb, _("Bridge points"), [_("No."), _("Bridge point"), _("Host unit"), _("Institutions"), _("Expected"),
-                                    _("Present"), _("Percentage"), _("Headcount")],
-           ([n, p["point"], p["host"], p["institutions"], p["expected"], p["present"], p["percentage"],
-             p["headcount"]] for n, p in enumerate(r["points"], start=1)),
-           heading=heading[:2], widths=[6, 40, 34, 12, 10, 10, 10, 12])
-    _sheet(wb, _("Missing institutions"), [_("No."), _("Institution"), _("Unit above"), _("Bridge point"),
-                                           _("Expected")],
-           ([n, m["institution"], m["parent"], m["point"], m["expected"]]
-            for n, m in enumerate(r["missing_institutions"], start=1)),
-           heading=[*heading[:2], _("Assigned to the session, nobody present: %(n)s") % {"n": r["missing_total"]}],
-           widths=[6, 40, 30, 36, 10])
-    _sheet(wb, _("Composition breaches"), [_("No."), _("Institution"), _("Rule"), _("Missing")],
-           ([n, b["institution"], str(Delegation.Rule(b["rule"]).label), b["missing_text"]]
-            for n, b in enumerate(r["breaches"], start=1)),
-           heading=[*heading[:2], _("Delegations that do not meet their rule: %(n)s") % {"n": r["breaches_total"]}],
-           widths=[6, 40, 22, 50])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 # --- one point's people -------------------------------------------------------------------------
@@ -189,14 +88,13 @@ def point_people(session: Session, point: BridgePoint, within: Q | None = None) 
 
 
 def point_people_xlsx(session: Session, point: BridgePoint, rows: list[dict]) -> bytes:
-    from openpyxl import Workbook
-
+    """The point's list of people as an .xlsx (a working list in the interface's language)."""
     labels = {"here": _("Present"), "elsewhere": _("Present at another point"), "absent": _("Absent")}
     present = sum(r["status"] == "here" for r in rows)
     heading = [point.name.upper(), _("List of people: %(session)s") % {"session": session.title},
                _("Present %(present)s of %(n)s listed, as of %(now)s") % {
                    "present": present, "n": len(rows), "now": timezone.localtime().strftime("%H:%M %d/%m/%Y")}]
-    wb = Workbook(write_only=True)
+    book = WorkbookBuilder()
 
     def lines():
         for n, r in enumerate(rows, start=1):
@@ -206,9 +104,7 @@ def point_people_xlsx(session: Session, point: BridgePoint, rows: list[dict]) ->
                    _("Yes") if r["named"] else "", labels[r["status"]],
                    r["at"].strftime("%H:%M:%S %d/%m/%Y") if r["at"] else "", r["method"], ", ".join(flags)]
 
-    _sheet(wb, _("People"), [_("No."), _("Full name"), _("Personal code"), _("Institution"), _("Category"),
+    book.sheet(_("People"), [_("No."), _("Full name"), _("Personal code"), _("Institution"), _("Category"),
                              _("Named"), _("Status"), _("Time"), _("Method"), _("Flags")],
-           lines(), heading=heading, widths=[6, 30, 14, 36, 16, 10, 22, 20, 28, 24])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+               lines(), heading=heading, widths=[6, 30, 14, 36, 16, 10, 22, 20, 28, 24])
+    return book.to_bytes()

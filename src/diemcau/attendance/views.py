@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
-from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.views import visible_session
@@ -26,7 +25,7 @@ from diemcau.orgs.models import Person, Unit
 from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
-from . import badges, reports, services
+from . import badges, services
 from .models import CheckIn, Delegation
 
 PAGE = 50
@@ -133,14 +132,6 @@ def delegation(request, sid, uid):
         "session": session, "conference": session.conference, "institution": institution,
         "delegation": current, "status": services.delegation_status(current) if current else None,
         "rules": Delegation.Rule.choices, "people": [{"person": p, "chosen": p.pk in chosen} for p in people]})
-
-
-@login_required
-def unit_report(request, sid, uid):
-    """A unit's attendance report for a session, as .xlsx."""
-    session = visible_session(request, sid)
-    unit = get_object_or_404(scope_for(request.user).units(), pk=uid)
-    return xlsx_response(reports.report_xlsx(session, unit), f"diem-danh-{unit.code}-{session.pk}.xlsx")
 
 
 @login_required

@@ -1,7 +1,8 @@
-"""The organiser's live board and the attendance reports (printable page, .xlsx, a point's people).
+"""The organiser's live board and a point's people (page, .xlsx).
 
 Thin: :mod:`board` and :mod:`reports` compute, templates show. A session, unit or point outside the
-user's read scope is a 404. The board's page is rendered here once; the websocket
+user's read scope is a 404. The unit's attendance report, an official document, is
+in ``diemcau.reports``. The board's page is rendered here once; the websocket
 (:mod:`consumers`) keeps it current, and ``board/live/`` serves the same fragment to poll.
 """
 
@@ -54,15 +55,6 @@ def board_live(request, sid, uid):
     unit = _unit(request, uid)
     return render(request, "attendance/board_live.html", {
         "session": session, "unit": unit, "data": figures.board_data(session, unit)})
-
-
-@login_required
-def unit_report_page(request, sid, uid):
-    """A unit's attendance report in the administrative style, to print and sign."""
-    session = visible_session(request, sid)
-    unit = _unit(request, uid)
-    return render(request, "attendance/report.html", {
-        "session": session, "conference": session.conference, "r": reports.unit_report(session, unit)})
 
 
 def _visible_point(request, sid, pk):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .errors import DomainError
@@ -355,45 +356,86 @@ def safe_cell(value):
     return value
 
 
+class WorkbookBuilder:
+    """The one way the product writes an .xlsx: named sheets, each an optional heading block, a bold
+    shaded header row that stays frozen, column widths, then the rows.
+
+    Every value goes through :func:`safe_cell` (no text cell can become a formula); dates and times
+    are real date cells shown dd/mm/yyyy (and hh:mm). Written in openpyxl's streaming
+    (write-only) mode: rows may be a generator of any length.
+    """
+
+    def __init__(self):
+        from openpyxl import Workbook
+
+        self.wb = Workbook(write_only=True)
+
+    def sheet(self, title: str, headers: list[str], rows, *, heading: list[str] | None = None,
+              widths: list[int] | None = None, wrap: bool = False) -> None:
+        """Append one sheet; ``wrap`` wraps long text in the body rows too."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        ws = self.wb.create_sheet((title or "Sheet")[:31])
+        for j, h in enumerate(headers, start=1):
+            width = widths[j - 1] if widths and j <= len(widths) else max(10, min(45, len(str(h)) + 4))
+            ws.column_dimensions[get_column_letter(j)].width = width
+        header_row = len(heading or []) + (1 if heading else 0) + 1
+        ws.freeze_panes = f"A{header_row + 1}"
+        bold = Font(bold=True)
+        for line in heading or []:
+            cell = WriteOnlyCell(ws, value=safe_cell(line))
+            cell.font = bold
+            ws.append([cell])
+        if heading:
+            ws.append([])
+        fill = PatternFill("solid", fgColor="DDE7F3")
+        centred = Alignment(wrap_text=True, vertical="center")
+        header_cells = []
+        for h in headers:
+            cell = WriteOnlyCell(ws, value=safe_cell(h))
+            cell.font, cell.fill, cell.alignment = bold, fill, centred
+            header_cells.append(cell)
+        ws.append(header_cells)
+        top = Alignment(wrap_text=True, vertical="top") if wrap else None
+        for row in rows:
+            ws.append([self._cell(ws, v, top) for v in row])
+
+    @staticmethod
+    def _cell(ws, value, alignment):
+        from openpyxl.cell import WriteOnlyCell
+
+        value = safe_cell(value)
+        fmt = DATETIME_FORMAT if isinstance(value, datetime.datetime) else \
+            DATE_FORMAT if isinstance(value, datetime.date) else None
+        if fmt is None and alignment is None:
+            return value
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            value = timezone.localtime(value).replace(tzinfo=None)  # a workbook holds no time zone
+        cell = WriteOnlyCell(ws, value=value)
+        if fmt:
+            cell.number_format = fmt
+        if alignment is not None:
+            cell.alignment = alignment
+        return cell
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.wb.save(buf)
+        return buf.getvalue()
+
+
+DATE_FORMAT = "DD/MM/YYYY"
+DATETIME_FORMAT = "HH:MM DD/MM/YYYY"
+
+
 def build_workbook(title: str, headers: list[str], rows, *, heading: list[str] | None = None,
                    widths: list[int] | None = None) -> bytes:
-    """Return an .xlsx with an optional heading block, a bold header row and the rows.
-
-    Written in openpyxl's streaming (write-only) mode: rows may be a generator of any length.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet((title or "Sheet")[:31])
-    for j, h in enumerate(headers, start=1):
-        width = widths[j - 1] if widths and j <= len(widths) else max(10, min(45, len(str(h)) + 4))
-        ws.column_dimensions[get_column_letter(j)].width = width
-    header_row = len(heading or []) + (1 if heading else 0) + 1
-    ws.freeze_panes = f"A{header_row + 1}"
-    bold = Font(bold=True)
-    for line in heading or []:
-        cell = WriteOnlyCell(ws, value=safe_cell(line))
-        cell.font = bold
-        ws.append([cell])
-    if heading:
-        ws.append([])
-    fill = PatternFill("solid", fgColor="DDE7F3")
-    wrap = Alignment(wrap_text=True, vertical="center")
-    header_cells = []
-    for h in headers:
-        cell = WriteOnlyCell(ws, value=safe_cell(h))
-        cell.font, cell.fill, cell.alignment = bold, fill, wrap
-        header_cells.append(cell)
-    ws.append(header_cells)
-    for row in rows:
-        # safe_cell prefixes formula-like text, so no string cell can become a formula.
-        ws.append([safe_cell(v) for v in row])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    """Return an .xlsx of one sheet (see :class:`WorkbookBuilder`)."""
+    book = WorkbookBuilder()
+    book.sheet(title, headers, rows, heading=heading, widths=widths)
+    return book.to_bytes()
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:

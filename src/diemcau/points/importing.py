@@ -13,7 +13,7 @@ The same flow as the organisation imports (``orgs.importing``):
 
 Institutions missing from the file keep their point. The columns are Vietnamese whatever the
 interface language (officials exchange these sheets); the official list exported by
-``services.official_list_workbook`` is itself a valid assignment list.
+``diemcau.reports.official_list.official_list_workbook`` is itself a valid assignment list.
 """
 
 import hashlib

@@ -9,7 +9,6 @@ The planner engine (``planner.py``) is pure; :func:`start_plan` turns a session 
 into its input and runs it as a background job, :func:`apply_proposal` writes its result.
 """
 
-import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -1100,54 +1099,3 @@ def official_list(user, conference: Conference, unit: Unit | None = None) -> lis
                            "institutions": sum(len(r["assignments"]) for r in rows),
                            "people": sum(r["used"] for r in rows)})
     return blocks
-
-
-NATIONAL_HEADER = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
-
-
-def document_date(place: str, day: datetime.date) -> str:
-    """The place-and-date line of a Vietnamese administrative document.
-
-    Written in Vietnamese whatever the interface language: the document is official.
-    """
-    return f"{place}, ngày {day.day} tháng {day.month} năm {day.year}"
-
-
-def issuing_units(conference: Conference, unit: Unit | None) -> tuple[str, str]:
-    """The two lines of the issuing unit: its parent (governing body) and itself, in capitals."""
-    issuer = unit or conference.host_unit
-    parent = issuer.parent.name.upper() if issuer.parent_id else ""
-    return parent, issuer.name.upper()
-
-
-# The official list's columns are Vietnamese whatever the interface language: officials exchange
-# it, and it reads back as an assignment list (points/importing.py uses the same labels).
-OFFICIAL_HEADERS = ["STT", "Phiên", "Mã điểm cầu", "Điểm cầu", "Hội trường", "Địa chỉ", "Đơn vị chủ trì",
-                    "Người phụ trách kỹ thuật", "Điện thoại", "Số chỗ", "Số chỗ đã xếp", "Đơn vị được phân công",
-                    "Mã đơn vị", "Số người"]
-OFFICIAL_TITLE = "DANH SÁCH ĐIỂM CẦU VÀ ĐƠN VỊ ĐƯỢC PHÂN CÔNG"
-
-
-def official_list_workbook(user, conference: Conference, unit: Unit | None, place: str,
-                           day: datetime.date) -> bytes:
-    """The official list as an .xlsx: the administrative heading, then one row per institution."""
-    from diemcau.core.excel import build_workbook
-
-    blocks = official_list(user, conference, unit)
-    parent, issuer = issuing_units(conference, unit)
-    heading = [NATIONAL_HEADER[0], NATIONAL_HEADER[1], parent, issuer, "", OFFICIAL_TITLE, conference.title,
-               document_date(place, day)]
-    rows, n = [], 0
-    for block in blocks:
-        for r in block["points"]:
-            p = r["point"]
-            base = [block["session"].title, p.pk, p.name, p.hall.name, p.hall.full_address, p.hall.unit.name,
-                    p.contact_name, p.contact_phone, p.capacity, r["used"]]
-            if not r["assignments"]:
-                n += 1
-                rows.append([n, *base, "", "", 0])
-            for a in r["assignments"]:
-                n += 1
-                rows.append([n, *base, a.institution.name, a.institution.code, a.seats])
-    return build_workbook("Danh sách điểm cầu", OFFICIAL_HEADERS, rows, heading=[h for h in heading if h],
-                          widths=[6, 20, 10, 32, 22, 30, 28, 22, 14, 9, 11, 36, 16, 9])

@@ -6,7 +6,6 @@ app_name = "points"
 urlpatterns = [
     path("conference/<int:cid>/", views.points_tree, name="tree"),
     path("conference/<int:cid>/new/", views.point_create, name="create"),
-    path("conference/<int:cid>/official-list/", views.official_list, name="official-list"),
     path("<int:pk>/", views.point_detail, name="point"),
     path("<int:pk>/edit/", views.point_edit, name="edit"),
     path("<int:pk>/readiness/", views.point_readiness, name="readiness"),

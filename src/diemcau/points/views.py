@@ -5,7 +5,6 @@ Anything the user cannot see is a 404 (no hint that it exists); what they can se
 change is a 403.
 """
 
-import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -482,44 +480,3 @@ def import_confirm(request, pk):
     messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, %(same)d unchanged.")
                      % {"created": r.get("created", 0), "moved": r.get("moved", 0), "same": r.get("unchanged", 0)})
     return redirect(_with_unit("points:assign", batch.unit, batch.session_id))
-
-
-# --- the official list ------------------------------------------------------------------------
-def _document_date(request, conference) -> datetime.date:
-    raw = request.GET.get("date", "")
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    # Lists go out before the day; once the day has passed, the conference's date is the one to print.
-    return min(timezone.localdate(), conference.date)
-
-
-@login_required
-def official_list(request, cid):
-    """The list of points with their institutions, contacts and seat use: a page to print, or .xlsx."""
-    conf = visible_conference(request, cid)
-    scope = scope_for(request.user)
-    unit = None
-    raw = request.GET.get("unit", "")
-    if raw.isdigit():
-        unit = get_object_or_404(scope.units("read"), pk=int(raw))
-    elif not scope.reads_everything:
-        roots = list(scope.roots("read").order_by("depth")[:1])
-        unit = roots[0] if roots else None
-    place = request.GET.get("place", "").strip()[:100] or conf.place or "Hà Nội"
-    day = _document_date(request, conf)
-    if request.GET.get("format") == "xlsx":
-        content = services.official_list_workbook(request.user, conf, unit, place, day)
-        name = f"danh-sach-diem-cau-{unit.code if unit else 'toan-quoc'}.xlsx"
-        return xlsx_response(content, name)
-    blocks = services.official_list(request.user, conf, unit)
-    parent, issuer = services.issuing_units(conf, unit)
-    return render(request, "points/official_list.html", {
-        "conference": conf, "unit": unit, "blocks": blocks, "issuer_parent": parent, "issuer": issuer,
-        "national": services.NATIONAL_HEADER, "title": services.OFFICIAL_TITLE,
-        "date_line": services.document_date(place, day), "place": place, "day": day, "css": CSS,
-        "xlsx_query": urlencode({"format": "xlsx", "place": place, "date": day.strftime("%d/%m/%Y"),
-                                 **({"unit": unit.pk} if unit else {})}),
-    })

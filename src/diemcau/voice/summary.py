@@ -2,17 +2,15 @@
 education, area and category of staff, over time, with representative quotes and opinion groups.
 
 One function computes it (:func:`policy_summary`, a handful of grouped queries over the subtree's
-items); the page, the .xlsx and the printable report draw the same figures. The spreadsheet and
-the printed report are official documents: their labels are Vietnamese whatever the interface
-language, as for the points module's official list.
+items); the page here and the official document (print, PDF, .xlsx: ``diemcau.reports.policy_summary``)
+draw the same figures. Its labels are Vietnamese whatever the interface language (the document
+is official); a category of staff is labelled by the model's own choice label.
 
 Counted: every item sent except rejected ones (a merged duplicate still counts as someone raising
 the concern). Anonymous items are counted, but their author's level, unit and category are not
 disclosed: they fall into an "anonymous" row of those breakdowns.
 """
 
-import datetime
-import io
 from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
@@ -20,8 +18,8 @@ from django.db.models import Count, F
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from diemcau.core.excel import safe_cell
-from diemcau.orgs.models import PATH_STEP, EducationLevel, Unit
+from diemcau.core.i18n import vietnamese_choices
+from diemcau.orgs.models import PATH_STEP, EducationLevel, Person, Unit
 
 from . import analysis, services
 from .models import Opinion
@@ -35,7 +33,6 @@ STATUS_LABELS = {
     "pending": "Chờ duyệt", "approved": "Đã duyệt", "on_air": "Đang trả lời", "answered": "Đã trả lời",
     "merged": "Đã gộp", "rejected": "Bị từ chối",
 }
-CATEGORY_LABELS = {"management": "Cán bộ quản lý", "teacher": "Giáo viên", "staff": "Nhân viên"}
 LEVEL_LABELS = {
     EducationLevel.PRESCHOOL: "Mầm non", EducationLevel.PRIMARY: "Tiểu học",
     EducationLevel.LOWER_SECONDARY: "Trung học cơ sở", EducationLevel.UPPER_SECONDARY: "Trung học phổ thông",
@@ -43,7 +40,6 @@ LEVEL_LABELS = {
     EducationLevel.UNIVERSITY: "Đại học", EducationLevel.TEACHER_COLLEGE: "Cao đẳng sư phạm",
 }
 NO_LEVEL = "Cơ quan quản lý"
-NATIONAL_HEADER = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 
 
 def _bars(counter: Counter | dict, order=None) -> list[dict]:
@@ -89,8 +85,9 @@ def policy_summary(user, conference, unit: Unit | None = None) -> dict:
             areas[ANONYMOUS] += n
         else:
             areas[children.get(path[:child_len], unit.name)] += n
+    category_labels = vietnamese_choices(Person.Category.choices)  # the model's labels, as on every document
     for category, anonymous, n in counted.values_list("author__category", "anonymous").annotate(n=Count("pk")):
-        categories[ANONYMOUS if anonymous else CATEGORY_LABELS.get(category, category)] += n
+        categories[ANONYMOUS if anonymous else category_labels.get(category, category)] += n
 
     hours = Counter()
     for hour, n in counted.annotate(h=TruncHour("created_at", tzinfo=TZ)).values_list("h").annotate(
@@ -116,7 +113,7 @@ def policy_summary(user, conference, unit: Unit | None = None) -> dict:
         row["quotes"] = quotes.get(row["label"], [])
 
     level_order = [LEVEL_LABELS[bit] for bit, _k, _l in EducationLevel.CHOICES] + [NO_LEVEL, ANONYMOUS]
-    category_order = [*CATEGORY_LABELS.values(), ANONYMOUS]
+    category_order = [*category_labels.values(), ANONYMOUS]
     groups_run = analysis.latest_done_groups(user, conference, unit)
     return {
         "conference": conference, "unit": unit, "total": total,
@@ -144,77 +141,3 @@ def _quote(o: Opinion) -> dict:
             "kind": "Câu hỏi" if o.kind == Opinion.Kind.QUESTION else "Ý kiến", "upvotes": o.upvotes,
             "agree": o.agree, "disagree": o.disagree, "people": o.raised_by_people, "units": o.raised_by_units,
             "status": STATUS_LABELS.get(o.status, o.status), "answer": o.answer, "answer_time": o.answer_time}
-
-
-def document_date(place: str, day: datetime.date) -> str:
-    """The date line of an administrative document: "Hà Nội, ngày 15 tháng 08 năm 2023"."""
-    return f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
-
-
-def summary_workbook(summary: dict, place: str = "Hà Nội") -> bytes:
-    """The summary as an .xlsx, one sheet per breakdown; every text cell is formula-safe."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    wb = Workbook()
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F3")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    heading = [
-        "TỔNG HỢP Ý KIẾN, CÂU HỎI CỦA NHÀ GIÁO, CÁN BỘ QUẢN LÝ, NHÂN VIÊN",
-        summary["conference"].title,
-        f"Phạm vi: {summary['unit'].name}",
-        document_date(place, summary["generated_at"].date()),
-    ]
-
-    def sheet(title, headers, rows, widths=None, first=False):
-        ws = wb.active if first else wb.create_sheet()
-        ws.title = title[:31]
-        for line in heading:
-            ws.append([safe_cell(line)])
-            ws.cell(ws.max_row, 1).font = bold
-        ws.append([])
-        ws.append([safe_cell(h) for h in headers])
-        for c in ws[ws.max_row]:
-            c.font, c.fill = bold, fill
-        for row in rows:
-            ws.append([safe_cell(v) for v in row])
-            for c in ws[ws.max_row]:
-                c.alignment = wrap
-        for i, w in enumerate(widths or [], start=1):
-            ws.column_dimensions[chr(64 + i)].width = w
-        return ws
-
-    s = summary
-    sheet("Tổng hợp", ["Chỉ tiêu", "Số lượng"], [
-        ["Ý kiến, câu hỏi (không tính bị từ chối)", s["total"]], ["Câu hỏi", s["questions"]],
-        ["Ý kiến", s["opinions"]], ["Số người gửi", s["people"]], ["Số đơn vị có người gửi", s["units"]],
-    ] + [[f"Trạng thái: {r['label']}", r["count"]] for r in s["status"]], [50, 14], first=True)
-    breakdown = ["STT", "Nhóm", "Số lượng", "Tỷ lệ (%)"]
-    for title, key in (("Chủ đề", "topics"), ("Cấp học", "levels"), ("Địa bàn", "areas"),
-                       ("Đối tượng", "categories"), ("Theo ngày", "days"), ("Theo giờ", "hours")):
-        sheet(title, breakdown, [[i, r["label"], r["count"], r["share"]] for i, r in enumerate(s[key], 1)],
-              [6, 50, 12, 12])
-    quote_rows = [[i, t["label"], q["kind"], q["text"], q["unit"], q["upvotes"], q["agree"], q["disagree"],
-                   q["people"], q["units"], q["status"]]
-                  for i, (t, q) in enumerate(((t, q) for t in s["topics"] for q in t["quotes"]), 1)]
-    sheet("Ý kiến tiêu biểu", ["STT", "Chủ đề", "Loại", "Nội dung", "Đơn vị", "Bình chọn", "Đồng ý",
-                               "Không đồng ý", "Số người nêu", "Số đơn vị nêu", "Trạng thái"], quote_rows,
-          [6, 30, 10, 70, 30, 10, 10, 12, 12, 12, 14])
-    run = s["groups"]
-    group_rows, consensus_rows = [], []
-    if run and run.result:
-        for g, group in enumerate(run.result["groups"], 1):
-            for r in group["representative"] or [{"text": "", "direction": "", "group_pct": "", "rest_pct": ""}]:
-                group_rows.append([f"Nhóm {g}", group["n"], r["text"],
-                                   {"agree": "Đồng ý", "disagree": "Không đồng ý"}.get(r["direction"], ""),
-                                   r["group_pct"], r["rest_pct"]])
-        for i, c in enumerate(run.result["consensus"], 1):
-            consensus_rows.append([i, c["text"], "Đồng ý" if c["direction"] == "agree" else "Không đồng ý",
-                                   ", ".join(f"{p}%" for p in c["pcts"])])
-    sheet("Nhóm quan điểm", ["Nhóm", "Số người", "Ý kiến đặc trưng", "Xu hướng", "Tỷ lệ trong nhóm (%)",
-                             "Tỷ lệ ngoài nhóm (%)"], group_rows, [10, 10, 70, 14, 14, 14])
-    sheet("Đồng thuận", ["STT", "Ý kiến được các nhóm đồng thuận", "Xu hướng", "Tỷ lệ từng nhóm"], consensus_rows,
-          [6, 70, 14, 24])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

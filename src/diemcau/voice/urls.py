@@ -13,7 +13,6 @@ urlpatterns = [
     path("<int:conference_id>/topics/", views.topics, name="topics"),
     path("<int:conference_id>/groups/", views.groups, name="groups"),
     path("<int:conference_id>/summary/", views.policy_summary, name="summary"),
-    path("<int:conference_id>/summary/print/", views.policy_summary, {"printable": True}, name="summary-print"),
     path("opinions/<int:pk>/vote/", views.vote, name="vote"),
     path("opinions/<int:pk>/live/<str:action>/", views.director_act, name="live"),
     path("opinions/<int:pk>/<str:action>/", views.act, name="act"),

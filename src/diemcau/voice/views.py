@@ -9,11 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.orgs.models import Person, Unit
 
@@ -366,18 +366,13 @@ def groups(request, conference_id):
 
 
 @login_required
-def policy_summary(request, conference_id, printable=False):
-    """The summary for policy: a page with charts, ?format=xlsx, or the printable report."""
+def policy_summary(request, conference_id):
+    """The summary for policy: a page with charts. Its official document (print, PDF, .xlsx) is in
+    ``diemcau.reports``; the old ``?format=xlsx`` address of this page leads there."""
     conference = _conference(request, conference_id)
     unit = _analysis_unit(request)
-    data = summary.policy_summary(request.user, conference, unit)
-    place = (request.GET.get("place") or conference.place or "Hà Nội")[:100]
     if request.GET.get("format") == "xlsx":
-        name = f"Tổng hợp ý kiến - {unit.name}.xlsx"
-        return xlsx_response(summary.summary_workbook(data, place), name)
-    context = {"s": data, "conference": conference, "unit": unit, "place": place,
-               "date_line": summary.document_date(place, data["generated_at"].date()),
-               "national": summary.NATIONAL_HEADER, "issuer": unit.name.upper(),
-               "issuer_parent": unit.parent.name.upper() if unit.parent_id else "",
-               **_groups_context(data["groups"])}
-    return render(request, "voice/summary_print.html" if printable else "voice/summary.html", context)
+        return redirect(f"{reverse('reports:summary-print', args=[conference.pk])}?{request.GET.urlencode()}")
+    data = summary.policy_summary(request.user, conference, unit)
+    context = {"s": data, "conference": conference, "unit": unit, **_groups_context(data["groups"])}
+    return render(request, "voice/summary.html", context)
