@@ -280,16 +280,3 @@ def test_official_list_rows(planning, bavi_point, organiser_bavi):
     assert blocks[0]["institutions"] == 2 and blocks[0]["people"] == 105
     with pytest.raises(ScopeError):
         services.official_list(organiser_bavi, planning["conference"], planning["t"]["socson"])
-    import datetime
-    import io
-
-    from openpyxl import load_workbook
-
-    data = services.official_list_workbook(organiser_bavi, planning["conference"], planning["t"]["bavi"],
-                                           "Hà Nội", datetime.date(2023, 8, 15))
-    ws = load_workbook(io.BytesIO(data)).active
-    values = [[c for c in row] for row in ws.iter_rows(values_only=True)]
-    assert values[0][0] == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-    assert any(r[0] == "Hà Nội, ngày 15 tháng 8 năm 2023" for r in values)
-    rows = [r for r in values if isinstance(r[0], int)]
-    assert [r[11] for r in rows[:2]] == ["Trường THPT Ba Vì", "Trung tâm GDNN-GDTX Ba Vì"]
