@@ -59,7 +59,7 @@ def test_bavi_organiser_plans_reviews_applies_and_downloads(page, demo_conferenc
     # The official list: the printable page, then the .xlsx.
     page.get_by_role("link", name=re.compile("Official list|Danh sách chính thức")).first.click()
     page.wait_for_url(re.compile(r"/official-list/"))
-    assert page.locator(".doc-head").inner_text().count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 1
+    assert page.locator(".doc-header").inner_text().count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 1
     shot(page, "planning-official-list")
     with page.expect_download() as download_info:
         page.click("#download-xlsx")
@@ -109,7 +109,7 @@ def test_planning_pages_for_review(page, phone, planned_demo):
         ("import", f"/points/sessions/{morning.pk}/import/?unit={bavi.pk}", "input[type=file]"),
         ("halls", f"/points/halls/?unit={bavi.pk}", "table.grid"),
         ("point-edit", f"/points/{school_point.pk}/edit/", "form.planner-form"),
-        ("official-list-page", f"/points/conference/{conference.pk}/official-list/?unit={bavi.pk}", ".document"),
+        ("official-list-page", f"/points/conference/{conference.pk}/official-list/?unit={bavi.pk}", ".doc"),
     ]
     for name, url, selector in pages:
         response = page.goto(page.base_url + url)

@@ -151,7 +151,7 @@ def test_demo_accounts_use_the_voice_pages(page, demo_world):
     assert download.value.suggested_filename.endswith(".xlsx")
     page.click("#printable")
     page.wait_for_url(re.compile(r"/summary/print/"))
-    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page.locator(".doc-head").inner_text()
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page.locator(".doc-header").inner_text()
     shot(page, "voice-summary-print")
     page.emulate_media(media="print")
     shot(page, "voice-summary-print-media")
