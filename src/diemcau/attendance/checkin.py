@@ -6,12 +6,12 @@ badge, self check-in on a phone, "whole delegation present", a video viewer) bui
 
 - :func:`plan_check_ins` decides what each item means, in this order: the session, point and
   person exist and the actor may learn of the person (else "not found", before any message can
-  name them); the client id and the method; the actor operates the point, or checks themselves
-  in; the point serves the session; a retry (a client id already recorded) is answered with its
-  first row, even once the window has closed; the window and the scan time; the person is
-  active and their institution is assigned to the session. The people's rows are locked first,
-  in one order, so the flags (the same person again, another point than assigned) are exact
-  under concurrency. It writes nothing.
+  name them); the client id and the method; the actor operates the point (or checks themselves
+  in) and may reach the person there; the point serves the session; a retry (a client id already
+  recorded) is answered with its first row, even once the window has closed; the window and the
+  scan time; the person is active and their institution is assigned to the session. The people's
+  rows are locked first, in one order, so the flags (the same person again, another point than
+  assigned) are exact under concurrency. It writes nothing.
 - :func:`apply` writes the new rows of a clean plan in one statement and tells the boards once
   the transaction commits.
 
@@ -413,19 +413,19 @@ def _record(actor, items: Sequence[CheckInItem], known: Known | None,
             refuse: Callable[[Plan], DomainError]) -> list[CheckInResult]:
     """Plan and apply in one transaction; ``refuse`` makes the error of a plan with refused items."""
     with transaction.atomic():
-        try:
+        for attempt in range(2):
             plan = plan_check_ins(actor, items, known)
             if plan.refused:
                 raise refuse(plan)
-            return apply(plan)
-        except IntegrityError:
-            # Another person's row took one of these client ids meanwhile (no lock of ours waited
-            # for it, and its transaction has committed): planned again, that item is now a retry
-            # or a reused id.
-            plan = plan_check_ins(actor, items, known)
-            if plan.refused:
-                raise refuse(plan) from None
-            return apply(plan)
+            try:
+                return apply(plan)
+            except IntegrityError:
+                # Another person's row took one of these client ids meanwhile (no lock of ours
+                # waited for it, and its transaction has committed): planned again, that item is
+                # now a retry or a reused id.
+                if attempt:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def _first_error(plan: Plan) -> DomainError:
