@@ -22,7 +22,7 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    replayed as fast as the server takes them (each connection sends its next request when the
    previous reply is in), each phase bounded by ``--seconds``;
 5. then the **board** phase: single check-ins again while this process polls the board's
-   roll-up, ``attendance.services.rollup(session, ministry)``, every 0.5 s: a check-in's **board
+   roll-up, ``attendance.rollup.rollup(session, ministry)``, every 0.5 s: a check-in's **board
    lag** is the time from its acknowledgement to the end of the first poll that began after it
    (a poll begun after the ack surely sees the committed row). The websocket board is not in
    this branch; this is the query it would run, on the same machine, so it gets its own phase
@@ -621,7 +621,7 @@ def board_lag(result: dict, polls: list) -> list[float]:
 def drive(args, world: dict, workers: list) -> dict:
     from django.db import connections
 
-    from diemcau.attendance import services
+    from diemcau.attendance import rollup
     from diemcau.events.models import Session
     from diemcau.orgs.models import Unit
 
@@ -672,7 +672,7 @@ def drive(args, world: dict, workers: list) -> dict:
         return out
 
     def board() -> int:
-        return services.rollup(session, ministry)["present"]
+        return rollup.rollup(session, ministry)["present"]
 
     def cpu_now() -> tuple[float]:
         return (sum(_cpu_s(p) for p in pids),)

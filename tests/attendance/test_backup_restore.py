@@ -27,7 +27,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from diemcau.attendance import services
+from diemcau.attendance import badges
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
 from diemcau.orgs.models import Person
@@ -130,8 +130,8 @@ def test_backup_while_check_ins_are_written_restores_every_acknowledged_one(worl
         p.refresh_search_key()
     people = Person.objects.bulk_create(people)
     items = [_item(world, p) for p in people]
-    badge = services.make_badge_token(world["session"], world["bavi_point"], world["people"]["a_t1"],
-                                      expires_at=timezone.now() + datetime.timedelta(days=1))
+    badge = badges.make_badge_token(world["session"], world["bavi_point"], world["people"]["a_t1"],
+                                    expires_at=timezone.now() + datetime.timedelta(days=1))
     client = Client()
     client.force_login(organiser_bavi)
     cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
@@ -221,9 +221,9 @@ def test_backup_while_check_ins_are_written_restores_every_acknowledged_one(worl
         assert integrity()
         # A badge printed before the restore reads as genuine with the restored key, and as forged without it.
         with override_settings(SECRET_KEY=restored_key.read_text()):
-            assert services.read_badge_token(badge, session=world["session"], point=world["bavi_point"]).person
+            assert badges.read_badge_token(badge, session=world["session"], point=world["bavi_point"]).person
         with override_settings(SECRET_KEY="a-new-key-after-a-restore-without-keys"), pytest.raises(DomainError):
-            services.read_badge_token(badge, session=world["session"], point=world["bavi_point"])
+            badges.read_badge_token(badge, session=world["session"], point=world["bavi_point"])
 
         again = _manage(target, "restore", str(archive), check=False)  # the target now holds data
         assert again.returncode != 0 and "--force" in (again.stdout + again.stderr)

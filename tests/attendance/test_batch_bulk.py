@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from diemcau.attendance import services
+from diemcau.attendance import checkin
+from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
@@ -14,8 +15,9 @@ pytestmark = pytest.mark.smoke
 
 
 def item(world, person, point=None, **kw):
-    return {"client_id": str(uuid.uuid4()), "session_id": world["session"].pk,
-            "point_id": (point or world["bavi_point"]).pk, "person_id": person.pk, "method": "roll_call", **kw}
+    return CheckInItem(**{"client_id": str(uuid.uuid4()), "session_id": world["session"].pk,
+                          "point_id": (point or world["bavi_point"]).pk, "person_id": person.pk,
+                          "method": "roll_call", **kw})
 
 
 def operator_of(make_user, world, point, name="kiosk"):
@@ -34,21 +36,21 @@ def test_a_clean_batch_gives_the_rows_and_flags_of_item_by_item(world, make_user
     p, bavi, thpt = world["people"], world["bavi_point"], world["thpt_point"]
     operator = operator_of(make_user, world, bavi)
     # Earlier today: one teacher at this point, another at THPT Ba Vì's point.
-    services.check_in(SYSTEM, session=world["session"], point=bavi, person=p["a_t1"], method="roll_call",
-                      client_id=uuid.uuid4())
-    services.check_in(SYSTEM, session=world["session"], point=thpt, person=p["a_t2"], method="roll_call",
-                      client_id=uuid.uuid4())
+    checkin.check_in(SYSTEM, session=world["session"], point=bavi, person=p["a_t1"], method="roll_call",
+                     client_id=uuid.uuid4())
+    checkin.check_in(SYSTEM, session=world["session"], point=thpt, person=p["a_t2"], method="roll_call",
+                     client_id=uuid.uuid4())
     keys = ["a_principal", "a_t1", "a_t2", "a_staff", "b_principal", "thpt_t1"]
     items = [item(world, p[k], device="kiosk-1") for k in keys]
     sent = []
-    services.checkin_created.connect(receiver := lambda sender, checkins, **kw: sent.append(list(checkins)))
+    checkin.checkin_created.connect(receiver := lambda sender, checkins, **kw: sent.append(list(checkins)))
     try:
         with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(16):
-            results = services.check_in_batch(operator, items)  # the same few queries for 6 items as for 500
+            results = checkin.check_in_batch(operator, items)  # the same few queries for 6 items as for 500
     finally:
-        services.checkin_created.disconnect(receiver)
+        checkin.checkin_created.disconnect(receiver)
     assert [r.created for r in results] == [True] * 6
-    assert [str(r.checkin.client_id) for r in results] == [i["client_id"] for i in items]
+    assert [str(r.checkin.client_id) for r in results] == [i.client_id for i in items]
     assert all(r.checkin.pk for r in results)
     flags = {k: (r.checkin.duplicate_person, r.checkin.other_point) for k, r in zip(keys, results, strict=True)}
     assert flags == {"a_principal": (False, False), "a_t1": (True, False), "a_t2": (False, True),
@@ -58,7 +60,7 @@ def test_a_clean_batch_gives_the_rows_and_flags_of_item_by_item(world, make_user
 
     # The same check-ins recorded one by one (the reference path) make the same rows.
     CheckIn.objects.filter(pk__in=[r.checkin.pk for r in results]).delete()
-    one_by_one = [services.check_in(operator, session=world["session"], point=bavi, person=p[k], method="roll_call",
+    one_by_one = [checkin.check_in(operator, session=world["session"], point=bavi, person=p[k], method="roll_call",
                                     client_id=uuid.uuid4(), device="kiosk-1").checkin for k in keys]
     stored = {r.checkin.person_id: r.checkin for r in results}
     assert [fields(stored[c.person_id]) for c in one_by_one] == [fields(c) for c in one_by_one]
@@ -68,18 +70,18 @@ def test_a_retried_batch_is_a_no_op_and_a_mixed_one_keeps_its_first_rows(world, 
     p = world["people"]
     operator = operator_of(make_user, world, world["bavi_point"])
     items = [item(world, p["a_t1"]), item(world, p["a_t2"])]
-    first = services.check_in_batch(operator, items)
-    again = services.check_in_batch(operator, items)
+    first = checkin.check_in_batch(operator, items)
+    again = checkin.check_in_batch(operator, items)
     assert [r.created for r in again] == [False, False]
     assert [r.checkin.pk for r in again] == [r.checkin.pk for r in first]
-    mixed = services.check_in_batch(operator, [items[0], item(world, p["a_t3"])])
+    mixed = checkin.check_in_batch(operator, [items[0], item(world, p["a_t3"])])
     assert [r.created for r in mixed] == [False, True]
     assert CheckIn.objects.count() == 3
 
 
 def test_the_same_person_twice_in_a_batch_is_flagged_the_second_time(world):
     p = world["people"]
-    results = services.check_in_batch(SYSTEM, [item(world, p["a_t1"]), item(world, p["a_t1"])])
+    results = checkin.check_in_batch(SYSTEM, [item(world, p["a_t1"]), item(world, p["a_t1"])])
     assert [(r.created, r.checkin.duplicate_person) for r in results] == [(True, False), (True, True)]
 
 
@@ -94,7 +96,7 @@ def test_a_bad_item_refuses_the_whole_batch_with_its_code(world, make_user, pers
              item(world, p["c_t1"]),  # Sóc Sơn's teacher: outside the operator's point and part of the tree
              item(world, p["a_t2"], point=world["thpt_point"])]  # a point this operator does not run
     with pytest.raises(DomainError) as err:
-        services.check_in_batch(operator, items)
+        checkin.check_in_batch(operator, items)
     assert [(d["index"], d["code"]) for d in err.value.details] == [
         (1, "not_invited"), (2, "person_inactive"), (3, "not_found"), (4, "not_found")]
     assert CheckIn.objects.count() == 0

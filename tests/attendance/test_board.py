@@ -10,8 +10,7 @@ from diemcau.attendance import board
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Role
 
-from .conftest import MGMT, STAFF, TEACHER
-from .test_services import headcount, morning_so_far, roll_call  # noqa: F401  (fixture)
+from .conftest import MGMT, STAFF, TEACHER, headcount, morning_so_far, roll_call  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.smoke
 

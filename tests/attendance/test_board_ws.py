@@ -10,7 +10,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
-from diemcau.attendance import consumers, services
+from diemcau.attendance import checkin, consumers
 from diemcau.attendance.models import CheckIn
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
@@ -52,8 +52,8 @@ def communicator(world, unit, user, query=""):
 @database_sync_to_async
 def check_in(world, key, point=None):
     """A check-in in its own transaction, as a request would make it (the signal fires on commit)."""
-    return services.check_in(SYSTEM, session=world["session"], point=point or world["bavi_point"],
-                             person=world["people"][key], method=CheckIn.Method.ROLL_CALL, client_id=uuid.uuid4())
+    return checkin.check_in(SYSTEM, session=world["session"], point=point or world["bavi_point"],
+                            person=world["people"][key], method=CheckIn.Method.ROLL_CALL, client_id=uuid.uuid4())
 
 
 async def drain(comm, seconds):

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from diemcau.attendance import services
+from diemcau.attendance import badges, checkin
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Role, RoleAssignment
 
@@ -46,13 +46,13 @@ def participant(world, make_user):
 
 def point_token(world, point="bavi_point", session=None, **kw):
     kw.setdefault("expires_at", timezone.now() + datetime.timedelta(hours=1))
-    return services.make_badge_token(session or world["session"], world[point], **kw)
+    return badges.make_badge_token(session or world["session"], world[point], **kw)
 
 
 def test_offline_list_has_folded_names_presence_and_delegations(client, world, organiser_bavi):
     p = world["people"]
-    services.check_in(organiser_bavi, session=world["session"], point=world["bavi_point"], person=p["a_t2"],
-                      method="roll_call", client_id=uuid.uuid4())
+    checkin.check_in(organiser_bavi, session=world["session"], point=world["bavi_point"], person=p["a_t2"],
+                     method="roll_call", client_id=uuid.uuid4())
     client.force_login(organiser_bavi)
     data = client.get(base(world) + "roll-call/data.json").json()
     names = {x["name"]: x for x in data["people"]}

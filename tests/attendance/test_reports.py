@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 
 from diemcau.orgs.models import Role
 
-from .test_services import morning_so_far  # noqa: F401  (fixture)
+from .conftest import morning_so_far  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.smoke
 

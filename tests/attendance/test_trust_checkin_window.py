@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from diemcau.attendance import services
+from diemcau.attendance import checkin, headcounts
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
@@ -33,9 +33,9 @@ def window(world, start, end):
 
 
 def roll_call(world, person_key="a_t1", **kw):
-    return services.check_in(SYSTEM, session=world["session"], point=world["bavi_point"],
-                             person=world["people"][person_key], method=CheckIn.Method.ROLL_CALL,
-                             client_id=uuid.uuid4(), **kw)
+    return checkin.check_in(SYSTEM, session=world["session"], point=world["bavi_point"],
+                            person=world["people"][person_key], method=CheckIn.Method.ROLL_CALL,
+                            client_id=uuid.uuid4(), **kw)
 
 
 @pytest.mark.parametrize("start, end", [
@@ -72,8 +72,8 @@ def test_the_margins_are_settings(world, settings):
 def test_a_headcount_outside_the_window_is_refused(world):
     window(world, 24 * H, 27 * H)
     with pytest.raises(DomainError) as err:
-        services.record_headcount(SYSTEM, session=world["session"], point=world["bavi_point"],
-                                  counts_by_category={"teacher": 3}, client_id=uuid.uuid4())
+        headcounts.record_headcount(SYSTEM, session=world["session"], point=world["bavi_point"],
+                                    counts_by_category={"teacher": 3}, client_id=uuid.uuid4())
     assert err.value.code == "outside_session_window"
 
 

@@ -73,16 +73,16 @@ def test_session_lists_the_points_the_user_operates(client, world, organiser_bav
 def test_school_badges_hold_a_signed_qr_per_person(client, world, organiser_bavi, make_user, monkeypatch):
     from django.core import signing
 
-    from diemcau.attendance import services
+    from diemcau.attendance import badges
 
-    tokens, real = [], services.make_badge_token
-    monkeypatch.setattr(services, "make_badge_token", lambda *a, **k: tokens.append(real(*a, **k)) or tokens[-1])
+    tokens, real = [], badges.make_badge_token
+    monkeypatch.setattr(badges, "make_badge_token", lambda *a, **k: tokens.append(real(*a, **k)) or tokens[-1])
     client.force_login(organiser_bavi)
     school_b, p = world["t"]["school_b"], world["people"]
     badges_url = f"/attendance/sessions/{world['session'].pk}/institutions/{school_b.pk}/badges/"
     page = client.get(badges_url).content.decode()
     assert page.count("<svg") == 2 and "Vũ Thị Giang" in page  # the two named members
-    payloads = [signing.loads(t, salt=services.BADGE_SALT) for t in tokens]
+    payloads = [signing.loads(t, salt=badges.BADGE_SALT) for t in tokens]
     assert {x["c"] for x in payloads} == {p["b_principal"].code, p["b_t1"].code}
     assert {(x["s"], x["p"]) for x in payloads} == {(world["session"].pk, world["bavi_point"].pk)}
     client.force_login(make_user("socson", Role.UNIT_ORGANISER, world["t"]["socson"]))

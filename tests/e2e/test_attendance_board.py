@@ -10,7 +10,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from diemcau.attendance import services
+from diemcau.attendance import checkin, delegations
+from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.core.scoping import SYSTEM
 from diemcau.events import demo
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def morning_under_way(transactional_db):
     """The demo's morning with Ba Vì planned, a few delegation rules, and two thirds of its people
-    already checked in over the last 50 minutes (through the services, in batches)."""
+    already checked in over the last 50 minutes (through the check-in service, in batches)."""
     orgs_demo.load()
     demo.load()
     conference = demo.loaded()
@@ -41,8 +42,8 @@ def morning_under_way(transactional_db):
                        .select_related("institution").order_by("institution__code"))
     rng = random.Random(2023)
     for a in assignments[:12]:
-        services.name_delegation(SYSTEM, morning, a.institution, rule=Delegation.Rule.COMPOSITION,
-                                 min_management=1, min_teachers=3, min_staff=1)
+        delegations.name_delegation(SYSTEM, morning, a.institution, rule=Delegation.Rule.COMPOSITION,
+                                    min_management=1, min_teachers=3, min_staff=1)
     now = timezone.now()
     items = []
     late = set()
@@ -57,11 +58,12 @@ def morning_under_way(transactional_db):
             chosen = delegation(people, {"management": 1, "teacher": 3, "staff": 0 if n % 4 == 3 else 1})
         for p in chosen:
             minutes = min(abs(rng.gauss(18, 11)), 49)
-            items.append({"client_id": uuid.uuid4(), "session_id": morning.pk, "point_id": a.point_id,
-                          "person_id": p.pk, "method": rng.choice(["qr_scan", "qr_scan", "roll_call"]),
-                          "scanned_at": now - datetime.timedelta(minutes=minutes, seconds=rng.randint(0, 59))})
+            items.append(CheckInItem(
+                client_id=uuid.uuid4(), session_id=morning.pk, point_id=a.point_id, person_id=p.pk,
+                method=rng.choice(["qr_scan", "qr_scan", "roll_call"]),
+                scanned_at=now - datetime.timedelta(minutes=minutes, seconds=rng.randint(0, 59))))
     for k in range(0, len(items), 500):
-        services.check_in_batch(SYSTEM, items[k:k + 500])
+        checkin.check_in_batch(SYSTEM, items[k:k + 500])
     return {"conference": conference, "session": morning, "bavi": bavi, "assignments": assignments,
             "late": late}
 

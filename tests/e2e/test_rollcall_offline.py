@@ -120,11 +120,11 @@ def _badge_video(path, text):
 
 def test_camera_scans_a_personal_badge(browser, live_server, world, organiser_bavi, tmp_path):  # noqa: F811
     """Chromium's fake camera plays a clip of Hoàng Văn Hải's badge: jsQR reads it, he is checked in."""
-    from diemcau.attendance import services
+    from diemcau.attendance import badges
 
     person = world["people"]["b_t1"]
-    token = services.make_badge_token(world["session"], world["bavi_point"], person,
-                                      expires_at=timezone.now() + datetime.timedelta(hours=1))
+    token = badges.make_badge_token(world["session"], world["bavi_point"], person,
+                                    expires_at=timezone.now() + datetime.timedelta(hours=1))
     video = tmp_path / "badge.y4m"
     _badge_video(video, token)
     camera = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from diemcau.attendance import services
+from diemcau.attendance import checkin
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person, Role
 from tests.attendance.conftest import world  # noqa: F401  (fixtures reused)
@@ -67,12 +67,12 @@ def test_a_teacher_sees_their_own_badge_phone(phone, accounts):
 
 
 def test_a_corrected_scan_time_is_flagged(page, accounts, organiser_bavi):
-    services.check_in(SYSTEM, session=accounts["session"], point=accounts["bavi_point"],
-                      person=accounts["people"]["a_t2"], method="roll_call", client_id=uuid.uuid4(),
-                      scanned_at=datetime.datetime(2001, 9, 9, 8, 0, tzinfo=datetime.UTC))
-    services.check_in(SYSTEM, session=accounts["session"], point=accounts["bavi_point"],
-                      person=accounts["people"]["a_t3"], method="roll_call", client_id=uuid.uuid4(),
-                      scanned_at=timezone.now() - datetime.timedelta(minutes=5))
+    checkin.check_in(SYSTEM, session=accounts["session"], point=accounts["bavi_point"],
+                     person=accounts["people"]["a_t2"], method="roll_call", client_id=uuid.uuid4(),
+                     scanned_at=datetime.datetime(2001, 9, 9, 8, 0, tzinfo=datetime.UTC))
+    checkin.check_in(SYSTEM, session=accounts["session"], point=accounts["bavi_point"],
+                     person=accounts["people"]["a_t3"], method="roll_call", client_id=uuid.uuid4(),
+                     scanned_at=timezone.now() - datetime.timedelta(minutes=5))
     login(page, "bavi")
     page.goto(f"{page.base_url}/attendance/sessions/{accounts['session'].pk}/points/"
               f"{accounts['bavi_point'].pk}/people/")

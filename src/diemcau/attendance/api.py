@@ -24,7 +24,7 @@ from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.points.models import BridgePoint
 
-from . import services
+from . import checkin, headcounts, rollup
 
 router = Router(tags=["attendance"])
 
@@ -41,7 +41,7 @@ class CheckInIn(Schema):
 
 
 class CheckInBatch(Schema):
-    items: list[CheckInIn] = Field(..., min_length=1, max_length=services.MAX_BATCH)
+    items: list[CheckInIn] = Field(..., min_length=1, max_length=checkin.MAX_BATCH)
 
 
 class CheckInOut(Schema):
@@ -101,7 +101,14 @@ class RollupOut(Schema):
     compliance: list[ComplianceOut]
 
 
-def _out(result: services.CheckInResult) -> dict:
+def _item(payload: CheckInIn) -> checkin.CheckInItem:
+    """The request's item as the service takes it (the one place the schema becomes the dataclass)."""
+    return checkin.CheckInItem(client_id=payload.client_id, session_id=payload.session_id,
+                               point_id=payload.point_id, method=payload.method, person_id=payload.person_id,
+                               badge=payload.badge or "", scanned_at=payload.scanned_at, device=payload.device)
+
+
+def _out(result: checkin.CheckInResult) -> dict:
     c = result.checkin
     return {"id": c.pk, "client_id": c.client_id, "created": result.created, "person_id": c.person_id,
             "point_id": c.point_id, "duplicate_person": c.duplicate_person, "other_point": c.other_point}
@@ -109,16 +116,12 @@ def _out(result: services.CheckInResult) -> dict:
 
 @router.post("/checkins/", response=CheckInOut, summary="Record one check-in (idempotent by client_id)")
 def post_checkin(request, payload: CheckInIn):
-    item = payload.dict()
-    sessions = Session.objects.in_bulk([item["session_id"]])
-    points = BridgePoint.objects.select_related("hall__unit").in_bulk([item["point_id"]])
-    people = services.people_for_check_in(request.user, [item])
-    return _out(services.check_in_item(request.user, item, sessions, points, people))
+    return _out(checkin.check_in_one(request.user, _item(payload)))
 
 
 @router.post("/checkins/batch/", response=BatchOut, summary="Record up to 500 check-ins, all or nothing")
 def post_batch(request, payload: CheckInBatch):
-    results = services.check_in_batch(request.user, [i.dict() for i in payload.items])
+    results = checkin.check_in_batch(request.user, [_item(i) for i in payload.items])
     return {"results": [_out(r) for r in results]}
 
 
@@ -126,10 +129,10 @@ def post_batch(request, payload: CheckInBatch):
 def post_headcount(request, payload: HeadcountIn):
     session = get_object_or_404(Session, pk=payload.session_id)
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=payload.point_id)
-    rows = services.record_headcount(request.user, session=session, point=point, counts_by_category=payload.counts,
-                                     client_id=payload.client_id, scanned_at=payload.scanned_at,
-                                     device=payload.device)
-    return {"total": sum(r.count for r in rows), "present_at_point": services.present_at_point(session, point)}
+    rows = headcounts.record_headcount(request.user, session=session, point=point,
+                                       counts_by_category=payload.counts, client_id=payload.client_id,
+                                       scanned_at=payload.scanned_at, device=payload.device)
+    return {"total": sum(r.count for r in rows), "present_at_point": rollup.present_at_point(session, point)}
 
 
 @router.get("/sessions/{session_id}/rollup/{unit_id}/", response=RollupOut,
@@ -138,4 +141,4 @@ def get_rollup(request, session_id: int, unit_id: int):
     unit = get_object_or_404(scope_for(request.user).units(), pk=unit_id)
     session = get_object_or_404(Session, pk=session_id,
                                 conference__in=events.visible_conferences(request.user))
-    return services.rollup(session, unit)
+    return rollup.rollup(session, unit)

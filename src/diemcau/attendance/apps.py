@@ -9,6 +9,6 @@ class AttendanceConfig(AppConfig):
 
     def ready(self):
         # Every process that records check-ins (web, API, jobs) tells the live boards about them.
-        from . import board, services
+        from . import board, checkin
 
-        services.checkin_created.connect(board.announce, dispatch_uid="attendance.board.announce")
+        checkin.checkin_created.connect(board.announce, dispatch_uid="attendance.board.announce")

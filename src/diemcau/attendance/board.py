@@ -22,7 +22,8 @@ from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
-from . import services
+from . import rollup
+from .delegations import expected_by_institution
 from .models import CheckIn
 
 # Long lists on the board are cut here; the reports have every row.
@@ -75,10 +76,10 @@ def announce(sender, checkins=(), **kwargs):
 # --- figures ----------------------------------------------------------------------------------
 def institution_figures(session: Session, unit: Unit) -> list[dict]:
     """Per institution of the subtree assigned to the session: its point, expected and present."""
-    assignments = Assignment.objects.filter(session=session).filter(services.subtree_q("institution__path", unit))
-    expected = services.expected_by_institution(session, assignments)
+    assignments = Assignment.objects.filter(session=session).filter(rollup.subtree_q("institution__path", unit))
+    expected = expected_by_institution(session, assignments)
     present = dict(CheckIn.objects.filter(session=session, person__isnull=False).filter(
-        services.subtree_q("institution__path", unit)).values("institution_id")
+        rollup.subtree_q("institution__path", unit)).values("institution_id")
         .annotate(n=Count("person", distinct=True)).values_list("institution_id", "n"))
     headcount_points = set(CheckIn.objects.filter(session=session, method=CheckIn.Method.HEADCOUNT)
                            .values_list("point_id", flat=True).distinct())
@@ -89,7 +90,7 @@ def institution_figures(session: Session, unit: Unit) -> list[dict]:
         rows.append({"institution_id": pk, "institution": a["institution__name"],
                      "parent": a["institution__parent__name"] or "", "point_id": a["point_id"],
                      "expected": expected.get(pk, 0), "present": present.get(pk, 0),
-                     "percentage": services.percentage_of(present.get(pk, 0), expected.get(pk, 0)),
+                     "percentage": rollup.percentage_of(present.get(pk, 0), expected.get(pk, 0)),
                      "by_headcount": a["point_id"] in headcount_points})
     return rows
 
@@ -103,7 +104,7 @@ def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[d
         row["expected"] += i["expected"]
         row["present"] += i["present"]
         row["institutions"] += 1
-    heads = (services.latest_headcounts(session).filter(services.subtree_q("point__hall__unit__path", unit))
+    heads = (rollup.latest_headcounts(session).filter(rollup.subtree_q("point__hall__unit__path", unit))
              .values("point_id").annotate(n=Sum("count")).values_list("point_id", "n"))
     headcount = {}
     for pk, n in heads:
@@ -117,7 +118,7 @@ def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[d
         rows.append({"point_id": pk, "point": p.get("name", ""), "host": p.get("hall__unit__name", ""),
                      "path": p.get("hall__unit__path", ""), "hall": p.get("hall__name", ""),
                      "expected": r["expected"], "present": r["present"], "institutions": r["institutions"],
-                     "headcount": headcount.get(pk), "percentage": services.percentage_of(r["present"], r["expected"])})
+                     "headcount": headcount.get(pk), "percentage": rollup.percentage_of(r["present"], r["expected"])})
     rows.sort(key=lambda r: (r["path"], r["point"]))
     return rows
 
@@ -125,7 +126,7 @@ def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[d
 def arrivals(session: Session, unit: Unit) -> list[tuple[datetime.datetime, int]]:
     """People of the subtree arriving per minute (local time): each person once, at their first check-in."""
     firsts = (CheckIn.objects.filter(session=session, person__isnull=False)
-              .filter(services.subtree_q("institution__path", unit))
+              .filter(rollup.subtree_q("institution__path", unit))
               .values("person").annotate(first=Min("id")).values("first"))
     return list(CheckIn.objects.filter(pk__in=firsts).annotate(m=TruncMinute("scanned_at")).values("m")
                 .annotate(n=Count("id")).order_by("m").values_list("m", "n"))
@@ -181,7 +182,7 @@ def arrivals_chart(series, expected: int, now=None, width=720, height=220) -> di
             "bottom_y": top + plot_h, "bars": bars, "line": " ".join(points), "x_ticks": x_ticks,
             "y_ticks": y_ticks, "step": step, "total": total, "peak": peak,
             "from": start.strftime("%H:%M %d/%m/%Y"), "last": last.strftime("%H:%M"),
-            "share": services.percentage_of(total, expected) if expected else None}
+            "share": rollup.percentage_of(total, expected) if expected else None}
 
 
 def _nice(n: int) -> int:
@@ -200,7 +201,7 @@ def _bar(row: dict) -> float:
 
 def board_data(session: Session, unit: Unit, *, limit: int = ROW_LIMIT) -> dict:
     """Everything the board shows for ``unit``'s subtree, as plain data (the hub renders it)."""
-    summary = services.rollup(session, unit)
+    summary = rollup.rollup(session, unit)
     institutions = institution_figures(session, unit)
     points = point_rows(session, unit, institutions)
     missing = [i for i in institutions if i["expected"] and not i["present"] and not i["by_headcount"]]
@@ -259,6 +260,6 @@ def trail(scope, unit: Unit) -> list[Unit]:
 def points_under(session: Session, unit: Unit):
     """Bridge points of the session hosted in the subtree or serving its institutions."""
     assigned = Assignment.objects.filter(session=session).filter(
-        services.subtree_q("institution__path", unit)).values("point_id")
+        rollup.subtree_q("institution__path", unit)).values("point_id")
     return (BridgePoint.objects.filter(conference_id=session.conference_id)
-            .filter(services.subtree_q("hall__unit__path", unit) | Q(pk__in=assigned)))
+            .filter(rollup.subtree_q("hall__unit__path", unit) | Q(pk__in=assigned)))

@@ -19,7 +19,7 @@ from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
-from . import board, services
+from . import board, rollup
 from .models import CheckIn, Delegation, DelegationMember
 
 
@@ -27,7 +27,7 @@ def unit_report(session: Session, unit: Unit) -> dict:
     """One unit's report for a session: every row, nothing cut."""
     data = board.board_data(session, unit, limit=None)
     institutions = board.institution_figures(session, unit)
-    compliance = {c["institution_id"]: c for c in services.rollup(session, unit)["compliance"]}
+    compliance = {c["institution_id"]: c for c in rollup.rollup(session, unit)["compliance"]}
     points = {p.pk: p for p in BridgePoint.objects.filter(pk__in={i["point_id"] for i in institutions})}
     for i in institutions:
         i["compliance"] = compliance.get(i["institution_id"])

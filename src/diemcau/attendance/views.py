@@ -1,6 +1,6 @@
 """The roll-call screen of a bridge point (màn hình điểm danh): find a person, check them in.
 
-Thin: the page searches and lists, :mod:`services` decides. A point the user may not operate is a
+Thin: the page searches and lists, :mod:`checkin` decides. A point the user may not operate is a
 404, like anything else outside their scope. The offline queue (IndexedDB) is not here yet.
 """
 
@@ -25,7 +25,7 @@ from diemcau.orgs.models import Person, Unit
 from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
-from . import badges, services
+from . import badges, checkin, delegations, headcounts, rollup
 from .models import CheckIn, Delegation
 
 PAGE = 50
@@ -41,11 +41,11 @@ def _point(request, sid, pk):
 
 
 def _counts(session, point) -> dict:
-    return services.point_counts(session, [point])[point.pk]
+    return rollup.point_counts(session, [point])[point.pk]
 
 
 def _people(session, point, q: str):
-    qs = services.people_at_point(session, point).select_related("unit")
+    qs = checkin.people_at_point(session, point).select_related("unit")
     for term in search_terms(q):
         qs = qs.filter(name_search__contains=term)
     people = list(qs.order_by("name_search", "pk")[:PAGE])
@@ -55,7 +55,7 @@ def _people(session, point, q: str):
 
 def _headcount(session, point) -> dict:
     """The headcount form: the latest counts at this point (if any) and a fresh client id."""
-    latest = {r.category: r for r in services.latest_headcounts(session).filter(point=point)}
+    latest = {r.category: r for r in rollup.latest_headcounts(session).filter(point=point)}
     fields = [{"key": c.value, "label": c.label, "value": latest[c.value].count if c.value in latest else ""}
               for c in Person.Category]
     when = max((r.scanned_at for r in latest.values()), default=None)
@@ -70,7 +70,7 @@ def _institutions(session, point):
                    .annotate(n=Count("person", distinct=True)).values_list("institution_id", "n"))
     named = set(Delegation.objects.filter(session=session, institution__in=units)
                 .values_list("institution_id", flat=True))
-    expected = services.expected_by_institution(session, assigned)
+    expected = delegations.expected_by_institution(session, assigned)
     return [{"unit": u, "present": present.get(u.pk, 0), "expected": expected.get(u.pk, 0),
              "has_delegation": u.pk in named, "client_id": uuid.uuid4()} for u in units]
 
@@ -79,9 +79,9 @@ def _institutions(session, point):
 def session_points(request, sid):
     """The points of a session where the user may take the roll, each with present and expected."""
     session = visible_session(request, sid)
-    points = list(services.points_for_operator(request.user, session).select_related("hall__unit")
+    points = list(checkin.points_for_operator(request.user, session).select_related("hall__unit")
                   .order_by("hall__unit__path", "name"))
-    counts = services.point_counts(session, points)
+    counts = rollup.point_counts(session, points)
     rows = [{"point": p, "counts": counts[p.pk]} for p in points]
     return render(request, "attendance/session_points.html", {
         "session": session, "conference": session.conference, "rows": rows})
@@ -93,8 +93,8 @@ def school_badges(request, sid, uid):
     session = visible_session(request, sid)
     institution = get_object_or_404(scope_for(request.user).units(), pk=uid, kind=Unit.Kind.INSTITUTION)
     only = None
-    if not services.may_print_badges(request.user, institution):
-        only = services.own_badge_person(request.user, institution)
+    if not badges.may_print_badges(request.user, institution):
+        only = badges.own_badge_person(request.user, institution)
         if only is None:
             raise Http404
     assignment, rows = badges.school_badges(session, institution, only=only)
@@ -117,7 +117,7 @@ def delegation(request, sid, uid):
     current = Delegation.objects.filter(session=session, institution=institution).first()
     if request.method == "POST":
         try:
-            current = services.name_delegation(
+            current = delegations.name_delegation(
                 request.user, session, institution, rule=request.POST.get("rule", ""),
                 min_management=request.POST.get("min_management") or 0,
                 min_teachers=request.POST.get("min_teachers") or 0, min_staff=request.POST.get("min_staff") or 0,
@@ -130,7 +130,7 @@ def delegation(request, sid, uid):
     people = Person.objects.filter(unit=institution, is_active=True).order_by("category", "name_search")
     return render(request, "attendance/delegation.html", {
         "session": session, "conference": session.conference, "institution": institution,
-        "delegation": current, "status": services.delegation_status(current) if current else None,
+        "delegation": current, "status": delegations.delegation_status(current) if current else None,
         "rules": Delegation.Rule.choices, "people": [{"person": p, "chosen": p.pk in chosen} for p in people]})
 
 
@@ -156,13 +156,13 @@ def roll_call_people(request, sid, pk):
 @require_POST
 def roll_call_check_in(request, sid, pk):
     session, point = _point(request, sid, pk)
-    person = get_object_or_404(services.people_at_point(session, point).select_related("unit"),
+    person = get_object_or_404(checkin.people_at_point(session, point).select_related("unit"),
                                pk=request.POST.get("person") or 0)
     error = None
     try:
-        services.check_in(request.user, session=session, point=point, person=person,
-                          method=CheckIn.Method.ROLL_CALL, client_id=request.POST.get("client_id"),
-                          device=request.headers.get("User-Agent", "")[:100])
+        checkin.check_in(request.user, session=session, point=point, person=person,
+                         method=CheckIn.Method.ROLL_CALL, client_id=request.POST.get("client_id"),
+                         device=request.headers.get("User-Agent", "")[:100])
     except DomainError as exc:
         error = exc.message
     row = {"person": person, "present": CheckIn.objects.filter(session=session, person=person).exists(),
@@ -187,8 +187,8 @@ def roll_call_delegation(request, sid, pk):
         Unit.objects.filter(point_assignments__session=session, point_assignments__point=point),
         pk=request.POST.get("institution") or 0)
     try:
-        results = services.check_in_delegation(request.user, session=session, point=point,
-                                               institution=institution, client_id=request.POST.get("client_id"))
+        results = checkin.check_in_delegation(request.user, session=session, point=point,
+                                              institution=institution, client_id=request.POST.get("client_id"))
         messages.success(request, _("%(unit)s: %(n)s people checked in.") % {
             "unit": institution.name, "n": sum(r.created for r in results)})
     except DomainError as exc:
@@ -202,14 +202,14 @@ def roll_call_headcount(request, sid, pk):
     """A headcount by category, for points that do not name the people in the hall."""
     session, point = _point(request, sid, pk)
     try:
-        counts = {c: int(request.POST.get(f"count_{c}") or 0) for c in services.CATEGORIES}
+        counts = {c: int(request.POST.get(f"count_{c}") or 0) for c in delegations.CATEGORIES}
     except ValueError:
         messages.error(request, _("A count must be a whole number, zero or more."))
         return redirect("attendance:roll-call", sid=session.pk, pk=point.pk)
     try:
-        rows = services.record_headcount(request.user, session=session, point=point, counts_by_category=counts,
-                                         client_id=request.POST.get("client_id"),
-                                         device=request.headers.get("User-Agent", "")[:100])
+        rows = headcounts.record_headcount(request.user, session=session, point=point, counts_by_category=counts,
+                                           client_id=request.POST.get("client_id"),
+                                           device=request.headers.get("User-Agent", "")[:100])
         messages.success(request, _("Headcount recorded: %(n)s people.") % {"n": sum(r.count for r in rows)})
     except DomainError as exc:
         messages.error(request, exc.message)

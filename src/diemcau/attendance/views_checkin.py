@@ -9,7 +9,7 @@
 - ``/attendance/c/<token>/``: the page that QR opens on a participant's phone; they sign in,
   see who they are (the person linked to their account) and confirm. Method ``qr_self``.
 
-Thin, like the other views: :mod:`services` decides; a point the user does not operate is a 404.
+Thin, like the other views: :mod:`checkin` and :mod:`badges` decide; a point the user does not operate is a 404.
 """
 
 import datetime
@@ -29,7 +29,7 @@ from diemcau.orgs.models import Person
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
-from . import badges, services
+from . import badges, checkin, delegations
 from .models import CheckIn
 
 SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "attendance" / "rollcall-sw.js"
@@ -49,7 +49,7 @@ def _operated_point(request, sid, pk):
 def roll_call_data(request, sid, pk):
     """The point's expected people and who is present, for the roll-call screen's local search."""
     session, point = _operated_point(request, sid, pk)
-    people = list(services.people_at_point(session, point).order_by("name_search", "pk")
+    people = list(checkin.people_at_point(session, point).order_by("name_search", "pk")
                   .values_list("pk", "full_name", "name_search", "unit_id", "unit__name", "category"))
     labels = dict(Person.Category.choices)
     present = CheckIn.objects.filter(session=session, person_id__in=[p[0] for p in people]).values_list(
@@ -59,7 +59,7 @@ def roll_call_data(request, sid, pk):
         "people": [{"id": pk, "name": name, "folded": folded, "unit_id": unit_id, "unit": unit,
                     "category": str(labels.get(cat, cat))} for pk, name, folded, unit_id, unit, cat in people],
         "present": sorted(set(present)),
-        "delegations": {str(k): v for k, v in services.delegation_people_at_point(session, point).items()},
+        "delegations": {str(k): v for k, v in delegations.delegation_people_at_point(session, point).items()},
     })
 
 
@@ -68,7 +68,7 @@ def point_poster(request, sid, pk):
     """The point's self check-in QR, one page to print and put up at the hall's door."""
     session, point = _operated_point(request, sid, pk)
     link = request.build_absolute_uri(reverse("attendance:self-check-in",
-                                              args=[services.make_badge_token(session, point)]))
+                                              args=[badges.make_badge_token(session, point)]))
     return render(request, "attendance/point_poster.html", {
         "session": session, "conference": session.conference, "point": point, "link": link,
         "qr": badges.qr_svg(link)})
@@ -79,7 +79,7 @@ def self_check_in(request, token):
     """A participant's phone after scanning the point's QR: see who you are, confirm, checked in."""
     context = {"token": token, "client_id": uuid.uuid4()}
     try:
-        session, point = services.read_point_token(token)
+        session, point = badges.read_point_token(token)
     except DomainError as exc:
         return render(request, "attendance/self_check_in.html", {**context, "error": exc.message,
                                                                   "code": exc.code}, status=400)
@@ -91,9 +91,9 @@ def self_check_in(request, token):
         context["already"] = CheckIn.objects.filter(session=session, person=person).order_by("received_at").first()
     if request.method == "POST" and person is not None:
         try:
-            result = services.check_in_by_badge(request.user, session=session, point=point, token=token,
-                                                client_id=request.POST.get("client_id"),
-                                                device=request.headers.get("User-Agent", "")[:100])
+            result = checkin.check_in_by_badge(request.user, session=session, point=point, token=token,
+                                               client_id=request.POST.get("client_id"),
+                                               device=request.headers.get("User-Agent", "")[:100])
             context.update(done=result.checkin, created=result.created)
         except DomainError as exc:
             context.update(error=exc.message, code=exc.code)

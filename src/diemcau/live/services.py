@@ -986,7 +986,7 @@ def hls_link(actor, conference: Conference) -> str:
 # --- viewers -----------------------------------------------------------------------------------------
 def join_as_viewer(actor, conference: Conference, session: Session | None = None) -> tuple[IssuedToken, object]:
     """A person watching alone: a viewer token and, when they are invited, a "video" check-in."""
-    from diemcau.attendance import services as attendance
+    from diemcau.attendance import checkin as attendance
 
     issued = issue_token(actor, conference, LiveToken.Purpose.VIEWER)
     result = None
