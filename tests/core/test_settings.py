@@ -104,13 +104,13 @@ def test_importing_settings_creates_nothing_and_start_up_prepares_var(tmp_path):
     var = tmp_path / "var"
     env = _env(var, DJANGO_SECRET_KEY="k" * 50)
     code = "import diemcau.settings as s; print(s.VAR_DIR)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(var)
     assert not var.exists()  # no folder, no database file, no key: importing settings has no side effects
 
     out = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert _mode(var) == 0o700 and _mode(var / "diemcau.sqlite3") == 0o600
     assert (var / "static").is_dir()  # WhiteNoise finds its folder
@@ -120,8 +120,8 @@ def test_importing_settings_creates_nothing_and_start_up_prepares_var(tmp_path):
 def test_the_embedded_default_keeps_its_key_across_starts(tmp_path):
     var = tmp_path / "var"
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
-    first = subprocess.run([sys.executable, "-c", code], env=_env(var), capture_output=True, text=True, timeout=60)
-    again = subprocess.run([sys.executable, "-c", code], env=_env(var), capture_output=True, text=True, timeout=60)
+    first = subprocess.run([sys.executable, "-c", code], env=_env(var), capture_output=True, text=True, timeout=180)
+    again = subprocess.run([sys.executable, "-c", code], env=_env(var), capture_output=True, text=True, timeout=180)
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
     assert len(first.stdout.strip()) >= 50 and first.stdout == again.stdout
     assert _mode(var / "secret_key") == 0o600
