@@ -3,6 +3,11 @@
 With nothing set, diemcau runs on its embedded default: SQLite in WAL mode under ``var/``, an
 in-memory channel layer and background jobs in threads of the server process.
 Production sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (channel layer and job queue).
+
+Every setting diemcau's code reads is declared here, with its default and what it means; code reads
+``settings.X`` and never supplies a default of its own. Importing this module creates nothing
+(folders and file modes are seen to at start-up, ``core.apps``), except the embedded default's
+secret key on an installation's very first start (``paths.installation_secret_key``).
 """
 
 import os
@@ -11,9 +16,13 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from diemcau import paths
+
 BASE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = BASE_DIR.parent.parent
-VAR_DIR = Path(os.environ.get("DIEMCAU_VAR", PROJECT_DIR / "var"))
+PROJECT_DIR = paths.PROJECT_DIR
+# The installation's data (database, secret key, imports, HLS, Janus nodes, thumbnails, backups):
+# $DIEMCAU_VAR, or var/ in the checkout. The rule lives in diemcau/paths.py (no Django needed).
+VAR_DIR = paths.var_dir()
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -23,35 +32,14 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Django's debug pages and settings; never on in production.
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# Production sets DJANGO_SECRET_KEY; the embedded default keeps one random key per installation in
+# var/secret_key (mode 0600), so sessions survive a restart.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or paths.installation_secret_key(VAR_DIR)
 
-def _private_dir(path: Path) -> Path:
-    """Create ``path`` readable by this account only (var/ holds the database, keys, uploads)."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
-
-
-def _private_file(path: Path) -> Path:
-    """Create ``path`` (empty) or narrow it to mode 0600: no other account may read it."""
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    path.chmod(0o600)
-    return path
-
-
-_private_dir(VAR_DIR)  # whatever the database: var/ also holds imports, HLS, Janus configuration
-
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    # The embedded default keeps one random key per installation, so sessions survive a restart.
-    key_file = _private_file(VAR_DIR / "secret_key")
-    if not key_file.read_text().strip():
-        import secrets
-
-        key_file.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = key_file.read_text().strip()
-
+# The host names this site answers to (comma-separated).
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 # The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto are believed.
 DIEMCAU_TRUSTED_PROXIES = [
@@ -128,6 +116,7 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# PostgreSQL in production (postgres://user:password@host:port/name); empty: the embedded SQLite.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # No persistent connections: under ASGI (Daphne) Django runs each request's database work in
@@ -141,17 +130,14 @@ if DATABASE_URL:
     if _pool_size and DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size,
                                                                   "timeout": 10}
-else:
-    _sqlite = Path(os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")))
-    # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
-    for _suffix in ("", "-wal", "-shm") if not str(_sqlite).startswith((":memory:", "file:")) else ():
-        _file = _sqlite.with_name(_sqlite.name + _suffix)
-        if _suffix == "" or _file.exists():
-            _private_file(_file)
+# The embedded default's SQLite file (with no DATABASE_URL); core.apps makes it and its -wal and
+# -shm files private (0600) at start-up.
+SQLITE_PATH = Path(os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")))
+if not DATABASE_URL:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(_sqlite),
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # WAL lets readers run beside the writer; synchronous=FULL makes every commit
                 # durable before it is acknowledged; IMMEDIATE avoids upgrade deadlocks.
@@ -273,6 +259,8 @@ CHECKIN_MARGIN_AFTER_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_MARGIN_AFTER_
 # A device's scan time older than this (an offline queue's oldest plausible item), in the future,
 # or outside the window is replaced by the server's time and the row flagged.
 CHECKIN_SCAN_MAX_AGE_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_SCAN_MAX_AGE_MINUTES", "240"))
+# How often (seconds) the attendance board recomputes a unit's figures and pushes them to its viewers.
+ATTENDANCE_BOARD_TICK = 1.0
 # The roll-call screen's offline copy of a point's people is dropped after this many hours.
 ROLLCALL_LIST_MAX_AGE_HOURS = int(os.environ.get("DIEMCAU_ROLLCALL_LIST_MAX_AGE_HOURS", "12"))
 
@@ -282,6 +270,9 @@ LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
+# The one time zone of diemcau: times are stored in UTC and shown, counted by hour and printed in
+# this zone (templates, reports, the summary, the synthetic studio's clock, the pages' scripts through
+# <html data-time-zone>). Nothing else in src/ names a zone.
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 FORMAT_MODULE_PATH = ["diemcau.formats"]
 LANGUAGE_COOKIE_NAME = "diemcau_language"
@@ -289,14 +280,13 @@ LANGUAGE_COOKIE_NAME = "diemcau_language"
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"  # collectstatic target in production; WhiteNoise serves it
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT = VAR_DIR / "static"  # collectstatic target in production; WhiteNoise serves it (made at start-up)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = VAR_DIR / "media"  # uploaded files (kept in backups)
 
 LOGGING = {
     "version": 1,

@@ -33,7 +33,7 @@ log = logging.getLogger("diemcau.attendance.board")
 
 
 def tick_seconds() -> float:
-    return float(getattr(settings, "ATTENDANCE_BOARD_TICK", 1.0))
+    return float(settings.ATTENDANCE_BOARD_TICK)
 
 
 @database_sync_to_async

@@ -1,6 +1,10 @@
 import importlib
+from pathlib import Path
 
 from django.apps import AppConfig, apps
+from django.conf import settings
+
+from diemcau import paths
 
 
 class CoreConfig(AppConfig):
@@ -9,6 +13,7 @@ class CoreConfig(AppConfig):
     verbose_name = "diemcau core"
 
     def ready(self):
+        prepare_var_dir()
         # Each app's background-job handlers live in its tasks.py and register on import.
         for app in apps.get_app_configs():
             if app.name.startswith("diemcau."):
@@ -17,3 +22,18 @@ class CoreConfig(AppConfig):
                 except ModuleNotFoundError as exc:
                     if exc.name != f"{app.name}.tasks":
                         raise
+
+
+def prepare_var_dir() -> None:
+    """At start-up, not at the import of settings: var/ and its files private, STATIC_ROOT present.
+
+    STATIC_ROOT must exist before WhiteNoise starts (it warns of a missing folder); the SQLite file
+    is made private only when it is a file (not an in-memory or URI database).
+    """
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    sqlite = None
+    if database["ENGINE"].endswith("sqlite3") and name and not name.startswith((":memory:", "file:")):
+        sqlite = Path(name)
+    paths.make_private(Path(settings.VAR_DIR), sqlite)
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .errors import DomainError
@@ -83,20 +84,12 @@ def cell_text(value) -> str:
     return text
 
 
-def _limit(name: str) -> int:
-    return int(getattr(settings, name, _DEFAULT_LIMITS[name]))
-
-
 # What an upload may unpack to and hold. Checked before a workbook is parsed (the zip's directory
 # and the sheet's declared <dimension>), then again while rows stream in (a sheet may declare
-# nothing, or less than it holds). Each is a setting; see docs/SECURITY.md.
-_DEFAULT_LIMITS = {
-    "IMPORT_MAX_UNCOMPRESSED_BYTES": 100 * 1024 * 1024,
-    "IMPORT_MAX_COMPRESSION_RATIO": 100,
-    "IMPORT_MAX_ROWS": 200_000,
-    "IMPORT_MAX_COLUMNS": 200,
-    "IMPORT_MAX_CELLS": 5_000_000,
-}
+# nothing, or less than it holds). Each is a setting (IMPORT_MAX_*, declared with its default in
+# settings.py); see docs/SECURITY.md.
+def _limit(name: str) -> int:
+    return int(getattr(settings, name))  # name is one of the IMPORT_MAX_* settings
 # Entries smaller than this are not held to the ratio (tiny XML parts compress very well).
 _RATIO_FLOOR = 1024 * 1024
 _MAX_ENTRIES = 10_000
@@ -232,8 +225,9 @@ def _check_dimension(ws):
             _("The sheet declares the range %(ref)s (%(rows)s rows × %(cols)s columns); the limit is %(max_rows)s "
               "rows and %(max_cols)s columns. Delete the empty rows and columns below and to the right of the "
               "table, save and upload again.")
-            % {"ref": ref, "rows": f"{rows:,}".replace(",", "."), "cols": f"{cols:,}".replace(",", "."),
-               "max_rows": f"{max_rows:,}".replace(",", "."), "max_cols": max_cols},
+            % {"ref": ref, "rows": number_format(rows, force_grouping=True),
+               "cols": number_format(cols, force_grouping=True),
+               "max_rows": number_format(max_rows, force_grouping=True), "max_cols": max_cols},
             "sheet_too_big")
 
 

@@ -19,7 +19,6 @@ import datetime
 import os
 import random
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,7 +49,7 @@ def demo_day() -> datetime.date:
     if not raw:
         return SEED_DAY
     if raw == "today":
-        return datetime.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        return timezone.localdate()  # in settings.TIME_ZONE
     return datetime.datetime.strptime(raw, "%d/%m/%Y").date()
 
 

@@ -21,9 +21,12 @@ Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 
   ``{taken_at}``; refused: ``bad_token``, ``token_other_point`` (404), ``empty``, ``too_big``,
   ``not_jpeg``, ``too_frequent`` (400). Only the latest picture is kept.
 - ``GET /conferences/{id}/thumbnails?ids=1,2`` → ``{ages: {point_id: seconds|null}}`` (points in scope).
+
+Every route declares its reply as a schema below (``*Out``), so /api/openapi.json describes them all.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
@@ -88,7 +91,9 @@ class ProgrammeIn(Schema):
     source: str
 
 
-class CheckIn(Schema):
+class TechnicalCheckIn(Schema):
+    """A point's technical check (kiểm tra kỹ thuật), as the check page measured it."""
+
     camera_ok: bool
     microphone_ok: bool
     mic_level: float = 0
@@ -98,12 +103,155 @@ class CheckIn(Schema):
     note: str = Field("", max_length=500)
 
 
+# --- replies --------------------------------------------------------------------------------------
+class ErrorOut(Schema):
+    """A refusal: the service's stable code and its message (Vietnamese by default)."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class LiveConfigOut(Schema):
+    """What a page needs to speak to Janus with a short-lived token (services.IssuedToken.as_config)."""
+
+    token: str
+    purpose: str
+    root_url: str
+    watch_url: str
+    watch_node: str
+    room: int
+    main: int
+    side: int
+    publisher_id: int | None = Field(None, description="the studio's id; a kiosk hears its own over its websocket")
+    expires_at: str
+    lifetime_s: int | None
+    renew_url: str
+
+
+class StatsOut(Schema):
+    id: int
+
+
+class ThumbnailOut(Schema):
+    taken_at: str
+
+
+class ThumbnailAgesOut(Schema):
+    ages: dict[int, int | None] = Field(description="seconds since each point's picture; null: none yet")
+
+
+class FloorOut(Schema):
+    id: int
+    point_id: int
+    who: str
+    state: str
+    since: str
+    granted_at: str | None
+
+
+class FloorQueueItemOut(FloorOut):
+    point: str
+    unit: str
+
+
+class FloorQueueOut(Schema):
+    queue: list[FloorQueueItemOut]
+
+
+class MuteOut(Schema):
+    muted: bool
+
+
+class ProgrammeOut(Schema):
+    """What every point sees: the host studio, a point that has the floor, or both."""
+
+    source: str
+    source_label: str
+    point_id: int | None
+    point_name: str
+    speaker: str
+    version: int
+    changed_at: str | None
+
+
+class FiguresOut(Schema):
+    """A point's last A/V report."""
+
+    bitrate_in_kbps: float
+    bitrate_out_kbps: float
+    loss_pct: float
+    rtt_ms: float | None
+    fps: float
+    frames_decoded: int
+    freezes: int
+    audio_level: float
+
+
+class BoardPointOut(Schema):
+    id: int
+    name: str
+    unit: str
+    unit_path: str
+    group: str
+    state: str = Field(description="never, connected, receiving, publishing, floor or lost")
+    degraded: bool
+    node: str
+    node_up: bool
+    readiness: str
+    gaps: int
+    last_report_at: str | None
+    figures: FiguresOut | None
+
+
+class BoardRollupOut(Schema):
+    unit: str
+    total: int
+    live: int
+    degraded: int
+    lost: int
+
+
+class BoardAlarmOut(Schema):
+    kind: str
+    label: str
+    where: str
+    since: str
+
+
+class BoardNodeOut(Schema):
+    name: str
+    role: str
+    state: str
+    since: str | None
+
+
+class BoardOut(Schema):
+    """The live site board: every point in the caller's scope, rolled up by unit, alarms, nodes."""
+
+    points: list[BoardPointOut]
+    rollup: list[BoardRollupOut]
+    alarms: list[BoardAlarmOut]
+    nodes: list[BoardNodeOut]
+    at: str
+
+
+class TechnicalCheckOut(Schema):
+    id: int
+    passed: bool
+
+
+def _replies(schema) -> dict:
+    """A route's replies: ``schema`` on success; a refusal (400) or not found / out of scope (404)."""
+    return {200: schema, 400: ErrorOut, 404: ErrorOut}
+
+
 def _floor_out(req: FloorRequest) -> dict:
     return {"id": req.pk, "point_id": req.point_id, "who": req.who, "state": req.state,
             "since": req.since.isoformat(), "granted_at": req.granted_at.isoformat() if req.granted_at else None}
 
 
-@router.post("/points/{point_id}/token")
+@router.post("/points/{point_id}/token", response=_replies(LiveConfigOut))
 def token(request, point_id: int, body: TokenIn):
     point = _point(request, point_id)
     if body.purpose not in (LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK):
@@ -111,12 +259,12 @@ def token(request, point_id: int, body: TokenIn):
     return services.issue_token(request.user, point.conference, body.purpose, point).as_config()
 
 
-@router.post("/tokens/renew")
+@router.post("/tokens/renew", response=_replies(LiveConfigOut))
 def renew_token(request):
     return services.renew_token(request.user, request.headers.get("X-Live-Token", "")).as_config()
 
 
-@router.post("/points/{point_id}/stats")
+@router.post("/points/{point_id}/stats", response=_replies(StatsOut))
 def stats(request, point_id: int, body: StatsIn):
     point = _point(request, point_id)
     services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
@@ -125,7 +273,7 @@ def stats(request, point_id: int, body: StatsIn):
     return {"id": report.pk}
 
 
-@router.post("/points/{point_id}/thumbnail")
+@router.post("/points/{point_id}/thumbnail", response=_replies(ThumbnailOut))
 def thumbnail(request, point_id: int):
     point = _point(request, point_id)
     services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
@@ -134,7 +282,7 @@ def thumbnail(request, point_id: int):
     return {"taken_at": datetime.fromtimestamp(at, tz=UTC).isoformat()}
 
 
-@router.get("/conferences/{conference_id}/thumbnails")
+@router.get("/conferences/{conference_id}/thumbnails", response=_replies(ThumbnailAgesOut))
 def thumbnail_ages(request, conference_id: int, ids: str = ""):
     conference = _conference(request, conference_id)
     wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:100]
@@ -142,49 +290,49 @@ def thumbnail_ages(request, conference_id: int, ids: str = ""):
     return {"ages": thumbs.ages(allowed)}
 
 
-@router.post("/points/{point_id}/floor")
+@router.post("/points/{point_id}/floor", response=_replies(FloorOut))
 def floor_request(request, point_id: int, body: FloorIn):
     return _floor_out(services.request_floor(request.user, _point(request, point_id), body.who))
 
 
-@router.post("/floor/{request_id}/withdraw")
+@router.post("/floor/{request_id}/withdraw", response=_replies(FloorOut))
 def floor_withdraw(request, request_id: int):
     return _floor_out(services.withdraw_floor(request.user, _floor(request, request_id)))
 
 
-@router.post("/floor/{request_id}/grant")
+@router.post("/floor/{request_id}/grant", response=_replies(FloorOut))
 def floor_grant(request, request_id: int, body: GrantIn):
     return _floor_out(services.grant_floor(request.user, _floor(request, request_id), source=body.source))
 
 
-@router.post("/floor/{request_id}/revoke")
+@router.post("/floor/{request_id}/revoke", response=_replies(FloorOut))
 def floor_revoke(request, request_id: int):
     return _floor_out(services.revoke_floor(request.user, _floor(request, request_id)))
 
 
-@router.post("/points/{point_id}/mute")
+@router.post("/points/{point_id}/mute", response=_replies(MuteOut))
 def mute(request, point_id: int, body: MuteIn):
     services.mute_point(request.user, _point(request, point_id), body.muted)
     return {"muted": body.muted}
 
 
-@router.post("/conferences/{conference_id}/programme")
+@router.post("/conferences/{conference_id}/programme", response=_replies(ProgrammeOut))
 def set_programme(request, conference_id: int, body: ProgrammeIn):
     prog = services.set_programme(request.user, _conference(request, conference_id), body.source)
     return services.programme_state(prog)
 
 
-@router.get("/conferences/{conference_id}/floor")
+@router.get("/conferences/{conference_id}/floor", response=_replies(FloorQueueOut))
 def floor_queue(request, conference_id: int):
     return {"queue": services.floor_queue(request.user, _conference(request, conference_id))}
 
 
-@router.get("/conferences/{conference_id}/board")
+@router.get("/conferences/{conference_id}/board", response=_replies(BoardOut))
 def board(request, conference_id: int):
     return services.board(request.user, _conference(request, conference_id))
 
 
-@router.post("/points/{point_id}/check")
-def technical_check(request, point_id: int, body: CheckIn):
+@router.post("/points/{point_id}/check", response=_replies(TechnicalCheckOut))
+def technical_check(request, point_id: int, body: TechnicalCheckIn):
     check = services.record_technical_check(request.user, _point(request, point_id), **body.dict())
     return {"id": check.pk, "passed": check.passed}

@@ -40,7 +40,9 @@ from string import Template
 
 import httpx
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
+from diemcau import paths
+
+PROJECT_DIR = paths.PROJECT_DIR
 TEMPLATES_DIR = PROJECT_DIR / "deploy" / "janus"
 JANUS_BINARY = "/usr/bin/janus"
 
@@ -112,8 +114,7 @@ class NodePorts:
 
 def default_var_dir() -> Path:
     """The folder nodes live under: ``$DIEMCAU_VAR/janus`` or ``var/janus`` in the checkout."""
-    # Same rule as settings.VAR_DIR, repeated so deploy scripts can render nodes without Django set up.
-    return Path(os.environ.get("DIEMCAU_VAR", PROJECT_DIR / "var")) / "janus"
+    return paths.var_dir() / "janus"  # diemcau.paths: deploy scripts render nodes without Django set up
 
 
 def janus_lib_dir() -> Path:

@@ -1,7 +1,7 @@
 """Media helpers run as ffmpeg child processes: the synthetic host studio and the HLS packager.
 
 ``SyntheticFeed`` plays the host studio when no camera is attached (the demo, tests, benchmarks): a
-test pattern with a burnt-in clock (Asia/Ho_Chi_Minh, to the millisecond) and a beeping tone,
+test pattern with a burnt-in clock (local time of day, to the millisecond) and a beeping tone,
 encoded once and sent as RTP to every destination::
 
     feed = SyntheticFeed([("127.0.0.1", 18600, 18602), ("127.0.0.1", 19600, 19602)], label="Trường quay")
@@ -42,16 +42,17 @@ import os
 import signal
 import subprocess
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
+from diemcau import paths
 from diemcau.live.janus_client import H264_FMTP, H264_PT, OPUS_PT
 
 FFMPEG_BINARY = "/usr/bin/ffmpeg"
 FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian package fonts-dejavu-core
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 
 class MediaError(RuntimeError):
@@ -59,8 +60,15 @@ class MediaError(RuntimeError):
 
 
 def default_var_dir() -> Path:
-    """``$DIEMCAU_VAR`` or ``var/`` in the checkout (same rule as settings.VAR_DIR, without Django)."""
-    return Path(os.environ.get("DIEMCAU_VAR", PROJECT_DIR / "var"))
+    """``$DIEMCAU_VAR`` or ``var/`` in the checkout (``diemcau.paths``: the rule of settings.VAR_DIR)."""
+    return paths.var_dir()
+
+
+def local_zone() -> tzinfo:
+    """The zone of the studio's clock: settings.TIME_ZONE when Django is set up, else the host's own."""
+    if settings.configured:  # benchmarks run these helpers without Django set up
+        return ZoneInfo(settings.TIME_ZONE)
+    return datetime.now().astimezone().tzinfo
 
 
 def _child_setup() -> None:
@@ -197,7 +205,8 @@ class SyntheticFeed(_FfmpegChild):
 
     def command(self, start: datetime | None = None) -> list[str]:
         """The ffmpeg command line; ``start`` is the local time the clock starts from (now by default)."""
-        start = (start or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ)
+        zone = local_zone()
+        start = (start or datetime.now(zone)).astimezone(zone)
         midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
         offset = (start - midnight).total_seconds()
         height = int(self.size.partition("x")[2])

@@ -88,12 +88,12 @@ def new_publisher_id() -> int:
 
 def token_lifetime() -> datetime.timedelta:
     """How long a Janus token lasts (``DIEMCAU_LIVE_TOKEN_MINUTES``); pages renew it before it ends."""
-    return datetime.timedelta(minutes=getattr(settings, "LIVE_TOKEN_MINUTES", 15))
+    return datetime.timedelta(minutes=settings.LIVE_TOKEN_MINUTES)
 
 
 def renew_grace() -> datetime.timedelta:
     """How long a renewed token still works (``DIEMCAU_LIVE_TOKEN_GRACE_SECONDS``)."""
-    return datetime.timedelta(seconds=getattr(settings, "LIVE_TOKEN_GRACE_SECONDS", 60))
+    return datetime.timedelta(seconds=settings.LIVE_TOKEN_GRACE_SECONDS)
 
 
 # --- publishing live updates -------------------------------------------------------------------------
@@ -950,7 +950,7 @@ HLS_PREFIX = "/live/hls/"
 
 
 def _hls_secret() -> str:
-    return getattr(settings, "LIVE_HLS_SECRET", "") or hashlib.sha256(
+    return settings.LIVE_HLS_SECRET or hashlib.sha256(
         f"diemcau-hls:{settings.SECRET_KEY}".encode()).hexdigest()
 
 
@@ -978,7 +978,7 @@ def hls_link(actor, conference: Conference) -> str:
     if not may_watch(actor, conference):
         raise ScopeError()
     window = 300
-    lifetime = int(getattr(settings, "LIVE_HLS_LINK_MINUTES", 120)) * 60
+    lifetime = int(settings.LIVE_HLS_LINK_MINUTES) * 60
     expires = (int(time.time()) + lifetime + window - 1) // window * window
     return hls_path(conference.pk, expires) + "index.m3u8"
 

@@ -20,7 +20,6 @@ from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
 from . import services, thumbs
-from .labels import js_labels
 from .models import LiveToken, Programme
 
 
@@ -51,7 +50,7 @@ def _director_conference(request, cid):
 
 def _config(request, issued, **extra) -> dict:
     config = issued.as_config() if issued else {}
-    config.update(extra, labels=js_labels())
+    config.update(extra)
     return config
 
 
@@ -125,8 +124,7 @@ def director(request, cid):
 def board(request, cid):
     conference = _conference(request, cid)
     return render(request, "live/board.html", {"conference": conference,
-                                               "config": {"ws": f"/ws/live/board/{conference.pk}/",
-                                                          "labels": js_labels()}})
+                                               "config": {"ws": f"/ws/live/board/{conference.pk}/"}})
 
 
 @login_required

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
@@ -38,8 +39,8 @@ EXACT_TIME_LIMIT_S = 60
 
 
 def _n(value) -> str:
-    """A whole number written the Vietnamese way: 3.200."""
-    return f"{int(value):,}".replace(",", ".")
+    """A whole number in the language's format (formats/vi: 3.200)."""
+    return number_format(int(value), force_grouping=True)
 
 
 # --- scope ------------------------------------------------------------------------------------

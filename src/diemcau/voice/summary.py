@@ -12,7 +12,6 @@ disclosed: they fall into an "anonymous" row of those breakdowns.
 """
 
 from collections import Counter, defaultdict
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F
 from django.db.models.functions import TruncHour
@@ -24,7 +23,6 @@ from diemcau.orgs.models import PATH_STEP, EducationLevel, Person, Unit
 from . import analysis, services
 from .models import Opinion
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ANONYMOUS = "Ẩn danh"
 NO_TOPIC = "Chưa phân loại"
 QUOTES_PER_TOPIC = 3
@@ -89,10 +87,10 @@ def policy_summary(user, conference, unit: Unit | None = None) -> dict:
     for category, anonymous, n in counted.values_list("author__category", "anonymous").annotate(n=Count("pk")):
         categories[ANONYMOUS if anonymous else category_labels.get(category, category)] += n
 
-    hours = Counter()
-    for hour, n in counted.annotate(h=TruncHour("created_at", tzinfo=TZ)).values_list("h").annotate(
+    hours, zone = Counter(), timezone.get_default_timezone()  # settings.TIME_ZONE
+    for hour, n in counted.annotate(h=TruncHour("created_at", tzinfo=zone)).values_list("h").annotate(
             n=Count("pk")).values_list("h", "n"):
-        hours[timezone.localtime(hour, TZ) if timezone.is_aware(hour) else hour] += n
+        hours[timezone.localtime(hour, zone) if timezone.is_aware(hour) else hour] += n
     days = Counter()
     for hour, n in hours.items():
         days[hour.date()] += n
@@ -132,7 +130,7 @@ def policy_summary(user, conference, unit: Unit | None = None) -> dict:
         "hours": _bars({h.strftime("%H:00"): n for h, n in day_hours}, [h.strftime("%H:00") for h, _n in day_hours]),
         "top_items": top_items,
         "groups": groups_run,
-        "generated_at": timezone.localtime(timezone.now(), TZ),
+        "generated_at": timezone.localtime(timezone.now(), timezone.get_default_timezone()),
     }
 
 

@@ -1,6 +1,30 @@
 // diemcau: the little plain JavaScript every page needs. No inline scripts (the CSP forbids them).
+// Words come from Django's JavaScript catalogue (/jsi18n/, loaded before this file by base.html:
+// gettext, ngettext, interpolate, get_format). Numbers and times go through window.Diemcau below:
+// Intl in the page's language (<html lang>) and the zone the server gives it (<html data-time-zone>,
+// settings.TIME_ZONE), never a zone or a separator written into a script.
 (function () {
   "use strict";
+  var html = document.documentElement;
+  var lang = html.lang || "vi";
+  var zone = html.dataset.timeZone || undefined;
+  var numbers = {};
+  window.Diemcau = {
+    timeZone: zone,
+    // 1234.5 -> "1.234,5" in Vietnamese, "1,234.5" in English (formats/vi, formats/en).
+    number: function (value, digits) {
+      var d = digits || 0;
+      if (!numbers[d]) {
+        numbers[d] = new Intl.NumberFormat(lang, {minimumFractionDigits: d, maximumFractionDigits: d});
+      }
+      return numbers[d].format(Number(value));
+    },
+    // A moment as the hall's clock shows it: 24-hour time of day in the server's zone.
+    time: function (value) {
+      return new Date(value).toLocaleTimeString(lang, {timeZone: zone, hour12: false});
+    },
+  };
+
   document.addEventListener("click", function (ev) {
     var toggle = ev.target.closest(".menu-toggle");
     if (toggle) {

@@ -1,14 +1,14 @@
 // The roll-call screen that keeps working when the hall's network drops.
 //
 // Every check-in (a person, a whole delegation, a scanned badge) gets a client UUID and is written
-// to an IndexedDB queue FIRST, then sent. The queue is sent in order through
+// to an IndexedDB queue (through idb) FIRST, then sent. The queue is sent in order through
 // POST /api/attendance/checkins/batch/ (at most 500 items a request, all or nothing on the
 // server); acknowledged items are removed; the server ignores a client id it has already
 // recorded, so a resend after a lost reply never duplicates. A refused item (not invited, other
 // session...) is shown with the server's message and dropped, not retried forever. Failures
 // retry with backoff and at once when the browser says it is online again.
 // The point's expected people are kept in IndexedDB too, so the name search works offline, and a
-// service worker (rollcall-sw.js) keeps a copy of the page so a reload at the hall still opens it.
+// service worker (rollcall-sw.js, on workbox) keeps a copy of the page so a reload at the hall still opens it.
 // That list holds hundreds of names: it is stored with its owner (the signed-in user) and the time
 // it was fetched, and is deleted, not used, once it is older than data-list-max-age-hours or
 // belongs to another account. Signing out clears it with everything else of the site
@@ -22,11 +22,10 @@
   var USER = Number(root.dataset.user);
   var MAX_AGE = (Number(root.dataset.listMaxAgeHours) || 12) * 3600 * 1000;
   var MAX_BATCH = 500, PAGE = 50, MIN_DELAY = 2000, MAX_DELAY = 60000;
-  var msg = function (name, vars) {
-    var text = root.dataset["msg" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
-    Object.keys(vars || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });
-    return text;
-  };
+  // Words come from Django's JavaScript catalogue (/jsi18n/, loaded by base.html): gettext,
+  // ngettext and interpolate; numbers through Diemcau.number (app.js, Intl in the page's language).
+  var num = function (n) { return Diemcau.number(n); };
+  var fill = function (text, vars) { return interpolate(text, vars, true); };
 
   // Search stays on this page: take the form away from htmx before htmx starts (both scripts
   // are deferred; htmx processes the page on DOMContentLoaded, after us).
@@ -58,85 +57,62 @@
     return m ? decodeURIComponent(m[1]) : root.dataset.csrf;
   }
 
-  // --- IndexedDB ----------------------------------------------------------------------------------
-  function req(r) {
-    return new Promise(function (resolve, reject) {
-      r.onsuccess = function () { resolve(r.result); };
-      r.onerror = function () { reject(r.error); };
-    });
-  }
-  function done(tx) {
-    return new Promise(function (resolve, reject) {
-      tx.oncomplete = function () { resolve(); };
-      tx.onerror = tx.onabort = function () { reject(tx.error); };
-    });
-  }
+  // --- IndexedDB (through idb: promises instead of request callbacks) ------------------------------
   function openDb() {
-    if (!window.indexedDB) { return Promise.resolve(null); }
-    var open = indexedDB.open("diemcau-rollcall", 1);
-    open.onupgradeneeded = function () {
-      var d = open.result;
-      d.createObjectStore("queue", {keyPath: "seq", autoIncrement: true});
-      d.createObjectStore("people", {keyPath: "key"});
-    };
-    return req(open).catch(function () { return null; });
+    if (!window.indexedDB || !window.idb) { return Promise.resolve(null); }
+    return idb.openDB("diemcau-rollcall", 1, {
+      upgrade: function (d) {
+        d.createObjectStore("queue", {keyPath: "seq", autoIncrement: true});
+        d.createObjectStore("people", {keyPath: "key"});
+      },
+    }).catch(function () { return null; });
   }
   function enqueue(entries) {
     if (!db) {
       entries.forEach(function (e) { e.seq = ++memorySeq; memoryQueue.push(e); });
       return Promise.resolve();
     }
-    var tx = db.transaction("queue", "readwrite"), store = tx.objectStore("queue");
-    entries.forEach(function (e) { store.add(e); });
-    return done(tx);
+    var tx = db.transaction("queue", "readwrite");
+    entries.forEach(function (e) { tx.store.add(e); });
+    return tx.done;
   }
+  // The oldest `limit` entries (all of them for 0), in the order they were queued.
   function readQueue(limit) {
-    if (!db) { return Promise.resolve(memoryQueue.slice(0, limit)); }
-    return new Promise(function (resolve, reject) {
-      var out = [], cursor = db.transaction("queue").objectStore("queue").openCursor();
-      cursor.onsuccess = function () {
-        var c = cursor.result;
-        if (c && (!limit || out.length < limit)) { out.push(c.value); c.continue(); } else { resolve(out); }
-      };
-      cursor.onerror = function () { reject(cursor.error); };
-    });
+    if (!db) { return Promise.resolve(limit ? memoryQueue.slice(0, limit) : memoryQueue.slice()); }
+    return db.getAll("queue", null, limit || undefined);
   }
   function removeSeqs(seqs) {
     if (!db) {
       memoryQueue = memoryQueue.filter(function (e) { return seqs.indexOf(e.seq) < 0; });
       return Promise.resolve();
     }
-    var tx = db.transaction("queue", "readwrite"), store = tx.objectStore("queue");
-    seqs.forEach(function (s) { store.delete(s); });
-    return done(tx);
+    var tx = db.transaction("queue", "readwrite");
+    seqs.forEach(function (s) { tx.store.delete(s); });
+    return tx.done;
   }
   function saveList(data) {
     if (!db) { return Promise.resolve(); }
-    var tx = db.transaction("people", "readwrite");
-    tx.objectStore("people").put({key: KEY, data: data, at: Date.now(), user: USER});
-    return done(tx);
+    return db.put("people", {key: KEY, data: data, at: Date.now(), user: USER});
   }
   function usable(r) {
     return r.user === USER && typeof r.at === "number" && r.at <= Date.now() && Date.now() - r.at < MAX_AGE;
   }
   // Every kept list that is too old or not this account's is deleted (any point's, not only this one).
-  function dropStaleLists() {
-    if (!db) { return Promise.resolve(0); }
-    var tx = db.transaction("people", "readwrite"), store = tx.objectStore("people"), dropped = 0;
-    var cursor = store.openCursor();
-    cursor.onsuccess = function () {
-      var c = cursor.result;
-      if (!c) { return; }
-      if (!usable(c.value)) { c.delete(); if (c.value.key === KEY) { dropped += 1; } }
-      c.continue();
-    };
-    return done(tx).then(function () { return dropped; });
+  async function dropStaleLists() {
+    if (!db) { return 0; }
+    var tx = db.transaction("people", "readwrite"), dropped = 0;
+    for (var c = await tx.store.openCursor(); c; c = await c.continue()) {
+      if (!usable(c.value)) {
+        if (c.value.key === KEY) { dropped += 1; }
+        c.delete();
+      }
+    }
+    await tx.done;
+    return dropped;
   }
   function loadList() {
     if (!db) { return Promise.resolve(null); }
-    return req(db.transaction("people").objectStore("people").get(KEY)).then(function (r) {
-      return r && usable(r) ? r.data : null;
-    });
+    return db.get("people", KEY).then(function (r) { return r && usable(r) ? r.data : null; });
   }
 
   // --- the screen ---------------------------------------------------------------------------------
@@ -168,12 +144,12 @@
       var td = document.createElement("td");
       if (pending[p.id]) {
         tr.className = "pending";
-        td.appendChild(tag("warn", msg("pending")));
+        td.appendChild(tag("warn", gettext("Waiting to sync")));
       } else if (present[p.id]) {
-        td.appendChild(tag("ok", msg("present")));
+        td.appendChild(tag("ok", gettext("Present")));
       } else {
         var b = document.createElement("button");
-        b.type = "button"; b.className = "primary js-checkin"; b.textContent = msg("checkin");
+        b.type = "button"; b.className = "primary js-checkin"; b.textContent = gettext("Check in");
         b.dataset.person = p.id;
         td.appendChild(b);
       }
@@ -182,10 +158,10 @@
       frag.appendChild(tr);
     });
     if (!found.length) {
-      var tr = document.createElement("tr"), td = cell(msg("nobody"));
+      var tr = document.createElement("tr"), td = cell(gettext("Nobody found among the people assigned to this point."));
       td.colSpan = 4; td.className = "muted"; tr.appendChild(td); frag.appendChild(tr);
     } else if (found.length > PAGE) {
-      var more = document.createElement("tr"), mtd = cell(msg("more", {n: PAGE}));
+      var more = document.createElement("tr"), mtd = cell(fill(gettext("Showing the first %(n)s; type more of the name."), {n: num(PAGE)}));
       mtd.colSpan = 4; mtd.className = "muted"; more.appendChild(mtd); frag.appendChild(more);
     }
     tbody.replaceChildren(frag);
@@ -201,16 +177,21 @@
       var count = document.getElementById("sync-count"), state = document.getElementById("sync-state");
       count.hidden = !queue.length;
       count.className = "tag warn";
-      count.textContent = msg("waiting", {n: queue.length});
+      count.textContent = fill(ngettext("%(n)s check-in waiting to sync", "%(n)s check-ins waiting to sync",
+        queue.length), {n: num(queue.length)});
       root.dataset.waiting = String(queue.length);
       if (signinLost) {
-        state.textContent = msg("signin");
+        state.textContent = gettext("Your sign-in has expired: sign in again in another tab; the queued check-ins are kept.");
       } else if (!navigator.onLine) {
-        state.textContent = msg("offline");
+        state.textContent = gettext("Offline: check-ins are kept on this device and sent when the network returns.");
       } else if (queue.length && nextTry) {
-        state.textContent = msg("retry", {s: Math.max(1, Math.round((nextTry - Date.now()) / 1000))});
+        state.textContent = fill(gettext("Could not reach the server; retrying in %(s)s s."),
+          {s: num(Math.max(1, Math.round((nextTry - Date.now()) / 1000)))});
       } else if (!queue.length) {
-        state.textContent = msg("synced") + (people.length ? " " + msg("loaded", {n: people.length}) : "");
+        state.textContent = gettext("All check-ins are synced.") + (people.length ? " " + fill(ngettext(
+          "%(n)s person of this point is kept on this device for offline search.",
+          "%(n)s people of this point are kept on this device for offline search.", people.length),
+          {n: num(people.length)}) : "");
       } else {
         state.textContent = "";
       }
@@ -249,8 +230,9 @@
   }
   function checkInDelegation(institution, unit) {
     var ids = (delegations[institution] || []).filter(function (id) { return !present[id] && !pending[id]; });
-    if (!(delegations[institution] || []).length) { note(msg("nodelegation", {unit: unit})); return Promise.resolve(); }
-    note(msg("delegation", {unit: unit, n: ids.length}), "success");
+    if (!(delegations[institution] || []).length) { note(fill(gettext("%(unit)s has not named its delegation."), {unit: unit})); return Promise.resolve(); }
+    note(fill(ngettext("%(unit)s: %(n)s person queued for check-in.",
+      "%(unit)s: %(n)s people queued for check-in.", ids.length), {unit: unit, n: num(ids.length)}), "success");
     return queue(ids.map(function (id) {
       return entry({method: "roll_call", person_id: id}, byId[id] ? byId[id].name : String(id));
     }));
@@ -258,8 +240,9 @@
   function checkInBadge(token) {
     token = (token || "").trim();
     if (!token) { return Promise.resolve(); }
-    if (/^https?:\/\//.test(token)) { scanLog(msg("pointQr")); return Promise.resolve(); }
-    scanLog(msg("scanned"));
+    if (/^https?:\/\//.test(token)) { scanLog(gettext("This QR code belongs to the bridge point (participants scan it with their phones); " +
+      "it is not a personal badge.")); return Promise.resolve(); }
+    scanLog(gettext("Scanned: waiting to sync."));
     return queue([entry({method: "qr_scan", badge: token}, "QR")]);
   }
 
@@ -277,7 +260,7 @@
       if (e.item.badge) {
         var r = results.filter(function (x) { return x.client_id === e.item.client_id; })[0];
         var who = r && r.person_id && byId[r.person_id] ? byId[r.person_id].name : "";
-        scanLog(msg("scanOk", {name: who}));
+        scanLog(fill(gettext("Checked in: %(name)s"), {name: who}));
       }
     });
     return removeSeqs(batch.map(function (e) { return e.seq; }));
@@ -290,8 +273,8 @@
       drop.push(e.seq);
       if (e.person) { refused[e.person] = d.message; }
       var text = d.message.indexOf(e.label) >= 0 ? d.message : e.label + ": " + d.message;
-      note(msg("refused") + " · " + text);
-      if (e.item.badge) { scanLog(msg("refused") + ": " + d.message); }
+      note(gettext("Not recorded") + " · " + text);
+      if (e.item.badge) { scanLog(gettext("Not recorded") + ": " + d.message); }
     });
     return drop;
   }
@@ -364,7 +347,7 @@
     panel.hidden = false;
     document.getElementById("scan-text").focus();
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
-      scanLog(msg("nocamera", {err: "getUserMedia"}));
+      scanLog(fill(gettext("The camera cannot be opened: %(err)s"), {err: "getUserMedia"}));
       return;
     }
     navigator.mediaDevices.getUserMedia({video: {facingMode: "environment"}, audio: false}).then(function (s) {
@@ -373,7 +356,7 @@
       video.srcObject = s;
       video.play();
       tick();
-    }, function (err) { scanLog(msg("nocamera", {err: err.name || err})); });
+    }, function (err) { scanLog(fill(gettext("The camera cannot be opened: %(err)s"), {err: err.name || err})); });
   }
   function closeCamera() {
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
@@ -424,7 +407,10 @@
   document.querySelectorAll("form[action$='/logout/']").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
       var waiting = Number(root.dataset.waiting || 0);
-      if (waiting && !window.confirm(msg("signoutWaiting", {n: waiting}))) { ev.preventDefault(); }
+      if (waiting && !window.confirm(fill(ngettext(
+        "%(n)s check-in has not been synced yet. Signing out deletes it from this device. Sign out anyway?",
+        "%(n)s check-ins have not been synced yet. Signing out deletes them from this device. Sign out anyway?",
+        waiting), {n: num(waiting)}))) { ev.preventDefault(); }
     });
   });
   window.addEventListener("online", function () { delay = MIN_DELAY; syncSoon(0); });
@@ -437,9 +423,10 @@
   }
   openDb().then(function (d) {
     db = d;
-    if (!db) { note(msg("nostore"), "warning"); }
+    if (!db) { note(gettext("This browser cannot keep an offline queue (IndexedDB); check-ins are sent directly."), "warning"); }
     return dropStaleLists().then(function (dropped) {
-      if (dropped) { note(msg("listDropped"), "warning"); }
+      if (dropped) { note(gettext("The copy of the people list kept on this device was too old or belonged to another " +
+      "account; it has been deleted. The name search works again when the network returns."), "warning"); }
       return fetch(root.dataset.dataUrl, {credentials: "same-origin", cache: "no-store"});
     })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })

@@ -4,7 +4,6 @@
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
-  const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
   const result = { camera_ok: false, microphone_ok: false, mic_level: 0, speakers_ok: false, bandwidth_kbps: null, rtt_ms: null };
   window.checkResult = result;
@@ -15,7 +14,7 @@
       const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
       $("c-video").srcObject = media;
       result.camera_ok = media.getVideoTracks().length > 0;
-      $("c-camera").textContent = result.camera_ok ? "✓ " + T.ok : "✗ " + T.failed;
+      $("c-camera").textContent = result.camera_ok ? "✓ " + gettext("OK") : "✗ " + gettext("Failed");
       const ctx = new AudioContext(), analyser = ctx.createAnalyser();
       ctx.createMediaStreamSource(media).connect(analyser);
       const data = new Uint8Array(analyser.fftSize);
@@ -48,7 +47,7 @@
         if (first && Date.now() - first.at >= 4000) {
           result.bandwidth_kbps = ((f.bytes_in - first.f.bytes_in) * 8) / (Date.now() - first.at);
           clearInterval(timer);
-          $("c-net").textContent = Math.round(result.bandwidth_kbps) + " kbit/s · " + Math.round(result.rtt_ms || 0) + " ms";
+          $("c-net").textContent = Diemcau.number(result.bandwidth_kbps) + " kbit/s · " + Diemcau.number(result.rtt_ms || 0) + " ms";
           $("c-save").disabled = false;
         }
       }, 500);
@@ -58,7 +57,7 @@
     const r = await fetch(cfg.save_url, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(result) });
     const body = await r.json();
-    $("c-result").textContent = r.ok ? T.saved + " " + (body.passed ? T.passed : T.not_passed) : body.message;
+    $("c-result").textContent = r.ok ? gettext("Check saved.") + " " + (body.passed ? gettext("Passed") : gettext("Not passed")) : body.message;
   };
   devices(); network();
 })();

@@ -6,7 +6,11 @@
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
-  const T = cfg.labels || {};
+  const D = window.Diemcau;  // numbers in the page's language (app.js)
+  const STATES = {
+    never: gettext("Never connected"), connected: gettext("Connected"), receiving: gettext("Receiving"),
+    publishing: gettext("Publishing"), floor: gettext("Has the floor"), lost: gettext("Lost"),
+  };
   const $ = (id) => document.getElementById(id);
   const PAGE = 12, THUMB_EVERY = 10000;
   let queue = [], programme = null, board = null, page = 0, filter = "", thumbRound = Date.now();
@@ -26,7 +30,7 @@
 
   function renderQueue() {
     const ul = $("queue"); ul.replaceChildren();
-    if (!queue.length) { ul.append(el("li", { class: "empty" }, T.empty_queue)); return; }
+    if (!queue.length) { ul.append(el("li", { class: "empty" }, gettext("No request."))); return; }
     queue.forEach((r) => {
       const li = el("li", { class: r.state, "data-request": r.id, "data-point": r.point_id });
       li.append(el("div", { class: "who" }, r.who), el("div", { class: "small" }, r.point + " · " + r.unit));
@@ -35,15 +39,15 @@
       clock.textContent = since(r.granted_at || r.since);
       line.append(clock);
       if (r.state === "requested") {
-        const g = el("button", { type: "button", class: "primary", "data-act": "grant" }, T.grant);
+        const g = el("button", { type: "button", class: "primary", "data-act": "grant" }, gettext("Give the floor"));
         g.onclick = () => act({ type: "grant", id: r.id, source: "point" });
-        const b = el("button", { type: "button", "data-act": "grant-both" }, T.grant_both);
+        const b = el("button", { type: "button", "data-act": "grant-both" }, gettext("Side by side"));
         b.onclick = () => act({ type: "grant", id: r.id, source: "both" });
         line.append(g, b);
       }
-      const rv = el("button", { type: "button", "data-act": "revoke" }, T.revoke);
+      const rv = el("button", { type: "button", "data-act": "revoke" }, gettext("Take back"));
       rv.onclick = () => act({ type: "revoke", id: r.id });
-      const m = el("button", { type: "button", "data-act": "mute" }, muted.has(r.point_id) ? T.unmute : T.mute);
+      const m = el("button", { type: "button", "data-act": "mute" }, muted.has(r.point_id) ? gettext("Unmute") : gettext("Mute"));
       m.onclick = () => { const on = !muted.has(r.point_id); on ? muted.add(r.point_id) : muted.delete(r.point_id);
         act({ type: "mute", point_id: r.point_id, muted: on }); renderQueue(); };
       line.append(rv, m);
@@ -61,7 +65,8 @@
   document.querySelectorAll("[data-source]").forEach((b) => { b.onclick = () => act({ type: "programme", source: b.dataset.source }); });
 
   function ago(n) {
-    return n < 90 ? T.seconds_ago.replace("%(n)s", n) : T.minutes_ago.replace("%(n)s", Math.round(n / 60));
+    return n < 90 ? interpolate(gettext("%(n)s s ago"), { n: D.number(n) }, true)
+      : interpolate(gettext("%(n)s min ago"), { n: D.number(Math.round(n / 60)) }, true);
   }
   function thumb(id) {  // one <img> per point, kept across renders so a board update does not reload it
     let img = imgs.get(id);
@@ -81,7 +86,7 @@
     const pts = f ? board.points.filter((p) => (p.name + " " + (p.unit || "")).toLowerCase().includes(f)) : board.points;
     const pages = Math.max(1, Math.ceil(pts.length / PAGE));
     page = Math.min(page, pages - 1);
-    $("wall-page").textContent = T.page + " " + (page + 1) + "/" + pages;
+    $("wall-page").textContent = gettext("Page") + " " + D.number(page + 1) + "/" + D.number(pages);
     return pts.slice(page * PAGE, page * PAGE + PAGE);
   }
   function renderWall() {
@@ -92,13 +97,13 @@
       const pic = el("div", { class: "pic" + (age === null || age === undefined ? " none" : "") });
       pic.append(thumb(p.id));
       pic.append(el("span", { class: "age" + (age > 30 ? " stale" : "") },
-        age === null || age === undefined ? T.no_thumb : ago(age)));
+        age === null || age === undefined ? gettext("No picture yet") : ago(age)));
       t.append(pic, el("div", { class: "name" }, p.name));
-      const st = el("span", { class: "state " + p.state }, T[p.state === "lost" ? "state_lost" : p.state] || p.state);
+      const st = el("span", { class: "state " + p.state }, STATES[p.state] || p.state);
       t.append(st);
-      if (p.degraded) t.append(" ", el("span", { class: "state degraded" }, T.degraded));
+      if (p.degraded) t.append(" ", el("span", { class: "state degraded" }, gettext("degraded")));
       if (p.figures) t.append(el("div", { class: "small muted" },
-        Math.round(p.figures.fps) + " fps · " + Math.round(p.figures.bitrate_in_kbps) + " kbit/s"));
+        D.number(p.figures.fps) + " fps · " + D.number(p.figures.bitrate_in_kbps) + " kbit/s"));
       wall.append(t);
     });
   }

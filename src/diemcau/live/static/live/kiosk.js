@@ -7,7 +7,6 @@
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
-  const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
   const stage = $("stage"), mainVideo = $("main"), sideVideo = $("side"), selfVideo = $("self");
   const STATS_EVERY = 5000, STALL_AFTER = 6000, SILENT_RESTART = 30000;
@@ -26,21 +25,21 @@
   function showProgramme(p) {
     state.programme = p;
     stage.classList.toggle("both", p.source === "both");
-    $("on-air-who").textContent = p.source === "host" ? T.host
-      : (p.speaker ? p.speaker + " – " : "") + p.point_name + (p.source === "both" ? " · " + T.host : "");
+    $("on-air-who").textContent = p.source === "host" ? gettext("Host studio")
+      : (p.speaker ? p.speaker + " – " : "") + p.point_name + (p.source === "both" ? " · " + gettext("Host studio") : "");
   }
 
   function watchAll(janus) {
     state.watching = true;
     state.lastProgress = Date.now();
     state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
-    setMedia(false, T.no_picture);
+    setMedia(false, gettext("Waiting for the picture…"));
     const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
     L.watchMount(janus, cfg.main, mainVideo, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
     L.watchMount(janus, cfg.side, sideVideo, { onHandle: (h) => { state.handles.side = h; }, onFail: fail });
   }
   const watcher = new L.LiveJanus(cfg.watch_url, cfg.token, watchAll, () => {
-    state.watching = false; state.handles = {}; setMedia(false, T.lost);
+    state.watching = false; state.handles = {}; setMedia(false, gettext("Media connection lost, reconnecting…"));
   });
 
   // --- publishing own camera and microphone (only while the point has the floor) ---------------
@@ -120,7 +119,8 @@
     state.floor = f;
     const s = $("floor-state");
     s.className = "floor-state " + (f ? f.state : "");
-    s.textContent = f ? (f.state === "granted" ? T.granted : T.requested) + (state.muted ? " · " + T.muted : "") : "";
+    const said = f && f.state === "granted" ? gettext("You have the floor") : gettext("Waiting for the director…");
+    s.textContent = f ? said + (state.muted ? " · " + gettext("Microphone muted by the director") : "") : "";
     $("floor-ask").hidden = !!f; $("floor-who").hidden = !!f; $("floor-withdraw").hidden = !f;
     timerStart = f && f.granted_at ? new Date(f.granted_at).getTime() : null;
     if (f && f.state === "granted" && f.publisher_id) startPublishing(f.publisher_id).catch((e) => console.error(e));
@@ -136,7 +136,7 @@
 
   $("floor-ask").addEventListener("click", () => {
     const who = $("floor-who").value.trim();
-    if (!who) { $("floor-who").placeholder = T.who_required; $("floor-who").focus(); return; }
+    if (!who) { $("floor-who").placeholder = gettext("Type who will speak first."); $("floor-who").focus(); return; }
     socket.send({ type: "floor_request", who: who });
   });
   $("floor-withdraw").addEventListener("click", () => socket.send({ type: "floor_withdraw" }));
@@ -161,7 +161,7 @@
     }
   }, (up) => {
     $("ws-dot").className = "dot " + (up ? "ok" : "bad");
-    $("ws-state").textContent = up ? T.ws_ok : T.ws_lost;
+    $("ws-state").textContent = up ? gettext("Connected to diemcau") : gettext("diemcau unreachable, retrying…");
   });
 
   // --- statistics: every 5 s to diemcau; a stalled picture is watched again ----------------------
@@ -178,7 +178,7 @@
     const frames = f.main.frames_decoded + f.side.frames_decoded;
     if (frames > state.lastFrames || (frames > 0 && frames < state.lastFrames)) {
       state.lastProgress = Date.now();
-      if (state.watching) setMedia(true, T.live);
+      if (state.watching) setMedia(true, gettext("Programme live"));
     } else if (state.watching && Date.now() - state.lastProgress > STALL_AFTER) {
       // No picture: start over only if the link to the node is broken (or silent for long); a link
       // that is up is kept, so the picture is back with the next keyframe when the source returns.
@@ -244,7 +244,7 @@
     watcher.setToken(token);
     if (state.pubJanus) state.pubJanus.setToken(token);
     socket.path = cfg.ws + "?token=" + encodeURIComponent(token);
-  }, () => setMedia(false, T.lost));
+  }, () => setMedia(false, gettext("Media connection lost, reconnecting…")));
 
-  if (cfg.token) watcher.start(); else setMedia(false, T.lost);
+  if (cfg.token) watcher.start(); else setMedia(false, gettext("Media connection lost, reconnecting…"));
 })();

@@ -4,7 +4,6 @@
   "use strict";
   const L = window.DiemcauLive;
   const cfg = JSON.parse(document.getElementById("live-config").textContent);
-  const T = cfg.labels || {};
   const $ = (id) => document.getElementById(id);
   let conn = null, handle = null, retry = null;
   window.studioState = { publishing: false };
@@ -18,14 +17,14 @@
       media.getVideoTracks().slice(0, 1).forEach((t) => tracks.push({ type: "video", capture: t }));
       L.publishTo(janus, { room: cfg.room, id: cfg.publisher_id, display: "studio", token: cfg.token }, tracks, {
         onHandle: (h) => { handle = h; },
-        onState: (up) => { window.studioState.publishing = up; $("studio-state").textContent = up ? T.publishing_on : T.lost; },
+        onState: (up) => { window.studioState.publishing = up; $("studio-state").textContent = up ? gettext("Camera and microphone are on") : gettext("Media connection lost, reconnecting…"); },
         onFail: (why) => {
           $("studio-state").textContent = why;
           if (retry) return;  // one restart at a time
           retry = setTimeout(() => { retry = null; conn.restart(why); }, 1500);
         },
       });
-    }, () => { window.studioState.publishing = false; $("studio-state").textContent = T.lost; });
+    }, () => { window.studioState.publishing = false; $("studio-state").textContent = gettext("Media connection lost, reconnecting…"); });
     conn.start();
   }
   $("go-camera").onclick = async () => publish(await navigator.mediaDevices.getUserMedia({
@@ -41,7 +40,7 @@
   L.keepTokenFresh(cfg, (token) => {
     if (conn) conn.setToken(token);
     if (socket) socket.path = cfg.ws + "?token=" + encodeURIComponent(token);
-  }, () => { $("studio-state").textContent = T.lost; });
+  }, () => { $("studio-state").textContent = gettext("Media connection lost, reconnecting…"); });
   // Figures of the studio's sending side, as the host point's kiosk would send them.
   let socket = null;
   if (cfg.ws) {
