@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from diemcau.core import jobs
 from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import Unit
-from diemcau.points import services
+from diemcau.points import official_list
 from diemcau.points.models import Assignment, AssignmentImport
 
 from .conftest import SCREENSHOTS, login, shot
@@ -24,7 +24,7 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
     bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
     organiser = get_user_model().objects.get(username="bavi")
     # Ba Vì's official list, exported, is an assignment list; 20 schools lose their point meanwhile.
-    data = services.official_list_workbook(organiser, conference, bavi, "Hà Nội", datetime.date(2023, 8, 10))
+    data = official_list.official_list_workbook(organiser, conference, bavi, "Hà Nội", datetime.date(2023, 8, 10))
     gone = list(Assignment.objects.filter(session=morning, institution__path__startswith=bavi.path)
                 .order_by("institution__code").values_list("pk", flat=True)[:20])
     Assignment.objects.filter(pk__in=gone).delete()
