@@ -13,7 +13,7 @@ One runtime per conference on air. It
   first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
-  ``services.granted_publishers``) are forwarded, every other participant is kicked at the next
+  ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
   look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
   room's ``allowed`` list holds only the tokens that may join now;
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
