@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 
-from diemcau.points.planner import Hall, Institution, PlanInfeasible, PlanProblem, plan, plan_many
+from diemcau.points.planner import plan, plan_many
 from diemcau.points.planner_exact import plan_exact
+from diemcau.points.planner_model import Hall, Institution, PlanInfeasible, PlanProblem
 
 KM_PER_DEG_LAT = 111.2
 # National districts are small and planned by the hundred: a fifth of the district search budget

@@ -22,7 +22,7 @@ from diemcau.attendance import checkin, delegations, headcounts
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person
-from diemcau.points import services as points
+from diemcau.points import assignment, bridge_points
 from tests.points.conftest import bavi_institutions, planning  # noqa: F401  (fixtures reused)
 
 MGMT, TEACHER, STAFF = Person.Category.MANAGEMENT, Person.Category.TEACHER, Person.Category.STAFF
@@ -32,8 +32,8 @@ MGMT, TEACHER, STAFF = Person.Category.MANAGEMENT, Person.Category.TEACHER, Pers
 def world(planning, person_factory):  # noqa: F811
     t, morning = planning["t"], planning["morning"]
     conf = planning["conference"]
-    bavi_point = points.create_point(SYSTEM, conf, planning["halls"]["bavi"], name="Điểm cầu Phòng GD&ĐT Ba Vì")
-    thpt_point = points.create_point(SYSTEM, conf, planning["halls"]["thpt"], name="Điểm cầu THPT Ba Vì")
+    bavi_point = bridge_points.create_point(SYSTEM, conf, planning["halls"]["bavi"], name="Điểm cầu Phòng GD&ĐT Ba Vì")
+    thpt_point = bridge_points.create_point(SYSTEM, conf, planning["halls"]["thpt"], name="Điểm cầu THPT Ba Vì")
     p = {
         "a_principal": person_factory(t["school_a"], "Nguyễn Thị Hà", MGMT),
         "a_t1": person_factory(t["school_a"], "Trần Văn Bình", TEACHER),
@@ -45,10 +45,10 @@ def world(planning, person_factory):  # noqa: F811
         "c_t1": person_factory(t["school_c"], "Ngô Thị Lan", TEACHER),
         "thpt_t1": person_factory(t["THPT_BAVI"], "Bùi Văn Khánh", TEACHER),
     }
-    points.assign(SYSTEM, morning, t["school_a"], bavi_point)
-    points.assign(SYSTEM, morning, t["school_b"], bavi_point)
-    points.assign(SYSTEM, morning, t["THPT_BAVI"], thpt_point)
-    points.assign(SYSTEM, morning, t["school_c"], planning["hanoi_point"])
+    assignment.assign(SYSTEM, morning, t["school_a"], bavi_point)
+    assignment.assign(SYSTEM, morning, t["school_b"], bavi_point)
+    assignment.assign(SYSTEM, morning, t["THPT_BAVI"], thpt_point)
+    assignment.assign(SYSTEM, morning, t["school_c"], planning["hanoi_point"])
     delegations.name_delegation(SYSTEM, morning, t["school_a"], rule=Delegation.Rule.COMPOSITION,
                                 min_management=1, min_teachers=2, min_staff=1)
     delegations.name_delegation(SYSTEM, morning, t["school_b"], rule=Delegation.Rule.NAMED,

@@ -12,7 +12,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from diemcau.points.services import _n as points_number
+from diemcau.points.halls import whole_number as points_number
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "diemcau"
 JS_PO = SRC / "locale/vi/LC_MESSAGES/djangojs.po"

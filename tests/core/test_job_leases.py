@@ -131,7 +131,7 @@ def test_a_retryable_job_whose_worker_is_killed_runs_again_by_itself(workers, tm
 def test_a_confirmed_import_cut_off_mid_run_is_applied_exactly_once(tree, organiser_bavi, monkeypatch, settings):
     from diemcau.orgs import importing
     from diemcau.orgs.models import ImportBatch, Unit
-    from tests.orgs.test_importing import UNIT_HEAD, csv, unit_row, upload
+    from tests.orgs.sheets import UNIT_HEAD, csv, unit_row, upload
 
     data = csv([UNIT_HEAD, unit_row("TH_KILLED", "Trường Bị Ngắt")])
     batch = importing.start_import(organiser_bavi, ImportBatch.Kind.UNITS, upload(data))

@@ -10,7 +10,7 @@ from diemcau.core.models import Job
 from diemcau.orgs import importing
 from diemcau.orgs.models import ImportBatch, Unit
 from tests.e2e.conftest import login, shot
-from tests.orgs.test_importing import UNIT_HEAD, csv, unit_row, upload
+from tests.orgs.sheets import UNIT_HEAD, csv, unit_row, upload
 
 
 @pytest.mark.django_db(transaction=True)

@@ -183,10 +183,10 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
 
     # The director puts a teacher's question on screen (voice): every kiosk shows it, pushed, no reload.
     from diemcau.core.scoping import SYSTEM
-    from diemcau.voice import services as voice
+    from diemcau.voice import moderation, opinions
 
     asker = person_factory(w["tree"]["school_a"], name="Phạm Thị Mai")
-    question = voice.approve(SYSTEM, voice.submit(asker, w["conference"], QUESTION, kind="question"))
+    question = moderation.approve(SYSTEM, opinions.submit(asker, w["conference"], QUESTION, kind="question"))
     console.goto(f"{url}/voice/{w['conference'].pk}/director/", wait_until="domcontentloaded")
     console.click(f"#cand-{question.pk} button[type=submit]")
     for key in ("hanoi", "bavi", "school"):
@@ -324,7 +324,7 @@ def _widths(page) -> tuple[int, int]:
 
 def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browser, asgi_server, root_on_air):
     from diemcau.core.scoping import SYSTEM
-    from diemcau.live import services
+    from diemcau.live import floor, nodes
     from diemcau.live.janus_client import JanusAdmin
     from diemcau.live.models import FloorRequest
 
@@ -333,8 +333,8 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     viewer.goto(f"{url}/live/points/{w['bavi'].pk}/kiosk/", wait_until="domcontentloaded")
     _wait(lambda: _frames(viewer) > 20 and _widths(viewer)[0] == 640, 30, "Ba Vì decoding the synthetic host")
     # Sóc Sơn asks for the floor and gets it, host and point side by side; its kiosk is not open yet.
-    request = services.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
-    services.grant_floor(SYSTEM, request, source="both")
+    request = floor.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
+    floor.grant_floor(SYSTEM, request, source="both")
     request.refresh_from_db()
 
     # Every picture width the viewer shows, main and side, sampled every 50 ms while the attacks run.
@@ -393,7 +393,7 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     async def tokens():
         async with JanusAdmin(root_on_air["root"].admin_url, root_on_air["root"].admin_secret) as admin:
             return set(await admin.list_tokens())
-    _wait(lambda: first not in services.run_janus(tokens), 10, "the first token gone from Janus")
+    _wait(lambda: first not in nodes.run_janus(tokens), 10, "the first token gone from Janus")
     answer = viewer.evaluate("""() => new Promise((ok) => window.kioskState.handles.main.send({
         message: { request: "list" }, success: (r) => ok(r.streaming || "no answer"),
         error: (e) => ok("error " + e) }))""")

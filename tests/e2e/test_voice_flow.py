@@ -16,7 +16,8 @@ import pytest
 from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
-from diemcau.voice import services
+from diemcau.voice import moderation, opinions
+from diemcau.voice import on_air as voice_on_air
 from diemcau.voice.models import Opinion, Vote
 
 from .conftest import login as _login
@@ -40,8 +41,8 @@ def world(transactional_db, tree, make_user, person_factory):
     teacher = person_factory(tree["school_a"], name="Nguyễn Thị Lan", user=make_user("gv_lan"))
     first = person_factory(tree["school_a"], name="Trần Văn Bình", user=make_user("gv_binh"))
     second = person_factory(tree["school_b"], name="Lê Thị Hoa", user=make_user("gv_hoa"))
-    item = services.approve(SYSTEM, services.submit(first, conference, CONCERN, kind="question"))
-    duplicate = services.submit(second, conference, DUPLICATE, kind="question")
+    item = moderation.approve(SYSTEM, opinions.submit(first, conference, CONCERN, kind="question"))
+    duplicate = opinions.submit(second, conference, DUPLICATE, kind="question")
     make_user("kd_bavi", Role.MODERATOR, tree["bavi"])
     make_user("kd_bo", Role.MODERATOR, tree["ministry"])
     make_user("dieuphoi", Role.DIRECTOR)
@@ -105,7 +106,7 @@ def test_from_a_phone_to_the_ministry_and_onto_the_screen(page, phone, world, tr
     page.locator("#current .voice-on-air .question").wait_for()
     assert CONCERN in page.locator("#current").inner_text()
     shot(page, "voice-director")
-    assert services.on_air(conference) == item
+    assert voice_on_air.on_air(conference) == item
 
     phone.goto(phone.base_url + base + "on-air/")
     fragment = phone.locator("#voice-on-air")
@@ -133,7 +134,7 @@ def test_demo_accounts_use_the_voice_pages(page, demo_world):
 
     conference = demo_world
     base = f"{page.base_url}/voice/{conference.pk}/"
-    on_air = services.on_air(conference)
+    on_air = voice_on_air.on_air(conference)
     assert on_air is not None and on_air.at_unit.parent_id is None
     report = demo.summarise(conference)
     assert report.items == 330 and report.rejected > 10 and report.merged > 50 and report.at_ministry >= 15

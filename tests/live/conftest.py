@@ -92,17 +92,17 @@ def live_world(db, tree, make_user):
     from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import Role, RoleAssignment
-    from diemcau.points import services as points
+    from diemcau.points import bridge_points, halls
 
     conf = events.create_conference(SYSTEM, title="Hội nghị trực tuyến", date=datetime.date(2023, 8, 15),
                                     host_unit=tree["ministry"], place="Hà Nội")
-    hall = {k: points.create_hall(SYSTEM, tree[k], name=f"Hội trường {k}", capacity=200)
+    hall = {k: halls.create_hall(SYSTEM, tree[k], name=f"Hội trường {k}", capacity=200)
             for k in ("ministry", "hanoi", "bavi", "school_a", "socson")}
-    host = points.create_point(SYSTEM, conf, hall["ministry"], name="Điểm cầu chính", is_host=True)
-    hanoi = points.create_point(SYSTEM, conf, hall["hanoi"], name="Điểm cầu Sở Hà Nội", relay_parent=host)
-    bavi = points.create_point(SYSTEM, conf, hall["bavi"], name="Điểm cầu Phòng Ba Vì", relay_parent=hanoi)
-    school = points.create_point(SYSTEM, conf, hall["school_a"], name="Điểm cầu Tây Đằng A", relay_parent=bavi)
-    socson = points.create_point(SYSTEM, conf, hall["socson"], name="Điểm cầu Sóc Sơn", relay_parent=hanoi)
+    host = bridge_points.create_point(SYSTEM, conf, hall["ministry"], name="Điểm cầu chính", is_host=True)
+    hanoi = bridge_points.create_point(SYSTEM, conf, hall["hanoi"], name="Điểm cầu Sở Hà Nội", relay_parent=host)
+    bavi = bridge_points.create_point(SYSTEM, conf, hall["bavi"], name="Điểm cầu Phòng Ba Vì", relay_parent=hanoi)
+    school = bridge_points.create_point(SYSTEM, conf, hall["school_a"], name="Điểm cầu Tây Đằng A", relay_parent=bavi)
+    socson = bridge_points.create_point(SYSTEM, conf, hall["socson"], name="Điểm cầu Sóc Sơn", relay_parent=hanoi)
     ops = {}
     for key, point, unit in (("hanoi", hanoi, "hanoi"), ("bavi", bavi, "bavi"), ("school", school, "school_a"),
                              ("host", host, "ministry"), ("socson", socson, "socson")):

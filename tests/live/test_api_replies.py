@@ -7,7 +7,7 @@ import secrets
 import pytest
 from django.utils import timezone
 
-from diemcau.live import services
+from diemcau.live import health
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode, LiveToken
 
@@ -55,7 +55,7 @@ def test_the_floor_programme_board_and_check_replies_match_their_schemas(client,
     conf, point, op = w["conference"], w["hanoi"], w["ops"]["hanoi"]
 
     client.force_login(op)
-    services.kiosk_connected(op, point)
+    health.kiosk_connected(op, point)
     stats = client.post(f"/api/live/points/{point.pk}/stats", {"phase": "receiving", "fps": 25, "frames_decoded": 90},
                         content_type="application/json", HTTP_X_LIVE_TOKEN=_token(op, point))
     assert stats.status_code == 200, stats.content

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.scoping import SYSTEM
-from diemcau.live import services
+from diemcau.live import floor, hls, layout
+from diemcau.live import tokens as live_tokens
 from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, VideoRoom
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode, LiveToken
@@ -133,11 +134,11 @@ def test_kiosk_token_cannot_squat_the_studio_or_another_points_id(on_air):
     w, runtime, root = on_air["world"], on_air["runtime"], on_air["root"]
     conference = w["conference"]
     # Sóc Sơn has the floor (its kiosk is not publishing yet); Hà Nội's operator has a kiosk token.
-    req = services.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
-    services.grant_floor(w["director"], req)
-    token = services.issue_token(w["ops"]["hanoi"], conference, LiveToken.Purpose.KIOSK, w["hanoi"]).token.token
+    req = floor.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
+    floor.grant_floor(w["director"], req)
+    token = live_tokens.issue_token(w["ops"]["hanoi"], conference, LiveToken.Purpose.KIOSK, w["hanoi"]).token.token
     _wait(lambda: token in _janus_tokens(root), 5, "the kiosk token at Janus")
-    room = services.room_id(conference)
+    room = layout.room_id(conference)
     squatted = {}
     for name, pub_id in (("studio", OLD_STUDIO_ID), ("socson", old_point_id(w["socson"])),
                          ("socson-grant", _granted_id(req))):
@@ -165,22 +166,22 @@ def _janus_tokens(root: JanusNode) -> set[str]:
 @pytest.mark.django_db
 def test_grants_and_the_studio_get_random_ids_only_their_holders_see(live_world, node_row):
     w = live_world
-    studio = services.issue_token(w["director"], w["conference"], LiveToken.Purpose.STUDIO).as_config()
+    studio = live_tokens.issue_token(w["director"], w["conference"], LiveToken.Purpose.STUDIO).as_config()
     assert "studio_id" not in studio
     sid = studio["publisher_id"]
     assert sid not in (OLD_STUDIO_ID, old_point_id(w["host"])) and 2**32 <= sid < 2**53, sid
-    kiosk = services.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"]).as_config()
+    kiosk = live_tokens.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"]).as_config()
     assert kiosk["publisher_id"] is None  # no floor, no id: a kiosk publishes only while it holds the floor
-    req = services.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
-    services.grant_floor(w["director"], req)
+    req = floor.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
+    floor.grant_floor(w["director"], req)
     req.refresh_from_db()
     assert 2**32 <= req.publisher_id < 2**53 and req.publisher_id != old_point_id(w["hanoi"])
-    granted = services.granted_publishers(w["conference"].pk)
+    granted = floor.granted_publishers(w["conference"].pk)
     assert granted["point"] == (w["hanoi"].pk, req.publisher_id) and sid in granted["studio"]
-    services.revoke_floor(w["director"], req)
-    assert services.granted_publishers(w["conference"].pk)["point"] is None
-    again = services.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
-    services.grant_floor(w["director"], again)
+    floor.revoke_floor(w["director"], req)
+    assert floor.granted_publishers(w["conference"].pk)["point"] is None
+    again = floor.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
+    floor.grant_floor(w["director"], again)
     again.refresh_from_db()
     assert again.publisher_id != req.publisher_id
 
@@ -188,9 +189,9 @@ def test_grants_and_the_studio_get_random_ids_only_their_holders_see(live_world,
 @pytest.mark.django_db(transaction=True)
 def test_only_the_granted_kiosk_hears_its_publisher_id(live_world, node_row):
     w = live_world
-    tokens = {k: services.issue_token(w["ops"][k], w["conference"], LiveToken.Purpose.KIOSK, w[k]).token.token
+    tokens = {k: live_tokens.issue_token(w["ops"][k], w["conference"], LiveToken.Purpose.KIOSK, w[k]).token.token
               for k in ("hanoi", "bavi")}
-    req = services.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
+    req = floor.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
 
     async def hello(key):
         app = URLRouter(websocket_urlpatterns)
@@ -203,7 +204,7 @@ def test_only_the_granted_kiosk_hears_its_publisher_id(live_world, node_row):
         return message
 
     assert "publisher_id" not in (asyncio.run(hello("hanoi"))["floor"] or {})  # waiting: no id yet
-    services.grant_floor(w["director"], req)
+    floor.grant_floor(w["director"], req)
     req.refresh_from_db()
     assert asyncio.run(hello("hanoi"))["floor"]["publisher_id"] == req.publisher_id
     assert asyncio.run(hello("bavi"))["floor"] is None
@@ -213,20 +214,20 @@ def test_only_the_granted_kiosk_hears_its_publisher_id(live_world, node_row):
 @pytest.mark.django_db
 def test_tokens_last_minutes_and_renewal_rechecks_the_right(live_world, node_row, settings):
     w = live_world
-    issued = services.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
+    issued = live_tokens.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
     lifetime = issued.token.expires_at - timezone.now()
     assert lifetime <= datetime.timedelta(minutes=15), lifetime
-    renewed = services.renew_token(w["ops"]["hanoi"], issued.token.token)
+    renewed = live_tokens.renew_token(w["ops"]["hanoi"], issued.token.token)
     assert renewed.token.token != issued.token.token and renewed.token.point_id == w["hanoi"].pk
     assert _janus_accepts(node_row.http_url, renewed.token.token)
     # The old token keeps working a short while (open sessions move to the new one), then expires.
     old = LiveToken.objects.get(pk=issued.token.pk)
-    assert old.expires_at <= timezone.now() + services.renew_grace()
+    assert old.expires_at <= timezone.now() + live_tokens.renew_grace()
     with pytest.raises(ScopeError):  # somebody else's token
-        services.renew_token(w["ops"]["bavi"], renewed.token.token)
+        live_tokens.renew_token(w["ops"]["bavi"], renewed.token.token)
     RoleAssignment.objects.filter(user=w["ops"]["hanoi"], role=Role.POINT_OPERATOR).delete()
     with pytest.raises(ScopeError):  # the right went (here without the revocation signal): no renewal
-        services.renew_token(w["ops"]["hanoi"], renewed.token.token)
+        live_tokens.renew_token(w["ops"]["hanoi"], renewed.token.token)
 
 
 @pytest.mark.django_db
@@ -236,7 +237,7 @@ def test_sign_out_role_removal_and_deactivation_revoke_tokens_at_janus(client, l
     url = node_row.http_url
 
     def kiosk(key):
-        return services.issue_token(w["ops"][key], w["conference"], LiveToken.Purpose.KIOSK, w[key]).token
+        return live_tokens.issue_token(w["ops"][key], w["conference"], LiveToken.Purpose.KIOSK, w[key]).token
 
     signed_out = kiosk("hanoi")
     client.force_login(w["ops"]["hanoi"])
@@ -261,7 +262,7 @@ def test_runtime_removes_expired_tokens_and_never_adds_them_back(on_air):
     w, root = on_air["world"], on_air["root"]
 
     def kiosk(key):
-        return services.issue_token(w["ops"][key], w["conference"], LiveToken.Purpose.KIOSK, w[key]).token
+        return live_tokens.issue_token(w["ops"][key], w["conference"], LiveToken.Purpose.KIOSK, w[key]).token
 
     expiring, revoked, valid = kiosk("hanoi"), kiosk("bavi"), kiosk("school")
     _wait(lambda: {expiring.token, revoked.token, valid.token} <= _janus_tokens(root), 5, "tokens at Janus")
@@ -279,8 +280,8 @@ def test_runtime_removes_expired_tokens_and_never_adds_them_back(on_air):
 @pytest.mark.django_db
 def test_floor_queue_names_only_for_the_director_and_the_subtrees_organisers(client, live_world, make_user):
     w = live_world
-    services.request_floor(w["ops"]["bavi"], w["bavi"], "Lê Văn Ba Vì")
-    services.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
+    floor.request_floor(w["ops"]["bavi"], w["bavi"], "Lê Văn Ba Vì")
+    floor.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
     teacher = make_user("giaovien_ba_vi", Role.PARTICIPANT, w["tree"]["school_a"])
     organiser = make_user("to_chuc_soc_son", Role.UNIT_ORGANISER, w["tree"]["socson"])
     url = f"/api/live/conferences/{w['conference'].pk}/floor"
@@ -313,9 +314,9 @@ def test_hls_needs_a_signed_expiring_link_given_only_to_the_invited(client, live
     client.force_login(outsider)
     assert client.get("/live/hls/index.m3u8").status_code == 404  # unsigned: the old open path is gone
     with pytest.raises(ScopeError):
-        services.hls_link(outsider, w["conference"])
+        hls.hls_link(outsider, w["conference"])
     client.force_login(invited)
-    link = services.hls_link(invited, w["conference"])
+    link = hls.hls_link(invited, w["conference"])
     playlist = client.get(link)
     assert playlist.status_code == 200 and b"seg_00001.ts" in b"".join(playlist.streaming_content)
     segment_url = link.rsplit("/", 1)[0] + "/seg_00001.ts"
@@ -324,5 +325,5 @@ def test_hls_needs_a_signed_expiring_link_given_only_to_the_invited(client, live
     assert client.get(segment_url).status_code == 200  # a cache (nginx) checks the link, not the session
     tampered = link.replace(f"/{w['conference'].pk}/", f"/{w['conference'].pk + 1}/")
     assert client.get(tampered).status_code == 403
-    expired = services.hls_path(w["conference"].pk, int(time.time()) - 1) + "index.m3u8"
+    expired = hls.hls_path(w["conference"].pk, int(time.time()) - 1) + "index.m3u8"
     assert client.get(expired).status_code == 403

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from diemcau.live import services
+from diemcau.live import hls as live_hls
 from tests.environment import missing
 from tests.servers import free_port
 
@@ -68,10 +68,10 @@ http {{
 
 def test_nginx_checks_the_links_diemcau_signs(nginx_hls, live_world):
     w = live_world
-    link = services.hls_link(w["director"], w["conference"])
+    link = live_hls.hls_link(w["director"], w["conference"])
     assert _get(nginx_hls + link) == 200
     assert _get(nginx_hls + link.rsplit("/", 1)[0] + "/seg_00001.ts") == 200
     assert _get(nginx_hls + link.replace(f"/{w['conference'].pk}/", f"/{w['conference'].pk + 7}/")) == 403
-    expired = services.hls_path(w["conference"].pk, int(time.time()) - 5) + "index.m3u8"
+    expired = live_hls.hls_path(w["conference"].pk, int(time.time()) - 5) + "index.m3u8"
     assert _get(nginx_hls + expired) == 410
     assert _get(nginx_hls + "/live/hls/index.m3u8") == 404

@@ -10,8 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.live import services
-from diemcau.live.janus_client import STREAMING, JanusClient, JanusError
+from diemcau.live import access, health, nodes, programme, site_board, technical_checks, tokens, viewers
+from diemcau.live import floor as live_floor
+from diemcau.live.janus_client import STREAMING, VIDEOROOM, JanusClient, JanusError
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode, LiveToken, PointLiveState, Programme
 from diemcau.points.access import operates_point
@@ -46,13 +47,13 @@ def _session_with(url, token):
 
 def test_kiosk_token_opens_janus_and_revoking_closes_it(live_world, node_row):
     w = live_world
-    issued = services.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
-    assert issued.token.plugins == [services.VIDEOROOM, STREAMING]
+    issued = tokens.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
+    assert issued.token.plugins == [VIDEOROOM, STREAMING]
     _session_with(node_row.http_url, issued.token.token)
     with pytest.raises(JanusError) as no_token:
         _session_with(node_row.http_url, "made-up")
     assert no_token.value.code == 403
-    services.revoke_token(w["ops"]["hanoi"], issued.token)
+    tokens.revoke_token(w["ops"]["hanoi"], issued.token)
     with pytest.raises(JanusError):
         _session_with(node_row.http_url, issued.token.token)
 
@@ -60,52 +61,52 @@ def test_kiosk_token_opens_janus_and_revoking_closes_it(live_world, node_row):
 def test_tokens_only_for_ones_own_point_and_role(live_world, node_row):
     w = live_world
     with pytest.raises(ScopeError):  # an operator of another point
-        services.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
+        tokens.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"])
     with pytest.raises(ScopeError):  # the studio is the director's
-        services.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.STUDIO)
-    issued = services.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["bavi"])
+        tokens.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.STUDIO)
+    issued = tokens.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["bavi"])
     with pytest.raises(ScopeError) as other:
-        services.token_for(issued.token.token, user=w["ops"]["bavi"], point=w["school"])
+        tokens.token_for(issued.token.token, user=w["ops"]["bavi"], point=w["school"])
     assert other.value.code == "token_other_point"
     with pytest.raises(ScopeError):
-        services.token_for(issued.token.token, user=w["ops"]["school"], point=w["bavi"])
+        tokens.token_for(issued.token.token, user=w["ops"]["school"], point=w["bavi"])
 
 
 def test_floor_request_grant_revoke_and_forged_grant(live_world):
     w = live_world
-    req = services.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
+    req = live_floor.request_floor(w["ops"]["hanoi"], w["hanoi"], "Nguyễn Thị Thu Hà")
     with pytest.raises(DomainError) as again:
-        services.request_floor(w["ops"]["hanoi"], w["hanoi"], "Lần hai")
+        live_floor.request_floor(w["ops"]["hanoi"], w["hanoi"], "Lần hai")
     assert again.value.code == "already_requested"
     with pytest.raises(ScopeError) as forged:
-        services.grant_floor(w["ops"]["hanoi"], req)
+        live_floor.grant_floor(w["ops"]["hanoi"], req)
     assert forged.value.code == "not_director"
     with pytest.raises(ScopeError):
-        services.request_floor(w["ops"]["bavi"], w["hanoi"], "Không phải điểm của tôi")
-    services.grant_floor(w["director"], req)
+        live_floor.request_floor(w["ops"]["bavi"], w["hanoi"], "Không phải điểm của tôi")
+    live_floor.grant_floor(w["director"], req)
     prog = Programme.objects.get(conference=w["conference"])
     assert (prog.source, prog.point_id, prog.speaker) == ("point", w["hanoi"].pk, "Nguyễn Thị Thu Hà")
-    services.set_programme(w["director"], w["conference"], "both")
+    programme.set_programme(w["director"], w["conference"], "both")
     prog.refresh_from_db()
     assert prog.source == "both" and prog.switches.count() == 2
-    services.revoke_floor(w["director"], req)
+    live_floor.revoke_floor(w["director"], req)
     prog.refresh_from_db()
     assert (prog.source, prog.point_id) == ("host", None)
     assert [e.action for e in req.events.all()] == ["requested", "granted", "revoked"]
     with pytest.raises(DomainError) as no_floor:
-        services.set_programme(w["director"], w["conference"], "point")
+        programme.set_programme(w["director"], w["conference"], "point")
     assert no_floor.value.code == "no_floor"
 
 
 def test_stats_flood_is_refused_and_bad_figures_too(live_world):
     w = live_world
     op, point = w["ops"]["school"], w["school"]
-    services.kiosk_connected(op, point)
-    services.ingest_report(op, point, {"phase": "receiving", "fps": 15, "frames_decoded": 300, "bitrate_in_kbps": 400})
+    health.kiosk_connected(op, point)
+    health.ingest_report(op, point, {"phase": "receiving", "fps": 15, "frames_decoded": 300, "bitrate_in_kbps": 400})
     refused = 0
     for _ in range(20):
         try:
-            services.ingest_report(op, point, {"fps": 15})
+            health.ingest_report(op, point, {"fps": 15})
         except DomainError as exc:
             assert exc.code == "too_frequent"
             refused += 1
@@ -114,22 +115,22 @@ def test_stats_flood_is_refused_and_bad_figures_too(live_world):
     PointLiveState.objects.filter(point=point).update(last_report_at=timezone.now() - datetime.timedelta(seconds=3))
     for bad in ({"fps": "many"}, {"loss_pct": 150}, {"rtt_ms": float("nan")}, {"phase": "dancing"}, ["x"]):
         with pytest.raises(DomainError) as exc:
-            services.ingest_report(op, point, bad)
+            health.ingest_report(op, point, bad)
         assert exc.value.code == "bad_report"
     with pytest.raises(ScopeError):
-        services.ingest_report(w["ops"]["bavi"], point, {"fps": 15})
+        health.ingest_report(w["ops"]["bavi"], point, {"fps": 15})
 
 
 def test_board_states_alarms_rollup_and_scope(live_world, make_user):
     w = live_world
-    services.kiosk_connected(w["ops"]["hanoi"], w["hanoi"])
-    services.ingest_report(w["ops"]["hanoi"], w["hanoi"], {"phase": "receiving", "fps": 15, "frames_decoded": 90})
-    services.kiosk_connected(w["ops"]["bavi"], w["bavi"])
-    services.ingest_report(w["ops"]["bavi"], w["bavi"], {"phase": "receiving", "fps": 14, "frames_decoded": 80,
+    health.kiosk_connected(w["ops"]["hanoi"], w["hanoi"])
+    health.ingest_report(w["ops"]["hanoi"], w["hanoi"], {"phase": "receiving", "fps": 15, "frames_decoded": 90})
+    health.kiosk_connected(w["ops"]["bavi"], w["bavi"])
+    health.ingest_report(w["ops"]["bavi"], w["bavi"], {"phase": "receiving", "fps": 14, "frames_decoded": 80,
                                                           "loss_pct": 12})
-    services.kiosk_connected(w["ops"]["school"], w["school"])
-    services.kiosk_disconnected(w["school"])
-    data = services.board(w["director"], w["conference"])
+    health.kiosk_connected(w["ops"]["school"], w["school"])
+    health.kiosk_disconnected(w["school"])
+    data = site_board.board(w["director"], w["conference"])
     states = {p["id"]: (p["state"], p["degraded"]) for p in data["points"]}
     assert states[w["hanoi"].pk] == ("receiving", False)
     assert states[w["bavi"].pk] == ("receiving", True)
@@ -141,7 +142,7 @@ def test_board_states_alarms_rollup_and_scope(live_world, make_user):
     # A Ba Vì organiser sees Ba Vì's two points only.
     from diemcau.orgs.models import Role
     bavi_org = make_user("bavi_org", Role.UNIT_ORGANISER, w["tree"]["bavi"])
-    ids = {p["id"] for p in services.board(bavi_org, w["conference"])["points"]}
+    ids = {p["id"] for p in site_board.board(bavi_org, w["conference"])["points"]}
     assert ids == {w["bavi"].pk, w["school"].pk}
 
 
@@ -149,10 +150,10 @@ def test_edges_follow_the_relay_tree(live_world):
     w = live_world
     LiveNode.objects.create(name="root", role="root", base_port=21000)
     LiveNode.objects.create(name="edge-1", role="edge", base_port=22000, point=w["bavi"], capacity=1)
-    assert services.node_for_point(w["school"]).name == "edge-1"
-    assert services.node_for_point(w["bavi"]).name == "edge-1"
-    assert services.node_for_point(w["hanoi"]).name == "root"
-    plan = services.node_plan(w["conference"])
+    assert nodes.node_for_point(w["school"]).name == "edge-1"
+    assert nodes.node_for_point(w["bavi"]).name == "edge-1"
+    assert nodes.node_for_point(w["hanoi"]).name == "root"
+    plan = nodes.node_plan(w["conference"])
     served = {r["node"].name: (r["count"], r["over"]) for r in plan["nodes"]}
     assert served == {"root": (3, False), "edge-1": (2, True)}
     assert plan["nodes_needed"] == 1  # 5 points, the largest node takes 50
@@ -164,22 +165,22 @@ def test_technical_check_sets_readiness(live_world):
     BridgePoint.objects.filter(pk=point.pk).update(readiness="equipped", has_camera=True, has_microphone=True,
                                                    has_speakers=True, has_display=True, has_computer=True,
                                                    bandwidth_mbps=50)
-    check = services.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True, mic_level=0.3,
-                                            speakers_ok=True, bandwidth_kbps=2500, rtt_ms=12)
+    check = technical_checks.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True,
+                                                    mic_level=0.3, speakers_ok=True, bandwidth_kbps=2500, rtt_ms=12)
     assert check.passed
     point.refresh_from_db()
     assert (point.readiness, point.check_result) == ("checked", "passed")
-    failed = services.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True,
-                                             mic_level=0.3, speakers_ok=False, bandwidth_kbps=2500, rtt_ms=12)
+    failed = technical_checks.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True,
+                                                     mic_level=0.3, speakers_ok=False, bandwidth_kbps=2500, rtt_ms=12)
     assert not failed.passed
     point.refresh_from_db()
     assert point.readiness == "equipped"
     with pytest.raises(ScopeError):
-        services.record_technical_check(w["ops"]["hanoi"], point, camera_ok=True, microphone_ok=True, mic_level=0,
-                                        speakers_ok=True, bandwidth_kbps=1, rtt_ms=1)
+        technical_checks.record_technical_check(w["ops"]["hanoi"], point, camera_ok=True, microphone_ok=True,
+                                                mic_level=0, speakers_ok=True, bandwidth_kbps=1, rtt_ms=1)
     with pytest.raises(DomainError):
-        services.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True, mic_level=0,
-                                        speakers_ok=True, bandwidth_kbps=-5, rtt_ms=1)
+        technical_checks.record_technical_check(w["ops"]["bavi"], point, camera_ok=True, microphone_ok=True,
+                                                mic_level=0, speakers_ok=True, bandwidth_kbps=-5, rtt_ms=1)
 
 
 def test_pages_are_scoped(client, live_world):
@@ -200,8 +201,8 @@ def test_pages_are_scoped(client, live_world):
 def test_websockets_check_scope_and_refuse_forged_grants(live_world):
     w = live_world
     LiveNode.objects.create(name="root", role="root", base_port=21000, state="down")
-    token = services.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"]).token.token
-    other = services.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["bavi"]).token.token
+    token = tokens.issue_token(w["ops"]["hanoi"], w["conference"], LiveToken.Purpose.KIOSK, w["hanoi"]).token.token
+    other = tokens.issue_token(w["ops"]["bavi"], w["conference"], LiveToken.Purpose.KIOSK, w["bavi"]).token.token
 
     async def connect(user, path):
         # The routes without the session middleware, so the test says who the user is.
@@ -242,7 +243,7 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import EducationLevel
-    from diemcau.points import services as points
+    from diemcau.points import assignment, bridge_points
 
     w = live_world
     start = timezone.make_aware(datetime.datetime(2023, 8, 15, 8, 0))  # the conference's day
@@ -253,15 +254,15 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     type(session).objects.filter(pk=session.pk).update(starts_at=now - datetime.timedelta(hours=1),
                                                        ends_at=now + datetime.timedelta(hours=2))
     session.refresh_from_db()
-    points.update_point(SYSTEM, w["school"], sessions=[session])
-    points.assign(SYSTEM, session, w["tree"]["school_a"], w["school"])
+    bridge_points.update_point(SYSTEM, w["school"], sessions=[session])
+    assignment.assign(SYSTEM, session, w["tree"]["school_a"], w["school"])
     user = get_user_model().objects.create_user("giaovien", password="Mat-khau-2023")
     person = person_factory(w["tree"]["school_a"], name="Lê Thị Mai")
     type(person).objects.filter(pk=person.pk).update(user=user)
-    issued, result = services.join_as_viewer(user, w["conference"])
+    issued, result = viewers.join_as_viewer(user, w["conference"])
     assert issued.token.purpose == "viewer" and issued.token.plugins == [STREAMING]
     assert result is not None and result.checkin.method == "video"
-    again, _ = services.join_as_viewer(user, w["conference"])  # watching again: still one check-in
+    again, _ = viewers.join_as_viewer(user, w["conference"])  # watching again: still one check-in
     assert CheckIn.objects.filter(person=person, session=session).count() == 1
     _session_with(node_row.http_url, again.token.token)
 
@@ -273,4 +274,4 @@ def test_operator_named_for_a_unit_runs_the_points_hosted_there(live_world, make
     unit_operator = make_user("kythuat", Role.POINT_OPERATOR, w["tree"]["bavi"])  # no point id yet
     assert operates_point(unit_operator, w["bavi"])
     assert not operates_point(unit_operator, w["school"])  # hosted by a school below, not by the office
-    assert list(services.kiosk_points(unit_operator, w["conference"])) == [w["bavi"]]
+    assert list(access.kiosk_points(unit_operator, w["conference"])) == [w["bavi"]]

@@ -13,7 +13,7 @@ from diemcau.orgs import importing
 from diemcau.orgs.models import ImportBatch, Person, Unit
 
 from ..core.test_excel_bombs import huge_dimension, inflating_sheet
-from .test_importing import PEOPLE_HEAD, UNIT_HEAD, csv, person_row, plan, state, unit_row, xlsx
+from .sheets import PEOPLE_HEAD, UNIT_HEAD, csv, person_row, plan, state, unit_row, xlsx
 
 pytestmark = pytest.mark.smoke
 

@@ -1,12 +1,10 @@
-"""Imports of units and people: preview, all or nothing, problems by row and column, exports."""
+"""Imports of units and people: preview, all or nothing, problems by row and column, batches and pages."""
 
 import io
 import unicodedata
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
@@ -14,76 +12,24 @@ from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import importing, services
 from diemcau.orgs.models import EducationLevel, ImportBatch, Person, Unit
 
+from .sheets import (
+    PEOPLE,
+    PEOPLE_HEAD,
+    UNIT_HEAD,
+    UNITS,
+    apply,
+    csv,
+    only_problem,
+    person_row,
+    plan,
+    state,
+    unit_row,
+    upload,
+    xlsx,
+)
+
 pytestmark = pytest.mark.smoke
 
-UNITS, PEOPLE = ImportBatch.Kind.UNITS, ImportBatch.Kind.PEOPLE
-UNIT_HEAD = importing.headers(UNITS)
-PEOPLE_HEAD = importing.headers(PEOPLE)
-
-
-# --- helpers ----------------------------------------------------------------------------------
-def xlsx(rows, *, title=None) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    if title:
-        ws.append([title])
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(rows[0]))
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def csv(rows, *, bom=False) -> bytes:
-    text = "\n".join(",".join(_quote(v) for v in row) for row in rows) + "\n"
-    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-
-
-def _quote(value) -> str:
-    value = "" if value is None else str(value)
-    return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
-
-
-def unit_row(code, name, kind="Cơ sở giáo dục", parent="PGD_BAVI", **extra):
-    cells = {"code": code, "name": name, "kind": kind, "parent_code": parent, "short_name": "", "levels": "",
-             "commune": "", "address": "", "latitude": "", "longitude": "", "managers_count": "",
-             "teachers_count": "", "staff_count": "", **extra}
-    return [cells[c.key] for c in importing.UNIT_COLUMNS]
-
-
-def person_row(code, name, unit="TH_TAYDANG_A", category="Giáo viên", position="", phone="", email=""):
-    return [code, name, unit, category, position, phone, email]
-
-
-def plan(user, kind, data, filename="file.xlsx"):
-    sheet = importing.read_sheet(kind, data, filename)
-    return (importing.plan_units if kind == UNITS else importing.plan_people)(user, sheet)
-
-
-def state():
-    """Everything an import could touch, to show that a refused one wrote nothing."""
-    return (
-        list(Unit.objects.order_by("pk").values_list("pk", "code", "name", "path", "parent_id", "kind",
-                                                      "teachers_count")),
-        list(Person.objects.order_by("pk").values_list("pk", "code", "full_name", "unit_id", "phone")),
-        AuditEntry.objects.count(),
-    )
-
-
-def only_problem(p, row, letter, label):
-    """The plan has problems, one of them at ``row`` in column ``letter`` (``label``), said so in words."""
-    assert p.problems, "expected problems"
-    found = [x for x in p.problems if x["row"] == row and x["column"] == f"{letter} ({label})"]
-    assert found, p.problems
-    message = found[0]["message"]
-    assert str(row) in message and f"{letter} ({label})" in message
-    return found[0]
-
-
-def apply(user, p):
-    with transaction.atomic():
-        return importing.apply_plan(user, p)
 
 
 # --- good files -------------------------------------------------------------------------------
@@ -175,65 +121,6 @@ def test_moving_a_unit_rewrites_its_subtree(tree, national):
     school = Unit.objects.get(code="TH_TAYDANG_A")
     assert school.path.startswith(hcm.path) and school.depth == 3
     assert AuditEntry.objects.filter(action="unit.moved", object_id=str(tree["bavi"].pk)).exists()
-
-
-# --- round trips and exports --------------------------------------------------------------------
-def test_units_round_trip_changes_nothing(tree, organiser_bavi, national):
-    services.update_unit(SYSTEM, tree["school_a"], latitude="21.123456", longitude="105.4",
-                         levels=EducationLevel.PRIMARY | EducationLevel.LOWER_SECONDARY, staff_count=3,
-                         short_name="TH Tây Đằng A", commune="Thị trấn Tây Đằng", address="Khu 2, Tây Đằng")
-    services.create_unit(SYSTEM, parent=tree["bavi"], kind="other", kind_label="Trung tâm GDNN-GDTX",
-                         code="0042", name="Trung tâm GDNN-GDTX Ba Vì")
-    for user, unit in ((organiser_bavi, tree["bavi"]), (national, tree["ministry"])):
-        content = importing.export_units(user, unit)
-        p = plan(user, UNITS, content)
-        assert p.problems == []
-        assert p.counts == {"create": 0, "update": 0, "unchanged": services.subtree(unit).count()}
-
-
-def test_people_round_trip_changes_nothing(tree, organiser_bavi, person_factory):
-    person_factory(tree["school_a"], "Nguyễn Văn An", phone="0912345678", email="an@example.vn", position="Tổ trưởng")
-    person_factory(tree["school_b"], "Lê Thị Bình", category=Person.Category.MANAGEMENT, code="007")
-    content = importing.export_people(organiser_bavi, tree["bavi"])
-    p = plan(organiser_bavi, PEOPLE, content)
-    assert p.problems == [] and p.counts == {"create": 0, "update": 0, "unchanged": 2}
-
-
-def test_export_is_safe_from_formula_injection_and_reimports_the_text(tree, organiser_bavi):
-    evil = '=HYPERLINK("http://example.com","Bấm vào đây")'
-    services.update_unit(SYSTEM, tree["school_b"], name=evil, address="+84 Ba Vì")
-    content = importing.export_units(organiser_bavi, tree["bavi"])
-    ws = load_workbook(io.BytesIO(content)).active
-    cells = [c for row in ws.iter_rows() for c in row if c.value and "HYPERLINK" in str(c.value)]
-    assert cells and all(c.data_type == "s" and not str(c.value).startswith("=") for c in cells)
-    p = plan(organiser_bavi, UNITS, content)
-    assert p.problems == [] and p.counts["create"] == p.counts["update"] == 0
-    unchanged = next(op for op in p.ops if op.code == "MN_VANHOA")
-    assert unchanged.obj.name == evil and unchanged.obj.address == "+84 Ba Vì"
-
-
-def test_export_heading_and_people_filters(tree, organiser_bavi, person_factory):
-    person_factory(tree["school_a"], "Nguyễn Văn An")
-    person_factory(tree["school_a"], "Trần Thị Cúc", category=Person.Category.STAFF)
-    person_factory(tree["school_c"], "Phạm Văn Sóc")  # Sóc Sơn: outside Ba Vì
-    ws = load_workbook(io.BytesIO(importing.export_people(organiser_bavi, tree["bavi"]))).active
-    values = [[c for c in row] for row in ws.iter_rows(values_only=True)]
-    assert values[0][0] == "PHÒNG GD&ĐT HUYỆN BA VÌ"
-    assert any(v[0] and "/" in str(v[0]) for v in values[:3])  # the date line, dd/mm/yyyy
-    names = {v[1] for v in values[5:]}
-    assert names == {"Nguyễn Văn An", "Trần Thị Cúc"}
-    staff = load_workbook(io.BytesIO(importing.export_people(organiser_bavi, tree["bavi"], category="staff"))).active
-    assert [r[1] for r in staff.iter_rows(min_row=6, values_only=True)] == ["Trần Thị Cúc"]
-    found = load_workbook(io.BytesIO(importing.export_people(organiser_bavi, tree["bavi"], q="nguyen an"))).active
-    assert [r[1] for r in found.iter_rows(min_row=6, values_only=True)] == ["Nguyễn Văn An"]
-
-
-def test_template_reads_back_as_one_row(tree, organiser_bavi):
-    for kind in (UNITS, PEOPLE):
-        sheet = importing.read_sheet(kind, importing.template_workbook(organiser_bavi, kind), "mau.xlsx")
-        assert len(sheet.rows) == 1 and set(sheet.columns) == {c.key for c in importing.COLUMNS[kind]}
-    p = plan(organiser_bavi, UNITS, importing.template_workbook(organiser_bavi, UNITS))
-    assert p.problems == [] and p.counts["create"] == 1
 
 
 # --- people -------------------------------------------------------------------------------------
@@ -440,10 +327,6 @@ def test_a_plan_that_became_invalid_is_refused(tree, organiser_bavi):
 
 
 # --- batches: upload, preview, confirm ------------------------------------------------------------
-def upload(data, name="don-vi.csv"):
-    return SimpleUploadedFile(name, data)
-
-
 def test_confirming_twice_applies_once(tree, organiser_bavi):
     batch = importing.start_import(organiser_bavi, UNITS, upload(csv([UNIT_HEAD, unit_row("TH_ONCE", "Trường 1")])))
     assert batch.status == "ready" and batch.summary["counts"]["create"] == 1 and batch.fingerprint

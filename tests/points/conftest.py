@@ -9,7 +9,8 @@ from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Unit
-from diemcau.points import services
+from diemcau.points import bridge_points
+from diemcau.points import halls as points_halls
 
 MORNING = L.PRESCHOOL | L.PRIMARY | L.LOWER_SECONDARY | L.UPPER_SECONDARY | L.CONTINUING | L.SPECIALISED
 AFTERNOON = L.UNIVERSITY | L.TEACHER_COLLEGE
@@ -56,16 +57,16 @@ def planning(tree, make_unit):
     afternoon = events.create_session(SYSTEM, conf, title="Phiên buổi chiều", starts_at=at(14), ends_at=at(17),
                                       audience_levels=AFTERNOON)
     halls = {
-        "ministry": services.create_hall(SYSTEM, t["ministry"], name="Hội trường Bộ", capacity=300),
-        "hanoi": services.create_hall(SYSTEM, t["hanoi"], name="Hội trường Sở", capacity=200),
-        "bavi": services.create_hall(SYSTEM, t["bavi"], name="Hội trường Phòng", capacity=150),
-        "thpt": services.create_hall(SYSTEM, t["THPT_BAVI"], name="Hội trường A", capacity=150),
-        "thcs_tl": services.create_hall(SYSTEM, t["THCS_TANLINH"], name="Hội trường", capacity=120),
-        "thcs_cl": services.create_hall(SYSTEM, t["THCS_CAMLINH"], name="Hội trường", capacity=100),
-        "th_vh": services.create_hall(SYSTEM, t["TH_VANHOA"], name="Nhà đa năng", capacity=80),
+        "ministry": points_halls.create_hall(SYSTEM, t["ministry"], name="Hội trường Bộ", capacity=300),
+        "hanoi": points_halls.create_hall(SYSTEM, t["hanoi"], name="Hội trường Sở", capacity=200),
+        "bavi": points_halls.create_hall(SYSTEM, t["bavi"], name="Hội trường Phòng", capacity=150),
+        "thpt": points_halls.create_hall(SYSTEM, t["THPT_BAVI"], name="Hội trường A", capacity=150),
+        "thcs_tl": points_halls.create_hall(SYSTEM, t["THCS_TANLINH"], name="Hội trường", capacity=120),
+        "thcs_cl": points_halls.create_hall(SYSTEM, t["THCS_CAMLINH"], name="Hội trường", capacity=100),
+        "th_vh": points_halls.create_hall(SYSTEM, t["TH_VANHOA"], name="Nhà đa năng", capacity=80),
     }
-    host = services.create_point(SYSTEM, conf, halls["ministry"], name="Điểm cầu chính – Bộ GD&ĐT", is_host=True)
-    hanoi_point = services.create_point(SYSTEM, conf, halls["hanoi"], name="Điểm cầu Sở GD&ĐT Hà Nội")
+    host = bridge_points.create_point(SYSTEM, conf, halls["ministry"], name="Điểm cầu chính – Bộ GD&ĐT", is_host=True)
+    hanoi_point = bridge_points.create_point(SYSTEM, conf, halls["hanoi"], name="Điểm cầu Sở GD&ĐT Hà Nội")
     return {"t": t, "conference": conf, "morning": morning, "afternoon": afternoon, "halls": halls,
             "host": host, "hanoi_point": hanoi_point}
 
@@ -78,3 +79,9 @@ def bavi_institutions(planning):
 
 def unit(code: str) -> Unit:
     return Unit.objects.get(code=code)
+
+
+@pytest.fixture
+def bavi_point(planning):
+    """A bridge point in Ba Vì's hall for the planning conference."""
+    return bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])

@@ -10,8 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
-from diemcau.points import access
-from diemcau.points import services as points
+from diemcau.points import access, bridge_points
 
 pytestmark = pytest.mark.smoke
 
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.smoke
 def halls(planning):
     """The ministry's host point, Hà Nội's department, the Ba Vì office's hall and a Ba Vì school's hall."""
     t, conf = planning["t"], planning["conference"]
-    office = points.create_point(SYSTEM, conf, planning["halls"]["bavi"], name="Điểm cầu Phòng GD&ĐT Ba Vì")
-    school = points.create_point(SYSTEM, conf, planning["halls"]["thpt"], name="Điểm cầu THPT Ba Vì")
+    office = bridge_points.create_point(SYSTEM, conf, planning["halls"]["bavi"], name="Điểm cầu Phòng GD&ĐT Ba Vì")
+    school = bridge_points.create_point(SYSTEM, conf, planning["halls"]["thpt"], name="Điểm cầu THPT Ba Vì")
     return {"host": planning["host"], "hanoi": planning["hanoi_point"], "office": office, "school": school,
             "t": t, "conference": conf}
 

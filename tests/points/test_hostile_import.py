@@ -55,9 +55,9 @@ def _big_list(point, n=3):
 @pytest.fixture
 def bavi_point(planning):
     from diemcau.core.scoping import SYSTEM
-    from diemcau.points import services
+    from diemcau.points import bridge_points
 
-    return services.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])
+    return bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])
 
 
 @pytest.mark.timeout(120)

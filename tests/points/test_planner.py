@@ -6,17 +6,11 @@ import numpy as np
 import pytest
 
 from diemcau.core.errors import DomainError
-from diemcau.points.planner import (
-    Hall,
-    Institution,
-    PlanInfeasible,
-    PlanProblem,
-    compile_problem,
-    great_circle_km,
-    plan,
-    plan_many,
-)
+from diemcau.points import planner
+from diemcau.points.planner import plan, plan_many
+from diemcau.points.planner_compile import compile_problem
 from diemcau.points.planner_exact import plan_exact
+from diemcau.points.planner_model import Hall, Institution, PlanInfeasible, PlanProblem, great_circle_km
 
 HANOI = (21.0285, 105.8542)
 SAIGON = (10.8231, 106.6297)
@@ -434,8 +428,6 @@ def test_compiled_model_merges_together_sets():
 
 
 def test_large_instance_estimates_still_give_a_valid_plan(monkeypatch):
-    from diemcau.points import planner
-
     problem = random_problem(23, n=40, m=12, k=5, tight=1.2)
     reference = plan(problem)
     monkeypatch.setattr(planner, "_ESTIMATE_CELLS", 0)  # take the province-sized path

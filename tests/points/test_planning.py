@@ -7,7 +7,8 @@ import pytest
 from diemcau.core.errors import DomainError
 from diemcau.core.models import Job
 from diemcau.core.scoping import SYSTEM
-from diemcau.points import services
+from diemcau.points import assignment, bridge_points
+from diemcau.points import planning as points_planning
 from diemcau.points.models import Assignment, BridgePoint, Proposal, RoadDistance
 
 from .conftest import unit
@@ -21,18 +22,18 @@ def bavi_halls(planning):
 
 def run(actor, planning, django_capture_on_commit_callbacks, **params):
     hall_ids = params.pop("hall_ids", [h.pk for h in bavi_halls(planning)])
-    request = services.PlanRequest(k=params.pop("k", 3), hall_ids=hall_ids, **params)
+    request = points_planning.PlanRequest(k=params.pop("k", 3), hall_ids=hall_ids, **params)
     with django_capture_on_commit_callbacks(execute=True):
-        proposal = services.start_plan(actor, planning["morning"], planning["t"]["bavi"], request)
+        proposal = points_planning.start_plan(actor, planning["morning"], planning["t"]["bavi"], request)
     proposal.refresh_from_db()
     return proposal
 
 
 def brute_force(planning, institutions, halls, k):
     """The best plan by trying every set of k halls and every assignment (tiny instances only)."""
-    from diemcau.points.planner import great_circle_km
+    from diemcau.points.planner_model import great_circle_km
 
-    sizes = services.delegation_sizes(i.pk for i in institutions)
+    sizes = assignment.declared_staff(i.pk for i in institutions)
     best = None
     for chosen in itertools.combinations(halls, k):
         for combo in itertools.product(chosen, repeat=len(institutions)):
@@ -61,10 +62,10 @@ def test_plan_runs_as_a_job_and_is_applied(planning, organiser_bavi, bavi_instit
     for o in result["open"]:
         hall = next(h for h in bavi_halls(planning) if h.pk == o["hall"])
         assert o["load"] <= hall.capacity
-    comparison = services.compare(proposal)
+    comparison = points_planning.compare(proposal)
     assert comparison["new"] == len(bavi_institutions) and comparison["moved"] == 0
 
-    outcome = services.apply_proposal(organiser_bavi, proposal)
+    outcome = points_planning.apply_proposal(organiser_bavi, proposal)
     assert outcome.created == len(bavi_institutions)
     assert Assignment.objects.filter(session=planning["morning"], method="planner").count() == len(bavi_institutions)
     points = BridgePoint.objects.filter(hall__in=[o["hall"] for o in result["open"]])
@@ -75,21 +76,21 @@ def test_plan_runs_as_a_job_and_is_applied(planning, organiser_bavi, bavi_instit
     proposal.refresh_from_db()
     assert proposal.status == "applied" and proposal.applied_by == organiser_bavi
     with pytest.raises(DomainError) as err:
-        services.apply_proposal(organiser_bavi, proposal)
+        points_planning.apply_proposal(organiser_bavi, proposal)
     assert err.value.code == "proposal_applied"
 
 
 def test_a_second_plan_shows_moved_schools(planning, organiser_bavi, django_capture_on_commit_callbacks):
     first = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=4)
-    services.apply_proposal(organiser_bavi, first)
+    points_planning.apply_proposal(organiser_bavi, first)
     second = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3)
-    comparison = services.compare(second)
+    comparison = points_planning.compare(second)
     assert comparison["new"] == 0
     assert comparison["moved"] + comparison["same"] == len(comparison["rows"])
     closed = [r for r in comparison["seats"] if r["closed"]]
     assert closed and all(r["proposed"] == 0 and r["current"] > 0 for r in closed)
-    services.apply_proposal(organiser_bavi, second)
-    used = services.seats_used(planning["morning"])
+    points_planning.apply_proposal(organiser_bavi, second)
+    used = assignment.seats_used(planning["morning"])
     assert sum(used.values()) == 380 and len([v for v in used.values() if v]) == 3
 
 
@@ -116,9 +117,9 @@ def test_exact_method(planning, organiser_bavi, django_capture_on_commit_callbac
 
 
 def test_more_points_than_halls(planning, organiser_bavi):
-    request = services.PlanRequest(k=9, hall_ids=[h.pk for h in bavi_halls(planning)])
+    request = points_planning.PlanRequest(k=9, hall_ids=[h.pk for h in bavi_halls(planning)])
     with pytest.raises(DomainError) as err:
-        services.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
+        points_planning.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
     assert err.value.code == "too_many_points"
     assert not Proposal.objects.exists()
 
@@ -131,12 +132,12 @@ def test_not_enough_seats_is_explained(planning, organiser_bavi, django_capture_
 
 
 def test_halls_outside_the_subtree_are_refused(planning, organiser_bavi):
-    request = services.PlanRequest(k=1, hall_ids=[planning["halls"]["hanoi"].pk])
+    request = points_planning.PlanRequest(k=1, hall_ids=[planning["halls"]["hanoi"].pk])
     with pytest.raises(DomainError) as err:
-        services.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
+        points_planning.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
     assert err.value.code == "bad_hall"
     with pytest.raises(DomainError) as err:
-        services.start_plan(organiser_bavi, planning["morning"], planning["t"]["hanoi"], request)
+        points_planning.start_plan(organiser_bavi, planning["morning"], planning["t"]["hanoi"], request)
     assert err.value.code == "out_of_scope"
 
 
@@ -163,8 +164,8 @@ def test_fixed_points_assign_only(planning, organiser_bavi, django_capture_on_co
 
 def test_a_point_serving_only_the_afternoon_is_left_out(planning, organiser_bavi,
                                                         django_capture_on_commit_callbacks):
-    point = services.create_point(SYSTEM, planning["conference"], planning["halls"]["thpt"],
-                                  sessions=[planning["afternoon"]])
+    point = bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["thpt"],
+                                       sessions=[planning["afternoon"]])
     proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=4)
     assert proposal.status == "ready", proposal.error_message
     assert point.hall_id not in {o["hall"] for o in proposal.result["open"]}
@@ -175,7 +176,7 @@ def test_road_distances_replace_great_circle(planning, organiser_bavi, bavi_inst
     halls = bavi_halls(planning)
     # Every road leads to the district office's hall: it becomes the cheapest for everyone.
     rows = [(h, i, 1 if h == planning["halls"]["bavi"] else 90) for h in halls for i in bavi_institutions]
-    services.save_road_distances(organiser_bavi, planning["t"]["bavi"], rows)
+    points_planning.save_road_distances(organiser_bavi, planning["t"]["bavi"], rows)
     assert RoadDistance.objects.count() == len(rows)
     proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3, use_road_distances=True)
     assert proposal.status == "ready", proposal.error_message
@@ -190,7 +191,7 @@ def test_stale_proposal_is_refused(planning, organiser_bavi, make_unit, django_c
     proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3)
     make_unit(planning["t"]["bavi"], "Trường Mầm non Mới", levels=L.PRESCHOOL, latitude=21.1, longitude=105.4)
     with pytest.raises(DomainError) as err:
-        services.apply_proposal(organiser_bavi, proposal)
+        points_planning.apply_proposal(organiser_bavi, proposal)
     assert err.value.code == "proposal_stale"
     assert not Assignment.objects.exists()
 
@@ -199,7 +200,7 @@ def test_missing_coordinates(planning, organiser_bavi, make_unit):
     from diemcau.orgs.models import EducationLevel as L
 
     make_unit(planning["t"]["bavi"], "Trường Tiểu học Không Tọa Độ", levels=L.PRIMARY)
-    request = services.PlanRequest(k=3, hall_ids=[h.pk for h in bavi_halls(planning)])
+    request = points_planning.PlanRequest(k=3, hall_ids=[h.pk for h in bavi_halls(planning)])
     with pytest.raises(DomainError) as err:
-        services.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
+        points_planning.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
     assert err.value.code == "missing_coordinates" and "Không Tọa Độ" in err.value.message

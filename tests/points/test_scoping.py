@@ -6,7 +6,7 @@ from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.orgs.models import Role
-from diemcau.points import services
+from diemcau.points import access, assignment, bridge_points, halls, official_list, readiness
 from diemcau.points.models import Assignment, BridgePoint
 
 from .conftest import unit
@@ -18,11 +18,11 @@ pytestmark = pytest.mark.smoke
 def world(planning, make_user):
     t, conf = planning["t"], planning["conference"]
     extra = {
-        "bavi": services.create_point(SYSTEM, conf, planning["halls"]["bavi"]),
-        "thpt": services.create_point(SYSTEM, conf, planning["halls"]["thpt"]),
-        "socson": services.create_point(SYSTEM, conf, services.create_hall(SYSTEM, t["socson"], name="HT",
-                                                                           capacity=100)),
-        "hcm": services.create_point(SYSTEM, conf, services.create_hall(SYSTEM, t["hcm"], name="HT", capacity=100)),
+        "bavi": bridge_points.create_point(SYSTEM, conf, planning["halls"]["bavi"]),
+        "thpt": bridge_points.create_point(SYSTEM, conf, planning["halls"]["thpt"]),
+        "socson": bridge_points.create_point(SYSTEM, conf, halls.create_hall(SYSTEM, t["socson"], name="HT",
+                                                                             capacity=100)),
+        "hcm": bridge_points.create_point(SYSTEM, conf, halls.create_hall(SYSTEM, t["hcm"], name="HT", capacity=100)),
     }
     users = {
         "national": make_user("u_bo", Role.NATIONAL_ORGANISER),
@@ -52,12 +52,12 @@ def brute_changeable(user, points):
 def test_points_visible_and_changeable_match_the_tree(world, who):
     user, conf = world["users"][who], world["conference"]
     points = list(BridgePoint.objects.filter(conference=conf).select_related("hall__unit"))
-    assert {p.pk for p in services.visible_points(user, conf)} == brute_visible(user, points)
-    assert {p.pk for p in services.points_in_scope(user, conf, mode="write")} == brute_changeable(user, points)
+    assert {p.pk for p in access.visible_points(user, conf)} == brute_visible(user, points)
+    assert {p.pk for p in access.points_in_scope(user, conf, mode="write")} == brute_changeable(user, points)
     for p in points:
-        assert services.can_change_point(user, p) == (p.pk in brute_changeable(user, points))
-    listed = {r["point"].pk for block in services.official_list(user, conf) for r in block["points"]}
-    assert listed <= {p.pk for p in services.points_in_scope(user, conf)}
+        assert access.can_change_point(user, p) == (p.pk in brute_changeable(user, points))
+    listed = {r["point"].pk for block in official_list.official_list(user, conf) for r in block["points"]}
+    assert listed <= {p.pk for p in access.points_in_scope(user, conf)}
     assert (conf in events.visible_conferences(user)) == (who != "nobody")
 
 
@@ -69,10 +69,10 @@ def test_changes_outside_the_subtree_are_refused_and_nothing_is_written(world, w
         if point.pk in changeable:
             continue
         before = BridgePoint.objects.get(pk=point.pk)
-        for attempt in (lambda p=point: services.update_point(user, p, contact_name="X"),
-                        lambda p=point: services.set_readiness(user, p, "equipped"),
-                        lambda p=point: services.set_relay_parent(user, p, world["host"]),
-                        lambda p=point: services.delete_point(user, p)):
+        for attempt in (lambda p=point: bridge_points.update_point(user, p, contact_name="X"),
+                        lambda p=point: readiness.set_readiness(user, p, "equipped"),
+                        lambda p=point: bridge_points.set_relay_parent(user, p, world["host"]),
+                        lambda p=point: bridge_points.delete_point(user, p)):
             with pytest.raises(DomainError) as err:
                 attempt()
             assert err.value.code in ("point_out_of_scope", "out_of_scope"), name
@@ -80,5 +80,5 @@ def test_changes_outside_the_subtree_are_refused_and_nothing_is_written(world, w
         assert (after.contact_name, after.readiness, after.relay_parent_id) == \
             (before.contact_name, before.readiness, before.relay_parent_id)
     with pytest.raises(DomainError):
-        services.assign(user, world["morning"], unit("THPT_BAVI"), world["extra"]["socson"])
+        assignment.assign(user, world["morning"], unit("THPT_BAVI"), world["extra"]["socson"])
     assert not Assignment.objects.exists()

@@ -7,7 +7,8 @@ from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
 from diemcau.core.scoping import SYSTEM
-from diemcau.points import services
+from diemcau.points import assignment, bridge_points
+from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, AssignmentImport, BridgePoint, Proposal
 
 from .conftest import unit
@@ -23,13 +24,13 @@ def bavi_client(client, organiser_bavi):
 
 @pytest.fixture
 def bavi_point(planning):
-    return services.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"],
-                                 contact_name="Nguyễn Văn Kỹ", contact_phone="0912345678")
+    return bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"],
+                                      contact_name="Nguyễn Văn Kỹ", contact_phone="0912345678")
 
 
 def test_conference_pages_render(bavi_client, planning, bavi_point):
     conf, morning = planning["conference"], planning["morning"]
-    services.assign(SYSTEM, morning, unit("THPT_BAVI"), bavi_point)
+    assignment.assign(SYSTEM, morning, unit("THPT_BAVI"), bavi_point)
     html = bavi_client.get("/events/").content.decode()
     assert escape(conf.title) in html
     html = bavi_client.get(f"/events/{conf.pk}/").content.decode()
@@ -54,8 +55,8 @@ def test_points_pages_render(bavi_client, planning, bavi_point):
 
 
 def test_points_outside_the_line_are_not_found(bavi_client, planning):
-    hall = services.create_hall(SYSTEM, planning["t"]["hcm"], name="Hội trường", capacity=100)
-    point = services.create_point(SYSTEM, planning["conference"], hall)
+    hall = points_halls.create_hall(SYSTEM, planning["t"]["hcm"], name="Hội trường", capacity=100)
+    point = bridge_points.create_point(SYSTEM, planning["conference"], hall)
     assert bavi_client.get(f"/points/{point.pk}/").status_code == 404
     assert bavi_client.get(f"/points/halls/?unit={planning['t']['hcm'].pk}").status_code == 404
     assert bavi_client.get(f"/points/sessions/{planning['morning'].pk}/plan/?unit={planning['t']['hanoi'].pk}"
@@ -182,7 +183,7 @@ def test_import_reports_every_problem_and_writes_nothing(bavi_client, planning, 
 
 def test_official_list_round_trips_as_an_import(bavi_client, planning, bavi_point):
     morning, bavi = planning["morning"], planning["t"]["bavi"]
-    services.move_institutions(SYSTEM, morning, [unit("THPT_BAVI"), unit("GDTX_BAVI")], bavi_point)
+    assignment.move_institutions(SYSTEM, morning, [unit("THPT_BAVI"), unit("GDTX_BAVI")], bavi_point)
     conf = planning["conference"]
     html = bavi_client.get(f"/points/conference/{conf.pk}/official-list/?unit={bavi.pk}&date=15/08/2023").content
     html = html.decode()

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
-from diemcau.points import services
+from diemcau.points import assignment, bridge_points
 from diemcau.reports.official_list import official_list_workbook
 from tests.points.conftest import unit
 from tests.reports.pdftext import pdf_text
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.smoke
 
 @pytest.fixture
 def assigned(planning):
-    point = services.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])
-    services.update_point(SYSTEM, point, contact_name="Nguyễn Văn Kỹ", contact_phone="0912345678")
-    services.move_institutions(SYSTEM, planning["morning"], [unit("THPT_BAVI"), unit("GDTX_BAVI")], point)
+    point = bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])
+    bridge_points.update_point(SYSTEM, point, contact_name="Nguyễn Văn Kỹ", contact_phone="0912345678")
+    assignment.move_institutions(SYSTEM, planning["morning"], [unit("THPT_BAVI"), unit("GDTX_BAVI")], point)
     return point
 
 

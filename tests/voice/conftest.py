@@ -4,9 +4,10 @@ import datetime
 
 import pytest
 
+from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
-from diemcau.voice import services
+from diemcau.voice import moderation, opinions
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def approved(conference, teacher, moderator):
 
     def make(text, unit_key="school_a", kind="question", person=None):
         person = person or teacher(unit_key)
-        op = services.submit(person, conference, text, kind=kind)
-        return services.approve(services.SYSTEM, op)
+        op = opinions.submit(person, conference, text, kind=kind)
+        return moderation.approve(SYSTEM, op)
 
     return make

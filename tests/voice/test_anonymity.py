@@ -12,9 +12,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
 from diemcau.orgs.models import Role
-from diemcau.voice import services
+from diemcau.voice import opinions
 from diemcau.voice.models import Opinion
 from tests.reports.pdftext import pdf_text
 
@@ -69,7 +70,7 @@ def story(client, conference, teacher, moderator, make_user, organiser_bavi, nat
     first.refresh_from_db()
     for i in range(3):
         voter = teacher("school_b", username=f"gv_vote_{i}", name=f"Người Bỏ Phiếu {i}")
-        services.vote(voter, first, "agree")
+        opinions.vote(voter, first, "agree")
     client.force_login(national)
     assert client.post(f"/voice/opinions/{first.pk}/live/on_air/").status_code == 302
     first.refresh_from_db()
@@ -158,10 +159,10 @@ def test_the_author_still_sees_their_own_items_and_the_limiter_still_counts_them
     assert TEXT_2 in client.get(f"/voice/{conference.pk}/").content.decode()
     mine = client.get(f"/api/voice/conferences/{conference.pk}/mine/").json()
     assert {m["id"] for m in mine} == {story["first"].pk, story["second"].pk}
-    for i in range(services.RATE_PER_PERSON - 2):
-        services.submit(story["author"], conference, f"Ẩn danh {i}", anonymous=True)
-    with pytest.raises(services.DomainError) as e:
-        services.submit(story["author"], conference, "Thêm một câu", anonymous=True)
+    for i in range(opinions.RATE_PER_PERSON - 2):
+        opinions.submit(story["author"], conference, f"Ẩn danh {i}", anonymous=True)
+    with pytest.raises(DomainError) as e:
+        opinions.submit(story["author"], conference, "Thêm một câu", anonymous=True)
     assert e.value.code == "rate_limited_person"
 
 
@@ -171,8 +172,8 @@ def test_past_entries_of_anonymous_items_are_scrubbed(conference, teacher):
     from diemcau.voice.anonymity import scrub_past_entries
 
     author = teacher("school_a", username=USERNAME, name=FULL_NAME)
-    hidden = services.submit(author, conference, TEXT_1, anonymous=True)
-    signed = services.submit(author, conference, "Một câu hỏi có ký tên", anonymous=False)
+    hidden = opinions.submit(author, conference, TEXT_1, anonymous=True)
+    signed = opinions.submit(author, conference, "Một câu hỏi có ký tên", anonymous=False)
     AuditEntry.objects.all().delete()
     for op in (hidden, signed):
         audit.record(author.user, "voice.opinion.submit", op, after={"kind": "question", "anonymous": op.anonymous,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from diemcau.voice import services
+from diemcau.voice import opinions
 from diemcau.voice.models import Opinion
 
 pytestmark = pytest.mark.smoke
@@ -45,7 +45,7 @@ def test_submit_bad_text(client, me, conference, text, code):
 
 def test_flooding_gets_a_stable_code(client, me, conference):
     url = f"/api/voice/conferences/{conference.pk}/opinions/"
-    for i in range(services.RATE_PER_PERSON):
+    for i in range(opinions.RATE_PER_PERSON):
         assert post(client, url, {"text": f"Câu {i}"}).status_code == 201
     r = post(client, url, {"text": "Câu nữa"})
     assert r.status_code == 400 and r.json()["code"] == "rate_limited_person"
@@ -68,8 +68,8 @@ def test_vote_outside_scope_is_not_found(client, me, conference, approved):
 
 
 def test_moderation_flow(client, conference, teacher, moderator, tree):
-    a = services.submit(teacher(), conference, "Giảm hồ sơ sổ sách")
-    b = services.submit(teacher("school_b"), conference, "Giam ho so so sach")
+    a = opinions.submit(teacher(), conference, "Giảm hồ sơ sổ sách")
+    b = opinions.submit(teacher("school_b"), conference, "Giam ho so so sach")
     client.force_login(moderator("bavi"))
     queue = client.get(f"/api/voice/conferences/{conference.pk}/queue/").json()
     assert {q["id"] for q in queue} == {a.pk, b.pk}
@@ -93,7 +93,7 @@ def test_moderation_flow(client, conference, teacher, moderator, tree):
 
 
 def test_moderation_outside_scope_is_not_found(client, conference, teacher, moderator):
-    op = services.submit(teacher(), conference, "Ở Ba Vì")
+    op = opinions.submit(teacher(), conference, "Ở Ba Vì")
     client.force_login(moderator("socson"))
     for action, body in [("approve", {}), ("reject", {"reason": "x"}), ("edit", {"text": "y"}),
                          ("tag", {"topic_id": None}), ("forward", {}), ("merge", {"target_id": op.pk})]:
@@ -104,7 +104,7 @@ def test_moderation_outside_scope_is_not_found(client, conference, teacher, mode
 
 
 def test_participant_cannot_moderate(client, me, conference, teacher):
-    op = services.submit(teacher(), conference, "Một ý kiến")
+    op = opinions.submit(teacher(), conference, "Một ý kiến")
     assert post(client, f"/api/voice/opinions/{op.pk}/approve/").status_code == 404
 
 

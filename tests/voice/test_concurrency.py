@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from diemcau.core.errors import DomainError
-from diemcau.voice import services
+from diemcau.voice import moderation, opinions
 from diemcau.voice.models import Opinion, Vote
 from tests.racing import race
 
@@ -16,16 +16,16 @@ pytestmark = [pytest.mark.django_db(transaction=True),
 
 def test_one_person_voting_in_parallel_counts_once(approved, teacher):
     op, me = approved("Giảm bớt hồ sơ sổ sách"), teacher()
-    assert race(6, lambda i: services.vote(me, op, "upvote")) == []
+    assert race(6, lambda i: opinions.vote(me, op, "upvote")) == []
     op.refresh_from_db()
     assert Vote.objects.filter(opinion=op).count() == 1 and op.upvotes == 1
 
 
 def test_flooding_in_parallel_stops_at_the_limit(conference, teacher):
     me = teacher()
-    errors = race(10, lambda i: services.submit(me, conference, f"Câu hỏi {i}"))
-    assert Opinion.objects.filter(author=me).count() == services.RATE_PER_PERSON
-    assert len(errors) == 10 - services.RATE_PER_PERSON
+    errors = race(10, lambda i: opinions.submit(me, conference, f"Câu hỏi {i}"))
+    assert Opinion.objects.filter(author=me).count() == opinions.RATE_PER_PERSON
+    assert len(errors) == 10 - opinions.RATE_PER_PERSON
     assert all(isinstance(e, DomainError) and e.code == "rate_limited_person" for e in errors)
 
 
@@ -33,7 +33,7 @@ def test_crossed_merges_in_parallel_make_no_cycle(approved, moderator):
     mod = moderator("bavi")
     a, b = approved("Một"), approved("Hai", unit_key="school_b")
     pairs = [(a, b), (b, a)]
-    errors = race(2, lambda i: services.merge(mod, *pairs[i]))
+    errors = race(2, lambda i: moderation.merge(mod, *pairs[i]))
     assert len(errors) == 1 and isinstance(errors[0], DomainError)
     merged = Opinion.objects.filter(pk__in=[a.pk, b.pk], status="merged")
     assert merged.count() == 1

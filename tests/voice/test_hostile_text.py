@@ -3,7 +3,8 @@
 import pytest
 
 from diemcau.core.errors import DomainError
-from diemcau.voice import services
+from diemcau.core.scoping import SYSTEM
+from diemcau.voice import moderation, opinions
 
 pytestmark = pytest.mark.smoke
 
@@ -29,12 +30,12 @@ def test_page_refuses_a_hostile_opinion(client, teacher, conference):
 
 
 def test_a_moderators_edit_is_checked_too(conference, teacher):
-    op = services.submit(teacher(), conference, "Đề nghị tăng phụ cấp")
+    op = opinions.submit(teacher(), conference, "Đề nghị tăng phụ cấp")
     with pytest.raises(DomainError) as err:
-        services.edit(services.SYSTEM, op, "Đề nghị\x07 tăng phụ cấp")
+        moderation.edit(SYSTEM, op, "Đề nghị\x07 tăng phụ cấp")
     assert err.value.code == "unsafe_char"
 
 
 def test_multi_line_opinions_and_emoji_still_pass(conference, teacher):
-    op = services.submit(teacher(), conference, "Đề nghị tăng phụ cấp 👩\u200d🏫\ncho giáo viên")
+    op = opinions.submit(teacher(), conference, "Đề nghị tăng phụ cấp 👩\u200d🏫\ncho giáo viên")
     assert "👩\u200d🏫" in op.text

@@ -6,8 +6,8 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
-from diemcau.points import services as points
-from diemcau.voice import services, signals
+from diemcau.points import bridge_points, halls
+from diemcau.voice import access, moderation, on_air, opinions, signals
 from diemcau.voice.models import ModerationAction, Opinion
 
 pytestmark = pytest.mark.smoke
@@ -36,13 +36,13 @@ def test_director_puts_one_item_on_screen_at_a_time(conference, approved, direct
     a = approved("Khi nào tăng lương cơ sở cho giáo viên mầm non?")
     b = approved("Đề nghị giảm hồ sơ sổ sách cho giáo viên tiểu học")
     with django_capture_on_commit_callbacks(execute=True):
-        services.put_on_air(director, a)
-    assert services.on_air(conference) == a and heard == [conference.pk]
+        on_air.put_on_air(director, a)
+    assert on_air.on_air(conference) == a and heard == [conference.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        services.put_on_air(director, b, previous="return")
+        on_air.put_on_air(director, b, previous="return")
     a.refresh_from_db()
-    assert a.status == "approved" and services.on_air(conference) == b and heard == [conference.pk] * 2
-    services.put_on_air(director, a)  # b becomes answered (the default)
+    assert a.status == "approved" and on_air.on_air(conference) == b and heard == [conference.pk] * 2
+    on_air.put_on_air(director, a)  # b becomes answered (the default)
     b.refresh_from_db()
     assert b.status == "answered" and b.answered_at is not None
     assert Opinion.objects.filter(conference=conference, status="on_air").count() == 1
@@ -53,27 +53,27 @@ def test_director_puts_one_item_on_screen_at_a_time(conference, approved, direct
 
 def test_answer_keeps_text_and_recording_time(conference, approved, director):
     a = approved("Chế độ phụ cấp thâm niên có được khôi phục không?")
-    services.put_on_air(director, a)
-    a = services.answer(director, a, "Bộ đang trình Chính phủ.", "1:05:30")
+    on_air.put_on_air(director, a)
+    a = on_air.answer(director, a, "Bộ đang trình Chính phủ.", "1:05:30")
     assert (a.status, a.answer, a.answer_time) == ("answered", "Bộ đang trình Chính phủ.", "01:05:30")
-    assert services.on_air(conference) is None
-    a = services.answer(director, a, "Bộ đã trình Chính phủ.", "")  # corrected later
+    assert on_air.on_air(conference) is None
+    a = on_air.answer(director, a, "Bộ đã trình Chính phủ.", "")  # corrected later
     assert a.answer == "Bộ đã trình Chính phủ." and a.answer_time == ""
     with pytest.raises(DomainError) as e:
-        services.answer(director, a, "", "90 phút")
+        on_air.answer(director, a, "", "90 phút")
     assert e.value.code == "bad_answer_time"
 
 
 def test_only_approved_items_go_on_screen(conference, teacher, approved, director):
-    pending = services.submit(teacher(), conference, "Câu hỏi chưa duyệt về lương")
+    pending = opinions.submit(teacher(), conference, "Câu hỏi chưa duyệt về lương")
     with pytest.raises(DomainError) as e:
-        services.put_on_air(director, pending)
+        on_air.put_on_air(director, pending)
     assert e.value.code == "not_approved"
-    rejected = services.reject(SYSTEM, services.submit(teacher(), conference, "Nội dung khác"), "Không phù hợp")
+    rejected = moderation.reject(SYSTEM, opinions.submit(teacher(), conference, "Nội dung khác"), "Không phù hợp")
     with pytest.raises(DomainError):
-        services.put_on_air(director, rejected)
+        on_air.put_on_air(director, rejected)
     with pytest.raises(DomainError) as e:
-        services.take_off_air(director, approved("Đã duyệt nhưng chưa lên sóng"))
+        on_air.take_off_air(director, approved("Đã duyệt nhưng chưa lên sóng"))
     assert e.value.code == "not_on_air"
 
 
@@ -81,22 +81,22 @@ def test_director_outside_the_conference_scope_is_refused(conference, approved, 
     item = approved("Khi nào có sách giáo khoa mới?")
     hanoi_director = make_user("dp_hanoi", Role.DIRECTOR, tree["hanoi"])  # the conference is the ministry's
     for user in (hanoi_director, moderator("bavi"), teacher().user):
-        assert not services.can_direct(user, conference)
+        assert not access.can_direct(user, conference)
         with pytest.raises(ScopeError):
-            services.put_on_air(user, item)
-    assert services.on_air(conference) is None
+            on_air.put_on_air(user, item)
+    assert on_air.on_air(conference) is None
     # A director of the host unit's subtree, and a national organiser, may.
-    assert services.can_direct(make_user("dp_bo", Role.DIRECTOR, tree["ministry"]), conference)
-    assert services.can_direct(make_user("bo2", Role.NATIONAL_ORGANISER), conference)
+    assert access.can_direct(make_user("dp_bo", Role.DIRECTOR, tree["ministry"]), conference)
+    assert access.can_direct(make_user("bo2", Role.NATIONAL_ORGANISER), conference)
 
 
 def test_an_item_on_screen_cannot_be_merged_away(conference, approved, director):
     a, b = approved("Lương giáo viên thấp"), approved("Lương giáo viên quá thấp")
-    services.put_on_air(director, a)
+    on_air.put_on_air(director, a)
     with pytest.raises(DomainError) as e:
-        services.merge(SYSTEM, a, b)
+        moderation.merge(SYSTEM, a, b)
     assert e.value.code == "on_air"
-    services.merge(SYSTEM, b, a)  # into it is fine: its counts grow on screen
+    moderation.merge(SYSTEM, b, a)  # into it is fine: its counts grow on screen
     a.refresh_from_db()
     assert a.raised_by_people == 2
 
@@ -110,9 +110,9 @@ def test_on_air_fragment_shows_the_item_escaped_and_hides_anonymous_units(client
     client.force_login(operator)
     html = client.get(url).content.decode()
     assert 'id="voice-on-air"' in html and 'data-opinion=""' in html
-    op = services.approve(SYSTEM, services.submit(teacher(), conference, "<b>Lương</b> khi nào tăng?",
-                                                  anonymous=True))
-    services.put_on_air(director, op)
+    op = moderation.approve(SYSTEM, opinions.submit(teacher(), conference, "<b>Lương</b> khi nào tăng?",
+                                                    anonymous=True))
+    on_air.put_on_air(director, op)
     html = client.get(url).content.decode()
     assert "&lt;b&gt;Lương&lt;/b&gt; khi nào tăng?" in html and "<b>Lương" not in html
     assert tree["school_a"].name not in html and ("Ẩn danh" in html or "Anonymous" in html)
@@ -139,7 +139,7 @@ def test_director_page_and_actions_are_scoped(client, conference, approved, dire
     html = client.get(f"/voice/{conference.pk}/director/").content.decode()
     assert "Đề nghị tăng phụ cấp ưu đãi" in html
     assert client.post(f"/voice/opinions/{item.pk}/live/on_air/", {"previous": "answered"}).status_code == 302
-    assert services.on_air(conference) == item
+    assert on_air.on_air(conference) == item
     client.post(f"/voice/opinions/{item.pk}/live/answer/", {"answer": "Đã trả lời", "answer_time": "00:10:00"})
     item.refresh_from_db()
     assert item.status == "answered" and item.answer_time == "00:10:00"
@@ -149,31 +149,31 @@ def test_director_page_and_actions_are_scoped(client, conference, approved, dire
 
 @pytest.fixture
 def point(conference, tree):
-    host = points.create_hall(SYSTEM, tree["ministry"], name="Hội trường Bộ", capacity=300)
-    points.create_point(SYSTEM, conference, host, name="Điểm cầu chính", is_host=True)
-    hall = points.create_hall(SYSTEM, tree["bavi"], name="Hội trường Phòng GD&ĐT Ba Vì", capacity=200)
-    return points.create_point(SYSTEM, conference, hall, name="Điểm cầu Ba Vì")
+    host = halls.create_hall(SYSTEM, tree["ministry"], name="Hội trường Bộ", capacity=300)
+    bridge_points.create_point(SYSTEM, conference, host, name="Điểm cầu chính", is_host=True)
+    hall = halls.create_hall(SYSTEM, tree["bavi"], name="Hội trường Phòng GD&ĐT Ba Vì", capacity=200)
+    return bridge_points.create_point(SYSTEM, conference, hall, name="Điểm cầu Ba Vì")
 
 
 def test_flooding_from_one_points_kiosk_is_limited(conference, teacher, point, monkeypatch):
-    monkeypatch.setattr(services, "RATE_PER_POINT", 3)
+    monkeypatch.setattr(opinions, "RATE_PER_POINT", 3)
     people = [teacher("school_a"), teacher("school_b"), teacher("school_a")]
     for i, p in enumerate(people):
-        assert services.submit(p, conference, f"Ý kiến số {i} về hồ sơ sổ sách", point=point).point == point
+        assert opinions.submit(p, conference, f"Ý kiến số {i} về hồ sơ sổ sách", point=point).point == point
     with pytest.raises(DomainError) as e:
-        services.submit(teacher("school_b"), conference, "Một ý kiến nữa", point=point)
+        opinions.submit(teacher("school_b"), conference, "Một ý kiến nữa", point=point)
     assert e.value.code == "rate_limited_point"
     assert "điểm cầu" in e.value.message.lower() or "bridge point" in e.value.message.lower()
     # Not from the kiosk: the person's own limit still applies, the point's does not.
-    assert services.submit(teacher("school_b"), conference, "Gửi từ điện thoại").point is None
+    assert opinions.submit(teacher("school_b"), conference, "Gửi từ điện thoại").point is None
 
 
 def test_person_and_unit_limits_still_hold_at_a_kiosk(conference, teacher, point, monkeypatch):
     person = teacher()
-    for i in range(services.RATE_PER_PERSON):
-        services.submit(person, conference, f"Ý kiến {i}", point=point)
+    for i in range(opinions.RATE_PER_PERSON):
+        opinions.submit(person, conference, f"Ý kiến {i}", point=point)
     with pytest.raises(DomainError) as e:
-        services.submit(person, conference, "Thêm một", point=point)
+        opinions.submit(person, conference, "Thêm một", point=point)
     assert e.value.code == "rate_limited_person"
 
 
@@ -181,10 +181,10 @@ def test_a_point_of_another_conference_is_refused(conference, teacher, tree):
     from diemcau.events.models import Conference
 
     other = Conference.objects.create(title="Khác", date=conference.date, host_unit=tree["ministry"])
-    hall = points.create_hall(SYSTEM, tree["bavi"], name="Hội trường", capacity=100)
-    elsewhere = points.create_point(SYSTEM, other, hall, name="Điểm cầu", is_host=True)
+    hall = halls.create_hall(SYSTEM, tree["bavi"], name="Hội trường", capacity=100)
+    elsewhere = bridge_points.create_point(SYSTEM, other, hall, name="Điểm cầu", is_host=True)
     with pytest.raises(DomainError) as e:
-        services.submit(teacher(), conference, "Ý kiến", point=elsewhere)
+        opinions.submit(teacher(), conference, "Ý kiến", point=elsewhere)
     assert e.value.code == "bad_point"
 
 

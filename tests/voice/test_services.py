@@ -4,7 +4,8 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.voice import services
+from diemcau.core.scoping import SYSTEM
+from diemcau.voice import access, moderation, opinions, similar, topic_list
 from diemcau.voice.models import ModerationAction, Opinion, Vote
 
 pytestmark = pytest.mark.smoke
@@ -19,7 +20,7 @@ def codes(excinfo):
 def test_submit_stores_nfc_text_at_the_authors_unit_with_a_suggested_topic(conference, teacher, tree):
     person = teacher()
     decomposed = "Lu\u031bo\u031bng gia\u0301o vie\u0302n qua\u0301 tha\u0302\u0301p, phu\u0323 ca\u0302\u0301p ít"
-    op = services.submit(person, conference, "  " + decomposed + "  ", kind="opinion")
+    op = opinions.submit(person, conference, "  " + decomposed + "  ", kind="opinion")
     assert op.text == "Lương giáo viên quá thấp, phụ cấp ít"
     assert op.status == "pending" and op.at_unit == tree["school_a"] and op.author_unit == tree["school_a"]
     assert op.suggested_topic.key == "luong_phu_cap"
@@ -30,39 +31,39 @@ def test_submit_stores_nfc_text_at_the_authors_unit_with_a_suggested_topic(confe
 @pytest.mark.parametrize("text,code", [("", "empty"), ("   \n ", "empty"), ("a" * 1001, "too_long")])
 def test_submit_refuses_bad_text(conference, teacher, text, code):
     with pytest.raises(DomainError) as e:
-        services.submit(teacher(), conference, text)
+        opinions.submit(teacher(), conference, text)
     assert codes(e) == code
     assert not Opinion.objects.exists()
 
 
 def test_markup_is_stored_as_text(conference, teacher):
-    op = services.submit(teacher(), conference, "<script>alert(1)</script> sổ sách nhiều quá")
+    op = opinions.submit(teacher(), conference, "<script>alert(1)</script> sổ sách nhiều quá")
     assert op.text.startswith("<script>")
 
 
 def test_flooding_is_refused_with_a_clear_message(conference, teacher):
     person = teacher()
-    for i in range(services.RATE_PER_PERSON):
-        services.submit(person, conference, f"Câu hỏi số {i} về hồ sơ sổ sách")
+    for i in range(opinions.RATE_PER_PERSON):
+        opinions.submit(person, conference, f"Câu hỏi số {i} về hồ sơ sổ sách")
     with pytest.raises(DomainError) as e:
-        services.submit(person, conference, "Thêm một câu nữa")
+        opinions.submit(person, conference, "Thêm một câu nữa")
     assert codes(e) == "rate_limited_person" and "10" in e.value.message
-    services.submit(teacher(), conference, "Một đồng nghiệp khác vẫn gửi được")
+    opinions.submit(teacher(), conference, "Một đồng nghiệp khác vẫn gửi được")
 
 
 def test_unit_flooding_is_refused(conference, teacher, monkeypatch):
-    monkeypatch.setattr(services, "RATE_PER_UNIT", 3)
+    monkeypatch.setattr(opinions, "RATE_PER_UNIT", 3)
     for _ in range(3):
-        services.submit(teacher(), conference, "Thiếu phòng học ở điểm trường lẻ")
+        opinions.submit(teacher(), conference, "Thiếu phòng học ở điểm trường lẻ")
     with pytest.raises(DomainError) as e:
-        services.submit(teacher(), conference, "Thiếu phòng học")
+        opinions.submit(teacher(), conference, "Thiếu phòng học")
     assert codes(e) == "rate_limited_unit"
-    services.submit(teacher("school_b"), conference, "Another school is not limited")
+    opinions.submit(teacher("school_b"), conference, "Another school is not limited")
 
 
 def test_submit_requires_a_person(conference):
     with pytest.raises(DomainError) as e:
-        services.submit(None, conference, "xin chào")
+        opinions.submit(None, conference, "xin chào")
     assert codes(e) == "not_a_participant"
 
 
@@ -72,20 +73,20 @@ def test_similar_finds_items_without_diacritics_in_scope_only(conference, approv
     salary = approved("Đề nghị tăng phụ cấp ưu đãi cho giáo viên mầm non")
     approved("Đề nghị tăng phụ cấp ưu đãi cho giáo viên mầm non", unit_key="school_d")  # HCM: out of scope
     approved("Sân chơi của trường bị xuống cấp")
-    services.submit(teacher(), conference, "de nghi tang phu cap uu dai giao vien mam non")  # pending: not shown
+    opinions.submit(teacher(), conference, "de nghi tang phu cap uu dai giao vien mam non")  # pending: not shown
     me = teacher()
-    found = services.similar(conference, "de nghi tang phu cap uu dai cho giao vien mam non", me.user)
+    found = similar.similar(conference, "de nghi tang phu cap uu dai cho giao vien mam non", me.user)
     assert [o.pk for o in found] == [salary.pk]
     assert found[0].score > 0.5
 
 
 def test_similar_index_is_rebuilt_when_items_change(conference, approved, teacher):
     me = teacher()
-    assert services.similar(conference, "thiếu nhà vệ sinh cho học sinh", me.user) == []
+    assert similar.similar(conference, "thiếu nhà vệ sinh cho học sinh", me.user) == []
     op = approved("Trường thiếu nhà vệ sinh cho học sinh")
-    assert [o.pk for o in services.similar(conference, "thieu nha ve sinh hoc sinh", me.user)] == [op.pk]
-    services.reject(services.SYSTEM, op, "Trùng lặp")
-    assert services.similar(conference, "thieu nha ve sinh hoc sinh", me.user) == []
+    assert [o.pk for o in similar.similar(conference, "thieu nha ve sinh hoc sinh", me.user)] == [op.pk]
+    moderation.reject(SYSTEM, op, "Trùng lặp")
+    assert similar.similar(conference, "thieu nha ve sinh hoc sinh", me.user) == []
 
 
 # --- votes --------------------------------------------------------------------------------------
@@ -93,11 +94,11 @@ def test_similar_index_is_rebuilt_when_items_change(conference, approved, teache
 def test_voting_twice_is_a_no_op(conference, approved, teacher):
     op = approved("Giảm bớt hồ sơ sổ sách cho giáo viên", kind="opinion")
     me = teacher()
-    v1, new1 = services.vote(me, op, "upvote")
-    v2, new2 = services.vote(me, op, "upvote")
+    v1, new1 = opinions.vote(me, op, "upvote")
+    v2, new2 = opinions.vote(me, op, "upvote")
     assert new1 and not new2 and v1.pk == v2.pk
-    services.vote(me, op, "agree")
-    _, new = services.vote(me, op, "disagree")  # same family as agree: no-op
+    opinions.vote(me, op, "agree")
+    _, new = opinions.vote(me, op, "disagree")  # same family as agree: no-op
     op.refresh_from_db()
     assert not new and (op.upvotes, op.agree, op.disagree) == (1, 1, 0)
     assert Vote.objects.filter(opinion=op).count() == 2
@@ -106,51 +107,51 @@ def test_voting_twice_is_a_no_op(conference, approved, teacher):
 def test_questions_take_upvotes_only_and_pending_items_no_votes(conference, approved, teacher):
     q = approved("Khi nào tăng lương?")
     with pytest.raises(DomainError) as e:
-        services.vote(teacher(), q, "agree")
+        opinions.vote(teacher(), q, "agree")
     assert codes(e) == "not_a_statement"
-    pending = services.submit(teacher(), conference, "Chưa duyệt")
+    pending = opinions.submit(teacher(), conference, "Chưa duyệt")
     with pytest.raises(DomainError) as e:
-        services.vote(teacher(), pending, "upvote")
+        opinions.vote(teacher(), pending, "upvote")
     assert codes(e) == "not_open"
 
 
 def test_vote_outside_scope_is_refused(conference, approved, teacher):
     op = approved("Ý kiến ở TP Hồ Chí Minh", unit_key="school_d")
     with pytest.raises(ScopeError):
-        services.vote(teacher("school_a"), op, "upvote")
+        opinions.vote(teacher("school_a"), op, "upvote")
 
 
 # --- moderation ---------------------------------------------------------------------------------
 
 @pytest.fixture
 def pending(conference, teacher):
-    return services.submit(teacher("school_a"), conference, "Giáo viên phải làm quá nhiều báo cáo", kind="opinion")
+    return opinions.submit(teacher("school_a"), conference, "Giáo viên phải làm quá nhiều báo cáo", kind="opinion")
 
 
 @pytest.mark.parametrize("action", ["approve", "reject", "edit", "tag", "forward", "merge"])
 def test_moderator_outside_scope_is_refused(conference, pending, approved, moderator, action):
     outsider = moderator("socson")
     target = approved("Báo cáo quá nhiều")
-    services.approve(services.SYSTEM, pending) if action in ("forward", "merge") else None
+    moderation.approve(SYSTEM, pending) if action in ("forward", "merge") else None
     args = {"approve": (), "reject": ("lý do",), "edit": ("sửa",), "tag": (conference.voice_topics.first(),),
             "forward": (), "merge": (target,)}[action]
     with pytest.raises(ScopeError):
-        getattr(services, action)(outsider, pending, *args)
+        getattr(moderation, action)(outsider, pending, *args)
     assert not ModerationAction.objects.filter(opinion=pending, action=action).exists()
 
 
 def test_a_participant_cannot_moderate_their_own_unit(pending, teacher):
     with pytest.raises(ScopeError):
-        services.approve(teacher().user, pending)
+        moderation.approve(teacher().user, pending)
 
 
 def test_approve_reject_edit_tag_are_logged(conference, pending, moderator, tree):
     mod = moderator("bavi")
-    services.approve(mod, pending)
-    services.edit(mod, pending, "Giáo viên phải làm quá nhiều báo cáo.")
+    moderation.approve(mod, pending)
+    moderation.edit(mod, pending, "Giáo viên phải làm quá nhiều báo cáo.")
     topic = conference.voice_topics.get(key="ho_so_cong_viec")
-    services.tag(mod, pending, topic)
-    services.reject(mod, pending, "Đã có ý kiến tương tự")
+    moderation.tag(mod, pending, topic)
+    moderation.reject(mod, pending, "Đã có ý kiến tương tự")
     pending.refresh_from_db()
     assert pending.status == "rejected" and pending.reject_reason == "Đã có ý kiến tương tự"
     assert pending.text.endswith(".") and pending.topic == topic
@@ -164,37 +165,37 @@ def test_approve_reject_edit_tag_are_logged(conference, pending, moderator, tree
 def test_reject_needs_a_reason_and_approve_needs_pending(pending, moderator):
     mod = moderator("school_a")
     with pytest.raises(DomainError) as e:
-        services.reject(mod, pending, "  ")
+        moderation.reject(mod, pending, "  ")
     assert codes(e) == "reason_required"
-    services.approve(mod, pending)
+    moderation.approve(mod, pending)
     with pytest.raises(DomainError) as e:
-        services.approve(mod, pending)
+        moderation.approve(mod, pending)
     assert codes(e) == "not_pending"
 
 
 def test_edit_refuses_empty_text(pending, moderator):
     with pytest.raises(DomainError) as e:
-        services.edit(moderator("bavi"), pending, "")
+        moderation.edit(moderator("bavi"), pending, "")
     assert codes(e) == "empty"
 
 
 def test_forward_moves_up_one_level_and_out_of_the_lower_scope(conference, pending, moderator, tree):
     school_mod, district_mod = moderator("school_a"), moderator("bavi")
     with pytest.raises(DomainError) as e:
-        services.forward(school_mod, pending)
+        moderation.forward(school_mod, pending)
     assert codes(e) == "not_approved"
-    services.approve(school_mod, pending)
-    services.forward(school_mod, pending)
+    moderation.approve(school_mod, pending)
+    moderation.forward(school_mod, pending)
     pending.refresh_from_db()
     assert pending.at_unit == tree["bavi"]
     with pytest.raises(ScopeError):  # it has left the school's level
-        services.forward(school_mod, pending)
-    services.forward(district_mod, pending)
+        moderation.forward(school_mod, pending)
+    moderation.forward(district_mod, pending)
     pending.refresh_from_db()
     assert pending.at_unit == tree["hanoi"]
-    services.forward(services.SYSTEM, pending)
+    moderation.forward(SYSTEM, pending)
     with pytest.raises(DomainError) as e:
-        services.forward(services.SYSTEM, pending)
+        moderation.forward(SYSTEM, pending)
     assert codes(e) == "at_top"
 
 
@@ -202,13 +203,13 @@ def test_merge_carries_votes_and_authors_over(conference, approved, teacher, mod
     mod = moderator("bavi")
     a = approved("Đề nghị giảm hồ sơ sổ sách", kind="opinion")
     b = approved("Giảm bớt sổ sách giấy tờ cho giáo viên", unit_key="school_b", kind="opinion")
-    b = services.forward(mod, b)  # now at Ba Vì: school A's teachers see it
+    b = moderation.forward(mod, b)  # now at Ba Vì: school A's teachers see it
     both, only_a = teacher(), teacher()
     for p in (both, only_a):
-        services.vote(p, a, "upvote")
-    services.vote(both, b, "upvote")
-    services.vote(only_a, a, "agree")
-    target = services.merge(mod, a, b)
+        opinions.vote(p, a, "upvote")
+    opinions.vote(both, b, "upvote")
+    opinions.vote(only_a, a, "agree")
+    target = moderation.merge(mod, a, b)
     a.refresh_from_db()
     assert a.status == "merged" and a.merged_into == b and a.text == "Đề nghị giảm hồ sơ sổ sách"
     assert (target.upvotes, target.agree, target.raised_by_people, target.raised_by_units) == (2, 1, 2, 2)
@@ -219,27 +220,27 @@ def test_merge_into_itself_or_in_a_cycle_is_refused(conference, approved, modera
     mod = moderator("bavi")
     a, b, c = approved("Một"), approved("Hai"), approved("Ba")
     with pytest.raises(DomainError) as e:
-        services.merge(mod, a, a)
+        moderation.merge(mod, a, a)
     assert codes(e) == "merge_self"
-    services.merge(mod, a, b)
+    moderation.merge(mod, a, b)
     with pytest.raises(DomainError) as e:
-        services.merge(mod, b, a)
+        moderation.merge(mod, b, a)
     assert codes(e) == "merge_cycle"
-    services.merge(mod, b, c)
+    moderation.merge(mod, b, c)
     a.refresh_from_db()
     assert a.merged_into == c  # flattened: no chains, so no cycles
     c.refresh_from_db()
     assert c.raised_by_people == 3
     with pytest.raises(DomainError) as e:
-        services.merge(mod, c, a)
+        moderation.merge(mod, c, a)
     assert codes(e) == "merge_cycle"
 
 
 def test_forward_carries_merged_items(conference, approved, moderator, tree):
     mod = moderator("bavi")
     a, b = approved("Một"), approved("Hai", unit_key="school_b")
-    services.merge(mod, a, b)
-    services.forward(mod, services.forward(mod, b))
+    moderation.merge(mod, a, b)
+    moderation.forward(mod, moderation.forward(mod, b))
     a.refresh_from_db()
     assert a.at_unit == tree["hanoi"]
 
@@ -250,32 +251,32 @@ def test_each_level_sees_what_came_up_to_it_ranked(conference, approved, teacher
     district = moderator("bavi")
     low, high = approved("Ít phiếu"), approved("Nhiều phiếu", unit_key="school_b")
     for _ in range(3):
-        services.vote(teacher("school_b"), high, "upvote")
+        opinions.vote(teacher("school_b"), high, "upvote")
     for op in (low, high):
-        services.forward(district, services.forward(district, op))
+        moderation.forward(district, moderation.forward(district, op))
     hanoi_mod = moderator("hanoi")
-    assert list(services.ranked(hanoi_mod, conference)) == [high, low]
-    assert list(services.ranked(district, conference)) == []
-    assert list(services.ranked(district, conference, include_below=True)) == []
-    services.forward(hanoi_mod, high)
-    assert list(services.national(national, conference)) == [high]
+    assert list(moderation.ranked(hanoi_mod, conference)) == [high, low]
+    assert list(moderation.ranked(district, conference)) == []
+    assert list(moderation.ranked(district, conference, include_below=True)) == []
+    moderation.forward(hanoi_mod, high)
+    assert list(moderation.national(national, conference)) == [high]
     with pytest.raises(ScopeError):
-        services.ranked(district, conference, unit=tree["hanoi"])
+        moderation.ranked(district, conference, unit=tree["hanoi"])
 
 
 def test_moderation_queue_is_scoped(conference, pending, teacher, moderator):
-    other = services.submit(teacher("school_c"), conference, "Ở Sóc Sơn")
-    assert list(services.moderation_queue(moderator("bavi"), conference)) == [pending]
-    assert list(services.moderation_queue(moderator("socson"), conference)) == [other]
-    assert list(services.moderation_queue(teacher().user, conference)) == []
+    other = opinions.submit(teacher("school_c"), conference, "Ở Sóc Sơn")
+    assert list(moderation.moderation_queue(moderator("bavi"), conference)) == [pending]
+    assert list(moderation.moderation_queue(moderator("socson"), conference)) == [other]
+    assert list(moderation.moderation_queue(teacher().user, conference)) == []
 
 
 def test_suggested_duplicates_cluster_near_identical_items(conference, teacher, moderator):
     mod = moderator("bavi")
-    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
-    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
-    services.submit(teacher(), conference, "Trường cần thêm máy chiếu")
-    groups = services.suggested_duplicates(mod, conference)
+    a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    opinions.submit(teacher(), conference, "Trường cần thêm máy chiếu")
+    groups = similar.suggested_duplicates(mod, conference)
     assert [sorted(o.pk for o in g) for g in groups] == [sorted([a.pk, b.pk])]
 
 
@@ -283,10 +284,10 @@ def test_topic_suggestion_learns_from_moderators(conference, approved, moderator
     mod = moderator("bavi")
     a = approved("Phần mềm quản lý trường học hay bị lỗi")
     topic = conference.voice_topics.get(key="chuyen_doi_so")
-    services.tag(mod, a, topic)
+    moderation.tag(mod, a, topic)
     b = approved("Tập huấn kỹ năng cho giáo viên")
-    services.tag(mod, b, conference.voice_topics.get(key="boi_duong"))
-    assert services.suggest_topic(conference, "phan mem hay bi loi").key == "chuyen_doi_so"
+    moderation.tag(mod, b, conference.voice_topics.get(key="boi_duong"))
+    assert topic_list.suggest_topic(conference, "phan mem hay bi loi").key == "chuyen_doi_so"
 
 
 def test_teachers_see_their_units_items_and_those_forwarded_above_them(conference, approved, teacher, moderator):
@@ -294,10 +295,10 @@ def test_teachers_see_their_units_items_and_those_forwarded_above_them(conferenc
     sister = approved("Ở trường bạn", unit_key="school_b")
     far = approved("Ở Sóc Sơn", unit_key="school_c")
     me = teacher().user
-    assert set(services.visible_opinions(me, conference)) == {own}
-    services.forward(moderator("bavi"), sister)
-    assert set(services.visible_opinions(me, conference)) == {own, sister}
-    assert far not in services.visible_opinions(me, conference)
+    assert set(access.visible_opinions(me, conference)) == {own}
+    moderation.forward(moderator("bavi"), sister)
+    assert set(access.visible_opinions(me, conference)) == {own, sister}
+    assert far not in access.visible_opinions(me, conference)
 
 
 def test_changes_are_signalled_on_commit(conference, teacher, moderator, django_capture_on_commit_callbacks):
@@ -311,9 +312,9 @@ def test_changes_are_signalled_on_commit(conference, teacher, moderator, django_
     opinion_changed.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            op = services.submit(teacher(), conference, "Một câu hỏi")
-            op = services.approve(moderator("bavi"), op)
-            services.vote(teacher(), op, "upvote")
+            op = opinions.submit(teacher(), conference, "Một câu hỏi")
+            op = moderation.approve(moderator("bavi"), op)
+            opinions.vote(teacher(), op, "upvote")
         assert heard == [(op.pk, "submit"), (op.pk, "approve"), (op.pk, "vote")]
     finally:
         opinion_changed.disconnect(listener)
@@ -321,7 +322,7 @@ def test_changes_are_signalled_on_commit(conference, teacher, moderator, django_
 
 def test_suggested_duplicates_put_the_approved_item_first(conference, teacher, moderator):
     mod = moderator("bavi")
-    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
-    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
-    services.approve(mod, b)
-    assert [o.pk for o in services.suggested_duplicates(mod, conference)[0]] == [b.pk, a.pk]
+    a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    moderation.approve(mod, b)
+    assert [o.pk for o in similar.suggested_duplicates(mod, conference)[0]] == [b.pk, a.pk]

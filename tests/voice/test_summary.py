@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person, Role
-from diemcau.voice import services, summary
+from diemcau.voice import moderation, opinions, summary, topic_list
 from diemcau.voice.models import Opinion
 
 pytestmark = pytest.mark.smoke
@@ -17,17 +17,17 @@ pytestmark = pytest.mark.smoke
 def items(conference, teacher, person_factory, tree):
     """Ba Vì: two items at school A (primary), one anonymous at school B (preschool); one in Sóc Sơn;
     one rejected. Topics set by moderators."""
-    topics = {t.key: t for t in services.ensure_topics(conference)}
-    a1 = services.submit(teacher("school_a"), conference, "Lương giáo viên tiểu học quá thấp so với công sức")
-    a2 = services.submit(person_factory(tree["school_a"], category=Person.Category.STAFF, user=None),
+    topics = {t.key: t for t in topic_list.ensure_topics(conference)}
+    a1 = opinions.submit(teacher("school_a"), conference, "Lương giáo viên tiểu học quá thấp so với công sức")
+    a2 = opinions.submit(person_factory(tree["school_a"], category=Person.Category.STAFF, user=None),
                          conference, "=HYPERLINK(\"http://x\") hồ sơ sổ sách nhiều")
-    b1 = services.submit(teacher("school_b"), conference, "Phụ cấp của giáo viên mầm non chưa tương xứng",
+    b1 = opinions.submit(teacher("school_b"), conference, "Phụ cấp của giáo viên mầm non chưa tương xứng",
                          anonymous=True)
-    c1 = services.submit(teacher("school_c"), conference, "Sóc Sơn thiếu phòng học bộ môn")
-    bad = services.submit(teacher("school_a"), conference, "Nội dung không phù hợp")
+    c1 = opinions.submit(teacher("school_c"), conference, "Sóc Sơn thiếu phòng học bộ môn")
+    bad = opinions.submit(teacher("school_a"), conference, "Nội dung không phù hợp")
     for op, key in ((a1, "luong_phu_cap"), (a2, "ho_so_cong_viec"), (b1, "luong_phu_cap"), (c1, "co_so_vat_chat")):
-        services.tag(SYSTEM, services.approve(SYSTEM, op), topics[key])
-    services.reject(SYSTEM, bad, "Không phù hợp")
+        moderation.tag(SYSTEM, moderation.approve(SYSTEM, op), topics[key])
+    moderation.reject(SYSTEM, bad, "Không phù hợp")
     day = timezone.make_aware(datetime.datetime(2026, 11, 20, 9, 15))
     Opinion.objects.filter(pk__in=[a1.pk, b1.pk]).update(created_at=day)
     Opinion.objects.filter(pk__in=[a2.pk, c1.pk]).update(created_at=day + datetime.timedelta(days=1, hours=1))

@@ -6,7 +6,7 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry, Job
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
-from diemcau.voice import analysis, services
+from diemcau.voice import access, analysis, moderation, opinions, topic_list
 from diemcau.voice.models import TopicProposal
 
 SPORTS = [
@@ -26,50 +26,50 @@ def top_moderator(make_user, tree):
 
 @pytest.mark.smoke
 def test_topic_editors_add_rename_merge_and_retire(conference, top_moderator, teacher):
-    services.ensure_topics(conference)
-    topic = services.add_topic(top_moderator, conference, "Văn hóa, thể thao", "giải thể thao, văn nghệ; hội thao")
+    topic_list.ensure_topics(conference)
+    topic = topic_list.add_topic(top_moderator, conference, "Văn hóa, thể thao", "giải thể thao, văn nghệ; hội thao")
     assert topic.key == "van-hoa-the-thao" and topic.keywords == ["giải thể thao", "văn nghệ", "hội thao"]
     with pytest.raises(DomainError) as e:
-        services.add_topic(top_moderator, conference, "văn hóa, thể thao")
+        topic_list.add_topic(top_moderator, conference, "văn hóa, thể thao")
     assert e.value.code == "duplicate_topic"
-    topic = services.edit_topic(top_moderator, topic, "Văn hóa, văn nghệ, thể thao", "thể thao")
+    topic = topic_list.edit_topic(top_moderator, topic, "Văn hóa, văn nghệ, thể thao", "thể thao")
     assert topic.name == "Văn hóa, văn nghệ, thể thao"
     # The suggester uses the new topic's keywords for the next item.
-    op = services.submit(teacher(), conference, "Mong được tham gia giải thể thao giáo viên")
+    op = opinions.submit(teacher(), conference, "Mong được tham gia giải thể thao giáo viên")
     assert op.suggested_topic == topic
     salary = conference.voice_topics.get(key="luong_phu_cap")
-    services.tag(SYSTEM, services.approve(SYSTEM, op), topic)
-    target = services.merge_topic(top_moderator, topic, salary)
+    moderation.tag(SYSTEM, moderation.approve(SYSTEM, op), topic)
+    target = topic_list.merge_topic(top_moderator, topic, salary)
     op.refresh_from_db()
     topic.refresh_from_db()
     assert op.topic == target and not topic.active and "thể thao" in target.keywords
-    assert topic not in services.ensure_topics(conference)
+    assert topic not in topic_list.ensure_topics(conference)
     exams = conference.voice_topics.get(key="thi_cu")
-    services.retire_topic(top_moderator, exams)
+    topic_list.retire_topic(top_moderator, exams)
     assert not conference.voice_topics.get(key="thi_cu").active
     with pytest.raises(DomainError):
-        services.merge_topic(top_moderator, salary, salary)
+        topic_list.merge_topic(top_moderator, salary, salary)
     actions = set(AuditEntry.objects.filter(action__startswith="voice.topic.").values_list("action", flat=True))
     assert actions == {"voice.topic.add", "voice.topic.edit", "voice.topic.merge", "voice.topic.retire"}
 
 
 @pytest.mark.smoke
 def test_topic_editing_is_for_the_top_only(conference, moderator, teacher, make_user, client, top_moderator):
-    services.ensure_topics(conference)
+    topic_list.ensure_topics(conference)
     district = moderator("bavi")
     salary = conference.voice_topics.get(key="luong_phu_cap")
     for user in (district, teacher().user, make_user("pt", Role.ANALYST)):
-        assert not services.can_edit_topics(user, conference)
+        assert not access.can_edit_topics(user, conference)
         with pytest.raises(ScopeError):
-            services.add_topic(user, conference, "Chủ đề mới")
+            topic_list.add_topic(user, conference, "Chủ đề mới")
         with pytest.raises(ScopeError):
-            services.retire_topic(user, salary)
+            topic_list.retire_topic(user, salary)
         client.force_login(user)
         assert client.get(f"/voice/{conference.pk}/topics/").status_code == 404
         assert client.post(f"/voice/{conference.pk}/topics/", {"action": "retire", "topic": salary.pk}).status_code \
             == 404
     assert salary.__class__.objects.get(pk=salary.pk).active
-    assert services.can_edit_topics(make_user("bo_x", Role.NATIONAL_ORGANISER), conference)
+    assert access.can_edit_topics(make_user("bo_x", Role.NATIONAL_ORGANISER), conference)
     client.force_login(top_moderator)
     r = client.post(f"/voice/{conference.pk}/topics/", {"action": "add", "name": "Thi đua, khen thưởng",
                                                         "keywords": "thi đua, khen thưởng"})
@@ -81,7 +81,7 @@ def test_topic_editing_is_for_the_top_only(conference, moderator, teacher, make_
 def test_proposals_job_finds_a_topic_nobody_listed_and_moderators_accept_it(
         conference, teacher, top_moderator, django_capture_on_commit_callbacks, client):
     for text in [*SPORTS, "Lương giáo viên thấp, phụ cấp ít", "Sổ sách hồ sơ quá nhiều"]:
-        services.submit(teacher(), conference, text)
+        opinions.submit(teacher(), conference, text)
     with django_capture_on_commit_callbacks(execute=True):
         job = analysis.start_topic_proposals(top_moderator, conference)
     job.refresh_from_db()
@@ -99,7 +99,7 @@ def test_proposals_job_finds_a_topic_nobody_listed_and_moderators_accept_it(
     assert proposal.status == "accepted" and proposal.topic.name == "Văn nghệ, thể thao"
     assert proposal.topic.keywords == proposal.terms
     with pytest.raises(DomainError) as e:
-        services.accept_proposal(top_moderator, proposal)
+        topic_list.accept_proposal(top_moderator, proposal)
     assert e.value.code == "proposal_handled"
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from diemcau.voice import services
+from diemcau.core.scoping import SYSTEM
+from diemcau.voice import moderation, opinions
 from diemcau.voice.models import ModerationAction, Opinion
 
 pytestmark = pytest.mark.smoke
@@ -34,11 +35,11 @@ def test_script_is_escaped_on_every_page(client, me, conference, moderator, appr
     for html in [client.get(f"/voice/{conference.pk}/").content.decode()]:
         assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     op = Opinion.objects.get()
-    services.approve(services.SYSTEM, op)
+    moderation.approve(SYSTEM, op)
     html = client.get(f"/voice/{conference.pk}/similar/", {"text": "ho so so sach qua nhieu"}, **HX).content.decode()
     assert "&lt;script&gt;" in html and "<script>alert" not in html
     client.force_login(moderator("bavi"))
-    services.forward(services.SYSTEM, op)
+    moderation.forward(SYSTEM, op)
     for url in (f"/voice/{conference.pk}/moderate/", f"/voice/{conference.pk}/ranked/"):
         html = client.get(url).content.decode()
         assert "&lt;script&gt;" in html and "<script>alert" not in html, url
@@ -51,7 +52,7 @@ def test_bad_text_shows_the_error(client, me, conference, text, code):
 
 
 def test_flooding_shows_a_clear_message(client, me, conference):
-    for i in range(services.RATE_PER_PERSON):
+    for i in range(opinions.RATE_PER_PERSON):
         client.post(f"/voice/{conference.pk}/", {"text": f"Câu {i}"})
     r = client.post(f"/voice/{conference.pk}/", {"text": "Câu nữa"})
     assert r.status_code == 400 and 'data-code="rate_limited_person"' in r.content.decode()
@@ -75,16 +76,16 @@ def test_vote_outside_scope_is_not_found(client, me, approved):
 
 
 def test_anonymous_items_hide_the_unit(client, me, conference, teacher):
-    op = services.submit(teacher(), conference, "Một ý kiến ẩn danh về tiền lương", anonymous=True)
-    services.approve(services.SYSTEM, op)
+    op = opinions.submit(teacher(), conference, "Một ý kiến ẩn danh về tiền lương", anonymous=True)
+    moderation.approve(SYSTEM, op)
     html = client.get(f"/voice/{conference.pk}/similar/", {"text": "y kien an danh ve tien luong"},
                       **HX).content.decode()
     assert "ẩn danh về tiền lương" in html and "Tây Đằng" not in html
 
 
 def test_moderator_queue_actions(client, conference, teacher, moderator, tree):
-    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
-    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
     client.force_login(moderator("bavi"))
     html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
     assert 'id="duplicates"' in html and html.count('id="item-') == 2
@@ -103,7 +104,7 @@ def test_moderator_queue_actions(client, conference, teacher, moderator, tree):
 
 
 def test_moderator_outside_scope_gets_404(client, conference, teacher, moderator):
-    op = services.submit(teacher(), conference, "Ở Ba Vì")
+    op = opinions.submit(teacher(), conference, "Ở Ba Vì")
     client.force_login(moderator("socson"))
     for action in ("approve", "reject", "edit", "tag", "forward", "merge"):
         assert client.post(f"/voice/opinions/{op.pk}/{action}/", {"reason": "x", "text": "y"}).status_code == 404
@@ -116,9 +117,9 @@ def test_participants_have_no_queue(client, me, conference):
 
 def test_duplicates_merge_button_and_school_items_in_the_moderators_list(client, conference, teacher, moderator):
     mod = moderator("bavi")
-    a = services.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
-    b = services.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
-    services.approve(mod, b)
+    a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    moderation.approve(mod, b)
     client.force_login(mod)
     html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
     assert f'name="target" value="{b.pk}"' in html  # the duplicate's merge button points at the approved one
@@ -131,14 +132,14 @@ def test_duplicates_merge_button_and_school_items_in_the_moderators_list(client,
 
 
 def test_the_author_sees_the_rejection_reason(client, me, conference, moderator):
-    op = services.submit(me, conference, "Một câu hỏi lạc đề")
-    services.reject(moderator("bavi"), op, "Không thuộc nội dung hội nghị")
+    op = opinions.submit(me, conference, "Một câu hỏi lạc đề")
+    moderation.reject(moderator("bavi"), op, "Không thuộc nội dung hội nghị")
     html = client.get(f"/voice/{conference.pk}/").content.decode()
     assert "Không thuộc nội dung hội nghị" in html
 
 
 def test_anonymous_authors_stay_hidden_from_moderators(client, conference, teacher, moderator):
-    services.submit(teacher(name="Trần Văn Bình"), conference, "Ý kiến ẩn danh", anonymous=True)
+    opinions.submit(teacher(name="Trần Văn Bình"), conference, "Ý kiến ẩn danh", anonymous=True)
     client.force_login(moderator("bavi"))
     html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
     assert "Ý kiến ẩn danh" in html and "Trần Văn Bình" not in html and "Tây Đằng" not in html

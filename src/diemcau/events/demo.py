@@ -28,7 +28,8 @@ from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Person, Unit
-from diemcau.points import services as points
+from diemcau.points import access, assignment, bridge_points, planning, readiness
+from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
 from . import services
@@ -105,7 +106,7 @@ def _rng(*parts) -> random.Random:
 
 def _hall(unit: Unit, name: str, capacity: int, address: str = "") -> Hall:
     hall = Hall.objects.filter(unit=unit, name=name).first()
-    return hall or points.create_hall(SYSTEM, unit, name=name, capacity=capacity, address=address or unit.address)
+    return hall or points_halls.create_hall(SYSTEM, unit, name=name, capacity=capacity, address=address or unit.address)
 
 
 def _contact(unit: Unit) -> dict:
@@ -118,10 +119,10 @@ def _contact(unit: Unit) -> dict:
 
 
 def _equip(point: BridgePoint, *, check: bool, bandwidth: int):
-    point = points.update_point(SYSTEM, point, bandwidth_mbps=bandwidth, **FULL_EQUIPMENT)
-    point = points.set_readiness(SYSTEM, point, BridgePoint.Readiness.EQUIPPED)
+    point = bridge_points.update_point(SYSTEM, point, bandwidth_mbps=bandwidth, **FULL_EQUIPMENT)
+    point = readiness.set_readiness(SYSTEM, point, BridgePoint.Readiness.EQUIPPED)
     if check:
-        points.record_check(SYSTEM, point, passed=True, note="Chạy thử đạt yêu cầu: hình ảnh, âm thanh ổn định.")
+        readiness.record_check(SYSTEM, point, passed=True, note="Chạy thử đạt yêu cầu: hình ảnh, âm thanh ổn định.")
 
 
 def loaded() -> Conference | None:
@@ -170,12 +171,12 @@ def _build(plan_bavi: bool) -> Conference:
 
     # The host point at the ministry, in person: the root of the relay tree.
     host_hall = _hall(ministry, "Hội trường tầng 2, trụ sở Bộ", 300, "35 Đại Cồ Việt, Hai Bà Trưng, Hà Nội")
-    host = points.create_point(SYSTEM, conference, host_hall, name="Điểm cầu chính – Bộ Giáo dục và Đào tạo",
-                               is_host=True, sessions=[morning, afternoon],
-                               contact_name="Trần Quang Huy", contact_phone="0243869 4897")
+    host = bridge_points.create_point(SYSTEM, conference, host_hall, name="Điểm cầu chính – Bộ Giáo dục và Đào tạo",
+                                      is_host=True, sessions=[morning, afternoon],
+                                      contact_name="Trần Quang Huy", contact_phone="0243869 4897")
     _equip(host, check=True, bandwidth=500)
     # Hà Nội's department relays to its district offices.
-    hanoi_point = points.create_point(
+    hanoi_point = bridge_points.create_point(
         SYSTEM, conference, _hall(hanoi, "Hội trường Sở", 200), name="Điểm cầu Sở GD&ĐT Hà Nội",
         sessions=[morning], contact_name="Nguyễn Thị Thu Hà", contact_phone="0912 204 683")
     _equip(hanoi_point, check=True, bandwidth=200)
@@ -184,42 +185,43 @@ def _build(plan_bavi: bool) -> Conference:
                  orgs_demo.district_code(orgs_demo.HANOI, orgs_demo.THACH_THAT)):
         office = unit[code]
         schools = list(services.invited_institutions(morning, within=office))
-        seats = sum(points.delegation_sizes(s.pk for s in schools).values())
-        point = points.create_point(SYSTEM, conference, _hall(office, "Hội trường Phòng GD&ĐT",
-                                                                max(150, 50 * (seats // 50 + 2))),
-                                    sessions=[morning], **_contact(office))
-        points.move_institutions(SYSTEM, morning, schools, point)
+        seats = sum(assignment.declared_staff(s.pk for s in schools).values())
+        hall = _hall(office, "Hội trường Phòng GD&ĐT", max(150, 50 * (seats // 50 + 2)))
+        point = bridge_points.create_point(SYSTEM, conference, hall, sessions=[morning], **_contact(office))
+        assignment.move_institutions(SYSTEM, morning, schools, point)
     # Ba Vì: the office's hall (the seed: "has all the equipment for online conferences") and the
     # bigger schools' halls are the candidates; the planner chooses 13 more and assigns every school.
     office_hall = _hall(bavi, "Hội trường Phòng GD&ĐT", 500)
     invited = list(services.invited_institutions(morning, within=bavi))
-    sizes = points.delegation_sizes(u.pk for u in invited)
+    sizes = assignment.declared_staff(u.pk for u in invited)
     bigger = sorted(invited, key=lambda u: (-sizes.get(u.pk, 0), u.code))[:BA_VI_CANDIDATE_SCHOOLS]
     halls = [office_hall]
     for school in sorted(bigger, key=lambda u: u.code):
         rng = _rng("hall", school.code)
         halls.append(_hall(school, "Hội trường", rng.choice([300, 350, 400, 450, 500])))
     # The office's point is opened first and always: the schools' points relay from it.
-    points.create_point(SYSTEM, conference, office_hall, name="Điểm cầu Phòng GD&ĐT huyện Ba Vì", sessions=[morning])
+    bridge_points.create_point(SYSTEM, conference, office_hall, name="Điểm cầu Phòng GD&ĐT huyện Ba Vì",
+                               sessions=[morning])
     if plan_bavi:
-        request = points.PlanRequest(k=BA_VI_POINTS, hall_ids=[h.pk for h in halls],
-                                     fixed_hall_ids=[office_hall.pk])
-        proposal = points.plan_now(SYSTEM, morning, bavi, request, seed=PLANNER_SEED)
-        points.apply_proposal(SYSTEM, proposal)
+        request = planning.PlanRequest(k=BA_VI_POINTS, hall_ids=[h.pk for h in halls],
+                                       fixed_hall_ids=[office_hall.pk])
+        proposal = planning.plan_now(SYSTEM, morning, bavi, request, seed=PLANNER_SEED)
+        planning.apply_proposal(SYSTEM, proposal)
     for point in BridgePoint.objects.filter(conference=conference, hall__in=halls).select_related("hall__unit"):
         fields = _contact(point.hall.unit)
         if fields:
-            points.update_point(SYSTEM, point, **fields)
+            bridge_points.update_point(SYSTEM, point, **fields)
         if point.hall_id == office_hall.pk:
             _equip(point, check=True, bandwidth=100)
         elif _rng("equipped", point.hall.unit.code).random() < 0.5:
             _equip(point, check=False, bandwidth=_rng("bw", point.hall.unit.code).choice([20, 30, 40, 50]))
     # The afternoon: each university and teacher-training college is a point relaying from the host.
     for uni in services.invited_institutions(afternoon).order_by("code"):
-        size = points.delegation_sizes([uni.pk]).get(uni.pk, 0)
-        point = points.create_point(SYSTEM, conference, _hall(uni, "Hội trường lớn", max(200, 50 * (size // 50 + 1))),
-                                    relay_parent=host, sessions=[afternoon], **_contact(uni))
-        points.assign(SYSTEM, afternoon, uni, point)
+        size = assignment.declared_staff([uni.pk]).get(uni.pk, 0)
+        hall = _hall(uni, "Hội trường lớn", max(200, 50 * (size // 50 + 1)))
+        point = bridge_points.create_point(SYSTEM, conference, hall, relay_parent=host, sessions=[afternoon],
+                                           **_contact(uni))
+        assignment.assign(SYSTEM, afternoon, uni, point)
     return conference
 
 
@@ -228,8 +230,8 @@ def summarise(conference: Conference) -> DemoReport:
     bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
     morning = conference.sessions.order_by("starts_at").first()
     report = DemoReport(conference_id=conference.pk, points=conference.points.count())
-    bavi_points = points.points_in_scope(SYSTEM, conference, within=bavi).filter(sessions=morning)
-    used = points.seats_used(morning, bavi_points)
+    bavi_points = access.points_in_scope(SYSTEM, conference, within=bavi).filter(sessions=morning)
+    used = assignment.seats_used(morning, bavi_points)
     report.bavi_points = sum(1 for p in bavi_points if used.get(p.pk))
     report.bavi_institutions = Assignment.objects.filter(session=morning, point__in=bavi_points).count()
     report.bavi_people = sum(used.values())

@@ -89,11 +89,11 @@ def conference_edit(request, pk):
 @login_required
 def conference_detail(request, pk):
     """The organiser's page: sessions, points, counts, and what is still missing."""
-    from diemcau.points import services as points
+    from diemcau.points import overview as points_overview
 
     conf = visible_conference(request, pk)
     scope = scope_for(request.user)
-    overview = points.conference_overview(request.user, conf)
+    overview = points_overview.conference_overview(request.user, conf)
     plan_units = planning_units(request.user)
     return render(request, "events/conference_detail.html", {
         "conference": conf,

@@ -35,7 +35,7 @@ from diemcau.core.errors import ScopeError
 from diemcau.events.services import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import services, thumbs
+from . import access, floor, health, programme, site_board, technical_checks, thumbs, tokens
 from .models import FloorRequest, LiveToken
 
 router = Router(tags=["live"])
@@ -256,28 +256,28 @@ def token(request, point_id: int, body: TokenIn):
     point = _point(request, point_id)
     if body.purpose not in (LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK):
         body.purpose = LiveToken.Purpose.KIOSK
-    return services.issue_token(request.user, point.conference, body.purpose, point).as_config()
+    return tokens.issue_token(request.user, point.conference, body.purpose, point).as_config()
 
 
 @router.post("/tokens/renew", response=_replies(LiveConfigOut))
 def renew_token(request):
-    return services.renew_token(request.user, request.headers.get("X-Live-Token", "")).as_config()
+    return tokens.renew_token(request.user, request.headers.get("X-Live-Token", "")).as_config()
 
 
 @router.post("/points/{point_id}/stats", response=_replies(StatsOut))
 def stats(request, point_id: int, body: StatsIn):
     point = _point(request, point_id)
-    services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
-                       purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
-    report = services.ingest_report(request.user, point, body.dict(exclude_none=True))
+    tokens.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
+                     purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
+    report = health.ingest_report(request.user, point, body.dict(exclude_none=True))
     return {"id": report.pk}
 
 
 @router.post("/points/{point_id}/thumbnail", response=_replies(ThumbnailOut))
 def thumbnail(request, point_id: int):
     point = _point(request, point_id)
-    services.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
-                       purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
+    tokens.token_for(request.headers.get("X-Live-Token", ""), user=request.user, point=point,
+                     purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
     at = thumbs.store(request.user, point, request.body)
     return {"taken_at": datetime.fromtimestamp(at, tz=UTC).isoformat()}
 
@@ -286,53 +286,53 @@ def thumbnail(request, point_id: int):
 def thumbnail_ages(request, conference_id: int, ids: str = ""):
     conference = _conference(request, conference_id)
     wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:100]
-    allowed = services.board_points(request.user, conference).filter(pk__in=wanted).values_list("pk", flat=True)
+    allowed = access.board_points(request.user, conference).filter(pk__in=wanted).values_list("pk", flat=True)
     return {"ages": thumbs.ages(allowed)}
 
 
 @router.post("/points/{point_id}/floor", response=_replies(FloorOut))
 def floor_request(request, point_id: int, body: FloorIn):
-    return _floor_out(services.request_floor(request.user, _point(request, point_id), body.who))
+    return _floor_out(floor.request_floor(request.user, _point(request, point_id), body.who))
 
 
 @router.post("/floor/{request_id}/withdraw", response=_replies(FloorOut))
 def floor_withdraw(request, request_id: int):
-    return _floor_out(services.withdraw_floor(request.user, _floor(request, request_id)))
+    return _floor_out(floor.withdraw_floor(request.user, _floor(request, request_id)))
 
 
 @router.post("/floor/{request_id}/grant", response=_replies(FloorOut))
 def floor_grant(request, request_id: int, body: GrantIn):
-    return _floor_out(services.grant_floor(request.user, _floor(request, request_id), source=body.source))
+    return _floor_out(floor.grant_floor(request.user, _floor(request, request_id), source=body.source))
 
 
 @router.post("/floor/{request_id}/revoke", response=_replies(FloorOut))
 def floor_revoke(request, request_id: int):
-    return _floor_out(services.revoke_floor(request.user, _floor(request, request_id)))
+    return _floor_out(floor.revoke_floor(request.user, _floor(request, request_id)))
 
 
 @router.post("/points/{point_id}/mute", response=_replies(MuteOut))
 def mute(request, point_id: int, body: MuteIn):
-    services.mute_point(request.user, _point(request, point_id), body.muted)
+    floor.mute_point(request.user, _point(request, point_id), body.muted)
     return {"muted": body.muted}
 
 
 @router.post("/conferences/{conference_id}/programme", response=_replies(ProgrammeOut))
 def set_programme(request, conference_id: int, body: ProgrammeIn):
-    prog = services.set_programme(request.user, _conference(request, conference_id), body.source)
-    return services.programme_state(prog)
+    prog = programme.set_programme(request.user, _conference(request, conference_id), body.source)
+    return programme.programme_state(prog)
 
 
 @router.get("/conferences/{conference_id}/floor", response=_replies(FloorQueueOut))
 def floor_queue(request, conference_id: int):
-    return {"queue": services.floor_queue(request.user, _conference(request, conference_id))}
+    return {"queue": floor.floor_queue(request.user, _conference(request, conference_id))}
 
 
 @router.get("/conferences/{conference_id}/board", response=_replies(BoardOut))
 def board(request, conference_id: int):
-    return services.board(request.user, _conference(request, conference_id))
+    return site_board.board(request.user, _conference(request, conference_id))
 
 
 @router.post("/points/{point_id}/check", response=_replies(TechnicalCheckOut))
 def technical_check(request, point_id: int, body: TechnicalCheckIn):
-    check = services.record_technical_check(request.user, _point(request, point_id), **body.dict())
+    check = technical_checks.record_technical_check(request.user, _point(request, point_id), **body.dict())
     return {"id": check.pk, "passed": check.passed}

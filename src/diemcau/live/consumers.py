@@ -20,7 +20,7 @@ from diemcau.events.services import visible_conferences
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from . import services
+from . import access, floor, groups, health, programme, site_board, tokens
 from .models import FloorRequest, LiveToken
 from .signals import kiosk_group
 
@@ -50,11 +50,11 @@ class KioskConsumer(_Base):
             await self.close(code=FORBIDDEN)
             return
         self.point, self.user = point, user
-        self.groups_joined = [kiosk_group(point.conference_id), services.point_group(point.pk)]
+        self.groups_joined = [kiosk_group(point.conference_id), groups.point_group(point.pk)]
         for g in self.groups_joined:
             await self.channel_layer.group_add(g, self.channel_name)
         await self.accept()
-        await database_sync_to_async(services.kiosk_connected)(user, point)
+        await database_sync_to_async(health.kiosk_connected)(user, point)
         await self.send_json({"type": "hello", **await self._status()})
 
     @database_sync_to_async
@@ -67,33 +67,33 @@ class KioskConsumer(_Base):
             return None
         try:
             require_operator(user, point)
-            services.token_for(token, user=user, point=point,
-                               purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
+            tokens.token_for(token, user=user, point=point,
+                             purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
         except DomainError:
             return None
         return point
 
     @database_sync_to_async
     def _status(self):
-        prog = services.programme(self.point.conference)
-        return {"programme": services.programme_state(prog), "floor": services.point_floor(self.point)}
+        prog = programme.programme(self.point.conference)
+        return {"programme": programme.programme_state(prog), "floor": floor.point_floor(self.point)}
 
     async def disconnect(self, code):
         if self.point is None:
             return
         for g in self.groups_joined:
             await self.channel_layer.group_discard(g, self.channel_name)
-        await database_sync_to_async(services.kiosk_disconnected)(self.point)
+        await database_sync_to_async(health.kiosk_disconnected)(self.point)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
         ref = content.get("ref") if isinstance(content, dict) else None
         try:
             if kind == "stats":
-                await database_sync_to_async(services.ingest_report)(self.user, self.point, content.get("stats"))
+                await database_sync_to_async(health.ingest_report)(self.user, self.point, content.get("stats"))
                 await self.send_json({"type": "ok", "ref": ref})
             elif kind == "floor_request":
-                await database_sync_to_async(services.request_floor)(self.user, self.point, content.get("who", ""))
+                await database_sync_to_async(floor.request_floor)(self.user, self.point, content.get("who", ""))
             elif kind == "floor_withdraw":
                 await database_sync_to_async(self._withdraw)()
             elif kind in ("grant", "revoke", "programme", "mute"):
@@ -108,7 +108,7 @@ class KioskConsumer(_Base):
         own = FloorRequest.objects.filter(point=self.point, state__in=FloorRequest.OPEN).first()
         if own is None:
             raise DomainError(_("No open request."), "floor_closed")
-        services.withdraw_floor(self.user, own)
+        floor.withdraw_floor(self.user, own)
 
     async def live_programme(self, event):
         await self.send_json({"type": "programme", "programme": event["programme"]})
@@ -170,11 +170,11 @@ class _ConferenceConsumer(_Base):
 class DirectorConsumer(_ConferenceConsumer):
     """The director console: the floor queue and the programme, and the director's actions."""
 
-    group_name = staticmethod(services.director_group)
+    group_name = staticmethod(groups.director_group)
 
     def may_follow(self, user, conference) -> bool:
         try:
-            services.require_director(user, conference)
+            access.require_director(user, conference)
         except DomainError:
             return False
         return True
@@ -185,8 +185,8 @@ class DirectorConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _state(self):
         close_old_connections()
-        return {"type": "state", "queue": services.floor_queue(self.user, self.conference),
-                "programme": services.programme_state(services.programme(self.conference))}
+        return {"type": "state", "queue": floor.floor_queue(self.user, self.conference),
+                "programme": programme.programme_state(programme.programme(self.conference))}
 
     async def _send_state(self):
         await self.send_json(await self._state())
@@ -206,16 +206,16 @@ class DirectorConsumer(_ConferenceConsumer):
             if req is None:
                 raise DomainError(_("No such request."), "not_found")
             if kind == "grant":
-                services.grant_floor(self.user, req, source=content.get("source") or "point")
+                floor.grant_floor(self.user, req, source=content.get("source") or "point")
             else:
-                services.revoke_floor(self.user, req)
+                floor.revoke_floor(self.user, req)
         elif kind == "programme":
-            services.set_programme(self.user, self.conference, content.get("source", ""))
+            programme.set_programme(self.user, self.conference, content.get("source", ""))
         elif kind == "mute":
             point = BridgePoint.objects.filter(pk=content.get("point_id"), conference=self.conference).first()
             if point is None:
                 raise DomainError(_("No such point."), "not_found")
-            services.mute_point(self.user, point, bool(content.get("muted", True)))
+            floor.mute_point(self.user, point, bool(content.get("muted", True)))
         else:
             raise DomainError(_("Unknown message."), "bad_message")
 
@@ -229,7 +229,7 @@ class DirectorConsumer(_ConferenceConsumer):
 class BoardConsumer(_ConferenceConsumer):
     """The site board: a snapshot of every point in the user's subtree, sent on change and every 2 s."""
 
-    group_name = staticmethod(services.board_group)
+    group_name = staticmethod(groups.board_group)
 
     async def joined(self):
         self._dirty = asyncio.Event()
@@ -241,7 +241,7 @@ class BoardConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _snapshot(self):
         close_old_connections()
-        return services.board(self.user, self.conference)
+        return site_board.board(self.user, self.conference)
 
     async def _loop(self):
         while True:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from diemcau.events.models import Conference, Session
+from diemcau.events.models import Conference
 from diemcau.points.models import BridgePoint
 
 
@@ -67,7 +67,6 @@ class Programme(models.Model):
         BOTH = "both", _("Host and point side by side")
 
     conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="programme")
-    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.HOST)
     point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                               verbose_name=_("point on air"))

@@ -13,7 +13,7 @@ One runtime per conference on air. It
   first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
-  ``services.granted_publishers``) are forwarded, every other participant is kicked at the next
+  ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
   look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
   room's ``allowed`` list holds only the tokens that may join now;
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
@@ -82,7 +82,7 @@ class _Node:
     tokens_at: float = 0.0  # loop time of the last token reconciliation
 
     def port(self, slot: str) -> tuple[int, int]:
-        from .services import PORTS
+        from .layout import PORTS
 
         v, a = PORTS[slot]
         return self.spec.base_port + v, self.spec.base_port + a
@@ -237,12 +237,12 @@ class LiveRuntime:
         LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).delete()
 
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
-        from . import services
+        from . import nodes as live_nodes
         from .models import LiveNode
 
         close_old_connections()
         row = LiveNode.objects.get(pk=node.row_id)
-        services.set_node_state(row, LiveNode.State.UP if up else LiveNode.State.DOWN, detail=detail)
+        live_nodes.set_node_state(row, LiveNode.State.UP if up else LiveNode.State.DOWN, detail=detail)
 
     async def _watch(self, node: _Node) -> None:
         if node.owned and not node.janus.is_running():
@@ -286,17 +286,17 @@ class LiveRuntime:
 
     async def _provision(self, node: _Node) -> None:
         """Make the node's state again: room (root), programme mountpoints, tokens."""
-        from . import services
+        from . import layout as live_layout
 
         if node is self.root:
             with contextlib.suppress(JanusError):
-                await node.room.destroy(services.room_id(self.conference_id), secret=self.room_secret)
-            await node.room.create(services.room_id(self.conference_id), secret=self.room_secret,
+                await node.room.destroy(live_layout.room_id(self.conference_id), secret=self.room_secret)
+            await node.room.create(live_layout.room_id(self.conference_id), secret=self.room_secret,
                                    description="diemcau", publishers=64, videocodec="h264",
                                    audiocodec="opus", h264_profile="42e01f", fir_freq=1,
                                    bitrate=800_000, lock_record=True, allowed=[self.room_token])
             self._allowed = None
-        for mp, slot in ((services.MAIN_MOUNTPOINT, "main"), (services.SIDE_MOUNTPOINT, "side")):
+        for mp, slot in ((live_layout.MAIN_MOUNTPOINT, "main"), (live_layout.SIDE_MOUNTPOINT, "side")):
             v, a = node.port(slot)
             with contextlib.suppress(JanusError):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
@@ -312,12 +312,12 @@ class LiveRuntime:
         log.info("node %s provisioned (epoch %s, %s tokens)", node.spec.name, node.epoch, len(tokens))
 
     def _tokens_for(self, node: _Node) -> list[tuple[str, list[str]]]:
-        from . import services
+        from . import tokens as live_tokens
         from .models import LiveNode
 
         close_old_connections()
         row = LiveNode.objects.get(pk=node.row_id)
-        return [(t.token, list(t.plugins)) for t in services.valid_tokens(row)]
+        return [(t.token, list(t.plugins)) for t in live_tokens.valid_tokens(row)]
 
     async def _sync_tokens(self, node: _Node) -> None:
         """Make the node's tokens the valid ones: remove expired and revoked ones, add missing ones."""
@@ -339,14 +339,14 @@ class LiveRuntime:
     # --- the programme --------------------------------------------------------------------------
     def _desired(self) -> dict:
         """The programme row and what may be in the root's room: granted ids and allowed tokens."""
-        from . import services
+        from . import floor as live_floor
         from .models import Programme
 
         close_old_connections()
         prog = Programme.objects.filter(conference_id=self.conference_id).first()
-        granted = services.granted_publishers(self.conference_id)
+        granted = live_floor.granted_publishers(self.conference_id)
         want = {"version": 0, "source": Programme.Source.HOST, "point_id": None, "studio": granted["studio"],
-                "point_pub": None, "tokens": services.room_tokens(self.conference_id) | {self.room_token}}
+                "point_pub": None, "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
         if prog is not None:
             want.update(version=prog.version, source=prog.source, point_id=prog.point_id)
         if granted["point"] and granted["point"][0] == want["point_id"]:
@@ -355,16 +355,16 @@ class LiveRuntime:
 
     async def _publishers(self) -> dict[int, dict[str, str]]:
         """Publishers in the root's room, with the mid of their audio and video streams."""
-        from . import services
+        from . import layout as live_layout
 
         session = await self.root.client.create_session()
         try:
             handle = await session.attach(VIDEOROOM)
             # Its own id, known to the guard before the join, so the guard never kicks the runtime.
-            own = services.new_publisher_id()
+            own = live_layout.new_publisher_id()
             self._own_ids = {*list(self._own_ids)[-7:], own}
             data, _ = await handle.message({"request": "join", "ptype": "publisher", "id": own,
-                                            "room": services.room_id(self.conference_id),
+                                            "room": live_layout.room_id(self.conference_id),
                                             "display": "diemcau-runtime", "token": self.room_token}, timeout=3.0)
             found = {}
             for pub in data.get("publishers", []):
@@ -427,9 +427,9 @@ class LiveRuntime:
 
     async def _set_allowed(self, tokens: set[str]) -> None:
         """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
-        from . import services
+        from . import layout as live_layout
 
-        room = services.room_id(self.conference_id)
+        room = live_layout.room_id(self.conference_id)
         if tokens != self._allowed:
             # A freshly provisioned room was created allowing the runtime's own token alone.
             current = self._allowed if self._allowed is not None else {self.room_token}
@@ -451,9 +451,9 @@ class LiveRuntime:
                 log.debug("guard: %s", exc)
 
     async def _kick_ungranted(self, granted: set[int]) -> None:
-        from . import services
+        from . import layout as live_layout
 
-        room = services.room_id(self.conference_id)
+        room = live_layout.room_id(self.conference_id)
         for participant in await self._guard_room.list_participants(room):
             pid = int(participant["id"])
             if pid in granted or pid in self._own_ids:
@@ -467,12 +467,12 @@ class LiveRuntime:
 
     async def _check_forwarders(self) -> None:
         """Forwarders vanish when their publisher leaves (a kiosk reconnecting): make them again."""
-        from . import services
+        from . import layout as live_layout
 
         expected = [s for s in self.slots.values() if s.forwarders]
         if not expected:
             return
-        listed = await self.root.room.list_forwarders(services.room_id(self.conference_id), secret=self.room_secret)
+        listed = await self.root.room.list_forwarders(live_layout.room_id(self.conference_id), secret=self.room_secret)
         alive = {(int(p["publisher_id"]), int(f["stream_id"])) for p in listed for f in p.get("forwarders", [])}
         for slot in expected:
             if not all(f in alive for f in slot.forwarders):
@@ -486,12 +486,12 @@ class LiveRuntime:
 
     async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,
                           publishers: dict[int, dict[str, str]]) -> bool:
-        from . import services
+        from . import layout as live_layout
 
         slot = self.slots[slot_name]
         if slot.source == want and slot.targets == up_nodes and (want != ("feed",) or slot.feed is not None):
             return False
-        room = services.room_id(self.conference_id)
+        room = live_layout.room_id(self.conference_id)
         for pub_id, stream_id in slot.forwarders:
             with contextlib.suppress(JanusError, JanusUnreachable):
                 await self.root.room.stop_rtp_forward(room, pub_id, stream_id, secret=self.room_secret)

@@ -24,25 +24,25 @@ def relay_on_air(sender, conference_id=None, **kwargs):
 def revoke_on_sign_out(sender, request=None, user=None, **kwargs):
     """Signing out ends every live page of the person: their tokens go with the session."""
     if user is not None:
-        from . import services
+        from . import tokens as live_tokens
 
-        services.revoke_user_tokens(user, "signed_out")
+        live_tokens.revoke_user_tokens(user, "signed_out")
 
 
 def revoke_on_role_change(sender, user=None, change="", **kwargs):
     """A role taken away: the tokens it justified go (the others stay, checked again one by one)."""
     if user is not None and change == "revoked":
-        from . import services
+        from . import tokens as live_tokens
 
-        services.revoke_user_tokens(user, "role_revoked", recheck=True)
+        live_tokens.revoke_user_tokens(user, "role_revoked", recheck=True)
 
 
 def revoke_on_deactivation(sender, instance=None, **kwargs):
     """An account made inactive keeps no live token (the pages cannot renew them either)."""
     if instance is not None and not instance.is_active:
-        from . import services
+        from . import tokens as live_tokens
 
-        services.revoke_user_tokens(instance, "deactivated")
+        live_tokens.revoke_user_tokens(instance, "deactivated")
 
 
 on_air_changed.connect(relay_on_air, dispatch_uid="live.relay_on_air")

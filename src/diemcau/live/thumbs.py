@@ -15,9 +15,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError
+from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
-
-from .services import require_operator
 
 MAX_BYTES = 64 * 1024
 MIN_INTERVAL_S = 5.0  # the kiosk posts every ~10 s; faster is refused (too_frequent)

@@ -19,7 +19,9 @@ from diemcau.events.services import visible_conferences
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
-from . import services, thumbs
+from . import access, programme, thumbs, tokens, viewers
+from . import hls as live_hls
+from . import nodes as live_nodes
 from .models import LiveToken, Programme
 
 
@@ -42,7 +44,7 @@ def _operated_point(request, pk) -> BridgePoint:
 def _director_conference(request, cid):
     conference = _conference(request, cid)
     try:
-        services.require_director(request.user, conference)
+        access.require_director(request.user, conference)
     except DomainError:
         raise Http404 from None
     return conference
@@ -56,7 +58,7 @@ def _config(request, issued, **extra) -> dict:
 
 def _issue(request, conference, purpose, point=None):
     try:
-        return services.issue_token(request.user, conference, purpose, point), ""
+        return tokens.issue_token(request.user, conference, purpose, point), ""
     except DomainError as exc:
         if exc.code in ("out_of_scope", "point_out_of_scope", "not_director"):
             raise Http404 from None
@@ -68,9 +70,9 @@ def index(request, cid):
     conference = _conference(request, cid)
     return render(request, "live/index.html", {
         "conference": conference,
-        "kiosks": services.kiosk_points(request.user, conference),
-        "is_director": services.is_director(request.user),
-        "programme": services.programme(conference),
+        "kiosks": access.kiosk_points(request.user, conference),
+        "is_director": access.is_director(request.user),
+        "programme": programme.programme(conference),
     })
 
 
@@ -111,7 +113,7 @@ def studio(request, cid):
 def director(request, cid):
     conference = _director_conference(request, cid)
     issued, problem = _issue(request, conference, LiveToken.Purpose.DIRECTOR)
-    points = list(services.board_points(request.user, conference).values("pk", "name"))
+    points = list(access.board_points(request.user, conference).values("pk", "name"))
     config = _config(request, issued, ws=f"/ws/live/director/{conference.pk}/",
                      board_ws=f"/ws/live/board/{conference.pk}/", points=points,
                      thumb_url=reverse("live:thumbnail", args=[0]),
@@ -132,13 +134,13 @@ def board(request, cid):
 def viewer(request, cid):
     conference = _conference(request, cid)
     try:
-        issued, checkin = services.join_as_viewer(request.user, conference)
+        issued, checkin = viewers.join_as_viewer(request.user, conference)
         problem = ""
     except DomainError as exc:
         issued, checkin, problem = None, None, exc.message
     hls = None
-    if (hls_folder() / "index.m3u8").exists() and services.may_watch(request.user, conference):
-        hls = services.hls_link(request.user, conference)
+    if (hls_folder() / "index.m3u8").exists() and tokens.may_watch(request.user, conference):
+        hls = live_hls.hls_link(request.user, conference)
     config = _config(request, issued, ws="", conference_id=conference.pk)
     return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
                                                 "checkin": checkin, "hls": hls})
@@ -147,16 +149,16 @@ def viewer(request, cid):
 @login_required
 def nodes(request, cid):
     conference = _conference(request, cid)
-    if not services.is_director(request.user):
+    if not access.is_director(request.user):
         raise Http404
-    return render(request, "live/nodes.html", {"conference": conference, "plan": services.node_plan(conference)})
+    return render(request, "live/nodes.html", {"conference": conference, "plan": live_nodes.node_plan(conference)})
 
 
 @login_required
 def thumbnail(request, pk):
     """A point's latest thumbnail, for whoever's board shows the point (others: 404)."""
     point = get_object_or_404(BridgePoint.objects.select_related("conference"), pk=pk)
-    if not services.board_points(request.user, point.conference).filter(pk=point.pk).exists():
+    if not access.board_points(request.user, point.conference).filter(pk=point.pk).exists():
         raise Http404
     try:
         response = FileResponse(open(thumbs.path_for(point.pk), "rb"), content_type="image/jpeg")
@@ -170,9 +172,9 @@ def hls(request, cid, expires, signature, path):
     """The programme's HLS files behind a signed, expiring link (a cache serves them in production).
 
     No session is needed: the link is the credential, issued by the viewer page to those invited
-    (``services.hls_link``), so nginx can check the same signature (deploy/nginx/hls-secure-link.conf).
+    (``live_hls.hls_link``), so nginx can check the same signature (deploy/nginx/hls-secure-link.conf).
     """
-    if not services.hls_link_ok(cid, expires, signature):
+    if not live_hls.hls_link_ok(cid, expires, signature):
         return HttpResponseForbidden()
     try:
         full = safe_join(str(hls_folder()), path)

@@ -360,19 +360,6 @@ def _literal(text: str):
     return Value(text, output_field=CharField())
 
 
-@transaction.atomic
-def deactivate_unit(actor, unit: Unit) -> Unit:
-    """Mark a unit inactive; units with active children or people must be emptied first."""
-    unit = Unit.objects.select_for_update().get(pk=unit.pk)
-    require_scope(actor, unit, "write")
-    if unit.children.filter(is_active=True).exists():
-        raise DomainError(_("This unit still has active units below it."), "has_children")
-    unit.is_active = False
-    unit.save(update_fields=["is_active", "updated_at"])
-    audit.record(_actor(actor), "unit.deactivated", unit, before={"is_active": True}, after={"is_active": False})
-    return unit
-
-
 # --- people -----------------------------------------------------------------------------------
 @transaction.atomic
 def create_person(actor, *, unit: Unit, **fields) -> Person:

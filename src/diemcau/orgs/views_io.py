@@ -1,6 +1,6 @@
 """Pages that bring lists into the tree and take them out: import with preview, Excel exports.
 
-Thin: :mod:`diemcau.orgs.importing` decides; these pages read the request and show the result.
+Thin: :mod:`diemcau.orgs.importing` (and ``exports``) decides; these pages read the request and show the result.
 """
 
 import re
@@ -22,7 +22,7 @@ from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 
-from . import importing, services
+from . import columns, exports, importing, services
 from .models import ImportBatch, Unit
 
 # Room in a request for the form's other fields and the multipart framing around the file.
@@ -92,8 +92,8 @@ def _start_page(request, kinds, *, error=None, status=200, kind=None):
     specs = [{
         "kind": k,
         "title": ImportBatch.Kind(k).label,
-        "columns": [{"label": c.label, "required": c.required, "help": importing.COLUMN_HELP.get(c.key, "")}
-                    for c in importing.COLUMNS[k]],
+        "columns": [{"label": c.label, "required": c.required, "help": columns.COLUMN_HELP.get(c.key, "")}
+                    for c in columns.COLUMNS[k]],
     } for k in kinds]
     recent = ImportBatch.objects.filter(owner=request.user).defer("content")[:10]
     unit_id = request.GET.get("unit", "")
@@ -111,7 +111,7 @@ def import_template(request, kind):
     if kind not in importing.import_kinds(request.user):
         raise Http404
     name = "mau-nhap-don-vi.xlsx" if kind == ImportBatch.Kind.UNITS else "mau-nhap-nhan-su.xlsx"
-    return xlsx_response(importing.template_workbook(request.user, kind), name)
+    return xlsx_response(exports.template_workbook(request.user, kind), name)
 
 
 @login_required
@@ -184,7 +184,7 @@ def import_result(request, pk):
 def import_problems(request, pk):
     """Every problem of a batch, by row and column, as a spreadsheet to work through."""
     batch = _own_batch(request, pk)
-    return xlsx_response(importing.problems_workbook(batch), "loi-nhap-du-lieu.xlsx")
+    return xlsx_response(exports.problems_workbook(batch), "loi-nhap-du-lieu.xlsx")
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def unit_export(request, pk):
     """The subtree's units, in the import's columns: export, edit, import back."""
     unit = _visible_unit(request, pk)
     try:
-        content = importing.export_units(request.user, unit)
+        content = exports.export_units(request.user, unit)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("orgs:unit", unit.pk)
@@ -214,7 +214,7 @@ def people_export(request, pk):
     q = request.GET.get("q", "")[:100]
     category = request.GET.get("category", "")
     try:
-        content = importing.export_people(request.user, unit, q, category)
+        content = exports.export_people(request.user, unit, q, category)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("orgs:people", unit.pk)

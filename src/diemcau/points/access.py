@@ -10,14 +10,17 @@ Attendance (roll call, poster, headcount), live (kiosk, floor, A/V reports, thum
 (sending from a kiosk) all ask these functions; none writes the rule again.
 """
 
+
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.events import services as events
+from diemcau.events.models import Conference
+from diemcau.orgs.models import Role, RoleAssignment, Unit, path_upper_bound
 
-from .models import BridgePoint
+from .models import BridgePoint, Hall
 
 
 def _operator_roles(actor) -> QuerySet:
@@ -57,3 +60,49 @@ def operated_points(actor, conference_id: int) -> QuerySet:
     if not getattr(actor, "is_authenticated", False):
         return qs.none()
     return qs.filter(_named_operator_q(actor) | scope_for(actor).q("hall__unit__path", "write"))
+
+
+
+# --- scope ------------------------------------------------------------------------------------
+def visible_points(user, conference: Conference) -> QuerySet:
+    """Points of a conference in the user's subtrees and upstream of them (their relay line)."""
+    qs = BridgePoint.objects.filter(conference=conference).select_related("hall__unit")
+    if user is SYSTEM:
+        return qs
+    if scope_for(user).is_empty:
+        return qs.none()
+    return qs.filter(events.line_q(user, "hall__unit__path"))
+
+
+def points_in_scope(user, conference: Conference, mode: str = "read", within: Unit | None = None) -> QuerySet:
+    """Points hosted inside the user's subtrees (not upstream), optionally below ``within``."""
+    qs = BridgePoint.objects.filter(conference=conference).select_related("hall__unit")
+    if within is not None:
+        qs = qs.filter(hall__unit__path__gte=within.path, hall__unit__path__lt=path_upper_bound(within.path))
+    if user is SYSTEM:
+        return qs
+    return scope_for(user).filter(qs, "hall__unit__path", mode)
+
+
+def can_change_point(user, point: BridgePoint) -> bool:
+    return user is SYSTEM or scope_for(user).can_change(point.hall.unit)
+
+
+def halls_in_scope(user, within: Unit | None = None, mode: str = "read") -> QuerySet:
+    qs = Hall.objects.select_related("unit")
+    if within is not None:
+        qs = qs.filter(unit__path__gte=within.path, unit__path__lt=path_upper_bound(within.path))
+    if user is SYSTEM:
+        return qs
+    return scope_for(user).filter(qs, "unit__path", mode)
+
+
+def require_change_point(actor, point: BridgePoint):
+    """Raise unless the actor may change ``point`` (its hall's unit is in their subtree)."""
+    if actor is SYSTEM:
+        return
+    if not scope_for(actor).can_change(point.hall.unit):
+        raise ScopeError(
+            _("The bridge point %(point)s is outside your part of the tree.") % {"point": point.name},
+            "point_out_of_scope",
+        )

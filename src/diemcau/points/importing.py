@@ -5,11 +5,11 @@ The same flow as the organisation imports (``orgs.importing``):
 1. :func:`start_import` keeps the upload as an :class:`AssignmentImport` and previews it, within the
    request for a small file and by a job (``points.import_preview``) otherwise (:func:`preview_import`):
    every row is read, matched (institution by code, point by number or name) and checked with the
-   same rules as assignment by hand (``services.check_changes``); every problem keeps its row and column.
+   same rules as assignment by hand (``assignment.check_changes``); every problem keeps its row and column.
    Nothing is written but the batch's summary.
 2. :func:`confirm_import` applies a batch once (a big one by a job, ``points.import_apply``);
    :func:`apply_import` plans the same rows again inside one transaction, refuses if anything
-   differs from the preview, then writes all rows or none (``services.apply_changes``).
+   differs from the preview, then writes all rows or none (``assignment.apply_changes``).
 
 Institutions missing from the file keep their point. The columns are Vietnamese whatever the
 interface language (officials exchange these sheets); the official list exported by
@@ -34,7 +34,7 @@ from diemcau.core.vntext import fold
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit
 
-from . import services
+from . import access, assignment, planning
 from .models import Assignment, AssignmentImport, BridgePoint
 
 COLUMNS = [
@@ -99,7 +99,7 @@ class ImportPlan:
                 samples.append({"row": c.row, "code": c.institution.code, "name": c.institution.name,
                                 "point": c.point.name, "action": action})
         named = {c.institution.pk for c in self.changes}
-        left = services.planning_institutions(session, unit).exclude(pk__in=named)
+        left = planning.planning_institutions(session, unit).exclude(pk__in=named)
         self.problems.sort(key=lambda p: p["row"] or 0)
         return {"rows": len(self.sheet.rows), "header_row": self.sheet.header_row, "counts": self.counts(),
                 "samples": samples, "problems": self.problems[:MAX_STORED_PROBLEMS],
@@ -127,7 +127,7 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet, progress=None)
     plan = ImportPlan(sheet)
     codes = {v["institution_code"].strip() for _row, v in sheet.rows if v.get("institution_code")}
     units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
-    points = list(services.points_in_scope(user, session.conference, mode="write"))
+    points = list(access.points_in_scope(user, session.conference, mode="write"))
     by_id = {p.pk: p for p in points}
     by_name = {}
     for p in points:
@@ -157,31 +157,13 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet, progress=None)
             plan.add_problem(row, "institution_code", _("%(inst)s is not under %(unit)s.")
                              % {"inst": inst.name, "unit": unit.name}, "out_of_scope")
             continue
-        point, key = None, "point_id" if point_id else "point"
-        if point_id:
-            point = by_id.get(int(point_id)) if point_id.isdigit() else None
-            if point is None:
-                plan.add_problem(row, key, _("No bridge point of yours has the number %(n)s.") % {"n": point_id},
-                                 "unknown_point")
-                continue
-        elif point_text:
-            found = by_name.get(fold(point_text), [])
-            if len(found) > 1:
-                plan.add_problem(row, key, _("Several points are named “%(name)s”; use the column “Mã điểm cầu”.")
-                                 % {"name": point_text}, "ambiguous_point")
-                continue
-            if not found:
-                plan.add_problem(row, key, _("No bridge point of yours is named “%(name)s”.") % {"name": point_text},
-                                 "unknown_point")
-                continue
-            point = found[0]
-        else:
-            plan.add_problem(row, "point", _("The bridge point is missing."), "required")
-            continue
-        plan.changes.append(services.Change(inst, point, row=row, column=plan.column_text(key)))
+        key = "point_id" if point_id else "point"
+        point = _match_point(plan, row, point_id, point_text, by_id, by_name)
+        if point is not None:
+            plan.changes.append(assignment.Change(inst, point, row=row, column=plan.column_text(key)))
     if progress:
         progress(total, total, _COMPARING, force=True)
-    for p in services.check_changes(user, session, plan.changes):
+    for p in assignment.check_changes(user, session, plan.changes):
         plan.add_problem(p.row, "", p.message, p.code)
         plan.problems[-1]["column"] = p.column
         if p.row and p.column:
@@ -193,6 +175,30 @@ def plan_import(user, session: Session, unit: Unit, sheet: Sheet, progress=None)
         now = current.get(c.institution.pk)
         plan.actions.append(CREATE if now is None else UNCHANGED if now == c.point.pk else MOVE)
     return plan
+
+
+def _match_point(plan: ImportPlan, row: int, point_id: str, point_text: str, by_id: dict, by_name: dict):
+    """The point a row names by number (column “Mã điểm cầu”) or by name, or None after recording why not."""
+    key = "point_id" if point_id else "point"
+    if point_id:
+        point = by_id.get(int(point_id)) if point_id.isdigit() else None
+        if point is None:
+            plan.add_problem(row, key, _("No bridge point of yours has the number %(n)s.") % {"n": point_id},
+                             "unknown_point")
+        return point
+    if not point_text:
+        plan.add_problem(row, "point", _("The bridge point is missing."), "required")
+        return None
+    found = by_name.get(fold(point_text), [])
+    if len(found) > 1:
+        plan.add_problem(row, key, _("Several points are named “%(name)s”; use the column “Mã điểm cầu”.")
+                         % {"name": point_text}, "ambiguous_point")
+        return None
+    if not found:
+        plan.add_problem(row, key, _("No bridge point of yours is named “%(name)s”.") % {"name": point_text},
+                         "unknown_point")
+        return None
+    return found[0]
 
 
 def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport:
@@ -290,8 +296,8 @@ def apply_import(batch_id: int, progress=None) -> AssignmentImport:
                                   details=plan.problems[:MAX_STORED_PROBLEMS])
             if progress:
                 progress(len(sheet.rows), len(sheet.rows), _WRITING, force=True)
-            outcome = services.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
-                                             action="assignment.imported")
+            outcome = assignment.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
+                                               action="assignment.imported")
             batch.status, batch.applied_at = AssignmentImport.Status.APPLIED, timezone.now()
             batch.result = {"created": outcome.created, "moved": outcome.moved, "unchanged": outcome.unchanged}
             batch.save(update_fields=["status", "applied_at", "result"])
@@ -311,10 +317,10 @@ def template_workbook(user, session: Session, unit: Unit) -> bytes:
     """A list to fill in: every invited institution of ``unit`` with its current point, if any."""
     current = {a.institution_id: a.point for a in Assignment.objects.filter(session=session).select_related("point")}
     rows = []
-    for u in services.planning_institutions(session, unit):
+    for u in planning.planning_institutions(session, unit):
         p = current.get(u.pk)
         rows.append([u.code, u.name, p.name if p else "", p.pk if p else "", session.title])
-    points = services.points_in_scope(user, session.conference, mode="write").filter(sessions=session)
+    points = access.points_in_scope(user, session.conference, mode="write").filter(sessions=session)
     heading = [unit.name.upper(), _("ASSIGNMENT LIST") + " – " + session.title,
                _("Points you can use: %(points)s") % {"points": "; ".join(f"{p.pk} = {p.name}" for p in points)}]
     return build_workbook(_("Assignments"), [c.label for c in COLUMNS], rows, heading=heading,
@@ -322,7 +328,7 @@ def template_workbook(user, session: Session, unit: Unit) -> bytes:
 
 
 def point_choices(user, session: Session) -> list[BridgePoint]:
-    return list(services.points_in_scope(user, session.conference, mode="write").filter(sessions=session))
+    return list(access.points_in_scope(user, session.conference, mode="write").filter(sessions=session))
 
 
 # --- road distances ---------------------------------------------------------------------------
@@ -338,7 +344,7 @@ def import_road_distances(user, unit: Unit, data: bytes, filename: str) -> int:
     from decimal import Decimal, InvalidOperation
 
     sheet = read_table(data, filename, DISTANCE_COLUMNS, max_bytes=settings.IMPORT_MAX_BYTES)
-    halls = {h.pk: h for h in services.halls_in_scope(user, within=unit, mode="write")}
+    halls = {h.pk: h for h in access.halls_in_scope(user, within=unit, mode="write")}
     codes = {v["institution_code"].strip() for _r, v in sheet.rows}
     units = {u.code: u for u in Unit.objects.filter(code__in=codes) if u.is_within(unit)}
     rows, problems = [], []
@@ -370,4 +376,4 @@ def import_road_distances(user, unit: Unit, data: bytes, filename: str) -> int:
         raise DomainError(_("%(n)d problems; nothing was imported. First: %(first)s")
                           % {"n": len(problems), "first": problems[0]["message"]}, problems[0]["code"],
                           details=problems[:MAX_STORED_PROBLEMS])
-    return services.save_road_distances(user, unit, rows)
+    return planning.save_road_distances(user, unit, rows)

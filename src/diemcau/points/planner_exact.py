@@ -24,7 +24,8 @@ from time import perf_counter
 
 import numpy as np
 
-from .planner import CompiledProblem, Plan, PlanInfeasible, PlanProblem, compile_problem
+from .planner_compile import compile_problem
+from .planner_model import CompiledProblem, Plan, PlanInfeasible, PlanProblem
 
 
 def plan_exact(
@@ -49,9 +50,9 @@ def plan_exact(
     start = _hint_arrays(cp, hint) if hint is not None else None
     allowed = cp.allowed
     if start is not None and fix:
-        allowed, _ = _fix_by_reduced_cost(cp, cp.objective(start), workers, seed)
+        allowed, _ = fix_by_reduced_cost(cp, cp.objective(start), workers, seed)
     remaining = max(0.1, time_limit - (perf_counter() - started))
-    solve = _solve_cpsat if backend == "cpsat" else _solve_highs
+    solve = _solve_cpsat if backend == "cpsat" else solve_highs
     status, assign, bound = solve(cp, allowed, remaining, workers, start, seed)
     if status == "infeasible":
         raise PlanInfeasible(
@@ -232,7 +233,7 @@ def _highs_model(cp: CompiledProblem, allowed: np.ndarray, integer: bool, worker
     return h, pu, pj
 
 
-def _fix_by_reduced_cost(cp: CompiledProblem, upper: int, workers: int, seed: int):
+def fix_by_reduced_cost(cp: CompiledProblem, upper: int, workers: int, seed: int):
     """Drop pairs that cannot be in any plan costing at most ``upper`` (LP reduced-cost fixing).
 
     A pair whose LP reduced cost exceeds upper − (LP bound) would push any plan using it above
@@ -254,7 +255,7 @@ def _fix_by_reduced_cost(cp: CompiledProblem, upper: int, workers: int, seed: in
     return allowed, bound
 
 
-def _solve_highs(
+def solve_highs(
     cp: CompiledProblem,
     allowed: np.ndarray,
     time_limit: float,

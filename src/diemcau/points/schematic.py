@@ -33,7 +33,7 @@ def _project(points: list[tuple[float, float]]):
 
 
 def plan_map(comparison: dict) -> dict | None:
-    """Geometry for the proposal's map, from :func:`services.compare`'s rows and seat table."""
+    """Geometry for the proposal's map, from :func:`planning.compare`'s rows and seat table."""
     rows = [r for r in comparison["rows"] if r["institution"].latitude is not None and r["hall"].lat is not None]
     seat_rows = [s for s in comparison["seats"] if s["opened"] and s["hall"].lat is not None]
     if not rows:

@@ -9,7 +9,7 @@ from .models import AssignmentImport, Proposal
 @jobs.handler("points.plan")
 def plan_proposal(job, progress):
     """Compute the proposal named in the job; a failure is recorded on the proposal as well."""
-    from .services import run_proposal
+    from .planning import run_proposal
 
     proposal = Proposal.objects.select_related("session__conference", "unit", "created_by").get(
         pk=job.params["proposal"])

@@ -23,7 +23,8 @@ from diemcau.core.scoping import scope_for
 from diemcau.events.views import planning_units, visible_conference, visible_session
 from diemcau.orgs.models import Unit
 
-from . import importing, services
+from . import access, assignment, bridge_points, importing, overview, planning, readiness
+from . import halls as points_halls
 from .forms import CheckForm, HallForm, NewPointForm, PlannerForm, PointForm, UploadForm
 from .models import Assignment, AssignmentImport, BridgePoint, Proposal, RoadDistance
 from .schematic import plan_map
@@ -35,14 +36,14 @@ CSS = "points/planning.css"
 def _point(request, pk) -> BridgePoint:
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit", "conference"), pk=pk)
     visible_conference(request, point.conference_id)
-    if not services.visible_points(request.user, point.conference).filter(pk=pk).exists():
+    if not access.visible_points(request.user, point.conference).filter(pk=pk).exists():
         raise Http404
     return point
 
 
 def _changeable_point(request, pk) -> BridgePoint:
     point = _point(request, pk)
-    if not services.can_change_point(request.user, point):
+    if not access.can_change_point(request.user, point):
         raise PermissionDenied
     return point
 
@@ -75,8 +76,8 @@ def _error(request, exc: DomainError):
 def points_tree(request, cid):
     """The points tree rolled up: how many points and seats under each unit of the user's part."""
     conf = visible_conference(request, cid)
-    roots = services.points_rollup(request.user, conf)
-    upstream = [p for p in services.visible_points(request.user, conf)
+    roots = overview.points_rollup(request.user, conf)
+    upstream = [p for p in access.visible_points(request.user, conf)
                 if not scope_for(request.user).can_see(p.hall.unit)]
     return render(request, "points/points_tree.html", {
         "conference": conf, "roots": roots, "upstream": upstream, "css": CSS,
@@ -94,20 +95,20 @@ def point_detail(request, pk):
         used = sum(a.seats for a in items)
         sessions.append({"session": s, "assignments": items, "used": used,
                          "percent": min(100, round(100 * used / point.capacity)) if point.capacity else 0})
-    can_change = services.can_change_point(request.user, point)
+    can_change = access.can_change_point(request.user, point)
     children = list(point.relay_children.select_related("hall__unit").order_by("name"))
     parents = []
     if can_change and not point.is_host:
-        parents = [p for p in services.visible_points(request.user, point.conference).exclude(pk=point.pk)
+        parents = [p for p in access.visible_points(request.user, point.conference).exclude(pk=point.pk)
                    .order_by("hall__unit__path")[:500]]
     states = list(BridgePoint.Readiness.choices)
     index = [v for v, _l in states].index(point.readiness)
     return render(request, "points/point_detail.html", {
         "point": point, "conference": point.conference, "sessions": sessions, "can_change": can_change,
-        "chain": services.relay_chain(point), "children": children, "parents": parents,
+        "chain": bridge_points.relay_chain(point), "children": children, "parents": parents,
         "states": [{"value": v, "label": label, "done": i < index, "current": i == index}
                    for i, (v, label) in enumerate(states)],
-        "next_state": services.FORWARD.get(point.readiness), "back_state": services.BACKWARD.get(point.readiness),
+        "next_state": readiness.FORWARD.get(point.readiness), "back_state": readiness.BACKWARD.get(point.readiness),
         "check_form": CheckForm(initial={"bandwidth_mbps": point.bandwidth_mbps}), "css": CSS,
         "readiness_labels": dict(states),
     })
@@ -117,7 +118,7 @@ def point_detail(request, pk):
 def point_create(request, cid):
     conf = visible_conference(request, cid)
     unit = _work_unit(request)
-    halls = services.halls_in_scope(request.user, within=unit, mode="write").filter(is_active=True).exclude(
+    halls = access.halls_in_scope(request.user, within=unit, mode="write").filter(is_active=True).exclude(
         points__conference=conf)
     form = NewPointForm(request.POST or None, conference=conf, halls=halls,
                         initial={"sessions": list(conf.sessions.all())})
@@ -125,7 +126,7 @@ def point_create(request, cid):
         data = dict(form.cleaned_data)
         hall, sessions = data.pop("hall"), data.pop("sessions")
         try:
-            point = services.create_point(request.user, conf, hall, sessions=sessions, **data)
+            point = bridge_points.create_point(request.user, conf, hall, sessions=sessions, **data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -145,7 +146,7 @@ def point_edit(request, pk):
         if not data["name"]:
             data["name"] = point.name
         try:
-            services.update_point(request.user, point, sessions=sessions, **data)
+            bridge_points.update_point(request.user, point, sessions=sessions, **data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -160,7 +161,7 @@ def point_edit(request, pk):
 def point_readiness(request, pk):
     point = _changeable_point(request, pk)
     try:
-        services.set_readiness(request.user, point, request.POST.get("state", ""))
+        readiness.set_readiness(request.user, point, request.POST.get("state", ""))
     except DomainError as exc:
         _error(request, exc)
     return redirect("points:point", point.pk)
@@ -173,8 +174,8 @@ def point_check(request, pk):
     form = CheckForm(request.POST)
     if form.is_valid():
         try:
-            services.record_check(request.user, point, passed=form.cleaned_data["passed"],
-                                  note=form.cleaned_data["note"], bandwidth_mbps=form.cleaned_data["bandwidth_mbps"])
+            readiness.record_check(request.user, point, passed=form.cleaned_data["passed"],
+                                   note=form.cleaned_data["note"], bandwidth_mbps=form.cleaned_data["bandwidth_mbps"])
         except DomainError as exc:
             _error(request, exc)
     else:
@@ -189,7 +190,7 @@ def point_relay(request, pk):
     raw = request.POST.get("parent", "")
     parent = get_object_or_404(BridgePoint, pk=int(raw), conference=point.conference) if raw.isdigit() else None
     try:
-        services.set_relay_parent(request.user, point, parent)
+        bridge_points.set_relay_parent(request.user, point, parent)
     except DomainError as exc:
         _error(request, exc)
     else:
@@ -202,7 +203,7 @@ def point_relay(request, pk):
 def point_delete(request, pk):
     point = _changeable_point(request, pk)
     try:
-        services.delete_point(request.user, point)
+        bridge_points.delete_point(request.user, point)
     except DomainError as exc:
         _error(request, exc)
         return redirect("points:point", point.pk)
@@ -215,7 +216,7 @@ def point_delete(request, pk):
 def hall_list(request):
     """A unit's halls (reused conference after conference), and a form to add one."""
     unit = _work_unit(request)
-    halls = services.halls_in_scope(request.user, within=unit).order_by("unit__path", "name")
+    halls = access.halls_in_scope(request.user, within=unit).order_by("unit__path", "name")
     form = HallForm(request.POST or None)
     owner = unit
     if request.method == "POST":
@@ -224,7 +225,7 @@ def hall_list(request):
             owner = get_object_or_404(scope_for(request.user).units("write"), pk=int(raw))
         if form.is_valid():
             try:
-                services.create_hall(request.user, owner, **form.cleaned_data)
+                points_halls.create_hall(request.user, owner, **form.cleaned_data)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -238,11 +239,11 @@ def hall_list(request):
 
 @login_required
 def hall_edit(request, pk):
-    hall = get_object_or_404(services.halls_in_scope(request.user, mode="write"), pk=pk)
+    hall = get_object_or_404(access.halls_in_scope(request.user, mode="write"), pk=pk)
     form = HallForm(request.POST or None, initial=HallForm.initial_for(hall))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_hall(request.user, hall, **form.cleaned_data)
+            points_halls.update_hall(request.user, hall, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -257,8 +258,8 @@ def assign(request, sid):
     """Pick a point per school, or move selected schools to a point, in one all-or-nothing step."""
     session = visible_session(request, sid)
     unit = _work_unit(request)
-    institutions = list(services.planning_institutions(session, unit))
-    points = list(services.points_in_scope(request.user, session.conference, mode="write")
+    institutions = list(planning.planning_institutions(session, unit))
+    points = list(access.points_in_scope(request.user, session.conference, mode="write")
                   .filter(sessions=session).order_by("hall__unit__path", "name"))
     by_pk = {p.pk: p for p in points}
     problems = []
@@ -269,7 +270,7 @@ def assign(request, sid):
             chosen = {int(x) for x in request.POST.getlist("selected") if x.isdigit()}
             if target is None or not chosen:
                 messages.error(request, _("Select schools and the point to move them to."))
-            changes = [services.Change(u, target) for u in institutions if u.pk in chosen and target]
+            changes = [assignment.Change(u, target) for u in institutions if u.pk in chosen and target]
         else:
             for u in institutions:
                 new, old = request.POST.get(f"p_{u.pk}"), request.POST.get(f"was_{u.pk}")
@@ -278,10 +279,10 @@ def assign(request, sid):
                 point = by_pk.get(int(new)) if new.isdigit() else None
                 if new and point is None:
                     continue
-                changes.append(services.Change(u, point))
+                changes.append(assignment.Change(u, point))
         if changes:
             try:
-                result = services.apply_changes(request.user, session, changes)
+                result = assignment.apply_changes(request.user, session, changes)
             except DomainError as exc:
                 problems = exc.details
                 messages.error(request, exc.message)
@@ -292,8 +293,8 @@ def assign(request, sid):
         elif request.POST.get("action") != "move":
             messages.info(request, _("Nothing changed."))
     current = {a.institution_id: a for a in Assignment.objects.filter(session=session, institution__in=institutions)}
-    sizes = services.delegation_sizes(u.pk for u in institutions)
-    used = services.seats_used(session, points)
+    sizes = assignment.declared_staff(u.pk for u in institutions)
+    used = assignment.seats_used(session, points)
     rows = [{"unit": u, "assignment": current.get(u.pk), "size": sizes.get(u.pk, 0)} for u in institutions]
     point_rows = [{"point": p, "used": used.get(p.pk, 0),
                    "percent": min(100, round(100 * used.get(p.pk, 0) / p.capacity)) if p.capacity else 100,
@@ -311,27 +312,27 @@ def planner(request, sid):
     """The planner's parameters; submitting starts a background job and shows its proposal."""
     session = visible_session(request, sid)
     unit = _work_unit(request)
-    halls = list(services.candidate_halls(request.user, session, unit))
-    institutions = list(services.planning_institutions(session, unit))
+    halls = list(planning.candidate_halls(request.user, session, unit))
+    institutions = list(planning.planning_institutions(session, unit))
     existing = set(BridgePoint.objects.filter(conference=session.conference, sessions=session,
                                               hall__in=halls).values_list("hall", flat=True))
     form = PlannerForm(request.POST or None, halls=halls, institutions=institutions,
                        initial={"k": min(len(halls), max(1, len(existing) or 14))})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        plan_request = services.PlanRequest(
+        plan_request = planning.PlanRequest(
             k=d["k"], hall_ids=d["halls"], fixed_hall_ids=d["fixed"], pins=d["pins"], together=d["together"],
             respect_groups=d["respect_groups"], use_road_distances=d["use_road_distances"], method=d["method"],
             time_limit_s=d.get("time_limit_s") or 20)
         try:
-            proposal = services.start_plan(request.user, session, unit, plan_request)
+            proposal = planning.start_plan(request.user, session, unit, plan_request)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("points:proposal", proposal.pk)
     chosen = set(form.cleaned_data.get("halls", [])) if form.is_bound and hasattr(form, "cleaned_data") else None
     fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set()
-    sizes = services.delegation_sizes(u.pk for u in institutions)
+    sizes = assignment.declared_staff(u.pk for u in institutions)
     return render(request, "points/planner.html", {
         "session": session, "conference": session.conference, "unit": unit, "form": form,
         "halls": [{"hall": h, "checked": h.pk in chosen if chosen is not None else True,
@@ -379,7 +380,7 @@ def proposal_detail(request, pk):
                "unit": proposal.unit, "css": CSS,
                "can_apply": scope_for(request.user).can_change(proposal.unit)}
     if proposal.status in (Proposal.Status.READY, Proposal.Status.APPLIED):
-        comparison = services.compare(proposal)
+        comparison = planning.compare(proposal)
         result = proposal.result
         drawing = plan_map(comparison)
         numbers = drawing["number"] if drawing else {}
@@ -401,7 +402,7 @@ def proposal_detail(request, pk):
 def proposal_apply(request, pk):
     proposal = _proposal(request, pk)
     try:
-        outcome = services.apply_proposal(request.user, proposal)
+        outcome = planning.apply_proposal(request.user, proposal)
     except DomainError as exc:
         _error(request, exc)
         return redirect("points:proposal", proposal.pk)

@@ -1,5 +1,5 @@
 """The official list of bridge points (danh sách điểm cầu và đơn vị được phân công) as an official
-document: print page, PDF and .xlsx. The rows come from :func:`diemcau.points.services.official_list`
+document: print page, PDF and .xlsx. The rows come from :func:`diemcau.points.official_list.official_list`
 (scoped to the user); the .xlsx reads back as an assignment list (``points/importing.py`` knows the
 same Vietnamese column labels)."""
 
@@ -7,7 +7,7 @@ import datetime
 
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
-from diemcau.points import services as points
+from diemcau.points import official_list as points
 
 from .document import OfficialDocument, issuer_lines
 from .workbook import DocumentWorkbook

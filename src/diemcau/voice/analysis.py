@@ -18,8 +18,8 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.orgs.models import Role, Unit
 
+from . import access, topic_list
 from . import groups as group_engine
-from . import services
 from . import topics as topic_engine
 from .models import Opinion, OpinionGroupsRun, TopicProposal, Vote
 
@@ -53,7 +53,7 @@ def analysis_unit(user, unit: Unit | None = None) -> Unit:
 
 def start_groups(user, conference, unit: Unit | None = None) -> OpinionGroupsRun:
     """Queue the computation of opinion groups over the votes of the user's subtree."""
-    services.require_takes_part(user, conference)
+    access.require_takes_part(user, conference)
     unit = analysis_unit(user, unit)
     with transaction.atomic():
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit,
@@ -71,7 +71,7 @@ def vote_matrix(conference, unit: Unit):
     """
     rows = Vote.objects.filter(
         opinion__conference=conference, opinion__kind=Opinion.Kind.OPINION, family="stance",
-        opinion__status__in=services.VISIBLE, person__unit__path__startswith=unit.path,
+        opinion__status__in=access.VISIBLE, person__unit__path__startswith=unit.path,
     ).values_list("person_id", "opinion_id", "kind")
     people, statements, p_idx, s_idx, values = {}, {}, [], [], []
     sign = {Vote.Kind.AGREE: 1, Vote.Kind.DISAGREE: -1, Vote.Kind.PASS: 0}
@@ -168,7 +168,7 @@ def latest_done_groups(user, conference, unit: Unit | None = None) -> OpinionGro
 
 def start_topic_proposals(user, conference):
     """Queue the search for new topics among the items no topic fits."""
-    services._require_topic_editor(user, conference)
+    access.require_topic_editor(user, conference)
     with transaction.atomic():
         job = jobs.enqueue(PROPOSALS_JOB, owner=user, conference=conference.pk)
         audit.record(user, "voice.topic.propose", conference, unit_path=conference.host_unit.path)
@@ -183,7 +183,7 @@ def propose(conference, progress=None, job=None) -> list[TopicProposal]:
                 .order_by("pk").values_list("pk", "text")[:20000])
     if not rows:
         return []
-    suggester = services._suggester(conference)
+    suggester = topic_list._suggester(conference)
     progress(1, 3, _("Clustering the items no topic fits"))
     found = topic_engine.propose_topics([t for _pk, t in rows], suggester=suggester, min_size=4)
     progress(2, 3, _("Naming the clusters"))

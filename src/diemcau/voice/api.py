@@ -1,8 +1,8 @@
 """Opinions and questions over JSON: submit, similar while typing, vote, and moderation.
 
-Every handler calls :mod:`diemcau.voice.services`; a conference the caller does not take part in
-(:func:`services.conference_for`, the events module's rule), its items, and items outside the
-caller's scope answer 404, as if they did not exist. No GET writes anything.
+Every handler calls the voice services (``opinions``, ``similar``, ``moderation``, ...); a
+conference the caller does not take part in (:func:`access.conference_for`, the events module's
+rule), its items, and items outside the caller's scope answer 404, as if they did not exist. No GET writes anything.
 
 | request                                              | body                      | reply          |
 |------------------------------------------------------|---------------------------|----------------|
@@ -40,7 +40,9 @@ from diemcau.core.errors import ScopeError
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Person, Unit
 
-from . import services
+from . import access, moderation, opinions, topic_list
+from . import on_air as voice_on_air
+from . import similar as voice_similar
 from .models import Opinion, Topic
 
 router = Router(tags=["voice"])
@@ -143,25 +145,25 @@ def _person(request) -> Person | None:
 
 def _conference(request, conference_id) -> Conference:
     """The conference, if the caller takes part in it; 404 otherwise (ScopeError)."""
-    return services.conference_for(request.user, conference_id)
+    return access.conference_for(request.user, conference_id)
 
 
 def _opinion(request, opinion_id) -> Opinion:
     """An item of a conference the caller takes part in; 404 otherwise (ScopeError)."""
-    return services.opinion_for(request.user, opinion_id)
+    return access.opinion_for(request.user, opinion_id)
 
 
 def _moderated(request, opinion_id) -> Opinion:
     """The item, if the caller may moderate it; 404 otherwise."""
     opinion = _opinion(request, opinion_id)
-    if not services.can_moderate(request.user, opinion):
+    if not access.can_moderate(request.user, opinion):
         raise ScopeError()
     return opinion
 
 
 @router.get("/conferences/{conference_id}/topics/", response=list[TopicOut], summary="The conference's topics")
 def list_topics(request, conference_id: int):
-    return services.active_topics(_conference(request, conference_id))
+    return topic_list.active_topics(_conference(request, conference_id))
 
 
 @router.post("/conferences/{conference_id}/opinions/", response={201: OpinionOut},
@@ -174,8 +176,8 @@ def submit(request, conference_id: int, payload: SubmitIn):
     if payload.topic_id is not None:
         topic = get_object_or_404(Topic, pk=payload.topic_id, conference=conference)
     person = _person(request)
-    point = services.kiosk_point(request.user, person, conference, payload.point_id)
-    opinion = services.submit(person, conference, payload.text, kind=payload.kind, session=session,
+    point = opinions.kiosk_point(request.user, person, conference, payload.point_id)
+    opinion = opinions.submit(person, conference, payload.text, kind=payload.kind, session=session,
                               topic=topic, anonymous=payload.anonymous, point=point)
     return Status(201, opinion)
 
@@ -185,18 +187,18 @@ def submit(request, conference_id: int, payload: SubmitIn):
 def list_ranked(request, conference_id: int, unit: int | None = None, below: bool = False):
     conference = _conference(request, conference_id)
     level = get_object_or_404(Unit, pk=unit) if unit is not None else None
-    return list(services.ranked(request.user, conference, unit=level, include_below=below)[:200])
+    return list(moderation.ranked(request.user, conference, unit=level, include_below=below)[:200])
 
 
 @router.get("/conferences/{conference_id}/similar/", response=list[SimilarOut],
             summary="Visible items similar to a text being typed")
 def similar(request, conference_id: int, q: str = ""):
-    return services.similar(_conference(request, conference_id), q[:2000], request.user)
+    return voice_similar.similar(_conference(request, conference_id), q[:2000], request.user)
 
 
 @router.get("/conferences/{conference_id}/queue/", response=list[OpinionOut], summary="Items awaiting moderation")
 def queue(request, conference_id: int):
-    return list(services.moderation_queue(request.user, _conference(request, conference_id))[:200])
+    return list(moderation.moderation_queue(request.user, _conference(request, conference_id))[:200])
 
 
 @router.get("/conferences/{conference_id}/mine/", response=list[MineOut], summary="The caller's own items")
@@ -205,32 +207,32 @@ def mine(request, conference_id: int):
     person = _person(request)
     if person is None:
         return []
-    return list(services.my_opinions(person, conference))
+    return list(opinions.my_opinions(person, conference))
 
 
 @router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
 def vote(request, opinion_id: int, payload: VoteIn):
     opinion = _opinion(request, opinion_id)
-    if not services.can_see(request.user, opinion):
+    if not access.can_see(request.user, opinion):
         raise ScopeError()
-    _, created = services.vote(_person(request), opinion, payload.kind)
+    _, created = opinions.vote(_person(request), opinion, payload.kind)
     opinion.refresh_from_db()
     return {"created": created, "opinion": opinion}
 
 
 @router.post("/opinions/{opinion_id}/approve/", response=OpinionOut, summary="Approve a pending item")
 def approve(request, opinion_id: int):
-    return services.approve(request.user, _moderated(request, opinion_id))
+    return moderation.approve(request.user, _moderated(request, opinion_id))
 
 
 @router.post("/opinions/{opinion_id}/reject/", response=OpinionOut, summary="Reject with a reason for the author")
 def reject(request, opinion_id: int, payload: ReasonIn):
-    return services.reject(request.user, _moderated(request, opinion_id), payload.reason)
+    return moderation.reject(request.user, _moderated(request, opinion_id), payload.reason)
 
 
 @router.post("/opinions/{opinion_id}/edit/", response=OpinionOut, summary="Fix typos (original kept in the log)")
 def edit(request, opinion_id: int, payload: TextIn):
-    return services.edit(request.user, _moderated(request, opinion_id), payload.text)
+    return moderation.edit(request.user, _moderated(request, opinion_id), payload.text)
 
 
 @router.post("/opinions/{opinion_id}/tag/", response=OpinionOut, summary="Set the topic")
@@ -239,19 +241,19 @@ def tag(request, opinion_id: int, payload: TagIn):
     topic = None
     if payload.topic_id is not None:
         topic = get_object_or_404(Topic, pk=payload.topic_id, conference_id=opinion.conference_id)
-    return services.tag(request.user, opinion, topic)
+    return moderation.tag(request.user, opinion, topic)
 
 
 @router.post("/opinions/{opinion_id}/forward/", response=OpinionOut, summary="Send one level up the tree")
 def forward(request, opinion_id: int):
-    return services.forward(request.user, _moderated(request, opinion_id))
+    return moderation.forward(request.user, _moderated(request, opinion_id))
 
 
 @router.post("/opinions/{opinion_id}/merge/", response=OpinionOut, summary="Merge into another item")
 def merge(request, opinion_id: int, payload: MergeIn):
     source = _moderated(request, opinion_id)
     target = _moderated(request, payload.target_id)
-    return services.merge(request.user, source, target)
+    return moderation.merge(request.user, source, target)
 
 
 # --- live -----------------------------------------------------------------------------------
@@ -259,7 +261,7 @@ def merge(request, opinion_id: int, payload: MergeIn):
 def _directed(request, opinion_id) -> Opinion:
     """The item, if the caller directs its conference; 404 otherwise."""
     opinion = _opinion(request, opinion_id)
-    if not services.can_direct(request.user, opinion.conference):
+    if not access.can_direct(request.user, opinion.conference):
         raise ScopeError()
     return opinion
 
@@ -267,19 +269,19 @@ def _directed(request, opinion_id) -> Opinion:
 @router.get("/conferences/{conference_id}/on-air/", response=OnAirOut, summary="The item being answered now")
 def on_air(request, conference_id: int):
     conference = _conference(request, conference_id)
-    return {"conference_id": conference.pk, "opinion": services.on_air(conference)}
+    return {"conference_id": conference.pk, "opinion": voice_on_air.on_air(conference)}
 
 
 @router.post("/opinions/{opinion_id}/on-air/", response=OpinionOut, summary="Put an approved item on screen")
 def put_on_air(request, opinion_id: int, payload: OnAirIn):
-    return services.put_on_air(request.user, _directed(request, opinion_id), previous=payload.previous)
+    return voice_on_air.put_on_air(request.user, _directed(request, opinion_id), previous=payload.previous)
 
 
 @router.post("/opinions/{opinion_id}/answer/", response=OpinionOut, summary="Record the answer of the item on screen")
 def answer(request, opinion_id: int, payload: AnswerIn):
-    return services.answer(request.user, _directed(request, opinion_id), payload.answer, payload.answer_time)
+    return voice_on_air.answer(request.user, _directed(request, opinion_id), payload.answer, payload.answer_time)
 
 
 @router.post("/opinions/{opinion_id}/off-air/", response=OpinionOut, summary="Take the item off screen, unanswered")
 def off_air(request, opinion_id: int):
-    return services.take_off_air(request.user, _directed(request, opinion_id))
+    return voice_on_air.take_off_air(request.user, _directed(request, opinion_id))

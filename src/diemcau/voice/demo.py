@@ -11,7 +11,7 @@ level of their school, so that opinion groups have something to find); the direc
 and topic proposals are computed.
 
 Deterministic (one seeded ``random.Random``) and idempotent: nothing happens when the
-conference already has items. Votes are bulk-inserted (then counted with :func:`services.recount`)
+conference already has items. Votes are bulk-inserted (then counted with :func:`opinions.recount`)
 rather than cast one by one: the demo has ~10,000 of them.
 """
 
@@ -32,7 +32,8 @@ from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import EducationLevel, Person, Unit
 from diemcau.points.models import Assignment
 
-from . import analysis, services
+from . import access, analysis, moderation, opinions, topic_list
+from . import on_air as voice_on_air
 from .models import Opinion, OpinionGroupsRun, Vote
 
 SEED = 2023
@@ -105,7 +106,7 @@ def load(seed: int = SEED) -> Report:
     rng.shuffle(variants)
     chosen = originals + variants[:N_ITEMS - len(originals)]
     rng.shuffle(chosen)
-    topics = {t.key: t for t in services.ensure_topics(conference)}
+    topics = {t.key: t for t in topic_list.ensure_topics(conference)}
 
     with transaction.atomic():
         items = []  # (opinion, labelled row)
@@ -113,7 +114,7 @@ def load(seed: int = SEED) -> Report:
             person = rng.choice(teachers) if rng.random() < 0.8 or not others else rng.choice(others)
             when = _when(rng)
             point_id = point_of.get(person.unit_id) if when.date() == events_demo.DAY and rng.random() < 0.4 else None
-            op = services.submit(person, conference, row["text"], kind=_kind(row["text"], rng),
+            op = opinions.submit(person, conference, row["text"], kind=_kind(row["text"], rng),
                                  session=morning if when.date() == events_demo.DAY else None,
                                  anonymous=rng.random() < 0.1, point=points.get(point_id))
             # Sent in 2023: move the item (and its audit trail's meaning) to its sending time.
@@ -127,12 +128,12 @@ def load(seed: int = SEED) -> Report:
         for op, row in items:
             r = rng.random()
             if r < 0.07:
-                services.reject(moderator, op, rng.choice(REJECT_REASONS))
+                moderation.reject(moderator, op, rng.choice(REJECT_REASONS))
             elif r < 0.13:
                 continue  # still pending
             else:
-                services.approve(moderator, op)
-                services.tag(moderator, op, topics.get(row["topic"]))
+                moderation.approve(moderator, op)
+                moderation.tag(moderator, op, topics.get(row["topic"]))
                 approved.append((op, row))
 
         # Duplicates: everything of a labelled group merges into one approved item, written with
@@ -145,20 +146,20 @@ def load(seed: int = SEED) -> Report:
                 leaders[row["group"]] = op
                 kept.append(op)
             else:
-                services.merge(moderator, op, leader)
+                moderation.merge(moderator, op, leader)
 
         votes = _votes(rng, conference, kept, people)
         for op in kept:
-            services.recount(op)
+            opinions.recount(op)
         kept = sorted(Opinion.objects.filter(pk__in=[o.pk for o in kept]),
                       key=lambda o: (-o.upvotes, -o.raised_by_people, o.pk))
 
         # Up the tree: Ba Vì forwards its 45 most upvoted to Hà Nội, which forwards 15 to the ministry.
         for i, op in enumerate(kept[:45]):
-            op = services.forward(moderator, op)  # school -> Ba Vì's office
-            op = services.forward(moderator, op)  # Ba Vì -> Hà Nội's department
+            op = moderation.forward(moderator, op)  # school -> Ba Vì's office
+            op = moderation.forward(moderator, op)  # Ba Vì -> Hà Nội's department
             if i < 15:
-                services.forward(SYSTEM, op)  # the department's moderators -> the ministry
+                moderation.forward(SYSTEM, op)  # the department's moderators -> the ministry
 
         # Live: the two most upvoted questions Ba Vì sent up reach the ministry; one was answered
         # earlier in the morning, the other is on screen now.
@@ -166,12 +167,12 @@ def load(seed: int = SEED) -> Report:
                             if o.kind == Opinion.Kind.QUESTION), key=lambda o: (-o.upvotes, o.pk))[:2]
         for i, q in enumerate(questions):
             while q.at_unit.parent_id is not None:
-                q = services.forward(SYSTEM, q)
+                q = moderation.forward(SYSTEM, q)
             questions[i] = q
         if len(questions) == 2:
-            first = services.put_on_air(director, questions[1])
-            services.answer(director, first, ANSWER, "00:42:15")
-            services.put_on_air(director, questions[0])
+            first = voice_on_air.put_on_air(director, questions[1])
+            voice_on_air.answer(director, first, ANSWER, "00:42:15")
+            voice_on_air.put_on_air(director, questions[0])
 
     # Opinion groups of the whole tree and of Ba Vì; topic proposals. Computed here, not queued.
     ministry = Unit.objects.get(code=orgs_demo.MINISTRY_CODE)
@@ -221,12 +222,12 @@ def _votes(rng: random.Random, conference, kept: list[Opinion], people: list[Per
 def summarise(conference, skipped=False) -> Report:
     qs = Opinion.objects.filter(conference=conference)
     top = Unit.objects.filter(parent__isnull=True).order_by("path").first()
-    on_air = services.on_air(conference)
+    on_air = voice_on_air.on_air(conference)
     return Report(
-        skipped=skipped, items=qs.count(), approved=qs.filter(status__in=services.VISIBLE).count(),
+        skipped=skipped, items=qs.count(), approved=qs.filter(status__in=access.VISIBLE).count(),
         rejected=qs.filter(status=Opinion.Status.REJECTED).count(),
         merged=qs.filter(status=Opinion.Status.MERGED).count(),
-        at_ministry=qs.filter(at_unit=top, status__in=services.VISIBLE).count() if top else 0,
+        at_ministry=qs.filter(at_unit=top, status__in=access.VISIBLE).count() if top else 0,
         votes=Vote.objects.filter(opinion__conference=conference).count(),
         on_air=on_air.text[:80] if on_air else "",
         groups=OpinionGroupsRun.objects.filter(conference=conference, status=OpinionGroupsRun.Status.DONE).count(),

@@ -35,6 +35,6 @@ def send_on_air_changed(conference_id: int) -> None:
 def seed_topics_of_new_conference(sender, instance, created, raw=False, **kwargs) -> None:
     """A conference starts with the default topic list (voice listens: events does not know voice)."""
     if created and not raw:
-        from .services import ensure_topics
+        from .topic_list import ensure_topics
 
         ensure_topics(instance)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from diemcau.core.i18n import vietnamese_choices
 from diemcau.orgs.models import PATH_STEP, EducationLevel, Person, Unit
 
-from . import analysis, services
+from . import access, analysis
 from .models import Opinion
 
 ANONYMOUS = "Ẩn danh"
@@ -56,7 +56,7 @@ def items_in(unit: Unit, conference):
 
 def policy_summary(user, conference, unit: Unit | None = None) -> dict:
     """Every figure of the summary for the subtree the user may analyse (or ``unit`` within it)."""
-    services.require_takes_part(user, conference)
+    access.require_takes_part(user, conference)
     unit = analysis.analysis_unit(user, unit)
     qs = items_in(unit, conference)
     by_status = dict(qs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

@@ -1,7 +1,7 @@
 """Pages of opinions and questions: a phone-sized form for participants, a queue for moderators.
 
-Thin: :mod:`diemcau.voice.services` decides; htmx swaps fragments (similar items while typing,
-a vote button, a moderated row).
+Thin: the voice services (``opinions``, ``moderation``, ``on_air``, ``topic_list``) decide;
+htmx swaps fragments (similar items while typing, a vote button, a moderated row).
 """
 
 from django.contrib import messages
@@ -17,7 +17,9 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import scope_for
 from diemcau.orgs.models import Person, Unit
 
-from . import analysis, services, summary
+from . import access, analysis, moderation, opinions, summary, topic_list
+from . import on_air as voice_on_air
+from . import similar as voice_similar
 from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
 
 
@@ -32,7 +34,7 @@ def _htmx(request) -> bool:
 def _conference(request, conference_id):
     """The conference if the user takes part in it; 404 otherwise, as if it did not exist."""
     try:
-        return services.conference_for(request.user, conference_id)
+        return access.conference_for(request.user, conference_id)
     except ScopeError:
         raise Http404 from None
 
@@ -40,7 +42,7 @@ def _conference(request, conference_id):
 def _opinion(request, pk):
     """An item of a conference the user takes part in; 404 otherwise."""
     try:
-        return services.opinion_for(request.user, pk)
+        return access.opinion_for(request.user, pk)
     except ScopeError:
         raise Http404 from None
 
@@ -50,7 +52,7 @@ def send(request, conference_id):
     """The participant's page: write a question or an opinion, see similar items, see one's own."""
     conference = _conference(request, conference_id)
     person = _person(request)
-    topics = services.active_topics(conference)
+    topics = topic_list.active_topics(conference)
     form = {"text": "", "kind": Opinion.Kind.QUESTION, "topic": "", "session": "", "anonymous": False}
     error = None
     # A kiosk opens this page with ?point=<id>: what is sent there carries the bridge point.
@@ -64,8 +66,8 @@ def send(request, conference_id):
             if form["topic"].isdigit() else None
         session = conference.sessions.filter(pk=form["session"]).first() if form["session"].isdigit() else None
         try:
-            point = services.kiosk_point(request.user, person, conference, point_id)
-            services.submit(person, conference, form["text"], kind=form["kind"], session=session, topic=topic,
+            point = opinions.kiosk_point(request.user, person, conference, point_id)
+            opinions.submit(person, conference, form["text"], kind=form["kind"], session=session, topic=topic,
                             anonymous=form["anonymous"], point=point)
         except DomainError as e:
             error = e
@@ -75,7 +77,7 @@ def send(request, conference_id):
     return render(request, "voice/send.html", {
         "conference": conference, "person": person, "topics": topics, "sessions": conference.sessions.all(),
         "form": form, "error": error, "max_text": MAX_TEXT, "point_id": point_id,
-        "mine": services.my_opinions(person, conference) if person else [],
+        "mine": opinions.my_opinions(person, conference) if person else [],
     }, status=400 if error else 200)
 
 
@@ -83,7 +85,7 @@ def send(request, conference_id):
 def similar(request, conference_id):
     """Visible items like the text being typed (an htmx fragment)."""
     conference = _conference(request, conference_id)
-    items = services.similar(conference, request.GET.get("text", "")[:2000], request.user)
+    items = voice_similar.similar(conference, request.GET.get("text", "")[:2000], request.user)
     person = _person(request)
     voted = set(person.opinion_votes.filter(opinion__in=items, family="up").values_list("opinion_id", flat=True)) \
         if person else set()
@@ -94,11 +96,11 @@ def similar(request, conference_id):
 @require_POST
 def vote(request, pk):
     opinion = _opinion(request, pk)
-    if not services.can_see(request.user, opinion):
+    if not access.can_see(request.user, opinion):
         raise Http404
     error = None
     try:
-        services.vote(_person(request), opinion, request.POST.get("kind", "upvote"))
+        opinions.vote(_person(request), opinion, request.POST.get("kind", "upvote"))
     except DomainError as e:
         error = e
     opinion.refresh_from_db()
@@ -112,7 +114,7 @@ def vote(request, pk):
 
 def _require_moderator(request, conference):
     scope = scope_for(request.user)
-    if not scope.has_role(*services.MODERATOR_ROLES):
+    if not scope.has_role(*moderation.MODERATOR_ROLES):
         raise Http404
 
 
@@ -121,14 +123,14 @@ def moderate(request, conference_id):
     """The moderator's queue: pending items in scope, suggested duplicates, what reached this level."""
     conference = _conference(request, conference_id)
     _require_moderator(request, conference)
-    queue = list(services.moderation_queue(request.user, conference)[:200])
+    queue = list(moderation.moderation_queue(request.user, conference)[:200])
     # The moderator's whole subtree: items approved at a school still need forwarding or merging.
-    level = list(services.ranked(request.user, conference, include_below=True)[:200])
-    groups = services.suggested_duplicates(request.user, conference)
+    level = list(moderation.ranked(request.user, conference, include_below=True)[:200])
+    groups = voice_similar.suggested_duplicates(request.user, conference)
     return render(request, "voice/moderate.html", {
         "conference": conference, "queue": queue, "level": level, "groups": groups,
-        "topics": services.active_topics(conference), "targets": level,
-        "can_edit_topics": services.can_edit_topics(request.user, conference),
+        "topics": topic_list.active_topics(conference), "targets": level,
+        "can_edit_topics": access.can_edit_topics(request.user, conference),
     })
 
 
@@ -137,10 +139,10 @@ def ranked(request, conference_id):
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
     conference = _conference(request, conference_id)
     below = request.GET.get("below") == "1"
-    items = list(services.ranked(request.user, conference, include_below=below)[:500])
+    items = list(moderation.ranked(request.user, conference, include_below=below)[:500])
     return render(request, "voice/ranked.html", {
         "conference": conference, "items": items, "below": below,
-        "can_direct": services.can_direct(request.user, conference),
+        "can_direct": access.can_direct(request.user, conference),
         "can_analyse": analysis.can_analyse(request.user)})
 
 
@@ -154,27 +156,27 @@ def act(request, pk, action):
     if action not in ACTIONS:
         raise Http404
     opinion = _opinion(request, pk)
-    if not services.can_moderate(request.user, opinion):
+    if not access.can_moderate(request.user, opinion):
         raise Http404
     error = None
     try:
         if action == "approve":
-            opinion = services.approve(request.user, opinion)
+            opinion = moderation.approve(request.user, opinion)
         elif action == "reject":
-            opinion = services.reject(request.user, opinion, request.POST.get("reason", ""))
+            opinion = moderation.reject(request.user, opinion, request.POST.get("reason", ""))
         elif action == "edit":
-            opinion = services.edit(request.user, opinion, request.POST.get("text", ""))
+            opinion = moderation.edit(request.user, opinion, request.POST.get("text", ""))
         elif action == "tag":
             topic_id = request.POST.get("topic", "")
             topic = get_object_or_404(Topic, pk=topic_id, conference_id=opinion.conference_id) if topic_id else None
-            opinion = services.tag(request.user, opinion, topic)
+            opinion = moderation.tag(request.user, opinion, topic)
         elif action == "forward":
-            opinion = services.forward(request.user, opinion)
+            opinion = moderation.forward(request.user, opinion)
         elif action == "merge":
             target_id = request.POST.get("target", "")
             if not target_id.isdigit():
                 raise Http404
-            services.merge(request.user, opinion, _opinion(request, int(target_id)))
+            moderation.merge(request.user, opinion, _opinion(request, int(target_id)))
             opinion.refresh_from_db()
     except ScopeError:
         raise Http404 from None
@@ -183,9 +185,9 @@ def act(request, pk, action):
     if _htmx(request):
         conference = opinion.conference
         return render(request, "voice/_mod_item.html", {
-            "o": opinion, "error": error, "topics": services.active_topics(conference),
-            "out_of_scope": not services.can_moderate(request.user, opinion),
-            "targets": services.ranked(request.user, conference, include_below=True)[:200],
+            "o": opinion, "error": error, "topics": topic_list.active_topics(conference),
+            "out_of_scope": not access.can_moderate(request.user, opinion),
+            "targets": moderation.ranked(request.user, conference, include_below=True)[:200],
         })
     if error:
         messages.error(request, error.message)
@@ -198,19 +200,19 @@ def act(request, pk, action):
 def on_air(request, conference_id):
     """The item being answered now, as an HTML fragment for kiosks and the viewer page (htmx)."""
     conference = _conference(request, conference_id)
-    return render(request, "voice/_on_air.html", {"conference": conference, "o": services.on_air(conference)})
+    return render(request, "voice/_on_air.html", {"conference": conference, "o": voice_on_air.on_air(conference)})
 
 
 @login_required
 def director(request, conference_id):
     """The director's controls: what is on screen, the approved items ranked, the answered ones."""
     conference = _conference(request, conference_id)
-    if not services.can_direct(request.user, conference):
+    if not access.can_direct(request.user, conference):
         raise Http404
     return render(request, "voice/director.html", {
-        "conference": conference, "current": services.on_air(conference),
-        "candidates": list(services.live_candidates(request.user, conference)[:100]),
-        "answered": list(services.answered(conference)[:50]),
+        "conference": conference, "current": voice_on_air.on_air(conference),
+        "candidates": list(opinions.live_candidates(request.user, conference)[:100]),
+        "answered": list(voice_on_air.answered(conference)[:50]),
     })
 
 
@@ -224,17 +226,18 @@ def director_act(request, pk, action):
     if action not in LIVE_ACTIONS:
         raise Http404
     opinion = _opinion(request, pk)
-    if not services.can_direct(request.user, opinion.conference):
+    if not access.can_direct(request.user, opinion.conference):
         raise Http404
     try:
         if action == "on_air":
-            services.put_on_air(request.user, opinion, previous=request.POST.get("previous", "answered"))
+            voice_on_air.put_on_air(request.user, opinion, previous=request.POST.get("previous", "answered"))
             messages.success(request, _("On screen now."))
         elif action == "answer":
-            services.answer(request.user, opinion, request.POST.get("answer", ""), request.POST.get("answer_time", ""))
+            voice_on_air.answer(request.user, opinion, request.POST.get("answer", ""),
+                                request.POST.get("answer_time", ""))
             messages.success(request, _("The answer is recorded."))
         else:
-            services.take_off_air(request.user, opinion)
+            voice_on_air.take_off_air(request.user, opinion)
             messages.success(request, _("Taken off screen; it is back in the list."))
     except ScopeError:
         raise Http404 from None
@@ -249,7 +252,7 @@ def director_act(request, pk, action):
 def topics(request, conference_id):
     """Edit the conference's topics; propose new ones from what no topic fits (a background job)."""
     conference = _conference(request, conference_id)
-    if not services.can_edit_topics(request.user, conference):
+    if not access.can_edit_topics(request.user, conference):
         raise Http404
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -290,19 +293,19 @@ def _topic_action(request, conference, action):
         return get_object_or_404(Topic, pk=post.get(field) or 0, conference=conference)
 
     if action == "add":
-        services.add_topic(user, conference, post.get("name", ""), post.get("keywords", ""))
+        topic_list.add_topic(user, conference, post.get("name", ""), post.get("keywords", ""))
     elif action == "edit":
-        services.edit_topic(user, topic(), post.get("name", ""), post.get("keywords", ""))
+        topic_list.edit_topic(user, topic(), post.get("name", ""), post.get("keywords", ""))
     elif action == "retire":
-        services.retire_topic(user, topic())
+        topic_list.retire_topic(user, topic())
     elif action == "merge":
-        services.merge_topic(user, topic(), topic("target"))
+        topic_list.merge_topic(user, topic(), topic("target"))
     elif action in ("accept", "dismiss"):
         proposal = get_object_or_404(TopicProposal, pk=post.get("proposal") or 0, conference=conference)
         if action == "accept":
-            services.accept_proposal(user, proposal, post.get("name") or None)
+            topic_list.accept_proposal(user, proposal, post.get("name") or None)
         else:
-            services.dismiss_proposal(user, proposal)
+            topic_list.dismiss_proposal(user, proposal)
     elif action == "propose":
         return analysis.start_topic_proposals(user, conference)
     else:

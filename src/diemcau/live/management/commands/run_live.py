@@ -3,7 +3,7 @@
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
                        [--no-synthetic] [--hls]
 
-Edges go where the relay tree has the biggest subtrees (see services.suggest_edge_sites). Stop with
+Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
 Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 """
 
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from diemcau.events.models import Conference
-from diemcau.live import services
+from diemcau.live import nodes, programme
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
 
@@ -42,11 +42,11 @@ class Command(BaseCommand):
             conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
         if conference is None:
             raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
-        services.programme(conference)
+        programme.programme(conference)
         specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
         rows = list(BridgePoint.objects.filter(conference=conference))
         parents = {p.pk: p.relay_parent_id for p in rows}
-        sites = services.suggest_edge_sites(rows, parents, capacity=10)
+        sites = nodes.suggest_edge_sites(rows, parents, capacity=10)
         for i, site in enumerate(sites[: opts["edges"]]):
             specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site["point"].pk,
                                   capacity=opts["capacity"]))

@@ -1,0 +1,70 @@
+"""Items that say much the same thing: the similar items shown while writing, and duplicates for merging.
+
+The per-conference similarity index is kept in process and rebuilt when the visible items change.
+"""
+
+
+import threading
+
+from django.db.models import Count, Max
+
+from diemcau.core.scoping import scope_for
+from diemcau.core.vntext import nfc
+
+from . import textsim
+from .access import VISIBLE, visible_opinions
+from .models import MAX_TEXT, Opinion
+
+_cache_lock = threading.Lock()
+_indexes: dict[int, tuple[tuple, textsim.SimilarityIndex]] = {}
+
+
+# --- similar items ------------------------------------------------------------------------------
+
+def _index(conference) -> textsim.SimilarityIndex:
+    """The conference's index of visible items, kept in process and rebuilt when items change."""
+    visible = Opinion.objects.filter(conference=conference, status__in=VISIBLE)
+    stamp = tuple(visible.aggregate(n=Count("pk"), m=Max("updated_at")).values())
+    with _cache_lock:
+        cached = _indexes.get(conference.pk)
+        if cached and cached[0] == stamp:
+            return cached[1]
+    index = textsim.SimilarityIndex(textsim.default_featurizer())
+    rows = list(visible.values_list("pk", "text"))
+    if rows:
+        index.add_many([r[0] for r in rows], [r[1] for r in rows])
+    with _cache_lock:
+        _indexes[conference.pk] = (stamp, index)
+    return index
+
+
+def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) -> list[Opinion]:
+    """Existing visible items in the user's scope that say much the same as ``text``, best first."""
+    text = nfc(text)
+    if len(text) < 3:
+        return []
+    matches = _index(conference).similar(text[:MAX_TEXT], k=k * 4, min_score=min_score)
+    if not matches:
+        return []
+    found = {o.pk: o for o in visible_opinions(user, conference).filter(pk__in=[m.key for m in matches])}
+    result = []
+    for m in matches:
+        if m.key in found:
+            found[m.key].score = m.score
+            result.append(found[m.key])
+    return result[:k]
+
+
+def suggested_duplicates(user, conference, threshold: float = textsim.DEFAULT_THRESHOLD):
+    """Clusters of items in the moderator's scope that look like the same thing, for merging."""
+    scope = scope_for(user)
+    qs = Opinion.objects.filter(conference=conference,
+                                status__in=[Opinion.Status.PENDING, Opinion.Status.APPROVED])
+    items = list(scope.filter(qs, "at_unit__path").order_by("pk")[:5000])
+    if len(items) < 2:
+        return []
+    clusters = textsim.find_duplicates([o.text for o in items], threshold=threshold,
+                                       featurizer=textsim.default_featurizer())
+    # Approved items first: the moderator merges the others into the first one.
+    return [sorted((items[i] for i in group), key=lambda o: (o.status != Opinion.Status.APPROVED, o.pk))
+            for group in clusters.groups(min_size=2)]
