@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from diemcau.orgs.models import Role
-from tests.attendance.test_services import morning_so_far  # noqa: F401  (fixture)
+from tests.attendance.conftest import morning_so_far, planning, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.smoke
 
