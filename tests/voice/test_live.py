@@ -7,8 +7,9 @@ from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
 from diemcau.points import services as points
-from diemcau.voice import services, signals
+from diemcau.voice import groups, services
 from diemcau.voice.models import ModerationAction, Opinion
+from tests.listening import GroupListener
 
 pytestmark = pytest.mark.smoke
 
@@ -19,16 +20,15 @@ def director(make_user):
 
 
 @pytest.fixture
-def heard(django_capture_on_commit_callbacks):
-    """Collects on_air_changed signals sent on commit."""
-    got = []
+def heard(conference):
+    """``heard()``: the conferences whose on-air pages were told so far (on commit) that the item on air changed."""
+    listener, got = GroupListener(groups.on_air_group(conference.pk)), []
 
-    def listener(sender, conference_id, **kw):
-        got.append(conference_id)
-
-    signals.on_air_changed.connect(listener)
-    yield got
-    signals.on_air_changed.disconnect(listener)
+    def so_far():
+        got.extend(int(m["group"].rsplit(".", 1)[1]) for m in listener.messages())
+        return got
+    yield so_far
+    listener.close()
 
 
 def test_director_puts_one_item_on_screen_at_a_time(conference, approved, director, heard,
@@ -37,11 +37,11 @@ def test_director_puts_one_item_on_screen_at_a_time(conference, approved, direct
     b = approved("Đề nghị giảm hồ sơ sổ sách cho giáo viên tiểu học")
     with django_capture_on_commit_callbacks(execute=True):
         services.put_on_air(director, a)
-    assert services.on_air(conference) == a and heard == [conference.pk]
+    assert services.on_air(conference) == a and heard() == [conference.pk]
     with django_capture_on_commit_callbacks(execute=True):
         services.put_on_air(director, b, previous="return")
     a.refresh_from_db()
-    assert a.status == "approved" and services.on_air(conference) == b and heard == [conference.pk] * 2
+    assert a.status == "approved" and services.on_air(conference) == b and heard() == [conference.pk] * 2
     services.put_on_air(director, a)  # b becomes answered (the default)
     b.refresh_from_db()
     assert b.status == "answered" and b.answered_at is not None

@@ -14,7 +14,6 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Substr
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +26,7 @@ from diemcau.orgs.models import PATH_STEP, Person, Role, Unit, path_upper_bound
 from diemcau.points.access import operated_points, operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
+from . import board_notices
 from .models import CheckIn, Delegation, DelegationMember
 
 CATEGORIES = [c.value for c in Person.Category]
@@ -38,9 +38,6 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 BADGE_SALT = "diemcau.attendance.badge"
 # Badges stay valid until this long after their session ends, unless made with another expiry.
 BADGE_GRACE = datetime.timedelta(hours=12)
-
-# Sent on commit with ``checkins`` (a list of new CheckIn rows) for the live board to aggregate.
-checkin_created = Signal()
 
 
 # --- delegations ------------------------------------------------------------------------------
@@ -259,8 +256,7 @@ def _existing(session: Session, client_id: uuid.UUID, person, point) -> CheckInR
 
 
 def _publish(rows):
-    if rows:
-        transaction.on_commit(lambda: checkin_created.send(sender=CheckIn, checkins=rows))
+    board_notices.publish_checkins(rows)
 
 
 @transaction.atomic

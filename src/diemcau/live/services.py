@@ -33,8 +33,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
-from diemcau.core.broadcast import send_to_group
+from diemcau.core import audit, hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference, Session
@@ -43,6 +43,7 @@ from diemcau.points import services as points
 from diemcau.points.access import operated_points, require_operator
 from diemcau.points.models import Assignment, BridgePoint
 
+from .groups import board_group, director_group, kiosk_group, point_group
 from .janus_client import STREAMING, VIDEOROOM, JanusAdmin, JanusError, JanusUnreachable
 from .models import (
     AVReport,
@@ -56,7 +57,6 @@ from .models import (
     ProgrammeSwitch,
     TechnicalCheck,
 )
-from .signals import kiosk_group
 
 # --- the media layout every node shares ------------------------------------------------------------
 MAIN_MOUNTPOINT = 1   # the programme (host or the point on air)
@@ -97,29 +97,6 @@ def renew_grace() -> datetime.timedelta:
 
 
 # --- publishing live updates -------------------------------------------------------------------------
-def board_group(conference_id: int) -> str:
-    return f"live.board.{conference_id}"
-
-
-def director_group(conference_id: int) -> str:
-    return f"live.director.{conference_id}"
-
-
-def point_group(point_id: int) -> str:
-    return f"live.point.{point_id}"
-
-
-def _send(group: str, message: dict):
-    send_to_group(group, message)
-
-
-def _publish_on_commit(*pairs: tuple[str, dict]):
-    def send():
-        for group, message in pairs:
-            _send(group, message)
-    transaction.on_commit(send)
-
-
 # --- Janus from synchronous code ---------------------------------------------------------------------
 def run_janus(coro_factory):
     """Run one coroutine against Janus from synchronous code, in a thread when a loop already runs."""
@@ -262,7 +239,7 @@ def set_node_state(node: LiveNode, state: str, *, detail: str = "") -> LiveNode:
     else:
         LiveAlarm.objects.filter(node=node, cleared_at__isnull=True).update(cleared_at=timezone.now())
     audit.record(SYSTEM, "live.node_state", node, before={"state": before}, after={"state": state})
-    _publish_on_commit(*[(board_group(cid), {"type": "live.refresh"}) for cid in _live_conferences()])
+    publish_on_commit(*[hub.notice(board_group(cid)) for cid in _live_conferences()])
     return node
 
 
@@ -512,8 +489,8 @@ def _switch(actor, prog: Programme, source: str, point: BridgePoint | None, spea
                  after={k: after[k] for k in ("source", "point_id")})
     cid = prog.conference_id
     message = {"type": "live.programme", "programme": after}
-    _publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
-                       (board_group(cid), {"type": "live.refresh"}))
+    publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
+                       hub.notice(board_group(cid)))
 
 
 @transaction.atomic
@@ -562,8 +539,8 @@ def _floor_changed(request: FloorRequest, extra: dict | None = None):
     cid = request.conference_id
     msg = {"type": "live.floor", "request": {"id": request.pk, "state": request.state,
                                              "point_id": request.point_id}, **(extra or {})}
-    _publish_on_commit((director_group(cid), msg), (point_group(request.point_id), msg),
-                       (kiosk_group(cid), {"type": "live.floor_info"}), (board_group(cid), {"type": "live.refresh"}))
+    publish_on_commit((director_group(cid), msg), (point_group(request.point_id), msg),
+                       (kiosk_group(cid), {"type": "live.floor_info"}), hub.notice(board_group(cid)))
 
 
 def point_floor(point: BridgePoint) -> dict | None:
@@ -694,7 +671,7 @@ def mute_point(actor, point: BridgePoint, muted: bool = True) -> None:
     else:
         audit.record(actor, "live.floor_muted" if muted else "live.floor_unmuted", point,
                      unit_path=point.hall.unit.path)
-    _publish_on_commit((point_group(point.pk), {"type": "live.mute", "muted": muted}))
+    publish_on_commit((point_group(point.pk), {"type": "live.mute", "muted": muted}))
 
 
 # --- A/V reports and the site board ------------------------------------------------------------------
@@ -770,7 +747,7 @@ def _store_report(point: BridgePoint, clean: dict) -> AVReport:
         _set_health(point, state, health)
     state.last_report, state.last_report_at = report, now
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return report
 
 
@@ -795,7 +772,7 @@ def kiosk_connected(actor, point: BridgePoint) -> PointLiveState:
     if state.health == PointLiveState.Health.LOST:
         _set_health(point, state, PointLiveState.Health.OK)
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return state
 
 
@@ -809,7 +786,7 @@ def kiosk_disconnected(point: BridgePoint) -> PointLiveState:
         state.gaps += 1
         _set_health(point, state, PointLiveState.Health.LOST)
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return state
 
 
@@ -936,7 +913,7 @@ def record_technical_check(actor, point: BridgePoint, *, camera_ok: bool, microp
         # and the points module records the result as the system on the operator's behalf.
         points.record_check(SYSTEM, point, passed=passed, note=summary,
                             bandwidth_mbps=round((bandwidth_kbps or 0) / 1000, 1) if bandwidth_kbps else None)
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return check
 
 

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit, vntext
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold, nfc
@@ -27,8 +28,8 @@ from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
 
 from . import anonymity, textsim
 from . import topics as topic_engine
+from .groups import on_air_message, opinion_notice
 from .models import MAX_TEXT, ModerationAction, Opinion, Topic, TopicProposal, Vote
-from .signals import send_on_air_changed, send_on_commit
 
 # Flooding limits: a person, a whole unit (a school), and a bridge point's kiosk, per window.
 RATE_WINDOW = timedelta(minutes=10)
@@ -284,7 +285,7 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
         # Audit the act, not the person, when the author asked to stay anonymous (see anonymity).
         audit.record(SYSTEM if opinion.anonymous else (person.user or SYSTEM), "voice.opinion.submit", opinion,
                      unit_path=unit.path, object_repr=anonymity.audit_label(opinion), after=after)
-        send_on_commit(opinion, "submit")
+        publish_on_commit(opinion_notice(opinion, "submit"))
     return opinion
 
 
@@ -330,7 +331,7 @@ def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
         with transaction.atomic():
             v = Vote.objects.create(opinion=opinion, person=person, kind=kind)
             Opinion.objects.filter(pk=opinion.pk).update(**{_count_field(kind): F(_count_field(kind)) + 1})
-            send_on_commit(opinion, "vote")
+            publish_on_commit(opinion_notice(opinion, "vote"))
     except IntegrityError:  # a parallel request voted first: still a no-op
         return Vote.objects.get(opinion=opinion, person=person, family=family), False
     opinion.refresh_from_db()
@@ -360,7 +361,7 @@ def _log(user, opinion: Opinion, action: str, before=None, after=None, reason: s
     logged_before, logged_after = anonymity.audit_changes(opinion, before, after)
     audit.record(user, f"voice.opinion.{action}", opinion, before=logged_before, after=logged_after,
                  unit_path=opinion.at_unit.path, object_repr=anonymity.audit_label(opinion))
-    send_on_commit(opinion, action)
+    publish_on_commit(opinion_notice(opinion, action))
 
 
 def _locked(opinion: Opinion) -> Opinion:
@@ -582,7 +583,7 @@ def put_on_air(user, opinion: Opinion, previous: str = "answered") -> Opinion:
         opinion.save(update_fields=["status", "on_air_at", "updated_at"])
         _log(user, opinion, "on_air", {"status": "approved", "previous": getattr(current, "pk", None)},
              {"status": "on_air"})
-        send_on_air_changed(conference.pk)
+        publish_on_commit(on_air_message(conference.pk))
     return opinion
 
 
@@ -597,7 +598,7 @@ def answer(user, opinion: Opinion, text: str = "", answer_time: str = "") -> Opi
         opinion = _locked(opinion)
         if opinion.status == Opinion.Status.ON_AIR:
             _leave_air(user, opinion, answered=True, answer=text, answer_time=answer_time)
-            send_on_air_changed(opinion.conference_id)
+            publish_on_commit(on_air_message(opinion.conference_id))
         elif opinion.status == Opinion.Status.ANSWERED:
             before = {"answer": opinion.answer, "answer_time": opinion.answer_time}
             opinion.answer, opinion.answer_time = text, answer_time
@@ -616,7 +617,7 @@ def take_off_air(user, opinion: Opinion) -> Opinion:
         if opinion.status != Opinion.Status.ON_AIR:
             raise DomainError(_("This item is not on screen."), "not_on_air")
         _leave_air(user, opinion, answered=False)
-        send_on_air_changed(opinion.conference_id)
+        publish_on_commit(on_air_message(opinion.conference_id))
     return opinion
 
 

@@ -17,7 +17,7 @@ from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.orgs.models import Person, Unit
 
-from . import analysis, services, summary
+from . import analysis, pages, services, summary
 from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
 
 
@@ -121,15 +121,7 @@ def moderate(request, conference_id):
     """The moderator's queue: pending items in scope, suggested duplicates, what reached this level."""
     conference = _conference(request, conference_id)
     _require_moderator(request, conference)
-    queue = list(services.moderation_queue(request.user, conference)[:200])
-    # The moderator's whole subtree: items approved at a school still need forwarding or merging.
-    level = list(services.ranked(request.user, conference, include_below=True)[:200])
-    groups = services.suggested_duplicates(request.user, conference)
-    return render(request, "voice/moderate.html", {
-        "conference": conference, "queue": queue, "level": level, "groups": groups,
-        "topics": services.active_topics(conference), "targets": level,
-        "can_edit_topics": services.can_edit_topics(request.user, conference),
-    })
+    return render(request, "voice/moderate.html", pages.moderation_context(request.user, conference))
 
 
 @login_required
@@ -137,11 +129,7 @@ def ranked(request, conference_id):
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
     conference = _conference(request, conference_id)
     below = request.GET.get("below") == "1"
-    items = list(services.ranked(request.user, conference, include_below=below)[:500])
-    return render(request, "voice/ranked.html", {
-        "conference": conference, "items": items, "below": below,
-        "can_direct": services.can_direct(request.user, conference),
-        "can_analyse": analysis.can_analyse(request.user)})
+    return render(request, "voice/ranked.html", pages.ranked_context(request.user, conference, below))
 
 
 ACTIONS = ("approve", "reject", "edit", "tag", "forward", "merge")
