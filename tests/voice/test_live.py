@@ -7,7 +7,7 @@ from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
 from diemcau.points import services as points
-from diemcau.voice import groups, services
+from diemcau.voice import notices, services
 from diemcau.voice.models import ModerationAction, Opinion
 from tests.listening import GroupListener
 
@@ -22,7 +22,7 @@ def director(make_user):
 @pytest.fixture
 def heard(conference):
     """``heard()``: the conferences whose on-air pages were told so far (on commit) that the item on air changed."""
-    listener, got = GroupListener(groups.on_air_group(conference.pk)), []
+    listener, got = GroupListener(notices.on_air_group(conference.pk)), []
 
     def so_far():
         got.extend(int(m["group"].rsplit(".", 1)[1]) for m in listener.messages())

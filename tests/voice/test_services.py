@@ -301,7 +301,7 @@ def test_teachers_see_their_units_items_and_those_forwarded_above_them(conferenc
 
 
 def test_changes_are_published_on_commit(conference, teacher, moderator, django_capture_on_commit_callbacks):
-    from diemcau.voice.groups import opinions_group
+    from diemcau.voice.notices import opinions_group
     from tests.listening import GroupListener
 
     listener = GroupListener(opinions_group(conference.pk))

@@ -6,7 +6,7 @@ top elements carry the ids of the page's parts; htmx's ws extension swaps them. 
 closed with 4401, a conference or page outside the user's scope with 4403 (as the page answers 404).
 
 One voice hub per process (:class:`diemcau.core.hub.Hub`): every opinion change publishes a dirty
-notice on commit (:mod:`.groups`); each page watched (page, conference, user, variant) is rendered
+notice on commit (:mod:`.notices`); each page watched (page, conference, user, variant) is rendered
 once per tick however many changes or open tabs there are.
 """
 
@@ -26,7 +26,7 @@ from diemcau.core.scoping import scope_for
 from diemcau.events.models import Conference
 
 from . import pages, services
-from .groups import on_air_group, opinions_group
+from .notices import on_air_group, opinions_group
 
 TICK = 0.5  # at most two renders of a page per second, however fast opinions arrive
 

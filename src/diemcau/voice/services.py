@@ -28,8 +28,8 @@ from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
 
 from . import anonymity, textsim
 from . import topics as topic_engine
-from .groups import on_air_message, opinion_notice
 from .models import MAX_TEXT, ModerationAction, Opinion, Topic, TopicProposal, Vote
+from .notices import on_air_message, opinion_notice
 
 # Flooding limits: a person, a whole unit (a school), and a bridge point's kiosk, per window.
 RATE_WINDOW = timedelta(minutes=10)

@@ -3,7 +3,7 @@
 A new conference (events' ``Conference`` saved for the first time) gets the default topics in the
 same transaction, so no page has to create them when it is first read (voice listens: events does
 not know voice). Live updates of opinions go through :func:`diemcau.core.broadcast.publish_on_commit`
-(:mod:`.groups`), not signals.
+(:mod:`.notices`), not signals.
 """
 
 
