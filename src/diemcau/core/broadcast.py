@@ -4,7 +4,8 @@ A service that changes state calls ``publish_on_commit(group, message)`` (or sev
 its transaction; the messages go to the channel-layer groups once the transaction commits, never when
 it rolls back. The group name belongs to the app whose consumers listen
 (``voice.notices.opinions_group``, ``live.groups.kiosk_group``, ``attendance.board_notices.group_name``...),
-so a sender imports the listener's name, never its consumer. Outside a transaction (autocommit) Django runs the hook at once.
+so a sender imports the listener's name, never its consumer. Outside a transaction (autocommit)
+Django runs the hook at once.
 
 A live update is a view of rows already committed, so failing to send one is logged, never raised
 to the writer. The send works from whatever thread committed: a request's worker thread (no event
