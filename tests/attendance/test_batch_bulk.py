@@ -1,10 +1,13 @@
 """Batches of new check-ins are recorded in a few grouped queries, with the same rows and flags as item by item."""
 
+import asyncio
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
-from diemcau.attendance import checkin
+from diemcau.attendance import board_notices, checkin
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
@@ -12,6 +15,15 @@ from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
 
 pytestmark = pytest.mark.smoke
+
+
+async def nothing_more(layer, channel, seconds=0.3) -> bool:
+    """True when no further message reaches ``channel`` within ``seconds``."""
+    try:
+        await asyncio.wait_for(layer.receive(channel), seconds)
+    except TimeoutError:
+        return True
+    return False
 
 
 def item(world, person, point=None, **kw):
@@ -42,13 +54,13 @@ def test_a_clean_batch_gives_the_rows_and_flags_of_item_by_item(world, make_user
                      client_id=uuid.uuid4())
     keys = ["a_principal", "a_t1", "a_t2", "a_staff", "b_principal", "thpt_t1"]
     items = [item(world, p[k], device="kiosk-1") for k in keys]
-    sent = []
-    checkin.checkin_created.connect(receiver := lambda sender, checkins, **kw: sent.append(list(checkins)))
-    try:
-        with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(16):
-            results = checkin.check_in_batch(operator, items)  # the same few queries for 6 items as for 500
-    finally:
-        checkin.checkin_created.disconnect(receiver)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(board_notices.group_name(world["session"].pk), channel)
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(16):
+        results = checkin.check_in_batch(operator, items)  # the same few queries for 6 items as for 500
+    sent = [async_to_sync(layer.receive)(channel)]
+    async_to_sync(layer.group_discard)(board_notices.group_name(world["session"].pk), channel)
     assert [r.created for r in results] == [True] * 6
     assert [str(r.checkin.client_id) for r in results] == [i.client_id for i in items]
     assert all(r.checkin.pk for r in results)
@@ -56,7 +68,11 @@ def test_a_clean_batch_gives_the_rows_and_flags_of_item_by_item(world, make_user
     assert flags == {"a_principal": (False, False), "a_t1": (True, False), "a_t2": (False, True),
                      "a_staff": (False, False), "b_principal": (False, False),
                      "thpt_t1": (False, True)}  # assigned to THPT Ba Vì's point, scanned at Ba Vì's
-    assert len(sent) == 1 and sorted(c.pk for c in sent[0]) == sorted(r.checkin.pk for r in results)
+    # One dirty notice for the whole batch, naming the institutions' paths (never figures).
+    assert sent[0]["type"] == "hub.dirty" and sent[0]["session"] == world["session"].pk
+    assert sent[0]["paths"] == [] or set(sent[0]["paths"]) == {
+        r.checkin.person.unit.path for r in results}
+    assert async_to_sync(nothing_more)(layer, channel)
 
     # The same check-ins recorded one by one (the reference path) make the same rows.
     CheckIn.objects.filter(pk__in=[r.checkin.pk for r in results]).delete()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
-from diemcau.attendance import board
+from diemcau.attendance import board, board_notices
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Role
 
@@ -44,12 +44,12 @@ def test_board_figures_by_hand(morning_so_far):  # noqa: F811
 def test_dirty_notices_name_the_paths_touched(world):
     p, t = world["people"], world["t"]
     row = roll_call(world, p["a_t1"]).checkin
-    assert board.dirty_notices([row]) == {world["session"].pk: [t["school_a"].path]}
+    assert board_notices.dirty_notices([row]) == {world["session"].pk: [t["school_a"].path]}
     heads = headcount(world, {TEACHER: 5})
-    notice = board.dirty_notices(heads)[world["session"].pk]
+    notice = board_notices.dirty_notices(heads)[world["session"].pk]
     assert notice in ([], [t["THPT_BAVI"].path])  # the host's path when it is at hand, else the whole session
     fresh = CheckIn.objects.get(pk=row.pk)  # nothing cached: the whole session is dirty
-    assert board.dirty_notices([fresh]) == {world["session"].pk: []}
+    assert board_notices.dirty_notices([fresh]) == {world["session"].pk: []}
 
 
 def test_arrivals_chart_groups_minutes_and_draws_the_cumulative_share():

@@ -1,5 +1,7 @@
 """Background jobs: progress, failures, and the websocket that only the owner may open."""
 
+import time
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
@@ -15,6 +17,14 @@ def _count(job, progress):
     for i in range(n):
         progress(i + 1, n, "counting")
     return {"counted": n}
+
+
+@jobs.handler("test.slow")
+def _slow(job, progress):
+    for i in range(3):
+        progress(i + 1, 3, "counting slowly", force=True)
+        time.sleep(0.4)  # the page reads the row after each report: let it see each one
+    return {"counted": 3}
 
 
 @jobs.handler("test.refuse")
@@ -81,3 +91,35 @@ async def test_job_websocket_refuses_strangers_and_streams_to_the_owner(django_u
     message = await comm.receive_json_from(timeout=5)
     assert message["status"] == "done" and message["percent"] == 100
     await comm.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_job_progress_is_pushed_as_the_runner_commits_it(django_user_model, settings):
+    """No polling: the page's fragment is pushed at the claim, at each progress report and at the end."""
+    from asgiref.sync import sync_to_async
+    from channels.routing import URLRouter
+
+    from diemcau.routing import websocket_urlpatterns
+
+    settings.JOBS_BACKEND = "eager"
+    owner = await sync_to_async(django_user_model.objects.create_user)("owner")
+    job = await sync_to_async(Job.objects.create)(kind="test.slow", owner=owner)
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/jobs/{job.pk}/?htmx=1&next=/done/")
+    comm.scope["user"] = owner
+    assert (await comm.connect())[0]
+    first = (await comm.receive_output(timeout=5))["text"]
+    assert f'id="job-{job.pk}"' in first and 'data-status="queued"' in first and "hx-trigger" not in first
+    await sync_to_async(jobs.run, thread_sensitive=False)(job.pk)  # a worker of its own, as in production
+    pushed = []
+    while True:
+        message = await comm.receive_output(timeout=5)
+        if message["type"] == "websocket.close":
+            break
+        pushed.append(message["text"])
+    running = [html for html in pushed if 'data-status="running"' in html]
+    assert len(running) >= 3 and "(2/3)" in "".join(running)  # the claim and each report
+    done = pushed[-1]
+    assert 'data-status="done"' in done and 'aria-valuenow="100"' in done
+    # The finished job's page moves on to its result through the job-status view (an HX-Redirect).
+    assert f'hx-get="/jobs/{job.pk}/?next=/done/" hx-trigger="load"' in done

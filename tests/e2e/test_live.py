@@ -170,13 +170,12 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     board = _page(browser, url, w["director"])
     board.goto(f"{url}/live/conference/{w['conference'].pk}/board/", wait_until="domcontentloaded")
 
-    def board_ready():
-        data = board.evaluate("() => window.boardData")
-        if not data:
-            return False
-        rows = {p["id"]: p for p in data["points"]}
+    def board_ready():  # the rows are server-rendered and pushed (htmx's ws extension swaps them)
         wanted = [w[k].pk for k in ("host", "hanoi", "bavi", "school")]
-        return all(rows[i]["state"] in ("receiving", "publishing", "floor") and rows[i]["figures"] for i in wanted)
+        return board.evaluate("""(ids) => ids.every((id) => {
+            const tr = document.querySelector(`#board-rows tr[data-point='${id}']`);
+            return tr && ["receiving", "publishing", "floor"].includes(tr.dataset.state) && tr.dataset.figures === "1";
+        })""", wanted)
     _wait(board_ready, 20, "the board showing four live points with figures")
     assert board.locator(f"tr[data-point='{w['hanoi'].pk}'][data-state='floor']").count() == 1
     shot(board, "live-board")

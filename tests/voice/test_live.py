@@ -7,8 +7,9 @@ from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
 from diemcau.points import bridge_points, halls
-from diemcau.voice import access, moderation, on_air, opinions, signals
+from diemcau.voice import access, moderation, notices, on_air, opinions
 from diemcau.voice.models import ModerationAction, Opinion
+from tests.listening import GroupListener
 
 pytestmark = pytest.mark.smoke
 
@@ -19,16 +20,15 @@ def director(make_user):
 
 
 @pytest.fixture
-def heard(django_capture_on_commit_callbacks):
-    """Collects on_air_changed signals sent on commit."""
-    got = []
+def heard(conference):
+    """``heard()``: the conferences whose on-air pages were told so far (on commit) that the item on air changed."""
+    listener, got = GroupListener(notices.on_air_group(conference.pk)), []
 
-    def listener(sender, conference_id, **kw):
-        got.append(conference_id)
-
-    signals.on_air_changed.connect(listener)
-    yield got
-    signals.on_air_changed.disconnect(listener)
+    def so_far():
+        got.extend(int(m["group"].rsplit(".", 1)[1]) for m in listener.messages())
+        return got
+    yield so_far
+    listener.close()
 
 
 def test_director_puts_one_item_on_screen_at_a_time(conference, approved, director, heard,
@@ -37,11 +37,11 @@ def test_director_puts_one_item_on_screen_at_a_time(conference, approved, direct
     b = approved("Đề nghị giảm hồ sơ sổ sách cho giáo viên tiểu học")
     with django_capture_on_commit_callbacks(execute=True):
         on_air.put_on_air(director, a)
-    assert on_air.on_air(conference) == a and heard == [conference.pk]
+    assert on_air.on_air(conference) == a and heard() == [conference.pk]
     with django_capture_on_commit_callbacks(execute=True):
         on_air.put_on_air(director, b, previous="return")
     a.refresh_from_db()
-    assert a.status == "approved" and on_air.on_air(conference) == b and heard == [conference.pk] * 2
+    assert a.status == "approved" and on_air.on_air(conference) == b and heard() == [conference.pk] * 2
     on_air.put_on_air(director, a)  # b becomes answered (the default)
     b.refresh_from_db()
     assert b.status == "answered" and b.answered_at is not None
@@ -111,7 +111,7 @@ def test_on_air_fragment_shows_the_item_escaped_and_hides_anonymous_units(client
     html = client.get(url).content.decode()
     assert 'id="voice-on-air"' in html and 'data-opinion=""' in html
     op = moderation.approve(SYSTEM, opinions.submit(teacher(), conference, "<b>Lương</b> khi nào tăng?",
-                                                    anonymous=True))
+                                                  anonymous=True))
     on_air.put_on_air(director, op)
     html = client.get(url).content.decode()
     assert "&lt;b&gt;Lương&lt;/b&gt; khi nào tăng?" in html and "<b>Lương" not in html

@@ -301,23 +301,21 @@ def test_teachers_see_their_units_items_and_those_forwarded_above_them(conferenc
     assert far not in access.visible_opinions(me, conference)
 
 
-def test_changes_are_signalled_on_commit(conference, teacher, moderator, django_capture_on_commit_callbacks):
-    from diemcau.voice.signals import opinion_changed
+def test_changes_are_published_on_commit(conference, teacher, moderator, django_capture_on_commit_callbacks):
+    from diemcau.voice.notices import opinions_group
+    from tests.listening import GroupListener
 
-    heard = []
-
-    def listener(sender, opinion, action, **kwargs):
-        heard.append((opinion.pk, action))
-
-    opinion_changed.connect(listener)
+    listener = GroupListener(opinions_group(conference.pk))
     try:
         with django_capture_on_commit_callbacks(execute=True):
             op = opinions.submit(teacher(), conference, "Một câu hỏi")
             op = moderation.approve(moderator("bavi"), op)
             opinions.vote(teacher(), op, "upvote")
-        assert heard == [(op.pk, "submit"), (op.pk, "approve"), (op.pk, "vote")]
+        heard = listener.messages()
+        assert [(m["type"], m["action"]) for m in heard] == [
+            ("hub.dirty", "submit"), ("hub.dirty", "approve"), ("hub.dirty", "vote")]
     finally:
-        opinion_changed.disconnect(listener)
+        listener.close()
 
 
 def test_suggested_duplicates_put_the_approved_item_first(conference, teacher, moderator):

@@ -1,14 +1,12 @@
-"""The organiser's live board (bảng theo dõi điểm danh) and the figures the reports share.
+"""The attendance board (bảng theo dõi điểm danh), the organiser's live roll-up, and the figures the reports share.
 
 :func:`board_data` gathers, for one session and one unit's subtree: the roll-up (expected,
 present, by category, per child unit, compliance), the rows per bridge point, the institutions
 that are missing, and the arrivals over time. Grouped queries only; loops run over institutions,
 points and minutes, never over people.
 
-Live updates: :func:`announce` listens to ``checkin_created`` (sent on commit) and sends one
-small "dirty" notice per session and commit to the channel-layer group of that session. It
-carries the tree paths the new rows touch, never figures. The consumers' per-process hub
-(:mod:`.consumers`) coalesces the notices and recomputes each watched unit at most once per tick.
+Live updates: the check-in services publish a "dirty" notice on commit (:mod:`.board_notices`);
+the consumers' per-process hub (:mod:`.consumers`) recomputes each watched unit at most once per tick.
 """
 
 import datetime
@@ -17,10 +15,9 @@ from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from diemcau.core.broadcast import send_to_group
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
-from diemcau.points.models import Assignment, BridgePoint, Hall
+from diemcau.points.models import Assignment, BridgePoint
 
 from . import rollup
 from .delegations import expected_by_institution
@@ -36,41 +33,6 @@ STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440]
 def group_name(session_id: int) -> str:
     """The channel-layer group that hears about new check-ins of a session."""
     return f"attendance-board-{session_id}"
-
-
-# --- the dirty notice -------------------------------------------------------------------------
-def _row_path(row: CheckIn) -> str | None:
-    """The tree path a new row changes figures under, if known without a query; else None.
-
-    A person counts under their institution (wherever they were scanned); a headcount under the
-    unit hosting the point.
-    """
-    if row.person_id:
-        if CheckIn.person.is_cached(row) and Person.unit.is_cached(row.person):
-            return row.person.unit.path
-        return None
-    point = row.point if CheckIn.point.is_cached(row) else None
-    if point is not None and BridgePoint.hall.is_cached(point) and Hall.unit.is_cached(point.hall):
-        return point.hall.unit.path
-    return None
-
-
-def dirty_notices(checkins) -> dict[int, list[str]]:
-    """Per session, the paths touched by ``checkins``; an empty list means "the whole session"."""
-    by_session: dict[int, set] = {}
-    for row in checkins:
-        by_session.setdefault(row.session_id, set()).add(_row_path(row))
-    return {sid: ([] if None in paths else sorted(paths)) for sid, paths in by_session.items()}
-
-
-def announce(sender, checkins=(), **kwargs):
-    """Receiver of ``checkin_created``: tell every process's board hub which session is dirty.
-
-    The check-ins are committed already, so a failure here is logged and never reaches the
-    person who checked in; the board catches up at the next notice.
-    """
-    for sid, paths in dirty_notices(checkins).items():
-        send_to_group(group_name(sid), {"type": "board.dirty", "session": sid, "paths": paths})
 
 
 # --- figures ----------------------------------------------------------------------------------

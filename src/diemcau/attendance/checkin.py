@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,6 +36,7 @@ from diemcau.orgs.models import Person, Unit
 from diemcau.points.access import operated_points, operates_point
 from diemcau.points.models import Assignment, BridgePoint
 
+from . import board_notices
 from .badges import read_badge_token
 from .delegations import delegation_people
 from .models import CheckIn, Delegation
@@ -47,9 +47,6 @@ SELF_METHODS = {M.QR_SELF, M.VIDEO}
 # A scanner's clock may run a little fast; beyond this the scan time is refused as wrong.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 MAX_BATCH = 500
-
-# Sent on commit with ``checkins`` (a list of new CheckIn rows) for the live board to aggregate.
-checkin_created = Signal()
 
 
 @dataclass(frozen=True)
@@ -388,8 +385,7 @@ def plan_check_ins(actor, items: Sequence[CheckInItem], known: Known | None = No
 
 # --- apply --------------------------------------------------------------------------------------
 def _publish(rows):
-    if rows:
-        transaction.on_commit(lambda: checkin_created.send(sender=CheckIn, checkins=rows))
+    board_notices.publish_checkins(rows)
 
 
 def apply(plan: Plan) -> list[CheckInResult]:

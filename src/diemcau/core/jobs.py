@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import audit
+from .broadcast import publish_on_commit
 from .errors import DomainError
 from .models import Job
 
@@ -103,6 +104,16 @@ def _lease_end(now):
     return now + datetime.timedelta(seconds=settings.JOBS_LEASE_SECONDS)
 
 
+def job_group(job_id: int) -> str:
+    """The channel-layer group of a job's progress page (``core.consumers.JobProgressConsumer``)."""
+    return f"jobs.{job_id}"
+
+
+def publish_changed(job_id: int) -> None:
+    """Tell the job's progress page, once the row's change is committed, to show it again."""
+    publish_on_commit(job_group(job_id), {"type": "job.changed"})
+
+
 class Progress:
     """Reports progress to the job row, at most a few times a second; each report renews the lease."""
 
@@ -125,6 +136,7 @@ class Progress:
             self.lease.report(fields)
         else:
             Job.objects.filter(pk=self.job.pk).update(**fields)
+            publish_changed(self.job.pk)
 
 
 class _Lease:
@@ -148,9 +160,12 @@ class _Lease:
 
     def renew(self, **fields) -> bool:
         now = timezone.now()
-        return bool(Job.objects.filter(pk=self.job_id, worker=self.worker, attempts=self.attempt,
-                                       status=Job.Status.RUNNING)
-                    .update(heartbeat_at=now, lease_until=_lease_end(now), **fields))
+        renewed = bool(Job.objects.filter(pk=self.job_id, worker=self.worker, attempts=self.attempt,
+                                          status=Job.Status.RUNNING)
+                       .update(heartbeat_at=now, lease_until=_lease_end(now), **fields))
+        if renewed and fields:
+            publish_changed(self.job_id)
+        return renewed
 
     def report(self, fields: dict):
         if not connection.in_atomic_block:
@@ -223,6 +238,8 @@ def claim(job_id: int, worker: str) -> Job | None:
     taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
         status=Job.Status.RUNNING, worker=worker, attempts=F("attempts") + 1, heartbeat_at=now,
         lease_until=_lease_end(now))
+    if taken:
+        publish_changed(job_id)
     return Job.objects.get(pk=job_id) if taken else None
 
 
@@ -278,6 +295,7 @@ def _finish(job, worker, status, message, result):
         status=status, message=str(message)[:300], result=result, finished_at=timezone.now(), lease_until=None,
         **({"progress": F("total")} if status == Job.Status.DONE else {}),
     )
+    publish_changed(job.pk)
 
 
 def reap_expired() -> list[int]:
@@ -326,6 +344,7 @@ def retry(user, job_id: int) -> Job:
             status=Job.Status.QUEUED, message="", result=None, progress=0, finished_at=None, attempts=0,
             worker="", heartbeat_at=None, lease_until=None)
         audit.record(user, "job.retried", job, before=before, after={"status": Job.Status.QUEUED})
+        publish_changed(job.pk)
         _dispatch_on_commit(job.pk)
     job.refresh_from_db()
     return job

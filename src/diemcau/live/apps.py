@@ -8,7 +8,7 @@ class LiveConfig(AppConfig):
     verbose_name = _("Live conference")
 
     def ready(self):
-        # signals: the voice on-air relay; token revocation on sign-out, role change, deactivation
+        # signals: token revocation on sign-out, role change, deactivation
         from . import media_hosts, signals  # noqa: F401
 
         media_hosts.connect()  # pages may connect to the nodes' websockets (the CSP)

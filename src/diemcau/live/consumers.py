@@ -1,31 +1,36 @@
-"""Websockets of the live conference: the kiosk, the director console, the site board.
+"""Websockets of the live conference: the kiosk, the director console, the live site board (status wall).
 
 Each checks its scope when it connects (close code 4403 otherwise) and calls the services for every
 action; nothing here decides a rule. Messages are JSON objects with a ``type``; see
 docs/subsystems/live.md for the whole protocol.
 """
 
-import asyncio
-import contextlib
-import time
+import datetime
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 from django.db import close_old_connections
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
+from diemcau.core.consumers import page_language
 from diemcau.core.errors import DomainError
+from diemcau.core.hub import Hub, hub_for
+from diemcau.events.models import Conference
 from diemcau.events.services import visible_conferences
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from . import access, floor, groups, health, programme, site_board, tokens
+from . import access, floor, health, programme, site_board, tokens
+from .groups import board_group, director_group, kiosk_group, point_group
 from .models import FloorRequest, LiveToken
-from .signals import kiosk_group
 
 FORBIDDEN = 4403
-BOARD_EVERY = 2.0  # seconds between two board snapshots (also after a burst of changes)
+SITE_BOARD_TICK = 0.5  # at most one site-board snapshot per half second, however fast changes arrive
+SITE_BOARD_REFRESH = 2.0  # and one every 2 s at least: a point without reports turns "lost" by itself
 
 
 def _query(scope) -> dict:
@@ -50,7 +55,7 @@ class KioskConsumer(_Base):
             await self.close(code=FORBIDDEN)
             return
         self.point, self.user = point, user
-        self.groups_joined = [kiosk_group(point.conference_id), groups.point_group(point.pk)]
+        self.groups_joined = [kiosk_group(point.conference_id), point_group(point.pk)]
         for g in self.groups_joined:
             await self.channel_layer.group_add(g, self.channel_name)
         await self.accept()
@@ -68,7 +73,7 @@ class KioskConsumer(_Base):
         try:
             require_operator(user, point)
             tokens.token_for(token, user=user, point=point,
-                             purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
+                               purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
         except DomainError:
             return None
         return point
@@ -122,8 +127,6 @@ class KioskConsumer(_Base):
     async def live_mute(self, event):
         await self.send_json({"type": "mute", "muted": event["muted"]})
 
-    async def live_on_air(self, event):
-        await self.send_json({"type": "on_air"})
 
 
 class _ConferenceConsumer(_Base):
@@ -170,7 +173,7 @@ class _ConferenceConsumer(_Base):
 class DirectorConsumer(_ConferenceConsumer):
     """The director console: the floor queue and the programme, and the director's actions."""
 
-    group_name = staticmethod(groups.director_group)
+    group_name = staticmethod(director_group)
 
     def may_follow(self, user, conference) -> bool:
         try:
@@ -226,35 +229,75 @@ class DirectorConsumer(_ConferenceConsumer):
         await self._send_state()
 
 
-class BoardConsumer(_ConferenceConsumer):
-    """The site board: a snapshot of every point in the user's subtree, sent on change and every 2 s."""
+def site_board_tick() -> float:
+    return SITE_BOARD_TICK
 
-    group_name = staticmethod(groups.board_group)
+
+def site_board_refresh() -> float:
+    return SITE_BOARD_REFRESH
+
+
+@database_sync_to_async
+def compute_site_board(key: tuple[int, int], variants: list[str]) -> dict[str, object]:
+    """One snapshot of a conference's site board as one user sees it, in each variant.
+
+    ``"json"``: the snapshot as data (the director console's wall of thumbnails); a language code:
+    the board's changing parts as HTML for htmx's ws extension.
+    """
+    close_old_connections()
+    conference_id, user_id = key
+    user = get_user_model().objects.get(pk=user_id)
+    conference = Conference.objects.get(pk=conference_id)
+    snapshot = site_board.board(user, conference)
+    out: dict[str, object] = {}
+    for variant in variants:
+        if variant == "json":
+            out[variant] = {"type": "board", **snapshot}
+            continue
+        with translation.override(variant):
+            for p in snapshot["points"]:
+                p["state_label"] = site_board.state_label(p["state"])
+            for a in snapshot["alarms"]:
+                a["since_local"] = datetime.datetime.fromisoformat(a["since"])
+            out[variant] = render_to_string("live/_site_board.html", {
+                "b": snapshot, "at": datetime.datetime.fromisoformat(snapshot["at"])})
+    return out
+
+
+def site_board_hub() -> Hub:
+    """This process's live-site-board hub: one snapshot per (conference, user) per tick, every 2 s at least."""
+    return hub_for("live.site_board", lambda: Hub(compute_site_board, tick=site_board_tick,
+                                                  refresh_every=site_board_refresh))
+
+
+class SiteBoardConsumer(_ConferenceConsumer):
+    """The live site board (status wall): every point in the user's subtree, fed by the site-board hub.
+
+    ``?htmx=1``: server-rendered parts for htmx's ws extension; otherwise JSON snapshots.
+    """
+
+    group_name = staticmethod(board_group)
+
+    async def connect(self):
+        self.key = None
+        await super().connect()
 
     async def joined(self):
-        self._dirty = asyncio.Event()
-        self._task = asyncio.create_task(self._loop())
+        # The hub joins the group; this consumer only hears from the hub.
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        htmx = _query(self.scope).get("htmx") == "1"
+        self.key = ((self.conference.pk, self.user.pk), page_language(self.scope) if htmx else "json")
+        await site_board_hub().subscribe(self, self.key[0], self.key[1], board_group(self.conference.pk))
 
     async def left(self):
-        self._task.cancel()
+        if self.key:
+            await site_board_hub().unsubscribe(self, *self.key)
 
-    @database_sync_to_async
-    def _snapshot(self):
-        close_old_connections()
-        return site_board.board(self.user, self.conference)
-
-    async def _loop(self):
-        while True:
-            started = time.monotonic()
-            await self.send_json({"type": "board", **await self._snapshot()})
-            self._dirty.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), BOARD_EVERY)
-            # At most one snapshot every half second, however fast changes arrive.
-            await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - started)))
+    async def hub_push(self, payload):
+        if isinstance(payload, str):
+            await self.send(text_data=payload)
+        else:
+            await self.send_json(payload)
 
     async def receive_json(self, content, **kwargs):
         pass  # the board only listens
-
-    async def live_refresh(self, event):
-        self._dirty.set()

@@ -11,7 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
@@ -19,11 +20,10 @@ from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
 from .access import is_director, kiosk_points, require_director
-from .groups import _publish_on_commit, board_group, director_group, point_group
+from .groups import board_group, director_group, kiosk_group, point_group
 from .layout import new_publisher_id
 from .models import FloorEvent, FloorRequest, LiveToken, Programme
 from .programme import programme, switch_source
-from .signals import kiosk_group
 
 
 # --- the floor ---------------------------------------------------------------------------------------
@@ -52,8 +52,8 @@ def _floor_changed(request: FloorRequest, extra: dict | None = None):
     cid = request.conference_id
     msg = {"type": "live.floor", "request": {"id": request.pk, "state": request.state,
                                              "point_id": request.point_id}, **(extra or {})}
-    _publish_on_commit((director_group(cid), msg), (point_group(request.point_id), msg),
-                       (kiosk_group(cid), {"type": "live.floor_info"}), (board_group(cid), {"type": "live.refresh"}))
+    publish_on_commit((director_group(cid), msg), (point_group(request.point_id), msg),
+                      (kiosk_group(cid), {"type": "live.floor_info"}), hub.notice(board_group(cid)))
 
 
 def point_floor(point: BridgePoint) -> dict | None:
@@ -184,4 +184,4 @@ def mute_point(actor, point: BridgePoint, muted: bool = True) -> None:
     else:
         audit.record(actor, "live.floor_muted" if muted else "live.floor_unmuted", point,
                      unit_path=point.hall.unit.path)
-    _publish_on_commit((point_group(point.pk), {"type": "live.mute", "muted": muted}))
+    publish_on_commit((point_group(point.pk), {"type": "live.mute", "muted": muted}))

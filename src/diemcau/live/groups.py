@@ -1,33 +1,23 @@
-"""The channel groups live updates go to (the site board, the director's console, a point's kiosk)
-and publishing on commit.
+"""The channel-layer groups that the live module's websockets listen to (services publish to them).
+
+Kiosks (``kiosk_group``) hear the programme and the floor of their conference; one point's kiosk
+(``point_group``) hears what concerns it alone (its floor, its microphone); the director console hears
+its conference (``director_group``); the live site board's hub hears dirty notices (``board_group``).
 """
 
-from __future__ import annotations
 
-from django.db import transaction
-
-from diemcau.core.broadcast import send_to_group
-
-
-# --- publishing live updates -------------------------------------------------------------------------
-def board_group(conference_id: int) -> str:
-    return f"live.board.{conference_id}"
-
-
-def director_group(conference_id: int) -> str:
-    return f"live.director.{conference_id}"
+def kiosk_group(conference_id: int) -> str:
+    return f"live.kiosks.{conference_id}"
 
 
 def point_group(point_id: int) -> str:
     return f"live.point.{point_id}"
 
 
-def _send(group: str, message: dict):
-    send_to_group(group, message)
+def director_group(conference_id: int) -> str:
+    return f"live.director.{conference_id}"
 
 
-def _publish_on_commit(*pairs: tuple[str, dict]):
-    def send():
-        for group, message in pairs:
-            _send(group, message)
-    transaction.on_commit(send)
+def board_group(conference_id: int) -> str:
+    """The live site board's (status wall's) dirty notices: a point's state or a node changed."""
+    return f"live.board.{conference_id}"

@@ -13,11 +13,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from diemcau.core import hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from .groups import _publish_on_commit, board_group
+from .groups import board_group
 from .models import AVReport, LiveAlarm, PointLiveState
 
 # --- A/V health -------------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ def _store_report(point: BridgePoint, clean: dict) -> AVReport:
         _set_health(point, state, health)
     state.last_report, state.last_report_at = report, now
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return report
 
 
@@ -126,7 +128,7 @@ def kiosk_connected(actor, point: BridgePoint) -> PointLiveState:
     if state.health == PointLiveState.Health.LOST:
         _set_health(point, state, PointLiveState.Health.OK)
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return state
 
 
@@ -140,7 +142,7 @@ def kiosk_disconnected(point: BridgePoint) -> PointLiveState:
         state.gaps += 1
         _set_health(point, state, PointLiveState.Health.LOST)
     state.save()
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return state
 
 

@@ -12,12 +12,13 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
-from diemcau.core import audit
+from diemcau.core import audit, hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
 from diemcau.points.models import BridgePoint
 
-from .groups import _publish_on_commit, board_group
+from .groups import board_group
 from .janus_client import JanusAdmin
 from .models import LiveAlarm, LiveNode, Programme
 
@@ -133,7 +134,7 @@ def set_node_state(node: LiveNode, state: str, *, detail: str = "") -> LiveNode:
     else:
         LiveAlarm.objects.filter(node=node, cleared_at__isnull=True).update(cleared_at=timezone.now())
     audit.record(SYSTEM, "live.node_state", node, before={"state": before}, after={"state": state})
-    _publish_on_commit(*[(board_group(cid), {"type": "live.refresh"}) for cid in _live_conferences()])
+    publish_on_commit(*[hub.notice(board_group(cid)) for cid in _live_conferences()])
     return node
 
 

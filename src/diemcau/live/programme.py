@@ -9,15 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.events.models import Conference
 from diemcau.points.models import BridgePoint
 
 from .access import require_director
-from .groups import _publish_on_commit, board_group, director_group
+from .groups import board_group, director_group, kiosk_group
 from .models import FloorRequest, Programme, ProgrammeSwitch
-from .signals import kiosk_group
 
 
 # --- the programme -----------------------------------------------------------------------------------
@@ -56,8 +56,8 @@ def switch_source(actor, prog: Programme, source: str, point: BridgePoint | None
                  after={k: after[k] for k in ("source", "point_id")})
     cid = prog.conference_id
     message = {"type": "live.programme", "programme": after}
-    _publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
-                       (board_group(cid), {"type": "live.refresh"}))
+    publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
+                      hub.notice(board_group(cid)))
 
 
 @transaction.atomic

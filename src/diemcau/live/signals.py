@@ -1,24 +1,13 @@
-"""Receivers from other modules: the voice module's "question on air" reaches the kiosks; sign-out,
-a lost role and a deactivated account take the person's live tokens away (Janus refuses them at once).
+"""Receivers from other modules: sign-out, a lost role and a deactivated account take the person's
+live tokens away (Janus refuses them at once). ``role_changed`` is an honest signal: orgs must not
+import live. Live updates to browsers go through :func:`diemcau.core.broadcast.publish_on_commit`.
 """
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 
-from diemcau.core.broadcast import send_to_group
 from diemcau.orgs.role_signals import role_changed
-from diemcau.voice.signals import on_air_changed  # sent on commit with ``conference_id``
-
-
-def kiosk_group(conference_id: int) -> str:
-    return f"live.kiosks.{conference_id}"
-
-
-def relay_on_air(sender, conference_id=None, **kwargs):
-    """Tell every kiosk and viewer of the conference to reload the question on air."""
-    if conference_id is not None:
-        send_to_group(kiosk_group(conference_id), {"type": "live.on_air"})
 
 
 def revoke_on_sign_out(sender, request=None, user=None, **kwargs):
@@ -45,7 +34,6 @@ def revoke_on_deactivation(sender, instance=None, **kwargs):
         live_tokens.revoke_user_tokens(instance, "deactivated")
 
 
-on_air_changed.connect(relay_on_air, dispatch_uid="live.relay_on_air")
 user_logged_out.connect(revoke_on_sign_out, dispatch_uid="live.revoke_on_sign_out")
 role_changed.connect(revoke_on_role_change, dispatch_uid="live.revoke_on_role_change")
 post_save.connect(revoke_on_deactivation, sender=settings.AUTH_USER_MODEL, dispatch_uid="live.revoke_on_deactivation")

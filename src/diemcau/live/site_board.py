@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
@@ -16,6 +17,14 @@ from .access import board_points
 from .health import REPORT_FIELDS, point_state
 from .models import FloorRequest, LiveAlarm, LiveNode, PointLiveState
 from .nodes import node_for_point
+
+# What each point state is called on the site board (server-rendered rows).
+STATE_LABELS = {"never": _("Never connected"), "connected": _("Connected"), "receiving": _("Receiving"),
+                "publishing": _("Publishing"), "floor": _("Has the floor"), "lost": _("Lost")}
+
+
+def state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
 
 
 def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:

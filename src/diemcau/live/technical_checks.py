@@ -8,14 +8,15 @@ import math
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, hub
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
 from diemcau.points import readiness
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from .groups import _publish_on_commit, board_group
+from .groups import board_group
 from .models import TechnicalCheck
 
 # --- technical checks --------------------------------------------------------------------------------
@@ -57,5 +58,5 @@ def record_technical_check(actor, point: BridgePoint, *, camera_ok: bool, microp
         # and the points module records the result as the system on the operator's behalf.
         readiness.record_check(SYSTEM, point, passed=passed, note=summary,
                             bandwidth_mbps=round((bandwidth_kbps or 0) / 1000, 1) if bandwidth_kbps else None)
-    _publish_on_commit((board_group(point.conference_id), {"type": "live.refresh"}))
+    publish_on_commit(hub.notice(board_group(point.conference_id)))
     return check

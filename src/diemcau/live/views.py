@@ -123,10 +123,11 @@ def director(request, cid):
 
 
 @login_required
-def board(request, cid):
+def site_board(request, cid):
+    """The live site board (status wall): pushed by the site-board hub, swapped by htmx's ws extension."""
     conference = _conference(request, cid)
-    return render(request, "live/board.html", {"conference": conference,
-                                               "config": {"ws": f"/ws/live/board/{conference.pk}/"}})
+    return render(request, "live/site_board.html", {"conference": conference,
+                                                    "ws_path": f"/ws/live/board/{conference.pk}/?htmx=1"})
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import nfc
@@ -18,8 +19,8 @@ from diemcau.orgs.models import Role, Unit
 from . import anonymity
 from .access import VISIBLE, require_moderator
 from .models import ModerationAction, Opinion, Topic, Vote
+from .notices import opinion_notice
 from .opinions import clean_opinion_text, recount
-from .signals import send_on_commit
 
 MODERATOR_ROLES = (Role.MODERATOR, Role.NATIONAL_ORGANISER)
 
@@ -30,7 +31,7 @@ def log_moderation(user, opinion: Opinion, action: str, before=None, after=None,
     logged_before, logged_after = anonymity.audit_changes(opinion, before, after)
     audit.record(user, f"voice.opinion.{action}", opinion, before=logged_before, after=logged_after,
                  unit_path=opinion.at_unit.path, object_repr=anonymity.audit_label(opinion))
-    send_on_commit(opinion, action)
+    publish_on_commit(opinion_notice(opinion, action))
 
 
 def lock_opinion(opinion: Opinion) -> Opinion:

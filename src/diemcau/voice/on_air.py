@@ -7,13 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.core.vntext import nfc
 
 from .access import require_director
 from .models import MAX_TEXT, Opinion
 from .moderation import lock_opinion, log_moderation
-from .signals import send_on_air_changed
+from .notices import on_air_message
 
 # --- live: the question being answered ------------------------------------------------------
 
@@ -77,7 +78,7 @@ def put_on_air(user, opinion: Opinion, previous: str = "answered") -> Opinion:
         opinion.save(update_fields=["status", "on_air_at", "updated_at"])
         log_moderation(user, opinion, "on_air", {"status": "approved", "previous": getattr(current, "pk", None)},
              {"status": "on_air"})
-        send_on_air_changed(conference.pk)
+        publish_on_commit(on_air_message(conference.pk))
     return opinion
 
 
@@ -92,7 +93,7 @@ def answer(user, opinion: Opinion, text: str = "", answer_time: str = "") -> Opi
         opinion = lock_opinion(opinion)
         if opinion.status == Opinion.Status.ON_AIR:
             _leave_air(user, opinion, answered=True, answer=text, answer_time=answer_time)
-            send_on_air_changed(opinion.conference_id)
+            publish_on_commit(on_air_message(opinion.conference_id))
         elif opinion.status == Opinion.Status.ANSWERED:
             before = {"answer": opinion.answer, "answer_time": opinion.answer_time}
             opinion.answer, opinion.answer_time = text, answer_time
@@ -111,7 +112,7 @@ def take_off_air(user, opinion: Opinion) -> Opinion:
         if opinion.status != Opinion.Status.ON_AIR:
             raise DomainError(_("This item is not on screen."), "not_on_air")
         _leave_air(user, opinion, answered=False)
-        send_on_air_changed(opinion.conference_id)
+        publish_on_commit(on_air_message(opinion.conference_id))
     return opinion
 
 

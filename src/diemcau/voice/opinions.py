@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit, vntext
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM
 from diemcau.core.vntext import nfc
@@ -19,7 +20,7 @@ from diemcau.core.vntext import nfc
 from . import anonymity
 from .access import VISIBLE, can_see, require_director, require_takes_part
 from .models import MAX_TEXT, Opinion, Vote
-from .signals import send_on_commit
+from .notices import opinion_notice
 from .topic_list import suggest_topic
 
 # Flooding limits: a person, a whole unit (a school), and a bridge point's kiosk, per window.
@@ -125,7 +126,7 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
         # Audit the act, not the person, when the author asked to stay anonymous (see anonymity).
         audit.record(SYSTEM if opinion.anonymous else (person.user or SYSTEM), "voice.opinion.submit", opinion,
                      unit_path=unit.path, object_repr=anonymity.audit_label(opinion), after=after)
-        send_on_commit(opinion, "submit")
+        publish_on_commit(opinion_notice(opinion, "submit"))
     return opinion
 
 
@@ -171,7 +172,7 @@ def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
         with transaction.atomic():
             v = Vote.objects.create(opinion=opinion, person=person, kind=kind)
             Opinion.objects.filter(pk=opinion.pk).update(**{_count_field(kind): F(_count_field(kind)) + 1})
-            send_on_commit(opinion, "vote")
+            publish_on_commit(opinion_notice(opinion, "vote"))
     except IntegrityError:  # a parallel request voted first: still a no-op
         return Vote.objects.get(opinion=opinion, person=person, family=family), False
     opinion.refresh_from_db()

@@ -17,7 +17,7 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import scope_for
 from diemcau.orgs.models import Person, Unit
 
-from . import access, analysis, moderation, opinions, summary, topic_list
+from . import access, analysis, moderation, opinions, pages, summary, topic_list
 from . import on_air as voice_on_air
 from . import similar as voice_similar
 from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
@@ -123,15 +123,7 @@ def moderate(request, conference_id):
     """The moderator's queue: pending items in scope, suggested duplicates, what reached this level."""
     conference = _conference(request, conference_id)
     _require_moderator(request, conference)
-    queue = list(moderation.moderation_queue(request.user, conference)[:200])
-    # The moderator's whole subtree: items approved at a school still need forwarding or merging.
-    level = list(moderation.ranked(request.user, conference, include_below=True)[:200])
-    groups = voice_similar.suggested_duplicates(request.user, conference)
-    return render(request, "voice/moderate.html", {
-        "conference": conference, "queue": queue, "level": level, "groups": groups,
-        "topics": topic_list.active_topics(conference), "targets": level,
-        "can_edit_topics": access.can_edit_topics(request.user, conference),
-    })
+    return render(request, "voice/moderate.html", pages.moderation_context(request.user, conference))
 
 
 @login_required
@@ -139,11 +131,7 @@ def ranked(request, conference_id):
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
     conference = _conference(request, conference_id)
     below = request.GET.get("below") == "1"
-    items = list(moderation.ranked(request.user, conference, include_below=below)[:500])
-    return render(request, "voice/ranked.html", {
-        "conference": conference, "items": items, "below": below,
-        "can_direct": access.can_direct(request.user, conference),
-        "can_analyse": analysis.can_analyse(request.user)})
+    return render(request, "voice/ranked.html", pages.ranked_context(request.user, conference, below))
 
 
 ACTIONS = ("approve", "reject", "edit", "tag", "forward", "merge")

@@ -154,8 +154,6 @@
       showProgramme(msg.programme);
     } else if (msg.type === "mute") {
       state.muted = msg.muted; showFloor(state.floor);
-    } else if (msg.type === "on_air") {
-      document.body.dispatchEvent(new Event("on-air"));
     } else if (msg.type === "error" && msg.code !== "too_frequent") {
       console.warn("diemcau:", msg.code, msg.message);
     }

@@ -1,0 +1,107 @@
+"""Websockets of the voice module: moderation queues, ranked lists and the question on air, live.
+
+``/ws/voice/<cid>/moderate/`` (moderators), ``/ws/voice/<cid>/ranked/[?below=1]`` and
+``/ws/voice/<cid>/on-air/`` (anyone taking part in the conference) send server-rendered HTML whose
+top elements carry the ids of the page's parts; htmx's ws extension swaps them. Anonymous users are
+closed with 4401, a conference or page outside the user's scope with 4403 (as the page answers 404).
+
+One voice hub per process (:class:`diemcau.core.hub.Hub`): every opinion change publishes a dirty
+notice on commit (:mod:`.notices`); each page watched (page, conference, user, variant) is rendered
+once per tick however many changes or open tabs there are.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from diemcau.core import hub as hubs
+from diemcau.core.consumers import page_language
+from diemcau.core.errors import ScopeError
+from diemcau.core.scoping import scope_for
+from diemcau.events.models import Conference
+
+from . import access, moderation, pages
+from . import on_air as voice_on_air
+from .notices import on_air_group, opinions_group
+
+TICK = 0.5  # at most two renders of a page per second, however fast opinions arrive
+
+
+def _render(page: str, user, conference, below: bool) -> str:
+    if page == "moderate":
+        context = pages.moderation_context(user, conference)
+        return (render_to_string("voice/_queue.html", context)
+                + render_to_string("voice/_level.html", context))
+    if page == "ranked":
+        return render_to_string("voice/_ranked_rows.html", pages.ranked_context(user, conference, below))
+    return render_to_string("voice/_on_air.html", {"conference": conference, "o": voice_on_air.on_air(conference)})
+
+
+@database_sync_to_async
+def compute(key: tuple, languages: list[str]) -> dict[str, str]:
+    """One page's parts, rendered once per language."""
+    close_old_connections()
+    page, conference_id, user_id, below = key
+    conference = Conference.objects.select_related("host_unit").get(pk=conference_id)
+    user = get_user_model().objects.get(pk=user_id) if user_id else None
+    out = {}
+    for lang in languages:
+        with translation.override(lang):
+            out[lang] = _render(page, user, conference, below)
+    return out
+
+
+def hub() -> hubs.Hub:
+    """This process's voice hub."""
+    return hubs.hub_for("voice", lambda: hubs.Hub(compute, tick=lambda: TICK))
+
+
+class VoicePageConsumer(AsyncWebsocketConsumer):
+    """One open moderation queue, ranked list or on-air fragment, fed by the voice hub."""
+
+    key = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        page, cid = kwargs["page"], kwargs["conference_id"]
+        if not await self._allowed(user, page, cid):
+            await self.close(code=4403)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        below = page == "ranked" and query.get("below") == ["1"]
+        # The question on air reads the same for everyone who may see it: one render for all.
+        key = (page, cid, None if page == "on-air" else user.pk, below)
+        group = on_air_group(cid) if page == "on-air" else opinions_group(cid)
+        await self.accept()
+        self.key = (key, page_language(self.scope))
+        await hub().subscribe(self, key, self.key[1], group)
+
+    async def disconnect(self, code):
+        if self.key:
+            await hub().unsubscribe(self, *self.key)
+
+    async def hub_push(self, payload: str):
+        await self.send(text_data=payload)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        pass  # these pages only listen
+
+    @database_sync_to_async
+    def _allowed(self, user, page: str, conference_id: int) -> bool:
+        close_old_connections()
+        try:
+            access.conference_for(user, conference_id)
+        except ScopeError:
+            return False
+        if page == "moderate":
+            return scope_for(user).has_role(*moderation.MODERATOR_ROLES)
+        return page in ("ranked", "on-air")
