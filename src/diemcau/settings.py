@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "diemcau.attendance",
     "diemcau.voice",
     "diemcau.live",
+    "diemcau.site",
+    "diemcau.demo",
 ]
 
 MIDDLEWARE = [

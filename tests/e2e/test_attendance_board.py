@@ -13,8 +13,8 @@ from django.utils import timezone
 from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.core.scoping import SYSTEM
-from diemcau.events import demo
-from diemcau.orgs import demo as orgs_demo
+from diemcau.demo import events as demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment
 

@@ -20,7 +20,7 @@ from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
-from diemcau.events.views import visible_session
+from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.access import operates_point

@@ -8,6 +8,9 @@ A person operates a point when they are
 
 Attendance (roll call, poster, headcount), live (kiosk, floor, A/V reports, thumbnails) and voice
 (sending from a kiosk) all ask these functions; none writes the rule again.
+
+Who plans points for which units (:func:`planning_units`) is here too: the planner's pages and the
+conference pages open on those units.
 """
 
 from django.db.models import Q, QuerySet
@@ -15,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.models import Role, RoleAssignment, Unit
 
 from .models import BridgePoint
 
@@ -57,3 +60,8 @@ def operated_points(actor, conference_id: int) -> QuerySet:
     if not getattr(actor, "is_authenticated", False):
         return qs.none()
     return qs.filter(_named_operator_q(actor) | scope_for(actor).q("hall__unit__path", "write"))
+
+
+def planning_units(user) -> list[Unit]:
+    """The units a user plans for by default: the tops of their write scope (not institutions)."""
+    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", "name")[:20])
