@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 from diemcau.api import api
 from diemcau.core import views as core_views
 from diemcau.site import views as site_views
+from diemcau.site import views_live as site_live
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("points/", include("diemcau.points.urls")),
     path("voice/", include("diemcau.voice.urls")),
     path("attendance/", include("diemcau.attendance.urls")),
+    path("live/conference/<int:cid>/watch/", site_live.watch, name="live-watch"),
     path("live/", include("diemcau.live.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -23,7 +23,6 @@ import math
 import secrets
 import threading
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -38,10 +37,10 @@ from diemcau.core.broadcast import send_to_group
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference, Session
-from diemcau.orgs.models import Person, Role, Unit
+from diemcau.orgs.models import Role, Unit
 from diemcau.points import services as points
 from diemcau.points.access import operated_points, require_operator
-from diemcau.points.models import Assignment, BridgePoint
+from diemcau.points.models import BridgePoint
 
 from .janus_client import STREAMING, VIDEOROOM, JanusAdmin, JanusError, JanusUnreachable
 from .models import (
@@ -984,25 +983,9 @@ def hls_link(actor, conference: Conference) -> str:
 
 
 # --- viewers -----------------------------------------------------------------------------------------
-def join_as_viewer(actor, conference: Conference, session: Session | None = None) -> tuple[IssuedToken, object]:
-    """A person watching alone: a viewer token and, when they are invited, a "video" check-in."""
-    from diemcau.attendance import services as attendance
-
-    issued = issue_token(actor, conference, LiveToken.Purpose.VIEWER)
-    result = None
-    person = Person.objects.filter(user=actor).first()
-    session = session or current_session(conference)
-    if person is not None and session is not None:
-        assignment = Assignment.objects.filter(session=session, institution_id=person.unit_id) \
-            .select_related("point").first()
-        if assignment is not None:
-            client_id = uuid.uuid5(uuid.NAMESPACE_URL, f"diemcau:video:{session.pk}:{person.pk}")
-            try:
-                result = attendance.check_in(actor, session=session, point=assignment.point, person=person,
-                                             method="video", client_id=client_id, device="viewer")
-            except DomainError:
-                result = None  # watching is allowed even when the check-in is not (e.g. not invited)
-    return issued, result
+def join_as_viewer(actor, conference: Conference) -> IssuedToken:
+    """A person watching alone: a viewer token (the watch page adds the "video" check-in)."""
+    return issue_token(actor, conference, LiveToken.Purpose.VIEWER)
 
 
 def current_session(conference: Conference) -> Session | None:

@@ -1,12 +1,11 @@
-"""Pages of the live conference: kiosk, technical check, studio, director console, site board, viewer.
+"""Pages of the live conference: kiosk, technical check, studio, director console, site board.
+The watch page (programme plus a video check-in) is the site's: it composes live and attendance.
 
 Each page checks scope (out of scope → 404), issues the page's Janus token through the services and
 hands the browser a small JSON config; the work happens in the page's script and over websockets.
 """
 
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
@@ -20,13 +19,9 @@ from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
 from . import services, thumbs
+from .hls import hls_folder
 from .labels import js_labels
 from .models import LiveToken, Programme
-
-
-def hls_folder() -> Path:
-    """Where the runtime's HLS packager writes the programme (``run_live --hls``)."""
-    return Path(settings.VAR_DIR) / "hls" / "programme"
 
 
 def _conference(request, cid):
@@ -127,23 +122,6 @@ def board(request, cid):
     return render(request, "live/board.html", {"conference": conference,
                                                "config": {"ws": f"/ws/live/board/{conference.pk}/",
                                                           "labels": js_labels()}})
-
-
-@login_required
-@ensure_csrf_cookie
-def viewer(request, cid):
-    conference = _conference(request, cid)
-    try:
-        issued, checkin = services.join_as_viewer(request.user, conference)
-        problem = ""
-    except DomainError as exc:
-        issued, checkin, problem = None, None, exc.message
-    hls = None
-    if (hls_folder() / "index.m3u8").exists() and services.may_watch(request.user, conference):
-        hls = services.hls_link(request.user, conference)
-    config = _config(request, issued, ws="", conference_id=conference.pk)
-    return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
-                                                "checkin": checkin, "hls": hls})
 
 
 @login_required
