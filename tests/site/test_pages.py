@@ -59,7 +59,7 @@ def test_a_conference_is_made_and_given_a_session_and_an_agenda(bavi_client, tre
                                                  "place": "Ba Vì"})
     conference = Conference.objects.get(title="Hội nghị triển khai nhiệm vụ năm học")
     assert response.status_code == 302 and response["Location"] == f"/events/{conference.pk}/"
-    assert AuditEntry.objects.filter(actor=organiser_bavi, action__startswith="events.").exists()
+    assert AuditEntry.objects.filter(actor=organiser_bavi, action="conference.created").exists()
     assert bavi_client.get(f"/events/{conference.pk}/").status_code == 200
     assert "Hội nghị triển khai" in bavi_client.get("/events/").content.decode()
 

@@ -28,7 +28,10 @@ from diemcau.points.models import Assignment
 
 
 def _host_choices(user):
-    return scope_for(user).units("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("path")[:1000]
+    """The units that may host a conference of the user's (at most 1,000), as a queryset a choice
+    field can look the posted value up in (a sliced one cannot be filtered: every choice failed)."""
+    first = scope_for(user).units("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("path")[:1000]
+    return Unit.objects.filter(pk__in=list(first.values_list("pk", flat=True))).order_by("path")
 
 
 @login_required
