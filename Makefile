@@ -2,7 +2,7 @@
 #   make demo    install what is missing, load the Ba Vì scenario, serve on http://127.0.0.1:8000
 #                (with the live runtime: Janus nodes, a synthetic host feed, HLS; LIVE=0 leaves it out)
 #   make test    the whole suite (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
-#   make lint    ruff
+#   make lint    ruff and lint-imports (the layers: docs/ARCHITECTURE.md, "Layout")
 #   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
 
 SHELL := /bin/bash
@@ -72,6 +72,7 @@ clean-demo:
 # --- tests ----------------------------------------------------------------------------------
 test: $(VENV)/.installed messages
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports --no-logo
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  echo "== main run on $${DATABASE_URL%%:*}"; \
 	  $(PY) -m pytest $(PYTEST_ARGS) && \
@@ -84,6 +85,7 @@ test: $(VENV)/.installed messages
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports --no-logo
 
 # --- benchmarks -----------------------------------------------------------------------------
 bench-%: $(VENV)/.installed messages

@@ -284,7 +284,7 @@ def run_one(args) -> dict:
 def prepare_world(args, reused: bool) -> dict:
     from django.core.management import call_command
 
-    from diemcau.orgs import demo
+    from diemcau.demo import orgs as demo
     from diemcau.orgs.models import Person, Unit
 
     call_command("migrate", verbosity=0)
@@ -356,8 +356,8 @@ def make_points(scale: float):
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from diemcau.demo import orgs as demo
     from diemcau.events.models import Conference, Session
-    from diemcau.orgs import demo
     from diemcau.orgs.models import EducationLevel, Role, RoleAssignment, Unit
     from diemcau.points.models import Assignment, BridgePoint, Hall
 
@@ -426,7 +426,7 @@ def sign_in_operators(conference) -> list[dict]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from diemcau.orgs import demo
+    from diemcau.demo import orgs as demo
     from diemcau.orgs.models import Role, RoleAssignment
 
     User = get_user_model()

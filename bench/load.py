@@ -93,7 +93,8 @@ def main() -> dict:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from diemcau.orgs import demo, services
+    from diemcau.demo import orgs as demo
+    from diemcau.orgs import services
     from diemcau.orgs.models import Person, Unit
 
     try:

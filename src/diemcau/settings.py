@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "diemcau.voice",
     "diemcau.live",
     "diemcau.reports",
+    "diemcau.site",
+    "diemcau.demo",
 ]
 
 MIDDLEWARE = [

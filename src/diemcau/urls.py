@@ -4,23 +4,26 @@ from django.views.i18n import JavaScriptCatalog
 
 from diemcau.api import api
 from diemcau.core import views as core_views
+from diemcau.site import views as site_views
+from diemcau.site import views_live as site_live
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
-    path("accounts/login/", core_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", core_views.logout_view, name="logout"),
-    path("accounts/", include("diemcau.orgs.urls_accounts")),
+    path("", site_views.home, name="home"),
+    path("accounts/login/", site_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", site_views.logout_view, name="logout"),
+    path("accounts/", include("diemcau.site.urls_accounts")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("jobs/<int:pk>/", core_views.job_status, name="job-status"),
     path("jobs/<int:pk>/retry/", core_views.job_retry, name="job-retry"),
-    path("audit/", core_views.audit_log, name="audit-log"),
+    path("audit/", site_views.audit_log, name="audit-log"),
     path("healthz", core_views.healthz, name="healthz"),
     path("orgs/", include("diemcau.orgs.urls")),
-    path("events/", include("diemcau.events.urls")),
+    path("events/", include("diemcau.site.urls_conferences")),
     path("points/", include("diemcau.points.urls")),
     path("voice/", include("diemcau.voice.urls")),
     path("attendance/", include("diemcau.attendance.urls")),
+    path("live/conference/<int:cid>/watch/", site_live.watch, name="live-watch"),
     path("live/", include("diemcau.live.urls")),
     path("", include("diemcau.reports.urls")),  # documents, at their domain apps' addresses
     path("api/", api.urls),

@@ -14,8 +14,8 @@ from diemcau.attendance import checkin, delegations
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.core.scoping import SYSTEM
-from diemcau.events import demo
-from diemcau.orgs import demo as orgs_demo
+from diemcau.demo import events as demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from diemcau.events import demo
-from diemcau.orgs import demo as orgs_demo
+from diemcau.demo import events as demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint, Hall
 

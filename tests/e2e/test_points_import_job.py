@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from diemcau.core import jobs
-from diemcau.orgs import demo as orgs_demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, AssignmentImport
 from diemcau.reports.official_list import official_list_workbook

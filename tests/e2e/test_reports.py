@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from diemcau.orgs import demo as orgs_demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 
 from .conftest import SCREENSHOTS, login, shot

@@ -118,9 +118,9 @@ def test_from_a_phone_to_the_ministry_and_onto_the_screen(page, phone, world, tr
 
 @pytest.fixture
 def demo_world(transactional_db):
-    from diemcau.events import demo as events_demo
-    from diemcau.orgs import demo as orgs_demo
-    from diemcau.voice import demo
+    from diemcau.demo import events as events_demo
+    from diemcau.demo import orgs as orgs_demo
+    from diemcau.demo import voice as demo
 
     orgs_demo.load()
     events_demo.load()
@@ -129,8 +129,8 @@ def demo_world(transactional_db):
 
 
 def test_demo_accounts_use_the_voice_pages(page, demo_world):
-    from diemcau.orgs.demo import DEMO_PASSWORD
-    from diemcau.voice import demo
+    from diemcau.demo import voice as demo
+    from diemcau.demo.orgs import DEMO_PASSWORD
 
     conference = demo_world
     base = f"{page.base_url}/voice/{conference.pk}/"

@@ -236,10 +236,11 @@ def test_websockets_check_scope_and_refuse_forged_grants(live_world):
     asyncio.run(go())
 
 
-def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_factory):
+def test_a_viewer_token_works_on_the_node(live_world, node_row, person_factory):
+    """Watching alone: a viewer token for the Streaming plugin, accepted by Janus (the "video" check-in
+    that the watch page adds is tested with the page, in tests/site/test_watching.py)."""
     from django.contrib.auth import get_user_model
 
-    from diemcau.attendance.models import CheckIn
     from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import EducationLevel
@@ -249,22 +250,14 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     start = timezone.make_aware(datetime.datetime(2023, 8, 15, 8, 0))  # the conference's day
     session = events.create_session(SYSTEM, w["conference"], title="Phiên sáng", starts_at=start,
                                     ends_at=start + datetime.timedelta(hours=3), audience_levels=EducationLevel.PRIMARY)
-    # Check-ins are taken only inside the session's window: the conference's day is held now.
-    now = timezone.now()
-    type(session).objects.filter(pk=session.pk).update(starts_at=now - datetime.timedelta(hours=1),
-                                                       ends_at=now + datetime.timedelta(hours=2))
-    session.refresh_from_db()
     bridge_points.update_point(SYSTEM, w["school"], sessions=[session])
     assignment.assign(SYSTEM, session, w["tree"]["school_a"], w["school"])
     user = get_user_model().objects.create_user("giaovien", password="Mat-khau-2023")
     person = person_factory(w["tree"]["school_a"], name="Lê Thị Mai")
     type(person).objects.filter(pk=person.pk).update(user=user)
-    issued, result = viewers.join_as_viewer(user, w["conference"])
+    issued = viewers.join_as_viewer(user, w["conference"])
     assert issued.token.purpose == "viewer" and issued.token.plugins == [STREAMING]
-    assert result is not None and result.checkin.method == "video"
-    again, _ = viewers.join_as_viewer(user, w["conference"])  # watching again: still one check-in
-    assert CheckIn.objects.filter(person=person, session=session).count() == 1
-    _session_with(node_row.http_url, again.token.token)
+    _session_with(node_row.http_url, issued.token.token)
 
 
 def test_operator_named_for_a_unit_runs_the_points_hosted_there(live_world, make_user):

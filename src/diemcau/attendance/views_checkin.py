@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from diemcau.core.errors import DomainError
-from diemcau.events.views import visible_session
+from diemcau.events.shortcuts import visible_session
 from diemcau.orgs.models import Person
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint

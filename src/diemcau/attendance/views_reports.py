@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
-from diemcau.events.views import visible_session
+from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint

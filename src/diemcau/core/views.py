@@ -1,66 +1,16 @@
-"""Pages every user meets: sign-in, the home page, job progress, the audit log."""
+"""Pages of the shared machinery: a background job's progress and retry, and the health check."""
 
-from django.contrib.auth import logout
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from diemcau.orgs.signin import SignInForm
-
-from . import audit, jobs
+from . import jobs
 from .errors import DomainError
-from .excel import build_workbook, xlsx_response
-from .models import AuditEntry, Job
-from .scoping import scope_for
-from .vntext import SEARCH, strip_unsafe
-
-
-class LoginView(auth_views.LoginView):
-    form_class = SignInForm
-    template_name = "core/login.html"
-    redirect_authenticated_user = True
-
-
-@require_POST
-def logout_view(request):
-    logout(request)
-    response = redirect("login")
-    # The browser forgets what this site kept on the device: the roll call's offline list of
-    # people (IndexedDB), its service worker and cached pages.
-    response["Clear-Site-Data"] = '"cache", "storage"'
-    return response
-
-
-@login_required
-def home(request):
-    from diemcau.events.services import visible_conferences
-    from diemcau.orgs.models import Person
-    from diemcau.orgs.services import institutions_by_level, unit_counts
-
-    scope = scope_for(request.user)
-    roots = list(scope.roots().order_by("name")[:20])
-    cards = []
-    for unit in roots[:4]:
-        counts = unit_counts(unit)
-        people = [{"label": label, "count": counts["people"].get(key, 0)} for key, label in Person.Category.choices]
-        cards.append({"unit": unit, "counts": counts, "people": _bars(people),
-                      "levels": _bars(institutions_by_level(unit))})
-    conferences = list(visible_conferences(request.user).select_related("host_unit").order_by("-date")[:5])
-    return render(request, "core/home.html", {"roots": roots, "cards": cards, "conferences": conferences})
-
-
-def _bars(rows: list[dict]) -> list[dict]:
-    """Add each row's share of the largest, for a bar chart drawn with CSS."""
-    top = max((r["count"] for r in rows), default=0) or 1
-    return [{**r, "pct": round(100 * r["count"] / top)} for r in rows]
+from .models import Job
 
 
 @login_required
@@ -97,61 +47,6 @@ def job_retry(request, pk):
             done_url, allowed_hosts={request.get_host()}):
         return redirect(done_url)  # a plain form (e.g. the import's progress) goes back to its page
     return job_status(request, pk)
-
-
-@login_required
-def audit_log(request):
-    """The audit log of the user's subtree (everything, for national organisers)."""
-    scope = scope_for(request.user)
-    if not scope.write_paths and not scope.has_role("analyst"):
-        raise PermissionDenied
-    qs = AuditEntry.objects.select_related("actor")
-    if not scope.reads_everything:
-        qs = scope.filter(qs, "unit_path", "write")
-    # A NUL would reach PostgreSQL (which refuses it with an error, a 500): drop what no action holds.
-    action = strip_unsafe(request.GET.get("action", ""), kind=SEARCH).strip()
-    if action:
-        qs = qs.filter(action__startswith=action)
-    if request.GET.get("format") == "xlsx":
-        entries = list(qs[:50000])
-        rows = ([timezone.localtime(e.at).strftime("%d/%m/%Y %H:%M:%S"), _who(e), e.action,
-                 e.object_repr, str(e.before or ""), str(e.after or "")] for e in entries)
-        content = build_workbook(_("Audit log"), [_("Time"), _("Who"), _("Action"), _("Object"),
-                                                  _("Before"), _("After")], rows)
-        # The log names the people who acted: its export is an export of personal data.
-        audit.record(request.user, "personal_data.exported", after={
-            "export": "audit_log", "rows": len(entries), "filters": {"action": action}, "contacts": False})
-        return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    for entry in page:
-        entry.changes = _changes(entry.before, entry.after)
-        entry.who = _who(entry)
-    return render(request, "core/audit_log.html", {"page": page, "action": action})
-
-
-def _who(entry) -> str:
-    """Who acted: the account, "Ẩn danh" for an anonymous item's own act (never its author), or the system."""
-    if entry.actor:
-        return str(entry.actor)
-    if isinstance(entry.after, dict) and entry.after.get("anonymous"):
-        return _("Anonymous")
-    return _("system")
-
-
-def _changes(before, after) -> list[dict]:
-    """The fields an entry touched, each with its value before and after, for reading."""
-    before = before if isinstance(before, dict) else {}
-    after = after if isinstance(after, dict) else {}
-    keys = list(dict.fromkeys([*before, *after]))
-    return [{"field": k, "before": _plain(before.get(k)), "after": _plain(after.get(k))} for k in keys]
-
-
-def _plain(value) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    return str(value)
 
 
 def healthz(request):

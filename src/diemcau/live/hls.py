@@ -1,5 +1,5 @@
-"""HLS for mass viewers: signed, expiring links to the programme's playlist served by nginx.
-"""
+"""HLS for mass viewers: signed, expiring links to the programme's playlist served by nginx, and the
+folder the runtime's packager (``run_live --hls``) writes it to."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import time
+from pathlib import Path
 
 from django.conf import settings
 
@@ -56,3 +57,8 @@ def hls_link(actor, conference: Conference) -> str:
     lifetime = int(settings.LIVE_HLS_LINK_MINUTES) * 60
     expires = (int(time.time()) + lifetime + window - 1) // window * window
     return hls_path(conference.pk, expires) + "index.m3u8"
+
+
+def hls_folder() -> Path:
+    """The folder of the programme's playlist and segments."""
+    return Path(settings.VAR_DIR) / "hls" / "programme"

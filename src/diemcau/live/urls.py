@@ -8,7 +8,6 @@ urlpatterns = [
     path("conference/<int:cid>/studio/", views.studio, name="studio"),
     path("conference/<int:cid>/director/", views.director, name="director"),
     path("conference/<int:cid>/board/", views.site_board, name="site-board"),
-    path("conference/<int:cid>/watch/", views.viewer, name="viewer"),
     path("conference/<int:cid>/nodes/", views.nodes, name="nodes"),
     path("points/<int:pk>/kiosk/", views.kiosk, name="kiosk"),
     path("points/<int:pk>/check/", views.technical_check, name="check"),

@@ -1,12 +1,11 @@
-"""Pages of the live conference: kiosk, technical check, studio, director console, site board, viewer.
+"""Pages of the live conference: kiosk, technical check, studio, director console, site board.
+The watch page (programme plus a video check-in) is the site's: it composes live and attendance.
 
 Each page checks scope (out of scope → 404), issues the page's Janus token through the services and
 hands the browser a small JSON config; the work happens in the page's script and over websockets.
 """
 
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, render
@@ -19,15 +18,10 @@ from diemcau.events.services import visible_conferences
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
-from . import access, programme, thumbs, tokens, viewers
+from . import access, programme, thumbs, tokens
 from . import hls as live_hls
 from . import nodes as live_nodes
 from .models import LiveToken, Programme
-
-
-def hls_folder() -> Path:
-    """Where the runtime's HLS packager writes the programme (``run_live --hls``)."""
-    return Path(settings.VAR_DIR) / "hls" / "programme"
 
 
 def _conference(request, cid):
@@ -131,23 +125,6 @@ def site_board(request, cid):
 
 
 @login_required
-@ensure_csrf_cookie
-def viewer(request, cid):
-    conference = _conference(request, cid)
-    try:
-        issued, checkin = viewers.join_as_viewer(request.user, conference)
-        problem = ""
-    except DomainError as exc:
-        issued, checkin, problem = None, None, exc.message
-    hls = None
-    if (hls_folder() / "index.m3u8").exists() and tokens.may_watch(request.user, conference):
-        hls = live_hls.hls_link(request.user, conference)
-    config = _config(request, issued, ws="", conference_id=conference.pk)
-    return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
-                                                "checkin": checkin, "hls": hls})
-
-
-@login_required
 def nodes(request, cid):
     conference = _conference(request, cid)
     if not access.is_director(request.user):
@@ -178,7 +155,7 @@ def hls(request, cid, expires, signature, path):
     if not live_hls.hls_link_ok(cid, expires, signature):
         return HttpResponseForbidden()
     try:
-        full = safe_join(str(hls_folder()), path)
+        full = safe_join(str(live_hls.hls_folder()), path)
     except Exception:
         raise Http404 from None
     try:

@@ -8,6 +8,9 @@ A person operates a point when they are
 
 Attendance (roll call, poster, headcount), live (kiosk, floor, A/V reports, thumbnails) and voice
 (sending from a kiosk) all ask these functions; none writes the rule again.
+
+Who plans points for which units (:func:`planning_units`) is here too: the planner's pages and the
+conference pages open on those units.
 """
 
 
@@ -106,3 +109,8 @@ def require_change_point(actor, point: BridgePoint):
             _("The bridge point %(point)s is outside your part of the tree.") % {"point": point.name},
             "point_out_of_scope",
         )
+
+
+def planning_units(user) -> list[Unit]:
+    """The units a user plans for by default: the tops of their write scope (not institutions)."""
+    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", "name")[:20])

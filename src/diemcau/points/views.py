@@ -20,11 +20,12 @@ from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.scoping import scope_for
-from diemcau.events.views import planning_units, visible_conference, visible_session
+from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
 
 from . import access, assignment, bridge_points, importing, overview, planning, readiness
 from . import halls as points_halls
+from .access import planning_units
 from .forms import CheckForm, HallForm, NewPointForm, PlannerForm, PointForm, UploadForm
 from .models import Assignment, AssignmentImport, BridgePoint, Proposal, RoadDistance
 from .schematic import plan_map

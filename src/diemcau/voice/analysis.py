@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.scoping import SYSTEM, scope_for
+from diemcau.events.models import Conference
 from diemcau.orgs.models import Role, Unit
 
 from . import access, topic_list
@@ -201,8 +202,6 @@ def propose(conference, progress=None, job=None) -> list[TopicProposal]:
 
 @jobs.handler(PROPOSALS_JOB)
 def proposals_job(job, progress):
-    from diemcau.events.models import Conference
-
     conference = Conference.objects.select_related("host_unit").get(pk=job.params["conference"])
     made = propose(conference, progress, job=job)
     return {"proposals": len(made)}

@@ -8,6 +8,7 @@ class VoiceConfig(AppConfig):
     verbose_name = _("Opinions")
 
     def ready(self):
+        # Models (ours and the events app's) can be imported only once the app registry is ready.
         from django.db.models.signals import post_save
 
         from diemcau.events.models import Conference

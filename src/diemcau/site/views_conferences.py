@@ -16,26 +16,22 @@ from django.views.decorators.http import require_POST
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import build_workbook, xlsx_response
 from diemcau.core.scoping import scope_for
+from diemcau.core.vntext import search_terms
+from diemcau.events import services
+from diemcau.events.forms import AgendaItemForm, ConferenceForm, SessionForm
+from diemcau.events.models import AgendaItem
+from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import EducationLevel, Unit
-
-from . import services
-from .forms import AgendaItemForm, ConferenceForm, SessionForm
-from .models import AgendaItem, Conference, Session
-
-
-def visible_conference(request, pk) -> Conference:
-    """The conference ``pk`` if it concerns the user; 404 otherwise."""
-    return get_object_or_404(services.visible_conferences(request.user), pk=pk)
-
-
-def visible_session(request, pk) -> Session:
-    session = get_object_or_404(Session.objects.select_related("conference__host_unit"), pk=pk)
-    visible_conference(request, session.conference_id)
-    return session
+from diemcau.points import overview as points_overview
+from diemcau.points.access import planning_units
+from diemcau.points.models import Assignment
 
 
 def _host_choices(user):
-    return scope_for(user).units("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("path")[:1000]
+    """The units that may host a conference of the user's (at most 1,000), as a queryset a choice
+    field can look the posted value up in (a sliced one cannot be filtered: every choice failed)."""
+    first = scope_for(user).units("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("path")[:1000]
+    return Unit.objects.filter(pk__in=list(first.values_list("pk", flat=True))).order_by("path")
 
 
 @login_required
@@ -45,7 +41,7 @@ def conference_list(request):
         raise PermissionDenied
     conferences = services.visible_conferences(request.user).annotate(
         n_sessions=Count("sessions", distinct=True), n_points=Count("points", distinct=True))
-    return render(request, "events/conference_list.html", {
+    return render(request, "site/conference_list.html", {
         "conferences": conferences,
         "can_create": bool(scope.write_paths),
     })
@@ -65,7 +61,7 @@ def conference_create(request):
         else:
             messages.success(request, _("The conference was created. Add its sessions next."))
             return redirect("events:conference", conf.pk)
-    return render(request, "events/conference_form.html", {"form": form})
+    return render(request, "site/conference_form.html", {"form": form})
 
 
 @login_required
@@ -83,30 +79,23 @@ def conference_edit(request, pk):
         else:
             messages.success(request, _("Saved."))
             return redirect("events:conference", conf.pk)
-    return render(request, "events/conference_form.html", {"form": form, "conference": conf})
+    return render(request, "site/conference_form.html", {"form": form, "conference": conf})
 
 
 @login_required
 def conference_detail(request, pk):
     """The organiser's page: sessions, points, counts, and what is still missing."""
-    from diemcau.points import overview as points_overview
-
     conf = visible_conference(request, pk)
     scope = scope_for(request.user)
     overview = points_overview.conference_overview(request.user, conf)
     plan_units = planning_units(request.user)
-    return render(request, "events/conference_detail.html", {
+    return render(request, "site/conference_detail.html", {
         "conference": conf,
         "overview": overview,
         "can_manage": services.can_manage(request.user, conf),
         "can_plan": bool(scope.write_paths),
         "plan_unit": plan_units[0] if plan_units else None,
     })
-
-
-def planning_units(user) -> list[Unit]:
-    """The units a user plans for by default: the tops of their write scope (not institutions)."""
-    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", "name")[:20])
 
 
 @login_required
@@ -126,7 +115,7 @@ def session_create(request, pk):
         else:
             messages.success(request, _("The session was added."))
             return redirect("events:session", session.pk)
-    return render(request, "events/session_form.html", {"form": form, "conference": conf})
+    return render(request, "site/session_form.html", {"form": form, "conference": conf})
 
 
 @login_required
@@ -147,21 +136,17 @@ def session_edit(request, pk):
         else:
             messages.success(request, _("Saved."))
             return redirect("events:session", session.pk)
-    return render(request, "events/session_form.html", {"form": form, "conference": conf, "session": session})
+    return render(request, "site/session_form.html", {"form": form, "conference": conf, "session": session})
 
 
 @login_required
 def session_detail(request, pk):
     """A session: its window, audience, agenda, and the invited institutions the user can see."""
-    from diemcau.points.models import Assignment
-
     session = visible_session(request, pk)
     conf = session.conference
     invited = services.invited_institutions(session, request.user).order_by("path")
     q = request.GET.get("q", "").strip()[:100]
     if q:
-        from diemcau.core.vntext import search_terms
-
         for term in search_terms(q):
             invited = invited.filter(name_search__contains=term)
     page = Paginator(invited, 100).get_page(request.GET.get("page"))
@@ -169,7 +154,7 @@ def session_detail(request, pk):
         session=session, institution__in=[u.pk for u in page]).select_related("point")}
     for u in page:
         u.assignment = assigned.get(u.pk)
-    return render(request, "events/session_detail.html", {
+    return render(request, "site/session_detail.html", {
         "session": session,
         "conference": conf,
         "summary": services.session_summary(session, request.user),
@@ -186,8 +171,6 @@ def session_detail(request, pk):
 @login_required
 def session_export(request, pk):
     """The invited institutions of a session (as the user sees them) with their points, as .xlsx."""
-    from diemcau.points.models import Assignment
-
     session = visible_session(request, pk)
     invited = services.invited_institutions(session, request.user).order_by("path")
     assigned = {a.institution_id: a for a in Assignment.objects.filter(session=session).select_related("point")}

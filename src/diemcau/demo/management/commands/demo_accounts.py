@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from diemcau.orgs import demo
+from diemcau.demo import orgs as demo
 
 
 class Command(BaseCommand):

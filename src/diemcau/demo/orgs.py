@@ -34,10 +34,9 @@ from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import SYSTEM
 from diemcau.core.vntext import fold
-
-from . import admin_data, services
-from .admin_data import MINISTRY_CODE, MINISTRY_NAME, MINISTRY_SHORT_NAME, reserve_unit_ids, unit_search_key
-from .models import EducationLevel, Person, Role, Unit, path_segment
+from diemcau.orgs import admin_data, services
+from diemcau.orgs.admin_data import MINISTRY_CODE, MINISTRY_NAME, MINISTRY_SHORT_NAME, reserve_unit_ids, unit_search_key
+from diemcau.orgs.models import EducationLevel, Person, Role, Unit, path_segment
 
 SEED = 2023
 SIZES = ("demo", "national")

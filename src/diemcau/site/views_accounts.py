@@ -1,5 +1,5 @@
 """Account pages: change one's own password; an organiser's reset of someone else's. Thin: the
-rules are in :mod:`.accounts`."""
+rules are in :mod:`diemcau.orgs.accounts`."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
@@ -16,14 +16,13 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.middleware import MUST_CHANGE_PASSWORD
 from diemcau.core.scoping import scope_for
-
-from . import accounts, lockout
+from diemcau.orgs import accounts, lockout
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     """"Đổi mật khẩu": Django's form (the configured validators), our service (audit, reset closed)."""
 
-    template_name = "orgs/password_change.html"
+    template_name = "site/password_change.html"
     success_url = reverse_lazy("home")
 
     def get_context_data(self, **kwargs):
@@ -52,7 +51,7 @@ def reset_list(request):
     q = request.GET.get("q", "").strip()
     rows = [u for u in accounts.resettable_accounts(request.user, q)[:200]
             if accounts.may_reset_password(request.user, u)][:50]
-    return render(request, "orgs/password_reset_list.html", {"rows": rows, "q": q})
+    return render(request, "site/password_reset_list.html", {"rows": rows, "q": q})
 
 
 @login_required
@@ -65,6 +64,6 @@ def reset(request, user_id):
     if not accounts.may_reset_password(request.user, target):
         raise Http404  # no hint that the account exists
     temporary = accounts.reset_password(request.user, target, ip=lockout.client_ip(request))
-    response = render(request, "orgs/password_reset_done.html", {"target": target, "temporary_password": temporary})
+    response = render(request, "site/password_reset_done.html", {"target": target, "temporary_password": temporary})
     add_never_cache_headers(response)  # Cache-Control: no-store: not kept by the browser or a proxy
     return response

@@ -19,7 +19,6 @@ import datetime
 import json
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -27,17 +26,18 @@ from django.utils import timezone
 
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
-from diemcau.events import demo as events_demo
-from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import EducationLevel, Person, Unit
-from diemcau.points.models import Assignment
+from diemcau.points.models import Assignment, BridgePoint
+from diemcau.voice import access, analysis, moderation, opinions, topic_list
+from diemcau.voice import on_air as voice_on_air
+from diemcau.voice.models import Opinion, OpinionGroupsRun, Vote
+from diemcau.voice.textsim import LABELLED_ITEMS
 
-from . import access, analysis, moderation, opinions, topic_list
-from . import on_air as voice_on_air
-from .models import Opinion, OpinionGroupsRun, Vote
+from . import events as events_demo
+from . import orgs as orgs_demo
 
 SEED = 2023
-DATA = Path(__file__).with_name("data") / "labelled_items.jsonl"
+DATA = LABELLED_ITEMS
 N_ITEMS = 330
 REJECT_REASONS = [
     "Nội dung không thuộc phạm vi của hội nghị; đề nghị gửi qua kênh phản ánh của địa phương.",
@@ -96,8 +96,6 @@ def load(seed: int = SEED) -> Report:
     others = [p for p in people if p.category != Person.Category.TEACHER]
     morning = conference.sessions.order_by("starts_at").first()
     point_of = dict(Assignment.objects.filter(session=morning).values_list("institution_id", "point_id"))
-    from diemcau.points.models import BridgePoint
-
     points = {p.pk: p for p in BridgePoint.objects.filter(conference=conference)}
     rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows.sort(key=lambda r: r["id"])

@@ -25,15 +25,15 @@ from django.utils import timezone
 
 from diemcau.core.errors import DomainError
 from diemcau.core.scoping import SYSTEM
-from diemcau.orgs import demo as orgs_demo
+from diemcau.events import services
+from diemcau.events.models import Conference
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Person, Unit
 from diemcau.points import access, assignment, bridge_points, planning, readiness
 from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
-from . import services
-from .models import Conference
+from . import orgs as orgs_demo
 
 TITLE = ("Bộ trưởng Bộ GD&ĐT gặp gỡ các nhà giáo, cán bộ quản lý, nhân viên ngành Giáo dục đào tạo "
          "năm 2023")

@@ -1,7 +1,10 @@
+"""The conference and session pages under /events/."""
+
 from django.urls import path
 
-from . import views
+from . import views_conferences as views
 
+# The pages are the site's; their URL names keep the "events" namespace every template links by.
 app_name = "events"
 urlpatterns = [
     path("", views.conference_list, name="list"),

@@ -1,3 +1,5 @@
+"""The account pages under /accounts/: one's own password, an organiser's resets."""
+
 from django.urls import path
 
 from . import views_accounts

@@ -3,9 +3,9 @@
 import pytest
 
 from diemcau.core.models import AuditEntry
-from diemcau.events import demo
+from diemcau.demo import events as demo
+from diemcau.demo import orgs as orgs_demo
 from diemcau.events import services as events
-from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint
 

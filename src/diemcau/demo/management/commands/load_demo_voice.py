@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core.errors import DomainError
-from diemcau.voice import demo
+from diemcau.demo import voice as demo
 
 
 class Command(BaseCommand):

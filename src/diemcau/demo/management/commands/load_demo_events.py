@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core.errors import DomainError
-from diemcau.events import demo
+from diemcau.demo import events as demo
 
 
 class Command(BaseCommand):

@@ -11,7 +11,8 @@ from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
 from diemcau.core.scoping import build_scope
 from diemcau.core.vntext import fold
-from diemcau.orgs import admin_data, demo, services
+from diemcau.demo import orgs as demo
+from diemcau.orgs import admin_data, services
 from diemcau.orgs.models import Person, Role, Unit, path_segment
 
 pytestmark = pytest.mark.smoke

@@ -1,0 +1,1 @@
+"""The site: the pages a person meets, composed from the domain apps (docs/ARCHITECTURE.md, "Layout")."""
