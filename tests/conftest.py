@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import services
 from diemcau.orgs.models import EducationLevel, Person, Role, Unit
+from diemcau.orgs.scoping import SYSTEM
 
 _codes = itertools.count(1)
 

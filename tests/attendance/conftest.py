@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from diemcau.attendance import services
 from diemcau.attendance.models import Delegation
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import services as points
 from tests.points.conftest import bavi_institutions, planning  # noqa: F401  (fixtures reused)
 

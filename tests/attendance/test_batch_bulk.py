@@ -7,8 +7,8 @@ import pytest
 from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

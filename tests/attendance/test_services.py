@@ -10,8 +10,8 @@ from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 
 from .conftest import MGMT, STAFF, TEACHER
 

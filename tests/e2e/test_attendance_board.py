@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from diemcau.attendance import services
 from diemcau.attendance.models import CheckIn, Delegation
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import demo
 from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment
 
 from .conftest import login, shot

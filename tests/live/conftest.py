@@ -89,9 +89,9 @@ def live_world(db, tree, make_user):
     one operator per point, a director, and a Sóc Sơn organiser (outside Ba Vì)."""
     import datetime
 
-    from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import Role, RoleAssignment
+    from diemcau.orgs.scoping import SYSTEM
     from diemcau.points import services as points
 
     conf = events.create_conference(SYSTEM, title="Hội nghị trực tuyến", date=datetime.date(2023, 8, 15),

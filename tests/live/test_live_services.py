@@ -239,9 +239,9 @@ def test_viewer_joins_and_is_checked_in_by_video(live_world, node_row, person_fa
     from django.contrib.auth import get_user_model
 
     from diemcau.attendance.models import CheckIn
-    from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import EducationLevel
+    from diemcau.orgs.scoping import SYSTEM
     from diemcau.points import services as points
 
     w = live_world

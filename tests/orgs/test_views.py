@@ -2,8 +2,8 @@
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import services
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import services
 
 MORNING = L.PRESCHOOL | L.PRIMARY | L.LOWER_SECONDARY | L.UPPER_SECONDARY | L.CONTINUING | L.SPECIALISED

@@ -4,8 +4,9 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
+from diemcau.events import access
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import services as points
 from diemcau.voice import services, signals
 from diemcau.voice.models import ModerationAction, Opinion
@@ -81,13 +82,13 @@ def test_director_outside_the_conference_scope_is_refused(conference, approved, 
     item = approved("Khi nào có sách giáo khoa mới?")
     hanoi_director = make_user("dp_hanoi", Role.DIRECTOR, tree["hanoi"])  # the conference is the ministry's
     for user in (hanoi_director, moderator("bavi"), teacher().user):
-        assert not services.can_direct(user, conference)
+        assert not access.can_direct(user, conference)
         with pytest.raises(ScopeError):
             services.put_on_air(user, item)
     assert services.on_air(conference) is None
     # A director of the host unit's subtree, and a national organiser, may.
-    assert services.can_direct(make_user("dp_bo", Role.DIRECTOR, tree["ministry"]), conference)
-    assert services.can_direct(make_user("bo2", Role.NATIONAL_ORGANISER), conference)
+    assert access.can_direct(make_user("dp_bo", Role.DIRECTOR, tree["ministry"]), conference)
+    assert access.can_direct(make_user("bo2", Role.NATIONAL_ORGANISER), conference)
 
 
 def test_an_item_on_screen_cannot_be_merged_away(conference, approved, director):

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person, Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import services, summary
 from diemcau.voice.models import Opinion
 

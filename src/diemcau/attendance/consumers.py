@@ -224,10 +224,10 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _path_in_scope(self, user, session_id: int, unit_id: int) -> str | None:
-        from diemcau.core.scoping import scope_for
-        from diemcau.events import services as events
+        from diemcau.events import access as event_access
+        from diemcau.orgs.scoping import scope_for
 
-        if not events.visible_conferences(user).filter(sessions__pk=session_id).exists():
+        if not event_access.visible_conferences(user).filter(sessions__pk=session_id).exists():
             return None
         unit = scope_for(user).units().filter(pk=unit_id).values_list("path", flat=True).first()
         return unit

@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Person, Role, Unit, path_upper_bound
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.access import operated_points, operates_point
 from diemcau.points.models import Assignment, BridgePoint
 

@@ -13,13 +13,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from diemcau.orgs.scoping import scope_for
 from diemcau.orgs.signin import SignInForm
 
 from . import audit, jobs
 from .errors import DomainError
 from .excel import build_workbook, xlsx_response
 from .models import AuditEntry, Job
-from .scoping import scope_for
 from .vntext import SEARCH, strip_unsafe
 
 
@@ -41,7 +41,7 @@ def logout_view(request):
 
 @login_required
 def home(request):
-    from diemcau.events.services import visible_conferences
+    from diemcau.events.access import visible_conferences
     from diemcau.orgs.models import Person
     from diemcau.orgs.services import institutions_by_level, unit_counts
 

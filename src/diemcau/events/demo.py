@@ -25,10 +25,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import services as points
 from diemcau.points.models import Assignment, BridgePoint, Hall
 

@@ -15,17 +15,17 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import build_workbook, xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.orgs.models import EducationLevel, Unit
+from diemcau.orgs.scoping import scope_for
 
-from . import services
+from . import access, services
 from .forms import AgendaItemForm, ConferenceForm, SessionForm
 from .models import AgendaItem, Conference, Session
 
 
 def visible_conference(request, pk) -> Conference:
     """The conference ``pk`` if it concerns the user; 404 otherwise."""
-    return get_object_or_404(services.visible_conferences(request.user), pk=pk)
+    return get_object_or_404(access.visible_conferences(request.user), pk=pk)
 
 
 def visible_session(request, pk) -> Session:
@@ -43,7 +43,7 @@ def conference_list(request):
     scope = scope_for(request.user)
     if scope.is_empty:
         raise PermissionDenied
-    conferences = services.visible_conferences(request.user).annotate(
+    conferences = access.visible_conferences(request.user).annotate(
         n_sessions=Count("sessions", distinct=True), n_points=Count("points", distinct=True))
     return render(request, "events/conference_list.html", {
         "conferences": conferences,
@@ -71,7 +71,7 @@ def conference_create(request):
 @login_required
 def conference_edit(request, pk):
     conf = visible_conference(request, pk)
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     initial = {"title": conf.title, "date": conf.date, "place": conf.place, "description": conf.description}
     form = ConferenceForm(request.POST or None, initial=initial)
@@ -98,7 +98,7 @@ def conference_detail(request, pk):
     return render(request, "events/conference_detail.html", {
         "conference": conf,
         "overview": overview,
-        "can_manage": services.can_manage(request.user, conf),
+        "can_manage": access.can_manage(request.user, conf),
         "can_plan": bool(scope.write_paths),
         "plan_unit": plan_units[0] if plan_units else None,
     })
@@ -112,7 +112,7 @@ def planning_units(user) -> list[Unit]:
 @login_required
 def session_create(request, pk):
     conf = visible_conference(request, pk)
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf)
     if request.method == "POST" and form.is_valid():
@@ -133,7 +133,7 @@ def session_create(request, pk):
 def session_edit(request, pk):
     session = visible_session(request, pk)
     conf = session.conference
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf, initial=SessionForm.initial_for(session))
     if request.method == "POST" and form.is_valid():
@@ -176,7 +176,7 @@ def session_detail(request, pk):
         "audience_units": services.audience_roots(session),
         "page": page,
         "q": q,
-        "can_manage": services.can_manage(request.user, conf),
+        "can_manage": access.can_manage(request.user, conf),
         "agenda_form": AgendaItemForm(),
         "can_plan": bool(scope_for(request.user).write_paths),
         "plan_units": planning_units(request.user),

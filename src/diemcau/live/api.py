@@ -29,7 +29,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from diemcau.core.errors import ScopeError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import visible_conferences
 from diemcau.points.models import BridgePoint
 
 from . import services, thumbs

@@ -16,7 +16,8 @@ from django.db import close_old_connections
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import require_director, sees_conference, visible_conferences
+from diemcau.orgs.scoping import acting_as, current_user
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
@@ -155,6 +156,21 @@ class _ConferenceConsumer(_Base):
     def may_follow(self, user, conference) -> bool:
         return True
 
+    def _recheck(self):
+        """The socket's user as of now if they still may follow the conference, else ``None``.
+
+        A socket lives for hours: the user is reloaded and the scope built afresh at every message
+        and tick (nothing cached on the user object), so a revoked role closes the page at once.
+        """
+        user = current_user(self.user)
+        if user is None:
+            return None
+        with acting_as(user):
+            if not sees_conference(user, self.conference) or not self.may_follow(user, self.conference):
+                return None
+        self.user = user
+        return user
+
     async def disconnect(self, code):
         if self.conference is not None:
             await self.left()
@@ -174,7 +190,7 @@ class DirectorConsumer(_ConferenceConsumer):
 
     def may_follow(self, user, conference) -> bool:
         try:
-            services.require_director(user, conference)
+            require_director(user, conference)
         except DomainError:
             return False
         return True
@@ -185,22 +201,42 @@ class DirectorConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _state(self):
         close_old_connections()
-        return {"type": "state", "queue": services.floor_queue(self.user, self.conference),
-                "programme": services.programme_state(services.programme(self.conference))}
+        user = self._recheck()
+        if user is None:
+            return None
+        with acting_as(user):
+            return {"type": "state", "queue": services.floor_queue(user, self.conference),
+                    "programme": services.programme_state(services.programme(self.conference))}
 
     async def _send_state(self):
-        await self.send_json(await self._state())
+        state = await self._state()
+        if state is None:
+            await self.close(code=FORBIDDEN)
+            return
+        await self.send_json(state)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
         ref = content.get("ref") if isinstance(content, dict) else None
         try:
-            await database_sync_to_async(self._act)(kind, content)
+            allowed = await database_sync_to_async(self._act)(kind, content)
         except DomainError as exc:
             await self._error(exc, ref)
+            return
+        if not allowed:
+            await self._error(DomainError(_("Only the programme director may do this."), "not_director"), ref)
+            await self.close(code=FORBIDDEN)
 
-    def _act(self, kind, content):
+    def _act(self, kind, content) -> bool:
         close_old_connections()
+        user = self._recheck()
+        if user is None:
+            return False
+        with acting_as(user):
+            self._apply(kind, content)
+        return True
+
+    def _apply(self, kind, content):
         if kind in ("grant", "revoke"):
             req = FloorRequest.objects.filter(pk=content.get("id"), conference=self.conference).first()
             if req is None:
@@ -241,12 +277,20 @@ class BoardConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _snapshot(self):
         close_old_connections()
-        return services.board(self.user, self.conference)
+        user = self._recheck()
+        if user is None:
+            return None
+        with acting_as(user):
+            return services.board(user, self.conference)
 
     async def _loop(self):
         while True:
             started = time.monotonic()
-            await self.send_json({"type": "board", **await self._snapshot()})
+            snapshot = await self._snapshot()
+            if snapshot is None:
+                await self.close(code=FORBIDDEN)
+                return
+            await self.send_json({"type": "board", **snapshot})
             self._dirty.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), BOARD_EVERY)

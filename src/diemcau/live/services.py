@@ -36,9 +36,10 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit
 from diemcau.core.broadcast import send_to_group
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
+from diemcau.events.access import can_direct, require_director, sees_conference
 from diemcau.events.models import Conference, Session
-from diemcau.orgs.models import Person, Role, Unit
+from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points import services as points
 from diemcau.points.access import operated_points, require_operator
 from diemcau.points.models import Assignment, BridgePoint
@@ -150,22 +151,6 @@ def _admin_call(node: LiveNode, method: str, *args):
 
 
 # --- who may do what --------------------------------------------------------------------------------
-def is_director(actor) -> bool:
-    """Directors and national organisers run the programme and the floor."""
-    if actor is SYSTEM:
-        return True
-    if not getattr(actor, "is_authenticated", False):
-        return False
-    return scope_for(actor).has_role(Role.DIRECTOR, Role.NATIONAL_ORGANISER)
-
-
-def require_director(actor, conference: Conference):
-    if not is_director(actor):
-        raise ScopeError(_("Only the programme director may do this."), "not_director")
-    if actor is not SYSTEM and not scope_for(actor).covers(conference.host_unit.path):
-        raise ScopeError(_("Only the programme director may do this."), "not_director")
-
-
 def kiosk_points(actor, conference: Conference) -> QuerySet:
     """The points whose kiosk the actor may run: those it operates (``points.access``)."""
     return operated_points(actor, conference.pk)
@@ -306,17 +291,6 @@ PURPOSE_PLUGINS = {
 }
 
 
-def may_watch(actor, conference: Conference) -> bool:
-    """Whether ``actor`` is invited to watch the conference (its programme, its HLS)."""
-    from diemcau.events.services import visible_conferences
-
-    if actor is SYSTEM:
-        return True
-    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
-        return False
-    return visible_conferences(actor).filter(pk=conference.pk).exists()
-
-
 def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint | None = None, *,
                 publisher_id: int | None = None) -> IssuedToken:
     """Issue a per-person (and, for kiosks, per-point) Janus token and add it to the nodes it needs.
@@ -341,7 +315,7 @@ def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint 
         require_director(actor, conference)
         point = conference.points.filter(is_host=True).first() if purpose == LiveToken.Purpose.STUDIO else None
     else:
-        if not may_watch(actor, conference):
+        if not sees_conference(actor, conference):
             raise ScopeError()
         point = None
     if purpose != LiveToken.Purpose.STUDIO:
@@ -432,7 +406,7 @@ def _still_allowed(token: LiveToken) -> bool:
         elif token.purpose in (LiveToken.Purpose.STUDIO, LiveToken.Purpose.DIRECTOR):
             require_director(user, conference)
         else:
-            return may_watch(user, conference)
+            return sees_conference(user, conference)
     except ScopeError:
         return False
     return True
@@ -447,7 +421,6 @@ def revoke_user_tokens(user, reason: str, *, recheck: bool = False) -> int:
     open_tokens = LiveToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=timezone.now())
     rows = list(open_tokens.select_related("conference__host_unit", "point__hall__unit"))
     if recheck:
-        user.__dict__.pop("_diemcau_scope", None)  # the scope cached on this object predates the change
         for row in rows:
             row.user = user
         rows = [row for row in rows if not _still_allowed(row)]
@@ -458,7 +431,7 @@ def revoke_user_tokens(user, reason: str, *, recheck: bool = False) -> int:
 
 def revoke_token(actor, token: LiveToken, *, reason: str = "") -> LiveToken:
     """Withdraw a token: Janus refuses it at once, on new requests and on sessions already open."""
-    if actor is not SYSTEM and actor.pk != token.user_id and not is_director(actor):
+    if actor is not SYSTEM and actor.pk != token.user_id and not can_direct(actor, token.conference):
         raise ScopeError()
     with transaction.atomic():
         token = LiveToken.objects.select_for_update().get(pk=token.pk)
@@ -551,7 +524,7 @@ def floor_queue(actor, conference: Conference) -> list[dict]:
     """
     rows = (FloorRequest.objects.filter(conference=conference, state__in=FloorRequest.OPEN)
             .select_related("point__hall__unit").order_by("-state", "since"))
-    if actor is not SYSTEM and not is_director(actor):
+    if not can_direct(actor, conference):
         rows = rows.filter(point__in=kiosk_points(actor, conference))
     return [{"id": r.pk, "point_id": r.point_id, "point": r.point.name, "unit": r.point.hall.unit.name,
              "who": r.who, "since": r.since.isoformat(), "state": r.state,
@@ -975,7 +948,7 @@ def hls_link_ok(conference_id: int, expires: int, signature: str) -> bool:
 
 def hls_link(actor, conference: Conference) -> str:
     """The programme's HLS playlist for someone invited to the conference (``LIVE_HLS_LINK_MINUTES``)."""
-    if not may_watch(actor, conference):
+    if not sees_conference(actor, conference):
         raise ScopeError()
     window = 300
     lifetime = int(getattr(settings, "LIVE_HLS_LINK_MINUTES", 120)) * 60

@@ -15,7 +15,7 @@ from django.utils._os import safe_join
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from diemcau.core.errors import DomainError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import can_direct, require_director, sees_conference, visible_conferences
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
@@ -43,7 +43,7 @@ def _operated_point(request, pk) -> BridgePoint:
 def _director_conference(request, cid):
     conference = _conference(request, cid)
     try:
-        services.require_director(request.user, conference)
+        require_director(request.user, conference)
     except DomainError:
         raise Http404 from None
     return conference
@@ -70,7 +70,7 @@ def index(request, cid):
     return render(request, "live/index.html", {
         "conference": conference,
         "kiosks": services.kiosk_points(request.user, conference),
-        "is_director": services.is_director(request.user),
+        "is_director": can_direct(request.user, conference),
         "programme": services.programme(conference),
     })
 
@@ -139,7 +139,7 @@ def viewer(request, cid):
     except DomainError as exc:
         issued, checkin, problem = None, None, exc.message
     hls = None
-    if (hls_folder() / "index.m3u8").exists() and services.may_watch(request.user, conference):
+    if (hls_folder() / "index.m3u8").exists() and sees_conference(request.user, conference):
         hls = services.hls_link(request.user, conference)
     config = _config(request, issued, ws="", conference_id=conference.pk)
     return render(request, "live/viewer.html", {"conference": conference, "config": config, "problem": problem,
@@ -149,7 +149,7 @@ def viewer(request, cid):
 @login_required
 def nodes(request, cid):
     conference = _conference(request, cid)
-    if not services.is_director(request.user):
+    if not can_direct(request.user, conference):
         raise Http404
     return render(request, "live/nodes.html", {"conference": conference, "plan": services.node_plan(conference)})
 

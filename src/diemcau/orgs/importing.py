@@ -47,8 +47,8 @@ from diemcau.core.excel import (
     uncompressed_size,
 )
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from . import services
 from .models import PATH_STEP, EducationLevel, ImportBatch, Person, Unit, path_segment

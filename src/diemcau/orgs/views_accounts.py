@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from diemcau.core.middleware import MUST_CHANGE_PASSWORD
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from . import accounts, lockout
 

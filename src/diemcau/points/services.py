@@ -21,10 +21,11 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, require_scope, scope_for
 from diemcau.events import services as events
+from diemcau.events.access import line_q
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import PATH_STEP, Person, Unit, path_upper_bound
+from diemcau.orgs.scoping import SYSTEM, require_scope, scope_for
 from diemcau.orgs.services import clean_text
 
 from .models import Assignment, BridgePoint, Hall, Proposal, RoadDistance
@@ -51,7 +52,7 @@ def visible_points(user, conference: Conference) -> QuerySet:
         return qs
     if scope_for(user).is_empty:
         return qs.none()
-    return qs.filter(events.line_q(user, "hall__unit__path"))
+    return qs.filter(line_q(user, "hall__unit__path"))
 
 
 def points_in_scope(user, conference: Conference, mode: str = "read", within: Unit | None = None) -> QuerySet:

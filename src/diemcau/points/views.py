@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.events.views import planning_units, visible_conference, visible_session
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import scope_for
 
 from . import importing, services
 from .forms import CheckForm, HallForm, NewPointForm, PlannerForm, PointForm, UploadForm

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
+from diemcau.events import access
 from diemcau.orgs.models import Role, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from . import groups as group_engine
 from . import services
@@ -53,7 +54,7 @@ def analysis_unit(user, unit: Unit | None = None) -> Unit:
 
 def start_groups(user, conference, unit: Unit | None = None) -> OpinionGroupsRun:
     """Queue the computation of opinion groups over the votes of the user's subtree."""
-    services.require_takes_part(user, conference)
+    access.require_sees(user, conference)
     unit = analysis_unit(user, unit)
     with transaction.atomic():
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit,

@@ -26,10 +26,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import demo as events_demo
 from diemcau.orgs import demo as orgs_demo
 from diemcau.orgs.models import EducationLevel, Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment
 
 from . import analysis, services

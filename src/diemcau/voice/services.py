@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, vntext
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.core.vntext import fold, nfc
-from diemcau.events.services import visible_conferences
-from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment, Unit
+from diemcau.events.access import require_director, require_sees, sees_conference, visible_conferences
+from diemcau.orgs.models import PATH_STEP, Role, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from . import anonymity, textsim
 from . import topics as topic_engine
@@ -40,30 +40,7 @@ MODERATOR_ROLES = (Role.MODERATOR, Role.NATIONAL_ORGANISER)
 VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ON_AIR, Opinion.Status.ANSWERED)
 
 
-# --- access: the conferences a user takes part in ----------------------------------------------
-
-def takes_part(user, conference) -> bool:
-    """True when the user may send to, read, moderate or analyse the conference's opinions.
-
-    The rule is the events module's (:func:`visible_conferences`: hosted in the user's subtrees
-    or above them), the one live uses too; finer rules (moderate, direct, analyse) come on top.
-    """
-    return user is SYSTEM or visible_conferences(user).filter(pk=conference.pk).exists()
-
-
-def require_takes_part(user, conference):
-    if not takes_part(user, conference):
-        raise ScopeError()
-    return conference
-
-
-def conference_for(user, conference_id):
-    """The conference, if the user takes part in it; :class:`ScopeError` (a 404) as if absent otherwise."""
-    conference = visible_conferences(user).filter(pk=conference_id).first()
-    if conference is None:
-        raise ScopeError()
-    return conference
-
+# --- access: who sees and directs a conference is events.access's ---------------------------------
 
 def opinion_for(user, opinion_id) -> Opinion:
     """An item of a conference the user takes part in; :class:`ScopeError` (a 404) otherwise."""
@@ -168,7 +145,7 @@ def can_see(user, opinion: Opinion) -> bool:
     scope = scope_for(user)
     path = opinion.at_unit.path
     return (scope.can_see(opinion.author_unit) or any(p.startswith(path) for p in scope.read_paths)) \
-        and takes_part(user, opinion.conference)
+        and sees_conference(user, opinion.conference)
 
 
 def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) -> list[Opinion]:
@@ -240,7 +217,7 @@ def kiosk_point(user, person, conference, point_id):
 
 def live_candidates(user, conference):
     """Approved items the director may put on screen, ranked (the top levels' lists first)."""
-    _require_director(user, conference)
+    require_director(user, conference)
     qs = Opinion.objects.filter(conference=conference, status=Opinion.Status.APPROVED)
     return qs.select_related("author_unit", "at_unit", "topic").order_by(
         "at_unit__depth", -(F("upvotes") + F("agree")), "-raised_by_units", "-raised_by_people", "created_at")
@@ -256,7 +233,7 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
     if person is None:
         raise DomainError(_("Only participants listed in a unit can send opinions."), "not_a_participant")
     if person.user is not None:
-        require_takes_part(person.user, conference)
+        require_sees(person.user, conference)
     text = _clean_text(text)
     if kind not in Opinion.Kind.values:
         raise DomainError(_("Unknown kind of item."), "bad_kind")
@@ -346,7 +323,7 @@ def _count_field(kind: str) -> str:
 def can_moderate(user, opinion: Opinion) -> bool:
     if user is SYSTEM:
         return True
-    return scope_for(user).covers(opinion.at_unit.path, "moderate") and takes_part(user, opinion.conference)
+    return scope_for(user).covers(opinion.at_unit.path, "moderate") and sees_conference(user, opinion.conference)
 
 
 def _require_moderator(user, opinion: Opinion):
@@ -500,31 +477,6 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
 ANSWER_TIME = re.compile(r"^(\d{1,2}):([0-5]\d):([0-5]\d)$")
 
 
-def can_direct(user, conference) -> bool:
-    """True when the user directs the conference's live programme.
-
-    A national organiser, or a director whose assignment covers the conference's host unit (an
-    unscoped director covers every conference). The director role gives no moderation rights.
-    """
-    if user is SYSTEM:
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    scope = scope_for(user)
-    if scope.has_role(Role.NATIONAL_ORGANISER):
-        return True
-    if not scope.has_role(Role.DIRECTOR):
-        return False
-    host = conference.host_unit.path
-    return any(unit_path is None or host.startswith(unit_path) for unit_path in RoleAssignment.objects.filter(
-        user=user, role=Role.DIRECTOR).values_list("unit__path", flat=True))
-
-
-def _require_director(user, conference):
-    if not can_direct(user, conference):
-        raise ScopeError()
-
-
 def on_air(conference) -> Opinion | None:
     """The item being answered on screen now, if any."""
     return Opinion.objects.filter(conference=conference, status=Opinion.Status.ON_AIR).select_related(
@@ -565,7 +517,7 @@ def put_on_air(user, opinion: Opinion, previous: str = "answered") -> Opinion:
     if previous not in ("answered", "return"):
         raise DomainError(_("Say whether the previous item was answered or returns to the list."), "bad_previous")
     conference = opinion.conference
-    _require_director(user, conference)
+    require_director(user, conference)
     with transaction.atomic():
         # Lock the conference's row: two directors clicking at once take turns.
         type(conference).objects.select_for_update().filter(pk=conference.pk).first()
@@ -588,7 +540,7 @@ def put_on_air(user, opinion: Opinion, previous: str = "answered") -> Opinion:
 
 def answer(user, opinion: Opinion, text: str = "", answer_time: str = "") -> Opinion:
     """Record the answer of the item on screen (or correct an answered one's), taking it off screen."""
-    _require_director(user, opinion.conference)
+    require_director(user, opinion.conference)
     text = nfc(text)
     if len(text) > MAX_TEXT * 4:
         raise DomainError(_("Keep the answer under %(max)d characters.") % {"max": MAX_TEXT * 4}, "too_long")
@@ -610,7 +562,7 @@ def answer(user, opinion: Opinion, text: str = "", answer_time: str = "") -> Opi
 
 def take_off_air(user, opinion: Opinion) -> Opinion:
     """Return the item on screen to the list unanswered (the screens show nothing)."""
-    _require_director(user, opinion.conference)
+    require_director(user, opinion.conference)
     with transaction.atomic():
         opinion = _locked(opinion)
         if opinion.status != Opinion.Status.ON_AIR:

@@ -21,9 +21,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from diemcau.core.excel import safe_cell
+from diemcau.events import access
 from diemcau.orgs.models import PATH_STEP, EducationLevel, Unit
 
-from . import analysis, services
+from . import analysis
 from .models import Opinion
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -62,7 +63,7 @@ def items_in(unit: Unit, conference):
 
 def policy_summary(user, conference, unit: Unit | None = None) -> dict:
     """Every figure of the summary for the subtree the user may analyse (or ``unit`` within it)."""
-    services.require_takes_part(user, conference)
+    access.require_sees(user, conference)
     unit = analysis.analysis_unit(user, unit)
     qs = items_in(unit, conference)
     by_status = dict(qs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
+from diemcau.events import access
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import scope_for
 
 from . import analysis, services, summary
 from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
@@ -32,7 +33,7 @@ def _htmx(request) -> bool:
 def _conference(request, conference_id):
     """The conference if the user takes part in it; 404 otherwise, as if it did not exist."""
     try:
-        return services.conference_for(request.user, conference_id)
+        return access.visible_conference(request.user, conference_id)
     except ScopeError:
         raise Http404 from None
 
@@ -140,7 +141,7 @@ def ranked(request, conference_id):
     items = list(services.ranked(request.user, conference, include_below=below)[:500])
     return render(request, "voice/ranked.html", {
         "conference": conference, "items": items, "below": below,
-        "can_direct": services.can_direct(request.user, conference),
+        "can_direct": access.can_direct(request.user, conference),
         "can_analyse": analysis.can_analyse(request.user)})
 
 
@@ -205,7 +206,7 @@ def on_air(request, conference_id):
 def director(request, conference_id):
     """The director's controls: what is on screen, the approved items ranked, the answered ones."""
     conference = _conference(request, conference_id)
-    if not services.can_direct(request.user, conference):
+    if not access.can_direct(request.user, conference):
         raise Http404
     return render(request, "voice/director.html", {
         "conference": conference, "current": services.on_air(conference),
@@ -224,7 +225,7 @@ def director_act(request, pk, action):
     if action not in LIVE_ACTIONS:
         raise Http404
     opinion = _opinion(request, pk)
-    if not services.can_direct(request.user, opinion.conference):
+    if not access.can_direct(request.user, opinion.conference):
         raise Http404
     try:
         if action == "on_air":

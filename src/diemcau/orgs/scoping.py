@@ -1,4 +1,4 @@
-"""Who may see and change which part of the tree: the one scoping helper every view uses.
+"""Who may see and change which part of the tree: the one scoping helper, and the guard that enforces it.
 
 A user's scope is a set of subtrees (tree paths) they may read and a set they may change,
 derived from their role assignments:
@@ -14,15 +14,26 @@ derived from their role assignments:
 | participant        | their own unit                | nothing                         |
 
 Querysets are filtered with :meth:`Scope.filter`, which turns the subtrees into path ranges, so a
-scoped list is one indexed query. Code that must bypass the scope (commands run by support
-staff, the demo loader) does so explicitly and says why.
+scoped list is one indexed query.
+
+Scope as a guard (docs/ARCHITECTURE.md, "Access and scope"): a context variable holds the active
+scope, or the system actor. The request middleware (:class:`ScopeMiddleware`) activates the signed-in
+user's scope, built at most once per request and kept on the request; consumers activate a freshly
+built one per message or tick (a websocket lives for hours: a revoked role must count at once);
+jobs, commands and loaders say ``with system_scope("why"):``. The managers of the scoped models
+(units, people, bridge points, opinions) refuse a query when nothing is active
+(:class:`ScopeMissing`), so a forgotten scope is an error, never a leak. The scope is never cached
+on a user object.
 """
 
+import contextlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import Q, QuerySet
 
-from .errors import ScopeError
+from diemcau.core.errors import ScopeError
 
 EVERYTHING = ""  # the empty path prefix: the whole tree
 
@@ -90,7 +101,7 @@ class Scope:
     # --- querysets ------------------------------------------------------------------------
     def q(self, path_field: str = "path", mode: str = "read") -> Q:
         """A filter matching rows whose ``path_field`` lies in the scope (no rows if empty)."""
-        from diemcau.orgs.models import path_upper_bound
+        from .models import path_upper_bound  # the models import this module (their managers)
 
         paths = _minimal(self._paths(mode))
         if EVERYTHING in paths:
@@ -108,18 +119,18 @@ class Scope:
         return qs.filter(self.q(path_field, mode))
 
     def units(self, mode: str = "read") -> QuerySet:
-        from diemcau.orgs.models import Unit
+        from .models import Unit  # the models import this module (their managers)
 
         return self.filter(Unit.objects.all(), "path", mode)
 
     def people(self, mode: str = "read") -> QuerySet:
-        from diemcau.orgs.models import Person
+        from .models import Person  # the models import this module (their managers)
 
         return self.filter(Person.objects.all(), "unit__path", mode)
 
     def roots(self, mode: str = "read") -> QuerySet:
         """The top units of the scope: where the user's tree view starts."""
-        from diemcau.orgs.models import Unit
+        from .models import Unit  # the models import this module (their managers)
 
         paths = _minimal(self._paths(mode))
         if EVERYTHING in paths:
@@ -138,7 +149,7 @@ def _minimal(paths: list[str]) -> list[str]:
 
 def build_scope(user) -> Scope:
     """Compute a user's scope from their role assignments (one query)."""
-    from diemcau.orgs.models import Role, RoleAssignment, Unit
+    from .models import Role, RoleAssignment, Unit  # the models import this module (their managers)
 
     scope = Scope(user=user)
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -184,15 +195,22 @@ def build_scope(user) -> Scope:
 
 
 def scope_for(user) -> Scope:
-    """The user's scope, computed once per request (cached on the user object)."""
-    cached = getattr(user, "_diemcau_scope", None)
-    if cached is None:
-        cached = build_scope(user)
-        try:
-            user._diemcau_scope = cached
-        except AttributeError:  # AnonymousUser and other read-only stand-ins
-            pass
-    return cached
+    """The user's scope: the active one when it is this user's (built once per request), else fresh.
+
+    Never cached on the user object: a websocket keeps its user for hours, and a role revoked in
+    between must count at the next message.
+    """
+    active = _active.get()
+    if active is not None and active.user is not None and _same_user(active.user, user):
+        return active.scope
+    return build_scope(user)
+
+
+def _same_user(a, b) -> bool:
+    if a is b:
+        return True
+    pk = getattr(a, "pk", None)
+    return pk is not None and pk == getattr(b, "pk", None) and getattr(b, "is_authenticated", False)
 
 
 class SystemActor:
@@ -220,3 +238,134 @@ def require_scope(user, unit, mode: str = "read"):
     if unit is None or not scope_for(user).covers(unit.path, mode):
         raise ScopeError()
     return unit
+
+
+# --- the guard ------------------------------------------------------------------------------------
+class ScopeMissing(RuntimeError):
+    """A scoped model was queried with no active scope: a programming error, never a user's."""
+
+
+class _Activation:
+    """What is active in this context: a user's scope (built on first use) or the system actor."""
+
+    __slots__ = ("_scope", "reason", "user")
+
+    def __init__(self, user=None, scope: Scope | None = None, reason: str = ""):
+        self.user, self._scope, self.reason = user, scope, reason
+
+    @property
+    def scope(self) -> Scope:
+        if self._scope is None:
+            self._scope = build_scope(self.user)
+        return self._scope
+
+
+_active: ContextVar[_Activation | None] = ContextVar("diemcau_scope", default=None)
+
+
+@contextlib.contextmanager
+def _activate(activation: _Activation):
+    token = _active.set(activation)
+    try:
+        yield activation
+    finally:
+        _active.reset(token)
+
+
+def acting_as(user_or_scope):
+    """Activate a user's scope (built lazily, at most once) or a given :class:`Scope` for a block.
+
+    ``SYSTEM`` activates the system actor (prefer :func:`system_scope`, which says why).
+    """
+    if user_or_scope is SYSTEM:
+        return system_scope("acting as the system actor")
+    if isinstance(user_or_scope, Scope):
+        return _activate(_Activation(user_or_scope.user, user_or_scope))
+    return _activate(_Activation(user_or_scope))
+
+
+def system_scope(reason: str):
+    """Activate the system actor for a block: jobs, commands, loaders, the media runtime.
+
+    ``reason`` says why the block acts for nobody in particular; it is kept for the error messages.
+    """
+    if not reason:
+        raise ValueError("system_scope needs a reason")
+    return _activate(_Activation(SYSTEM, reason=reason))
+
+
+def current_user(user):
+    """``user`` as the database has it now, or ``None`` when gone or deactivated.
+
+    A websocket keeps its user object for hours; consumers call this per message or tick and
+    build the scope afresh from it (:func:`acting_as`), so a revoked role counts at once.
+    """
+    from django.contrib.auth import get_user_model  # the user model is ready only once apps are
+
+    pk = getattr(user, "pk", None)
+    if pk is None or not getattr(user, "is_authenticated", False):
+        return None
+    return get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
+def forget_scope(user) -> None:
+    """Drop the active scope if it is ``user``'s (their roles just changed); it is rebuilt on next use."""
+    active = _active.get()
+    if active is not None and active.user is not None and active.user is not SYSTEM and _same_user(active.user, user):
+        active._scope = None
+
+
+def active_scope() -> Scope | None:
+    """The active user's scope; ``None`` when the system actor (or nothing) is active."""
+    active = _active.get()
+    if active is None or active.user is SYSTEM:
+        return None
+    return active.scope
+
+
+def require_active(model_label: str = "") -> None:
+    """Raise :class:`ScopeMissing` unless a scope or the system actor is active (one context read)."""
+    if _active.get() is None:
+        raise ScopeMissing(
+            f"{model_label or 'A scoped model'} was queried with no active scope: wrap the code in "
+            "orgs.scoping.acting_as(user) or system_scope(\"why\") (see docs/ARCHITECTURE.md, \"Access and scope\")")
+
+
+class ScopedManager(models.Manager):
+    """The default manager of a scoped model: refuses to build a query when no scope is active.
+
+    It guards, it does not filter: services still filter with :meth:`Scope.filter`. Not used in
+    migrations (historical models get plain managers); related managers (``unit.children``) and the
+    admin go through it; ``select_related`` joins use the base manager, which stays plain.
+    """
+
+    use_in_migrations = False
+
+    def get_queryset(self):
+        require_active(self.model._meta.label)
+        return super().get_queryset()
+
+
+class ScopeMiddleware:
+    """Activate the signed-in user's scope for the request (built at most once, kept on the request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        activation = _Activation(getattr(request, "user", None))
+        request.scope = _LazyScope(activation)
+        with _activate(activation):
+            return self.get_response(request)
+
+
+class _LazyScope:
+    """The request's scope, built on first use (a page that needs none costs nothing)."""
+
+    __slots__ = ("_activation",)
+
+    def __init__(self, activation: _Activation):
+        self._activation = activation
+
+    def __getattr__(self, name):
+        return getattr(self._activation.scope, name)
