@@ -39,15 +39,15 @@ def test_a_revoked_director_is_refused_at_the_next_message_and_the_socket_closes
     async def go():
         comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/live/director/{conference.pk}/")
         comm.scope["user"] = director  # the same object for the socket's whole life
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=20)
         assert connected
-        state = await comm.receive_json_from(timeout=5)
+        state = await comm.receive_json_from(timeout=20)
         assert state["type"] == "state"
         await sync_to_async(_revoke)(director)
         await comm.send_json_to({"type": "grant", "id": request.pk})
         seen = []
         while True:
-            out = await comm.receive_output(timeout=5)
+            out = await comm.receive_output(timeout=20)
             seen.append(out)
             if out["type"] == "websocket.close":
                 break
@@ -69,12 +69,12 @@ def test_a_revoked_director_is_refused_even_if_the_console_only_listens(live_wor
     async def go():
         comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/live/director/{conference.pk}/")
         comm.scope["user"] = director
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=20)
         assert connected
-        await comm.receive_json_from(timeout=5)
+        await comm.receive_json_from(timeout=20)
         await sync_to_async(_revoke)(director)
         await sync_to_async(live.request_floor)(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Văn Hùng")
-        out = await comm.receive_output(timeout=5)
+        out = await comm.receive_output(timeout=20)
         assert out == {"type": "websocket.close", "code": 4403}, out
         await comm.wait()
 

@@ -22,17 +22,16 @@ user's scope, built at most once per request and kept on the request; consumers 
 built one per message or tick (a websocket lives for hours: a revoked role must count at once);
 jobs, commands and loaders say ``with system_scope("why"):``. The managers of the scoped models
 (units, people, bridge points, opinions) refuse a query when nothing is active
-(:class:`ScopeMissing`), so a forgotten scope is an error, never a leak. The scope is never cached
+(``core.acting.ScopeMissing``), so a forgotten scope is an error, never a leak. The scope is never cached
 on a user object.
 """
 
-import contextlib
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import Q, QuerySet
 
+from diemcau.core.acting import Activation, activate, current, require_active, system_scope
 from diemcau.core.errors import ScopeError
 
 EVERYTHING = ""  # the empty path prefix: the whole tree
@@ -200,8 +199,8 @@ def scope_for(user) -> Scope:
     Never cached on the user object: a websocket keeps its user for hours, and a role revoked in
     between must count at the next message.
     """
-    active = _active.get()
-    if active is not None and active.user is not None and _same_user(active.user, user):
+    active = current()
+    if isinstance(active, _UserActivation) and _same_user(active.user, user):
         return active.scope
     return build_scope(user)
 
@@ -240,58 +239,35 @@ def require_scope(user, unit, mode: str = "read"):
     return unit
 
 
-# --- the guard ------------------------------------------------------------------------------------
-class ScopeMissing(RuntimeError):
-    """A scoped model was queried with no active scope: a programming error, never a user's."""
+# --- the guard (core.acting holds the active actor; this module activates users' scopes) ------------
+class _UserActivation(Activation):
+    """A user's scope, active: built on first use and kept for the block, or (``fresh``) built at every use."""
 
+    __slots__ = ("_scope", "fresh", "user")
 
-class _Activation:
-    """What is active in this context: a user's scope (built on first use) or the system actor."""
-
-    __slots__ = ("_scope", "reason", "user")
-
-    def __init__(self, user=None, scope: Scope | None = None, reason: str = ""):
-        self.user, self._scope, self.reason = user, scope, reason
+    def __init__(self, user, scope: Scope | None = None, fresh: bool = False):
+        super().__init__()
+        self.user, self._scope, self.fresh = user, scope, fresh
 
     @property
     def scope(self) -> Scope:
+        if self.fresh:
+            return build_scope(self.user)
         if self._scope is None:
             self._scope = build_scope(self.user)
         return self._scope
 
 
-_active: ContextVar[_Activation | None] = ContextVar("diemcau_scope", default=None)
-
-
-@contextlib.contextmanager
-def _activate(activation: _Activation):
-    token = _active.set(activation)
-    try:
-        yield activation
-    finally:
-        _active.reset(token)
-
-
 def acting_as(user_or_scope):
-    """Activate a user's scope (built lazily, at most once) or a given :class:`Scope` for a block.
+    """Activate a user's scope (built at most once, on first use) or a given :class:`Scope` for a block.
 
-    ``SYSTEM`` activates the system actor (prefer :func:`system_scope`, which says why).
+    Consumers call it per message or tick with the user reloaded (:func:`current_user`).
     """
     if user_or_scope is SYSTEM:
         return system_scope("acting as the system actor")
     if isinstance(user_or_scope, Scope):
-        return _activate(_Activation(user_or_scope.user, user_or_scope))
-    return _activate(_Activation(user_or_scope))
-
-
-def system_scope(reason: str):
-    """Activate the system actor for a block: jobs, commands, loaders, the media runtime.
-
-    ``reason`` says why the block acts for nobody in particular; it is kept for the error messages.
-    """
-    if not reason:
-        raise ValueError("system_scope needs a reason")
-    return _activate(_Activation(SYSTEM, reason=reason))
+        return activate(_UserActivation(user_or_scope.user, user_or_scope))
+    return activate(_UserActivation(user_or_scope))
 
 
 def current_user(user):
@@ -310,40 +286,69 @@ def current_user(user):
 
 def forget_scope(user) -> None:
     """Drop the active scope if it is ``user``'s (their roles just changed); it is rebuilt on next use."""
-    active = _active.get()
-    if active is not None and active.user is not None and active.user is not SYSTEM and _same_user(active.user, user):
+    active = current()
+    if isinstance(active, _UserActivation) and _same_user(active.user, user):
         active._scope = None
 
 
 def active_scope() -> Scope | None:
-    """The active user's scope; ``None`` when the system actor (or nothing) is active."""
-    active = _active.get()
-    if active is None or active.user is SYSTEM:
-        return None
-    return active.scope
+    """The active user's scope; ``None`` when the system (or nothing) is active."""
+    active = current()
+    return active.scope if isinstance(active, _UserActivation) else None
 
 
-def require_active(model_label: str = "") -> None:
-    """Raise :class:`ScopeMissing` unless a scope or the system actor is active (one context read)."""
-    if _active.get() is None:
-        raise ScopeMissing(
-            f"{model_label or 'A scoped model'} was queried with no active scope: wrap the code in "
-            "orgs.scoping.acting_as(user) or system_scope(\"why\") (see docs/ARCHITECTURE.md, \"Access and scope\")")
+class ScopedQuerySet(QuerySet):
+    """A query of a scoped model: refused when it reaches the database with no scope active.
+
+    Checked when the query runs, not when it is built, so querysets made at import time (form
+    fields, admin options) are fine. It guards, it does not filter: services still filter with
+    :meth:`Scope.filter`. Writes through ``save()`` use the base manager and are not guarded.
+    """
+
+    def _guard(self):
+        require_active(self.model._meta.label)
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._guard()
+        super()._fetch_all()
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        self._guard()
+        yield from super()._iterator(use_chunked_fetch, chunk_size)
+
+    def count(self):
+        if self._result_cache is None:
+            self._guard()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._guard()
+        return super().exists()
+
+    def aggregate(self, *args, **kwargs):
+        self._guard()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._guard()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._guard()
+        return super().delete()
 
 
-class ScopedManager(models.Manager):
-    """The default manager of a scoped model: refuses to build a query when no scope is active.
+class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
+    """The default manager of a scoped model (units, people, bridge points, opinions).
 
-    It guards, it does not filter: services still filter with :meth:`Scope.filter`. Not used in
-    migrations (historical models get plain managers); related managers (``unit.children``) and the
-    admin go through it; ``select_related`` joins use the base manager, which stays plain.
+    Not used in migrations (historical models get plain managers); related managers
+    (``unit.children``) and the admin go through it; forward relations and ``select_related``
+    read through the base manager, which stays plain (an object already reached is not a list).
     """
 
     use_in_migrations = False
-
-    def get_queryset(self):
-        require_active(self.model._meta.label)
-        return super().get_queryset()
 
 
 class ScopeMiddleware:
@@ -353,9 +358,9 @@ class ScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        activation = _Activation(getattr(request, "user", None))
-        request.scope = _LazyScope(activation)
-        with _activate(activation):
+        activation = _UserActivation(getattr(request, "user", None))
+        request.user_scope = _LazyScope(activation)
+        with activate(activation):
             return self.get_response(request)
 
 
@@ -364,8 +369,23 @@ class _LazyScope:
 
     __slots__ = ("_activation",)
 
-    def __init__(self, activation: _Activation):
+    def __init__(self, activation: _UserActivation):
         self._activation = activation
 
     def __getattr__(self, name):
         return getattr(self._activation.scope, name)
+
+
+class WebsocketScopeMiddleware:
+    """Channels middleware: while a socket is open, its user's scope is built afresh at every use.
+
+    A safety net under the consumers, which activate a scope built once per message or tick
+    (:func:`acting_as`); nothing here is cached, so a role revoked mid-socket counts at once.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        with activate(_UserActivation(scope.get("user"), fresh=True)):
+            return await self.app(scope, receive, send)
