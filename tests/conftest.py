@@ -4,11 +4,23 @@ import itertools
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
+from diemcau.core.acting import system_scope
 from diemcau.orgs import services
 from diemcau.orgs.models import EducationLevel, Person, Role, Unit
+from diemcau.orgs.scoping import SYSTEM
 
 _codes = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def system_actor():
+    """Tests build their world and call models directly, as a loader would: the system is active.
+
+    Requests (the test client, the live server) and consumers activate their user's scope on top.
+    ``tests/orgs/test_scope_guard.py`` overrides this fixture to prove the guard without it.
+    """
+    with system_scope("tests: fixtures and direct model calls"):
+        yield
 
 
 @pytest.fixture

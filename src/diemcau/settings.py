@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "diemcau.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "diemcau.orgs.scoping.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "diemcau.core.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

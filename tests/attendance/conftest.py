@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from diemcau.attendance import checkin, delegations, headcounts
 from diemcau.attendance.models import CheckIn, Delegation
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points
 from tests.points.conftest import bavi_institutions, planning  # noqa: F401  (fixtures reused)
 

@@ -11,8 +11,8 @@ from diemcau.attendance import board_notices, checkin
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

@@ -12,8 +12,8 @@ from django.contrib.auth.models import AnonymousUser
 
 from diemcau.attendance import checkin, consumers
 from diemcau.attendance.models import CheckIn
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from tests.servers import redis_server
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

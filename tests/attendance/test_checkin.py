@@ -9,8 +9,8 @@ from diemcau.attendance import badges, checkin, rollup
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 
 from .conftest import cid, roll_call
 

@@ -15,9 +15,9 @@ from diemcau.attendance import checkin, headcounts
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Session
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 
 from .conftest import TEACHER
 

@@ -7,7 +7,7 @@ from django.db import connection
 
 from diemcau.attendance import checkin, rollup
 from diemcau.attendance.models import CheckIn
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from tests.racing import race as race_all
 
 pytestmark = [pytest.mark.django_db(transaction=True),

@@ -6,8 +6,8 @@ from diemcau.attendance import delegations
 from diemcau.attendance.models import Delegation
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 
 from .conftest import MGMT, STAFF, TEACHER
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from diemcau.attendance import checkin, headcounts
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Session
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

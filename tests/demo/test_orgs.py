@@ -9,11 +9,11 @@ from django.db.models import Count
 
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import build_scope
 from diemcau.core.vntext import fold
 from diemcau.demo import orgs as demo
 from diemcau.orgs import admin_data, services
 from diemcau.orgs.models import Person, Role, Unit, path_segment
+from diemcau.orgs.scoping import build_scope
 
 pytestmark = pytest.mark.smoke
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from diemcau.attendance import checkin, delegations
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn, Delegation
-from diemcau.core.scoping import SYSTEM
 from diemcau.demo import events as demo
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment
 
 from .conftest import login, shot

@@ -181,7 +181,7 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     shot(board, "live-board")
 
     # The director puts a teacher's question on screen (voice): every kiosk shows it, pushed, no reload.
-    from diemcau.core.scoping import SYSTEM
+    from diemcau.orgs.scoping import SYSTEM
     from diemcau.voice import moderation, opinions
 
     asker = person_factory(w["tree"]["school_a"], name="Phạm Thị Mai")
@@ -322,10 +322,10 @@ def _widths(page) -> tuple[int, int]:
 
 
 def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browser, asgi_server, root_on_air):
-    from diemcau.core.scoping import SYSTEM
     from diemcau.live import floor, nodes
     from diemcau.live.janus_client import JanusAdmin
     from diemcau.live.models import FloorRequest
+    from diemcau.orgs.scoping import SYSTEM
 
     url, w, runtime = asgi_server.url, root_on_air["world"], root_on_air["runtime"]
     viewer = _page(browser, url, w["ops"]["bavi"])

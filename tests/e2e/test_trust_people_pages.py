@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from diemcau.attendance import checkin
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person, Role
+from diemcau.orgs.scoping import SYSTEM
 from tests.attendance.conftest import world  # noqa: F401  (fixtures reused)
 from tests.points.conftest import bavi_institutions, planning  # noqa: F401
 

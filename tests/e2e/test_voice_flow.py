@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions
 from diemcau.voice import on_air as voice_on_air
 from diemcau.voice.models import Opinion, Vote

@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
-from diemcau.events import services
+from diemcau.events import access, services
 from diemcau.events.models import Conference
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 
@@ -52,13 +52,13 @@ def test_district_organiser_cannot_host_at_the_ministry(organiser_bavi, tree):
 
 def test_conference_visibility_follows_the_line(conference, organiser_bavi, make_user, tree):
     # Ba Vì sees the ministry's conference (it hangs below the host) ...
-    assert conference in services.visible_conferences(organiser_bavi)
+    assert conference in access.visible_conferences(organiser_bavi)
     # ... but not a conference hosted by Hồ Chí Minh City's department.
     hcm_conf = services.create_conference(SYSTEM, title="Hội nghị TP.HCM", date=DAY, host_unit=tree["hcm"])
-    assert hcm_conf not in services.visible_conferences(organiser_bavi)
+    assert hcm_conf not in access.visible_conferences(organiser_bavi)
     nobody = make_user("nobody")
-    assert not services.visible_conferences(nobody).exists()
-    assert not services.can_manage(organiser_bavi, conference)
+    assert not access.visible_conferences(nobody).exists()
+    assert not access.can_manage(organiser_bavi, conference)
 
 
 def test_session_needs_an_audience(conference):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from diemcau.live.janus_node import JANUS_BINARY, JanusNode
+from diemcau.orgs.scoping import SYSTEM
 from tests.environment import missing
 
 
@@ -89,7 +90,6 @@ def live_world(db, tree, make_user):
     one operator per point, a director, and a Sóc Sơn organiser (outside Ba Vì)."""
     import datetime
 
-    from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import Role, RoleAssignment
     from diemcau.points import bridge_points, halls

@@ -21,7 +21,6 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM
 from diemcau.live import floor, hls, layout
 from diemcau.live import tokens as live_tokens
 from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, VideoRoom
@@ -30,6 +29,7 @@ from diemcau.live.models import LiveNode, LiveToken
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.routing import websocket_urlpatterns
 
 from .conftest import live_base_port

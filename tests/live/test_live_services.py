@@ -241,9 +241,9 @@ def test_a_viewer_token_works_on_the_node(live_world, node_row, person_factory):
     that the watch page adds is tested with the page, in tests/site/test_watching.py)."""
     from django.contrib.auth import get_user_model
 
-    from diemcau.core.scoping import SYSTEM
     from diemcau.events import services as events
     from diemcau.orgs.models import EducationLevel
+    from diemcau.orgs.scoping import SYSTEM
     from diemcau.points import assignment, bridge_points
 
     w = live_world

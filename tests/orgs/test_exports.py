@@ -5,9 +5,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import columns, exports, importing, services
 from diemcau.orgs.models import EducationLevel, Person
+from diemcau.orgs.scoping import SYSTEM
 
 from .sheets import PEOPLE, UNITS, plan
 

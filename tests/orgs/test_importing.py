@@ -8,9 +8,9 @@ from openpyxl import load_workbook
 
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import importing, services
 from diemcau.orgs.models import EducationLevel, ImportBatch, Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 
 from .sheets import (
     PEOPLE,

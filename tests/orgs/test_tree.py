@@ -3,9 +3,9 @@
 import pytest
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import services
 from diemcau.orgs.models import PATH_STEP, Unit
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

@@ -11,9 +11,9 @@ import openpyxl
 import pytest
 
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import services
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

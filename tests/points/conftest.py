@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import bridge_points
 from diemcau.points import halls as points_halls
 

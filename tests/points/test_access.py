@@ -8,8 +8,8 @@ whom live let run the kiosk.
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role, RoleAssignment
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import access, bridge_points
 
 pytestmark = pytest.mark.smoke

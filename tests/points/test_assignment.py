@@ -4,9 +4,9 @@ import pytest
 
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points
 from diemcau.points.models import Assignment
 

@@ -4,8 +4,8 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import access, assignment, bridge_points, halls, readiness
 from diemcau.points.models import BridgePoint
 

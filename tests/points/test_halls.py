@@ -3,7 +3,7 @@
 import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import access, assignment, halls
 
 from .conftest import unit

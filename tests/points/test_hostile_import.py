@@ -54,7 +54,7 @@ def _big_list(point, n=3):
 
 @pytest.fixture
 def bavi_point(planning):
-    from diemcau.core.scoping import SYSTEM
+    from diemcau.orgs.scoping import SYSTEM
     from diemcau.points import bridge_points
 
     return bridge_points.create_point(SYSTEM, planning["conference"], planning["halls"]["bavi"])

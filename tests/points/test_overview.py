@@ -3,7 +3,7 @@
 import pytest
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points, official_list
 from diemcau.points import overview as points_overview
 

@@ -6,7 +6,7 @@ import pytest
 
 from diemcau.core.errors import DomainError
 from diemcau.core.models import Job
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points
 from diemcau.points import planning as points_planning
 from diemcau.points.models import Assignment, BridgePoint, Proposal, RoadDistance

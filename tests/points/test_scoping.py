@@ -3,9 +3,9 @@
 import pytest
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.events import services as events
+from diemcau.events import access as event_access
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points import access, assignment, bridge_points, halls, official_list, readiness
 from diemcau.points.models import Assignment, BridgePoint
 
@@ -58,7 +58,7 @@ def test_points_visible_and_changeable_match_the_tree(world, who):
         assert access.can_change_point(user, p) == (p.pk in brute_changeable(user, points))
     listed = {r["point"].pk for block in official_list.official_list(user, conf) for r in block["points"]}
     assert listed <= {p.pk for p in access.points_in_scope(user, conf)}
-    assert (conf in events.visible_conferences(user)) == (who != "nobody")
+    assert (conf in event_access.visible_conferences(user)) == (who != "nobody")
 
 
 @pytest.mark.parametrize("who", ["bavi", "socson", "principal", "teacher", "director"])

@@ -6,7 +6,7 @@ import pytest
 from django.utils.html import escape
 from openpyxl import Workbook, load_workbook
 
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points
 from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, AssignmentImport, BridgePoint, Proposal

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils.html import escape
 from openpyxl import load_workbook
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points
 from diemcau.reports.official_list import official_list_workbook
 from tests.points.conftest import unit

@@ -2,9 +2,9 @@
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs import services
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 
 pytestmark = pytest.mark.smoke
 

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.events.models import AgendaItem, Conference, Session
 from diemcau.orgs.models import EducationLevel, Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points, halls
 
 pytestmark = pytest.mark.smoke

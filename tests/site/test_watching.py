@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from diemcau.attendance.models import CheckIn
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode, LiveToken
 from diemcau.orgs.models import EducationLevel
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment, bridge_points, halls
 from diemcau.site.watching import check_in_by_video
 from tests.live.conftest import live_base_port

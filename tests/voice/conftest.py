@@ -4,9 +4,9 @@ import datetime
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions
 
 

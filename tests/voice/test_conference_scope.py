@@ -11,10 +11,10 @@ import datetime
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services as events
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice.models import ModerationAction, Opinion, OpinionGroupsRun, Topic
 
 pytestmark = pytest.mark.smoke

@@ -6,8 +6,8 @@ import pytest
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.models import Job
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import analysis
 from diemcau.voice.models import OpinionGroupsRun, Vote
 

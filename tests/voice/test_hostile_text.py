@@ -3,7 +3,7 @@
 import pytest
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions
 
 pytestmark = pytest.mark.smoke

@@ -4,10 +4,11 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
+from diemcau.events import access
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import bridge_points, halls
-from diemcau.voice import access, moderation, notices, on_air, opinions
+from diemcau.voice import moderation, notices, on_air, opinions
 from diemcau.voice.models import ModerationAction, Opinion
 from tests.listening import GroupListener
 

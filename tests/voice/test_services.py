@@ -4,7 +4,7 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import access, moderation, opinions, similar, topic_list
 from diemcau.voice.models import ModerationAction, Opinion, Vote
 

@@ -5,8 +5,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Person, Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions, summary, topic_list
 from diemcau.voice.models import Opinion
 

@@ -4,8 +4,8 @@ import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.models import AuditEntry, Job
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import Role
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import access, analysis, moderation, opinions, topic_list
 from diemcau.voice.models import TopicProposal
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions
 from diemcau.voice.models import ModerationAction, Opinion
 

@@ -19,9 +19,9 @@ import uuid
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from diemcau.core.scoping import scope_for
-from diemcau.events import services as events
+from diemcau.events import access as event_access
 from diemcau.events.models import Session
+from diemcau.orgs.scoping import scope_for
 from diemcau.points.models import BridgePoint
 
 from . import checkin, headcounts, rollup
@@ -140,5 +140,5 @@ def post_headcount(request, payload: HeadcountIn):
 def get_rollup(request, session_id: int, unit_id: int):
     unit = get_object_or_404(scope_for(request.user).units(), pk=unit_id)
     session = get_object_or_404(Session, pk=session_id,
-                                conference__in=events.visible_conferences(request.user))
+                                conference__in=event_access.visible_conferences(request.user))
     return rollup.rollup(session, unit)

@@ -17,9 +17,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Role, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.models import Assignment, BridgePoint
 
 from .models import Delegation

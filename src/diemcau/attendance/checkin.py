@@ -30,9 +30,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.access import operated_points, operates_point
 from diemcau.points.models import Assignment, BridgePoint
 

@@ -21,11 +21,12 @@ from django.utils import translation
 from django.utils.html import escape
 
 from diemcau.core import hub as hubs
+from diemcau.core.acting import system_scope
 from diemcau.core.consumers import page_language
-from diemcau.core.scoping import scope_for
+from diemcau.events.access import visible_conferences
 from diemcau.events.models import Session
-from diemcau.events.services import visible_conferences
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import acting_as, current_user, scope_for
 
 from . import board, board_notices
 
@@ -38,9 +39,11 @@ def tick_seconds() -> float:
 def compute(key: tuple[int, int], languages: list[str]) -> dict[str, dict]:
     """One roll-up of a unit, rendered once per language ("" = figures only)."""
     session_id, unit_id = key
-    session = Session.objects.select_related("conference").get(pk=session_id)
-    unit = Unit.objects.get(pk=unit_id)
-    data = board.board_data(session, unit)
+    # One roll-up per unit serves every viewer of it (each was checked at connect): the system's.
+    with system_scope("attendance board: one roll-up per unit for its viewers"):
+        session = Session.objects.select_related("conference").get(pk=session_id)
+        unit = Unit.objects.get(pk=unit_id)
+        data = board.board_data(session, unit)
     figures = board.figures(data)
     payloads = {}
     for lang in languages:
@@ -99,6 +102,10 @@ class AttendanceBoardConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _path_in_scope(self, user, session_id: int, unit_id: int) -> str | None:
-        if not visible_conferences(user).filter(sessions__pk=session_id).exists():
+        user = current_user(user)
+        if user is None:
             return None
-        return scope_for(user).units().filter(pk=unit_id).values_list("path", flat=True).first()
+        with acting_as(user):
+            if not visible_conferences(user).filter(sessions__pk=session_id).exists():
+                return None
+            return scope_for(user).units().filter(pk=unit_id).values_list("path", flat=True).first()

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.models import BridgePoint
 
 from .models import Delegation, DelegationMember

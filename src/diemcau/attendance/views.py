@@ -17,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
 from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import scope_for
 from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 

@@ -11,9 +11,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
+from diemcau.orgs.scoping import scope_for
 from diemcau.points.access import operates_point
 from diemcau.points.models import Assignment, BridgePoint
 

@@ -1,9 +1,6 @@
-from .scoping import scope_for
-
-
 def scope(request):
-    """Expose the user's scope to templates (for menus; views still check it themselves)."""
+    """Expose the request's scope (``ScopeMiddleware``) to templates, for menus; views still check it."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or not hasattr(request, "user_scope"):
         return {}
-    return {"scope": scope_for(user)}
+    return {"scope": request.user_scope}

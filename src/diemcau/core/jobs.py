@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import audit
+from .acting import system_scope
 from .broadcast import publish_on_commit
 from .errors import DomainError
 from .models import Job
@@ -272,7 +273,9 @@ def _execute(job: Job, worker: str) -> Job:
         lease.start()
     progress = Progress(job, lease)
     try:
-        result = HANDLERS[job.kind](job, progress)
+        # The handler checks its owner's scope itself (services take the owner as actor).
+        with system_scope(f"job {job.kind}"):
+            result = HANDLERS[job.kind](job, progress)
     except DomainError as exc:
         outcome = (Job.Status.FAILED, exc.message, {"code": exc.code, "details": exc.details})
     except Exception as exc:

@@ -24,11 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.events import services
 from diemcau.events.models import Conference
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import access, assignment, bridge_points, planning, readiness
 from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, BridgePoint, Hall

@@ -32,11 +32,11 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
 from diemcau.core.vntext import fold
 from diemcau.orgs import admin_data, services
 from diemcau.orgs.admin_data import MINISTRY_CODE, MINISTRY_NAME, MINISTRY_SHORT_NAME, reserve_unit_ids, unit_search_key
 from diemcau.orgs.models import EducationLevel, Person, Role, Unit, path_segment
+from diemcau.orgs.scoping import SYSTEM
 
 SEED = 2023
 SIZES = ("demo", "national")

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
 from diemcau.orgs.models import EducationLevel, Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment, BridgePoint
 from diemcau.voice import access, analysis, moderation, opinions, topic_list
 from diemcau.voice import on_air as voice_on_air

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM, require_scope, scope_for
-from diemcau.orgs.models import PATH_STEP, EducationLevel, Unit, path_upper_bound
+from diemcau.orgs.models import EducationLevel, Unit, path_upper_bound
+from diemcau.orgs.scoping import SYSTEM, require_scope, scope_for
 from diemcau.orgs.services import clean_text
 
 from .models import AgendaItem, Conference, Session
@@ -25,42 +25,7 @@ CONFERENCE_FIELDS = ["title", "date", "host_unit", "place", "description"]
 SESSION_FIELDS = ["title", "starts_at", "ends_at", "audience_levels"]
 
 
-# --- scope ------------------------------------------------------------------------------------
-def upstream_paths(paths: list[str]) -> set[str]:
-    """Every path above (and including) the given ones: the units a user's subtrees hang from."""
-    result = set()
-    for p in paths:
-        for end in range(PATH_STEP, len(p) + 1, PATH_STEP):
-            result.add(p[:end])
-    return result
-
-
-def line_q(user, path_field: str) -> Q:
-    """Rows whose unit lies in the user's subtrees or directly above them (their "line").
-
-    A Ba Vì organiser sees the ministry's conference and the Hà Nội relay point it hangs from,
-    but nothing of Sóc Sơn. Built on :func:`scope_for`, the one scoping helper.
-    """
-    scope = scope_for(user)
-    if scope.reads_everything:
-        return Q()
-    return scope.q(path_field, "read") | Q(**{f"{path_field}__in": upstream_paths(scope.read_paths)})
-
-
-def visible_conferences(user) -> QuerySet:
-    """Conferences hosted in the user's subtrees or above them (the ones that concern them)."""
-    if user is SYSTEM:
-        return Conference.objects.all()
-    if scope_for(user).is_empty:
-        return Conference.objects.none()
-    return Conference.objects.filter(line_q(user, "host_unit__path")).select_related("host_unit")
-
-
-def can_manage(user, conference: Conference) -> bool:
-    """True when the user may change the conference itself (its sessions and agenda)."""
-    return user is SYSTEM or scope_for(user).can_change(conference.host_unit)
-
-
+# --- scope: who sees, directs and manages a conference is events.access's ---------------------
 def _require_manage(actor, conference: Conference):
     require_scope(actor, conference.host_unit, "write")
 

@@ -32,7 +32,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
 from diemcau.core.errors import ScopeError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import visible_conferences
 from diemcau.points.models import BridgePoint
 
 from . import access, floor, health, programme, site_board, technical_checks, thumbs, tokens

@@ -19,12 +19,13 @@ from django.utils.translation import gettext as _
 from diemcau.core.consumers import page_language
 from diemcau.core.errors import DomainError
 from diemcau.core.hub import Hub, hub_for
+from diemcau.events.access import require_director, sees_conference, visible_conferences
 from diemcau.events.models import Conference
-from diemcau.events.services import visible_conferences
+from diemcau.orgs.scoping import acting_as, current_user
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from . import access, floor, health, programme, site_board, tokens
+from . import floor, health, programme, site_board, tokens
 from .groups import board_group, director_group, kiosk_group, point_group
 from .models import FloorRequest, LiveToken
 
@@ -158,6 +159,21 @@ class _ConferenceConsumer(_Base):
     def may_follow(self, user, conference) -> bool:
         return True
 
+    def _recheck(self):
+        """The socket's user as of now if they still may follow the conference, else ``None``.
+
+        A socket lives for hours: the user is reloaded and the scope built afresh at every message
+        and tick (nothing cached on the user object), so a revoked role closes the page at once.
+        """
+        user = current_user(self.user)
+        if user is None:
+            return None
+        with acting_as(user):
+            if not sees_conference(user, self.conference) or not self.may_follow(user, self.conference):
+                return None
+        self.user = user
+        return user
+
     async def disconnect(self, code):
         if self.conference is not None:
             await self.left()
@@ -177,7 +193,7 @@ class DirectorConsumer(_ConferenceConsumer):
 
     def may_follow(self, user, conference) -> bool:
         try:
-            access.require_director(user, conference)
+            require_director(user, conference)
         except DomainError:
             return False
         return True
@@ -188,22 +204,42 @@ class DirectorConsumer(_ConferenceConsumer):
     @database_sync_to_async
     def _state(self):
         close_old_connections()
-        return {"type": "state", "queue": floor.floor_queue(self.user, self.conference),
-                "programme": programme.programme_state(programme.programme(self.conference))}
+        user = self._recheck()
+        if user is None:
+            return None
+        with acting_as(user):
+            return {"type": "state", "queue": floor.floor_queue(user, self.conference),
+                    "programme": programme.programme_state(programme.programme(self.conference))}
 
     async def _send_state(self):
-        await self.send_json(await self._state())
+        state = await self._state()
+        if state is None:
+            await self.close(code=FORBIDDEN)
+            return
+        await self.send_json(state)
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
         ref = content.get("ref") if isinstance(content, dict) else None
         try:
-            await database_sync_to_async(self._act)(kind, content)
+            allowed = await database_sync_to_async(self._act)(kind, content)
         except DomainError as exc:
             await self._error(exc, ref)
+            return
+        if not allowed:
+            await self._error(DomainError(_("Only the programme director may do this."), "not_director"), ref)
+            await self.close(code=FORBIDDEN)
 
-    def _act(self, kind, content):
+    def _act(self, kind, content) -> bool:
         close_old_connections()
+        user = self._recheck()
+        if user is None:
+            return False
+        with acting_as(user):
+            self._apply(kind, content)
+        return True
+
+    def _apply(self, kind, content):
         if kind in ("grant", "revoke"):
             req = FloorRequest.objects.filter(pk=content.get("id"), conference=self.conference).first()
             if req is None:
@@ -246,9 +282,15 @@ def compute_site_board(key: tuple[int, int], variants: list[str]) -> dict[str, o
     """
     close_old_connections()
     conference_id, user_id = key
-    user = get_user_model().objects.get(pk=user_id)
-    conference = Conference.objects.get(pk=conference_id)
-    snapshot = site_board.board(user, conference)
+    # Reloaded at every tick, its scope built afresh: a socket lives for hours, a role may not.
+    user = current_user(get_user_model()(pk=user_id))
+    conference = Conference.objects.select_related("host_unit").get(pk=conference_id)
+    if user is None:
+        return dict.fromkeys(variants)
+    with acting_as(user):
+        if not sees_conference(user, conference):
+            return dict.fromkeys(variants)
+        snapshot = site_board.board(user, conference)
     out: dict[str, object] = {}
     for variant in variants:
         if variant == "json":
@@ -294,7 +336,9 @@ class SiteBoardConsumer(_ConferenceConsumer):
             await site_board_hub().unsubscribe(self, *self.key)
 
     async def hub_push(self, payload):
-        if isinstance(payload, str):
+        if payload is None:  # the user no longer sees this conference (a role taken away, an account closed)
+            await self.close(code=FORBIDDEN)
+        elif isinstance(payload, str):
             await self.send(text_data=payload)
         else:
             await self.send_json(payload)

@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit, hub
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
+from diemcau.events.access import can_direct, require_director
 from diemcau.events.models import Conference
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from .access import is_director, kiosk_points, require_director
+from .access import kiosk_points
 from .groups import board_group, director_group, kiosk_group, point_group
 from .layout import new_publisher_id
 from .models import FloorEvent, FloorRequest, LiveToken, Programme
@@ -41,7 +41,7 @@ def floor_queue(actor, conference: Conference) -> list[dict]:
     """
     rows = (FloorRequest.objects.filter(conference=conference, state__in=FloorRequest.OPEN)
             .select_related("point__hall__unit").order_by("-state", "since"))
-    if actor is not SYSTEM and not is_director(actor):
+    if not can_direct(actor, conference):
         rows = rows.filter(point__in=kiosk_points(actor, conference))
     return [{"id": r.pk, "point_id": r.point_id, "point": r.point.name, "unit": r.point.hall.unit.name,
              "who": r.who, "since": r.since.isoformat(), "state": r.state,

@@ -12,9 +12,8 @@ from pathlib import Path
 from django.conf import settings
 
 from diemcau.core.errors import ScopeError
+from diemcau.events.access import sees_conference
 from diemcau.events.models import Conference
-
-from .tokens import may_watch
 
 # --- HLS for mass viewers ----------------------------------------------------------------------------
 # A link is /live/hls/<conference>/<expires>/<signature>/index.m3u8; the playlist names its segments
@@ -51,7 +50,7 @@ def hls_link_ok(conference_id: int, expires: int, signature: str) -> bool:
 
 def hls_link(actor, conference: Conference) -> str:
     """The programme's HLS playlist for someone invited to the conference (``LIVE_HLS_LINK_MINUTES``)."""
-    if not may_watch(actor, conference):
+    if not sees_conference(actor, conference):
         raise ScopeError()
     window = 300
     lifetime = int(settings.LIVE_HLS_LINK_MINUTES) * 60

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from diemcau.core import audit, hub
 from diemcau.core.broadcast import publish_on_commit
-from diemcau.core.scoping import SYSTEM
 from diemcau.events.models import Conference
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import BridgePoint
 
 from .groups import board_group

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit, hub
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
+from diemcau.events.access import require_director
 from diemcau.events.models import Conference
 from diemcau.points.models import BridgePoint
 
-from .access import require_director
 from .groups import board_group, director_group, kiosk_group
 from .models import FloorRequest, Programme, ProgrammeSwitch
 

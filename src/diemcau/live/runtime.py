@@ -35,6 +35,8 @@ from typing import Any
 
 from django.db import close_old_connections, connections
 
+from diemcau.core.acting import system_scope
+
 from .janus_client import (
     VIDEOROOM,
     JanusAdmin,
@@ -54,6 +56,11 @@ NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
 
+
+
+def _as_system(fn, *args):
+    with system_scope("media runtime: follows every conference's programme and nodes"):
+        return fn(*args)
 
 @dataclass
 class NodeSpec:
@@ -186,8 +193,8 @@ class LiveRuntime:
             await self.shutdown()
 
     async def _orm(self, fn, *args):
-        """Run ORM code on the runtime's one database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+        """Run ORM code on the runtime's one database thread (a thread starts with no scope: the system's)."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, _as_system, fn, *args)
 
     async def shutdown(self) -> None:
         for slot in self.slots.values():

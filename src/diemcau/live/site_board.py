@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.models import BridgePoint
 
 from .access import board_points

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit, hub
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import readiness
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint

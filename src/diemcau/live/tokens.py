@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM
+from diemcau.events.access import can_direct, require_director, sees_conference
 from diemcau.events.models import Conference
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
-from .access import is_director, require_director
 from .janus_client import STREAMING, VIDEOROOM, JanusError, JanusUnreachable
 from .layout import MAIN_MOUNTPOINT, SIDE_MOUNTPOINT, new_publisher_id, room_id
 from .models import LiveNode, LiveToken
@@ -77,17 +77,6 @@ PURPOSE_PLUGINS = {
 }
 
 
-def may_watch(actor, conference: Conference) -> bool:
-    """Whether ``actor`` is invited to watch the conference (its programme, its HLS)."""
-    from diemcau.events.services import visible_conferences
-
-    if actor is SYSTEM:
-        return True
-    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
-        return False
-    return visible_conferences(actor).filter(pk=conference.pk).exists()
-
-
 def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint | None = None, *,
                 publisher_id: int | None = None) -> IssuedToken:
     """Issue a per-person (and, for kiosks, per-point) Janus token and add it to the nodes it needs.
@@ -112,7 +101,7 @@ def issue_token(actor, conference: Conference, purpose: str, point: BridgePoint 
         require_director(actor, conference)
         point = conference.points.filter(is_host=True).first() if purpose == LiveToken.Purpose.STUDIO else None
     else:
-        if not may_watch(actor, conference):
+        if not sees_conference(actor, conference):
             raise ScopeError()
         point = None
     if purpose != LiveToken.Purpose.STUDIO:
@@ -203,7 +192,7 @@ def _still_allowed(token: LiveToken) -> bool:
         elif token.purpose in (LiveToken.Purpose.STUDIO, LiveToken.Purpose.DIRECTOR):
             require_director(user, conference)
         else:
-            return may_watch(user, conference)
+            return sees_conference(user, conference)
     except ScopeError:
         return False
     return True
@@ -218,7 +207,6 @@ def revoke_user_tokens(user, reason: str, *, recheck: bool = False) -> int:
     open_tokens = LiveToken.objects.filter(user_id=user.pk, revoked_at__isnull=True, expires_at__gt=timezone.now())
     rows = list(open_tokens.select_related("conference__host_unit", "point__hall__unit"))
     if recheck:
-        user.__dict__.pop("_diemcau_scope", None)  # the scope cached on this object predates the change
         for row in rows:
             row.user = user
         rows = [row for row in rows if not _still_allowed(row)]
@@ -229,7 +217,7 @@ def revoke_user_tokens(user, reason: str, *, recheck: bool = False) -> int:
 
 def revoke_token(actor, token: LiveToken, *, reason: str = "") -> LiveToken:
     """Withdraw a token: Janus refuses it at once, on new requests and on sessions already open."""
-    if actor is not SYSTEM and actor.pk != token.user_id and not is_director(actor):
+    if actor is not SYSTEM and actor.pk != token.user_id and not can_direct(actor, token.conference):
         raise ScopeError()
     with transaction.atomic():
         token = LiveToken.objects.select_for_update().get(pk=token.pk)

@@ -14,7 +14,7 @@ from django.utils._os import safe_join
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from diemcau.core.errors import DomainError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import can_direct, require_director, visible_conferences
 from diemcau.points.access import operates_point
 from diemcau.points.models import BridgePoint
 
@@ -38,7 +38,7 @@ def _operated_point(request, pk) -> BridgePoint:
 def _director_conference(request, cid):
     conference = _conference(request, cid)
     try:
-        access.require_director(request.user, conference)
+        require_director(request.user, conference)
     except DomainError:
         raise Http404 from None
     return conference
@@ -65,7 +65,7 @@ def index(request, cid):
     return render(request, "live/index.html", {
         "conference": conference,
         "kiosks": access.kiosk_points(request.user, conference),
-        "is_director": access.is_director(request.user),
+        "is_director": can_direct(request.user, conference),
         "programme": programme.programme(conference),
     })
 
@@ -127,7 +127,7 @@ def site_board(request, cid):
 @login_required
 def nodes(request, cid):
     conference = _conference(request, cid)
-    if not access.is_director(request.user):
+    if not can_direct(request.user, conference):
         raise Http404
     return render(request, "live/nodes.html", {"conference": conference, "plan": live_nodes.node_plan(conference)})
 

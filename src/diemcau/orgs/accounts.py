@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from .models import PasswordReset, Person, Role, RoleAssignment
 

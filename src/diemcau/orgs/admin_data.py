@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from diemcau.core import audit
-from diemcau.core.scoping import SYSTEM
 from diemcau.core.vntext import fold, nfc
+from diemcau.orgs.scoping import SYSTEM
 
 from .models import AdminArea, Unit, path_segment
 

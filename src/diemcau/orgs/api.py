@@ -3,7 +3,7 @@
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from . import services
 from .models import EducationLevel, Unit

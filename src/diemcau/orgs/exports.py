@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import build_workbook
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from . import services
 from .columns import COLUMNS, PEOPLE_COLUMNS, UNIT_COLUMNS, headers, person_cells, unit_cells

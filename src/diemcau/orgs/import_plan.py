@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import Column, Sheet
-from diemcau.core.scoping import SYSTEM, scope_for
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from . import services
 from .columns import (

@@ -38,7 +38,7 @@ from diemcau.core.excel import (
     uncompressed_size,
 )
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import SYSTEM
+from diemcau.orgs.scoping import SYSTEM
 
 from . import services
 from .columns import COLUMNS, PERSON_AUDIT_FIELDS, UNIT_AUDIT_FIELDS

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from diemcau.core.vntext import fold
 
+from .scoping import ScopedManager
+
 # Each tree level adds one fixed-width, digits-only segment (the unit's id) to the path. Digits
 # sort the same under every database collation, so a subtree is one index range scan:
 # path >= P AND path < next(P).
@@ -141,6 +143,8 @@ class Unit(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ScopedManager()  # a query needs an active scope or the system (orgs.scoping)
+
     class Meta:
         ordering = ["path"]
         verbose_name = _("unit")
@@ -203,6 +207,8 @@ class Person(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager()  # a query needs an active scope or the system (orgs.scoping)
 
     class Meta:
         ordering = ["unit_id", "category", "full_name"]

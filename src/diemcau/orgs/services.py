@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit, vntext
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM, require_scope, scope_for
 from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
+from diemcau.orgs.scoping import SYSTEM, forget_scope, require_scope, scope_for
 
 from .models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_segment, path_upper_bound
 from .role_signals import role_changed
@@ -417,7 +417,7 @@ def grant_role(actor, user, role: str, unit: Unit | None = None) -> RoleAssignme
             _actor(actor), "role.granted", assignment, unit_path=unit.path if unit else "",
             after={"user": user.username, "role": role, "unit": unit.code if unit else None},
         )
-    user.__dict__.pop("_diemcau_scope", None)
+    forget_scope(user)
     if created:
         transaction.on_commit(lambda: role_changed.send(sender=RoleAssignment, user=user, role=role, unit=unit,
                                                         change="granted"))
@@ -436,7 +436,7 @@ def revoke_role(actor, assignment: RoleAssignment):
     )
     user, role, unit = assignment.user, assignment.role, assignment.unit
     assignment.delete()
-    user.__dict__.pop("_diemcau_scope", None)
+    forget_scope(user)
     transaction.on_commit(lambda: role_changed.send(sender=RoleAssignment, user=user, role=role, unit=unit,
                                                     change="revoked"))
 

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from . import services
 from .models import Person, Unit

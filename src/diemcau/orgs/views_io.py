@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
+from diemcau.orgs.scoping import scope_for
 
 from . import columns, exports, importing, services
 from .models import ImportBatch, Unit

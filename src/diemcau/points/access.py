@@ -18,10 +18,10 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.events import services as events
+from diemcau.events.access import line_q
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role, RoleAssignment, Unit, path_upper_bound
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from .models import BridgePoint, Hall
 
@@ -74,7 +74,7 @@ def visible_points(user, conference: Conference) -> QuerySet:
         return qs
     if scope_for(user).is_empty:
         return qs.none()
-    return qs.filter(events.line_q(user, "hall__unit__path"))
+    return qs.filter(line_q(user, "hall__unit__path"))
 
 
 def points_in_scope(user, conference: Conference, mode: str = "read", within: Unit | None = None) -> QuerySet:

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Person, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from .halls import whole_number
 from .models import Assignment, BridgePoint

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, require_scope
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import PATH_STEP, Unit
+from diemcau.orgs.scoping import SYSTEM, require_scope
 from diemcau.orgs.services import clean_text
 
 from .access import require_change_point, visible_points

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import require_scope
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import require_scope
 from diemcau.orgs.services import clean_text
 
 from .models import Assignment, BridgePoint, Hall

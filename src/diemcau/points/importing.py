@@ -29,10 +29,10 @@ from django.utils.translation import gettext_lazy
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, reads_inline, uncompressed_size
-from diemcau.core.scoping import SYSTEM, require_scope
 from diemcau.core.vntext import fold
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import SYSTEM, require_scope
 
 from . import access, assignment, planning
 from .models import Assignment, AssignmentImport, BridgePoint

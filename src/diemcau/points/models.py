@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import ScopedManager
 
 
 class Hall(models.Model):
@@ -95,6 +96,8 @@ class BridgePoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     EQUIPMENT_FIELDS = ("has_camera", "has_microphone", "has_speakers", "has_display", "has_computer")
+
+    objects = ScopedManager()  # a query needs an active scope or the system (orgs.scoping)
 
     class Meta:
         ordering = ["conference_id", "hall__unit__path", "name"]

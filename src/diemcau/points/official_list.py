@@ -5,9 +5,9 @@
 from collections import defaultdict
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from .access import points_in_scope
 from .models import Assignment

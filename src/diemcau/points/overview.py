@@ -5,10 +5,10 @@ from collections import defaultdict
 
 from django.db.models import Sum
 
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Conference
 from diemcau.orgs.models import PATH_STEP, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from .access import points_in_scope
 from .assignment import seats_used

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, require_scope
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Unit
+from diemcau.orgs.scoping import SYSTEM, require_scope
 
 from . import planner, planner_exact
 from .access import halls_in_scope

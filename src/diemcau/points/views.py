@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import scope_for
 
 from . import access, assignment, bridge_points, importing, overview, planning, readiness
 from . import halls as points_halls

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.events import services as events
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Unit
+from diemcau.orgs.scoping import scope_for
 from diemcau.voice import summary as voice_summary
 
 from . import attendance, official_list, policy_summary

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from diemcau.core import audit
 from diemcau.core.excel import build_workbook, xlsx_response
 from diemcau.core.models import AuditEntry
-from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import SEARCH, strip_unsafe
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import visible_conferences
 from diemcau.orgs.models import Person
+from diemcau.orgs.scoping import scope_for
 from diemcau.orgs.services import institutions_by_level, unit_counts
 from diemcau.orgs.signin import SignInForm
 

@@ -15,8 +15,8 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from diemcau.core.middleware import MUST_CHANGE_PASSWORD
-from diemcau.core.scoping import scope_for
 from diemcau.orgs import accounts, lockout
+from diemcau.orgs.scoping import scope_for
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -15,13 +15,13 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import build_workbook, xlsx_response
-from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import search_terms
-from diemcau.events import services
+from diemcau.events import access, services
 from diemcau.events.forms import AgendaItemForm, ConferenceForm, SessionForm
 from diemcau.events.models import AgendaItem
 from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import EducationLevel, Unit
+from diemcau.orgs.scoping import scope_for
 from diemcau.points import overview as points_overview
 from diemcau.points.access import planning_units
 from diemcau.points.models import Assignment
@@ -39,7 +39,7 @@ def conference_list(request):
     scope = scope_for(request.user)
     if scope.is_empty:
         raise PermissionDenied
-    conferences = services.visible_conferences(request.user).annotate(
+    conferences = access.visible_conferences(request.user).annotate(
         n_sessions=Count("sessions", distinct=True), n_points=Count("points", distinct=True))
     return render(request, "site/conference_list.html", {
         "conferences": conferences,
@@ -67,7 +67,7 @@ def conference_create(request):
 @login_required
 def conference_edit(request, pk):
     conf = visible_conference(request, pk)
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     initial = {"title": conf.title, "date": conf.date, "place": conf.place, "description": conf.description}
     form = ConferenceForm(request.POST or None, initial=initial)
@@ -92,7 +92,7 @@ def conference_detail(request, pk):
     return render(request, "site/conference_detail.html", {
         "conference": conf,
         "overview": overview,
-        "can_manage": services.can_manage(request.user, conf),
+        "can_manage": access.can_manage(request.user, conf),
         "can_plan": bool(scope.write_paths),
         "plan_unit": plan_units[0] if plan_units else None,
     })
@@ -101,7 +101,7 @@ def conference_detail(request, pk):
 @login_required
 def session_create(request, pk):
     conf = visible_conference(request, pk)
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf)
     if request.method == "POST" and form.is_valid():
@@ -122,7 +122,7 @@ def session_create(request, pk):
 def session_edit(request, pk):
     session = visible_session(request, pk)
     conf = session.conference
-    if not services.can_manage(request.user, conf):
+    if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf, initial=SessionForm.initial_for(session))
     if request.method == "POST" and form.is_valid():
@@ -161,7 +161,7 @@ def session_detail(request, pk):
         "audience_units": services.audience_roots(session),
         "page": page,
         "q": q,
-        "can_manage": services.can_manage(request.user, conf),
+        "can_manage": access.can_manage(request.user, conf),
         "agenda_form": AgendaItemForm(),
         "can_plan": bool(scope_for(request.user).write_paths),
         "plan_units": planning_units(request.user),

@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from diemcau.core.errors import DomainError
-from diemcau.events.services import visible_conferences
+from diemcau.events.access import sees_conference, visible_conferences
 from diemcau.live import hls as live_hls
-from diemcau.live import tokens, viewers
+from diemcau.live import viewers
 
 from .watching import check_in_by_video
 
@@ -24,7 +24,7 @@ def watch(request, cid):
     else:
         checkin, problem = check_in_by_video(request.user, conference), ""
     hls = None
-    if (live_hls.hls_folder() / "index.m3u8").exists() and tokens.may_watch(request.user, conference):
+    if (live_hls.hls_folder() / "index.m3u8").exists() and sees_conference(request.user, conference):
         hls = live_hls.hls_link(request.user, conference)
     config = issued.as_config() if issued else {}
     config.update(ws="", conference_id=conference.pk)

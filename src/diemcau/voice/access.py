@@ -1,6 +1,6 @@
 """Who may read, send, moderate, direct and edit topics in a conference's opinions.
 
-Taking part is the events module's rule (:func:`visible_conferences`); moderation needs the
+Taking part is the events module's rule (``events.access``: who sees and who directs a conference); moderation needs the
 moderator role (or national organiser) with scope over the level the item has reached
 (``at_unit``); reach is what was written in the user's scope or sent up above it.
 """
@@ -9,39 +9,16 @@ moderator role (or national organiser) with scope over the level the item has re
 from django.db.models import Q
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
-from diemcau.events.services import visible_conferences
-from diemcau.orgs.models import PATH_STEP, Role, RoleAssignment
+from diemcau.events.access import sees_conference, visible_conferences
+from diemcau.orgs.models import PATH_STEP
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from .models import Opinion
 
 VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ON_AIR, Opinion.Status.ANSWERED)
 
 
-# --- access: the conferences a user takes part in ----------------------------------------------
-
-def takes_part(user, conference) -> bool:
-    """True when the user may send to, read, moderate or analyse the conference's opinions.
-
-    The rule is the events module's (:func:`visible_conferences`: hosted in the user's subtrees
-    or above them), the one live uses too; finer rules (moderate, direct, analyse) come on top.
-    """
-    return user is SYSTEM or visible_conferences(user).filter(pk=conference.pk).exists()
-
-
-def require_takes_part(user, conference):
-    if not takes_part(user, conference):
-        raise ScopeError()
-    return conference
-
-
-def conference_for(user, conference_id):
-    """The conference, if the user takes part in it; :class:`ScopeError` (a 404) as if absent otherwise."""
-    conference = visible_conferences(user).filter(pk=conference_id).first()
-    if conference is None:
-        raise ScopeError()
-    return conference
-
+# --- access: who sees and directs a conference is events.access's ---------------------------------
 
 def opinion_for(user, opinion_id) -> Opinion:
     """An item of a conference the user takes part in; :class:`ScopeError` (a 404) otherwise."""
@@ -70,7 +47,7 @@ def can_see(user, opinion: Opinion) -> bool:
     scope = scope_for(user)
     path = opinion.at_unit.path
     return (scope.can_see(opinion.author_unit) or any(p.startswith(path) for p in scope.read_paths)) \
-        and takes_part(user, opinion.conference)
+        and sees_conference(user, opinion.conference)
 
 
 # --- moderation ---------------------------------------------------------------------------------
@@ -78,36 +55,11 @@ def can_see(user, opinion: Opinion) -> bool:
 def can_moderate(user, opinion: Opinion) -> bool:
     if user is SYSTEM:
         return True
-    return scope_for(user).covers(opinion.at_unit.path, "moderate") and takes_part(user, opinion.conference)
+    return scope_for(user).covers(opinion.at_unit.path, "moderate") and sees_conference(user, opinion.conference)
 
 
 def require_moderator(user, opinion: Opinion):
     if not can_moderate(user, opinion):
-        raise ScopeError()
-
-
-def can_direct(user, conference) -> bool:
-    """True when the user directs the conference's live programme.
-
-    A national organiser, or a director whose assignment covers the conference's host unit (an
-    unscoped director covers every conference). The director role gives no moderation rights.
-    """
-    if user is SYSTEM:
-        return True
-    if not getattr(user, "is_authenticated", False):
-        return False
-    scope = scope_for(user)
-    if scope.has_role(Role.NATIONAL_ORGANISER):
-        return True
-    if not scope.has_role(Role.DIRECTOR):
-        return False
-    host = conference.host_unit.path
-    return any(unit_path is None or host.startswith(unit_path) for unit_path in RoleAssignment.objects.filter(
-        user=user, role=Role.DIRECTOR).values_list("unit__path", flat=True))
-
-
-def require_director(user, conference):
-    if not can_direct(user, conference):
         raise ScopeError()
 
 

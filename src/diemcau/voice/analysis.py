@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
+from diemcau.events import access as event_access
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 from . import access, topic_list
 from . import groups as group_engine
@@ -54,7 +55,7 @@ def analysis_unit(user, unit: Unit | None = None) -> Unit:
 
 def start_groups(user, conference, unit: Unit | None = None) -> OpinionGroupsRun:
     """Queue the computation of opinion groups over the votes of the user's subtree."""
-    access.require_takes_part(user, conference)
+    event_access.require_sees(user, conference)
     unit = analysis_unit(user, unit)
     with transaction.atomic():
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit,

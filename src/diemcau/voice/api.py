@@ -1,7 +1,7 @@
 """Opinions and questions over JSON: submit, similar while typing, vote, and moderation.
 
 Every handler calls the voice services (``opinions``, ``similar``, ``moderation``, ...); a
-conference the caller does not take part in (:func:`access.conference_for`, the events module's
+conference the caller does not take part in (:func:`events.access.visible_conference`, the events module's
 rule), its items, and items outside the caller's scope answer 404, as if they did not exist. No GET writes anything.
 
 | request                                              | body                      | reply          |
@@ -37,6 +37,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from diemcau.core.errors import ScopeError
+from diemcau.events import access as event_access
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Person, Unit
 
@@ -145,7 +146,7 @@ def _person(request) -> Person | None:
 
 def _conference(request, conference_id) -> Conference:
     """The conference, if the caller takes part in it; 404 otherwise (ScopeError)."""
-    return access.conference_for(request.user, conference_id)
+    return event_access.visible_conference(request.user, conference_id)
 
 
 def _opinion(request, opinion_id) -> Opinion:
@@ -261,7 +262,7 @@ def merge(request, opinion_id: int, payload: MergeIn):
 def _directed(request, opinion_id) -> Opinion:
     """The item, if the caller directs its conference; 404 otherwise."""
     opinion = _opinion(request, opinion_id)
-    if not access.can_direct(request.user, opinion.conference):
+    if not event_access.can_direct(request.user, opinion.conference):
         raise ScopeError()
     return opinion
 

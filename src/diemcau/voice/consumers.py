@@ -22,10 +22,11 @@ from django.utils import translation
 from diemcau.core import hub as hubs
 from diemcau.core.consumers import page_language
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import scope_for
+from diemcau.events import access as event_access
 from diemcau.events.models import Conference
+from diemcau.orgs.scoping import SYSTEM, acting_as, current_user, scope_for
 
-from . import access, moderation, pages
+from . import moderation, pages
 from . import on_air as voice_on_air
 from .notices import on_air_group, opinions_group
 
@@ -48,11 +49,16 @@ def compute(key: tuple, languages: list[str]) -> dict[str, str]:
     close_old_connections()
     page, conference_id, user_id, below = key
     conference = Conference.objects.select_related("host_unit").get(pk=conference_id)
-    user = get_user_model().objects.get(pk=user_id) if user_id else None
+    # The user reloaded at every render, the scope built afresh; the question on air (no user) reads
+    # the same for every viewer of the conference, each checked at connect.
+    user = current_user(get_user_model()(pk=user_id)) if user_id else SYSTEM
+    if user is None:
+        return dict.fromkeys(languages, "")
     out = {}
-    for lang in languages:
-        with translation.override(lang):
-            out[lang] = _render(page, user, conference, below)
+    with acting_as(user):
+        for lang in languages:
+            with translation.override(lang):
+                out[lang] = _render(page, user, conference, below)
     return out
 
 
@@ -99,7 +105,7 @@ class VoicePageConsumer(AsyncWebsocketConsumer):
     def _allowed(self, user, page: str, conference_id: int) -> bool:
         close_old_connections()
         try:
-            access.conference_for(user, conference_id)
+            event_access.visible_conference(user, conference_id)
         except ScopeError:
             return False
         if page == "moderate":

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import ScopedManager
 from diemcau.points.models import BridgePoint
 
 MAX_TEXT = 1000
@@ -87,6 +88,8 @@ class Opinion(models.Model):
     raised_by_units = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager()  # a query needs an active scope or the system (orgs.scoping)
 
     class Meta:
         ordering = ["-created_at"]

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
-from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import nfc
 from diemcau.orgs.models import Role, Unit
+from diemcau.orgs.scoping import scope_for
 
 from . import anonymity
 from .access import VISIBLE, require_moderator

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.core.vntext import nfc
+from diemcau.events.access import require_director
 
-from .access import require_director
 from .models import MAX_TEXT, Opinion
 from .moderation import lock_opinion, log_moderation
 from .notices import on_air_message

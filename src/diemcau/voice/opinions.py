@@ -14,11 +14,12 @@ from django.utils.translation import gettext as _
 from diemcau.core import audit, vntext
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import SYSTEM
 from diemcau.core.vntext import nfc
+from diemcau.events.access import require_director, require_sees
+from diemcau.orgs.scoping import SYSTEM
 
 from . import anonymity
-from .access import VISIBLE, can_see, require_director, require_takes_part
+from .access import VISIBLE, can_see
 from .models import MAX_TEXT, Opinion, Vote
 from .notices import opinion_notice
 from .topic_list import suggest_topic
@@ -98,7 +99,7 @@ def submit(person, conference, text, kind=Opinion.Kind.QUESTION, session=None, t
     if person is None:
         raise DomainError(_("Only participants listed in a unit can send opinions."), "not_a_participant")
     if person.user is not None:
-        require_takes_part(person.user, conference)
+        require_sees(person.user, conference)
     text = clean_opinion_text(text)
     if kind not in Opinion.Kind.values:
         raise DomainError(_("Unknown kind of item."), "bad_kind")

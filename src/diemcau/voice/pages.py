@@ -1,5 +1,7 @@
 """What the moderation queue and the ranked list show, for the page and for its websocket alike."""
 
+from diemcau.events import access as event_access
+
 from . import access, analysis, moderation, similar, topic_list
 
 
@@ -18,5 +20,5 @@ def ranked_context(user, conference, below: bool) -> dict:
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
     return {"conference": conference, "below": below,
             "items": list(moderation.ranked(user, conference, include_below=below)[:500]),
-            "can_direct": access.can_direct(user, conference),
+            "can_direct": event_access.can_direct(user, conference),
             "can_analyse": analysis.can_analyse(user)}

@@ -8,8 +8,8 @@ import threading
 
 from django.db.models import Count, Max
 
-from diemcau.core.scoping import scope_for
 from diemcau.core.vntext import nfc
+from diemcau.orgs.scoping import scope_for
 
 from . import textsim
 from .access import VISIBLE, visible_opinions

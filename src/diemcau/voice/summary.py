@@ -18,9 +18,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from diemcau.core.i18n import vietnamese_choices
+from diemcau.events import access as event_access
 from diemcau.orgs.models import PATH_STEP, EducationLevel, Person, Unit
 
-from . import access, analysis
+from . import analysis
 from .models import Opinion
 
 ANONYMOUS = "Ẩn danh"
@@ -56,7 +57,7 @@ def items_in(unit: Unit, conference):
 
 def policy_summary(user, conference, unit: Unit | None = None) -> dict:
     """Every figure of the summary for the subtree the user may analyse (or ``unit`` within it)."""
-    access.require_takes_part(user, conference)
+    event_access.require_sees(user, conference)
     unit = analysis.analysis_unit(user, unit)
     qs = items_in(unit, conference)
     by_status = dict(qs.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

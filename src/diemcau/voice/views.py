@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.scoping import scope_for
+from diemcau.events import access as event_access
 from diemcau.orgs.models import Person, Unit
+from diemcau.orgs.scoping import scope_for
 
 from . import access, analysis, moderation, opinions, pages, summary, topic_list
 from . import on_air as voice_on_air
@@ -34,7 +35,7 @@ def _htmx(request) -> bool:
 def _conference(request, conference_id):
     """The conference if the user takes part in it; 404 otherwise, as if it did not exist."""
     try:
-        return access.conference_for(request.user, conference_id)
+        return event_access.visible_conference(request.user, conference_id)
     except ScopeError:
         raise Http404 from None
 
@@ -195,7 +196,7 @@ def on_air(request, conference_id):
 def director(request, conference_id):
     """The director's controls: what is on screen, the approved items ranked, the answered ones."""
     conference = _conference(request, conference_id)
-    if not access.can_direct(request.user, conference):
+    if not event_access.can_direct(request.user, conference):
         raise Http404
     return render(request, "voice/director.html", {
         "conference": conference, "current": voice_on_air.on_air(conference),
@@ -214,7 +215,7 @@ def director_act(request, pk, action):
     if action not in LIVE_ACTIONS:
         raise Http404
     opinion = _opinion(request, pk)
-    if not access.can_direct(request.user, opinion.conference):
+    if not event_access.can_direct(request.user, opinion.conference):
         raise Http404
     try:
         if action == "on_air":

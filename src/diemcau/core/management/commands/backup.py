@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core import backup
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 
 
@@ -16,6 +17,10 @@ class Command(BaseCommand):
                             help="folder for the archive (default: var/backups)")
 
     def handle(self, *args, **options):
+        with system_scope('backup: support staff copy the whole database'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **options):
         try:
             path = backup.create_backup(Path(options["output"]))
         except DomainError as exc:

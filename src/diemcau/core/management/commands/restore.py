@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core import backup
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 
 
@@ -15,6 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="replace a database that already holds data")
 
     def handle(self, *args, **options):
+        with system_scope('restore: support staff put a whole backup back'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **options):
         try:
             result = backup.restore_backup(Path(options["archive"]), force=options["force"])
         except DomainError as exc:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from diemcau.core import jobs
+from diemcau.core.acting import system_scope
 
 
 class Command(BaseCommand):
@@ -12,6 +13,10 @@ class Command(BaseCommand):
                             help="seconds between looks at the queue when Redis does not wake the worker")
 
     def handle(self, *args, **options):
+        with system_scope("job worker: each job checks its owner's scope itself"):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **options):
         self.stdout.write(f"waiting for jobs as {jobs.worker_name()}…")
         self.stdout.flush()
         jobs.work_forever(poll_seconds=options["poll"])

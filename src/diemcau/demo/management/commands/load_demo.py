@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 from diemcau.demo import orgs as demo
 
@@ -18,7 +19,11 @@ class Command(BaseCommand):
                             help="national only: keep this fraction of the district offices (e.g. 0.1)")
         parser.add_argument("--reset", action="store_true", help="first delete what an earlier load made")
 
-    def handle(self, *args, seed, size, scale, reset, **options):
+    def handle(self, *args, **options):
+        with system_scope('demo loader: the synthetic tree and people'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, seed, size, scale, reset, **options):
         def progress(message):
             if options["verbosity"] > 1 or size == "national":
                 self.stdout.write(f"  {message}")

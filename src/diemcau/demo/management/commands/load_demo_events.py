@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 from diemcau.demo import events as demo
 
@@ -11,6 +12,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        with system_scope('demo loader: synthetic conferences'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **options):
         try:
             report = demo.load()
         except DomainError as exc:

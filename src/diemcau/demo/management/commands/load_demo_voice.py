@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 from diemcau.demo import voice as demo
 
@@ -14,6 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=demo.SEED)
 
     def handle(self, *args, **options):
+        with system_scope('demo loader: synthetic opinions'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **options):
         try:
             report = demo.load(options["seed"])
         except DomainError as exc:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
+from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
 from diemcau.live.runtime import LiveRuntime, NodeSpec
@@ -34,7 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-synthetic", action="store_true", help="no test pattern for the host")
         parser.add_argument("--hls", action="store_true", help="package the programme as HLS in var/hls")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args, **options):
+        with system_scope("media runtime: follows every conference's programme"):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="run_live %(levelname)s %(message)s")
         if opts["conference"]:
             conference = Conference.objects.filter(pk=opts["conference"]).first()

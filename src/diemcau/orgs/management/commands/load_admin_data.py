@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from diemcau.core.acting import system_scope
 from diemcau.orgs import admin_data
 
 
@@ -15,7 +16,11 @@ class Command(BaseCommand):
             help="also create the ministry (BGDDT) and one department (SGD<code>) per province",
         )
 
-    def handle(self, *args, tree=False, **options):
+    def handle(self, *args, **options):
+        with system_scope('loader: official administrative data'):
+            return self._handle(*args, **options)
+
+    def _handle(self, *args, tree=False, **options):
         report = admin_data.load(tree=tree)
         self.stdout.write(f"Source: {report.source}")
         rows = [("provinces", report.provinces), ("communes", report.communes)]

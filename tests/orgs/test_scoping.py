@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diemcau.core.errors import ScopeError
-from diemcau.core.scoping import SYSTEM, scope_for
 from diemcau.orgs import services
 from diemcau.orgs.models import Role, RoleAssignment, Unit
+from diemcau.orgs.scoping import SYSTEM, scope_for
 
 pytestmark = pytest.mark.smoke
 
@@ -161,8 +161,8 @@ def test_everything_survives_an_or_with_another_condition(tree, national):
     here" for the one role that reads everything (kiosk lists, check-in reach)."""
     from django.db.models import Q
 
-    from diemcau.core.scoping import scope_for
     from diemcau.orgs.models import Unit
+    from diemcau.orgs.scoping import scope_for
 
     everything = Unit.objects.filter(scope_for(national).q("path") | Q(code="none-such"))
     assert everything.count() == Unit.objects.count() > 0

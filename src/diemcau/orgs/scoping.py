@@ -1,4 +1,4 @@
-"""Who may see and change which part of the tree: the one scoping helper every view uses.
+"""Who may see and change which part of the tree: the one scoping helper, and the guard that enforces it.
 
 A user's scope is a set of subtrees (tree paths) they may read and a set they may change,
 derived from their role assignments:
@@ -14,15 +14,25 @@ derived from their role assignments:
 | participant        | their own unit                | nothing                         |
 
 Querysets are filtered with :meth:`Scope.filter`, which turns the subtrees into path ranges, so a
-scoped list is one indexed query. Code that must bypass the scope (commands run by support
-staff, the demo loader) does so explicitly and says why.
+scoped list is one indexed query.
+
+Scope as a guard (docs/ARCHITECTURE.md, "Access and scope"): a context variable holds the active
+scope, or the system actor. The request middleware (:class:`ScopeMiddleware`) activates the signed-in
+user's scope, built at most once per request and kept on the request; consumers activate a freshly
+built one per message or tick (a websocket lives for hours: a revoked role must count at once);
+jobs, commands and loaders say ``with system_scope("why"):``. The managers of the scoped models
+(units, people, bridge points, opinions) refuse a query when nothing is active
+(``core.acting.ScopeMissing``), so a forgotten scope is an error, never a leak. The scope is never cached
+on a user object.
 """
 
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import Q, QuerySet
 
-from .errors import ScopeError
+from diemcau.core.acting import Activation, activate, current, require_active, system_scope
+from diemcau.core.errors import ScopeError
 
 EVERYTHING = ""  # the empty path prefix: the whole tree
 
@@ -90,7 +100,7 @@ class Scope:
     # --- querysets ------------------------------------------------------------------------
     def q(self, path_field: str = "path", mode: str = "read") -> Q:
         """A filter matching rows whose ``path_field`` lies in the scope (no rows if empty)."""
-        from diemcau.orgs.models import path_upper_bound
+        from .models import path_upper_bound  # the models import this module (their managers)
 
         paths = _minimal(self._paths(mode))
         if EVERYTHING in paths:
@@ -108,18 +118,18 @@ class Scope:
         return qs.filter(self.q(path_field, mode))
 
     def units(self, mode: str = "read") -> QuerySet:
-        from diemcau.orgs.models import Unit
+        from .models import Unit  # the models import this module (their managers)
 
         return self.filter(Unit.objects.all(), "path", mode)
 
     def people(self, mode: str = "read") -> QuerySet:
-        from diemcau.orgs.models import Person
+        from .models import Person  # the models import this module (their managers)
 
         return self.filter(Person.objects.all(), "unit__path", mode)
 
     def roots(self, mode: str = "read") -> QuerySet:
         """The top units of the scope: where the user's tree view starts."""
-        from diemcau.orgs.models import Unit
+        from .models import Unit  # the models import this module (their managers)
 
         paths = _minimal(self._paths(mode))
         if EVERYTHING in paths:
@@ -138,7 +148,7 @@ def _minimal(paths: list[str]) -> list[str]:
 
 def build_scope(user) -> Scope:
     """Compute a user's scope from their role assignments (one query)."""
-    from diemcau.orgs.models import Role, RoleAssignment, Unit
+    from .models import Role, RoleAssignment, Unit  # the models import this module (their managers)
 
     scope = Scope(user=user)
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -184,15 +194,22 @@ def build_scope(user) -> Scope:
 
 
 def scope_for(user) -> Scope:
-    """The user's scope, computed once per request (cached on the user object)."""
-    cached = getattr(user, "_diemcau_scope", None)
-    if cached is None:
-        cached = build_scope(user)
-        try:
-            user._diemcau_scope = cached
-        except AttributeError:  # AnonymousUser and other read-only stand-ins
-            pass
-    return cached
+    """The user's scope: the active one when it is this user's (built once per request), else fresh.
+
+    Never cached on the user object: a websocket keeps its user for hours, and a role revoked in
+    between must count at the next message.
+    """
+    active = current()
+    if isinstance(active, _UserActivation) and _same_user(active.user, user):
+        return active.scope
+    return build_scope(user)
+
+
+def _same_user(a, b) -> bool:
+    if a is b:
+        return True
+    pk = getattr(a, "pk", None)
+    return pk is not None and pk == getattr(b, "pk", None) and getattr(b, "is_authenticated", False)
 
 
 class SystemActor:
@@ -220,3 +237,155 @@ def require_scope(user, unit, mode: str = "read"):
     if unit is None or not scope_for(user).covers(unit.path, mode):
         raise ScopeError()
     return unit
+
+
+# --- the guard (core.acting holds the active actor; this module activates users' scopes) ------------
+class _UserActivation(Activation):
+    """A user's scope, active: built on first use and kept for the block, or (``fresh``) built at every use."""
+
+    __slots__ = ("_scope", "fresh", "user")
+
+    def __init__(self, user, scope: Scope | None = None, fresh: bool = False):
+        super().__init__()
+        self.user, self._scope, self.fresh = user, scope, fresh
+
+    @property
+    def scope(self) -> Scope:
+        if self.fresh:
+            return build_scope(self.user)
+        if self._scope is None:
+            self._scope = build_scope(self.user)
+        return self._scope
+
+
+def acting_as(user_or_scope):
+    """Activate a user's scope (built at most once, on first use) or a given :class:`Scope` for a block.
+
+    Consumers call it per message or tick with the user reloaded (:func:`current_user`).
+    """
+    if user_or_scope is SYSTEM:
+        return system_scope("acting as the system actor")
+    if isinstance(user_or_scope, Scope):
+        return activate(_UserActivation(user_or_scope.user, user_or_scope))
+    return activate(_UserActivation(user_or_scope))
+
+
+def current_user(user):
+    """``user`` as the database has it now, or ``None`` when gone or deactivated.
+
+    A websocket keeps its user object for hours; consumers call this per message or tick and
+    build the scope afresh from it (:func:`acting_as`), so a revoked role counts at once.
+    """
+    from django.contrib.auth import get_user_model  # the user model is ready only once apps are
+
+    pk = getattr(user, "pk", None)
+    if pk is None or not getattr(user, "is_authenticated", False):
+        return None
+    return get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
+def forget_scope(user) -> None:
+    """Drop the active scope if it is ``user``'s (their roles just changed); it is rebuilt on next use."""
+    active = current()
+    if isinstance(active, _UserActivation) and _same_user(active.user, user):
+        active._scope = None
+
+
+def active_scope() -> Scope | None:
+    """The active user's scope; ``None`` when the system (or nothing) is active."""
+    active = current()
+    return active.scope if isinstance(active, _UserActivation) else None
+
+
+class ScopedQuerySet(QuerySet):
+    """A query of a scoped model: refused when it reaches the database with no scope active.
+
+    Checked when the query runs, not when it is built, so querysets made at import time (form
+    fields, admin options) are fine. It guards, it does not filter: services still filter with
+    :meth:`Scope.filter`. Writes through ``save()`` use the base manager and are not guarded.
+    """
+
+    def _guard(self):
+        require_active(self.model._meta.label)
+
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._guard()
+        super()._fetch_all()
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        self._guard()
+        yield from super()._iterator(use_chunked_fetch, chunk_size)
+
+    def count(self):
+        if self._result_cache is None:
+            self._guard()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._guard()
+        return super().exists()
+
+    def aggregate(self, *args, **kwargs):
+        self._guard()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._guard()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._guard()
+        return super().delete()
+
+
+class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
+    """The default manager of a scoped model (units, people, bridge points, opinions).
+
+    Not used in migrations (historical models get plain managers); related managers
+    (``unit.children``) and the admin go through it; forward relations and ``select_related``
+    read through the base manager, which stays plain (an object already reached is not a list).
+    """
+
+    use_in_migrations = False
+
+
+class ScopeMiddleware:
+    """Activate the signed-in user's scope for the request (built at most once, kept on the request)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        activation = _UserActivation(getattr(request, "user", None))
+        request.user_scope = _LazyScope(activation)
+        with activate(activation):
+            return self.get_response(request)
+
+
+class _LazyScope:
+    """The request's scope, built on first use (a page that needs none costs nothing)."""
+
+    __slots__ = ("_activation",)
+
+    def __init__(self, activation: _UserActivation):
+        self._activation = activation
+
+    def __getattr__(self, name):
+        return getattr(self._activation.scope, name)
+
+
+class WebsocketScopeMiddleware:
+    """Channels middleware: while a socket is open, its user's scope is built afresh at every use.
+
+    A safety net under the consumers, which activate a scope built once per message or tick
+    (:func:`acting_as`); nothing here is cached, so a role revoked mid-socket counts at once.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        with activate(_UserActivation(scope.get("user"), fresh=True)):
+            return await self.app(scope, receive, send)
