@@ -104,16 +104,16 @@ def test_who_sees_and_directs_which_conference(role, actors, conferences):
 
 def test_the_floor_queue_names_speakers_to_those_who_direct(actors, conferences, tree):
     """Before: live's ``is_director`` showed any director the whole queue of any conference they saw."""
-    from diemcau.live import services as live
-    from diemcau.points import services as points
+    from diemcau.live import floor
+    from diemcau.points import bridge_points, halls
 
     ministry = conferences["ministry"]
-    studio = points.create_hall(SYSTEM, tree["ministry"], name="Trường quay", capacity=50)
-    points.create_point(SYSTEM, ministry, studio, name="Điểm cầu chính", is_host=True)
-    hall = points.create_hall(SYSTEM, tree["socson"], name="Hội trường Sóc Sơn", capacity=80)
-    point = points.create_point(SYSTEM, ministry, hall, name="Điểm cầu Sóc Sơn")
-    live.request_floor(SYSTEM, point, "Nguyễn Thị Thu Hà")
-    queues = {role: [row["who"] for row in live.floor_queue(actors[role], ministry)]
+    studio = halls.create_hall(SYSTEM, tree["ministry"], name="Trường quay", capacity=50)
+    bridge_points.create_point(SYSTEM, ministry, studio, name="Điểm cầu chính", is_host=True)
+    hall = halls.create_hall(SYSTEM, tree["socson"], name="Hội trường Sóc Sơn", capacity=80)
+    point = bridge_points.create_point(SYSTEM, ministry, hall, name="Điểm cầu Sóc Sơn")
+    floor.request_floor(SYSTEM, point, "Nguyễn Thị Thu Hà")
+    queues = {role: [row["who"] for row in floor.floor_queue(actors[role], ministry)]
               for role in ("director (unscoped)", "director of Hà Nội", "national organiser", "Hà Nội organiser",
                            "Ba Vì organiser")}
     assert queues == {
