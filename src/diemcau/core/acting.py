@@ -19,10 +19,13 @@ class ScopeMissing(RuntimeError):
 class Activation:
     """What is active: the system actor when ``reason`` is set (subclasses carry a user's scope)."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("memo", "reason")
 
     def __init__(self, reason: str = ""):
         self.reason = reason
+        # What the scope module built for the users acted upon during this activation (a job acting
+        # for its owner, a test), so each is built once per activation and never on a user object.
+        self.memo: dict = {}
 
     @property
     def is_system(self) -> bool:

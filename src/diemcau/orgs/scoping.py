@@ -26,6 +26,7 @@ jobs, commands and loaders say ``with system_scope("why"):``. The managers of th
 on a user object.
 """
 
+import weakref
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -194,7 +195,8 @@ def build_scope(user) -> Scope:
 
 
 def scope_for(user) -> Scope:
-    """The user's scope: the active one when it is this user's (built once per request), else fresh.
+    """The user's scope: the active one when it is this user's (built once per request), else built
+    once per activation (a job acting for its owner), else fresh.
 
     Never cached on the user object: a websocket keeps its user for hours, and a role revoked in
     between must count at the next message.
@@ -202,7 +204,14 @@ def scope_for(user) -> Scope:
     active = current()
     if isinstance(active, _UserActivation) and _same_user(active.user, user):
         return active.scope
-    return build_scope(user)
+    if active is None or getattr(active, "fresh", False) or not getattr(user, "is_authenticated", False):
+        return build_scope(user)
+    # Another user object acted upon under this activation (a job for its owner): its scope is built
+    # once for the block, as long as the same object is used (a reloaded user is built afresh).
+    entry = active.memo.get(id(user))
+    if entry is None or entry[0]() is not user:
+        entry = active.memo[id(user)] = (weakref.ref(user), build_scope(user))
+    return entry[1]
 
 
 def _same_user(a, b) -> bool:
@@ -289,6 +298,8 @@ def forget_scope(user) -> None:
     active = current()
     if isinstance(active, _UserActivation) and _same_user(active.user, user):
         active._scope = None
+    if active is not None:
+        active.memo.pop(id(user), None)
 
 
 def active_scope() -> Scope | None:
