@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from diemcau.core.acting import system_scope
 from diemcau.points.planner import plan, plan_many
 from diemcau.points.planner_exact import plan_exact
 from diemcau.points.planner_model import Hall, Institution, PlanInfeasible, PlanProblem
@@ -208,4 +209,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Benchmarks drive the services as support staff would: as the system (the scope guard, docs/ARCHITECTURE.md).
+    with system_scope("benchmark: planner instances from the database"):
+        sys.exit(main())
