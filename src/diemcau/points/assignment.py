@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
+from diemcau.core.models import AuditEntry
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Person, Unit
@@ -224,8 +225,6 @@ def apply_changes(actor, session: Session, changes: list[Change], *, method: str
         Assignment.objects.bulk_update(to_update, ["point", "seats", "method", "assigned_by", "assigned_at"],
                                        batch_size=500)
         Assignment.objects.bulk_create(to_create, batch_size=500)
-        from diemcau.core.models import AuditEntry
-
         AuditEntry.objects.bulk_create(entries, batch_size=500)
         if changes:
             audit.record(actor, action, session, unit_path=_common_path([c.institution.path for c in changes]),

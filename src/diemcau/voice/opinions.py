@@ -17,6 +17,8 @@ from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.vntext import nfc
 from diemcau.events.access import require_director, require_sees
 from diemcau.orgs.scoping import SYSTEM
+from diemcau.points.access import operates_point
+from diemcau.points.models import Assignment, BridgePoint
 
 from . import anonymity
 from .access import VISIBLE, can_see
@@ -66,9 +68,6 @@ def kiosk_point(user, person, conference, point_id):
     Accepted when the point belongs to the conference and the author's institution is assigned to
     it, or the signed-in account operates it (or organises its host unit).
     """
-    from diemcau.points.access import operates_point
-    from diemcau.points.models import Assignment, BridgePoint
-
     if not point_id:
         return None
     point = BridgePoint.objects.select_related("hall__unit").filter(pk=point_id, conference=conference).first()
