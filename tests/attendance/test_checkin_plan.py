@@ -9,9 +9,11 @@ import datetime
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from diemcau.attendance import checkin, headcounts
+from diemcau.attendance import board_notices, checkin, headcounts
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn
 from diemcau.core.errors import DomainError
@@ -142,15 +144,20 @@ def test_a_refused_plan_is_not_applied(world):
 
 
 def test_headcounts_are_written_by_the_same_apply(world, django_capture_on_commit_callbacks):
-    sent = []
-    checkin.checkin_created.connect(receiver := lambda sender, checkins, **kw: sent.append(list(checkins)))
+    """A headcount's rows go through ``apply`` like any check-in: one board notice on commit, for its point."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    group = board_notices.group_name(world["session"].pk)
+    async_to_sync(layer.group_add)(group, channel)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             rows = headcounts.record_headcount(SYSTEM, session=world["session"], point=world["thpt_point"],
                                                counts_by_category={TEACHER: 7}, client_id=uuid.uuid4())
+        notice = async_to_sync(layer.receive)(channel)
     finally:
-        checkin.checkin_created.disconnect(receiver)
-    assert len(sent) == 1 and sorted(r.pk for r in sent[0]) == sorted(r.pk for r in rows)
+        async_to_sync(layer.group_discard)(group, channel)
+    assert notice["session"] == world["session"].pk
+    assert notice["paths"] in ([], [world["thpt_point"].hall.unit.path])
     assert sum(r.count for r in rows) == 7
 
 
