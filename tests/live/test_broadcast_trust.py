@@ -23,8 +23,9 @@ from django.utils import timezone
 from diemcau.core.errors import ScopeError
 from diemcau.live import floor, hls, layout
 from diemcau.live import tokens as live_tokens
-from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, VideoRoom
+from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError
 from diemcau.live.janus_node import JanusNode
+from diemcau.live.janus_plugins import VideoRoom
 from diemcau.live.models import LiveNode, LiveToken
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.orgs import services as orgs
