@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
+from diemcau.orgs import admin_data
 from diemcau.orgs.models import EducationLevel, Person, Unit
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment, BridgePoint
@@ -34,7 +35,7 @@ from diemcau.voice.models import Opinion, OpinionGroupsRun, Vote
 from diemcau.voice.textsim import LABELLED_ITEMS
 
 from . import events as events_demo
-from . import orgs as orgs_demo
+from . import org_tree
 
 SEED = 2023
 DATA = LABELLED_ITEMS
@@ -89,7 +90,7 @@ def load(seed: int = SEED) -> Report:
     moderator = User.objects.filter(username="kiemduyet").first() or SYSTEM
     director = User.objects.filter(username="dieuphoi").first() or SYSTEM
     rng = random.Random(f"voice|{seed}")
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     people = list(Person.objects.filter(unit__path__startswith=bavi.path, unit__kind=Unit.Kind.INSTITUTION)
                   .select_related("unit").order_by("code"))
     chosen = _chosen_rows(rng)
@@ -108,7 +109,7 @@ def load(seed: int = SEED) -> Report:
         _on_screen(director, kept)
 
     # Opinion groups of the whole tree and of Ba Vì; topic proposals. Computed here, not queued.
-    _compute_groups(conference, [Unit.objects.get(code=orgs_demo.MINISTRY_CODE), bavi])
+    _compute_groups(conference, [Unit.objects.get(code=admin_data.MINISTRY_CODE), bavi])
     analysis.propose(conference)
     report = summarise(conference)
     report.votes = votes
