@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from diemcau.live import floor
 from diemcau.live.models import FloorRequest
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Role, RoleAssignment
@@ -31,10 +32,8 @@ def _revoke(user):
 
 
 def test_a_revoked_director_is_refused_at_the_next_message_and_the_socket_closes(live_world, director):
-    from diemcau.live import services as live
-
     conference = live_world["conference"]
-    request = live.request_floor(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Thị Thu Hà")
+    request = floor.request_floor(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Thị Thu Hà")
 
     async def go():
         comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/live/director/{conference.pk}/")
@@ -62,8 +61,6 @@ def test_a_revoked_director_is_refused_at_the_next_message_and_the_socket_closes
 
 def test_a_revoked_director_is_refused_even_if_the_console_only_listens(live_world, director):
     """The console closes on the next update it would have shown (the floor queue names speakers)."""
-    from diemcau.live import services as live
-
     conference = live_world["conference"]
 
     async def go():
@@ -73,7 +70,7 @@ def test_a_revoked_director_is_refused_even_if_the_console_only_listens(live_wor
         assert connected
         await comm.receive_json_from(timeout=20)
         await sync_to_async(_revoke)(director)
-        await sync_to_async(live.request_floor)(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Văn Hùng")
+        await sync_to_async(floor.request_floor)(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Văn Hùng")
         out = await comm.receive_output(timeout=20)
         assert out == {"type": "websocket.close", "code": 4403}, out
         await comm.wait()
