@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
 from diemcau.core.vntext import fold
@@ -29,8 +30,12 @@ BA_VI_COMMUNES = {
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    """The demo world, loaded once for the module and removed afterwards (with its audit entries)."""
-    with django_db_blocker.unblock():
+    """The demo world, loaded once for the module and removed afterwards (with its audit entries).
+
+    Module-scoped, so it runs before the suite's per-test ``system_actor``: it opens the system
+    scope itself, as the ``load_demo`` command does.
+    """
+    with django_db_blocker.unblock(), system_scope("tests: the demo world of this module"):
         last_entry = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
         report = demo.load(SEED, "demo")
         yield report
