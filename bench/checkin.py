@@ -287,6 +287,7 @@ def prepare_world(args, reused: bool) -> dict:
     from django.core.management import call_command
 
     from diemcau.demo import orgs as demo
+    from diemcau.orgs import admin_data
     from diemcau.orgs.models import Person, Unit
 
     call_command("migrate", verbosity=0)
@@ -302,7 +303,7 @@ def prepare_world(args, reused: bool) -> dict:
     conference = make_points(args.scale)
     log(f"points, assignments and operators written in {time.monotonic() - started:.1f} s")
     session = conference.sessions.get()
-    ministry = Unit.objects.get(code=demo.MINISTRY_CODE)
+    ministry = Unit.objects.get(code=admin_data.MINISTRY_CODE)
     operators = sign_in_operators(conference)
     people_total = Person.objects.count()
     return {"session_id": session.pk, "ministry_id": ministry.pk, "operators": operators,
@@ -358,17 +359,18 @@ def make_points(scale: float):
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from diemcau.demo import orgs as demo
+    from diemcau.demo import org_writer
     from diemcau.events.models import Conference, Session
+    from diemcau.orgs import admin_data
     from diemcau.orgs.models import EducationLevel, Role, RoleAssignment, Unit
     from diemcau.points.models import Assignment, BridgePoint, Hall
 
-    inserter = demo._RowInserter  # the national loader's plain-row writer (COPY / executemany)
+    inserter = org_writer.RowInserter  # the national loader's plain-row writer (COPY / executemany)
     copy = connection.vendor == "postgresql"
     now = timezone.now()
     User = get_user_model()
     with transaction.atomic():
-        ministry = Unit.objects.get(code=demo.MINISTRY_CODE)
+        ministry = Unit.objects.get(code=admin_data.MINISTRY_CODE)
         conference = Conference.objects.create(title=BENCH_TITLE, date=timezone.localdate(), host_unit=ministry,
                                                place="Hà Nội")
         all_levels = sum(bit for bit, _key, _label in EducationLevel.CHOICES)
@@ -428,7 +430,7 @@ def sign_in_operators(conference) -> list[dict]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from diemcau.demo import orgs as demo
+    from diemcau.demo import org_writer
     from diemcau.orgs.models import Role, RoleAssignment
 
     User = get_user_model()
@@ -447,8 +449,8 @@ def sign_in_operators(conference) -> list[dict]:
         operators.append({"point_id": point_id, "user_id": user_id, "cookie": key})
     with transaction.atomic():
         DbSession.objects.all().delete()
-        demo._RowInserter(DbSession, ("session_key", "session_data", "expire_date"), timezone.now(),
-                          copy=connection.vendor == "postgresql").insert(sessions)
+        org_writer.RowInserter(DbSession, ("session_key", "session_data", "expire_date"), timezone.now(),
+                               copy=connection.vendor == "postgresql").insert(sessions)
     return operators
 
 

@@ -95,6 +95,7 @@ def main() -> dict:
     from django.core.management import call_command
     from django.db import connection, connections
 
+    from diemcau.demo import org_tree
     from diemcau.demo import orgs as demo
     from diemcau.orgs import services
     from diemcau.orgs.models import Person, Unit
@@ -115,7 +116,7 @@ def main() -> dict:
         assert Unit.objects.count() == units and Person.objects.count() == people
 
         ministry = Unit.objects.get(code="BGDDT")
-        district = Unit.objects.get(code=demo.BA_VI_CODE)
+        district = Unit.objects.get(code=org_tree.BA_VI_CODE)
         n_ministry = services.subtree(ministry).count()
         n_district = services.subtree(district).count()
         codes = list(Unit.objects.values_list("code", flat=True))

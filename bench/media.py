@@ -66,8 +66,9 @@ from pathlib import Path
 ROOT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT_DIR / "src"))
 
-from diemcau.live.janus_client import JanusAdmin, JanusClient, Streaming, VideoRoom  # noqa: E402
+from diemcau.live.janus_client import JanusAdmin, JanusClient  # noqa: E402
 from diemcau.live.janus_node import JanusNode  # noqa: E402
+from diemcau.live.janus_plugins import Streaming, VideoRoom  # noqa: E402
 from diemcau.live.media import HlsPackager, SyntheticFeed  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

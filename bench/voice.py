@@ -4,7 +4,7 @@ Run from the repository root:  PYTHONPATH=src .venv/bin/python bench/voice.py [-
 
 1. On the labelled set (src/diemcau/voice/data/labelled_items.jsonl), split by duplicate group
    (70 % train, 30 % held out, seed 0): the duplicate threshold is chosen on the training split
-   (the lowest with pairwise precision ≥ 0.95, the rule behind textsim.DEFAULT_THRESHOLD),
+   (the lowest with pairwise precision ≥ 0.95, the rule behind near_duplicates.DEFAULT_THRESHOLD),
    duplicate precision and recall are measured pairwise on the held-out split, topic accuracy on
    the held-out split after training on the rest. Baseline, in the same run: TF-IDF (scikit-learn's
    default word analyser) + k-means; for duplicates k = items / mean group size of the training
@@ -39,7 +39,8 @@ from threadpoolctl import threadpool_limits
 
 from diemcau.core.acting import system_scope
 from diemcau.voice.groups import find_opinion_groups, oracle_labels, simulate_votes
-from diemcau.voice.textsim import DEFAULT_THRESHOLD, Featurizer, find_duplicates, load_labelled_items
+from diemcau.voice.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
+from diemcau.voice.textsim import Featurizer, load_labelled_items
 from diemcau.voice.topics import DEFAULT_TOPICS, Topic, TopicSuggester
 
 SEED = 0
@@ -79,7 +80,7 @@ def labelled_set_figures(items) -> dict:
     for th in np.round(np.arange(0.25, 0.61, 0.025), 3):
         p, r = pairwise(tr_groups, find_duplicates(tr_texts, threshold=th, features=x_train).labels)
         sweep[float(th)] = (p, r, f1(p, r))
-    # The rule that set textsim.DEFAULT_THRESHOLD: the lowest threshold with precision ≥ 0.95.
+    # The rule that set near_duplicates.DEFAULT_THRESHOLD: the lowest threshold with precision ≥ 0.95.
     best_th = min((t for t in sweep if sweep[t][0] >= 0.95), default=max(sweep))
     f1_th = max(sweep, key=lambda t: (sweep[t][2], t))
 

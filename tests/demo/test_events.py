@@ -4,6 +4,7 @@ import pytest
 
 from diemcau.core.models import AuditEntry
 from diemcau.demo import events as demo
+from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.events import services as events
 from diemcau.orgs.models import Unit
@@ -21,7 +22,7 @@ def test_demo_conference(django_capture_on_commit_callbacks):
     assert report.bavi_people == 4890 <= report.bavi_seats
     conference = demo.loaded()
     morning, afternoon = conference.sessions.order_by("starts_at")
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     invited = events.invited_institutions(morning, within=bavi)
     assert invited.count() == report.bavi_institutions >= 100
     assert not invited.exclude(point_assignments__session=morning).exists()  # every Ba Vì school has a point

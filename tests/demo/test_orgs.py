@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
 from diemcau.core.models import AuditEntry
 from diemcau.core.vntext import fold
+from diemcau.demo import org_reference, org_tree
 from diemcau.demo import orgs as demo
 from diemcau.orgs import admin_data, services
 from diemcau.orgs.models import Person, Role, Unit, path_segment
@@ -28,8 +30,12 @@ BA_VI_COMMUNES = {
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
-    """The demo world, loaded once for the module and removed afterwards (with its audit entries)."""
-    with django_db_blocker.unblock():
+    """The demo world, loaded once for the module and removed afterwards (with its audit entries).
+
+    Module-scoped, so it runs before the suite's per-test ``system_actor``: it opens the system
+    scope itself, as the ``load_demo`` command does.
+    """
+    with django_db_blocker.unblock(), system_scope("tests: the demo world of this module"):
         last_entry = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
         report = demo.load(SEED, "demo")
         yield report
@@ -72,7 +78,7 @@ def test_demo_has_the_seeds_shape(world):
     assert departments.get(code="SGD01").name == "Sở Giáo dục và Đào tạo Hà Nội"
     assert departments.get(code="SGD46").name == "Sở Giáo dục và Đào tạo Thừa Thiên Huế"
     assert departments.get(code="SGD79").name == "Sở Giáo dục và Đào tạo Thành phố Hồ Chí Minh"
-    ba_vi = _unit(demo.BA_VI_CODE)
+    ba_vi = _unit(org_tree.BA_VI_CODE)
     assert ba_vi.name == "Phòng Giáo dục và Đào tạo huyện Ba Vì" and ba_vi.parent.code == "SGD01"
     schools = services.subtree(ba_vi, include_self=False)
     assert 95 <= schools.count() <= 110
@@ -98,7 +104,7 @@ def test_demo_has_the_seeds_shape(world):
     assert "Trường Đại học Sư phạm Hà Nội" in set(higher.values_list("name", flat=True))
     assert all(u.people_total > 0 for u in higher)
     # Scoping needs a neighbour: other Hà Nội districts with a few schools.
-    assert services.subtree(_unit(demo.district_code(1, demo.SOC_SON)), include_self=False).count() >= 3
+    assert services.subtree(_unit(org_tree.district_code(1, org_reference.SOC_SON)), include_self=False).count() >= 3
 
 
 @pytest.mark.django_db
@@ -111,7 +117,7 @@ def test_unit_counts_equal_the_people_generated(world):
 
 @pytest.mark.django_db
 def test_every_school_has_its_board(world):
-    schools = services.subtree(_unit(demo.BA_VI_CODE), include_self=False)
+    schools = services.subtree(_unit(org_tree.BA_VI_CODE), include_self=False)
     positions = Counter(
         Person.objects.filter(unit__in=schools, category="management").values_list("unit_id", "position")
     )
@@ -146,15 +152,15 @@ def test_names_and_phones_look_vietnamese(world):
 
 @pytest.mark.django_db
 def test_the_same_seed_gives_the_same_world(world):
-    plan_a, plan_b = demo.ba_vi(SEED), demo.ba_vi(SEED)
+    plan_a, plan_b = org_tree.ba_vi(SEED), org_tree.ba_vi(SEED)
     assert [(n.code, n.name, n.people) for n in plan_a.walk()] == [
         (n.code, n.name, n.people) for n in plan_b.walk()]
     school = plan_a.children[10]
-    generated = [(r[0], r[1], r[3], r[4], r[5]) for r in demo.people_of(SEED, school)]
+    generated = [(r[0], r[1], r[3], r[4], r[5]) for r in org_tree.people_of(SEED, school)]
     stored = list(Person.objects.filter(unit__code=school.code).order_by("code")
                   .values_list("code", "full_name", "category", "position", "phone"))
     assert stored == generated
-    other = [r[1] for r in demo.people_of(SEED + 1, demo.ba_vi(SEED + 1).children[10])]
+    other = [r[1] for r in org_tree.people_of(SEED + 1, org_tree.ba_vi(SEED + 1).children[10])]
     assert other != [r[1] for r in generated]
 
 
@@ -189,7 +195,8 @@ def test_demo_accounts_see_their_own_subtree(world):
     users = {u.username: u for u in get_user_model().objects.filter(username__in=usernames)}
     ba_vi_school = _unit("01271032")  # Trường Tiểu học Tây Đằng A
     other_ba_vi_school = Unit.objects.get(name="Trường Mầm non Vân Hòa")
-    soc_son_school = services.subtree(_unit(demo.district_code(1, demo.SOC_SON)), include_self=False).first()
+    soc_son = _unit(org_tree.district_code(1, org_reference.SOC_SON))
+    soc_son_school = services.subtree(soc_son, include_self=False).first()
     hcm = _unit("SGD79")
 
     def sees(username, unit):
@@ -237,19 +244,6 @@ def test_the_demo_does_not_mix_with_todays_departments(world):
     assert not Person.objects.exists()
 
 
-def test_the_national_plan_has_the_benchmarks_size():
-    districts = institutions = people = 0
-    for province in demo.PROVINCES_2023:
-        for office in demo.department_subtree(SEED, "national", province):
-            districts += 1
-            for node in office.walk():
-                institutions += node.kind == Unit.Kind.INSTITUTION
-                people += node.people
-    assert 680 <= districts <= 720
-    assert 41_000 <= institutions <= 45_000
-    assert 1_500_000 <= people <= 1_700_000
-
-
 @pytest.mark.django_db
 def test_a_fraction_of_the_national_world_loads(world):
     demo.reset_demo()
@@ -258,8 +252,8 @@ def test_a_fraction_of_the_national_world_loads(world):
     assert 3 <= report.units["district_office"] <= 20
     assert Unit.objects.count() == report.units_total and Person.objects.count() == report.people_total
     # Ba Vì is the same in both sizes: same codes, same names, same people.
-    plan = demo.ba_vi(SEED)
-    assert set(services.subtree(_unit(demo.BA_VI_CODE)).values_list("code", "name")) == {
+    plan = org_tree.ba_vi(SEED)
+    assert set(services.subtree(_unit(org_tree.BA_VI_CODE)).values_list("code", "name")) == {
         (n.code, n.name) for n in plan.walk()}
     units = list(Unit.objects.all())
     _assert_counts_match_people(units)

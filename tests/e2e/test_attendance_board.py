@@ -14,6 +14,7 @@ from diemcau.attendance import checkin, delegations
 from diemcau.attendance.checkin import CheckInItem
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.demo import events as demo
+from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Person, Unit
 from diemcau.orgs.scoping import SYSTEM
@@ -37,7 +38,7 @@ def morning_under_way(transactional_db):
     type(morning).objects.filter(pk=morning.pk).update(starts_at=now - datetime.timedelta(hours=1),
                                                        ends_at=now + datetime.timedelta(hours=2, minutes=30))
     morning.refresh_from_db()
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     assignments = list(Assignment.objects.filter(session=morning, institution__path__startswith=bavi.path)
                        .select_related("institution").order_by("institution__code"))
     rng = random.Random(2023)

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from diemcau.demo import events as demo
+from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, BridgePoint, Hall
@@ -25,7 +26,7 @@ def demo_conference(transactional_db):
 def test_bavi_organiser_plans_reviews_applies_and_downloads(page, demo_conference):
     conference = demo_conference
     morning = conference.sessions.order_by("starts_at").first()
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     office_hall = Hall.objects.get(unit=bavi)
 
     login(page, "bavi", orgs_demo.DEMO_PASSWORD)
@@ -94,7 +95,7 @@ def test_planning_pages_for_review(page, phone, planned_demo):
     """Every planning page renders for the Ba Vì organiser (screenshots for people to look at)."""
     conference = planned_demo
     morning = conference.sessions.order_by("starts_at").first()
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     office_point = BridgePoint.objects.get(conference=conference, hall__unit=bavi)
     school_point = BridgePoint.objects.filter(relay_parent=office_point).order_by("pk").first()
     login(page, "bavi", orgs_demo.DEMO_PASSWORD)

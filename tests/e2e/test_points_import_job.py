@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from diemcau.core import jobs
+from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 from diemcau.points.models import Assignment, AssignmentImport
@@ -21,7 +22,7 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
                                                                          settings, monkeypatch):
     conference = planned_demo
     morning = conference.sessions.order_by("starts_at").first()
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     organiser = get_user_model().objects.get(username="bavi")
     # Ba Vì's official list, exported, is an assignment list; 20 schools lose their point meanwhile.
     data = official_list_workbook(organiser, conference, bavi, "Hà Nội", datetime.date(2023, 8, 10))

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow
 def test_documents_print_pages_and_pdfs(page, phone, morning_under_way):  # noqa: F811
     session = morning_under_way["session"]
     conference = session.conference
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     report = f"/attendance/sessions/{session.pk}/units/{bavi.pk}/report/"
     official = f"/points/conference/{conference.pk}/official-list/?unit={bavi.pk}"
     for p in (page, phone):

@@ -23,8 +23,9 @@ from django.utils import timezone
 from diemcau.core.errors import ScopeError
 from diemcau.live import floor, hls, layout
 from diemcau.live import tokens as live_tokens
-from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, VideoRoom
+from diemcau.live.janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError
 from diemcau.live.janus_node import JanusNode
+from diemcau.live.janus_plugins import VideoRoom
 from diemcau.live.models import LiveNode, LiveToken
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.orgs import services as orgs
@@ -301,11 +302,9 @@ def test_floor_queue_names_only_for_the_director_and_the_subtrees_organisers(cli
 @pytest.mark.django_db
 def test_hls_needs_a_signed_expiring_link_given_only_to_the_invited(client, live_world, make_user, settings,
                                                                    tmp_path):
-    from diemcau.live import views
-
     w = live_world
     settings.VAR_DIR = tmp_path
-    folder = views.hls_folder()
+    folder = hls.hls_folder()
     folder.mkdir(parents=True)
     (folder / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg_00001.ts\n")
     (folder / "seg_00001.ts").write_bytes(b"G" * 188)

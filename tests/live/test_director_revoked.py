@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from diemcau.live import floor
 from diemcau.live.models import FloorRequest
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Role, RoleAssignment
@@ -31,8 +32,6 @@ def _revoke(user):
 
 
 def test_a_revoked_director_is_refused_at_the_next_message_and_the_socket_closes(live_world, director):
-    from diemcau.live import floor
-
     conference = live_world["conference"]
     request = floor.request_floor(live_world["ops"]["hanoi"], live_world["hanoi"], "Nguyễn Thị Thu Hà")
 
@@ -62,8 +61,6 @@ def test_a_revoked_director_is_refused_at_the_next_message_and_the_socket_closes
 
 def test_a_revoked_director_is_refused_even_if_the_console_only_listens(live_world, director):
     """The console closes on the next update it would have shown (the floor queue names speakers)."""
-    from diemcau.live import floor
-
     conference = live_world["conference"]
 
     async def go():

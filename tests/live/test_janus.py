@@ -26,10 +26,9 @@ from diemcau.live.janus_client import (
     JanusClient,
     JanusError,
     JanusUnreachable,
-    Streaming,
-    VideoRoom,
 )
 from diemcau.live.janus_node import JanusNode, JanusNodeError
+from diemcau.live.janus_plugins import Streaming, VideoRoom
 
 # Plugin error codes (janus_videoroom.c, janus_streaming.c) the tests expect.
 VIDEOROOM_NO_SUCH_ROOM = 426

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from diemcau.live.janus_client import JanusClient, Streaming
+from diemcau.live.janus_client import JanusClient
 from diemcau.live.janus_node import JANUS_BINARY, JanusNode
+from diemcau.live.janus_plugins import Streaming
 from diemcau.live.media import FFMPEG_BINARY, HlsPackager, MediaError, SyntheticFeed, programme_sdp
 from tests.environment import missing
 

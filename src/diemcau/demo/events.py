@@ -26,6 +26,7 @@ from django.utils import timezone
 from diemcau.core.errors import DomainError
 from diemcau.events import services
 from diemcau.events.models import Conference
+from diemcau.orgs import admin_data
 from diemcau.orgs.models import EducationLevel as L
 from diemcau.orgs.models import Person, Unit
 from diemcau.orgs.scoping import SYSTEM
@@ -33,6 +34,7 @@ from diemcau.points import access, assignment, bridge_points, planning, readines
 from diemcau.points import halls as points_halls
 from diemcau.points.models import Assignment, BridgePoint, Hall
 
+from . import org_reference, org_tree
 from . import orgs as orgs_demo
 
 TITLE = ("Bộ trưởng Bộ GD&ĐT gặp gỡ các nhà giáo, cán bộ quản lý, nhân viên ngành Giáo dục đào tạo "
@@ -148,12 +150,12 @@ def load(*, plan_bavi: bool = True) -> DemoReport:
 
 def _build(plan_bavi: bool) -> Conference:
     unit = {u.code: u for u in Unit.objects.filter(code__in=[
-        orgs_demo.MINISTRY_CODE, orgs_demo.department_code(orgs_demo.HANOI), orgs_demo.BA_VI_CODE,
-        orgs_demo.district_code(orgs_demo.HANOI, orgs_demo.SOC_SON),
-        orgs_demo.district_code(orgs_demo.HANOI, orgs_demo.THACH_THAT)])}
-    ministry = unit[orgs_demo.MINISTRY_CODE]
-    hanoi = unit[orgs_demo.department_code(orgs_demo.HANOI)]
-    bavi = unit[orgs_demo.BA_VI_CODE]
+        admin_data.MINISTRY_CODE, org_tree.department_code(org_reference.HANOI), org_tree.BA_VI_CODE,
+        org_tree.district_code(org_reference.HANOI, org_reference.SOC_SON),
+        org_tree.district_code(org_reference.HANOI, org_reference.THACH_THAT)])}
+    ministry = unit[admin_data.MINISTRY_CODE]
+    hanoi = unit[org_tree.department_code(org_reference.HANOI)]
+    bavi = unit[org_tree.BA_VI_CODE]
     conference = services.create_conference(
         SYSTEM, title=TITLE, date=DAY, host_unit=ministry, place="Hà Nội",
         description="Hội nghị trực tuyến kết hợp trực tiếp: điểm cầu chính tại Bộ GD&ĐT, kết nối tới 63 Sở GD&ĐT "
@@ -181,8 +183,8 @@ def _build(plan_bavi: bool) -> Conference:
         sessions=[morning], contact_name="Nguyễn Thị Thu Hà", contact_phone="0912 204 683")
     _equip(hanoi_point, check=True, bandwidth=200)
     # Sóc Sơn and Thạch Thất: one point at the office each, for their few schools.
-    for code in (orgs_demo.district_code(orgs_demo.HANOI, orgs_demo.SOC_SON),
-                 orgs_demo.district_code(orgs_demo.HANOI, orgs_demo.THACH_THAT)):
+    for code in (org_tree.district_code(org_reference.HANOI, org_reference.SOC_SON),
+                 org_tree.district_code(org_reference.HANOI, org_reference.THACH_THAT)):
         office = unit[code]
         schools = list(services.invited_institutions(morning, within=office))
         seats = sum(assignment.declared_staff(s.pk for s in schools).values())
@@ -227,7 +229,7 @@ def _build(plan_bavi: bool) -> Conference:
 
 def summarise(conference: Conference) -> DemoReport:
     """The figures of the demo conference, Ba Vì's plan first."""
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     morning = conference.sessions.order_by("starts_at").first()
     report = DemoReport(conference_id=conference.pk, points=conference.points.count())
     bavi_points = access.points_in_scope(SYSTEM, conference, within=bavi).filter(sessions=morning)

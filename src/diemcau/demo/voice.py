@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core.errors import DomainError
+from diemcau.orgs import admin_data
 from diemcau.orgs.models import EducationLevel, Person, Unit
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import Assignment, BridgePoint
@@ -34,7 +35,7 @@ from diemcau.voice.models import Opinion, OpinionGroupsRun, Vote
 from diemcau.voice.textsim import LABELLED_ITEMS
 
 from . import events as events_demo
-from . import orgs as orgs_demo
+from . import org_tree
 
 SEED = 2023
 DATA = LABELLED_ITEMS
@@ -89,14 +90,34 @@ def load(seed: int = SEED) -> Report:
     moderator = User.objects.filter(username="kiemduyet").first() or SYSTEM
     director = User.objects.filter(username="dieuphoi").first() or SYSTEM
     rng = random.Random(f"voice|{seed}")
-    bavi = Unit.objects.get(code=orgs_demo.BA_VI_CODE)
+    bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     people = list(Person.objects.filter(unit__path__startswith=bavi.path, unit__kind=Unit.Kind.INSTITUTION)
                   .select_related("unit").order_by("code"))
-    teachers = [p for p in people if p.category == Person.Category.TEACHER]
-    others = [p for p in people if p.category != Person.Category.TEACHER]
-    morning = conference.sessions.order_by("starts_at").first()
-    point_of = dict(Assignment.objects.filter(session=morning).values_list("institution_id", "point_id"))
-    points = {p.pk: p for p in BridgePoint.objects.filter(conference=conference)}
+    chosen = _chosen_rows(rng)
+    topics = {t.key: t for t in topic_list.ensure_topics(conference)}
+
+    with transaction.atomic():
+        items = _send(rng, conference, chosen, people)
+        approved = _moderate(rng, moderator, items, topics)
+        kept = _merge_duplicates(moderator, approved)
+        votes = _votes(rng, conference, kept, people)
+        for op in kept:
+            opinions.recount(op)
+        kept = sorted(Opinion.objects.filter(pk__in=[o.pk for o in kept]),
+                      key=lambda o: (-o.upvotes, -o.raised_by_people, o.pk))
+        _forward_up(moderator, kept)
+        _on_screen(director, kept)
+
+    # Opinion groups of the whole tree and of Ba Vì; topic proposals. Computed here, not queued.
+    _compute_groups(conference, [Unit.objects.get(code=admin_data.MINISTRY_CODE), bavi])
+    analysis.propose(conference)
+    report = summarise(conference)
+    report.votes = votes
+    return report
+
+
+def _chosen_rows(rng: random.Random) -> list[dict]:
+    """Every original of the labelled set and enough of its variants to make ``N_ITEMS``, shuffled."""
     rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows.sort(key=lambda r: r["id"])
     originals = [r for r in rows if r["variant"] == "original"]
@@ -104,87 +125,96 @@ def load(seed: int = SEED) -> Report:
     rng.shuffle(variants)
     chosen = originals + variants[:N_ITEMS - len(originals)]
     rng.shuffle(chosen)
-    topics = {t.key: t for t in topic_list.ensure_topics(conference)}
+    return chosen
 
-    with transaction.atomic():
-        items = []  # (opinion, labelled row)
-        for row in chosen:
-            person = rng.choice(teachers) if rng.random() < 0.8 or not others else rng.choice(others)
-            when = _when(rng)
-            point_id = point_of.get(person.unit_id) if when.date() == events_demo.DAY and rng.random() < 0.4 else None
-            op = opinions.submit(person, conference, row["text"], kind=_kind(row["text"], rng),
-                                 session=morning if when.date() == events_demo.DAY else None,
-                                 anonymous=rng.random() < 0.1, point=points.get(point_id))
-            # Sent in 2023: move the item (and its audit trail's meaning) to its sending time.
-            Opinion.objects.filter(pk=op.pk).update(created_at=when, updated_at=when)
-            op.created_at = when
-            items.append((op, row))
-        items.sort(key=lambda x: x[0].created_at)
 
-        # The district moderator: reject a few, approve and tag the rest (some wait in the queue).
-        approved = []
-        for op, row in items:
-            r = rng.random()
-            if r < 0.07:
-                moderation.reject(moderator, op, rng.choice(REJECT_REASONS))
-            elif r < 0.13:
-                continue  # still pending
-            else:
-                moderation.approve(moderator, op)
-                moderation.tag(moderator, op, topics.get(row["topic"]))
-                approved.append((op, row))
+def _send(rng: random.Random, conference, chosen: list[dict], people: list[Person]) -> list[tuple]:
+    """Each row sent by one of Ba Vì's people at its time, some from their point's kiosk; (opinion, row) by time."""
+    teachers = [p for p in people if p.category == Person.Category.TEACHER]
+    others = [p for p in people if p.category != Person.Category.TEACHER]
+    morning = conference.sessions.order_by("starts_at").first()
+    point_of = dict(Assignment.objects.filter(session=morning).values_list("institution_id", "point_id"))
+    points = {p.pk: p for p in BridgePoint.objects.filter(conference=conference)}
+    items = []  # (opinion, labelled row)
+    for row in chosen:
+        person = rng.choice(teachers) if rng.random() < 0.8 or not others else rng.choice(others)
+        when = _when(rng)
+        point_id = point_of.get(person.unit_id) if when.date() == events_demo.DAY and rng.random() < 0.4 else None
+        op = opinions.submit(person, conference, row["text"], kind=_kind(row["text"], rng),
+                             session=morning if when.date() == events_demo.DAY else None,
+                             anonymous=rng.random() < 0.1, point=points.get(point_id))
+        # Sent in 2023: move the item (and its audit trail's meaning) to its sending time.
+        Opinion.objects.filter(pk=op.pk).update(created_at=when, updated_at=when)
+        op.created_at = when
+        items.append((op, row))
+    items.sort(key=lambda x: x[0].created_at)
+    return items
 
-        # Duplicates: everything of a labelled group merges into one approved item, written with
-        # diacritics when the group has one (the text the levels above read and quote).
-        leaders, kept = {}, []
-        for op, row in sorted(approved, key=lambda x: (x[1]["variant"] not in ("original", "reworded"),
-                                                        x[0].created_at)):
-            leader = leaders.get(row["group"])
-            if leader is None:
-                leaders[row["group"]] = op
-                kept.append(op)
-            else:
-                moderation.merge(moderator, op, leader)
 
-        votes = _votes(rng, conference, kept, people)
-        for op in kept:
-            opinions.recount(op)
-        kept = sorted(Opinion.objects.filter(pk__in=[o.pk for o in kept]),
-                      key=lambda o: (-o.upvotes, -o.raised_by_people, o.pk))
+def _moderate(rng: random.Random, moderator, items: list[tuple], topics: dict) -> list[tuple]:
+    """The district moderator: reject a few, approve and tag the rest (some wait in the queue)."""
+    approved = []
+    for op, row in items:
+        r = rng.random()
+        if r < 0.07:
+            moderation.reject(moderator, op, rng.choice(REJECT_REASONS))
+        elif r < 0.13:
+            continue  # still pending
+        else:
+            moderation.approve(moderator, op)
+            moderation.tag(moderator, op, topics.get(row["topic"]))
+            approved.append((op, row))
+    return approved
 
-        # Up the tree: Ba Vì forwards its 45 most upvoted to Hà Nội, which forwards 15 to the ministry.
-        for i, op in enumerate(kept[:45]):
-            op = moderation.forward(moderator, op)  # school -> Ba Vì's office
-            op = moderation.forward(moderator, op)  # Ba Vì -> Hà Nội's department
-            if i < 15:
-                moderation.forward(SYSTEM, op)  # the department's moderators -> the ministry
 
-        # Live: the two most upvoted questions Ba Vì sent up reach the ministry; one was answered
-        # earlier in the morning, the other is on screen now.
-        questions = sorted((o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept]).select_related("at_unit")
-                            if o.kind == Opinion.Kind.QUESTION), key=lambda o: (-o.upvotes, o.pk))[:2]
-        for i, q in enumerate(questions):
-            while q.at_unit.parent_id is not None:
-                q = moderation.forward(SYSTEM, q)
-            questions[i] = q
-        if len(questions) == 2:
-            first = voice_on_air.put_on_air(director, questions[1])
-            voice_on_air.answer(director, first, ANSWER, "00:42:15")
-            voice_on_air.put_on_air(director, questions[0])
+def _merge_duplicates(moderator, approved: list[tuple]) -> list[Opinion]:
+    """Everything of a labelled group merges into one approved item, written with diacritics when the
+    group has one (the text the levels above read and quote); the items kept."""
+    leaders, kept = {}, []
+    for op, row in sorted(approved, key=lambda x: (x[1]["variant"] not in ("original", "reworded"),
+                                                    x[0].created_at)):
+        leader = leaders.get(row["group"])
+        if leader is None:
+            leaders[row["group"]] = op
+            kept.append(op)
+        else:
+            moderation.merge(moderator, op, leader)
+    return kept
 
-    # Opinion groups of the whole tree and of Ba Vì; topic proposals. Computed here, not queued.
-    ministry = Unit.objects.get(code=orgs_demo.MINISTRY_CODE)
-    for unit in (ministry, bavi):
+
+def _forward_up(moderator, kept: list[Opinion]) -> None:
+    """Up the tree: Ba Vì forwards its 45 most upvoted to Hà Nội, which forwards 15 to the ministry."""
+    for i, op in enumerate(kept[:45]):
+        op = moderation.forward(moderator, op)  # school -> Ba Vì's office
+        op = moderation.forward(moderator, op)  # Ba Vì -> Hà Nội's department
+        if i < 15:
+            moderation.forward(SYSTEM, op)  # the department's moderators -> the ministry
+
+
+def _on_screen(director, kept: list[Opinion]) -> None:
+    """Live: the two most upvoted questions Ba Vì sent up reach the ministry; one was answered
+    earlier in the morning, the other is on screen now."""
+    questions = sorted((o for o in Opinion.objects.filter(pk__in=[o.pk for o in kept]).select_related("at_unit")
+                        if o.kind == Opinion.Kind.QUESTION), key=lambda o: (-o.upvotes, o.pk))[:2]
+    for i, q in enumerate(questions):
+        while q.at_unit.parent_id is not None:
+            q = moderation.forward(SYSTEM, q)
+        questions[i] = q
+    if len(questions) == 2:
+        first = voice_on_air.put_on_air(director, questions[1])
+        voice_on_air.answer(director, first, ANSWER, "00:42:15")
+        voice_on_air.put_on_air(director, questions[0])
+
+
+def _compute_groups(conference, units: list[Unit]) -> None:
+    """One opinion-groups run per unit, computed now; a run that cannot find groups is marked failed."""
+    for unit in units:
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit)
         try:
             analysis.compute_groups(run)
         except DomainError as exc:
             OpinionGroupsRun.objects.filter(pk=run.pk).update(status=OpinionGroupsRun.Status.FAILED,
                                                               error=exc.message)
-    analysis.propose(conference)
-    report = summarise(conference)
-    report.votes = votes
-    return report
 
 
 def _votes(rng: random.Random, conference, kept: list[Opinion], people: list[Person]) -> int:

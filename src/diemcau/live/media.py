@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from diemcau import paths
-from diemcau.live.janus_client import H264_FMTP, H264_PT, OPUS_PT
+from diemcau.live.janus_plugins import H264_FMTP, H264_PT, OPUS_PT
 
 FFMPEG_BINARY = "/usr/bin/ffmpeg"
 FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian package fonts-dejavu-core

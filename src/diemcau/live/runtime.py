@@ -37,16 +37,9 @@ from django.db import close_old_connections, connections
 
 from diemcau.core.acting import system_scope
 
-from .janus_client import (
-    VIDEOROOM,
-    JanusAdmin,
-    JanusClient,
-    JanusError,
-    JanusUnreachable,
-    Streaming,
-    VideoRoom,
-)
+from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
 from .janus_node import JanusNode
+from .janus_plugins import Streaming, VideoRoom
 
 log = logging.getLogger("diemcau.live.runtime")
 

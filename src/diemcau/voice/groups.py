@@ -205,75 +205,15 @@ def find_opinion_groups(votes: VoteMatrix, k_range: tuple[int, int] = (2, 8), n_
     sums = np.bincount(mat.indices, weights=mat.data.astype(np.float64), minlength=m)
     means = np.divide(sums, seen_all, out=np.zeros(m), where=seen_all > 0).astype(np.float32)
 
-    # 1. Principal axes from the Gram matrix of the centred votes of a sample of participants.
+    # 1. Principal axes; 2. everyone projected on them.
     fit_rows = active if len(active) <= fit_sample else np.sort(rng.choice(active, fit_sample, replace=False))
-    gram = np.zeros((m, m), dtype=np.float64)
-    for start in range(0, len(fit_rows), chunk):
-        c = _centred_chunk(mat[fit_rows[start:start + chunk]], means)
-        gram += (c.T @ c).toarray()
-        steps.report("a_fit", min(1.0, (start + chunk) / len(fit_rows)), "Đang phân tích biểu quyết (PCA)")
-    # Only the top of the spectrum is needed: Lanczos (eigsh) is ~10 times faster than a full eigh.
-    n_eig = min(max_components + 6, m - 1)
-    eigval, eigvec = eigsh(gram, k=n_eig, which="LA")
-    order = np.argsort(-eigval)
-    eigval, eigvec = eigval[order].clip(min=0), eigvec[:, order]
-    if n_components is None:
-        # The eigenvalues past max_components are taken as the noise floor; a component counts
-        # when it stands 25 % above it (planted groups give a clear gap, see tests/voice).
-        noise = float(np.median(eigval[max_components:])) if n_eig > max_components else 0.0
-        clear = int(np.sum(eigval[:max_components] > 1.25 * noise))
-        n_components = int(np.clip(clear, 2, max_components))
-    components = eigvec[:, :n_components].astype(np.float32)
-    explained = (eigval[:n_components] / max(float(np.trace(gram)), 1e-12)).astype(np.float64)
-    # An eigenvector's sign is arbitrary: make each point towards more agreement, for a stable map.
-    flip = np.sign(components.sum(axis=0))
-    flip[flip == 0] = 1
-    components *= flip.astype(np.float32)
-    steps.finish("a_fit", "Đã tìm các trục quan điểm")
-
-    # 2. Project everyone, in chunks.
-    proj = np.zeros((len(active), n_components), dtype=np.float32)
-    scale = np.sqrt(m / counts[active]).astype(np.float32)
-    for start in range(0, len(active), chunk):
-        rows = active[start:start + chunk]
-        proj[start:start + chunk] = _centred_chunk(mat[rows], means) @ components
-        steps.report("b_project", min(1.0, (start + chunk) / len(active)), "Đang chiếu người tham gia")
-    proj *= scale[:, None]
-    steps.finish("b_project", "Đã chiếu người tham gia")
+    components, explained = _principal_axes(mat, fit_rows, means, n_components, max_components, chunk, steps)
+    proj = _project(mat, active, means, components, np.sqrt(m / counts[active]).astype(np.float32), chunk, steps)
 
     # 3. k by silhouette; mini-batch k-means on a sample for each k.
-    fit_idx = np.arange(len(active))
-    if len(fit_idx) > cluster_sample:
-        fit_idx = np.sort(rng.choice(fit_idx, cluster_sample, replace=False))
-    sil_idx = rng.choice(fit_idx, min(silhouette_sample, len(fit_idx)), replace=False)
-    ks = list(range(k_range[0], min(k_range[1], len(sil_idx) - 1) + 1))
-    models, silhouettes = {}, {}
-    # One OpenMP thread: mini-batch k-means works on small batches, where thread start-up and
-    # spinning cost more than they save, ten times more on a shared, loaded machine.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        for i, k in enumerate(ks):
-            model = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed,
-                                    max_no_improvement=20)
-            model.fit(proj[fit_idx])
-            sil_labels = model.predict(proj[sil_idx])
-            silhouettes[k] = (float(silhouette_score(proj[sil_idx], sil_labels, random_state=seed))
-                              if len(np.unique(sil_labels)) > 1 else -1.0)
-            models[k] = model
-            steps.report("c_cluster", (i + 1) / len(ks), f"Đã thử {k} nhóm")
-    best_k = max(ks, key=lambda k: (silhouettes[k], -k))
-    steps.finish("c_cluster", f"Chọn {best_k} nhóm")
+    best_k, model, silhouettes = _choose_k(proj, k_range, cluster_sample, silhouette_sample, rng, seed, steps)
 
-    model = models[best_k]
-    active_labels = np.empty(len(active), dtype=np.int64)
-    with threadpool_limits(limits=1, user_api="openmp"):
-        for start in range(0, len(active), chunk * 5):
-            active_labels[start:start + chunk * 5] = model.predict(proj[start:start + chunk * 5])
-    active_votes = VoteMatrix(mat[active]) if len(active) < n else votes
-    for round_ in range(refine):
-        active_labels, moved = _latent_class_step(active_votes, active_labels, best_k, chunk)
-        steps.report("d_assign", (round_ + 1) / max(refine, 1), f"Tinh chỉnh nhóm: {moved} người đổi nhóm")
-        if moved <= len(active) // 2000:
-            break
+    active_labels = _assign(votes, active, proj, model, best_k, refine, chunk, steps)
     # Number groups by size, largest first, so that "group 0" means the same across runs.
     sizes = np.bincount(active_labels, minlength=best_k)
     order = np.argsort(-sizes, kind="stable")
@@ -299,6 +239,91 @@ def find_opinion_groups(votes: VoteMatrix, k_range: tuple[int, int] = (2, 8), n_
     result.consensus_against = consensus_statements(disagree, seen, n_consensus, "disagree")
     steps.finish("e_stats", "Xong")
     return result
+
+
+def _principal_axes(mat, fit_rows: np.ndarray, means: np.ndarray, n_components: int | None,
+                    max_components: int, chunk: int, steps: _Steps) -> tuple[np.ndarray, np.ndarray]:
+    """Principal axes from the Gram matrix of the centred votes of ``fit_rows``, and their explained shares."""
+    m = mat.shape[1]
+    gram = np.zeros((m, m), dtype=np.float64)
+    for start in range(0, len(fit_rows), chunk):
+        c = _centred_chunk(mat[fit_rows[start:start + chunk]], means)
+        gram += (c.T @ c).toarray()
+        steps.report("a_fit", min(1.0, (start + chunk) / len(fit_rows)), "Đang phân tích biểu quyết (PCA)")
+    # Only the top of the spectrum is needed: Lanczos (eigsh) is ~10 times faster than a full eigh.
+    n_eig = min(max_components + 6, m - 1)
+    eigval, eigvec = eigsh(gram, k=n_eig, which="LA")
+    order = np.argsort(-eigval)
+    eigval, eigvec = eigval[order].clip(min=0), eigvec[:, order]
+    if n_components is None:
+        # The eigenvalues past max_components are taken as the noise floor; a component counts
+        # when it stands 25 % above it (planted groups give a clear gap, see tests/voice).
+        noise = float(np.median(eigval[max_components:])) if n_eig > max_components else 0.0
+        clear = int(np.sum(eigval[:max_components] > 1.25 * noise))
+        n_components = int(np.clip(clear, 2, max_components))
+    components = eigvec[:, :n_components].astype(np.float32)
+    explained = (eigval[:n_components] / max(float(np.trace(gram)), 1e-12)).astype(np.float64)
+    # An eigenvector's sign is arbitrary: make each point towards more agreement, for a stable map.
+    flip = np.sign(components.sum(axis=0))
+    flip[flip == 0] = 1
+    components *= flip.astype(np.float32)
+    steps.finish("a_fit", "Đã tìm các trục quan điểm")
+    return components, explained
+
+
+def _project(mat, active: np.ndarray, means: np.ndarray, components: np.ndarray, scale: np.ndarray,
+             chunk: int, steps: _Steps) -> np.ndarray:
+    """Every active participant's centred votes on the principal axes, in chunks, scaled for missing votes."""
+    proj = np.zeros((len(active), components.shape[1]), dtype=np.float32)
+    for start in range(0, len(active), chunk):
+        rows = active[start:start + chunk]
+        proj[start:start + chunk] = _centred_chunk(mat[rows], means) @ components
+        steps.report("b_project", min(1.0, (start + chunk) / len(active)), "Đang chiếu người tham gia")
+    proj *= scale[:, None]
+    steps.finish("b_project", "Đã chiếu người tham gia")
+    return proj
+
+
+def _choose_k(proj: np.ndarray, k_range: tuple[int, int], cluster_sample: int, silhouette_sample: int,
+              rng: np.random.Generator, seed: int, steps: _Steps) -> tuple[int, MiniBatchKMeans, dict[int, float]]:
+    """The number of groups with the best silhouette, its k-means model, and every k's silhouette."""
+    fit_idx = np.arange(len(proj))
+    if len(fit_idx) > cluster_sample:
+        fit_idx = np.sort(rng.choice(fit_idx, cluster_sample, replace=False))
+    sil_idx = rng.choice(fit_idx, min(silhouette_sample, len(fit_idx)), replace=False)
+    ks = list(range(k_range[0], min(k_range[1], len(sil_idx) - 1) + 1))
+    models, silhouettes = {}, {}
+    # One OpenMP thread: mini-batch k-means works on small batches, where thread start-up and
+    # spinning cost more than they save, ten times more on a shared, loaded machine.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for i, k in enumerate(ks):
+            model = MiniBatchKMeans(n_clusters=k, batch_size=4096, n_init=3, random_state=seed,
+                                    max_no_improvement=20)
+            model.fit(proj[fit_idx])
+            sil_labels = model.predict(proj[sil_idx])
+            silhouettes[k] = (float(silhouette_score(proj[sil_idx], sil_labels, random_state=seed))
+                              if len(np.unique(sil_labels)) > 1 else -1.0)
+            models[k] = model
+            steps.report("c_cluster", (i + 1) / len(ks), f"Đã thử {k} nhóm")
+    best_k = max(ks, key=lambda k: (silhouettes[k], -k))
+    steps.finish("c_cluster", f"Chọn {best_k} nhóm")
+    return best_k, models[best_k], silhouettes
+
+
+def _assign(votes: VoteMatrix, active: np.ndarray, proj: np.ndarray, model: MiniBatchKMeans, k: int,
+            refine: int, chunk: int, steps: _Steps) -> np.ndarray:
+    """Each active participant's group: k-means labels, then up to ``refine`` latent-class rounds."""
+    labels = np.empty(len(active), dtype=np.int64)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for start in range(0, len(active), chunk * 5):
+            labels[start:start + chunk * 5] = model.predict(proj[start:start + chunk * 5])
+    active_votes = VoteMatrix(votes.matrix[active]) if len(active) < votes.matrix.shape[0] else votes
+    for round_ in range(refine):
+        labels, moved = _latent_class_step(active_votes, labels, k, chunk)
+        steps.report("d_assign", (round_ + 1) / max(refine, 1), f"Tinh chỉnh nhóm: {moved} người đổi nhóm")
+        if moved <= len(active) // 2000:
+            break
+    return labels
 
 
 def _latent_class_step(votes: VoteMatrix, labels: np.ndarray, k: int, chunk: int) -> tuple[np.ndarray, int]:

@@ -11,17 +11,17 @@ from django.db.models import Count, Max
 from diemcau.core.vntext import nfc
 from diemcau.orgs.scoping import scope_for
 
-from . import textsim
+from . import near_duplicates, textsim
 from .access import VISIBLE, visible_opinions
 from .models import MAX_TEXT, Opinion
 
 _cache_lock = threading.Lock()
-_indexes: dict[int, tuple[tuple, textsim.SimilarityIndex]] = {}
+_indexes: dict[int, tuple[tuple, near_duplicates.SimilarityIndex]] = {}
 
 
 # --- similar items ------------------------------------------------------------------------------
 
-def _index(conference) -> textsim.SimilarityIndex:
+def _index(conference) -> near_duplicates.SimilarityIndex:
     """The conference's index of visible items, kept in process and rebuilt when items change."""
     visible = Opinion.objects.filter(conference=conference, status__in=VISIBLE)
     stamp = tuple(visible.aggregate(n=Count("pk"), m=Max("updated_at")).values())
@@ -29,7 +29,7 @@ def _index(conference) -> textsim.SimilarityIndex:
         cached = _indexes.get(conference.pk)
         if cached and cached[0] == stamp:
             return cached[1]
-    index = textsim.SimilarityIndex(textsim.default_featurizer())
+    index = near_duplicates.SimilarityIndex(textsim.default_featurizer())
     rows = list(visible.values_list("pk", "text"))
     if rows:
         index.add_many([r[0] for r in rows], [r[1] for r in rows])
@@ -55,7 +55,7 @@ def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) ->
     return result[:k]
 
 
-def suggested_duplicates(user, conference, threshold: float = textsim.DEFAULT_THRESHOLD):
+def suggested_duplicates(user, conference, threshold: float = near_duplicates.DEFAULT_THRESHOLD):
     """Clusters of items in the moderator's scope that look like the same thing, for merging."""
     scope = scope_for(user)
     qs = Opinion.objects.filter(conference=conference,
@@ -63,7 +63,7 @@ def suggested_duplicates(user, conference, threshold: float = textsim.DEFAULT_TH
     items = list(scope.filter(qs, "at_unit__path").order_by("pk")[:5000])
     if len(items) < 2:
         return []
-    clusters = textsim.find_duplicates([o.text for o in items], threshold=threshold,
+    clusters = near_duplicates.find_duplicates([o.text for o in items], threshold=threshold,
                                        featurizer=textsim.default_featurizer())
     # Approved items first: the moderator merges the others into the first one.
     return [sorted((items[i] for i in group), key=lambda o: (o.status != Opinion.Status.APPROVED, o.pk))

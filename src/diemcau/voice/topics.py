@@ -33,7 +33,8 @@ from sklearn.linear_model import LogisticRegression
 
 from diemcau.core.vntext import fold
 
-from .textsim import _TOKEN, Featurizer, Progress, default_featurizer, syllables
+from .textsim import Featurizer, Progress, default_featurizer
+from .words import _TOKEN, syllables
 
 
 @dataclass(frozen=True)
