@@ -89,17 +89,22 @@ def apply_plan(user, plan: ImportPlan, *, progress=None) -> dict:
     return fresh.counts
 
 
-def _write_units(user, plan: ImportPlan, progress):
-    now = timezone.now()
-    ops = plan.ops
-    total = len(ops)
-    updated = [op for op in ops if op.action == UPDATE and op.changed]
+def _save_updated(model, updated: list, now) -> None:
+    """Write the changed fields of planned updates (with their search key and time), in batches."""
     if updated:
         for op in updated:
             op.obj.refresh_search_key()
             op.obj.updated_at = now
         fields = [*sorted({f for op in updated for f in op.changed}), "name_search", "updated_at"]
-        Unit.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+        model.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+
+
+def _write_units(user, plan: ImportPlan, progress):
+    now = timezone.now()
+    ops = plan.ops
+    total = len(ops)
+    updated = [op for op in ops if op.action == UPDATE and op.changed]
+    _save_updated(Unit, updated, now)
     if progress:
         progress(len(updated), total, _WRITING, force=True)
 
@@ -181,13 +186,7 @@ def _write_people(user, plan: ImportPlan, progress):
     for person in new:
         person.refresh_search_key()
     Person.objects.bulk_create(new, batch_size=1000)
-    updated = [op for op in plan.ops if op.action == UPDATE]
-    if updated:
-        for op in updated:
-            op.obj.refresh_search_key()
-            op.obj.updated_at = now
-        fields = [*sorted({f for op in updated for f in op.changed}), "name_search", "updated_at"]
-        Person.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+    _save_updated(Person, [op for op in plan.ops if op.action == UPDATE], now)
     if progress:
         progress(len(plan.ops), len(plan.ops), _WRITING, force=True)
     entries = []
