@@ -27,3 +27,18 @@ def submit(request, form, save: Callable[[dict], T], success: str = "", *, field
     if success:
         messages.success(request, success)
     return saved
+
+
+def attempt(request, action: Callable[[], object], success: str = "") -> bool:
+    """Run ``action()`` for a button that posts no form: a refusal is flashed as an error, else ``success``.
+
+    True when the action went through.
+    """
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return False
+    if success:
+        messages.success(request, success)
+    return True

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
-from diemcau.core.forms import submit
+from diemcau.core.forms import attempt, submit
 from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
@@ -67,10 +67,6 @@ def _work_unit(request) -> Unit:
 
 def _with_unit(name: str, unit: Unit, *args) -> str:
     return reverse(name, args=args) + "?" + urlencode({"unit": unit.pk})
-
-
-def _error(request, exc: DomainError):
-    messages.error(request, exc.message)
 
 
 # --- the points tree and a point --------------------------------------------------------------
@@ -159,10 +155,7 @@ def point_edit(request, pk):
 @require_POST
 def point_readiness(request, pk):
     point = _changeable_point(request, pk)
-    try:
-        readiness.set_readiness(request.user, point, request.POST.get("state", ""))
-    except DomainError as exc:
-        _error(request, exc)
+    attempt(request, lambda: readiness.set_readiness(request.user, point, request.POST.get("state", "")))
     return redirect("points:point", point.pk)
 
 
@@ -172,11 +165,7 @@ def point_check(request, pk):
     point = _changeable_point(request, pk)
     form = CheckForm(request.POST)
     if form.is_valid():
-        try:
-            readiness.record_check(request.user, point, passed=form.cleaned_data["passed"],
-                                   note=form.cleaned_data["note"], bandwidth_mbps=form.cleaned_data["bandwidth_mbps"])
-        except DomainError as exc:
-            _error(request, exc)
+        attempt(request, lambda: readiness.record_check(request.user, point, **form.cleaned_data))
     else:
         messages.error(request, _("Choose the result of the check."))
     return redirect("points:point", point.pk)
@@ -188,12 +177,8 @@ def point_relay(request, pk):
     point = _changeable_point(request, pk)
     raw = request.POST.get("parent", "")
     parent = get_object_or_404(BridgePoint, pk=int(raw), conference=point.conference) if raw.isdigit() else None
-    try:
-        bridge_points.set_relay_parent(request.user, point, parent)
-    except DomainError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The relay parent was changed."))
+    attempt(request, lambda: bridge_points.set_relay_parent(request.user, point, parent),
+            _("The relay parent was changed."))
     return redirect("points:point", point.pk)
 
 
@@ -201,13 +186,9 @@ def point_relay(request, pk):
 @require_POST
 def point_delete(request, pk):
     point = _changeable_point(request, pk)
-    try:
-        bridge_points.delete_point(request.user, point)
-    except DomainError as exc:
-        _error(request, exc)
-        return redirect("points:point", point.pk)
-    messages.success(request, _("The bridge point was removed."))
-    return redirect("points:tree", point.conference_id)
+    if attempt(request, lambda: bridge_points.delete_point(request.user, point), _("The bridge point was removed.")):
+        return redirect("points:tree", point.conference_id)
+    return redirect("points:point", point.pk)
 
 
 # --- halls ------------------------------------------------------------------------------------
@@ -342,7 +323,7 @@ def distances_import(request, sid):
         try:
             n = importing.import_road_distances(request.user, unit, upload.read(), upload.name)
         except DomainError as exc:
-            _error(request, exc)
+            messages.error(request, exc.message)
             for d in exc.details[:20]:
                 messages.error(request, d.get("message", ""))
         else:
@@ -390,7 +371,7 @@ def proposal_apply(request, pk):
     try:
         outcome = planning.apply_proposal(request.user, proposal)
     except DomainError as exc:
-        _error(request, exc)
+        messages.error(request, exc.message)
         return redirect("points:proposal", proposal.pk)
     messages.success(request, _("The proposal was applied: %(created)d assigned, %(moved)d moved, "
                                 "%(same)d unchanged.")
@@ -452,15 +433,16 @@ def import_status(request, pk):
 @login_required
 @require_POST
 def import_confirm(request, pk):
+
+    def applied(batch):
+        r = batch.result
+        messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, "
+                                    "%(same)d unchanged.")
+                         % {"created": r.get("created", 0), "moved": r.get("moved", 0),
+                            "same": r.get("unchanged", 0)})
+        return redirect(_with_unit("points:assign", batch.unit, batch.session_id))
+
     batch = _batch(request, pk)
-    try:
-        batch = importing.confirm_import(request.user, batch)
-    except DomainError as exc:
-        _error(request, exc)
-        return redirect("points:import-preview", batch.pk)
-    if batch.status != AssignmentImport.Status.APPLIED:  # a big list: a job applies it
-        return redirect("points:import-preview", batch.pk)
-    r = batch.result
-    messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, %(same)d unchanged.")
-                     % {"created": r.get("created", 0), "moved": r.get("moved", 0), "same": r.get("unchanged", 0)})
-    return redirect(_with_unit("points:assign", batch.unit, batch.session_id))
+    return import_progress.confirm_response(
+        request, importing.confirm_import, batch, page_url=reverse("points:import-preview", args=[batch.pk]),
+        applied=applied)

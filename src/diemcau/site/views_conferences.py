@@ -13,9 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from diemcau.core.errors import DomainError
 from diemcau.core.excel import build_workbook, xlsx_response
-from diemcau.core.forms import submit
+from diemcau.core.forms import attempt, submit
 from diemcau.core.vntext import search_terms
 from diemcau.events import access, services
 from diemcau.events.forms import AgendaItemForm, ConferenceForm, SessionForm
@@ -176,11 +175,9 @@ def agenda_add(request, pk):
     form = AgendaItemForm(request.POST)
     if form.is_valid():
         starts, ends = form.times(session.conference.date)
-        try:
-            services.add_agenda_item(request.user, session, starts_at=starts, ends_at=ends,
-                                     title=form.cleaned_data["title"], speaker=form.cleaned_data["speaker"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        attempt(request, lambda: services.add_agenda_item(
+            request.user, session, starts_at=starts, ends_at=ends, title=form.cleaned_data["title"],
+            speaker=form.cleaned_data["speaker"]))
     else:
         messages.error(request, _("Give the item a start time and a title."))
     return redirect("events:session", session.pk)
@@ -191,8 +188,5 @@ def agenda_add(request, pk):
 def agenda_remove(request, pk):
     item = get_object_or_404(AgendaItem, pk=pk)
     session = visible_session(request, item.session_id)
-    try:
-        services.remove_agenda_item(request.user, item)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    attempt(request, lambda: services.remove_agenda_item(request.user, item))
     return redirect("events:session", session.pk)
