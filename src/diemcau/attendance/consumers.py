@@ -11,8 +11,6 @@ per ``ATTENDANCE_BOARD_TICK`` seconds (default 1), renders it once per language 
 every viewer of that unit: the cost follows the units watched, not the check-ins or viewers.
 """
 
-from urllib.parse import parse_qs
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -62,31 +60,19 @@ def hub() -> hubs.Hub:
                                                              affected=board_notices.affected))
 
 
-class AttendanceBoardConsumer(AsyncJsonWebsocketConsumer):
+class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):
     """One viewer of a unit's attendance board: refused outside their read scope, then fed by the hub."""
 
-    key = None
+    def hub(self) -> hubs.Hub:
+        return hub()
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
-        kwargs = self.scope["url_route"]["kwargs"]
+    async def subscription(self, user, kwargs, query):
         path = await self._path_in_scope(user, kwargs["sid"], kwargs["uid"])
         if path is None:
-            await self.close(code=4403)
-            return
-        query = parse_qs(self.scope.get("query_string", b"").decode())
+            return None
         self.htmx = query.get("htmx") == ["1"]
         lang = "" if query.get("html") == ["0"] and not self.htmx else page_language(self.scope)
-        await self.accept()
-        self.key = ((kwargs["sid"], kwargs["uid"]), lang)
-        await hub().subscribe(self, self.key[0], lang, board_notices.group_name(kwargs["sid"]), path)
-
-    async def disconnect(self, code):
-        if self.key:
-            await hub().unsubscribe(self, *self.key)
+        return (kwargs["sid"], kwargs["uid"]), lang, board_notices.group_name(kwargs["sid"]), path
 
     async def hub_push(self, payload: dict):
         if self.htmx:

@@ -22,22 +22,13 @@ from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
 from diemcau.orgs.scoping import scope_for
-from diemcau.points.access import operates_point
-from diemcau.points.models import Assignment, BridgePoint
+from diemcau.points.models import Assignment
+from diemcau.points.shortcuts import operated_point
 
 from . import badges, checkin, delegations, headcounts, rollup
 from .models import CheckIn, Delegation
 
 PAGE = 50
-
-
-def _point(request, sid, pk):
-    session = visible_session(request, sid)
-    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
-                              conference_id=session.conference_id)
-    if not operates_point(request.user, point):
-        raise Http404
-    return session, point
 
 
 def _counts(session, point) -> dict:
@@ -136,7 +127,7 @@ def delegation(request, sid, uid):
 
 @login_required
 def roll_call(request, sid, pk):
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     q = request.GET.get("q", "")
     return render(request, "attendance/roll_call.html", {
         "session": session, "point": point, "conference": session.conference, "q": q,
@@ -147,7 +138,7 @@ def roll_call(request, sid, pk):
 
 @login_required
 def roll_call_people(request, sid, pk):
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     return render(request, "attendance/_people.html", {
         "session": session, "point": point, "rows": _people(session, point, request.GET.get("q", ""))})
 
@@ -155,7 +146,7 @@ def roll_call_people(request, sid, pk):
 @login_required
 @require_POST
 def roll_call_check_in(request, sid, pk):
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     person = get_object_or_404(checkin.people_at_point(session, point).select_related("unit"),
                                pk=request.POST.get("person") or 0)
     error = None
@@ -174,7 +165,7 @@ def roll_call_check_in(request, sid, pk):
 
 @login_required
 def roll_call_counts(request, sid, pk):
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     return render(request, "attendance/_counts.html", {"session": session, "point": point,
                                                        "counts": _counts(session, point)})
 
@@ -182,7 +173,7 @@ def roll_call_counts(request, sid, pk):
 @login_required
 @require_POST
 def roll_call_delegation(request, sid, pk):
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     institution = get_object_or_404(
         Unit.objects.filter(point_assignments__session=session, point_assignments__point=point),
         pk=request.POST.get("institution") or 0)
@@ -200,7 +191,7 @@ def roll_call_delegation(request, sid, pk):
 @require_POST
 def roll_call_headcount(request, sid, pk):
     """A headcount by category, for points that do not name the people in the hall."""
-    session, point = _point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     try:
         counts = {c: int(request.POST.get(f"count_{c}") or 0) for c in delegations.CATEGORIES}
     except ValueError:

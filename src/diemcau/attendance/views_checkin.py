@@ -17,17 +17,15 @@ import uuid
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from diemcau.core.errors import DomainError
-from diemcau.events.shortcuts import visible_session
 from diemcau.orgs.models import Person
-from diemcau.points.access import operates_point
-from diemcau.points.models import BridgePoint
+from diemcau.points.shortcuts import operated_point
 
 from . import badges, checkin, delegations
 from .models import CheckIn
@@ -35,20 +33,11 @@ from .models import CheckIn
 SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "attendance" / "rollcall-sw.js"
 
 
-def _operated_point(request, sid, pk):
-    session = visible_session(request, sid)
-    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
-                              conference_id=session.conference_id)
-    if not operates_point(request.user, point):
-        raise Http404
-    return session, point
-
-
 @login_required
 @never_cache
 def roll_call_data(request, sid, pk):
     """The point's expected people and who is present, for the roll-call screen's local search."""
-    session, point = _operated_point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     people = list(checkin.people_at_point(session, point).order_by("name_search", "pk")
                   .values_list("pk", "full_name", "name_search", "unit_id", "unit__name", "category"))
     labels = dict(Person.Category.choices)
@@ -66,7 +55,7 @@ def roll_call_data(request, sid, pk):
 @login_required
 def point_poster(request, sid, pk):
     """The point's self check-in QR, one page to print and put up at the hall's door."""
-    session, point = _operated_point(request, sid, pk)
+    session, point = operated_point(request, sid, pk)
     link = request.build_absolute_uri(reverse("attendance:self-check-in",
                                               args=[badges.make_badge_token(session, point)]))
     return render(request, "attendance/point_poster.html", {

@@ -15,7 +15,8 @@ from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.scoping import scope_for
 from diemcau.points.access import operates_point
-from diemcau.points.models import Assignment, BridgePoint
+from diemcau.points.models import Assignment
+from diemcau.points.shortcuts import session_point
 
 from . import board as figures
 from . import reports
@@ -60,9 +61,7 @@ def board_live(request, sid, uid):
 def _visible_point(request, sid, pk):
     """The point if the user operates it, sees its host unit, or sees an institution assigned to it;
     with the filter that keeps its people to the user's scope (none for its operators)."""
-    session = visible_session(request, sid)
-    point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=pk,
-                              conference_id=session.conference_id)
+    session, point = session_point(request, sid, pk)
     scope = scope_for(request.user)
     if operates_point(request.user, point):
         return session, point, None

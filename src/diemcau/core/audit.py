@@ -54,3 +54,9 @@ def build(actor, action: str, **kwargs) -> AuditEntry:
     """Return an unsaved entry, for bulk_create by imports that change thousands of rows."""
     return AuditEntry(actor=actor if getattr(actor, "is_authenticated", False) else None,
                       action=action, **kwargs)
+
+
+def record_changes(actor, action: str, obj, before: dict, fields, **kwargs) -> AuditEntry | None:
+    """Record what an edit changed of ``fields`` since the snapshot ``before``; nothing if it changed nothing."""
+    b, a = changed(before, snapshot(obj, fields))
+    return record(actor, action, obj, before=b, after=a, **kwargs) if a else None

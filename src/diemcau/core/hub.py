@@ -23,6 +23,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.layers import get_channel_layer
 
@@ -203,3 +204,38 @@ def hub_for(name: str, factory: Callable[[], Hub]) -> Hub:
     if name not in hubs:
         hubs[name] = factory()
     return hubs[name]
+
+
+class HubViewer:
+    """Mixin of a websocket consumer fed by a hub: who may watch, then subscribe until it closes.
+
+    Anonymous users are closed with 4401; :meth:`subscription` answers ``None`` for what the user may
+    not see (closed with 4403), else ``(key, variant, group, meta)`` for :meth:`Hub.subscribe`.
+    """
+
+    key = None
+
+    def hub(self) -> Hub:
+        raise NotImplementedError
+
+    async def subscription(self, user, kwargs: dict, query: dict) -> tuple | None:
+        raise NotImplementedError
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        found = await self.subscription(user, self.scope["url_route"]["kwargs"], query)
+        if found is None:
+            await self.close(code=4403)
+            return
+        key, variant, group, meta = found
+        await self.accept()
+        self.key = (key, variant)
+        await self.hub().subscribe(self, key, variant, group, meta)
+
+    async def disconnect(self, code):
+        if self.key:
+            await self.hub().unsubscribe(self, *self.key)

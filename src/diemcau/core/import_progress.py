@@ -2,11 +2,18 @@
 
 An import (``orgs`` units and people, ``points`` assignment lists) keeps its file as a batch; a big
 one is read by a job. While the batch is busy its page includes ``core/_import_progress.html``,
-which polls the batch's status URL; that URL answers with :func:`status_response`.
+which polls the batch's status URL; that URL answers with :func:`status_response`. Confirming
+answers with :func:`confirm_response`.
 """
 
+from collections.abc import Callable
+
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+
+from .errors import DomainError
+from .models import StagedImport
 
 
 def status_response(request, batch, *, busy: bool, status_url: str, page_url: str, done_url: str):
@@ -19,3 +26,20 @@ def status_response(request, batch, *, busy: bool, status_url: str, page_url: st
         response["HX-Redirect"] = done_url
         return response
     return redirect(done_url)
+
+
+def confirm_response(request, confirm: Callable, batch: StagedImport, *, page_url: str,
+                     applied: Callable[[StagedImport], HttpResponse]) -> HttpResponse:
+    """Confirm a previewed batch with ``confirm(user, batch)`` and answer as every import does.
+
+    A refusal is flashed and the preview (``page_url``) shown again; a batch that a job applies shows
+    its preview with the job's progress; a batch applied in the request answers ``applied(batch)``.
+    """
+    try:
+        batch = confirm(request.user, batch)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(page_url)
+    if batch.status != StagedImport.Status.APPLIED:  # a big file: a job applies it
+        return redirect(page_url)
+    return applied(batch)

@@ -86,3 +86,44 @@ class Job(models.Model):
         """Whether its owner may run it again: it failed because its run was cut off or crashed."""
         return self.status == self.Status.FAILED and (self.result or {}).get("code") in ("worker_lost",
                                                                                           "internal_error")
+
+
+class StagedImport(models.Model):
+    """An uploaded file kept from its preview to its confirmation (abstract: each import adds its target).
+
+    Keeping the bytes makes confirming idempotent (applied once) and leaves a trail of what was
+    imported, by whom and when.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being checked")
+        INVALID = "invalid", _("Has problems")
+        READY = "ready", _("Ready to apply")
+        APPLYING = "applying", _("Being applied")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Not applied")
+
+    filename = models.CharField(max_length=255)
+    size = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What the preview found: counts, sample rows, problems by row and column.
+    summary = models.JSONField(default=dict, blank=True)
+    # A digest of the previewed changes; applying refuses a plan that no longer matches it.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    # What applying did, or why it was refused.
+    result = models.JSONField(default=dict, blank=True)
+    # The background job that checks or applies a big file (None when the request did it).
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_busy(self) -> bool:
+        """True while a background job is checking or applying the file."""
+        return self.status in (self.Status.PENDING, self.Status.APPLYING)

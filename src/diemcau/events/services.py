@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
+from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError
 from diemcau.orgs.models import EducationLevel, Unit, path_upper_bound
 from diemcau.orgs.scoping import SYSTEM, require_scope, scope_for
@@ -60,10 +61,7 @@ def update_conference(actor, conference: Conference, **fields) -> Conference:
     conf = Conference.objects.select_for_update().select_related("host_unit").get(pk=conference.pk)
     _require_manage(actor, conf)
     before = audit.snapshot(conf, CONFERENCE_FIELDS)
-    for name, value in fields.items():
-        if name not in ("title", "date", "place", "description"):
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(conf, name, value)
+    set_fields(conf, fields, ("title", "date", "place", "description"))
     _validate_conference(conf)
     off_date = [s.title for s in conf.sessions.all() if timezone.localtime(s.starts_at).date() != conf.date]
     if off_date:
@@ -139,10 +137,7 @@ def update_session(actor, session: Session, *, audience_units=None, **fields) ->
     _require_manage(actor, conference)
     before = {**audit.snapshot(session, SESSION_FIELDS),
               "audience_units": sorted(session.audience_units.values_list("pk", flat=True))}
-    for name, value in fields.items():
-        if name not in ("title", "starts_at", "ends_at", "audience_levels"):
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(session, name, value)
+    set_fields(session, fields, ("title", "starts_at", "ends_at", "audience_levels"))
     units = list(audience_units) if audience_units is not None else list(session.audience_units.all())
     _validate_session(session, conference, units)
     invited = invited_institutions_for(conference, session.audience_levels, units)

@@ -44,6 +44,7 @@ import subprocess
 import time
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -157,6 +158,23 @@ class _FfmpegChild:
         with contextlib.suppress(Exception):
             self.stop(timeout=1.0)
 
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"pid {self._process.pid}" if self.running else "stopped"
+        return f"<{type(self).__name__} {self._describe()} {state}>"
+
 
 class SyntheticFeed(_FfmpegChild):
     """A test pattern with a clock and a tone, sent as RTP (H.264 pt 96, Opus pt 111) to every destination.
@@ -256,16 +274,8 @@ class SyntheticFeed(_FfmpegChild):
         self.started_at = time.time()
         self._spawn(self.command(), f"synthetic feed {self.label!r}")
 
-    def __enter__(self) -> SyntheticFeed:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = f"pid {self._process.pid}" if self.running else "stopped"
-        return f"<SyntheticFeed {self.label!r} → {len(self.destinations)} destinations {state}>"
+    def _describe(self) -> str:
+        return f"{self.label!r} → {len(self.destinations)} destinations"
 
 
 def programme_sdp(video_port: int, audio_port: int, *, host: str = "127.0.0.1", name: str = "programme") -> str:
@@ -404,13 +414,5 @@ class HlsPackager(_FfmpegChild):
             time.sleep(0.05)
         raise MediaError(f"HLS packager {self.name} wrote no playlist within {timeout} s:\n{self.log_tail()}")
 
-    def __enter__(self) -> HlsPackager:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = f"pid {self._process.pid}" if self.running else "stopped"
-        return f"<HlsPackager {self.name} rtp:{self.video_port}/{self.audio_port} {state}>"
+    def _describe(self) -> str:
+        return f"{self.name} rtp:{self.video_port}/{self.audio_port}"

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit, jobs
+from diemcau.core import audit, jobs, staging
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import (
     SYNC_READ_BYTES,
@@ -89,17 +89,22 @@ def apply_plan(user, plan: ImportPlan, *, progress=None) -> dict:
     return fresh.counts
 
 
-def _write_units(user, plan: ImportPlan, progress):
-    now = timezone.now()
-    ops = plan.ops
-    total = len(ops)
-    updated = [op for op in ops if op.action == UPDATE and op.changed]
+def _save_updated(model, updated: list, now) -> None:
+    """Write the changed fields of planned updates (with their search key and time), in batches."""
     if updated:
         for op in updated:
             op.obj.refresh_search_key()
             op.obj.updated_at = now
         fields = [*sorted({f for op in updated for f in op.changed}), "name_search", "updated_at"]
-        Unit.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+        model.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+
+
+def _write_units(user, plan: ImportPlan, progress):
+    now = timezone.now()
+    ops = plan.ops
+    total = len(ops)
+    updated = [op for op in ops if op.action == UPDATE and op.changed]
+    _save_updated(Unit, updated, now)
     if progress:
         progress(len(updated), total, _WRITING, force=True)
 
@@ -181,13 +186,7 @@ def _write_people(user, plan: ImportPlan, progress):
     for person in new:
         person.refresh_search_key()
     Person.objects.bulk_create(new, batch_size=1000)
-    updated = [op for op in plan.ops if op.action == UPDATE]
-    if updated:
-        for op in updated:
-            op.obj.refresh_search_key()
-            op.obj.updated_at = now
-        fields = [*sorted({f for op in updated for f in op.changed}), "name_search", "updated_at"]
-        Person.objects.bulk_update([op.obj for op in updated], fields, batch_size=500)
+    _save_updated(Person, [op for op in plan.ops if op.action == UPDATE], now)
     if progress:
         progress(len(plan.ops), len(plan.ops), _WRITING, force=True)
     entries = []
@@ -328,52 +327,29 @@ def preview_batch(batch_id: int, progress=None) -> ImportBatch:
 def confirm_batch(user, batch: ImportBatch) -> ImportBatch:
     """Apply a previewed batch once: confirming it again (double click, retry) changes nothing."""
     _require_owner(user, batch)
-    with transaction.atomic():
-        locked = ImportBatch.objects.select_for_update().defer("content").get(pk=batch.pk)
-        if locked.status in (ImportBatch.Status.APPLYING, ImportBatch.Status.APPLIED):
-            return locked
-        if locked.status != ImportBatch.Status.READY:
-            raise DomainError(_("This file cannot be imported: %(status)s.")
-                              % {"status": locked.get_status_display()}, "not_ready")
-        if locked.summary.get("rows", 0) > SYNC_APPLY_ROWS or not reads_inline(
-                locked.size, locked.summary.get("unpacked", 0), SYNC_PREVIEW_BYTES):
-            job = jobs.enqueue("orgs.import_apply", owner=user, batch_id=locked.pk,
-                               language=translation.get_language())
-            locked.status, locked.job = ImportBatch.Status.APPLYING, job
-            locked.save(update_fields=["status", "job"])
-            return locked
-    return apply_batch(batch.pk)
+    return staging.confirm(
+        ImportBatch, user, batch, job_kind="orgs.import_apply", apply=apply_batch,
+        inline=lambda locked: locked.summary.get("rows", 0) <= SYNC_APPLY_ROWS and reads_inline(
+            locked.size, locked.summary.get("unpacked", 0), SYNC_PREVIEW_BYTES))
 
 
 def apply_batch(batch_id: int, progress=None) -> ImportBatch:
     """Apply a batch all or nothing; a refusal is recorded on the batch and raised."""
-    try:
-        with transaction.atomic():
-            batch = ImportBatch.objects.select_for_update().select_related("owner").get(pk=batch_id)
-            if batch.status == ImportBatch.Status.APPLIED:
-                return batch
-            if batch.status not in (ImportBatch.Status.READY, ImportBatch.Status.APPLYING):
-                raise DomainError(_("This file cannot be imported: %(status)s.")
-                                  % {"status": batch.get_status_display()}, "not_ready")
-            sheet = read_sheet(batch.kind, bytes(batch.content), batch.filename)
-            # The preview's promise: apply_plan plans again and must arrive at the same digest.
-            promised = ImportPlan(batch.kind, sheet, fingerprint=batch.fingerprint)
-            counts = apply_plan(batch.owner, promised, progress=progress)
-            batch.status, batch.applied_at = ImportBatch.Status.APPLIED, timezone.now()
-            batch.result = {"counts": counts}
-            batch.save(update_fields=["status", "applied_at", "result"])
-            scope = actor_scope(batch.owner)
-            audit.record(batch.owner, "import.applied", batch,
-                         unit_path=(scope.write_paths or scope.people_write_paths or [""])[0] if scope else "",
-                         after={"kind": batch.kind, "filename": batch.filename, "sha256": batch.sha256, **counts})
-        return batch
-    except DomainError as exc:
-        # The transaction rolled back, so nothing was written; record why on the batch.
-        ImportBatch.objects.filter(
-            pk=batch_id, status__in=[ImportBatch.Status.READY, ImportBatch.Status.APPLYING],
-        ).update(status=ImportBatch.Status.FAILED,
-                 result={"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS]})
-        raise
+
+    def work(batch):
+        sheet = read_sheet(batch.kind, bytes(batch.content), batch.filename)
+        # The preview's promise: apply_plan plans again and must arrive at the same digest.
+        promised = ImportPlan(batch.kind, sheet, fingerprint=batch.fingerprint)
+        return {"counts": apply_plan(batch.owner, promised, progress=progress)}
+
+    def recorded(batch):
+        scope = actor_scope(batch.owner)
+        audit.record(batch.owner, "import.applied", batch,
+                     unit_path=(scope.write_paths or scope.people_write_paths or [""])[0] if scope else "",
+                     after={"kind": batch.kind, "filename": batch.filename, "sha256": batch.sha256,
+                            **batch.result["counts"]})
+
+    return staging.apply(ImportBatch, batch_id, work, recorded, max_problems=MAX_STORED_PROBLEMS)
 
 
 def _require_owner(user, batch: ImportBatch):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from diemcau.core.models import StagedImport
 from diemcau.core.vntext import fold
 
 from .scoping import ScopedManager
@@ -295,7 +296,7 @@ class PasswordReset(models.Model):
         return f"{self.user} {self.at:%d/%m/%Y %H:%M}"
 
 
-class ImportBatch(models.Model):
+class ImportBatch(StagedImport):
     """One uploaded import file (lô nhập dữ liệu), kept from its preview to its confirmation.
 
     Keeping the bytes makes confirmation idempotent (a batch is applied once) and leaves a trail
@@ -306,40 +307,13 @@ class ImportBatch(models.Model):
         UNITS = "units", _("Units")
         PEOPLE = "people", _("People")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Being checked")
-        INVALID = "invalid", _("Has problems")
-        READY = "ready", _("Ready to apply")
-        APPLYING = "applying", _("Being applied")
-        APPLIED = "applied", _("Applied")
-        FAILED = "failed", _("Not applied")
-
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    filename = models.CharField(max_length=255)
-    size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, db_index=True)
-    content = models.BinaryField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # What the preview found: counts, sample rows, problems by row and column.
-    summary = models.JSONField(default=dict, blank=True)
-    # A digest of the previewed changes; applying refuses a plan that no longer matches it.
-    fingerprint = models.CharField(max_length=64, blank=True)
-    # What applying did, or why it was refused.
-    result = models.JSONField(default=dict, blank=True)
-    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    applied_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(StagedImport.Meta):
         verbose_name = _("import batch")
         verbose_name_plural = _("import batches")
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.filename}"
-
-    @property
-    def is_busy(self) -> bool:
-        """True while a background job is checking or applying the batch."""
-        return self.status in (self.Status.PENDING, self.Status.APPLYING)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit, vntext
+from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError
 from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
 from diemcau.orgs.scoping import SYSTEM, forget_scope, require_scope, scope_for
@@ -299,15 +300,10 @@ def update_unit(actor, unit: Unit, **fields) -> Unit:
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     require_scope(actor, unit, "write")
     before = audit.snapshot(unit, UNIT_FIELDS)
-    for name, value in fields.items():
-        if name not in UNIT_FIELDS:
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(unit, name, value)
+    set_fields(unit, fields, UNIT_FIELDS)
     _validate_unit(unit)
     unit.save()
-    b, a = audit.changed(before, audit.snapshot(unit, UNIT_FIELDS))
-    if a:
-        audit.record(_actor(actor), "unit.updated", unit, before=b, after=a)
+    audit.record_changes(_actor(actor), "unit.updated", unit, before, UNIT_FIELDS)
     return unit
 
 
@@ -376,19 +372,12 @@ def update_person(actor, person: Person, **fields) -> Person:
     person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
     require_scope(actor, person.unit, "people")
     before = audit.snapshot(person, PERSON_FIELDS)
-    for name, value in fields.items():
-        if name == "unit":
-            require_scope(actor, value, "people")
-            person.unit = value
-            continue
-        if name not in PERSON_FIELDS:
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(person, name, value)
+    if "unit" in fields:
+        require_scope(actor, fields["unit"], "people")
+    set_fields(person, fields, [*PERSON_FIELDS, "unit"])
     _validate_person(person)
     person.save()
-    b, a = audit.changed(before, audit.snapshot(person, PERSON_FIELDS))
-    if a:
-        audit.record(_actor(actor), "person.updated", person, before=b, after=a)
+    audit.record_changes(_actor(actor), "person.updated", person, before, PERSON_FIELDS)
     return person
 
 

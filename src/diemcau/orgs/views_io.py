@@ -151,14 +151,9 @@ def import_status(request, pk):
 def import_confirm(request, pk):
     """Apply the previewed file; confirming twice applies it once."""
     batch = _own_batch(request, pk)
-    try:
-        batch = importing.confirm_batch(request.user, batch)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("orgs:import-batch", batch.pk)
-    if batch.status == ImportBatch.Status.APPLIED:
-        return redirect("orgs:import-result", batch.pk)
-    return redirect("orgs:import-batch", batch.pk)
+    return import_progress.confirm_response(
+        request, importing.confirm_batch, batch, page_url=reverse("orgs:import-batch", args=[batch.pk]),
+        applied=lambda batch: redirect("orgs:import-result", batch.pk))
 
 
 @require_POST

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
+from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import PATH_STEP, Unit
@@ -152,10 +153,7 @@ def update_point(actor, point: BridgePoint, *, sessions=None, **fields) -> Bridg
     require_change_point(actor, point)
     before = {**audit.snapshot(point, [*POINT_FIELDS, "readiness"]),
               "sessions": sorted(point.sessions.values_list("pk", flat=True))}
-    for name, value in fields.items():
-        if name not in POINT_FIELDS:
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(point, name, value)
+    set_fields(point, fields, POINT_FIELDS)
     validate_point(point)
     if point.readiness in (R.EQUIPPED, R.CHECKED) and not point.equipment_complete:
         point.readiness = R.PLANNED

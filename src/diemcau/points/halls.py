@@ -12,6 +12,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
+from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import require_scope
@@ -77,10 +78,7 @@ def update_hall(actor, hall: Hall, **fields) -> Hall:
     hall = Hall.objects.select_for_update().select_related("unit").get(pk=hall.pk)
     require_scope(actor, hall.unit, "write")
     before = audit.snapshot(hall, HALL_FIELDS)
-    for name, value in fields.items():
-        if name not in HALL_FIELDS:
-            raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": name}, "bad_field")
-        setattr(hall, name, value)
+    set_fields(hall, fields, HALL_FIELDS)
     _validate_hall(hall)
     busiest = (Assignment.objects.filter(point__hall=hall, point__readiness__in=[R.PLANNED, R.EQUIPPED,
                                                                                  R.CHECKED, R.LIVE])
@@ -92,7 +90,5 @@ def update_hall(actor, hall: Hall, **fields) -> Hall:
             "capacity_below_assigned",
         )
     hall.save()
-    b, a = audit.changed(before, audit.snapshot(hall, HALL_FIELDS))
-    if a:
-        audit.record(actor, "hall.updated", hall, unit_path=hall.unit.path, before=b, after=a)
+    audit.record_changes(actor, "hall.updated", hall, before, HALL_FIELDS, unit_path=hall.unit.path)
     return hall

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit, jobs
+from diemcau.core import audit, jobs, staging
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, reads_inline, uncompressed_size
 from diemcau.core.vntext import fold
@@ -258,20 +258,9 @@ def confirm_import(user, batch: AssignmentImport) -> AssignmentImport:
     """
     if user is not SYSTEM and batch.owner_id != getattr(user, "pk", None):
         raise ScopeError()
-    with transaction.atomic():
-        locked = AssignmentImport.objects.select_for_update().defer("content").get(pk=batch.pk)
-        if locked.status in (AssignmentImport.Status.APPLYING, AssignmentImport.Status.APPLIED):
-            return locked
-        if locked.status != AssignmentImport.Status.READY:
-            raise DomainError(_("This file cannot be imported: %(status)s.")
-                              % {"status": locked.get_status_display()}, "not_ready")
-        if not reads_inline(locked.size, locked.summary.get("unpacked", 0)):
-            job = jobs.enqueue("points.import_apply", owner=user, batch_id=locked.pk,
-                               language=translation.get_language())
-            locked.status, locked.job = AssignmentImport.Status.APPLYING, job
-            locked.save(update_fields=["status", "job"])
-            return locked
-    return apply_import(batch.pk)
+    return staging.confirm(
+        AssignmentImport, user, batch, job_kind="points.import_apply", apply=apply_import,
+        inline=lambda locked: reads_inline(locked.size, locked.summary.get("unpacked", 0)))
 
 
 def apply_import(batch_id: int, progress=None) -> AssignmentImport:
@@ -279,38 +268,26 @@ def apply_import(batch_id: int, progress=None) -> AssignmentImport:
 
     Safe to run again (a job delivered twice): a batch already applied is returned as it is.
     """
-    try:
-        with transaction.atomic():
-            batch = (AssignmentImport.objects.select_for_update()
-                     .select_related("owner", "session", "unit").get(pk=batch_id))
-            if batch.status == AssignmentImport.Status.APPLIED:
-                return batch
-            if batch.status not in (AssignmentImport.Status.READY, AssignmentImport.Status.APPLYING):
-                raise DomainError(_("This file cannot be imported: %(status)s.")
-                                  % {"status": batch.get_status_display()}, "not_ready")
-            user = batch.owner  # only the owner confirms (confirm_import)
-            sheet = read_sheet(bytes(batch.content), batch.filename)
-            plan = plan_import(user, batch.session, batch.unit, sheet, progress=progress)
-            if plan.problems or plan.fingerprint != batch.fingerprint:
-                raise DomainError(_("The data changed since the preview; check the file again."), "stale_preview",
-                                  details=plan.problems[:MAX_STORED_PROBLEMS])
-            if progress:
-                progress(len(sheet.rows), len(sheet.rows), _WRITING, force=True)
-            outcome = assignment.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
-                                               action="assignment.imported")
-            batch.status, batch.applied_at = AssignmentImport.Status.APPLIED, timezone.now()
-            batch.result = {"created": outcome.created, "moved": outcome.moved, "unchanged": outcome.unchanged}
-            batch.save(update_fields=["status", "applied_at", "result"])
-            audit.record(user, "import.assignments", batch, unit_path=batch.unit.path,
-                         after={"filename": batch.filename, "sha256": batch.sha256, **batch.result})
-        return batch
-    except DomainError as exc:
-        # The transaction rolled back, so nothing was written; record why on the batch.
-        AssignmentImport.objects.filter(
-            pk=batch_id, status__in=[AssignmentImport.Status.READY, AssignmentImport.Status.APPLYING],
-        ).update(status=AssignmentImport.Status.FAILED,
-                 result={"error": exc.message, "code": exc.code, "problems": exc.details[:MAX_STORED_PROBLEMS]})
-        raise
+
+    def work(batch):
+        user = batch.owner  # only the owner confirms (confirm_import)
+        sheet = read_sheet(bytes(batch.content), batch.filename)
+        plan = plan_import(user, batch.session, batch.unit, sheet, progress=progress)
+        if plan.problems or plan.fingerprint != batch.fingerprint:
+            raise DomainError(_("The data changed since the preview; check the file again."), "stale_preview",
+                              details=plan.problems[:MAX_STORED_PROBLEMS])
+        if progress:
+            progress(len(sheet.rows), len(sheet.rows), _WRITING, force=True)
+        outcome = assignment.apply_changes(user, batch.session, plan.changes, method=Assignment.Method.IMPORT,
+                                           action="assignment.imported")
+        return {"created": outcome.created, "moved": outcome.moved, "unchanged": outcome.unchanged}
+
+    def recorded(batch):
+        audit.record(batch.owner, "import.assignments", batch, unit_path=batch.unit.path,
+                     after={"filename": batch.filename, "sha256": batch.sha256, **batch.result})
+
+    return staging.apply(AssignmentImport, batch_id, work, recorded, related=("owner", "session", "unit"),
+                         max_problems=MAX_STORED_PROBLEMS)
 
 
 def template_workbook(user, session: Session, unit: Unit) -> bytes:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from diemcau.core.models import StagedImport
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import ScopedManager
@@ -217,44 +218,21 @@ class Proposal(models.Model):
         return f"#{self.pk} {self.unit} · {self.session}"
 
 
-class AssignmentImport(models.Model):
+class AssignmentImport(StagedImport):
     """An uploaded assignment list (danh sách phân công), kept from its preview to its confirmation.
 
     Keeping the bytes makes confirming idempotent (applied once) and leaves a trail of what was
     imported, by whom, for which session and unit.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Being checked")
-        INVALID = "invalid", _("Has problems")
-        READY = "ready", _("Ready to apply")
-        APPLYING = "applying", _("Being applied")
-        APPLIED = "applied", _("Applied")
-        FAILED = "failed", _("Not applied")
-
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    filename = models.CharField(max_length=255)
-    size = models.PositiveIntegerField(default=0)
-    sha256 = models.CharField(max_length=64)
-    content = models.BinaryField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVALID)
-    summary = models.JSONField(default=dict, blank=True)
-    fingerprint = models.CharField(max_length=64, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    # The background job that checks or applies a big file (None when the request did it).
-    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    applied_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=StagedImport.Status.choices,
+                              default=StagedImport.Status.INVALID)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(StagedImport.Meta):
+        pass
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display()})"
-
-    @property
-    def is_busy(self) -> bool:
-        """True while a background job is checking or applying the list."""
-        return self.status in (self.Status.PENDING, self.Status.APPLYING)

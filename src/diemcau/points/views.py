@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
+from diemcau.core.forms import attempt, submit
 from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
@@ -66,10 +67,6 @@ def _work_unit(request) -> Unit:
 
 def _with_unit(name: str, unit: Unit, *args) -> str:
     return reverse(name, args=args) + "?" + urlencode({"unit": unit.pk})
-
-
-def _error(request, exc: DomainError):
-    messages.error(request, exc.message)
 
 
 # --- the points tree and a point --------------------------------------------------------------
@@ -123,16 +120,15 @@ def point_create(request, cid):
         points__conference=conf)
     form = NewPointForm(request.POST or None, conference=conf, halls=halls,
                         initial={"sessions": list(conf.sessions.all())})
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data):
+        data = dict(data)
         hall, sessions = data.pop("hall"), data.pop("sessions")
-        try:
-            point = bridge_points.create_point(request.user, conf, hall, sessions=sessions, **data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("The bridge point was created."))
-            return redirect("points:point", point.pk)
+        return bridge_points.create_point(request.user, conf, hall, sessions=sessions, **data)
+
+    point = submit(request, form, save, _("The bridge point was created."))
+    if point:
+        return redirect("points:point", point.pk)
     return render(request, "points/point_form.html", {"form": form, "conference": conf, "unit": unit,
                                                       "css": CSS})
 
@@ -141,18 +137,16 @@ def point_create(request, cid):
 def point_edit(request, pk):
     point = _changeable_point(request, pk)
     form = PointForm(request.POST or None, conference=point.conference, initial=PointForm.initial_for(point))
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data):
+        data = dict(data)
         sessions = data.pop("sessions")
         if not data["name"]:
             data["name"] = point.name
-        try:
-            bridge_points.update_point(request.user, point, sessions=sessions, **data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("points:point", point.pk)
+        return bridge_points.update_point(request.user, point, sessions=sessions, **data)
+
+    if submit(request, form, save, _("Saved.")):
+        return redirect("points:point", point.pk)
     return render(request, "points/point_form.html", {"form": form, "conference": point.conference,
                                                       "point": point, "css": CSS})
 
@@ -161,10 +155,7 @@ def point_edit(request, pk):
 @require_POST
 def point_readiness(request, pk):
     point = _changeable_point(request, pk)
-    try:
-        readiness.set_readiness(request.user, point, request.POST.get("state", ""))
-    except DomainError as exc:
-        _error(request, exc)
+    attempt(request, lambda: readiness.set_readiness(request.user, point, request.POST.get("state", "")))
     return redirect("points:point", point.pk)
 
 
@@ -174,11 +165,7 @@ def point_check(request, pk):
     point = _changeable_point(request, pk)
     form = CheckForm(request.POST)
     if form.is_valid():
-        try:
-            readiness.record_check(request.user, point, passed=form.cleaned_data["passed"],
-                                   note=form.cleaned_data["note"], bandwidth_mbps=form.cleaned_data["bandwidth_mbps"])
-        except DomainError as exc:
-            _error(request, exc)
+        attempt(request, lambda: readiness.record_check(request.user, point, **form.cleaned_data))
     else:
         messages.error(request, _("Choose the result of the check."))
     return redirect("points:point", point.pk)
@@ -190,12 +177,8 @@ def point_relay(request, pk):
     point = _changeable_point(request, pk)
     raw = request.POST.get("parent", "")
     parent = get_object_or_404(BridgePoint, pk=int(raw), conference=point.conference) if raw.isdigit() else None
-    try:
-        bridge_points.set_relay_parent(request.user, point, parent)
-    except DomainError as exc:
-        _error(request, exc)
-    else:
-        messages.success(request, _("The relay parent was changed."))
+    attempt(request, lambda: bridge_points.set_relay_parent(request.user, point, parent),
+            _("The relay parent was changed."))
     return redirect("points:point", point.pk)
 
 
@@ -203,13 +186,9 @@ def point_relay(request, pk):
 @require_POST
 def point_delete(request, pk):
     point = _changeable_point(request, pk)
-    try:
-        bridge_points.delete_point(request.user, point)
-    except DomainError as exc:
-        _error(request, exc)
-        return redirect("points:point", point.pk)
-    messages.success(request, _("The bridge point was removed."))
-    return redirect("points:tree", point.conference_id)
+    if attempt(request, lambda: bridge_points.delete_point(request.user, point), _("The bridge point was removed.")):
+        return redirect("points:tree", point.conference_id)
+    return redirect("points:point", point.pk)
 
 
 # --- halls ------------------------------------------------------------------------------------
@@ -224,14 +203,9 @@ def hall_list(request):
         raw = request.POST.get("owner", "")
         if raw.isdigit():
             owner = get_object_or_404(scope_for(request.user).units("write"), pk=int(raw))
-        if form.is_valid():
-            try:
-                points_halls.create_hall(request.user, owner, **form.cleaned_data)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The hall was added."))
-                return redirect(_with_unit("points:halls", unit))
+        if submit(request, form, lambda data: points_halls.create_hall(request.user, owner, **data),
+                  _("The hall was added.")):
+            return redirect(_with_unit("points:halls", unit))
     owners = scope_for(request.user).filter(Unit.objects.filter(
         path__gte=unit.path, path__lt=unit.subtree_bounds()[1]), "path", "write").order_by("path")[:2000]
     return render(request, "points/hall_list.html", {"unit": unit, "halls": halls, "form": form,
@@ -242,14 +216,8 @@ def hall_list(request):
 def hall_edit(request, pk):
     hall = get_object_or_404(access.halls_in_scope(request.user, mode="write"), pk=pk)
     form = HallForm(request.POST or None, initial=HallForm.initial_for(hall))
-    if request.method == "POST" and form.is_valid():
-        try:
-            points_halls.update_hall(request.user, hall, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(_with_unit("points:halls", hall.unit))
+    if submit(request, form, lambda data: points_halls.update_hall(request.user, hall, **data), _("Saved.")):
+        return redirect(_with_unit("points:halls", hall.unit))
     return render(request, "points/hall_form.html", {"hall": hall, "form": form, "css": CSS})
 
 
@@ -319,18 +287,16 @@ def planner(request, sid):
                                               hall__in=halls).values_list("hall", flat=True))
     form = PlannerForm(request.POST or None, halls=halls, institutions=institutions,
                        initial={"k": min(len(halls), max(1, len(existing) or 14))})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        plan_request = planning.PlanRequest(
+
+    def start(d):
+        return planning.start_plan(request.user, session, unit, planning.PlanRequest(
             k=d["k"], hall_ids=d["halls"], fixed_hall_ids=d["fixed"], pins=d["pins"], together=d["together"],
             respect_groups=d["respect_groups"], use_road_distances=d["use_road_distances"], method=d["method"],
-            time_limit_s=d.get("time_limit_s") or 20)
-        try:
-            proposal = planning.start_plan(request.user, session, unit, plan_request)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return redirect("points:proposal", proposal.pk)
+            time_limit_s=d.get("time_limit_s") or 20))
+
+    proposal = submit(request, form, start)
+    if proposal:
+        return redirect("points:proposal", proposal.pk)
     chosen = set(form.cleaned_data.get("halls", [])) if form.is_bound and hasattr(form, "cleaned_data") else None
     fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set()
     sizes = assignment.declared_staff(u.pk for u in institutions)
@@ -357,7 +323,7 @@ def distances_import(request, sid):
         try:
             n = importing.import_road_distances(request.user, unit, upload.read(), upload.name)
         except DomainError as exc:
-            _error(request, exc)
+            messages.error(request, exc.message)
             for d in exc.details[:20]:
                 messages.error(request, d.get("message", ""))
         else:
@@ -405,7 +371,7 @@ def proposal_apply(request, pk):
     try:
         outcome = planning.apply_proposal(request.user, proposal)
     except DomainError as exc:
-        _error(request, exc)
+        messages.error(request, exc.message)
         return redirect("points:proposal", proposal.pk)
     messages.success(request, _("The proposal was applied: %(created)d assigned, %(moved)d moved, "
                                 "%(same)d unchanged.")
@@ -419,13 +385,10 @@ def import_upload(request, sid):
     session = visible_session(request, sid)
     unit = _work_unit(request)
     form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            batch = importing.start_import(request.user, session, unit, form.cleaned_data["file"])
-        except DomainError as exc:
-            form.add_error("file", exc.message)
-        else:
-            return redirect("points:import-preview", batch.pk)
+    batch = submit(request, form, lambda data: importing.start_import(request.user, session, unit, data["file"]),
+                   field="file")
+    if batch:
+        return redirect("points:import-preview", batch.pk)
     return render(request, "points/import_upload.html", {
         "session": session, "conference": session.conference, "unit": unit, "form": form, "css": CSS,
         "columns": importing.COLUMNS, "points": importing.point_choices(request.user, session),
@@ -470,15 +433,16 @@ def import_status(request, pk):
 @login_required
 @require_POST
 def import_confirm(request, pk):
+
+    def applied(batch):
+        r = batch.result
+        messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, "
+                                    "%(same)d unchanged.")
+                         % {"created": r.get("created", 0), "moved": r.get("moved", 0),
+                            "same": r.get("unchanged", 0)})
+        return redirect(_with_unit("points:assign", batch.unit, batch.session_id))
+
     batch = _batch(request, pk)
-    try:
-        batch = importing.confirm_import(request.user, batch)
-    except DomainError as exc:
-        _error(request, exc)
-        return redirect("points:import-preview", batch.pk)
-    if batch.status != AssignmentImport.Status.APPLIED:  # a big list: a job applies it
-        return redirect("points:import-preview", batch.pk)
-    r = batch.result
-    messages.success(request, _("The list was imported: %(created)d assigned, %(moved)d moved, %(same)d unchanged.")
-                     % {"created": r.get("created", 0), "moved": r.get("moved", 0), "same": r.get("unchanged", 0)})
-    return redirect(_with_unit("points:assign", batch.unit, batch.session_id))
+    return import_progress.confirm_response(
+        request, importing.confirm_import, batch, page_url=reverse("points:import-preview", args=[batch.pk]),
+        applied=applied)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from diemcau.core.errors import ScopeError
 from diemcau.core.excel import xlsx_response
-from diemcau.events import access as event_access
+from diemcau.events.access import visible_conferences
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
@@ -27,7 +27,7 @@ from .pdf import pdf_response, render_pdf
 
 
 def _conference(request, cid) -> Conference:
-    return get_object_or_404(event_access.visible_conferences(request.user), pk=cid)
+    return get_object_or_404(visible_conferences(request.user), pk=cid)
 
 
 def _session(request, sid) -> Session:

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from diemcau.core.errors import DomainError
 from diemcau.core.excel import build_workbook, xlsx_response
+from diemcau.core.forms import attempt, submit
 from diemcau.core.vntext import search_terms
 from diemcau.events import access, services
 from diemcau.events.forms import AgendaItemForm, ConferenceForm, SessionForm
@@ -53,14 +53,10 @@ def conference_create(request):
     if not hosts:
         raise PermissionDenied
     form = ConferenceForm(request.POST or None, hosts=hosts, initial={"host_unit": hosts[0].pk})
-    if request.method == "POST" and form.is_valid():
-        try:
-            conf = services.create_conference(request.user, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("The conference was created. Add its sessions next."))
-            return redirect("events:conference", conf.pk)
+    conf = submit(request, form, lambda data: services.create_conference(request.user, **data),
+                  _("The conference was created. Add its sessions next."))
+    if conf:
+        return redirect("events:conference", conf.pk)
     return render(request, "site/conference_form.html", {"form": form})
 
 
@@ -71,14 +67,8 @@ def conference_edit(request, pk):
         raise PermissionDenied
     initial = {"title": conf.title, "date": conf.date, "place": conf.place, "description": conf.description}
     form = ConferenceForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_conference(request.user, conf, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("events:conference", conf.pk)
+    if submit(request, form, lambda data: services.update_conference(request.user, conf, **data), _("Saved.")):
+        return redirect("events:conference", conf.pk)
     return render(request, "site/conference_form.html", {"form": form, "conference": conf})
 
 
@@ -104,17 +94,10 @@ def session_create(request, pk):
     if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf)
-    if request.method == "POST" and form.is_valid():
-        starts, ends = form.window()
-        try:
-            session = services.create_session(request.user, conf, title=form.cleaned_data["title"],
-                                              starts_at=starts, ends_at=ends, audience_levels=form.levels_mask(),
-                                              audience_units=form.cleaned_data["units"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("The session was added."))
-            return redirect("events:session", session.pk)
+    session = submit(request, form, lambda data: services.create_session(request.user, conf, **_session_fields(form)),
+                     _("The session was added."))
+    if session:
+        return redirect("events:session", session.pk)
     return render(request, "site/session_form.html", {"form": form, "conference": conf})
 
 
@@ -125,18 +108,17 @@ def session_edit(request, pk):
     if not access.can_manage(request.user, conf):
         raise PermissionDenied
     form = SessionForm(request.POST or None, conference=conf, initial=SessionForm.initial_for(session))
-    if request.method == "POST" and form.is_valid():
-        starts, ends = form.window()
-        try:
-            services.update_session(request.user, session, title=form.cleaned_data["title"], starts_at=starts,
-                                    ends_at=ends, audience_levels=form.levels_mask(),
-                                    audience_units=form.cleaned_data["units"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("events:session", session.pk)
+    if submit(request, form, lambda data: services.update_session(request.user, session, **_session_fields(form)),
+              _("Saved.")):
+        return redirect("events:session", session.pk)
     return render(request, "site/session_form.html", {"form": form, "conference": conf, "session": session})
+
+
+def _session_fields(form) -> dict:
+    """What a valid session form asks of :func:`~diemcau.events.services.create_session` or ``update_session``."""
+    starts, ends = form.window()
+    return {"title": form.cleaned_data["title"], "starts_at": starts, "ends_at": ends,
+            "audience_levels": form.levels_mask(), "audience_units": form.cleaned_data["units"]}
 
 
 @login_required
@@ -193,11 +175,9 @@ def agenda_add(request, pk):
     form = AgendaItemForm(request.POST)
     if form.is_valid():
         starts, ends = form.times(session.conference.date)
-        try:
-            services.add_agenda_item(request.user, session, starts_at=starts, ends_at=ends,
-                                     title=form.cleaned_data["title"], speaker=form.cleaned_data["speaker"])
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        attempt(request, lambda: services.add_agenda_item(
+            request.user, session, starts_at=starts, ends_at=ends, title=form.cleaned_data["title"],
+            speaker=form.cleaned_data["speaker"]))
     else:
         messages.error(request, _("Give the item a start time and a title."))
     return redirect("events:session", session.pk)
@@ -208,8 +188,5 @@ def agenda_add(request, pk):
 def agenda_remove(request, pk):
     item = get_object_or_404(AgendaItem, pk=pk)
     session = visible_session(request, item.session_id)
-    try:
-        services.remove_agenda_item(request.user, item)
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    attempt(request, lambda: services.remove_agenda_item(request.user, item))
     return redirect("events:session", session.pk)

@@ -10,8 +10,6 @@ notice on commit (:mod:`.notices`); each page watched (page, conference, user, v
 once per tick however many changes or open tabs there are.
 """
 
-from urllib.parse import parse_qs
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
@@ -67,33 +65,21 @@ def hub() -> hubs.Hub:
     return hubs.hub_for("voice", lambda: hubs.Hub(compute, tick=lambda: TICK))
 
 
-class VoicePageConsumer(AsyncWebsocketConsumer):
+class VoicePageConsumer(hubs.HubViewer, AsyncWebsocketConsumer):
     """One open moderation queue, ranked list or on-air fragment, fed by the voice hub."""
 
-    key = None
+    def hub(self) -> hubs.Hub:
+        return hub()
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
-        kwargs = self.scope["url_route"]["kwargs"]
+    async def subscription(self, user, kwargs, query):
         page, cid = kwargs["page"], kwargs["conference_id"]
         if not await self._allowed(user, page, cid):
-            await self.close(code=4403)
-            return
-        query = parse_qs(self.scope.get("query_string", b"").decode())
+            return None
         below = page == "ranked" and query.get("below") == ["1"]
         # The question on air reads the same for everyone who may see it: one render for all.
         key = (page, cid, None if page == "on-air" else user.pk, below)
         group = on_air_group(cid) if page == "on-air" else opinions_group(cid)
-        await self.accept()
-        self.key = (key, page_language(self.scope))
-        await hub().subscribe(self, key, self.key[1], group)
-
-    async def disconnect(self, code):
-        if self.key:
-            await hub().unsubscribe(self, *self.key)
+        return key, page_language(self.scope), group, None
 
     async def hub_push(self, payload: str):
         await self.send(text_data=payload)

@@ -4,8 +4,6 @@ The per-conference similarity index is kept in process and rebuilt when the visi
 """
 
 
-import threading
-
 from django.db.models import Count, Max
 
 from diemcau.core.vntext import nfc
@@ -14,9 +12,9 @@ from diemcau.orgs.scoping import scope_for
 from . import near_duplicates, textsim
 from .access import VISIBLE, visible_opinions
 from .models import MAX_TEXT, Opinion
+from .stamped import StampedCache
 
-_cache_lock = threading.Lock()
-_indexes: dict[int, tuple[tuple, near_duplicates.SimilarityIndex]] = {}
+_indexes: StampedCache[near_duplicates.SimilarityIndex] = StampedCache()
 
 
 # --- similar items ------------------------------------------------------------------------------
@@ -25,17 +23,15 @@ def _index(conference) -> near_duplicates.SimilarityIndex:
     """The conference's index of visible items, kept in process and rebuilt when items change."""
     visible = Opinion.objects.filter(conference=conference, status__in=VISIBLE)
     stamp = tuple(visible.aggregate(n=Count("pk"), m=Max("updated_at")).values())
-    with _cache_lock:
-        cached = _indexes.get(conference.pk)
-        if cached and cached[0] == stamp:
-            return cached[1]
-    index = near_duplicates.SimilarityIndex(textsim.default_featurizer())
-    rows = list(visible.values_list("pk", "text"))
-    if rows:
-        index.add_many([r[0] for r in rows], [r[1] for r in rows])
-    with _cache_lock:
-        _indexes[conference.pk] = (stamp, index)
-    return index
+
+    def build():
+        index = near_duplicates.SimilarityIndex(textsim.default_featurizer())
+        rows = list(visible.values_list("pk", "text"))
+        if rows:
+            index.add_many([r[0] for r in rows], [r[1] for r in rows])
+        return index
+
+    return _indexes.get(conference.pk, stamp, build)
 
 
 def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) -> list[Opinion]:

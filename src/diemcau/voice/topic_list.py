@@ -1,7 +1,6 @@
 """A conference's topic list: seeding, suggesting a topic for a text, and editing the list.
 """
 
-import threading
 
 from django.db import transaction
 from django.db.models import Count, Max
@@ -17,6 +16,7 @@ from . import textsim
 from . import topics as topic_engine
 from .access import require_topic_editor
 from .models import Opinion, Topic, TopicProposal
+from .stamped import StampedCache
 
 # --- topics -------------------------------------------------------------------------------------
 
@@ -40,8 +40,7 @@ def ensure_topics(conference) -> list[Topic]:
     return list(conference.voice_topics.filter(active=True))
 
 
-_cache_lock = threading.Lock()
-_suggesters: dict[int, tuple[tuple, topic_engine.TopicSuggester]] = {}
+_suggesters: StampedCache[topic_engine.TopicSuggester] = StampedCache()
 
 
 def _suggester(conference) -> topic_engine.TopicSuggester:
@@ -51,20 +50,18 @@ def _suggester(conference) -> topic_engine.TopicSuggester:
         status__in=[Opinion.Status.REJECTED, Opinion.Status.PENDING])
     stamp = (tuple((t.pk, t.updated_at) for t in topics),
              tuple(labelled.aggregate(n=Count("pk"), m=Max("updated_at")).values()))
-    with _cache_lock:
-        cached = _suggesters.get(conference.pk)
-        if cached and cached[0] == stamp:
-            return cached[1]
-    suggester = topic_engine.TopicSuggester(
-        [topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics],
-        featurizer=textsim.default_featurizer(),
-    )
-    rows = list(labelled.values_list("text", "topic__key"))
-    if rows:
-        suggester.fit([r[0] for r in rows], [r[1] for r in rows])
-    with _cache_lock:
-        _suggesters[conference.pk] = (stamp, suggester)
-    return suggester
+
+    def build():
+        suggester = topic_engine.TopicSuggester(
+            [topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics],
+            featurizer=textsim.default_featurizer(),
+        )
+        rows = list(labelled.values_list("text", "topic__key"))
+        if rows:
+            suggester.fit([r[0] for r in rows], [r[1] for r in rows])
+        return suggester
+
+    return _suggesters.get(conference.pk, stamp, build)
 
 
 def suggest_topic(conference, text: str) -> Topic | None:
