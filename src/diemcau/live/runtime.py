@@ -394,9 +394,11 @@ class LiveRuntime:
         stale = now - self._publishers_at > 1.0
         missing = bool(desired["point_pub"]) and desired["point_pub"] not in (self._publishers_cache or {})
         off_air = self.slots["main"].source is None  # nothing on air yet: look at every tick
-        if version != self.applied_version or stale or missing or off_air or self._publishers_cache is None:
+        # The guard task may forget the listing (a kick) while this one awaits: keep our own copy.
+        listing = self._publishers_cache
+        if version != self.applied_version or stale or missing or off_air or listing is None:
             try:
-                self._publishers_cache = await self._publishers()
+                listing = self._publishers_cache = await self._publishers()
                 self._publishers_at = now
                 if stale:
                     await self._check_forwarders()
@@ -404,7 +406,7 @@ class LiveRuntime:
                 log.warning("cannot list publishers: %s", exc)
                 return
         # Only granted ids are forwarded, whatever else the listing holds (a squatter not yet kicked).
-        publishers = {pid: mids for pid, mids in self._publishers_cache.items() if pid in granted}
+        publishers = {pid: mids for pid, mids in listing.items() if pid in granted}
         studio = next((pid for pid in desired["studio"] if pid in publishers), None)
         host = ("pub", studio) if studio is not None else (("feed",) if self.synthetic_host else None)
         point = ("pub", desired["point_pub"]) if desired["point_pub"] else None
