@@ -17,6 +17,7 @@ One hub per name and event loop (:func:`hub_for`): a server process runs one loo
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import time
@@ -206,7 +207,7 @@ def hub_for(name: str, factory: Callable[[], Hub]) -> Hub:
     return hubs[name]
 
 
-class HubViewer:
+class HubViewer(abc.ABC):
     """Mixin of a websocket consumer fed by a hub: who may watch, then subscribe until it closes.
 
     Anonymous users are closed with 4401; :meth:`subscription` answers ``None`` for what the user may
@@ -215,11 +216,13 @@ class HubViewer:
 
     key = None
 
+    @abc.abstractmethod
     def hub(self) -> Hub:
-        raise NotImplementedError
+        """The hub this consumer's figures come from."""
 
+    @abc.abstractmethod
     async def subscription(self, user, kwargs: dict, query: dict) -> tuple | None:
-        raise NotImplementedError
+        """``(key, variant, group, meta)`` for what ``user`` may watch here, else ``None``."""
 
     async def connect(self):
         user = self.scope.get("user")

@@ -36,6 +36,7 @@ crashed run leaves no ffmpeg behind.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import os
@@ -80,7 +81,7 @@ def _child_setup() -> None:
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-class _FfmpegChild:
+class _FfmpegChild(abc.ABC):
     """One ffmpeg process with its log; shared start/stop logic."""
 
     def __init__(self, log_path: Path) -> None:
@@ -158,11 +159,13 @@ class _FfmpegChild:
         with contextlib.suppress(Exception):
             self.stop(timeout=1.0)
 
+    @abc.abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start the ffmpeg child (each kind builds its own command line)."""
 
+    @abc.abstractmethod
     def _describe(self) -> str:
-        raise NotImplementedError
+        """What this child is, for its repr and its errors."""
 
     def __enter__(self) -> Self:
         self.start()
