@@ -3,6 +3,8 @@
 import itertools
 
 import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
 
 from diemcau.core.acting import system_scope
 from diemcau.orgs import services
@@ -87,3 +89,12 @@ def person_factory(db):
         return services.create_person(SYSTEM, unit=unit, full_name=name, category=category, **fields)
 
     return make
+
+
+@pytest_asyncio.fixture
+async def close_thread_connections():
+    """Close the connections the consumers' database threads opened, so the test database can go."""
+    yield
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()

@@ -4,7 +4,6 @@ import time
 import uuid
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -16,7 +15,8 @@ from diemcau.orgs.models import Role
 from diemcau.orgs.scoping import SYSTEM
 from tests.servers import redis_server
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("close_thread_connections")]
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +25,6 @@ def _urls_loaded():
     from django.urls import reverse
 
     reverse("home")
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _close_thread_connections():
-    """Close the connection the consumers' database thread opened, so the test database can go."""
-    yield
-    from django.db import connections
-
-    await database_sync_to_async(connections.close_all)()
 
 
 def app():

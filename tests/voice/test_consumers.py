@@ -5,7 +5,6 @@ import datetime
 import time
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -16,15 +15,8 @@ from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
 from diemcau.voice import consumers, moderation, on_air, opinions
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _close_thread_connections():
-    yield
-    from django.db import connections
-
-    await database_sync_to_async(connections.close_all)()
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("close_thread_connections")]
 
 
 @pytest.fixture(autouse=True)
