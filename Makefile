@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_DEMO := python3-venv python3-dev gettext janus ffmpeg fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
+APT_DEMO := python3-venv python3-dev gettext janus ffmpeg fonts-dejavu-core fonts-noto-color-emoji libpango-1.0-0 libpangoft2-1.0-0
 APT_TEST := $(APT_DEMO) postgresql chromium redis-server
 export PYTHONPATH := $(CURDIR)/src
 

@@ -6,6 +6,7 @@ from diemcau.api import api
 from diemcau.core import views as core_views
 from diemcau.site import views as site_views
 from diemcau.site import views_live as site_live
+from diemcau.site import views_participant as site_participant
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("jobs/<int:pk>/", core_views.job_status, name="job-status"),
     path("jobs/<int:pk>/retry/", core_views.job_retry, name="job-retry"),
+    path("me/sessions/<int:sid>/badge/", site_participant.my_badge, name="my-badge"),
     path("audit/", site_views.audit_log, name="audit-log"),
     path("healthz", core_views.healthz, name="healthz"),
     path("orgs/", include("diemcau.orgs.urls")),

@@ -20,6 +20,9 @@ from diemcau.orgs.scoping import scope_for
 from diemcau.orgs.services import institutions_by_level, unit_counts
 from diemcau.orgs.signin import SignInForm
 
+from .participant import is_participant
+from .views_participant import participant_home
+
 
 class LoginView(auth_views.LoginView):
     form_class = SignInForm
@@ -39,6 +42,8 @@ def logout_view(request):
 
 @login_required
 def home(request):
+    if is_participant(request.user):
+        return participant_home(request)
     scope = scope_for(request.user)
     roots = list(scope.roots().order_by("name")[:20])
     cards = []

@@ -25,6 +25,16 @@
     },
   };
 
+  // A clock on the page ([data-clock]): the hall's time in the server's zone (Hà Nội), whatever zone
+  // the browser is set to; a director abroad or a PC with a wrong zone reads the same hour as the hall.
+  function tick() {
+    var clocks = document.querySelectorAll("[data-clock]");
+    for (var i = 0; i < clocks.length; i++) { clocks[i].textContent = window.Diemcau.time(Date.now()); }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-clock]")) { tick(); setInterval(tick, 1000); }
+  });
+
   document.addEventListener("click", function (ev) {
     var toggle = ev.target.closest(".menu-toggle");
     if (toggle) {

@@ -94,8 +94,11 @@
     shown().forEach((p) => {
       const t = el("div", { class: "tile", "data-point": p.id });
       const age = ages[p.id];
-      const pic = el("div", { class: "pic" + (age === null || age === undefined ? " none" : "") });
-      pic.append(thumb(p.id));
+      const none = age === null || age === undefined;
+      const pic = el("div", { class: "pic" + (none ? " none" : "") });
+      // Only a point that has posted a picture is asked for it: the others (never connected, or not
+      // yet known) would answer 404, hundreds of times a minute on a national wall.
+      if (!none && p.state !== "never") pic.append(thumb(p.id));
       pic.append(el("span", { class: "age" + (age > 30 ? " stale" : "") },
         age === null || age === undefined ? gettext("No picture yet") : ago(age)));
       t.append(pic, el("div", { class: "name" }, p.name));
