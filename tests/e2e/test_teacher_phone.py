@@ -53,6 +53,7 @@ def test_a_teachers_morning_on_a_phone(phone, transactional_db, tree, person_fac
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "the home scrolls sideways"
     weight = _page_weight(phone)
     assert weight < PAGE_BUDGET, f"the phone home weighs {weight} bytes"
+    print("PAGE WEIGHT", weight)
     for selector in (".me-actions a", ".me-ask button", f"#vote-{w['item'].pk} button"):
         box = phone.locator(selector).first.bounding_box()
         assert box["height"] >= 44, f"{selector} is too small for a thumb ({box['height']} px)"
@@ -90,3 +91,8 @@ def test_a_teachers_morning_on_a_phone(phone, transactional_db, tree, person_fac
     phone.locator(f"#vote-{w['item'].pk} .tag.ok").wait_for()
     assert Vote.objects.filter(opinion=w["item"], person=w["person"], kind="upvote").exists()
     assert QUESTION in phone.locator(".me-vote").inner_text()
+
+    # The same home on a desktop, for people to look at.
+    phone.set_viewport_size({"width": 1280, "height": 860})
+    phone.goto(phone.base_url + "/")
+    shot(phone, "participant-home-desktop")
