@@ -53,7 +53,6 @@ def test_a_teachers_morning_on_a_phone(phone, transactional_db, tree, person_fac
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "the home scrolls sideways"
     weight = _page_weight(phone)
     assert weight < PAGE_BUDGET, f"the phone home weighs {weight} bytes"
-    print("PAGE WEIGHT", weight)
     for selector in (".me-actions a", ".me-ask button", f"#vote-{w['item'].pk} button"):
         box = phone.locator(selector).first.bounding_box()
         assert box["height"] >= 44, f"{selector} is too small for a thumb ({box['height']} px)"
