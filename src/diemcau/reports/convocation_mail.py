@@ -65,6 +65,12 @@ def send_dispatches(dispatch_ids, base_url: str, progress=None) -> dict:
     sent = failed = 0
     connection = get_connection(fail_silently=False)
     try:
+        connection.open()
+    except Exception as exc:  # the server cannot be reached: every row fails, no document is written for nothing
+        for dispatch in rows:
+            sending.record_attempt(dispatch, f"{type(exc).__name__}: {exc}")
+        return {"sent": 0, "failed": len(rows)}
+    try:
         for n, dispatch in enumerate(rows, 1):
             try:
                 message(dispatch, base_url, connection).send()
