@@ -20,7 +20,7 @@ class _Collect:
     def __init__(self, server):
         self.server = server
 
-    async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, smtp, session, envelope):
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         msg.envelope_to = list(envelope.rcpt_tos)
         with self.server.arrived:

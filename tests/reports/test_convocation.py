@@ -14,7 +14,6 @@ from diemcau.core.models import Job
 from diemcau.reports import convocation
 from diemcau.reports.convocation_docx import convocation_docx
 from diemcau.reports.pdf import render_pdf
-from tests.convocations.conftest import convoked, people  # noqa: F401  (fixtures reused)
 from tests.smtp import free_port, point_mail_at
 
 from .pdftext import pdf_text
@@ -55,9 +54,9 @@ def test_bavi_reads_hanois_forwarded_convocation_in_the_administrative_format(co
 
 def test_the_emails_land_with_their_recipients_attachments_and_a_link_that_confirms(
         convoked, smtp_server, client, django_capture_on_commit_callbacks):
-    people = convoked["people"]
+    who = convoked["people"]
     with django_capture_on_commit_callbacks(execute=True):  # the job runs once the queueing commits
-        queued = sending.send(people["hanoi"], convoked["hanoi_conv"], BASE)
+        queued = sending.send(who["hanoi"], convoked["hanoi_conv"], BASE)
     assert len(queued) == 1  # Sóc Sơn has no address: recorded, not sent
     statuses = dict(Dispatch.objects.values_list("recipient__unit__code", "status"))
     assert statuses == {"PGD_BAVI": "sent", "PGD_SOCSON": "no_address"}
@@ -80,16 +79,16 @@ def test_the_emails_land_with_their_recipients_attachments_and_a_link_that_confi
     assert Confirmation.objects.get().recipient == convoked["to_bavi"]
     # A reminder goes only to the units that have not confirmed: none with an address is left here.
     with django_capture_on_commit_callbacks(execute=True):
-        queued = sending.remind(people["hanoi"], convoked["hanoi_conv"], BASE)
+        queued = sending.remind(who["hanoi"], convoked["hanoi_conv"], BASE)
     assert queued == [] and Dispatch.objects.filter(kind="reminder").get().status == "no_address"
 
 
 def test_a_failing_smtp_is_recorded_then_retried_by_the_queue(convoked, smtp_server, settings,
                                                               django_capture_on_commit_callbacks):
-    people = convoked["people"]
+    who = convoked["people"]
     point_mail_at(settings, "127.0.0.1", free_port())  # nothing listens there: connection refused
     with django_capture_on_commit_callbacks(execute=True):
-        sending.send(people["hanoi"], convoked["hanoi_conv"], BASE)
+        sending.send(who["hanoi"], convoked["hanoi_conv"], BASE)
     failed = Dispatch.objects.get(status="failed")
     assert failed.recipient == convoked["to_bavi"] and failed.attempts == 1
     assert "ConnectionRefused" in failed.last_error
@@ -97,7 +96,7 @@ def test_a_failing_smtp_is_recorded_then_retried_by_the_queue(convoked, smtp_ser
     assert job.status == Job.Status.FAILED and job.can_retry and "1 of 1" in job.message
     point_mail_at(settings, smtp_server.host, smtp_server.port)  # the server is back
     with django_capture_on_commit_callbacks(execute=True):
-        jobs.retry(people["hanoi"], job.pk)
+        jobs.retry(who["hanoi"], job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result == {"sent": 1, "failed": 0}
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["pgd@bavi.edu.vn"]
