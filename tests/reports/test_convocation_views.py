@@ -7,8 +7,6 @@ from diemcau.convocations import confirming
 from diemcau.convocations.models import Confirmation, Convocation
 from diemcau.orgs.models import Role
 
-from .conftest import convoked  # noqa: F401
-
 pytestmark = pytest.mark.django_db
 
 
@@ -20,7 +18,8 @@ def test_bavi_confirms_on_its_page_and_forwards_to_its_schools(convoked, client)
     client.post(reverse("reports:convocation-confirm-page", args=[convoked["to_bavi"].pk]))
     assert Confirmation.objects.get().via == "page"
     response = client.post(reverse("reports:convocation-forward", args=[convoked["to_bavi"].pk]),
-                           {"issued_on": "2023-08-05", "place": "Ba Vì", "number": "7", "additions": "Kèm lịch chạy thử."})
+                           {"issued_on": "2023-08-05", "place": "Ba Vì", "number": "7",
+                            "additions": "Kèm lịch chạy thử."})
     forwarded = Convocation.objects.get(issuer=convoked["t"]["bavi"])
     assert response.url == reverse("reports:convocation", args=[forwarded.pk])
     assert forwarded.parent == convoked["hanoi_conv"] and forwarded.recipients.count() == 10  # its schools

@@ -1,11 +1,11 @@
 """Every e-mail of a convocation, recorded: queueing sends and reminders, and each attempt's outcome.
 
-``base_url`` is the site's address as the organiser reached it: the confirmation links start with it.
 Queueing writes one :class:`Dispatch` row per recipient (pending, or "no address" when the unit has
 no contact to write to) and one background job ``convocations.send`` with their ids. The job (its
 handler is ``reports.tasks``: it writes the documents it attaches) sends each row that is not sent
 yet and records the attempt here: status, attempts, last error. A run that leaves failures raises,
 so the task queue runs it again; its owner can also send the failed ones again from the page.
+``base_url`` is the site's address as the organiser reached it: the confirmation links start with it.
 """
 
 from django.db import transaction
@@ -23,11 +23,11 @@ JOB_KIND = "convocations.send"
 D = Dispatch.Status
 
 
-def _queue(actor, convocation: Convocation, recipients, kind: str, base_url: str) -> list[int]:
+def _queue(actor, convocation: Convocation, recipients, kind: str, base_url: str, enqueue: bool = True) -> list[int]:
     rows = [Dispatch(recipient=r, kind=kind, status=D.PENDING if r.email else D.NO_ADDRESS) for r in recipients]
     Dispatch.objects.bulk_create(rows)
     ids = [d.pk for d in rows if d.status == D.PENDING]
-    if ids:
+    if ids and enqueue:
         jobs.enqueue(JOB_KIND, owner=actor, convocation=convocation.pk, dispatches=ids, base_url=base_url)
     audit.record(actor, f"convocation.{kind}_queued", convocation, unit_path=convocation.issuer.path,
                  after={"queued": len(ids), "no_address": len(rows) - len(ids)})
@@ -35,14 +35,18 @@ def _queue(actor, convocation: Convocation, recipients, kind: str, base_url: str
 
 
 @transaction.atomic
-def send(actor, convocation: Convocation, base_url: str) -> list[int]:
-    """Queue the convocation's e-mail to every recipient it has not been sent to yet."""
+def send(actor, convocation: Convocation, base_url: str, *, enqueue: bool = True) -> list[int]:
+    """Queue the convocation's e-mail to every recipient it has not been sent to yet.
+
+    ``enqueue=False`` only records the rows: the caller sends them itself (the demo loader does, in
+    its own process, so that nothing is left to a worker).
+    """
     require_issue(actor, convocation.conference, convocation.issuer)
     recipients = list(convocation.recipients.exclude(dispatches__kind=Dispatch.Kind.CONVOCATION)
                       .select_related("unit"))
     if not recipients:
         raise DomainError(_("The convocation has already been sent to every recipient."), "already_sent")
-    return _queue(actor, convocation, recipients, Dispatch.Kind.CONVOCATION, base_url)
+    return _queue(actor, convocation, recipients, Dispatch.Kind.CONVOCATION, base_url, enqueue)
 
 
 @transaction.atomic
