@@ -91,8 +91,8 @@ def rollup(user, conference: Conference, unit: Unit) -> dict:
     children = sorted(({"unit": units[h], "total": c["total"], "confirmed": c["confirmed"],
                         "missing": c["total"] - c["confirmed"]} for h, c in heads.items() if h in units),
                       key=lambda r: r["unit"].path)
-    waiting = list(rows.filter(confirmation__isnull=True).select_related("unit", "convocation__issuer")
-                   .order_by("unit__path")[:200])
+    waiting = list(rows.filter(confirmation__isnull=True).exclude(unit=unit)
+                   .select_related("unit", "convocation__issuer").order_by("unit__path")[:200])
     own = rows.filter(unit=unit).select_related("convocation__issuer").first()
     total = sum(r["total"] for r in children)
     confirmed = sum(r["confirmed"] for r in children)

@@ -66,7 +66,8 @@ def conference_convocations(request, cid):
     convocations = list(access.visible_convocations(request.user, conference))
     units = _own_units(request, conference)
     issued = {c.issuer_id for c in convocations}
-    received = [r for r in Recipient.objects.filter(convocation__in=convocations)
+    own = scope_for(request.user).roots("write").values("pk")  # the user's own units, not their subtrees
+    received = [r for r in Recipient.objects.filter(convocation__in=convocations, unit__in=own)
                 .select_related("unit", "convocation__issuer", "confirmation").order_by("unit__path")
                 if access.can_confirm(request.user, r)]
     unit = units[0] if units else (received[0].unit if received else None)
