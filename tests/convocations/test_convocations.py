@@ -28,7 +28,7 @@ def test_the_ministry_convokes_the_invited_units_and_hanoi_forwards_to_its_distr
     assert AuditEntry.objects.filter(action="convocation.issued").count() == 2
 
 
-def test_who_may_issue_and_forward(convoked):
+def test_who_may_issue_forward_and_confirm_on_the_page(convoked):
     t, people = convoked["t"], convoked["people"]
     with pytest.raises(ScopeError):  # Ba Vì's organiser cannot issue Hà Nội's convocation
         issuing.issue(people["bavi"], convoked["conference"], t["hcm"], issued_on=ISSUED)
@@ -40,6 +40,10 @@ def test_who_may_issue_and_forward(convoked):
                       issued_on=convoked["conference"].date + datetime.timedelta(days=1))
     assert exc.value.code == "issued_after_day"
     assert Convocation.objects.count() == 2
+    with pytest.raises(ScopeError):  # on the page, only for one's own unit; anyone with the link otherwise
+        confirming.confirm(people["hcm"], convoked["to_bavi"], via=Confirmation.Via.PAGE)
+    confirmation, new = confirming.confirm(people["bavi"], convoked["to_bavi"], via=Confirmation.Via.PAGE)
+    assert new and confirmation.confirmed_by == people["bavi"]
 
 
 def test_the_link_confirms_once_is_audited_and_refuses_a_forged_or_expired_token(convoked, settings):
@@ -60,14 +64,6 @@ def test_the_link_confirms_once_is_audited_and_refuses_a_forged_or_expired_token
     with pytest.raises(DomainError) as exc:
         confirming.recipient_for_token(token)
     assert exc.value.code == "link_expired"
-
-
-def test_the_page_confirms_only_for_ones_own_unit(convoked):
-    people = convoked["people"]
-    with pytest.raises(ScopeError):
-        confirming.confirm(people["hcm"], convoked["to_bavi"], via=Confirmation.Via.PAGE)
-    confirmation, new = confirming.confirm(people["bavi"], convoked["to_bavi"], via=Confirmation.Via.PAGE)
-    assert new and confirmation.confirmed_by == people["bavi"]
 
 
 def test_the_rollup_counts_each_child_unit_and_names_who_has_not_confirmed(convoked):
