@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from diemcau.convocations import confirming
-from diemcau.convocations.models import Confirmation, Convocation
+from diemcau.convocations.models import Confirmation, Convocation, Dispatch
 from diemcau.orgs.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +25,10 @@ def test_bavi_confirms_on_its_page_and_forwards_to_its_schools(convoked, client)
     assert forwarded.parent == convoked["hanoi_conv"] and forwarded.recipients.count() == 10  # its schools
     page = client.get(response.url).content.decode()
     assert "Ba Vì, ngày 05 tháng 8 năm 2023" in page and "Thực hiện Giấy mời số 15/GM-SO01" in page
+    failed = Dispatch.objects.create(recipient=forwarded.recipients.first(), status="failed", attempts=3,
+                                     last_error="SMTPServerDisconnected: Connection unexpectedly closed")
+    page = client.get(response.url).content.decode()  # failures are shown, with a button to send them again
+    assert failed.last_error in page and "3 lần gửi" in page and "Gửi lại các thư lỗi" in page
     docx = client.get(reverse("reports:convocation-docx", args=[forwarded.pk]))
     assert docx["Content-Type"].endswith("wordprocessingml.document") and docx.content[:2] == b"PK"
 
