@@ -11,6 +11,8 @@ from diemcau.orgs import services
 from diemcau.orgs.models import EducationLevel, Person, Role, Unit
 from diemcau.orgs.scoping import SYSTEM
 
+pytest_plugins = ["tests.smtp"]  # the real local SMTP server: the ``smtp_server`` fixture
+
 _codes = itertools.count(1)
 
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "diemcau.attendance",
     "diemcau.voice",
     "diemcau.live",
+    "diemcau.convocations",
     "diemcau.reports",
     "diemcau.site",
     "diemcau.demo",
@@ -307,3 +308,21 @@ LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS"
 # Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
 LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
 LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
+
+# --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
+# Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under
+# var/mail/ instead of being sent, so the demo never writes to anyone.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "diemcau@localhost")
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+# A convocation's "đã nhận" link works this many days after it was sent.
+CONVOCATION_LINK_DAYS = int(os.environ.get("DIEMCAU_CONVOCATION_LINK_DAYS", "30"))
+# A point's technical check is due this many minutes before its first session starts.
+TECHNICAL_CHECK_DEADLINE_MINUTES = int(os.environ.get("DIEMCAU_TECHNICAL_CHECK_DEADLINE_MINUTES", "60"))

@@ -179,3 +179,31 @@ class UploadForm(forms.Form):
 
 class UnitChoiceForm(forms.Form):
     unit = forms.ModelChoiceField(label=gettext_lazy("Unit"), queryset=Unit.objects.none())
+
+
+def _moment(label):
+    return forms.DateTimeField(label=label, input_formats=["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"],
+                               widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+
+
+class RehearsalForm(forms.Form):
+    """One rehearsal slot for one point."""
+
+    point = forms.ModelChoiceField(label=gettext_lazy("Bridge point"), queryset=BridgePoint.objects.none())
+    starts_at = _moment(gettext_lazy("Starts at"))
+    ends_at = _moment(gettext_lazy("Ends at"))
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False,
+                           validators=[reject_unsafe_chars_multiline])
+
+    def __init__(self, *args, points=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if points is not None:
+            self.fields["point"].queryset = points
+
+
+class RehearsalWindowForm(forms.Form):
+    """Slots spread evenly over a window for every point without one."""
+
+    window_start = _moment(gettext_lazy("From"))
+    window_end = _moment(gettext_lazy("To"))
+    minutes = forms.IntegerField(label=gettext_lazy("Minutes per point"), min_value=5, max_value=240, initial=30)

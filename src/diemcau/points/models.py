@@ -236,3 +236,28 @@ class AssignmentImport(StagedImport):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display()})"
+
+
+class RehearsalSlot(models.Model):
+    """A rehearsal (chạy thử) of one bridge point, booked before the conference's day.
+
+    Organisers book slots for the points of their subtree (by hand, or spread evenly over a window);
+    the point's technical check is due by its own deadline (``points.rehearsals.check_deadline``).
+    """
+
+    point = models.ForeignKey(BridgePoint, on_delete=models.CASCADE, related_name="rehearsals")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "point_id"]
+        verbose_name = _("rehearsal slot")
+        verbose_name_plural = _("rehearsal slots")
+        indexes = [models.Index(fields=["point", "starts_at"])]
+
+    def __str__(self):
+        return f"{self.point} · {self.starts_at:%d/%m/%Y %H:%M}"

@@ -1,21 +1,25 @@
 """A bridge point's readiness: planned, equipped, checked, live, ended, and the technical check.
 
 The state moves one step forward or back at a time; equipped needs the equipment list complete and
-checked needs a passed check.
+checked needs a passed check. The readiness board (:func:`board`) lists each point with its rehearsal
+slots, its technical check's deadline and its alarms.
 """
 
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from diemcau.core import audit
 from diemcau.core.errors import DomainError
 from diemcau.orgs.services import clean_text
 
-from .access import require_change_point
+from .access import points_in_scope, require_change_point
 from .bridge_points import validate_point
-from .models import BridgePoint
+from .models import BridgePoint, RehearsalSlot
+from .rehearsals import check_deadline, first_starts
 
 R = BridgePoint.Readiness
 FORWARD = {R.PLANNED: R.EQUIPPED, R.EQUIPPED: R.CHECKED, R.CHECKED: R.LIVE, R.LIVE: R.ENDED}
@@ -73,3 +77,49 @@ def record_check(actor, point: BridgePoint, *, passed: bool, note: str = "", ban
                                                         "bandwidth_mbps"]))
     audit.record(actor, "point.checked", point, unit_path=point.hall.unit.path, before=b, after=a)
     return point
+
+
+# --- the readiness board ----------------------------------------------------------------------
+ALARMS = {
+    "overdue": _lazy("Technical check overdue"),
+    "not_checked": _lazy("Not checked yet"),
+    "no_contact": _lazy("No technical contact"),
+    "no_equipment": _lazy("Equipment incomplete"),
+}
+
+
+def _alarms(point: BridgePoint, deadline, now) -> list[str]:
+    found = []
+    if point.check_result != BridgePoint.CheckResult.PASSED:
+        found.append("overdue" if deadline is not None and now >= deadline else "not_checked")
+    if not point.has_contact:
+        found.append("no_contact")
+    if not point.equipment_complete:
+        found.append("no_equipment")
+    return found
+
+
+def board(user, conference, within=None, now=None) -> dict:
+    """The readiness board: each point in the user's subtrees with its rehearsal, deadline and alarms.
+
+    Alarms: the technical check not passed (overdue once its deadline has passed), no technical
+    contact, the equipment list incomplete. Rows with alarms come first.
+    """
+    now = now or timezone.now()
+    points = list(points_in_scope(user, conference, within=within).order_by("hall__unit__path", "name"))
+    starts = first_starts(points)
+    slots = {}
+    for slot in RehearsalSlot.objects.filter(point__in=points).order_by("starts_at"):
+        slots.setdefault(slot.point_id, []).append(slot)
+    rows = []
+    for p in points:
+        deadline = check_deadline(starts.get(p.pk))
+        codes = _alarms(p, deadline, now)
+        rows.append({"point": p, "deadline": deadline, "slots": slots.get(p.pk, []),
+                     "alarms": [(code, ALARMS[code]) for code in codes]})
+    rows.sort(key=lambda r: (not r["alarms"], r["point"].hall.unit.path, r["point"].name))
+    counts = {code: sum(1 for r in rows if any(c == code for c, _l in r["alarms"])) for code in ALARMS}
+    return {"rows": rows, "counts": [(code, label, counts[code]) for code, label in ALARMS.items()],
+            "points": len(rows), "ready": sum(1 for r in rows if not r["alarms"]),
+            "no_rehearsal": sum(1 for r in rows if not r["slots"]),
+            "deadline_minutes": settings.TECHNICAL_CHECK_DEADLINE_MINUTES}

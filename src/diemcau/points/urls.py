@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import views, views_rehearsals
 
 app_name = "points"
 urlpatterns = [
     path("conference/<int:cid>/", views.points_tree, name="tree"),
     path("conference/<int:cid>/new/", views.point_create, name="create"),
+    path("conference/<int:cid>/readiness/", views_rehearsals.readiness_board, name="readiness-board"),
+    path("conference/<int:cid>/rehearsals/", views_rehearsals.rehearsal_slots, name="rehearsals"),
+    path("rehearsals/<int:pk>/delete/", views_rehearsals.rehearsal_delete, name="rehearsal-delete"),
     path("<int:pk>/", views.point_detail, name="point"),
     path("<int:pk>/edit/", views.point_edit, name="edit"),
     path("<int:pk>/readiness/", views.point_readiness, name="readiness"),

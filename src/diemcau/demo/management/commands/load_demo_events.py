@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
+from diemcau.demo import convocations
 from diemcau.demo import events as demo
 
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     def _handle(self, *args, **options):
         try:
             report = demo.load()
+            convocations.load(demo.loaded())  # the convocation forwarded to Ba Vì, its receipt, rehearsals
         except DomainError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         if report.skipped:
