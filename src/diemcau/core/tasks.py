@@ -347,7 +347,8 @@ def _transient(job: Job, worker: str, exc: Exception):
         log.error("job %s failed on a transient error: %s", job.pk, traceback.format_exc())
         _finish(job, worker, Job.Status.FAILED, f"{type(exc).__name__}: {exc}", {"code": "internal_error"})
         raise _Finished from exc
-    close_old_connections()
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        close_old_connections()
     try:
         Job.objects.filter(pk=job.pk, worker=worker, attempts=job.attempts, status=Job.Status.RUNNING).update(
             status=Job.Status.QUEUED, worker="", lease_until=None)
@@ -379,16 +380,18 @@ def run_job(self, job_id: int):
     A message for a job whose run is alive elsewhere (delivered again while it runs, e.g. after a
     pool process died) comes back when that run's lease ends, to take over if the run died with it.
     """
-    close_old_connections()  # a connection the database dropped meanwhile is replaced, not used
+    inline = settings.CELERY_TASK_ALWAYS_EAGER  # in the sender's process: its connections are its own
+    if not inline:
+        close_old_connections()  # a connection the database dropped meanwhile is replaced, not used
     try:
         job = run(job_id)
     except _Finished:
         return
     finally:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
+        if not inline:
             close_old_connections()
     wait = _lease_left(job)
-    if wait is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
+    if wait is not None and not inline:
         raise self.retry(countdown=wait, max_retries=self.request.retries + 1)
 
 
