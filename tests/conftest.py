@@ -103,14 +103,11 @@ async def close_thread_connections():
 @pytest.fixture(scope="session")
 def task_workers(django_db_setup, tmp_path_factory):
     """A private redis-server on a unix socket and Celery workers on the test database (started on demand)."""
-    from diemcau.celery import app
     from tests.servers import CeleryWorkers, redis_socket_server
 
     folder = tmp_path_factory.mktemp("celery")
     with redis_socket_server(folder) as sock:
-        broker = f"redis+socket://{sock}"
-        app.conf.broker_url = broker  # this process sends there when a test asks for a real worker
-        workers = CeleryWorkers(folder, broker)
+        workers = CeleryWorkers(folder, f"redis+socket://{sock}")
         try:
             yield workers
         finally:
@@ -127,9 +124,14 @@ def celery_worker(task_workers, settings):
     from diemcau.celery import app
 
     task_workers.ensure_running()
+    if app.conf.broker_url != task_workers.broker_url:
+        # This process sends to the worker's broker: inline runs made a producer pool for the default one.
+        app.conf.broker_url = task_workers.broker_url
+        app._pool = None
+        app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     try:
         yield task_workers
     finally:
-        app.conf.task_always_eager = True
+        app.conf.task_always_eager = eager

@@ -11,6 +11,7 @@ import time
 
 import pytest
 import redis
+from django.db import connection
 
 from diemcau.core import tasks
 from diemcau.core.models import AuditEntry, Job
@@ -72,7 +73,9 @@ def test_an_import_whose_worker_is_killed_mid_run_completes_exactly_once(celery_
         assert time.monotonic() < deadline, celery_worker.log(first)
         time.sleep(0.05)
     job.refresh_from_db()
-    assert job.status == Job.Status.RUNNING and job.attempts == 1 and job.progress == n  # the bar moved
+    assert job.status == Job.Status.RUNNING and job.attempts == 1
+    if connection.vendor == "postgresql":  # SQLite has one writer: the bar moves when the import commits
+        assert job.progress == n
 
     celery_worker.kill(first)  # SIGKILL, main process and pool: a machine lost mid-run
     assert not Unit.objects.filter(code__startswith="TH_K").exists()  # its transaction is gone
