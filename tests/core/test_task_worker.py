@@ -53,11 +53,12 @@ def test_an_import_whose_worker_is_killed_mid_run_completes_exactly_once(celery_
     from diemcau.orgs.models import ImportBatch, Unit
     from tests.orgs.sheets import UNIT_HEAD, csv, unit_row, upload
 
-    n = 3000
+    n = 2000
     rows = [unit_row(f"TH_K{i:05d}", f"Trường Tiểu học số {i}") for i in range(n)]
     batch = importing.start_import(organiser_bavi, ImportBatch.Kind.UNITS, upload(csv([UNIT_HEAD, *rows])))
-    _wait_for(batch.job, lambda j: j.finished, 60, "the worker never previewed the file", celery_worker)
-    batch.refresh_from_db()
+    if batch.job is not None:  # a big file: the worker previews it
+        _wait_for(batch.job, lambda j: j.finished, 60, "the worker never previewed the file", celery_worker)
+        batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.READY
     monkeypatch.setattr(importing, "SYNC_APPLY_ROWS", 0)  # confirming hands the apply to a job
     gates = celery_worker.gates
