@@ -60,10 +60,18 @@ serve:
 	@echo
 	@echo "diemcau is running at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	@$(PY) manage.py demo_accounts
-	@# The live runtime (Janus root + edge, the synthetic host feed, HLS) runs beside Daphne and
-	@# stops with it; LIVE=0 serves without it.
-	@if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
-	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; wait' EXIT INT TERM; \
+	@# Background jobs: a private redis-server on a unix socket under var/ (the task broker and, through
+	@# REDIS_URL, the channel layer, so pages hear the worker) and one Celery worker with beat, unless
+	@# REDIS_URL names a Redis already. The live runtime (Janus root + edge, the synthetic host feed,
+	@# HLS) runs beside the web server too (LIVE=0 serves without it); all stop with it.
+	@mkdir -p var; if [ -z "$$REDIS_URL" ]; then export REDIS_URL=unix://$(CURDIR)/var/redis.sock; \
+	    setsid redis-server --port 0 --unixsocket $(CURDIR)/var/redis.sock --unixsocketperm 700 --dir $(CURDIR)/var \
+	      --save "" --appendonly yes --logfile redis.log & redis=$$!; \
+	    for i in $$(seq 100); do [ -S var/redis.sock ] && break; sleep 0.1; done; fi; \
+	  $(VENV)/bin/celery -A diemcau worker -B -l WARNING & worker=$$!; \
+	  if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
+	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; kill $$worker 2>/dev/null; wait $$worker; \
+	    [ -n "$$redis" ] && kill $$redis 2>/dev/null; wait' EXIT INT TERM; \
 	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
 
 clean-demo:

@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: a small tree, accounts with roles."""
+"""Fixtures shared by the whole suite: a small tree, accounts with roles, a real Celery worker."""
 
 import itertools
 
@@ -100,3 +100,40 @@ async def close_thread_connections():
     from django.db import connections
 
     await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture(scope="session")
+def task_workers(django_db_setup, tmp_path_factory):
+    """A private redis-server on a unix socket and Celery workers on the test database (started on demand)."""
+    from tests.servers import CeleryWorkers, redis_socket_server
+
+    folder = tmp_path_factory.mktemp("celery")
+    with redis_socket_server(folder) as sock:
+        workers = CeleryWorkers(folder, f"redis+socket://{sock}")
+        try:
+            yield workers
+        finally:
+            workers.stop()
+
+
+@pytest.fixture
+def celery_worker(task_workers, settings):
+    """A running Celery worker that this test's jobs are sent to (instead of running inline).
+
+    The worker reads the database through its own connections: a test that uses it must be
+    ``django_db(transaction=True)`` so that it sees committed rows.
+    """
+    from diemcau.celery import app
+
+    task_workers.ensure_running()
+    if app.conf.broker_url != task_workers.broker_url:
+        # This process sends to the worker's broker: inline runs made a producer pool for the default one.
+        app.conf.broker_url = task_workers.broker_url
+        app._pool = None
+        app.amqp._producer_pool = None
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    try:
+        yield task_workers
+    finally:
+        app.conf.task_always_eager = eager

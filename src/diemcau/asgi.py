@@ -11,11 +11,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from diemcau.core import jobs  # noqa: E402
 from diemcau.core.bodylimit import limit_asgi_bodies  # noqa: E402
 from diemcau.routing import websocket_urlpatterns  # noqa: E402
-
-jobs.start_embedded_worker()  # the "thread" backend: jobs cut off by a killed server are re-queued or failed
 
 application = ProtocolTypeRouter(
     {

@@ -1,8 +1,9 @@
 """Settings for diemcau, read from the environment.
 
 With nothing set, diemcau runs on its embedded default: SQLite in WAL mode under ``var/``, an
-in-memory channel layer and background jobs in threads of the server process.
-Production sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (channel layer and job queue).
+in-memory channel layer, and background jobs on a private redis-server under ``var/`` read by one
+Celery worker (``make demo`` starts both, with ``REDIS_URL`` on that socket so pages hear the worker).
+Production sets ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (channel layer and task broker).
 
 Every setting diemcau's code reads is declared here, with its default and what it means; code reads
 ``settings.X`` and never supplies a default of its own. Importing this module creates nothing
@@ -157,7 +158,7 @@ if not DATABASE_URL:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Channels and jobs ----------------------------------------------------------------------
+# --- Channels --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -166,17 +167,45 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# "thread": run in the server process (embedded default); "redis": queue for `manage.py run_jobs`;
-# "eager": run inline (tests).
-JOBS_BACKEND = os.environ.get("DIEMCAU_JOBS", "redis" if REDIS_URL else "thread")
-# A running job holds a lease that its worker renews every JOBS_HEARTBEAT_SECONDS; a lease left to
-# expire means the worker died (killed, power cut). Every JOBS_REAP_SECONDS (and when a worker
-# starts) such jobs are re-queued, if their kind is retryable and has had fewer than
-# JOBS_MAX_ATTEMPTS runs, or else failed with a message that asks the user to run them again.
-JOBS_LEASE_SECONDS = float(os.environ.get("DIEMCAU_JOB_LEASE_SECONDS", "60"))
-JOBS_HEARTBEAT_SECONDS = float(os.environ.get("DIEMCAU_JOB_HEARTBEAT_SECONDS", "10"))
-JOBS_REAP_SECONDS = float(os.environ.get("DIEMCAU_JOB_REAP_SECONDS", "30"))
-JOBS_MAX_ATTEMPTS = int(os.environ.get("DIEMCAU_JOB_MAX_ATTEMPTS", "3"))
+# --- Background tasks (Celery; core/tasks.py) -------------------------------------------------
+# The broker: CELERY_BROKER_URL, else REDIS_URL, else the embedded default's private redis-server on
+# a unix socket under var/ (`make demo` starts it beside the web server and one worker).
+EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://") if REDIS_URL.startswith("unix://") else REDIS_URL
+) or f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
+# 1: run jobs inline in the process that sends them (the test suite's default; no worker needed).
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+# Acknowledge a message after its run, give it back if the worker's process is lost, take one at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = int(os.environ.get("CELERY_WORKER_CONCURRENCY", "2"))  # processes per worker
+CELERY_TASK_IGNORE_RESULT = True  # results are on the Job row; no result backend
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds after which the broker delivers again a message that was taken and never acknowledged
+# (its worker was killed). Keep it above the back-off of retries; a run longer than it is not run
+# twice (the Job row's claim), its second delivery is a no-op.
+CELERY_VISIBILITY_TIMEOUT = float(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # How often a worker looks for such messages (kombu scans every interval × throttle seconds).
+    "unacked_restore_interval": max(1, min(10, int(CELERY_VISIBILITY_TIMEOUT / 6))),
+    "unacked_restore_throttle": 1,
+}
+# A running job holds a lease that its worker renews every TASKS_HEARTBEAT_SECONDS; a lease left to
+# expire means the run was cut off (killed worker, power cut). Such a job runs again if its kind is
+# retryable and it has had fewer than TASKS_MAX_ATTEMPTS runs, else it fails with a message that asks
+# its owner to run it again. Every TASKS_RECOVER_SECONDS the periodic task (beat) sends again the
+# jobs a lost message would strand.
+TASKS_LEASE_SECONDS = float(os.environ.get("DIEMCAU_TASK_LEASE_SECONDS", "60"))
+TASKS_HEARTBEAT_SECONDS = float(os.environ.get("DIEMCAU_TASK_HEARTBEAT_SECONDS", "10"))
+TASKS_MAX_ATTEMPTS = int(os.environ.get("DIEMCAU_TASK_MAX_ATTEMPTS", "3"))
+TASKS_RECOVER_SECONDS = float(os.environ.get("DIEMCAU_TASK_RECOVER_SECONDS", "30"))
+CELERY_BEAT_SCHEDULE = {
+    "recover-stranded-jobs": {"task": "diemcau.recover_jobs", "schedule": TASKS_RECOVER_SECONDS},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

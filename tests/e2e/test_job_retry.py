@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from diemcau.core import jobs
+from diemcau.core import tasks
 from diemcau.core.models import Job
 from diemcau.orgs import importing
 from diemcau.orgs.models import ImportBatch, Unit
@@ -20,13 +20,13 @@ def test_the_owner_retries_an_import_cut_off_by_a_dead_worker(page, phone, tree,
     batch = importing.start_import(organiser_bavi, ImportBatch.Kind.UNITS, upload(data, "don-vi-moi.csv"))
     with monkeypatch.context() as m:
         m.setattr(importing, "SYNC_APPLY_ROWS", 0)  # the apply goes to a job ...
-        m.setattr(jobs, "_dispatch_on_commit", lambda job_id: None)  # ... which a worker takes, then dies
+        m.setattr(tasks, "_dispatch_on_commit", lambda job_id: None)  # ... which a worker takes, then dies
         batch = importing.confirm_batch(organiser_bavi, batch)
-    jobs.claim(batch.job_id, "may-chu-1:4242")
+    tasks.claim(batch.job_id, "may-chu-1:4242")
     Job.objects.filter(pk=batch.job_id).update(progress=1, total=2,
                                                lease_until=timezone.now() - datetime.timedelta(seconds=1))
-    settings.JOBS_MAX_ATTEMPTS = 1  # no automatic second run: the owner decides
-    assert jobs.reap_expired() == []
+    settings.TASKS_MAX_ATTEMPTS = 1  # no automatic second run: the owner decides
+    assert tasks.recover_stranded() == []
 
     for p, name in ((page, "job-retry-import-lost-desktop"), (phone, "job-retry-import-lost-phone")):
         login(p, "bavi")

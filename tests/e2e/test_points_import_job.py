@@ -6,7 +6,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from diemcau.core import jobs
+from diemcau.core import tasks
 from diemcau.demo import org_tree
 from diemcau.demo import orgs as orgs_demo
 from diemcau.orgs.models import Unit
@@ -35,7 +35,7 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
 
     settings.IMPORT_SYNC_UNCOMPRESSED_BYTES = 1000  # this list counts as big
     queued = []
-    monkeypatch.setattr(jobs, "_dispatch_on_commit", queued.append)  # the worker is busy elsewhere
+    monkeypatch.setattr(tasks, "_dispatch_on_commit", queued.append)  # the worker is busy elsewhere
 
     login(page, "bavi", orgs_demo.DEMO_PASSWORD)
     page.goto(f"{page.base_url}/points/sessions/{morning.pk}/import/?unit={bavi.pk}")
@@ -47,8 +47,8 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
     assert page.locator("#import-progress").is_visible()
 
     # A worker takes the job and reports progress as it goes (the real Progress the handler gets).
-    job = jobs.claim(batch.job_id, "e2e-worker")
-    jobs.Progress(job)(41, 103, "Đang kiểm tra các dòng…", force=True)
+    job = tasks.claim(batch.job_id, "e2e-worker")
+    tasks.Progress(job)(41, 103, "Đang kiểm tra các dòng…", force=True)
     page.wait_for_selector("#import-progress .bar[style*='width: 39%']")
     shot(page, "points-import-job-progress-desktop")
     login(phone, "bavi", orgs_demo.DEMO_PASSWORD)
@@ -56,7 +56,7 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
     shot(phone, "points-import-job-progress-phone")
 
     # The job ends: the page goes on to the preview by itself.
-    jobs._execute(job, "e2e-worker")
+    tasks._execute(job, "e2e-worker")
     page.wait_for_selector("form[action$='/confirm/'] button.primary", timeout=15000)
     assert "20" in page.locator("dl.figures").inner_text()
     shot(page, "points-import-job-preview-desktop")
@@ -69,8 +69,8 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
     batch.refresh_from_db()
     assert batch.status == "applying" and batch.job.kind == "points.import_apply"
     shot(page, "points-import-job-applying-desktop")
-    jobs.run(batch.job_id)
-    jobs.HANDLERS["points.import_apply"](batch.job, lambda *a, **k: None)  # delivered twice
+    tasks.run(batch.job_id)
+    tasks.HANDLERS["points.import_apply"](batch.job, lambda *a, **k: None)  # delivered twice
     page.wait_for_selector(".tag.ok", timeout=15000)
     assert Assignment.objects.filter(session=morning, method="import").count() == 20
     shot(page, "points-import-job-applied-desktop")

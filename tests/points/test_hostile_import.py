@@ -89,7 +89,7 @@ def test_a_list_beyond_the_threshold_is_not_read_in_the_request(client, organise
 @pytest.mark.timeout(180)
 @pytest.mark.django_db(transaction=True)
 def test_a_big_list_is_previewed_and_applied_by_jobs_once(client, organiser_bavi, planning, bavi_point, settings):
-    from diemcau.core import jobs
+    from diemcau.core import tasks
     from diemcau.core.models import AuditEntry
     from diemcau.points.models import Assignment
 
@@ -112,7 +112,7 @@ def test_a_big_list_is_previewed_and_applied_by_jobs_once(client, organiser_bavi
     assert batch.status == "applied" and Assignment.objects.filter(method="import").count() == 2
     # Applied once: a second confirm, and the job delivered again after a lost worker, change nothing.
     client.post(f"/points/imports/{batch.pk}/confirm/")
-    jobs.HANDLERS["points.import_apply"](batch.job, lambda *a, **k: None)
-    assert "points.import_apply" in jobs.RETRYABLE and "points.import_preview" in jobs.RETRYABLE
+    tasks.HANDLERS["points.import_apply"](batch.job, lambda *a, **k: None)
+    assert "points.import_apply" in tasks.RETRYABLE and "points.import_preview" in tasks.RETRYABLE
     assert Assignment.objects.count() == 2
     assert AuditEntry.objects.filter(action="import.assignments").count() == 1

@@ -9,7 +9,7 @@ from docx import Document
 
 from diemcau.convocations import sending
 from diemcau.convocations.models import Confirmation, Dispatch
-from diemcau.core import jobs
+from diemcau.core import tasks
 from diemcau.core.models import Job
 from diemcau.reports import convocation
 from diemcau.reports.convocation_docx import convocation_docx
@@ -100,7 +100,7 @@ def test_a_failing_smtp_is_recorded_then_retried_by_the_queue(convoked, smtp_ser
     assert job.status == Job.Status.FAILED and job.can_retry and job.message.startswith("SendFailed: 1/1 thư")
     point_mail_at(settings, smtp_server.host, smtp_server.port)  # the server is back
     with django_capture_on_commit_callbacks(execute=True):
-        jobs.retry(who["hanoi"], job.pk)
+        tasks.retry(who["hanoi"], job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.result == {"sent": 1, "failed": 0}
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["pgd@bavi.edu.vn"]

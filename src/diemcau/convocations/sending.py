@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit, jobs
+from diemcau.core import audit, tasks
 from diemcau.core.errors import DomainError
 
 from .access import require_issue
@@ -28,7 +28,7 @@ def _queue(actor, convocation: Convocation, recipients, kind: str, base_url: str
     Dispatch.objects.bulk_create(rows)
     ids = [d.pk for d in rows if d.status == D.PENDING]
     if ids and enqueue:
-        jobs.enqueue(JOB_KIND, owner=actor, convocation=convocation.pk, dispatches=ids, base_url=base_url)
+        tasks.enqueue(JOB_KIND, owner=actor, convocation=convocation.pk, dispatches=ids, base_url=base_url)
     audit.record(actor, f"convocation.{kind}_queued", convocation, unit_path=convocation.issuer.path,
                  after={"queued": len(ids), "no_address": len(rows) - len(ids)})
     return ids
@@ -67,7 +67,7 @@ def resend_failed(actor, convocation: Convocation, base_url: str) -> list[int]:
                .values_list("pk", flat=True))
     if not ids:
         raise DomainError(_("No e-mail of this convocation has failed."), "nothing_failed")
-    jobs.enqueue(JOB_KIND, owner=actor, convocation=convocation.pk, dispatches=ids, base_url=base_url)
+    tasks.enqueue(JOB_KIND, owner=actor, convocation=convocation.pk, dispatches=ids, base_url=base_url)
     audit.record(actor, "convocation.resend_queued", convocation, unit_path=convocation.issuer.path,
                  after={"queued": len(ids)})
     return ids

@@ -12,8 +12,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .jobs import job_group
 from .models import Job
+from .tasks import job_group
 
 
 def page_language(scope) -> str:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import jobs
+from . import tasks
 from .errors import DomainError
 from .models import StagedImport
 
@@ -36,7 +36,7 @@ def confirm(model: type[StagedImport], user, batch, *, inline: Callable[[StagedI
         if locked.status != Status.READY:
             raise _not_ready(locked)
         if not inline(locked):
-            job = jobs.enqueue(job_kind, owner=user, batch_id=locked.pk, language=translation.get_language())
+            job = tasks.enqueue(job_kind, owner=user, batch_id=locked.pk, language=translation.get_language())
             locked.status, locked.job = Status.APPLYING, job
             locked.save(update_fields=["status", "job"])
             return locked

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from . import jobs
+from . import tasks
 from .errors import DomainError
 from .models import Job
 
@@ -37,7 +37,7 @@ def job_retry(request, pk):
     """Run a failed job again (its owner only); answers with the job's progress fragment."""
     get_object_or_404(Job, pk=pk)
     try:
-        jobs.retry(request.user, pk)
+        tasks.retry(request.user, pk)
     except DomainError as exc:
         if exc.code == "not_job_owner":
             raise PermissionDenied from None

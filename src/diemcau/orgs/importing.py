@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit, jobs, staging
+from diemcau.core import audit, staging, tasks
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import (
     SYNC_READ_BYTES,
@@ -296,7 +296,7 @@ def _preview_now_or_later(batch: ImportBatch, user, unpacked: int | None = None)
         preview_batch(batch.pk)
         return
     with transaction.atomic():
-        job = jobs.enqueue("orgs.import_preview", owner=user, batch_id=batch.pk,
+        job = tasks.enqueue("orgs.import_preview", owner=user, batch_id=batch.pk,
                            language=translation.get_language())
         ImportBatch.objects.filter(pk=batch.pk).update(job=job)
 

@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diemcau.core import audit, jobs, staging
+from diemcau.core import audit, staging, tasks
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, reads_inline, uncompressed_size
 from diemcau.core.vntext import fold
@@ -222,7 +222,7 @@ def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport
     if reads_inline(batch.size, unpacked):
         return preview_import(batch.pk)
     with transaction.atomic():
-        job = jobs.enqueue("points.import_preview", owner=user, batch_id=batch.pk,
+        job = tasks.enqueue("points.import_preview", owner=user, batch_id=batch.pk,
                            language=translation.get_language())
         AssignmentImport.objects.filter(pk=batch.pk).update(job=job)
     batch.refresh_from_db()

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit, jobs
+from diemcau.core import audit, tasks
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events import services as events
 from diemcau.events.models import Session
@@ -188,7 +188,7 @@ def start_plan(actor, session: Session, unit: Unit, request: PlanRequest) -> Pro
     _validate_request(actor, session, unit, request)
     proposal = Proposal.objects.create(session=session, unit=unit, params=request.as_params(),
                                        created_by=actor if getattr(actor, "pk", None) else None)
-    proposal.job = jobs.enqueue(PLAN_JOB, owner=actor, proposal=proposal.pk)
+    proposal.job = tasks.enqueue(PLAN_JOB, owner=actor, proposal=proposal.pk)
     proposal.save(update_fields=["job"])
     audit.record(actor, "plan.started", proposal, unit_path=unit.path, after=request.as_params())
     return proposal

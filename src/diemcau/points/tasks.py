@@ -1,12 +1,12 @@
 """Background jobs of the points module: running the planner; previewing and applying big assignment lists."""
 
-from diemcau.core import jobs
+from diemcau.core import tasks
 
 from . import importing
 from .models import AssignmentImport, Proposal
 
 
-@jobs.handler("points.plan")
+@tasks.handler("points.plan")
 def plan_proposal(job, progress):
     """Compute the proposal named in the job; a failure is recorded on the proposal as well."""
     from .planning import run_proposal
@@ -23,6 +23,6 @@ def plan_proposal(job, progress):
         raise
 
 
-import_preview, import_apply = jobs.import_handlers(
+import_preview, import_apply = tasks.import_handlers(
     "points", AssignmentImport, importing.preview_import, importing.apply_import,
     result=lambda batch: {"result": batch.result})

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from diemcau.convocations.sending import JOB_KIND
-from diemcau.core import jobs
+from diemcau.core import tasks
 
 from .convocation_mail import send_dispatches
 
@@ -12,7 +12,7 @@ class SendFailed(RuntimeError):
     """Some e-mails of the run failed (recorded on their rows); the task queue runs the job again."""
 
 
-@jobs.handler(JOB_KIND, retryable=True)
+@tasks.handler(JOB_KIND, retryable=True)
 def send_convocation(job, progress):
     """Send a convocation's queued e-mails; a run again sends only what is not sent yet."""
     result = send_dispatches(job.params["dispatches"], job.params.get("base_url", ""), progress)

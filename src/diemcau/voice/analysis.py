@@ -1,6 +1,6 @@
 """Background analyses of a conference's opinions: opinion groups from the votes, proposed topics.
 
-Each starts as a :mod:`diemcau.core.jobs` job (progress shown on the page that started it, and
+Each starts as a :mod:`diemcau.core.tasks` job (progress shown on the page that started it, and
 over ``/ws/jobs/<id>/``) and stores its result in the database: an :class:`OpinionGroupsRun`, or
 :class:`TopicProposal` rows. The engines are :mod:`groups` and :mod:`topics`.
 
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit, jobs
+from diemcau.core import audit, tasks
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events import access as event_access
 from diemcau.events.models import Conference
@@ -60,7 +60,7 @@ def start_groups(user, conference, unit: Unit | None = None) -> OpinionGroupsRun
     with transaction.atomic():
         run = OpinionGroupsRun.objects.create(conference=conference, unit=unit,
                                               requested_by=user if getattr(user, "pk", None) else None)
-        run.job = jobs.enqueue(GROUPS_JOB, owner=user, run=run.pk)
+        run.job = tasks.enqueue(GROUPS_JOB, owner=user, run=run.pk)
         run.save(update_fields=["job"])
         audit.record(user, "voice.groups.start", run, unit_path=unit.path)
     return run
@@ -136,7 +136,7 @@ def compute_groups(run: OpinionGroupsRun, progress=None) -> dict:
     return {"run": run.pk, "k": found.k, "participants": n}
 
 
-@jobs.handler(GROUPS_JOB)
+@tasks.handler(GROUPS_JOB)
 def groups_job(job, progress):
     run = OpinionGroupsRun.objects.select_related("conference", "unit").get(pk=job.params["run"])
     try:
@@ -172,7 +172,7 @@ def start_topic_proposals(user, conference):
     """Queue the search for new topics among the items no topic fits."""
     access.require_topic_editor(user, conference)
     with transaction.atomic():
-        job = jobs.enqueue(PROPOSALS_JOB, owner=user, conference=conference.pk)
+        job = tasks.enqueue(PROPOSALS_JOB, owner=user, conference=conference.pk)
         audit.record(user, "voice.topic.propose", conference, unit_path=conference.host_unit.path)
     return job
 
@@ -201,7 +201,7 @@ def propose(conference, progress=None, job=None) -> list[TopicProposal]:
     return made
 
 
-@jobs.handler(PROPOSALS_JOB)
+@tasks.handler(PROPOSALS_JOB)
 def proposals_job(job, progress):
     conference = Conference.objects.select_related("host_unit").get(pk=job.params["conference"])
     made = propose(conference, progress, job=job)
