@@ -235,3 +235,18 @@ def answer_status(items, host_unit: Unit) -> list[dict]:
             r["open"] += 1
             r["overdue"] += a.due_on < today
     return sorted(rows.values(), key=lambda r: r["unit"])
+
+
+def on_air_marks(conference, start, end) -> list[dict]:
+    """The questions answered on air between ``start`` and ``end``, as chapter marks for a recording
+    (``live.recording.chapters``' extra marks): when each went on screen, its text, its unit unless
+    anonymous."""
+    items = Opinion.objects.filter(conference=conference, on_air_at__gte=start, on_air_at__lte=end,
+                                   status=Opinion.Status.ANSWERED).select_related("author_unit")
+    marks = []
+    for o in items:
+        where = "" if o.anonymous else f" ({o.author_unit.name})"
+        text = o.text if len(o.text) <= 90 else o.text[:89] + "…"
+        marks.append({"when": o.on_air_at, "title": _("Question: %(text)s") % {"text": text} + where,
+                      "kind": "question", "ref": o.pk})
+    return marks
