@@ -108,3 +108,24 @@ def test_only_items_at_the_ministry_are_assigned_and_the_summary_counts_by_unit(
     rows = answers.answer_status(conference.opinions.all(), tree["ministry"])
     assert {r["unit"]: (r["live"], r["later"], r["open"]) for r in rows} == {
         "Bộ Giáo dục và Đào tạo": (1, 0, 0), "Sở GD&ĐT Hà Nội": (0, 0, 1)}
+
+
+def test_the_answers_page_assigns_writes_and_publishes(client, conference, approved, teacher, moderator,
+                                                       make_user, tree):
+    asker = teacher("school_a")
+    item = _at_ministry(approved, "Bao giờ có phụ cấp cho giáo viên điểm trường lẻ?", person=asker)
+    client.force_login(make_user("kiemduyet_bo", Role.MODERATOR, tree["ministry"]))
+    assert "điểm trường lẻ" in client.get(f"/voice/{conference.pk}/answers/").text
+    due = (timezone.localdate() + datetime.timedelta(days=7)).isoformat()
+    client.post(f"/voice/{conference.pk}/answers/assign/", {"opinion": item.pk, "unit": tree["hanoi"].pk,
+                                                             "due_on": due})
+    assignment = item.assignment
+    client.force_login(moderator("hanoi"))
+    page = client.get(f"/voice/{conference.pk}/answers/")
+    assert "điểm trường lẻ" in page.text and "Sở GD&amp;ĐT Hà Nội" in page.text
+    client.post(f"/voice/{conference.pk}/answers/write/", {"assignment": assignment.pk,
+                                                            "answer": "Sở sẽ chi từ học kỳ II."})
+    client.post(f"/voice/{conference.pk}/answers/publish/", {"assignment": assignment.pk})
+    assert AnswerNotice.objects.filter(person=asker, opinion=item).exists()
+    client.force_login(moderator("socson"))  # another district's moderator does not see it to answer
+    assert "điểm trường lẻ" not in client.get(f"/voice/{conference.pk}/answers/").text

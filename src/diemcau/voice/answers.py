@@ -250,3 +250,20 @@ def on_air_marks(conference, start, end) -> list[dict]:
         marks.append({"when": o.on_air_at, "title": _("Question: %(text)s") % {"text": text} + where,
                       "kind": "question", "ref": o.pk})
     return marks
+
+
+def awaiting_assignment(user, conference):
+    """Items that reached the top of the tree, not yet given to a unit, that the user moderates there."""
+    items = Opinion.objects.filter(conference=conference, at_unit__parent__isnull=True, status=Opinion.Status.APPROVED,
+                                   assignment__isnull=True).select_related("at_unit", "author_unit", "topic")
+    if user is not SYSTEM:
+        items = items.filter(scope_for(user).q("at_unit__path", "moderate"))
+    return items.order_by(*("-upvotes", "created_at"))
+
+
+def responsible_units(conference) -> list[Unit]:
+    """The units an answer may be given to: those directly under the conference's top unit."""
+    top = conference.host_unit
+    while top.parent_id is not None:
+        top = top.parent
+    return list(Unit.objects.filter(parent=top, is_active=True).order_by("kind", "name"))
