@@ -143,6 +143,8 @@ def main():
     args = parser.parse_args()
     database = _database(args)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diemcau.settings")
+    # Each thread holds a pooled connection for its whole phase, and the main thread one more.
+    os.environ["DIEMCAU_DB_POOL"] = str(args.threads + 2)
     import django
 
     django.setup()

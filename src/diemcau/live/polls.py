@@ -30,6 +30,7 @@ from diemcau.core.vntext import nfc
 from diemcau.events.access import require_director, sees_conference
 from diemcau.events.models import Conference
 from diemcau.orgs.models import PATH_STEP, EducationLevel, Person, Unit
+from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
@@ -139,8 +140,9 @@ def area_of(unit: Unit) -> int:
     return int(segment) if segment else 0
 
 
-def _voter(actor, poll: Poll, point_id) -> tuple[Person | None, BridgePoint | None, Unit]:
-    """Who answers: the actor's person (``people``) or the point they operate (``points``)."""
+def _voter(actor, poll: Poll, point_id, person=None) -> tuple[Person | None, BridgePoint | None, Unit]:
+    """Who answers: the actor's person (``people``) or the point they operate (``points``); the system
+    actor (a loader) may name the person."""
     if poll.audience == Poll.Audience.POINTS:
         point = BridgePoint.objects.select_related("hall__unit").filter(
             pk=point_id or 0, conference_id=poll.conference_id).first()
@@ -148,13 +150,16 @@ def _voter(actor, poll: Poll, point_id) -> tuple[Person | None, BridgePoint | No
             raise ScopeError()
         require_operator(actor, point)
         return None, point, point.hall.unit
-    person = Person.objects.select_related("unit").filter(user=actor).first() if actor is not None else None
+    if person is not None and actor is not SYSTEM:
+        raise ScopeError()
+    if person is None:
+        person = Person.objects.select_related("unit").filter(user=actor).first() if actor is not None else None
     if person is None:
         raise DomainError(_("Only participants listed in a unit can answer."), "not_a_participant")
     return person, None, person.unit
 
 
-def vote(actor, poll: Poll, choice: int, client_id, point_id=None) -> tuple[PollVote, bool]:
+def vote(actor, poll: Poll, choice: int, client_id, point_id=None, person=None) -> tuple[PollVote, bool]:
     """Record one answer; returns the vote and whether it is new (a retry with its client id is not)."""
     try:
         client_id = uuid.UUID(str(client_id))
@@ -170,7 +175,7 @@ def vote(actor, poll: Poll, choice: int, client_id, point_id=None) -> tuple[Poll
         raise DomainError(_("This poll is closed."), "poll_closed")
     if not isinstance(choice, int) or not 0 <= choice < len(poll.choices):
         raise DomainError(_("Choose one of the answers."), "bad_choice")
-    person, point, unit = _voter(actor, poll, point_id)
+    person, point, unit = _voter(actor, poll, point_id, person)
     row = PollVote(poll=poll, person=person, point=point, choice=choice, client_id=client_id,
                    area_id=area_of(unit), levels=unit.levels)
     try:

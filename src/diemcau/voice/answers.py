@@ -147,12 +147,18 @@ def publish(user, assignment: AnswerAssignment) -> int:
         opinion.status, opinion.answered_at, opinion.answer = Opinion.Status.ANSWERED, now, assignment.answer
         opinion.save(update_fields=["status", "answered_at", "answer", "updated_at"])
         log_moderation(user, opinion, "answer", before, {"status": "answered", "unit": assignment.unit_id})
-        recipients = _recipients(opinion)
-        AnswerNotice.objects.bulk_create(
-            [AnswerNotice(person_id=p, opinion=opinion, reason=r) for p, r in recipients.items()],
-            ignore_conflicts=True)
-        if _mail_recipients(opinion):
-            jobs.enqueue(MAIL_JOB, owner=_user(user), opinion=opinion.pk)
+        return tell(user, opinion)
+
+
+def tell(user, opinion: Opinion) -> int:
+    """Tell the askers and voters of an answered item (a notice each, e-mail by a job); in the caller's
+    transaction. Called on publishing here and when an item is answered on air (``on_air``)."""
+    recipients = _recipients(opinion)
+    AnswerNotice.objects.bulk_create(
+        [AnswerNotice(person_id=p, opinion=opinion, reason=r) for p, r in recipients.items()],
+        ignore_conflicts=True)
+    if _mail_recipients(opinion).exists():
+        jobs.enqueue(MAIL_JOB, owner=_user(user), opinion=opinion.pk)
     return len(recipients)
 
 
