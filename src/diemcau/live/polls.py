@@ -165,13 +165,15 @@ def vote(actor, poll: Poll, choice: int, client_id, point_id=None, person=None) 
         client_id = uuid.UUID(str(client_id))
     except ValueError:
         raise DomainError(_("The answer has no valid client id."), "bad_client_id") from None
-    existing = PollVote.objects.filter(poll=poll, client_id=client_id).first()
-    if existing is not None:
-        return existing, False
     if not sees_conference(actor, poll.conference):
         raise ScopeError()
-    # The state is read afresh: the caller's object may be older than the director's "close".
+    # The state is read afresh: the caller's object may be older than the director's "close". A retry
+    # is found by its client id when the insert collides (no look-up before every first vote), or here
+    # when the poll closed meanwhile.
     if Poll.objects.filter(pk=poll.pk).values_list("state", flat=True).first() != Poll.State.OPEN:
+        existing = PollVote.objects.filter(poll=poll, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
         raise DomainError(_("This poll is closed."), "poll_closed")
     if not isinstance(choice, int) or not 0 <= choice < len(poll.choices):
         raise DomainError(_("Choose one of the answers."), "bad_choice")
