@@ -92,8 +92,9 @@ def load() -> Report:
         report.poll_votes = _poll(conference, director)
         time.sleep(1.0 if feed else 0)
         report.question, report.told = _minister_answers(conference, director)
-        if feed is not None:
-            packager.wait_for_playlist(timeout=30, segments=6)
+        if feed is not None:  # a few seconds more after the answer, so its chapter is inside the recording
+            listed = packager.playlist_path.read_text().count("#EXTINF")
+            packager.wait_for_playlist(timeout=30, segments=listed + 3)
     finally:
         if feed is not None:
             feed.stop()
@@ -108,7 +109,7 @@ def _poll(conference, director) -> int:
     poll = polls.ask(director, conference, POLL, kind=Poll.Kind.SCALE)
     bavi = Unit.objects.get(code=org_tree.BA_VI_CODE)
     people = list(Person.objects.filter(unit__path__startswith=bavi.path, unit__kind=Unit.Kind.INSTITUTION)
-                  .select_related("unit").order_by("code")[:VOTERS * 4])
+                  .select_related("unit").order_by("code"))
     rng = random.Random("after-day-poll")
     for person in rng.sample(people, min(VOTERS, len(people))):
         choice = rng.choices(range(5), weights=[1, 2, 6, 12, 9])[0]
