@@ -9,11 +9,13 @@ job has run; the wait covers the server's own thread). Registered as a plugin in
 
 import email
 import email.policy
-import socket
 import threading
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.mail.utils import DNS_NAME
+
+from tests.servers import free_port
 
 
 class _Collect:
@@ -43,11 +45,6 @@ class SMTPServer:
         return self.messages
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def point_mail_at(settings, host: str, port: int) -> None:
     """Django's SMTP e-mail, at ``host:port``, without TLS or login (pytest-django's ``settings``)."""
@@ -59,8 +56,9 @@ def point_mail_at(settings, host: str, port: int) -> None:
 
 
 @pytest.fixture
-def smtp_server(settings):
+def smtp_server(settings, monkeypatch):
     """A real SMTP server on loopback that Django's e-mail sends to for the test's duration."""
+    monkeypatch.setattr(DNS_NAME, "_fqdn", "diemcau.test", raising=False)  # no slow getfqdn() per connection
     server = SMTPServer()
     server.controller.start()
     point_mail_at(settings, server.host, server.port)

@@ -7,6 +7,7 @@ from diemcau.core import views as core_views
 from diemcau.site import views as site_views
 from diemcau.site import views_live as site_live
 from diemcau.site import views_participant as site_participant
+from diemcau.site import views_recordings as site_recordings
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -26,6 +27,9 @@ urlpatterns = [
     path("voice/", include("diemcau.voice.urls")),
     path("attendance/", include("diemcau.attendance.urls")),
     path("live/conference/<int:cid>/watch/", site_live.watch, name="live-watch"),
+    path("live/conference/<int:cid>/recordings/", site_recordings.recordings, name="recordings"),
+    path("live/recordings/<int:pk>/", site_recordings.watch_recording, name="recording"),
+    path("live/recordings/<int:pk>/<str:name>", site_recordings.recording_file, name="recording-file"),
     path("live/", include("diemcau.live.urls")),
     path("", include("diemcau.reports.urls")),  # documents, at their domain apps' addresses
     path("api/", api.urls),

@@ -13,7 +13,7 @@ SIDE_MOUNTPOINT = 2   # the second picture when host and point are shown side by
 
 # Offsets in a node's 1000-port block (see janus_node): the programme mountpoints' RTP ports and
 # the HLS packager's, all inside the block's streaming range and chosen here, never by Janus.
-PORTS = {"main": (700, 702), "side": (710, 712), "hls": (800, 802)}
+PORTS = {"main": (700, 702), "side": (710, 712), "hls": (800, 802), "recording": (810, 812)}
 
 
 def room_id(conference: Conference | int) -> int:

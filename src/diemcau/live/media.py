@@ -322,6 +322,7 @@ class HlsPackager(_FfmpegChild):
         list_size: int = 6,
         audio_bitrate: str = "96k",
         work_dir: Path | str | None = None,
+        keep_all: bool = False,
     ) -> None:
         if not name or not all(c.isalnum() or c in "-_" for c in name):
             raise MediaError(f"programme name {name!r} must be letters, digits, '-' or '_'")
@@ -336,6 +337,9 @@ class HlsPackager(_FfmpegChild):
         self.segment_seconds = segment_seconds
         self.list_size = int(list_size)
         self.audio_bitrate = audio_bitrate
+        # keep_all: the recording (live.recording): every segment kept, an EVENT playlist that
+        # live.recording.finalize turns into VOD; else the live window of list_size segments.
+        self.keep_all = keep_all
         super().__init__(self.work_dir / f"hls-{name}.log")
 
     @property
@@ -370,15 +374,20 @@ class HlsPackager(_FfmpegChild):
             "-c:a", "aac", "-b:a", self.audio_bitrate, "-ar", "48000", "-ac", "2",
             "-f", "hls",
             "-hls_time", f"{self.segment_seconds:g}",
-            "-hls_list_size", str(self.list_size),
-            "-hls_delete_threshold", "2",
-            # append_list: after new_source() the playlist goes on (numbering kept, a DISCONTINUITY
-            # tag at the join) instead of starting over.
-            "-hls_flags",
-            "delete_segments+temp_file+program_date_time+independent_segments+omit_endlist+append_list",
+            *self._window(),
             "-hls_segment_filename", str(self.out_dir / "seg_%05d.ts"),
             str(self.playlist_path),
         ]  # fmt: skip
+
+    def _window(self) -> list[str]:
+        """The playlist's kind: a sliding live window, or (``keep_all``) every segment of a recording."""
+        # append_list: after new_source() the playlist goes on (numbering kept, a DISCONTINUITY tag at
+        # the join) instead of starting over.
+        if self.keep_all:
+            return ["-hls_list_size", "0", "-hls_playlist_type", "event",
+                    "-hls_flags", "temp_file+program_date_time+independent_segments+omit_endlist+append_list"]
+        return ["-hls_list_size", str(self.list_size), "-hls_delete_threshold", "2", "-hls_flags",
+                "delete_segments+temp_file+program_date_time+independent_segments+omit_endlist+append_list"]
 
     def start(self, *, fresh: bool = True) -> None:
         """Write the SDP file and start ffmpeg; ``fresh`` first clears the folder of an earlier run."""

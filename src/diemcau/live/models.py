@@ -267,3 +267,116 @@ class LiveToken(models.Model):
 
     def __str__(self):
         return f"{self.purpose} {self.user_id}"
+
+
+class Poll(models.Model):
+    """A quick question (thăm dò nhanh) the director asks during the session: single choice or a 1–5 scale.
+
+    Asked to every participant (answered on their phone) or to the points (each kiosk answers for its
+    hall). Votes are appended (:class:`PollVote`); the totals by province and level of education are
+    kept in :class:`PollCount` by the vote's own transaction.
+    """
+
+    class Kind(models.TextChoices):
+        CHOICE = "choice", _("Single choice")
+        SCALE = "scale", _("Scale from 1 to 5")
+
+    class Audience(models.TextChoices):
+        PEOPLE = "people", _("Every participant")
+        POINTS = "points", _("Bridge points")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="polls")
+    session = models.ForeignKey("events.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    question = models.CharField(_("question"), max_length=300)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.CHOICE)
+    audience = models.CharField(_("asked to"), max_length=8, choices=Audience.choices, default=Audience.PEOPLE)
+    choices = models.JSONField(default=list)  # the options' labels; a scale's are "1".."5"
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    on_kiosks = models.BooleanField(_("results shown on kiosks"), default=False)
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
+        constraints = [
+            models.UniqueConstraint(fields=["conference"], condition=models.Q(state="open"),
+                                    name="live_one_open_poll_per_conference"),
+        ]
+
+    def __str__(self):
+        return self.question
+
+
+class PollVote(models.Model):
+    """One answer to a poll, appended once: by a participant, or by a point's kiosk for its hall."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    person = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    point = models.ForeignKey(BridgePoint, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    choice = models.PositiveSmallIntegerField()
+    client_id = models.UUIDField()  # a retry with the same id is the same vote
+    area_id = models.PositiveIntegerField(default=0)  # the province's unit (0: above the provinces)
+    levels = models.PositiveIntegerField(default=0)   # the voter's institution's levels of education
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "client_id"], name="live_poll_vote_client_id"),
+            models.UniqueConstraint(fields=["poll", "person"], condition=models.Q(person__isnull=False),
+                                    name="live_one_poll_vote_per_person"),
+            models.UniqueConstraint(fields=["poll", "point"], condition=models.Q(point__isnull=False),
+                                    name="live_one_poll_vote_per_point"),
+        ]
+
+    def __str__(self):
+        return f"{self.poll_id}: {self.choice}"
+
+
+class PollCount(models.Model):
+    """Votes for one option of a poll from one province and one set of levels, kept by each vote."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="counts")
+    choice = models.PositiveSmallIntegerField()
+    area_id = models.PositiveIntegerField(default=0)
+    levels = models.PositiveIntegerField(default=0)
+    votes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "choice", "area_id", "levels"], name="live_poll_count_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.poll_id}/{self.choice}: {self.votes}"
+
+
+class Recording(models.Model):
+    """The programme of one session recorded from the root (bản ghi phiên), kept as HLS VOD."""
+
+    class State(models.TextChoices):
+        RECORDING = "recording", _("Recording")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    session = models.ForeignKey("events.Session", on_delete=models.CASCADE, related_name="recordings")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECORDING)
+    folder = models.CharField(max_length=300)  # under var/recordings/
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("recording")
+        verbose_name_plural = _("recordings")
+
+    def __str__(self):
+        return f"{self.session_id} {self.started_at}"

@@ -106,6 +106,12 @@ class _Slot:
     feed: Any = None
 
 
+def _finish_recording(row, packager):
+    from . import recording  # its models need Django set up; the runtime module does not
+
+    return recording.finish(row, packager)
+
+
 class LiveRuntime:
     """Keeps one conference's nodes and programme in the state the database asks for.
 
@@ -114,12 +120,14 @@ class LiveRuntime:
     :param nodes: already running ``JanusNode`` objects to attach to (by name) instead of starting them.
     :param synthetic_host: a test pattern stands in for the host while no studio publishes.
     :param hls_dir: if set (and ``live.media.HlsPackager`` exists), the programme is also packaged as HLS there.
+    :param record: record the programme of the session on now (``live.recording``), one recording per session.
     :param folder: where owned nodes keep their folders (default ``var/janus``).
     :param tick: seconds between two looks at the nodes and the programme.
     """
 
     def __init__(self, conference_id: int, specs: list[NodeSpec], *, nodes: dict[str, JanusNode] | None = None,
                  synthetic_host: bool = True, hls_dir: Path | None = None, folder: Path | None = None,
+                 record: bool = False,
                  tick: float = 0.2, feed_size: tuple[int, int] = (640, 360)) -> None:
         roots = [s for s in specs if s.role == "root"]
         if len(roots) != 1:
@@ -127,6 +135,8 @@ class LiveRuntime:
         self.conference_id = conference_id
         self.synthetic_host = synthetic_host
         self.hls_dir = Path(hls_dir) if hls_dir else None
+        self.record = record
+        self.recording = None  # (Recording row, its packager) while a session is recorded
         self.tick = tick
         self.feed_size = feed_size
         self.nodes: list[_Node] = []
@@ -197,6 +207,9 @@ class LiveRuntime:
         if self.hls is not None:
             with contextlib.suppress(Exception):
                 self.hls.stop()
+        if self.recording is not None:
+            await self._orm(_finish_recording, *self.recording)
+            self.recording = None
         if self._guard_room is not None:
             with contextlib.suppress(Exception):
                 await self._guard_room.close()
@@ -218,6 +231,7 @@ class LiveRuntime:
             await self._watch(node)
             if node.up and node.provisioned:
                 await self._sync_tokens(node)
+        await self._follow_recording()
         await self._follow_programme()
 
     # --- nodes ----------------------------------------------------------------------------------
@@ -484,6 +498,8 @@ class LiveRuntime:
         targets = [("127.0.0.1", *n.port(slot_name)) for n in self.nodes if n.up]
         if slot_name == "main" and self.hls is not None:
             targets.append(("127.0.0.1", *self.root.port("hls")))
+        if slot_name == "main" and self.record:
+            targets.append(("127.0.0.1", *self.root.port("recording")))
         return targets
 
     async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,
@@ -529,6 +545,8 @@ class LiveRuntime:
             # A new source is a new RTP stream (SSRC, sequence, timestamps): the packager starts
             # again and continues the playlist after a discontinuity (see HlsPackager.new_source).
             await asyncio.to_thread(self.hls.new_source)
+        if slot_name == "main" and self.recording is not None and slot.source != want:
+            await asyncio.to_thread(self.recording[1].new_source)
         slot.source, slot.targets = want, up_nodes
         return True
 
@@ -544,3 +562,37 @@ class LiveRuntime:
         v, a = self.root.port("hls")
         self.hls = HlsPackager("programme", v, a, self.hls_dir)
         self.hls.start()
+
+    # --- the recording ------------------------------------------------------------------------------
+    async def _follow_recording(self) -> None:
+        """Record the session on now: a new recording when the session changes (its window), none between."""
+        if not self.record:
+            return
+        session = await self._orm(self._session_on_now)
+        current = self.recording[0].session_id if self.recording else None
+        if session == current:
+            return
+        if self.recording is not None:
+            await self._orm(_finish_recording, *self.recording)
+            self.recording = None
+        if session is not None:
+            v, a = self.root.port("recording")
+            self.recording = await self._orm(self._start_recording, session, v, a)
+            for slot in self.slots.values():  # re-point the forwarders to include the recorder's ports
+                slot.source = None
+
+    def _session_on_now(self) -> int | None:
+        from django.utils import timezone
+
+        from diemcau.events.models import Session
+
+        now = timezone.now()
+        return Session.objects.filter(conference_id=self.conference_id, starts_at__lte=now, ends_at__gte=now) \
+            .values_list("pk", flat=True).first()
+
+    def _start_recording(self, session_id: int, v: int, a: int):
+        from diemcau.events.models import Session
+
+        from . import recording
+
+        return recording.start(Session.objects.select_related("conference__host_unit").get(pk=session_id), v, a)

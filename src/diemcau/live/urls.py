@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_polls
 
 app_name = "live"
 urlpatterns = [
@@ -13,4 +13,10 @@ urlpatterns = [
     path("points/<int:pk>/check/", views.technical_check, name="check"),
     path("points/<int:pk>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
     path("hls/<int:cid>/<int:expires>/<str:signature>/<path:path>", views.hls, name="hls"),
+]
+urlpatterns += [
+    path("conference/<int:cid>/polls/ask/", views_polls.ask, name="poll-ask"),
+    path("polls/<int:pk>/close/", views_polls.close, name="poll-close"),
+    path("polls/<int:pk>/show/", views_polls.show, name="poll-show"),
+    path("polls/<int:pk>/vote/", views_polls.vote, name="poll-vote"),
 ]

@@ -6,7 +6,15 @@ module writes them in the administrative layout, in Vietnamese whatever the inte
 
 import datetime
 
+from django.urls import reverse
+from django.utils import translation
+
+from diemcau.live import polls as live_polls
+from diemcau.live.models import Recording
 from diemcau.orgs.models import Unit
+from diemcau.voice import answers as voice_answers
+from diemcau.voice import summary as voice_summary
+from diemcau.voice.models import Opinion
 
 from .document import OfficialDocument, issuer_lines
 from .workbook import DocumentWorkbook
@@ -66,3 +74,24 @@ def summary_workbook(doc: OfficialDocument, s: dict) -> bytes:
     book.sheet("Đồng thuận", ["STT", "Ý kiến được các nhóm đồng thuận", "Xu hướng", "Tỷ lệ từng nhóm"], consensus,
                widths=[6, 70, 14, 24], extra=scope, wrap=True)
     return book.to_bytes()
+
+
+# --- during and after the day: polls, answers by unit, the moments questions were answered --------------
+
+def after_the_day(conference, unit: Unit) -> dict:
+    """The summary's section on the live polls (results by province and level), the answers by
+    responsible unit (live, later, open) and, for each question answered on air, its moment in the
+    recording (a link that plays from there). Call it after ``voice.summary.policy_summary`` has
+    checked the user may see the conference; figures are in Vietnamese whatever the interface."""
+    items = voice_summary.items_in(unit, conference)
+    with translation.override("vi"):
+        polls = live_polls.conference_polls(conference)
+    recordings = list(Recording.objects.filter(session__conference=conference, state=Recording.State.READY))
+    moments = []
+    for o in items.filter(status=Opinion.Status.ANSWERED, on_air_at__isnull=False).order_by("on_air_at"):
+        rec = next((r for r in recordings if r.ended_at and r.started_at <= o.on_air_at <= r.ended_at), None)
+        at = int((o.on_air_at - rec.started_at).total_seconds()) if rec else None
+        moments.append({"text": o.text, "unit": "" if o.anonymous else o.author_unit.name, "at": at,
+                        "clock": f"{at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}" if at is not None else "",
+                        "link": f"{reverse('recording', args=[rec.pk])}?t={at}" if rec else ""})
+    return {"polls": polls, "answers": voice_answers.answer_status(items, conference.host_unit), "moments": moments}

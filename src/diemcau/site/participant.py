@@ -20,9 +20,11 @@ from diemcau.attendance.checkin import check_in_window
 from diemcau.attendance.models import CheckIn, Delegation
 from diemcau.events.access import visible_conferences
 from diemcau.events.models import Conference, Session
+from diemcau.live import polls
 from diemcau.orgs.models import Person, Role
 from diemcau.orgs.scoping import scope_for
 from diemcau.points.models import Assignment
+from diemcau.voice import answers
 from diemcau.voice.access import visible_opinions
 
 # Roles that keep the organiser's home: they run things, the participant's page would hide them.
@@ -176,7 +178,10 @@ def badge_for(user, session: Session):
 
 
 def panel_context(request, day: ParticipantDay) -> dict:
-    """The context the home page's extra panels get (``site/participant/_panels.html``): the person,
-    the conference and today's sessions. Parts that add a panel read these names and add their own."""
-    return {"person": day.person, "conference": day.conference, "sessions": [s.session for s in day.sessions],
-            "user": request.user}
+    """The context of the home page's extra panels (``site/participant/_slot_*.html``): the person,
+    the conference, today's sessions, the live poll panel and the answers panel."""
+    panels = {"person": day.person, "conference": day.conference, "sessions": [s.session for s in day.sessions],
+              "user": request.user, **answers.answers_panel_context(request.user)}
+    if day.conference is not None:
+        panels.update(polls.poll_panel_context(request.user, day.conference))
+    return panels

@@ -19,6 +19,7 @@ from diemcau.orgs.models import Person
 from diemcau.orgs.scoping import scope_for
 from diemcau.orgs.services import institutions_by_level, unit_counts
 from diemcau.orgs.signin import SignInForm
+from diemcau.voice import answers
 
 from .participant import is_participant
 from .views_participant import participant_home
@@ -53,7 +54,8 @@ def home(request):
         cards.append({"unit": unit, "counts": counts, "people": _bars(people),
                       "levels": _bars(institutions_by_level(unit))})
     conferences = list(visible_conferences(request.user).select_related("host_unit").order_by("-date")[:5])
-    return render(request, "site/home.html", {"roots": roots, "cards": cards, "conferences": conferences})
+    return render(request, "site/home.html", {"roots": roots, "cards": cards, "conferences": conferences,
+                                              **answers.answers_panel_context(request.user)})
 
 
 def _bars(rows: list[dict]) -> list[dict]:

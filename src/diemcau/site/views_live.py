@@ -8,7 +8,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from diemcau.core.errors import DomainError
 from diemcau.events.access import sees_conference, visible_conferences
 from diemcau.live import hls as live_hls
-from diemcau.live import viewers
+from diemcau.live import polls, viewers
+from diemcau.voice import answers
 
 from .watching import check_in_by_video
 
@@ -29,4 +30,6 @@ def watch(request, cid):
     config = issued.as_config() if issued else {}
     config.update(ws="", conference_id=conference.pk)
     return render(request, "site/watch.html", {"conference": conference, "config": config, "problem": problem,
-                                               "checkin": checkin, "hls": hls})
+                                               "checkin": checkin, "hls": hls,
+                                               **polls.poll_panel_context(request.user, conference),
+                                               **answers.answers_panel_context(request.user)})

@@ -254,3 +254,61 @@ class OpinionGroupsRun(models.Model):
 
     def __str__(self):
         return f"groups #{self.pk} ({self.status})"
+
+
+class AnswerAssignment(models.Model):
+    """An item forwarded to the ministry, given to a responsible unit (đơn vị chủ trì trả lời) by a date.
+
+    The unit's moderator writes the answer; publishing it notifies the asker and every voter
+    (:class:`AnswerNotice`). One assignment per item; reassigning rewrites the unit and the date.
+    """
+
+    class State(models.TextChoices):
+        ASSIGNED = "assigned", _("Assigned")
+        DRAFTED = "drafted", _("Answer drafted")
+        PUBLISHED = "published", _("Answer published")
+
+    opinion = models.OneToOneField(Opinion, on_delete=models.CASCADE, related_name="assignment")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assigned_opinions",
+                             verbose_name=_("responsible unit"))
+    due_on = models.DateField(_("due date"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ASSIGNED)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    answer = models.TextField(_("answer"), max_length=MAX_TEXT * 4, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        verbose_name = _("answer assignment")
+        verbose_name_plural = _("answer assignments")
+
+    def __str__(self):
+        return f"#{self.opinion_id} → {self.unit_id}"
+
+
+class AnswerNotice(models.Model):
+    """A published answer told to one person (the asker or a voter): shown on their phone, e-mailed once."""
+
+    class Reason(models.TextChoices):
+        ASKED = "asked", _("You asked it")
+        VOTED = "voted", _("You voted for it")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="answer_notices")
+    opinion = models.ForeignKey(Opinion, on_delete=models.CASCADE, related_name="answer_notices")
+    reason = models.CharField(max_length=8, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "opinion"], name="voice_one_answer_notice_per_person"),
+        ]
+        indexes = [models.Index(fields=["person", "created_at"])]
+
+    def __str__(self):
+        return f"{self.person_id}: #{self.opinion_id}"

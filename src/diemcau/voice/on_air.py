@@ -12,6 +12,7 @@ from diemcau.core.errors import DomainError
 from diemcau.core.vntext import nfc
 from diemcau.events.access import require_director
 
+from . import answers
 from .models import MAX_TEXT, Opinion
 from .moderation import lock_opinion, log_moderation
 from .notices import on_air_message
@@ -46,6 +47,7 @@ def _leave_air(user, current: Opinion, answered: bool, answer: str = "", answer_
         current.save(update_fields=["status", "answered_at", "answer", "answer_time", "updated_at"])
         log_moderation(user, current, "answer", {"status": "on_air"},
              {"status": "answered", "answer": answer, "answer_time": answer_time})
+        answers.tell(user, current)  # the askers and voters hear of it on their phone (and by e-mail)
     else:
         current.status = Opinion.Status.APPROVED
         current.save(update_fields=["status", "updated_at"])

@@ -1,3 +1,3 @@
-"""Background jobs of the voice app: opinion groups and proposed topics (see analysis.py)."""
+"""Background jobs of the voice app: opinion groups, proposed topics (analysis.py), answer e-mails (answers.py)."""
 
-from . import analysis  # noqa: F401  (registers the job handlers)
+from . import analysis, answers  # noqa: F401  (registers the job handlers)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_answers
 
 app_name = "voice"
 urlpatterns = [
@@ -16,4 +16,8 @@ urlpatterns = [
     path("opinions/<int:pk>/vote/", views.vote, name="vote"),
     path("opinions/<int:pk>/live/<str:action>/", views.director_act, name="live"),
     path("opinions/<int:pk>/<str:action>/", views.act, name="act"),
+]
+urlpatterns += [
+    path("<int:conference_id>/answers/", views_answers.page, name="answers"),
+    path("<int:conference_id>/answers/<str:action>/", views_answers.act, name="answers-act"),
 ]

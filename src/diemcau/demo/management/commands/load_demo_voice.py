@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
+from diemcau.demo import after_day
 from diemcau.demo import voice as demo
 
 
@@ -34,3 +35,4 @@ class Command(BaseCommand):
         )
         if report.on_air:
             self.stdout.write(f"On screen: {report.on_air}")
+        self.stdout.write(after_day.describe(after_day.load()))  # the poll, the recording, the answer

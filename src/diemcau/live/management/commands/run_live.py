@@ -1,7 +1,7 @@
 """Run the live runtime: start the Janus nodes of a conference and keep them provisioned.
 
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
-                       [--no-synthetic] [--hls]
+                       [--no-synthetic] [--hls] [--record]
 
 Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
 Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
@@ -34,6 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--capacity", type=int, default=50, help="viewers per node")
         parser.add_argument("--no-synthetic", action="store_true", help="no test pattern for the host")
         parser.add_argument("--hls", action="store_true", help="package the programme as HLS in var/hls")
+        parser.add_argument("--record", action="store_true", help="record each session's programme (var/recordings)")
 
     def handle(self, *args, **options):
         with system_scope("media runtime: follows every conference's programme"):
@@ -56,7 +57,8 @@ class Command(BaseCommand):
             specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site["point"].pk,
                                   capacity=opts["capacity"]))
         hls_dir = Path(settings.VAR_DIR) / "hls" / "programme" if opts["hls"] else None
-        runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir)
+        runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir,
+                              record=opts["record"])
         runtime.start_nodes()
         for spec in specs:
             where = BridgePoint.objects.filter(pk=spec.point_id).first() if spec.point_id else None
