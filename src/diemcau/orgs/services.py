@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from diemcau.core import audit, vntext
 from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError
-from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
+from diemcau.core.vntext import by_name, has_markup, looks_like_legacy_font, nfc, search_terms
 from diemcau.orgs.scoping import SYSTEM, forget_scope, require_scope, scope_for
 
 from .models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_segment, path_upper_bound
@@ -58,7 +58,7 @@ def search_units(user, query: str, limit: int = 50, within: Unit | None = None) 
         qs = qs.filter(path__gte=within.path, path__lt=path_upper_bound(within.path))
     for term in search_terms(query):
         qs = qs.filter(name_search__contains=term)
-    return qs.order_by("depth", "name")[:limit]
+    return qs.order_by("depth", by_name())[:limit]
 
 
 def search_people(user, query: str, within: Unit | None = None) -> QuerySet:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, jobs
 from diemcau.core.errors import DomainError, ScopeError
+from diemcau.core.vntext import vi_sort_key
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Unit
@@ -308,7 +309,7 @@ def compare(proposal: Proposal) -> dict:
         seat_rows.append({"hall": hall, "point": points_by_hall.get(hid), "capacity": hall.capacity,
                           "current": current_load.get(hid, 0), "proposed": proposed,
                           "opened": hid in open_ids, "closed": hid not in open_ids})
-    seat_rows.sort(key=lambda r: (not r["opened"], -r["proposed"], r["hall"].unit.name))
+    seat_rows.sort(key=lambda r: (not r["opened"], -r["proposed"], vi_sort_key(r["hall"].unit.name)))
     return {"rows": rows, "seats": seat_rows, "moved": moved, "new": new,
             "same": len(rows) - moved - new}
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from diemcau.core import audit
 from diemcau.core.excel import build_workbook, xlsx_response
 from diemcau.core.models import AuditEntry
-from diemcau.core.vntext import SEARCH, strip_unsafe
+from diemcau.core.vntext import SEARCH, by_name, strip_unsafe
 from diemcau.events.access import visible_conferences
 from diemcau.orgs.models import Person
 from diemcau.orgs.scoping import scope_for
@@ -40,7 +40,7 @@ def logout_view(request):
 @login_required
 def home(request):
     scope = scope_for(request.user)
-    roots = list(scope.roots().order_by("name")[:20])
+    roots = list(scope.roots().order_by(by_name())[:20])
     cards = []
     for unit in roots[:4]:
         counts = unit_counts(unit)
