@@ -19,6 +19,7 @@ from diemcau.orgs.models import Person
 from diemcau.orgs.scoping import scope_for
 from diemcau.orgs.services import institutions_by_level, unit_counts
 from diemcau.orgs.signin import SignInForm
+from diemcau.site import audit_sentences
 
 
 class LoginView(auth_views.LoginView):
@@ -81,16 +82,18 @@ def audit_log(request):
             "export": "audit_log", "rows": len(entries), "filters": {"action": action}, "contacts": False})
         return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    for entry in page:
+    page.object_list = list(page.object_list)
+    for entry in page.object_list:
         entry.changes = _changes(entry.before, entry.after)
         entry.who = _who(entry)
+    audit_sentences.describe(page.object_list, lambda entry: entry.who)
     return render(request, "site/audit_log.html", {"page": page, "action": action})
 
 
 def _who(entry) -> str:
     """Who acted: the account, "Ẩn danh" for an anonymous item's own act (never its author), or the system."""
     if entry.actor:
-        return str(entry.actor)
+        return entry.actor.get_full_name() or entry.actor.get_username()
     if isinstance(entry.after, dict) and entry.after.get("anonymous"):
         return _("Anonymous")
     return _("system")
