@@ -18,6 +18,9 @@ _SPACES = re.compile(r"\s+")
 # Symbols in the middle of a name are a sure sign; foreign letters (ç, ö) only when there are several.
 _LEGACY_SYMBOLS = set("¸µ¶·¹¨©ª«¬®§¦¥¤£¢¡±²³´º»¼½¾¿\u00ad")
 _LEGACY_LETTERS = set("ÆÇËÎÏÑÖ×ØÛÜÞßäåæçëîïñöøûüÿþð")
+# VNI read as Windows-1252 writes a letter's marks as a second letter after it: "Nguyeãn Vaên" (Nguyễn
+# Văn), "Taây" (Tây). These pairs never occur in Vietnamese Unicode ("hoà", "hoãn" do, so o + à/ã is left out).
+_VNI_PAIRS = re.compile(r"[aAeE][âÂãÃäÄåÅàÀáÁ]|[aA][êÊéÉèÈúÚüÜëË]|[oO][âÂäÄåÅ]|[aeiouyAEIOUY][øØïÏûÛ]")
 # Letters that only proper Vietnamese Unicode has: none of them is in Latin-1, where legacy fonts live.
 _VIETNAMESE_ONLY = re.compile(r"[ăđơưĂĐƠƯ\u1ea0-\u1ef9\u0300-\u0323]")
 
@@ -62,13 +65,14 @@ def looks_like_legacy_font(text: str) -> bool:
         return False
     symbols = sum(1 for ch in text if ch in _LEGACY_SYMBOLS)
     letters = sum(1 for ch in text if ch in _LEGACY_LETTERS)
-    if not symbols and not letters:
+    vni_pairs = len(_VNI_PAIRS.findall(text))
+    if not symbols and not letters and not vni_pairs:
         return False
     if _VIETNAMESE_ONLY.search(unicodedata.normalize("NFC", text)):
         # Real Vietnamese with a stray symbol is fine; mojibake has no such letters at all.
         marks = symbols + letters
         return marks >= 3 and marks * 4 >= len(text.replace(" ", ""))
-    return symbols >= 1 or letters >= 2
+    return symbols >= 1 or letters >= 2 or vni_pairs >= 1
 
 
 def has_markup(text: str) -> bool:
