@@ -227,3 +227,13 @@ def _import(entry, who, names):
 def _generic(entry, who, names):
     return _("%(who)s: %(action)s on %(object)s") % {"who": who, "action": entry.action,
                                                      "object": entry.object_repr or entry.object_id or "—"}
+
+
+@renders("voice.opinion.bulk_approve")
+def _bulk_approve(entry, who, names):
+    return _("%(who)s approved %(n)s items at once") % {"who": who, "n": len(_get(entry.after, "items", []))}
+
+
+@renders("voice.opinion.bulk_forward")
+def _bulk_forward(entry, who, names):
+    return _("%(who)s forwarded %(n)s items up at once") % {"who": who, "n": len(_get(entry.after, "items", []))}
