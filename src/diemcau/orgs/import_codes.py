@@ -50,22 +50,32 @@ class CodeMatches:
 
 
 def match_codes(queryset, codes: set[str]) -> CodeMatches:
-    """Find the stored objects (units or people) for ``codes`` as written in a file."""
-    wanted = {code: spellings(code) for code in codes if code}
-    everything = sorted({s for options in wanted.values() for s in options})
-    stored = {}
-    for i in range(0, len(everything), _CHUNK):
-        for obj in queryset.filter(code__in=everything[i:i + _CHUNK]):
-            stored[obj.code] = obj
+    """Find the stored objects (units or people) for ``codes`` as written in a file.
+
+    Exact codes first (one lookup per chunk, as before); only the codes not found that way are
+    looked up again by their other spellings, so a clean file costs no more than it did.
+    """
+    codes = {code for code in codes if code}
+    stored = _lookup(queryset, codes)
+    missing = {code: spellings(code)[1:] for code in codes if code not in stored}
+    stored.update(_lookup(queryset, {s for options in missing.values() for s in options}))
     matches = CodeMatches()
-    for code, options in wanted.items():
-        hit = next((stored[s] for s in options if s in stored), None)
+    for code in codes:
+        hit = stored.get(code) or next((stored[s] for s in missing.get(code, ()) if s in stored), None)
         if hit is None:
             continue
         matches.objects[code] = hit
         if hit.code != code:
             matches.notes[code] = note(code, hit.code)
     return matches
+
+
+def _lookup(queryset, codes: set[str]) -> dict:
+    ordered, found = sorted(codes), {}
+    for i in range(0, len(ordered), _CHUNK):
+        for obj in queryset.filter(code__in=ordered[i:i + _CHUNK]):
+            found[obj.code] = obj
+    return found
 
 
 def note(written: str, stored: str) -> str:
