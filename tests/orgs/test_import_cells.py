@@ -66,3 +66,15 @@ def test_the_preview_shows_every_column_and_progress_counts_rows(tree, organiser
     assert ticks and max(total for _done, total in ticks) == 3 and max(done for done, _t in ticks) == 3
     sample = p.summary()["samples"]["create"][0]
     assert "Thôn 0" in sample["cells"] and "Trường mới 0" in sample["cells"]
+
+
+def test_declared_headcounts_and_the_roster_are_compared(client, tree, organiser_bavi, person_factory):
+    from diemcau.orgs.services import unit_counts
+
+    assert unit_counts(tree["bavi"])["roster_gaps"] == []  # nobody imported yet: nothing to compare
+    person_factory(tree["school_a"], "Nguyễn Văn An")
+    gaps = unit_counts(tree["bavi"])["roster_gaps"]
+    assert [(g["category"], g["declared"], g["listed"]) for g in gaps] == [("teacher", 30, 1)]
+    client.force_login(organiser_bavi)
+    html = client.get(f"/orgs/units/{tree['bavi'].pk}/").content.decode()
+    assert "Số lượng khai báo và danh sách người đã nhập không khớp" in html and "khai báo 30, danh sách có 1" in html

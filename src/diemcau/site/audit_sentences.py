@@ -84,7 +84,8 @@ def describe(entries, who: Callable[[AuditEntry], str]) -> None:
     names = Names(entries)
     for entry in entries:
         renderer = RENDERERS.get(entry.action, _generic)
-        entry.sentence = renderer(entry, who(entry), names)
+        sentence = renderer(entry, who(entry), names)
+        entry.sentence = sentence[:1].upper() + sentence[1:]  # "hệ thống …" begins a sentence too
 
 
 # --- opinions ----------------------------------------------------------------------------------
@@ -182,6 +183,8 @@ _SIMPLE = {
     "live.technical_check": "%(who)s recorded the technical check of %(object)s",
     "personal_data.exported": "%(who)s exported personal data (%(object)s)",
     "job.retried": "%(who)s ran the job %(object)s again",
+    "role.granted": "%(who)s granted a role: %(object)s",
+    "role.revoked": "%(who)s withdrew a role: %(object)s",
     "system.restored": "%(who)s restored the database from a backup",
 }
 for _action, _message in _SIMPLE.items():
