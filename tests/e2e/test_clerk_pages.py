@@ -28,7 +28,7 @@ def world(live_server, conference, tree, make_user):  # noqa: F811
     mod.save()
     items = [opinions.submit(people[n], conference, text) for n, text in enumerate(TEXTS)]
     for n in range(30):
-        words = " ".join(hashlib.sha1(f"{n}-{k}".encode()).hexdigest()[:6] for k in range(3))
+        words = " ".join(hashlib.sha256(f"{n}-{k}".encode()).hexdigest()[:6] for k in range(3))
         items.append(opinions.submit(people[4 + n % 12], conference, f"Kiến nghị số {n}: {words}"))
     moderation.approve(mod, items[0])
     moderation.approve(mod, items[2])

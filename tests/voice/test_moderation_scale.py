@@ -26,7 +26,7 @@ def queue(conference, tree):
     items = [opinions.submit(people[0], conference, TEXTS[0]), opinions.submit(people[1], conference, TEXTS[1])]
     for n in range(PAGE_SIZE + 2):
         # Fillers unlike each other and the two above (hex digests): the engine finds no duplicate among them.
-        words = " ".join(hashlib.sha1(f"{n}-{k}".encode()).hexdigest()[:7] for k in range(4))
+        words = " ".join(hashlib.sha256(f"{n}-{k}".encode()).hexdigest()[:7] for k in range(4))
         items.append(opinions.submit(people[2 + n % 6], conference, f"Kiến nghị {words}"))
     return items
 
