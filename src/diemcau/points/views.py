@@ -299,12 +299,15 @@ def planner(request, sid):
     if proposal:
         return redirect("points:proposal", proposal.pk)
     chosen = set(form.cleaned_data.get("halls", [])) if form.is_bound and hasattr(form, "cleaned_data") else None
-    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set()
+    relaying = planning.relaying_halls(session, halls)
+    # By default the points others relay through stay open; the organiser may untick them.
+    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set(relaying)
     sizes = assignment.declared_staff(u.pk for u in institutions)
     return render(request, "points/planner.html", {
         "session": session, "conference": session.conference, "unit": unit, "form": form,
         "halls": [{"hall": h, "checked": h.pk in chosen if chosen is not None else True,
-                   "fixed": h.pk in fixed, "existing": h.pk in existing} for h in halls],
+                   "fixed": h.pk in fixed, "existing": h.pk in existing, "relays": relaying.get(h.pk, 0)}
+                  for h in halls],
         "institutions": len(institutions), "people": sum(sizes.values()),
         "seats": sum(h.capacity for h in halls),
         "road_pairs": RoadDistance.objects.filter(hall__in=halls).count(),
@@ -356,6 +359,7 @@ def proposal_detail(request, pk):
             row["n"] = numbers.get(row["hall"].pk)
         context.update({
             "comparison": comparison, "map": drawing, "result": result,
+            "explanation": planning.explain(proposal, comparison),
             "avg_km": round(result["travel_person_km"] / result["people"], 2) if result["people"] else 0,
             "used_pct": round(100 * result["people"] / result["seats"]) if result["seats"] else 0,
         })
