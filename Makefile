@@ -1,7 +1,8 @@
 # diemcau: the commands a newcomer runs.
 #   make demo    install what is missing, load the Ba Vì scenario, serve on http://127.0.0.1:8000
 #                (with the live runtime: Janus nodes, a synthetic host feed, HLS; LIVE=0 leaves it out)
-#   make test    the whole suite (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
+#   make test    install what is missing (Debian packages: APT_TEST), then the whole suite
+#                (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
 #   make lint    ruff and lint-imports (the layers: docs/ARCHITECTURE.md, "Layout")
 #   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
 
@@ -78,7 +79,9 @@ clean-demo:
 	rm -rf var
 
 # --- tests ----------------------------------------------------------------------------------
-test: $(VENV)/.installed messages
+# deps-test first, as the demo does: without Chromium, Janus, Redis or PostgreSQL the browser and media
+# tests would skip quietly and a newcomer's run would not be the whole suite.
+test: deps-test $(VENV)/.installed messages
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports --no-logo
 	@if [ -n "$$DATABASE_URL" ]; then \

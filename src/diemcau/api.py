@@ -5,10 +5,12 @@ Each app contributes a router from its own ``api.py``. Requests authenticate wit
 """
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import django_auth
 
+from diemcau.core.apierrors import validation_detail
 from diemcau.core.errors import DomainError, ScopeError
 
 api = NinjaAPI(
@@ -22,7 +24,7 @@ api = NinjaAPI(
 @api.exception_handler(ScopeError)
 def _scope_error(request, exc):
     # Outside the caller's scope looks the same as absent: no hint that the object exists.
-    return api.create_response(request, {"code": "not_found", "message": "Not found."}, status=404)
+    return api.create_response(request, {"code": "not_found", "message": _("Not found.")}, status=404)
 
 
 @api.exception_handler(DomainError)
@@ -33,18 +35,23 @@ def _domain_error(request, exc):
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return api.create_response(request, {"code": "not_found", "message": "Not found."}, status=404)
+    return api.create_response(request, {"code": "not_found", "message": _("Not found.")}, status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return api.create_response(request, {"code": "unauthenticated", "message": "Sign in first."}, status=401)
+    return api.create_response(request, {"code": "unauthenticated", "message": _("Sign in first.")},
+                               status=401)
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request, exc):
-    return api.create_response(request, {"code": "invalid", "message": "Invalid request.",
-                                         "details": exc.errors}, status=422)
+    details = [validation_detail(e) for e in exc.errors]
+    fields = ", ".join(d["field"] for d in details if d["field"])
+    message = (_("The request is not valid: %(fields)s.") % {"fields": fields} if fields
+               else _("The request is not valid."))
+    return api.create_response(request, {"code": "invalid", "message": message, "details": details},
+                               status=422)
 
 
 api.add_router("/orgs/", "diemcau.orgs.api.router")

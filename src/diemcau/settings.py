@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "diemcau.orgs.scoping.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "diemcau.core.errorpages.ErrorPageMiddleware",
     "diemcau.core.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "diemcau.core.middleware.SecurityHeadersMiddleware",
@@ -324,9 +325,12 @@ MEDIA_ROOT = VAR_DIR / "media"  # uploaded files (kept in backups)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A refusal the product expects (403, 404, a service's DomainError) is one line, not a traceback.
+    "filters": {"expected_refusals": {"()": "diemcau.core.logfilters.ExpectedRefusalFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DIEMCAU_LOG_LEVEL", "WARNING")},
-    "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")}},
+    "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")},
+                "django.request": {"filters": ["expected_refusals"]}},
 }
 
 # --- The live conference's credentials (docs/SECURITY.md, "The broadcast") -----------------

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from diemcau.api import api
+from diemcau.core import errorpages
 from diemcau.core import views as core_views
 from diemcau.site import views as site_views
 from diemcau.site import views_live as site_live
@@ -35,3 +36,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
+
+# The error pages in the site's layout and language (core/errorpages.py); 405 and DomainError by its middleware.
+handler403 = errorpages.forbidden
+handler404 = errorpages.not_found
+handler500 = errorpages.server_error

@@ -71,7 +71,7 @@ def test_a_single_check_in_outside_scope_is_404_like_an_absent_id(client, world,
     response = post(client, "/api/attendance/checkins/", item(world, person.pk))
     absent = post(client, "/api/attendance/checkins/", item(world, 10**9))
     assert response.status_code == absent.status_code == 404
-    assert response.json() == absent.json() == {"code": "not_found", "message": "Not found."}
+    assert response.json() == absent.json() == {"code": "not_found", "message": "Không tìm thấy."}
     assert person.full_name not in response.content.decode()
 
 

@@ -43,6 +43,11 @@ def test_nfc_collapses_and_composes():
 @pytest.mark.parametrize("text,legacy", [
     ("Tr\xadêng TiÓu häc Cæ §«", True),          # TCVN3 (ABC) read as Windows-1252
     ("Tröôøng Tieåu hoïc Coå Ñoâ", True),        # VNI read as Windows-1252
+    ("Nguyeãn Vaên An", True),                   # VNI without its telltale letters (ö ø ï ñ)
+    ("Hoaøng Thò Lan", True),
+    ("Leâ Thò Thu", True),
+    ("Hoà Bình, Hoãn, Muôn, Thuý, Khuê", False),  # pairs that real Vietnamese has
+    ("Müller", False),
     ("Trường Tiểu học Cổ Đô", False),
     ("Nhiệt độ 30°C ở Hà Nội", False),
     ("Ecole Française", False),

@@ -186,7 +186,10 @@ def test_every_demo_account_logs_in(world, client):
     for a in accounts:
         assert client.login(username=a["username"], password=demo.DEMO_PASSWORD), a["username"]
         client.logout()
-    assert "hieutruong" in demo.format_accounts() and demo.DEMO_PASSWORD in demo.format_accounts()
+    table = demo.format_accounts()
+    assert "hieutruong" in table and demo.DEMO_PASSWORD in table
+    # Roles in Vietnamese, never the internal codes.
+    assert "Kiểm duyệt ý kiến" in table and "Hiệu trưởng" in table and "moderator" not in table
 
 
 @pytest.mark.django_db

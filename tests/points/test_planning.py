@@ -204,3 +204,23 @@ def test_missing_coordinates(planning, organiser_bavi, make_unit):
     with pytest.raises(DomainError) as err:
         points_planning.start_plan(organiser_bavi, planning["morning"], planning["t"]["bavi"], request)
     assert err.value.code == "missing_coordinates" and "Không Tọa Độ" in err.value.message
+
+
+def test_the_default_plan_keeps_the_relay_point_and_explains_itself(planning, organiser_bavi, client,
+                                                                     django_capture_on_commit_callbacks):
+    conf, morning = planning["conference"], planning["morning"]
+    office = bridge_points.create_point(SYSTEM, conf, planning["halls"]["bavi"], name="Điểm cầu Phòng GD&ĐT Ba Vì",
+                                        sessions=[morning])
+    bridge_points.create_point(SYSTEM, conf, planning["halls"]["thpt"], name="Điểm cầu THPT Ba Vì",
+                               relay_parent=office, sessions=[morning])
+    halls = bavi_halls(planning)
+    assert points_planning.relaying_halls(morning, halls) == {planning["halls"]["bavi"].pk: 1}
+    client.force_login(organiser_bavi)
+    page = client.get(f"/points/sessions/{morning.pk}/plan/?unit={planning['t']['bavi'].pk}").content.decode()
+    assert f'name="fixed" value="{planning["halls"]["bavi"].pk}" checked' in page
+    assert "chuyển tiếp cho 1 điểm cầu" in page
+    proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3, method="exact",
+                   fixed_hall_ids=[planning["halls"]["bavi"].pk])
+    assert any(o["hall"] == planning["halls"]["bavi"].pk for o in proposal.result["open"])
+    lines = points_planning.explain(proposal, points_planning.compare(proposal))
+    assert "bộ giải chính xác (CP-SAT)" in lines[0] and "bắt buộc mở" in lines[1]

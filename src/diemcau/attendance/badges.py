@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError
+from diemcau.core.vntext import people_order
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Role, Unit
 from diemcau.orgs.scoping import SYSTEM, scope_for
@@ -132,8 +133,8 @@ def badge_people(session: Session, institution: Unit):
                                   delegations__delegation__institution=institution, is_active=True)
     delegation = Delegation.objects.filter(session=session, institution=institution).first()
     if delegation and delegation.rule != Delegation.Rule.ALL_STAFF and named.exists():
-        return named.order_by("category", "name_search")
-    return Person.objects.filter(unit=institution, is_active=True).order_by("category", "name_search")
+        return named.order_by("category", *people_order())
+    return Person.objects.filter(unit=institution, is_active=True).order_by("category", *people_order())
 
 
 def school_badges(session: Session, institution: Unit, only: Person | None = None

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core.excel import WorkbookBuilder
+from diemcau.core.vntext import by_name, people_order
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
@@ -61,7 +62,7 @@ def point_people(session: Session, point: BridgePoint, within: Q | None = None) 
     qs = Person.objects.filter(Q(pk__in=expected.values("pk")) | Q(pk__in=here))
     if within is not None:
         qs = qs.filter(within)
-    people = list(qs.select_related("unit").order_by("unit__name", "category", "name_search", "pk"))
+    people = list(qs.select_related("unit").order_by(by_name("unit__name"), "category", *people_order(), "pk"))
     checkins: dict[int, list] = {}
     for c in (CheckIn.objects.filter(session=session, person__in=[p.pk for p in people])
               .order_by("scanned_at", "id").values("person_id", "point_id", "scanned_at", "method",

@@ -9,6 +9,7 @@ grouped queries, whatever the number of people.
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Substr
 
+from diemcau.core.vntext import by_name
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Person, Unit, path_upper_bound
 from diemcau.points.models import Assignment, BridgePoint
@@ -83,7 +84,7 @@ def rollup(session: Session, unit: Unit) -> dict:
 
 
 def _children(session, unit, assignments, expected, people, heads) -> list[dict]:
-    child_units = list(Unit.objects.filter(parent=unit).order_by("name").values("pk", "name", "path"))
+    child_units = list(Unit.objects.filter(parent=unit).order_by(by_name()).values("pk", "name", "path"))
     if not child_units:
         return []
     cut = len(unit.path) + PATH_STEP

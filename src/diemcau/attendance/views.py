@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError
-from diemcau.core.vntext import search_terms
+from diemcau.core.vntext import by_name, people_order, search_terms
 from diemcau.events.shortcuts import visible_session
 from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Person, Unit
@@ -39,7 +39,7 @@ def _people(session, point, q: str):
     qs = checkin.people_at_point(session, point).select_related("unit")
     for term in search_terms(q):
         qs = qs.filter(name_search__contains=term)
-    people = list(qs.order_by("name_search", "pk")[:PAGE])
+    people = list(qs.order_by(*people_order(), "pk")[:PAGE])
     present = set(CheckIn.objects.filter(session=session, person__in=people).values_list("person_id", flat=True))
     return [{"person": p, "present": p.pk in present, "client_id": uuid.uuid4()} for p in people]
 
@@ -56,7 +56,7 @@ def _headcount(session, point) -> dict:
 def _institutions(session, point):
     """Institutions assigned to the point, with present and expected people."""
     assigned = Assignment.objects.filter(session=session, point=point)
-    units = list(Unit.objects.filter(pk__in=assigned.values("institution_id")).order_by("name"))
+    units = list(Unit.objects.filter(pk__in=assigned.values("institution_id")).order_by(by_name()))
     present = dict(CheckIn.objects.filter(session=session, institution__in=units).values("institution_id")
                    .annotate(n=Count("person", distinct=True)).values_list("institution_id", "n"))
     named = set(Delegation.objects.filter(session=session, institution__in=units)
@@ -71,7 +71,7 @@ def session_points(request, sid):
     """The points of a session where the user may take the roll, each with present and expected."""
     session = visible_session(request, sid)
     points = list(checkin.points_for_operator(request.user, session).select_related("hall__unit")
-                  .order_by("hall__unit__path", "name"))
+                  .order_by("hall__unit__path", by_name()))
     counts = rollup.point_counts(session, points)
     rows = [{"point": p, "counts": counts[p.pk]} for p in points]
     return render(request, "attendance/session_points.html", {
@@ -118,7 +118,7 @@ def delegation(request, sid, uid):
         except DomainError as exc:
             messages.error(request, exc.message)
     chosen = set(current.members.values_list("person_id", flat=True)) if current else set()
-    people = Person.objects.filter(unit=institution, is_active=True).order_by("category", "name_search")
+    people = Person.objects.filter(unit=institution, is_active=True).order_by("category", *people_order())
     return render(request, "attendance/delegation.html", {
         "session": session, "conference": session.conference, "institution": institution,
         "delegation": current, "status": delegations.delegation_status(current) if current else None,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from diemcau.core.errors import DomainError
+from diemcau.core.vntext import people_order
 from diemcau.orgs.models import Person
 from diemcau.points.shortcuts import operated_point
 
@@ -38,7 +39,7 @@ SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "attendance" / "ro
 def roll_call_data(request, sid, pk):
     """The point's expected people and who is present, for the roll-call screen's local search."""
     session, point = operated_point(request, sid, pk)
-    people = list(checkin.people_at_point(session, point).order_by("name_search", "pk")
+    people = list(checkin.people_at_point(session, point).order_by(*people_order(), "pk")
                   .values_list("pk", "full_name", "name_search", "unit_id", "unit__name", "category"))
     labels = dict(Person.Category.choices)
     present = CheckIn.objects.filter(session=session, person_id__in=[p[0] for p in people]).values_list(

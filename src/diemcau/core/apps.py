@@ -13,7 +13,13 @@ class CoreConfig(AppConfig):
     verbose_name = "diemcau core"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from .vntext import register_sqlite_collation
+
         prepare_var_dir()
+        # SQLite orders lists as PostgreSQL's ICU "vi" collation does (core/vntext.py).
+        connection_created.connect(register_sqlite_collation, dispatch_uid="diemcau-vi-collation")
         # Each app's background-job handlers live in its tasks.py and register on import.
         for app in apps.get_app_configs():
             if app.name.startswith("diemcau."):

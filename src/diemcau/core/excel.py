@@ -102,16 +102,24 @@ def read_table(data: bytes, filename: str, columns: list[Column], max_bytes: int
     stream in, so a hostile file is refused fast and in bounded memory.
     """
     if max_bytes is not None and len(data) > max_bytes:
-        raise DomainError(
-            _("The file is %(size).1f MB; the limit is %(limit).1f MB.")
-            % {"size": len(data) / 1e6, "limit": max_bytes / 1e6},
-            "too_large",
-        )
+        raise too_large(len(data), max_bytes)
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")
     kind = _file_kind(data, filename)
-    raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
-    return _locate(raw_rows, columns)
+    readers = {"xlsx": _xlsx_rows, "xls": _xls_rows, "csv": _csv_rows}
+    return _locate(readers[kind](data), columns)
+
+
+def megabytes(size: int) -> str:
+    """A size as the import pages state limits: "10 MB", "10,5 MB" (MB = 1024 × 1024 bytes)."""
+    mb = round(size / 1024 / 1024, 1)
+    return _("%(mb)s MB") % {"mb": number_format(int(mb) if mb.is_integer() else mb)}
+
+
+def too_large(size: int, limit: int) -> DomainError:
+    """An upload over the limit, in the same words and units as the page that states the limit."""
+    return DomainError(_("The file is %(size)s; the limit is %(limit)s.")
+                       % {"size": megabytes(size), "limit": megabytes(limit)}, "too_large")
 
 
 def _file_kind(data: bytes, filename: str) -> str:
@@ -120,9 +128,8 @@ def _file_kind(data: bytes, filename: str) -> str:
         return "xlsx"
     if name.endswith(".csv") or name.endswith(".txt"):
         return "csv"
-    if name.endswith(".xls"):
-        raise DomainError(_("Old .xls files are not accepted: save the file as .xlsx and upload it again."),
-                          "old_xls")
+    if name.endswith(".xls") or data[:8] == _OLE_MAGIC:
+        return "xls"
     raise DomainError(_("Upload an Excel (.xlsx) or CSV file."), "bad_format")
 
 
@@ -162,7 +169,7 @@ def check_upload(data: bytes, filename: str) -> int:
             return len(data)
         wb = _open_workbook(data)
     except DomainError as exc:
-        if exc.code in ("bad_xlsx", "bad_format", "old_xls"):
+        if exc.code in ("bad_xlsx", "bad_format", "bad_xls"):
             return len(data)
         raise
     try:
@@ -273,14 +280,70 @@ def _xlsx_rows(data: bytes) -> list[list]:
         wb.close()
 
 
-def _csv_rows(data: bytes) -> list[list]:
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of Excel 97–2003 (.xls)
+
+
+def _xls_rows(data: bytes) -> list[list]:
+    """The first sheet of an old .xls workbook (Excel 97–2003), through xlrd; dates as dates."""
+    import xlrd  # only for .xls uploads
+
     try:
-        text = data.decode("utf-8-sig")
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except Exception as exc:  # xlrd raises many kinds for a damaged or foreign file
+        raise DomainError(_("This is not a valid Excel workbook (.xls). Open it in Excel and save it again."),
+                          "bad_xls") from exc
+    try:
+        if book.nsheets == 0:
+            raise DomainError(_("The workbook has no sheet."), "bad_xls")
+        sheet = book.sheet_by_index(0)
+        limit_rows = _limit("IMPORT_MAX_ROWS") + HEADER_SEARCH_ROWS
+        rows = (_xls_row(book, sheet.row(i)) for i in range(min(sheet.nrows, limit_rows + 1)))
+        return _bounded(rows)
+    finally:
+        book.release_resources()
+
+
+def _xls_row(book, cells) -> list:
+    import xlrd
+
+    out = []
+    for cell in cells:
+        if cell.ctype == xlrd.XL_CELL_DATE:
+            out.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+        elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+            out.append(None)
+        else:
+            out.append(cell.value)
+    return out
+
+
+# Officials' CSV files: UTF-8 (with or without BOM), UTF-16 (Excel's "Unicode text"), or Windows-1258
+# (Vietnamese ANSI, from older Excel). Tried in this order; cp1258 decodes any byte, so it comes last
+# and only when the bytes are not UTF-8.
+def _decode_csv(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:3:2] != b"\x00\x00":
+        return data.decode("utf-16-le")  # UTF-16 without its byte-order mark
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1258")
     except UnicodeDecodeError as exc:
         raise DomainError(
-            _("The CSV file is not in UTF-8. In Excel choose “CSV UTF-8 (Comma delimited)” when saving."),
-            "bad_encoding",
-        ) from exc
+            _("The CSV file's encoding was not recognised. In Excel choose “CSV UTF-8 (Comma delimited)” "
+              "when saving."), "bad_encoding") from exc
+
+
+def _csv_rows(data: bytes) -> list[list]:
+    try:
+        text = _decode_csv(data)
+    except UnicodeDecodeError as exc:
+        raise DomainError(
+            _("The CSV file's encoding was not recognised. In Excel choose “CSV UTF-8 (Comma delimited)” "
+              "when saving."), "bad_encoding") from exc
     text = unicodedata.normalize("NFC", text)
     sample = text[:4096]
     try:

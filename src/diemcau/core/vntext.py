@@ -5,6 +5,8 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.db.models import CharField, F, Func
+from django.db.models.functions import Collate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,6 +18,9 @@ _SPACES = re.compile(r"\s+")
 # Symbols in the middle of a name are a sure sign; foreign letters (ç, ö) only when there are several.
 _LEGACY_SYMBOLS = set("¸µ¶·¹¨©ª«¬®§¦¥¤£¢¡±²³´º»¼½¾¿\u00ad")
 _LEGACY_LETTERS = set("ÆÇËÎÏÑÖ×ØÛÜÞßäåæçëîïñöøûüÿþð")
+# VNI read as Windows-1252 writes a letter's marks as a second letter after it: "Nguyeãn Vaên" (Nguyễn
+# Văn), "Taây" (Tây). These pairs never occur in Vietnamese Unicode ("hoà", "hoãn" do, so o + à/ã is left out).
+_VNI_PAIRS = re.compile(r"[aAeE][âÂãÃäÄåÅàÀáÁ]|[aA][êÊéÉèÈúÚüÜëË]|[oO][âÂäÄåÅ]|[aeiouyAEIOUY][øØïÏûÛ]")
 # Letters that only proper Vietnamese Unicode has: none of them is in Latin-1, where legacy fonts live.
 _VIETNAMESE_ONLY = re.compile(r"[ăđơưĂĐƠƯ\u1ea0-\u1ef9\u0300-\u0323]")
 
@@ -60,13 +65,14 @@ def looks_like_legacy_font(text: str) -> bool:
         return False
     symbols = sum(1 for ch in text if ch in _LEGACY_SYMBOLS)
     letters = sum(1 for ch in text if ch in _LEGACY_LETTERS)
-    if not symbols and not letters:
+    vni_pairs = len(_VNI_PAIRS.findall(text))
+    if not symbols and not letters and not vni_pairs:
         return False
     if _VIETNAMESE_ONLY.search(unicodedata.normalize("NFC", text)):
         # Real Vietnamese with a stray symbol is fine; mojibake has no such letters at all.
         marks = symbols + letters
         return marks >= 3 and marks * 4 >= len(text.replace(" ", ""))
-    return symbols >= 1 or letters >= 2
+    return symbols >= 1 or letters >= 2 or vni_pairs >= 1
 
 
 def has_markup(text: str) -> bool:
@@ -172,3 +178,78 @@ def _validator(kind: str):
 # Validators for form fields (the field's label is shown next to its error).
 reject_unsafe_chars = _validator(NAME)
 reject_unsafe_chars_multiline = _validator(MULTILINE)
+
+
+# --- Vietnamese order ------------------------------------------------------------------------
+# Lists sort as Vietnamese readers expect: a < ă < â < b < … < d < đ < e < ê < … < o < ô < ơ < … < u < ư,
+# tones second (a < à < ả < ã < á < ạ), case last. PostgreSQL uses the ICU collation "vi" (made by
+# orgs' migration 0004); SQLite gets the same order from vi_sort_key, registered as the collation
+# "vi" on every new connection. Every list orders through by_name() / people_order().
+COLLATION = "vi"
+_PRIMARY_MARKS = {"\u0306": 1, "\u0302": 2, "\u031b": 3}  # breve (ă), circumflex (â ê ô), horn (ơ ư)
+_TONE_MARKS = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}  # huyền hỏi ngã sắc nặng
+
+
+def vi_sort_key(text: str) -> tuple:
+    """A key that orders text the Vietnamese way (the ICU vi order for the letters names use)."""
+    primary: list[tuple[int, int]] = []
+    tones: list[int] = []
+    cases: list[int] = []
+    for ch in unicodedata.normalize("NFD", text or ""):
+        if ch in _PRIMARY_MARKS and primary:
+            primary[-1] = (primary[-1][0], _PRIMARY_MARKS[ch])
+        elif ch in _TONE_MARKS and tones:
+            tones[-1] = _TONE_MARKS[ch]
+        elif not unicodedata.combining(ch):
+            lower = ch.lower()
+            # đ sorts as its own letter right after d.
+            primary.append((ord("d"), 9) if lower == "đ" else (ord(lower), 0))
+            tones.append(0)
+            cases.append(0 if ch == lower else 1)
+    return (tuple(primary), tuple(tones), tuple(cases))
+
+
+def vi_compare(a: str, b: str) -> int:
+    """SQLite's collation function: -1, 0 or 1."""
+    ka, kb = vi_sort_key(a), vi_sort_key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def given_name_first(full_name: str) -> str:
+    """"Nguyễn Văn An" → "An Nguyễn Văn": Vietnamese lists sort people by given name, then the rest."""
+    family, _sep, given = (full_name or "").strip().rpartition(" ")
+    return f"{given} {family}".strip()
+
+
+def register_sqlite_collation(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: the "vi" collation and the given-name function on SQLite."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_collation(COLLATION, vi_compare)
+        connection.connection.create_function("vi_given_first", 1, given_name_first, deterministic=True)
+
+
+def by_name(field: str = "name") -> Collate:
+    """Order by a name field in Vietnamese order: ``qs.order_by(by_name("unit__name"), "pk")``."""
+    return Collate(F(field), COLLATION)
+
+
+class GivenNameFirst(Func):
+    """SQL for :func:`given_name_first`: a regexp on PostgreSQL, the registered function on SQLite."""
+
+    function = "vi_given_first"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="regexp_replace",
+                           template=r"%(function)s(btrim(%(expressions)s), '^(.*)\s(\S+)$', '\2 \1')",
+                           **extra_context)
+
+
+def people_order(full_name: str = "full_name") -> list:
+    """Order people as Vietnamese lists do: given name, then family and middle names."""
+    return [Collate(GivenNameFirst(full_name), COLLATION), Collate(F(full_name), COLLATION)]
+
+
+def vi_sorted(items, key=lambda item: item) -> list:
+    """Sort Python objects in Vietnamese order (``key`` gives the text)."""
+    return sorted(items, key=lambda item: vi_sort_key(key(item)))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit
@@ -93,10 +94,11 @@ def demo_accounts(seed: int = SEED) -> list[dict]:
 
 
 def format_accounts(seed: int = SEED) -> str:
-    """The demo accounts as a plain-text table, for the terminal."""
-    rows = [("Tài khoản", "Mật khẩu", "Vai trò", "Phạm vi", "Dùng để")]
-    rows += [(a["username"], a["password"], a["role"], a["unit_code"] or "(toàn quốc)", a["description"])
-             for a in demo_accounts(seed)]
+    """The demo accounts as a plain-text table for the terminal, roles named in Vietnamese."""
+    with translation.override("vi"):
+        rows = [("Tài khoản", "Mật khẩu", "Vai trò", "Phạm vi", "Dùng để")]
+        rows += [(a["username"], a["password"], a["role_label"], a["unit_code"] or "(toàn quốc)",
+                  a["description"]) for a in demo_accounts(seed)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from diemcau.core.vntext import by_name, people_order
 from diemcau.orgs.scoping import scope_for
 
 from . import services
@@ -52,10 +53,10 @@ class PersonOut(Schema):
 def list_units(request, q: str = "", parent: int | None = None, limit: int = Query(50, ge=1, le=500)):
     if parent is not None:
         unit = get_object_or_404(scope_for(request.user).units(), pk=parent)
-        return list(unit.children.order_by("name")[:limit])
+        return list(unit.children.order_by(by_name())[:limit])
     if q.strip():
         return list(services.search_units(request.user, q, limit=limit))
-    return list(scope_for(request.user).roots().order_by("name")[:limit])
+    return list(scope_for(request.user).roots().order_by(by_name())[:limit])
 
 
 @router.get("/units/{unit_id}/", response=UnitOut, summary="One unit")
@@ -73,5 +74,5 @@ def get_counts(request, unit_id: int):
 def list_people(request, unit_id: int, q: str = "", offset: int = Query(0, ge=0),
                 limit: int = Query(100, ge=1, le=1000)):
     unit: Unit = get_object_or_404(scope_for(request.user).units(), pk=unit_id)
-    qs = services.search_people(request.user, q, within=unit).order_by("unit__path", "full_name")
+    qs = services.search_people(request.user, q, within=unit).order_by("unit__path", *people_order())
     return list(qs[offset : offset + limit])

@@ -274,3 +274,18 @@ def person_cells(person: Person, unit_code: str) -> dict:
 def headers(kind: str) -> list[str]:
     """The header row of a sheet of ``kind``: the labels, required ones marked with *."""
     return [c.label + ("*" if c.required else "") for c in COLUMNS[kind]]
+
+
+# A blank cell keeps what is recorded (an update never erases by omission); this marker, alone in a
+# cell, clears the value. Documented on the import page and in docs/ARCHITECTURE.md ("Imports").
+CLEAR_MARKER = "[xoá]"
+
+
+def is_blank_keep(text) -> bool:
+    """A cell left empty: keep the recorded value."""
+    return not (text or "").strip()
+
+
+def is_clear(text) -> bool:
+    """A cell holding the clear marker ("[xoá]", "[xoa]", "[XOÁ]"): clear the recorded value."""
+    return fold(text or "") == "[xoa]"

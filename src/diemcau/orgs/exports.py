@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.excel import build_workbook
+from diemcau.core.vntext import people_order
 from diemcau.orgs.scoping import scope_for
 
 from . import services
@@ -56,7 +57,7 @@ def export_people(user, unit: Unit, q: str = "", category: str = "") -> bytes:
     qs = services.search_people(user, q, within=unit).select_related("unit")
     if category in Person.Category.values:
         qs = qs.filter(category=category)
-    qs = qs.order_by("unit__path", "category", "full_name")
+    qs = qs.order_by("unit__path", "category", *people_order())
     total = qs.count()
     if total > EXPORT_MAX_ROWS:
         raise DomainError(_("The list has more than %(n)d rows: export a smaller part of the tree.")

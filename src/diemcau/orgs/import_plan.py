@@ -29,6 +29,8 @@ from .columns import (
     UNIT_AUDIT_FIELDS,
     UNIT_COLUMNS,
     UNIT_FIELD_COLUMNS,
+    is_blank_keep,
+    is_clear,
     parse_category,
     parse_count,
     parse_decimal,
@@ -38,6 +40,7 @@ from .columns import (
     restore_phone,
     unit_cells,
 )
+from .import_codes import CodeMatches, match_codes
 from .models import ImportBatch, Person, Unit
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
@@ -88,6 +91,8 @@ class ImportPlan:
     fingerprint: str = ""
     # Units: code -> id of every existing unit the plan refers to.
     known_ids: dict[str, int] = field(default_factory=dict)
+    # What the preview should say though nothing is wrong: codes matched across case or lost zeros.
+    notes: list[dict] = field(default_factory=list)
 
     @property
     def columns(self) -> list[Column]:
@@ -142,7 +147,15 @@ class ImportPlan:
             "samples": samples,
             "problems": self.problems[:MAX_STORED_PROBLEMS],
             "problems_total": len(self.problems),
+            "notes": self.notes[:MAX_STORED_PROBLEMS],
+            "notes_total": len(self.notes),
         }
+
+    def add_notes(self, matches: CodeMatches, rows_of: dict[str, int], key: str):
+        """One note per code matched otherwise than exactly (its first row in the file)."""
+        for code, text in matches.notes.items():
+            row = rows_of.get(code, 0)
+            self.notes.append({"row": row, "column": self.column_text(key), "message": text})
 
     def _describe(self, op: RowOp) -> dict:
         unit_like = isinstance(op.obj, Unit)
@@ -159,7 +172,11 @@ class ImportPlan:
                 new = person_cells(op.obj, op.obj.unit.code)
             changes = [{"column": c.label, "old": _text(old[c.key]), "new": _text(new[c.key])}
                        for c in self.columns if c.key in keys]
-        return {"row": op.row, "code": op.code, "name": name, "changes": changes}
+        cells = (unit_cells(op.obj, op.parent_code) if unit_like
+                 else person_cells(op.obj, op.obj.unit.code if op.obj.unit_id else ""))
+        shown = [c.key for c in self.columns if c.key in self.sheet.columns and c.key not in ("code",)]
+        return {"row": op.row, "code": op.code, "name": name, "changes": changes,
+                "cells": [_text(cells.get(k)) for k in shown]}
 
 
 def _text(value) -> str:
@@ -195,6 +212,14 @@ class _UnitRow:
     parent_code: str
     bad: bool = False
     op: RowOp | None = None
+    # Required cells left blank: a problem only when the row creates (an existing record keeps its value).
+    missing: dict = field(default_factory=dict)
+
+
+def _report_missing(plan: ImportPlan, r) -> None:
+    for key, exc in r.missing.items():
+        plan.add_problem(r.row, key, exc.message, exc.code)
+        r.bad = True
 
 
 def _row_code(plan: ImportPlan, row_no: int, raw: dict, label: str, first_row: dict[str, int]) -> str | None:
@@ -204,11 +229,12 @@ def _row_code(plan: ImportPlan, row_no: int, raw: dict, label: str, first_row: d
     except DomainError as exc:
         plan.add_problem(row_no, "code", exc.message, exc.code)
         return None
-    if code in first_row:
+    key = code.upper()  # dup-0001 and DUP-0001 are one code
+    if key in first_row:
         plan.add_problem(row_no, "code", _("The code %(code)s already appears in row %(first)d.")
-                         % {"code": code, "first": first_row[code]}, "duplicate_in_file")
+                         % {"code": code, "first": first_row[key]}, "duplicate_in_file")
         return None
-    first_row[code] = row_no
+    first_row[key] = row_no
     return code
 
 
@@ -228,18 +254,22 @@ def plan_units(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Impo
 
     # 1. Each row on its own: codes, typed values, duplicates within the file.
     for n, (row_no, raw) in enumerate(sheet.rows, start=1):
-        _tick(progress, n, total * 2, _CHECKING)
+        _tick(progress, n, total, _CHECKING)
         code = _row_code(plan, row_no, raw, label["code"], first_row)
         if code is not None:
             rows[code] = _read_unit_row(plan, row_no, code, raw, label, value_keys)
 
-    # 2. The units the file names, as they are now (locked when applying).
-    existing = _existing_units({*rows, *(r.parent_code for r in rows.values() if r.parent_code)}, lock)
+    # 2. The units the file names, as they are now (locked when applying), whatever the case of
+    # their codes or the zeros Excel dropped; the file's codes take the stored spelling.
+    matches = _existing_units({*rows, *(r.parent_code for r in rows.values() if r.parent_code)}, lock)
+    plan.add_notes(matches, {code: r.row for code, r in rows.items()}, "code")
+    rows = _canonical_rows(rows, matches)
+    existing = {u.code: u for u in matches.objects.values()}
     plan.known_ids = {code: u.pk for code, u in existing.items()}
 
     # 3. Each row against the database and the user's scope.
     for n, r in enumerate(rows.values(), start=1):
-        _tick(progress, total + n, total * 2, _COMPARING)
+        _tick(progress, n, total, _COMPARING)
         _compare_unit_row(plan, r, rows, existing, scope)
 
     _check_tree(plan, rows, existing)
@@ -252,16 +282,22 @@ def _read_unit_row(plan: ImportPlan, row_no: int, code: str, raw: dict, label: d
     """A row of units on its own: typed values, kind and parent code, each problem recorded."""
     r = _UnitRow(row_no, code, {}, None, "")
     for key in value_keys:
+        text = raw.get(key, "")
+        if is_blank_keep(text):  # a blank cell keeps what is recorded; "[xoá]" clears it
+            continue
         try:
-            r.values.update(_unit_value(key, raw.get(key, "")))
+            r.values.update(_unit_value(key, "" if is_clear(text) else text))
         except DomainError as exc:
             plan.add_problem(row_no, key, exc.message, exc.code)
             r.bad = True
     try:
         r.kind_text = services.clean_text(raw.get("kind"), label["kind"], required=True, max_length=100)
     except DomainError as exc:
-        plan.add_problem(row_no, "kind", exc.message, exc.code)
-        r.bad = True
+        if is_blank_keep(raw.get("kind")):
+            r.missing["kind"] = exc  # a problem only for a unit that does not exist yet
+        else:
+            plan.add_problem(row_no, "kind", exc.message, exc.code)
+            r.bad = True
     if raw.get("parent_code"):
         try:
             r.parent_code = services.clean_code(raw["parent_code"], label["parent_code"])
@@ -285,7 +321,8 @@ def _compare_unit_row(plan: ImportPlan, r: _UnitRow, rows: dict[str, _UnitRow], 
     if r.kind_text is not None:
         unit.kind, unit.kind_label = parse_kind(r.kind_text, old)
     elif old is None:
-        unit.kind = Unit.Kind.OTHER  # its problem is already reported; don't report it twice
+        unit.kind = Unit.Kind.OTHER  # its problem is reported once, here or when the row was read
+        _report_missing(plan, r)
     for fname, exc in services.check_unit(unit, check_duplicate=False):
         plan.add_problem(r.row, UNIT_FIELD_COLUMNS.get(fname), exc.message, exc.code)
         r.bad = True
@@ -333,15 +370,31 @@ def _unit_value(key: str, text: str) -> dict:
     return {key: text}  # text fields: services.check_unit cleans and checks them
 
 
-def _existing_units(codes: set[str], lock: bool) -> dict[str, Unit]:
+def _existing_units(codes: set[str], lock: bool) -> CodeMatches:
     qs = Unit.objects.annotate(parent_code=F("parent__code"))
     if lock:
         qs = qs.select_for_update(of=("self",))
-    found = {}
-    for chunk in chunks(sorted(codes)):
-        for unit in qs.filter(code__in=chunk):
-            found[unit.code] = unit
-    return found
+    return match_codes(qs, codes)
+
+
+def _spelling(matches: CodeMatches, first: dict[str, str], code: str) -> str:
+    """A code as the import will use it: the stored spelling, else its first spelling in the file."""
+    if not code:
+        return code
+    if matches.get(code) is not None:
+        return matches.canonical(code)
+    return first.setdefault(code.upper(), code)
+
+
+def _canonical_rows(rows: dict[str, "_UnitRow"], matches: CodeMatches) -> dict[str, "_UnitRow"]:
+    first: dict[str, str] = {}
+    out = {}
+    for code, r in rows.items():
+        r.code = _spelling(matches, first, code)
+        out[r.code] = r
+    for r in out.values():
+        r.parent_code = _spelling(matches, first, r.parent_code)
+    return out
 
 
 def _check_tree(plan: ImportPlan, rows: dict[str, "_UnitRow"], existing: dict[str, Unit]):
@@ -414,6 +467,7 @@ class _PersonRow:
     values: dict
     unit_code: str
     bad: bool = False
+    missing: dict = field(default_factory=dict)
 
 
 def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> ImportPlan:
@@ -427,24 +481,24 @@ def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Imp
     first_row: dict[str, int] = {}
 
     for n, (row_no, raw) in enumerate(sheet.rows, start=1):
-        _tick(progress, n, total * 2, _CHECKING)
+        _tick(progress, n, total, _CHECKING)
         code = _row_code(plan, row_no, raw, label["code"], first_row)
         if code is not None:
             rows.append(_read_person_row(plan, row_no, code, raw, label, present))
 
-    people = {}
     qs = Person.objects.select_related("unit")
     if lock:
         qs = qs.select_for_update(of=("self",))
-    for chunk in chunks(sorted(first_row)):
-        people.update({p.code: p for p in qs.filter(code__in=chunk)})
-    units = {}
-    for chunk in chunks(sorted({r.unit_code for r in rows if r.unit_code})):
-        units.update({u.code: u for u in Unit.objects.filter(code__in=chunk)})
+    # Codes as the file writes them, matched whatever their case or the zeros Excel dropped.
+    people = match_codes(qs, {r.code for r in rows})
+    units = match_codes(Unit.objects.all(), {r.unit_code for r in rows if r.unit_code})
+    plan.add_notes(people, {r.code: r.row for r in rows}, "code")
+    plan.add_notes(units, {r.unit_code: r.row for r in reversed(rows)}, "unit_code")
 
     for n, r in enumerate(rows, start=1):
-        _tick(progress, total + n, total * 2, _COMPARING)
-        op = _compare_person_row(plan, r, people.get(r.code), units.get(r.unit_code), scope)
+        _tick(progress, n, total, _COMPARING)
+        r.code = people.canonical(r.code)
+        op = _compare_person_row(plan, r, people.get_stored(r.code), units.get(r.unit_code), scope)
         if op is not None:
             plan.ops.append(op)
     return plan.seal()
@@ -456,19 +510,29 @@ def _read_person_row(plan: ImportPlan, row_no: int, code: str, raw: dict, label:
     try:
         r.unit_code = services.clean_code(raw.get("unit_code"), label["unit_code"])
     except DomainError as exc:
-        plan.add_problem(row_no, "unit_code", exc.message, exc.code)
-        r.bad = True
+        _blank_or_problem(plan, r, "unit_code", raw, exc)
     try:
         category = services.clean_text(raw.get("category"), label["category"], required=True)
         r.values["category"] = parse_category(category)
     except DomainError as exc:
-        plan.add_problem(row_no, "category", exc.message, exc.code)
-        r.bad = True
-    for key in present & {"full_name", "position", "email"}:
-        r.values[key] = raw.get(key, "")
-    if "phone" in present:
-        r.values["phone"] = restore_phone(raw.get("phone", ""))
+        _blank_or_problem(plan, r, "category", raw, exc)
+    # A blank cell keeps what is recorded; "[xoá]" clears it (docs/ARCHITECTURE.md, "Imports").
+    for key in present & {"full_name", "position", "email", "phone"}:
+        text = raw.get(key, "")
+        if is_blank_keep(text):
+            continue
+        text = "" if is_clear(text) else text
+        r.values[key] = restore_phone(text) if key == "phone" else text
     return r
+
+
+def _blank_or_problem(plan: ImportPlan, r, key: str, raw: dict, exc: DomainError) -> None:
+    """A required cell refused: left blank, a problem only if the row creates; else a problem now."""
+    if is_blank_keep(raw.get(key)):
+        r.missing[key] = exc
+    else:
+        plan.add_problem(r.row, key, exc.message, exc.code)
+        r.bad = True
 
 
 def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: Person | None, unit: Unit | None,
@@ -483,6 +547,8 @@ def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: Person | None, uni
         plan.add_problem(r.row, "unit_code", _("There is no unit with the code %(code)s in your part of "
                                                "the tree.") % {"code": r.unit_code}, "unknown_unit")
         r.bad = True
+    if old is None:
+        _report_missing(plan, r)
     person = copy.copy(old) if old is not None else Person(code=r.code)
     for name, value in r.values.items():
         setattr(person, name, value)

@@ -37,6 +37,7 @@ from diemcau.core.excel import (
     reads_inline,
     uncompressed_size,
 )
+from diemcau.core.excel import too_large as excel_too_large
 from diemcau.core.models import AuditEntry
 from diemcau.orgs.scoping import SYSTEM
 
@@ -222,9 +223,7 @@ def import_kinds(user) -> list[str]:
 
 def too_large(size: int, limit: int | None = None) -> DomainError:
     """The error for an upload over the limit (the same words as ``core.excel.read_table``)."""
-    limit = settings.IMPORT_MAX_BYTES if limit is None else limit
-    return DomainError(_("The file is %(size).1f MB; the limit is %(limit).1f MB.")
-                       % {"size": size / 1e6, "limit": limit / 1e6}, "too_large")
+    return excel_too_large(size, settings.IMPORT_MAX_BYTES if limit is None else limit)
 
 
 def read_sheet(kind: str, data: bytes, filename: str) -> Sheet:

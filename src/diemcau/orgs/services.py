@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from diemcau.core import audit, vntext
 from diemcau.core.edits import set_fields
 from diemcau.core.errors import DomainError
-from diemcau.core.vntext import has_markup, looks_like_legacy_font, nfc, search_terms
+from diemcau.core.vntext import by_name, has_markup, looks_like_legacy_font, nfc, search_terms
 from diemcau.orgs.scoping import SYSTEM, forget_scope, require_scope, scope_for
 
 from .models import PATH_STEP, Person, Role, RoleAssignment, Unit, path_segment, path_upper_bound
@@ -58,7 +58,7 @@ def search_units(user, query: str, limit: int = 50, within: Unit | None = None) 
         qs = qs.filter(path__gte=within.path, path__lt=path_upper_bound(within.path))
     for term in search_terms(query):
         qs = qs.filter(name_search__contains=term)
-    return qs.order_by("depth", "name")[:limit]
+    return qs.order_by("depth", by_name())[:limit]
 
 
 def search_people(user, query: str, within: Unit | None = None) -> QuerySet:
@@ -84,14 +84,38 @@ def unit_counts(unit: Unit) -> dict:
         people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
         .values_list("category", "n")
     )
+    declared = {k: v or 0 for k, v in declared.items()}
     return {
         "units": sum(by_kind.values()),
         "by_kind": by_kind,
         "institutions": by_kind.get(Unit.Kind.INSTITUTION, 0),
-        "declared": {k: v or 0 for k, v in declared.items()},
+        "declared": declared,
         "people": people,
         "people_total": sum(people.values()),
+        "roster_gaps": roster_gaps(declared, people),
     }
+
+
+# The declared headcount field of each category of people.
+_DECLARED_OF = {Person.Category.MANAGEMENT: "managers", Person.Category.TEACHER: "teachers",
+                Person.Category.STAFF: "staff"}
+
+
+def roster_gaps(declared: dict, people: dict) -> list[dict]:
+    """Where the declared headcounts and the imported roster disagree, per category of people.
+
+    Nothing when no one was imported yet (a roster not loaded is not a disagreement) or when
+    nothing was declared.
+    """
+    if not sum(people.values()) or not sum(declared.values()):
+        return []
+    gaps = []
+    for category, key in _DECLARED_OF.items():
+        expected, listed = declared.get(key, 0), people.get(category, 0)
+        if expected != listed:
+            gaps.append({"category": category, "label": Person.Category(category).label,
+                         "declared": expected, "listed": listed, "difference": listed - expected})
+    return gaps
 
 
 def institutions_by_level(unit: Unit) -> list[dict]:

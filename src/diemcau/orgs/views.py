@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
+from diemcau.core.vntext import by_name, people_order
 from diemcau.orgs.scoping import scope_for
 
 from . import services
@@ -27,7 +28,7 @@ def tree(request):
     scope = scope_for(request.user)
     if scope.is_empty:
         raise PermissionDenied
-    roots = _with_child_counts(scope.roots()).order_by("name")
+    roots = _with_child_counts(scope.roots()).order_by(by_name())
     return render(request, "orgs/tree.html", {"roots": roots, "q": request.GET.get("q", "")})
 
 
@@ -35,7 +36,7 @@ def tree(request):
 def children(request, pk):
     """The child rows of one unit (an htmx fragment)."""
     unit = _visible_unit(request, pk)
-    rows = _with_child_counts(unit.children.filter(is_active=True)).order_by("kind", "name")
+    rows = _with_child_counts(unit.children.filter(is_active=True)).order_by("kind", by_name())
     return render(request, "orgs/_tree_rows.html", {"units": rows, "parent": unit})
 
 
@@ -57,7 +58,7 @@ def unit_detail(request, pk):
     unit = _visible_unit(request, pk)
     scope = scope_for(request.user)
     trail = [a for a in services.ancestors(unit) if scope.can_see(a)]
-    kids = _with_child_counts(unit.children.all()).order_by("kind", "name")
+    kids = _with_child_counts(unit.children.all()).order_by("kind", by_name())
     page = Paginator(kids, 100).get_page(request.GET.get("page"))
     return render(request, "orgs/unit_detail.html", {
         "unit": unit,
@@ -78,7 +79,7 @@ def people_list(request, pk):
     qs = services.search_people(request.user, q, within=unit).select_related("unit")
     if category in Person.Category.values:
         qs = qs.filter(category=category)
-    page = Paginator(qs.order_by("unit__path", "category", "full_name"), 50).get_page(request.GET.get("page"))
+    page = Paginator(qs.order_by("unit__path", "category", *people_order()), 50).get_page(request.GET.get("page"))
     context = {"unit": unit, "page": page, "q": q, "category": category,
                "categories": Person.Category.choices,
                "contacts": services.can_see_contacts(request.user, unit)}

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
-from diemcau.core.excel import xlsx_response
+from diemcau.core.excel import megabytes, xlsx_response
 from diemcau.orgs.scoping import scope_for
 
 from . import columns, exports, importing, services
@@ -99,7 +99,7 @@ def _start_page(request, kinds, *, error=None, status=200, kind=None):
     unit_id = request.GET.get("unit", "")
     return render(request, "orgs/import_start.html", {
         "specs": specs, "kinds": kinds, "kind": kind or request.GET.get("kind") or kinds[0],
-        "error": error, "recent": recent, "limit_mb": settings.IMPORT_MAX_BYTES / 1e6,
+        "error": error, "recent": recent, "limit_text": megabytes(settings.IMPORT_MAX_BYTES),
         "unit_id": unit_id if unit_id.isdigit() else "",
     }, status=status)
 

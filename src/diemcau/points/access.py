@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from diemcau.core.errors import ScopeError
+from diemcau.core.vntext import by_name
 from diemcau.events.access import line_q
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role, RoleAssignment, Unit, path_upper_bound
@@ -113,4 +114,4 @@ def require_change_point(actor, point: BridgePoint):
 
 def planning_units(user) -> list[Unit]:
     """The units a user plans for by default: the tops of their write scope (not institutions)."""
-    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", "name")[:20])
+    return list(scope_for(user).roots("write").exclude(kind=Unit.Kind.INSTITUTION).order_by("depth", by_name())[:20])

@@ -28,7 +28,16 @@ from django.utils.translation import gettext_lazy
 
 from diemcau.core import audit, staging, tasks
 from diemcau.core.errors import DomainError, ScopeError
-from diemcau.core.excel import Column, Sheet, build_workbook, check_upload, read_table, reads_inline, uncompressed_size
+from diemcau.core.excel import (
+    Column,
+    Sheet,
+    build_workbook,
+    check_upload,
+    read_table,
+    reads_inline,
+    too_large,
+    uncompressed_size,
+)
 from diemcau.core.vntext import fold
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit
@@ -209,8 +218,7 @@ def start_import(user, session: Session, unit: Unit, upload) -> AssignmentImport
     require_scope(user, unit, "write")
     limit = settings.IMPORT_MAX_BYTES
     if upload.size > limit:
-        raise DomainError(_("The file is %(size).1f MB; the limit is %(limit).1f MB.")
-                          % {"size": upload.size / 1e6, "limit": limit / 1e6}, "too_large")
+        raise too_large(upload.size, limit)
     data = b"".join(upload.chunks())
     if not data:
         raise DomainError(_("The file is empty."), "empty_file")

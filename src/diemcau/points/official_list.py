@@ -5,6 +5,7 @@
 from collections import defaultdict
 
 from diemcau.core.errors import ScopeError
+from diemcau.core.vntext import by_name
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import SYSTEM, scope_for
@@ -23,7 +24,7 @@ def official_list(user, conference: Conference, unit: Unit | None = None) -> lis
     if unit is not None and user is not SYSTEM and not scope_for(user).can_see(unit):
         raise ScopeError()
     points = list(points_in_scope(user, conference, within=unit).prefetch_related("sessions")
-                  .order_by("hall__unit__path", "name"))
+                  .order_by("hall__unit__path", by_name()))
     assignments = defaultdict(list)
     for a in (Assignment.objects.filter(point__in=points).select_related("institution")
               .order_by("institution__path")):

@@ -5,6 +5,7 @@ from collections import defaultdict
 
 from django.db.models import Sum
 
+from diemcau.core.vntext import vi_sort_key
 from diemcau.events import services as events
 from diemcau.events.models import Conference
 from diemcau.orgs.models import PATH_STEP, Unit
@@ -90,5 +91,5 @@ def points_rollup(user, conference: Conference) -> list[dict]:
         else:
             roots.append(nodes[path])
     for node in nodes.values():
-        node["children"].sort(key=lambda n: n["unit"].name)
+        node["children"].sort(key=lambda n: vi_sort_key(n["unit"].name))
     return roots

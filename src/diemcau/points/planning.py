@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit, tasks
 from diemcau.core.errors import DomainError, ScopeError
+from diemcau.core.vntext import vi_sort_key
 from diemcau.events import services as events
 from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Unit
@@ -62,6 +63,42 @@ class PlanRequest:
                    pins=[tuple(x) for x in p.get("pins", [])], together=[list(g) for g in p.get("together", [])],
                    respect_groups=bool(p.get("respect_groups")), use_road_distances=bool(p.get("use_road_distances")),
                    method=p.get("method", "heuristic"), time_limit_s=int(p.get("time_limit_s", 20)))
+
+
+def relaying_halls(session: Session, halls) -> dict[int, int]:
+    """Halls whose point relays the conference to other points: hall id -> how many it relays to.
+
+    The planner's default keeps them open ("must open"): closing the point the others relay
+    through (Ba Vì's own office) would cut them off.
+    """
+    from django.db.models import Count
+
+    rows = (BridgePoint.objects.filter(conference=session.conference_id, hall__in=halls)
+            .annotate(n=Count("relay_children")).filter(n__gt=0).values_list("hall_id", "n"))
+    return dict(rows)
+
+
+def explain(proposal: Proposal, comparison: dict) -> list[str]:
+    """What the proposal changes and why, in plain words, naming the method the organiser chose."""
+    result = proposal.result or {}
+    params = proposal.params or {}
+    # The method the organiser chose (the result's own label is the engine's, e.g. "cp-sat").
+    method = _("the exact solver (CP-SAT)") if params.get("method") == "exact" else _("the fast heuristic")
+    lines = [_("Computed with %(method)s: %(open)d points for %(people)s people, to make the total "
+               "travel as short as the seats allow.") % {"method": method, "open": len(result.get("open", [])),
+                                                          "people": result.get("people", 0)}]
+    kept = len(params.get("fixed", []))
+    if kept:
+        lines.append(_("%(n)d halls were kept open because you marked them “must open” (by default the "
+                       "points other points relay through).") % {"n": kept})
+    closed = [r for r in comparison.get("seats", []) if r["closed"] and r["current"]]
+    if closed:
+        lines.append(_("Points that would close: %(names)s; their schools go to the nearest open point "
+                       "with seats.") % {"names": ", ".join(r["hall"].unit.name for r in closed)})
+    lines.append(_("%(moved)d schools change point, %(new)d get one for the first time, %(same)d stay where "
+                   "they are.") % {"moved": comparison.get("moved", 0), "new": comparison.get("new", 0),
+                                   "same": comparison.get("same", 0)})
+    return lines
 
 
 def candidate_halls(user, session: Session, unit: Unit) -> QuerySet:
@@ -308,7 +345,7 @@ def compare(proposal: Proposal) -> dict:
         seat_rows.append({"hall": hall, "point": points_by_hall.get(hid), "capacity": hall.capacity,
                           "current": current_load.get(hid, 0), "proposed": proposed,
                           "opened": hid in open_ids, "closed": hid not in open_ids})
-    seat_rows.sort(key=lambda r: (not r["opened"], -r["proposed"], r["hall"].unit.name))
+    seat_rows.sort(key=lambda r: (not r["opened"], -r["proposed"], vi_sort_key(r["hall"].unit.name)))
     return {"rows": rows, "seats": seat_rows, "moved": moved, "new": new,
             "same": len(rows) - moved - new}
 

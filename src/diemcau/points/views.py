@@ -20,6 +20,7 @@ from diemcau.core import import_progress
 from diemcau.core.errors import DomainError
 from diemcau.core.excel import xlsx_response
 from diemcau.core.forms import attempt, submit
+from diemcau.core.vntext import by_name
 from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
@@ -94,7 +95,7 @@ def point_detail(request, pk):
         sessions.append({"session": s, "assignments": items, "used": used,
                          "percent": min(100, round(100 * used / point.capacity)) if point.capacity else 0})
     can_change = access.can_change_point(request.user, point)
-    children = list(point.relay_children.select_related("hall__unit").order_by("name"))
+    children = list(point.relay_children.select_related("hall__unit").order_by(by_name()))
     parents = []
     if can_change and not point.is_host:
         parents = [p for p in access.visible_points(request.user, point.conference).exclude(pk=point.pk)
@@ -196,7 +197,7 @@ def point_delete(request, pk):
 def hall_list(request):
     """A unit's halls (reused conference after conference), and a form to add one."""
     unit = _work_unit(request)
-    halls = access.halls_in_scope(request.user, within=unit).order_by("unit__path", "name")
+    halls = access.halls_in_scope(request.user, within=unit).order_by("unit__path", by_name())
     form = HallForm(request.POST or None)
     owner = unit
     if request.method == "POST":
@@ -229,7 +230,7 @@ def assign(request, sid):
     unit = _work_unit(request)
     institutions = list(planning.planning_institutions(session, unit))
     points = list(access.points_in_scope(request.user, session.conference, mode="write")
-                  .filter(sessions=session).order_by("hall__unit__path", "name"))
+                  .filter(sessions=session).order_by("hall__unit__path", by_name()))
     by_pk = {p.pk: p for p in points}
     problems = []
     if request.method == "POST":
@@ -298,12 +299,15 @@ def planner(request, sid):
     if proposal:
         return redirect("points:proposal", proposal.pk)
     chosen = set(form.cleaned_data.get("halls", [])) if form.is_bound and hasattr(form, "cleaned_data") else None
-    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set()
+    relaying = planning.relaying_halls(session, halls)
+    # By default the points others relay through stay open; the organiser may untick them.
+    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set(relaying)
     sizes = assignment.declared_staff(u.pk for u in institutions)
     return render(request, "points/planner.html", {
         "session": session, "conference": session.conference, "unit": unit, "form": form,
         "halls": [{"hall": h, "checked": h.pk in chosen if chosen is not None else True,
-                   "fixed": h.pk in fixed, "existing": h.pk in existing} for h in halls],
+                   "fixed": h.pk in fixed, "existing": h.pk in existing, "relays": relaying.get(h.pk, 0)}
+                  for h in halls],
         "institutions": len(institutions), "people": sum(sizes.values()),
         "seats": sum(h.capacity for h in halls),
         "road_pairs": RoadDistance.objects.filter(hall__in=halls).count(),
@@ -355,6 +359,7 @@ def proposal_detail(request, pk):
             row["n"] = numbers.get(row["hall"].pk)
         context.update({
             "comparison": comparison, "map": drawing, "result": result,
+            "explanation": planning.explain(proposal, comparison),
             "avg_km": round(result["travel_person_km"] / result["people"], 2) if result["people"] else 0,
             "used_pct": round(100 * result["people"] / result["seats"]) if result["seats"] else 0,
         })

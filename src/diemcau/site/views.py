@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from diemcau.core import audit
 from diemcau.core.excel import build_workbook, xlsx_response
 from diemcau.core.models import AuditEntry
-from diemcau.core.vntext import SEARCH, strip_unsafe
+from diemcau.core.vntext import SEARCH, by_name, strip_unsafe
 from diemcau.events.access import visible_conferences
 from diemcau.orgs.models import Person
 from diemcau.orgs.scoping import scope_for
@@ -21,6 +21,7 @@ from diemcau.orgs.services import institutions_by_level, unit_counts
 from diemcau.orgs.signin import SignInForm
 from diemcau.voice import answers
 
+from . import audit_sentences
 from .participant import is_participant
 from .views_participant import participant_home
 
@@ -46,7 +47,7 @@ def home(request):
     if is_participant(request.user):
         return participant_home(request)
     scope = scope_for(request.user)
-    roots = list(scope.roots().order_by("name")[:20])
+    roots = list(scope.roots().order_by(by_name())[:20])
     cards = []
     for unit in roots[:4]:
         counts = unit_counts(unit)
@@ -88,16 +89,18 @@ def audit_log(request):
             "export": "audit_log", "rows": len(entries), "filters": {"action": action}, "contacts": False})
         return xlsx_response(content, "nhat-ky-thao-tac.xlsx")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    for entry in page:
+    page.object_list = list(page.object_list)
+    for entry in page.object_list:
         entry.changes = _changes(entry.before, entry.after)
         entry.who = _who(entry)
+    audit_sentences.describe(page.object_list, lambda entry: entry.who)
     return render(request, "site/audit_log.html", {"page": page, "action": action})
 
 
 def _who(entry) -> str:
     """Who acted: the account, "Ẩn danh" for an anonymous item's own act (never its author), or the system."""
     if entry.actor:
-        return str(entry.actor)
+        return entry.actor.get_full_name() or entry.actor.get_username()
     if isinstance(entry.after, dict) and entry.after.get("anonymous"):
         return _("Anonymous")
     return _("system")

@@ -1,6 +1,6 @@
 """Websockets of the voice module: moderation queues, ranked lists and the question on air, live.
 
-``/ws/voice/<cid>/moderate/`` (moderators), ``/ws/voice/<cid>/ranked/[?below=1]`` and
+``/ws/voice/<cid>/moderate/`` (moderators), ``/ws/voice/<cid>/ranked/[?below=0]`` and
 ``/ws/voice/<cid>/on-air/`` (anyone taking part in the conference) send server-rendered HTML whose
 top elements carry the ids of the page's parts; htmx's ws extension swaps them. Anonymous users are
 closed with 4401, a conference or page outside the user's scope with 4403 (as the page answers 404).
@@ -75,7 +75,7 @@ class VoicePageConsumer(hubs.HubViewer, AsyncWebsocketConsumer):
         page, cid = kwargs["page"], kwargs["conference_id"]
         if not await self._allowed(user, page, cid):
             return None
-        below = page == "ranked" and query.get("below") == ["1"]
+        below = page == "ranked" and query.get("below") != ["0"]
         # The question on air reads the same for everyone who may see it: one render for all.
         key = (page, cid, None if page == "on-air" else user.pk, below)
         group = on_air_group(cid) if page == "on-air" else opinions_group(cid)

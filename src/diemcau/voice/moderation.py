@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from diemcau.core import audit
 from diemcau.core.broadcast import publish_on_commit
-from diemcau.core.errors import DomainError
+from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.vntext import nfc
 from diemcau.orgs.models import Role, Unit
 from diemcau.orgs.scoping import scope_for
@@ -205,3 +205,43 @@ def national(user, conference):
     if top is None:
         return Opinion.objects.none()
     return ranked(user, conference, unit=top)
+
+
+# --- many items at once -------------------------------------------------------------------------
+
+BULK_ACTIONS = ("approve", "forward")
+BULK_MAX = 200
+
+
+def bulk(user, conference, action: str, ids: list[int]) -> dict:
+    """Approve or forward the chosen items in one call: each as its own action (locked, logged,
+    audited, published on commit), those a rule refuses left as they are and listed with why.
+
+    Returns ``{"done": [pk, ...], "refused": [(pk, message), ...]}``. Items outside the moderator's
+    scope or of another conference are refused like absent ones.
+    """
+    if action not in BULK_ACTIONS:
+        raise DomainError(_("This action cannot be applied to several items."), "bad_bulk_action")
+    ids = list(dict.fromkeys(int(i) for i in ids))[:BULK_MAX]
+    if not ids:
+        raise DomainError(_("Choose at least one item."), "nothing_chosen")
+    one = approve if action == "approve" else forward
+    items = {o.pk: o for o in Opinion.objects.filter(conference=conference, pk__in=ids).select_related("at_unit")}
+    done, refused = [], []
+    for pk in ids:
+        opinion = items.get(pk)
+        try:
+            if opinion is None:
+                raise ScopeError()
+            with transaction.atomic():
+                one(user, opinion)
+            done.append(pk)
+        except ScopeError:
+            refused.append((pk, _("Not found.")))
+        except DomainError as exc:
+            refused.append((pk, exc.message))
+    if done:
+        audit.record(user, f"voice.opinion.bulk_{action}", conference, unit_path=conference.host_unit.path,
+                     after={"items": done, "refused": [pk for pk, _m in refused]},
+                     object_repr=str(conference)[:300])
+    return {"done": done, "refused": refused}

@@ -7,6 +7,7 @@ urlpatterns = [
     path("<int:conference_id>/", views.send, name="send"),
     path("<int:conference_id>/similar/", views.similar, name="similar"),
     path("<int:conference_id>/moderate/", views.moderate, name="moderate"),
+    path("<int:conference_id>/moderate/bulk/", views.moderate_bulk, name="moderate-bulk"),
     path("<int:conference_id>/ranked/", views.ranked, name="ranked"),
     path("<int:conference_id>/on-air/", views.on_air, name="on-air"),
     path("<int:conference_id>/director/", views.director, name="director"),

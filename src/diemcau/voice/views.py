@@ -124,14 +124,37 @@ def moderate(request, conference_id):
     """The moderator's queue: pending items in scope, suggested duplicates, what reached this level."""
     conference = _conference(request, conference_id)
     _require_moderator(request, conference)
-    return render(request, "voice/moderate.html", pages.moderation_context(request.user, conference))
+    filters = pages.QueueFilters.from_query(request.GET)
+    return render(request, "voice/moderate.html", pages.moderation_context(request.user, conference, filters))
+
+
+@login_required
+@require_POST
+def moderate_bulk(request, conference_id):
+    """Approve or forward the ticked items of the queue: one service call, each item logged and audited."""
+    conference = _conference(request, conference_id)
+    _require_moderator(request, conference)
+    ids = [int(i) for i in request.POST.getlist("items") if i.isdigit()]
+    try:
+        result = moderation.bulk(request.user, conference, request.POST.get("action", ""), ids)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result["done"]:
+            messages.success(request, _("%(n)d items done.") % {"n": len(result["done"])})
+        for pk, message in result["refused"][:20]:
+            messages.error(request, _("Item #%(pk)d: %(message)s") % {"pk": pk, "message": message})
+    back = request.POST.get("next", "")
+    query = back if back.startswith("?") and "\n" not in back else ""
+    return redirect(reverse("voice:moderate", args=[conference.pk]) + query)
 
 
 @login_required
 def ranked(request, conference_id):
     """What came up to the user's level (the ministry: the national list), ranked, with counts."""
     conference = _conference(request, conference_id)
-    below = request.GET.get("below") == "1"
+    # The moderator's whole subtree by default; "?below=0" keeps to what reached their level.
+    below = request.GET.get("below") != "0"
     return render(request, "voice/ranked.html", pages.ranked_context(request.user, conference, below))
 
 

@@ -43,5 +43,4 @@ class Command(BaseCommand):
             ))
         if report.accounts:
             self.stdout.write(f"Created accounts: {', '.join(report.accounts)}")
-        self.stdout.write("")
-        self.stdout.write(demo.format_accounts(seed))
+        # The accounts table is printed once, by ``make serve`` (``manage.py demo_accounts``).

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from diemcau.core.acting import system_scope
 from diemcau.core.errors import DomainError
-from diemcau.demo import convocations
+from diemcau.demo import convocations, in_progress
 from diemcau.demo import events as demo
 
 
@@ -33,3 +33,12 @@ class Command(BaseCommand):
         )
         for name, used, capacity in report.loads:
             self.stdout.write(f"  {used:>4}/{capacity:<4} {name}")
+        # The conference under way, so every board has something to show (idempotent).
+        morning = demo.loaded().sessions.order_by("starts_at").first()
+        under_way = in_progress.start(morning)
+        if under_way.skipped:
+            self.stdout.write(f"Not started: {under_way.skipped}.")
+        else:
+            self.stdout.write(f"Under way: {under_way.checkins} new check-ins"
+                              + (f", a floor request from {under_way.floor_request}." if under_way.floor_request
+                                 else "."))
