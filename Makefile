@@ -4,6 +4,8 @@
 #   make test    the whole suite (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
 #   make lint    ruff and lint-imports (the layers: docs/ARCHITECTURE.md, "Layout")
 #   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
+#   make cluster        (root) diemcau on a harness of network namespaces: nginx, two app hosts,
+#                PostgreSQL + Redis, the demo; prints the URL (http://10.210.0.3/). make cluster-down
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -16,7 +18,7 @@ APT_DEMO := python3-venv python3-dev gettext janus ffmpeg fonts-dejavu-core libp
 APT_TEST := $(APT_DEMO) postgresql chromium redis-server
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo
+.PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo cluster cluster-down
 
 # --- installation ---------------------------------------------------------------------------
 deps-demo:
@@ -86,6 +88,17 @@ test: $(VENV)/.installed messages
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports --no-logo
+
+# --- the cluster harness (deploy/cluster/harness.py; docs/OPERATIONS.md, "The cluster harness") ---
+APT_CLUSTER := postgresql nginx redis-server openssl iproute2
+cluster: $(VENV)/.installed messages
+	@missing=$$(for p in $(APT_CLUSTER); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	$(SUDO) $(PY) deploy/cluster/harness.py up --scenario demo
+
+cluster-down:
+	$(SUDO) $(PY) deploy/cluster/harness.py down
 
 # --- benchmarks -----------------------------------------------------------------------------
 bench-%: $(VENV)/.installed messages

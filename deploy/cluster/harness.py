@@ -31,6 +31,7 @@ App hosts get their configuration only from the environment, written once per ``
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import secrets
@@ -40,8 +41,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +128,7 @@ def network_down() -> None:
             run("ip", "netns", "del", ns, check=False)
     for host in HOSTS:
         if Path(f"/sys/class/net/{_veth(host)}").exists():
-            run("ip", "link", "del", _veth(host), check=False)
+            run("ip", "link", "del", _veth(host), check=False, quiet=True)
     if Path(f"/sys/class/net/{BRIDGE}").exists():
         run("ip", "link", "del", BRIDGE, check=False)
 
@@ -169,13 +168,15 @@ def redis_ping(host: str, port: int) -> bool:
         return False
 
 
-def http_ok(url: str, host_header: str | None = None) -> bool:
-    request = urllib.request.Request(url, headers={"Host": host_header} if host_header else {})
+def http_ok(host: str, port: int, path: str, host_header: str) -> bool:
+    conn = http.client.HTTPConnection(host, port, timeout=3)
     try:
-        with urllib.request.urlopen(request, timeout=3) as reply:
-            return reply.status == 200
-    except (OSError, urllib.error.URLError):
+        conn.request("GET", path, headers={"Host": host_header})
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
         return False
+    finally:
+        conn.close()
 
 
 # --- the cluster --------------------------------------------------------------------------------
@@ -335,7 +336,7 @@ class Cluster:
 
     def wait_asgi(self, host: str, proc: subprocess.Popen | None = None) -> None:
         wait_for(f"the ASGI server on {host}",
-                 lambda: http_ok(f"http://{address(host)}:{APP_PORT}/healthz", address("proxy")), 300, proc,
+                 lambda: http_ok(address(host), APP_PORT, "/healthz", address("proxy")), 300, proc,
                  self.dir(host) / "asgi.log")
 
     def start_worker(self, host: str) -> None:
