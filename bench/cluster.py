@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -78,16 +79,18 @@ def curve_run(c, world: dict, people: list, args, tag: str) -> tuple[load.Outcom
     queue = list(reversed(schedule))
     results = []
 
+    stop_at = start + args.curve_seconds * 1.5  # bounded in time: what the stack did not take is dropped
+
     def kiosk():
         while True:
             with lock:
-                if not queue:
+                if not queue or time.monotonic() > stop_at:
                     return
                 at, person = queue.pop()
             delay = start + at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            results.append(load.send_checkins(PROXY, world, [person], threads=1, tag=tag, deadline_s=60))
+            results.append(load.send_checkins(PROXY, world, [person], threads=1, tag=tag, deadline_s=30))
 
     threads = [threading.Thread(target=kiosk, daemon=True) for _ in range(args.kiosks)]
     for t in threads:
@@ -164,7 +167,12 @@ def stored_count(c, client_ids) -> int:
     return total
 
 
+def _terminated(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")  # so the cluster is taken down (finally)
+
+
 def main(argv=None) -> dict:
+    signal.signal(signal.SIGTERM, _terminated)
     args = parse_args(argv)
     reason = harness.available()
     if reason:
@@ -197,13 +205,15 @@ def main(argv=None) -> dict:
         outcomes.append(one)
         log(f"curve, 1 app host: peak {per_s_1}/s, {len(one.acked)} acked, {dict(one.statuses)}")
         c.start_host("app2")
-        kill = app_kill(c, world, take(args.burst))
+        # The faults' bursts sized to what the stack takes here (~20 s of check-ins), within --burst.
+        burst = max(100, min(args.burst, int(per_s_2 * 20)))
+        kill = app_kill(c, world, take(burst))
         outcomes.append(kill)
         kill_stored = stored_count(c, kill.acked)
         log(f"app1 killed mid-burst: {len(kill.acked)} acked, {kill_stored} stored, {dict(kill.statuses)}")
         recovered = redis_restart(c, world, take(5))
         log(f"redis restarted: board current after {recovered} s")
-        pg = pg_restart(c, world, take(390))
+        pg = pg_restart(c, world, take(max(50, min(390, int(per_s_2 * 10)))))
         outcomes.append(pg)
         pg_stored = stored_count(c, pg.acked)
         log(f"postgres restarted: {len(pg.acked)} acked, {pg_stored} stored, {dict(pg.statuses)}")
@@ -213,6 +223,8 @@ def main(argv=None) -> dict:
             "asgi": f"uvicorn, {harness.ASGI_WORKERS} workers per app host",
             "people": world["people"], "points": len(world["operators"]), "scale": args.scale,
             "checkins_acked": len(acked), "checkins_stored": stored_count(c, acked),
+            "curve_people": args.curve_people, "curve_seconds": args.curve_seconds, "kiosks": args.kiosks,
+            "curve_acked_2_apps": len(two.acked), "curve_acked_1_app": len(one.acked), "app_kill_burst": burst,
             "app_kill_lost": len(kill.acked) - kill_stored, "app_kill_unacked": len(kill.unacked),
             "app_kill_failed_over": kill.failed_over,
             "task_kill_completed_once": None,  # the import scaffold is tests/cluster's; see docs/BENCHMARKS.md

@@ -236,6 +236,11 @@ class Cluster:
             "DIEMCAU_DEMO_DAY": "today",
             "DIEMCAU_CHECKIN_MARGIN_BEFORE_MINUTES": "720",
             "DIEMCAU_CHECKIN_MARGIN_AFTER_MINUTES": "720",
+            # A killed task worker's job is taken for dead after 8 s without a heartbeat (60 s in
+            # production), so the fault tests see it re-run within their time.
+            "DIEMCAU_JOB_LEASE_SECONDS": "8",
+            "DIEMCAU_JOB_HEARTBEAT_SECONDS": "1",
+            "DIEMCAU_JOB_REAP_SECONDS": "2",
             "DIEMCAU_CLUSTER_PG_PASSWORD": pg_password,
             "DIEMCAU_CLUSTER_SCENARIO": scenario,
         }
@@ -340,7 +345,10 @@ class Cluster:
                  self.dir(host) / "asgi.log")
 
     def start_worker(self, host: str) -> None:
-        self.spawn(host, "worker", self.worker_command(host))
+        """The task worker, restarted when it exits, as systemd's ``Restart=always`` does in production
+        (``run_jobs`` exits when its Redis connection breaks). ``kill_service`` ends the loop too."""
+        loop = 'while :; do "$@"; echo "task worker exited ($?); starting it again in 1 s"; sleep 1; done'
+        self.spawn(host, "worker", ["sh", "-c", loop, "worker", *self.worker_command(host)])
 
     def start_nginx(self) -> None:
         conf = self.render_nginx()
@@ -493,6 +501,7 @@ class Cluster:
     def up(self, scenario: str = "demo") -> None:
         started = time.monotonic()
         self.down(quiet=True)
+        shutil.rmtree(self.var, ignore_errors=True)  # an earlier run's data, pids and logs
         self.var.mkdir(parents=True, exist_ok=True)
         self.write_env(scenario)
         network_up()

@@ -8,7 +8,8 @@ Loads the national world from seed 2023 at ``--scale`` (``load_demo --size natio
 demo accounts come with it), then the check-in benchmark's conference: one morning session, bridge
 points with halls, every institution assigned, one signed-in operator per point
 (``bench/checkin.py``: ``make_points``, ``sign_in_operators``, ``arrivals``: written once, used here),
-and a signed-in session for the national organiser ``bo`` (to watch the board). Prints one JSON
+a signed-in session for the national organiser ``bo`` (to watch the board) and one for Ba Vì's
+organiser ``bavi`` (to import people). Prints one JSON
 object: session, ministry, operators' cookies, the board viewer's cookie and ``--people`` arrivals
 in the order of the morning's curve.
 """
@@ -73,6 +74,13 @@ def main() -> None:
 
         world["ministry_id"] = Unit.objects.get(code=admin_data.MINISTRY_CODE).pk
         world["viewer_cookie"] = viewer_cookie("bo")
+        # Ba Vì's organiser imports people into Ba Vì's schools (the task-worker fault).
+        from diemcau.demo.org_tree import BA_VI_CODE
+
+        world["importer_cookie"] = viewer_cookie("bavi")
+        ba_vi = Unit.objects.get(code=BA_VI_CODE)
+        world["import_units"] = list(Unit.objects.filter(parent=ba_vi, kind=Unit.Kind.INSTITUTION)
+                                     .order_by("code").values_list("code", flat=True)[:20])
         world["arrivals"] = bench.arrivals(world, args.people, args.seed)
         world["people"] = report.people_total
     print(json.dumps(world))
