@@ -4,14 +4,13 @@ Each test drives the real stack through nginx on the proxy host: uvicorn on app1
 PostgreSQL and Redis on db, the task worker on each app host.
 """
 
-import http.client
 import os
 import threading
 import time
 
 import pytest
 
-from .conftest import BURST, PROXY, harness, load, stored, take
+from .conftest import BURST, PROXY, harness, imports, load, stored, take
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -91,75 +90,19 @@ def test_postgres_restarted_nothing_acknowledged_lost(cluster):
     assert errors <= {0, 500, 502, 503}, outcome.statuses
 
 
-def _multipart(fields: dict, filename: str, content: bytes) -> tuple[bytes, str]:
-    boundary = "diemcau-cluster-boundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 f"Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def _post_form(c, path: str, body: bytes, content_type: str) -> tuple[int, str]:
-    conn = http.client.HTTPConnection(PROXY, 80, timeout=120)
-    try:
-        conn.request("POST", path, body, {
-            "Host": PROXY, "Content-Type": content_type, "X-CSRFToken": load.CSRF,
-            "Cookie": f"csrftoken={load.CSRF}; sessionid={c.world['importer_cookie']}"})
-        reply = conn.getresponse()
-        reply.read()
-        return reply.status, reply.getheader("Location", "")
-    finally:
-        conn.close()
-
-
-def _wait_sql(c, sql: str, done, timeout: float) -> str:
-    end = time.monotonic() + timeout
-    while True:
-        value = c.psql(None, sql).strip()
-        if done(value) or time.monotonic() > end:
-            return value
-        time.sleep(0.1)
-
-
 def test_task_worker_killed_mid_import(cluster):
     """The task worker dies while applying an import sent through nginx: the import completes exactly once.
 
-    Today's worker is ``manage.py run_jobs`` (leases, re-queued by the other host's worker); issue 12's
-    part 1 swaps it for Celery in ``harness.Cluster.worker_command`` and this test stays as it is.
+    Today's worker is ``manage.py run_jobs`` (leases; the job is re-run after its lease expires);
+    issue 12's part 1 swaps it for Celery in ``harness.Cluster.worker_command``, and this test stays.
     """
-    c = cluster
     rows = int(os.environ.get("DIEMCAU_CLUSTER_IMPORT_ROWS", "20000"))
-    units = c.world["import_units"]
-    lines = ["Mã cá nhân,Họ và tên,Mã đơn vị,Nhóm"]
-    lines += [f"CLT{i:06d},Nguyễn Thị Cụm {chr(65 + i % 26)},{units[i % len(units)]},Giáo viên" for i in range(rows)]
-    body, content_type = _multipart({"kind": "people", "csrfmiddlewaretoken": load.CSRF}, "nguoi.csv",
-                                    ("\n".join(lines) + "\n").encode())
-    status, location = _post_form(c, "/orgs/import/", body, content_type)
-    assert status == 302 and "/orgs/import/" in location, (status, location)
-    batch = int(location.rstrip("/").rsplit("/", 1)[1])
-    state = _wait_sql(c, f"SELECT status FROM orgs_importbatch WHERE id = {batch}",
-                      lambda s: s not in ("pending", ""), 180)
-    assert state == "ready", state
-    status, _ = _post_form(c, f"/orgs/import/{batch}/confirm/", f"csrfmiddlewaretoken={load.CSRF}".encode(),
-                           "application/x-www-form-urlencoded")
-    assert status in (200, 302), status
-    job_sql = (f"SELECT id, status, worker FROM core_job WHERE kind = 'orgs.import_apply' "
-               f"AND params->>'batch_id' = '{batch}'")
-    job = _wait_sql(c, job_sql, lambda s: "\trunning\t" in s and s.split("\t")[2], 120)
-    job_id, job_status, worker = job.split("\t")
-    assert job_status == "running", job
-    pid = int(worker.rsplit(":", 1)[1])
-    host = next(h for h in harness.APP_HOSTS if pid in harness.namespace_pids(h))
-    c.kill_service(host, "worker")  # SIGKILL mid-apply: its transaction rolls back, its lease expires
-    assert c.psql(None, f"SELECT status FROM orgs_importbatch WHERE id = {batch}").strip() != "applied", \
-        "the import finished before the worker was killed: raise DIEMCAU_CLUSTER_IMPORT_ROWS"
-    c.start_worker(host)
-    state = _wait_sql(c, f"SELECT status FROM orgs_importbatch WHERE id = {batch}",
-                      lambda s: s in ("applied", "failed"), 240)
-    assert state == "applied", state
-    done = c.psql(None, f"SELECT status, attempts FROM core_job WHERE id = {job_id}").split()
-    assert done[0] == "done" and int(done[1]) >= 2, done  # re-run after the kill, and finished
-    assert int(c.psql(None, "SELECT count(*) FROM orgs_person WHERE code LIKE 'CLT%'")) == rows
-    assert int(c.psql(None, f"SELECT count(*) FROM core_auditentry WHERE action = 'import.applied' "
-                            f"AND object_id = '{batch}'")) == 1
+    outcome = imports.import_with_worker_killed(cluster, cluster.world, rows)
+    assert outcome["previewed"] == "ready", outcome
+    assert outcome["killed_host"], f"no worker was seen running the apply job: {outcome}"
+    assert outcome["killed_while_running"], "the import finished before its worker was killed: more rows"
+    assert outcome["final"] == "applied", outcome
+    assert outcome["job_status"] == "done" and outcome["job_attempts"] >= 2, outcome  # re-run, finished
+    assert outcome["people"] == rows, outcome  # each person once: the killed run left nothing behind
+    assert outcome["audit_entries"] == 1, outcome
+    assert imports.completed_once(outcome)
