@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "cluster"))
 
 import harness  # noqa: E402
+import imports  # noqa: E402, F401  (the tests import it from here)
 
 import load  # noqa: E402
 
