@@ -54,7 +54,8 @@ def parse_args(argv=None):
     p.add_argument("--scale", type=float, default=0.05, help="fraction of the nation's district offices")
     p.add_argument("--curve-people", type=int, default=3000, help="arrivals replayed in each curve run")
     p.add_argument("--curve-seconds", type=float, default=40.0, help="the 30-minute curve compressed to this")
-    p.add_argument("--kiosks", type=int, default=32, help="concurrent kiosk connections")
+    p.add_argument("--kiosks", type=int, default=16,
+                   help="concurrent kiosk connections (2 app hosts × 2 workers × a pool of 8 connections = 32)")
     p.add_argument("--burst", type=int, default=1000, help="check-ins of the app-kill burst")
     p.add_argument("--import-rows", type=int, default=20000, help="people in the import whose worker is killed")
     p.add_argument("--keep", action="store_true", help="leave the cluster up afterwards")

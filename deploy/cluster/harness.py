@@ -258,7 +258,7 @@ class Cluster:
         if host in self.cpus:
             prefix += ["taskset", "-c", str(self.cpus[host])]
         if user:
-            prefix += ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"]
+            prefix += as_user(user)
         log_path = self.dir(host) / f"{name}.log"
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(prefix + argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -421,11 +421,10 @@ class Cluster:
         (db / "run").mkdir()
         password_file = db / "pwfile"
         password_file.write_text(self.app_env()["DIEMCAU_CLUSTER_PG_PASSWORD"] + "\n")
-        _let_postgres_in(self.var)
         shutil.chown(db, "postgres", "postgres")
         for path in (db / "run", password_file):
             shutil.chown(path, "postgres", "postgres")
-        run("setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "initdb"),
+        run(*as_user("postgres"), str(PG_BIN / "initdb"),
             "-D", str(db / "pgdata"), "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer",
             "--auth-host=scram-sha-256", f"--pwfile={password_file}", cwd=str(db))
         with open(db / "pgdata" / "pg_hba.conf", "a") as hba:
@@ -574,13 +573,11 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _let_postgres_in(var: Path) -> None:
-    """The postgres user must reach var/cluster/db: traverse-only (x) on the folders above it."""
-    path = var.resolve()
-    for folder in [path, *path.parents]:
-        mode = folder.stat().st_mode
-        if not mode & 0o001:
-            folder.chmod(mode | 0o001)
+def as_user(user: str) -> list[str]:
+    """Run as ``user`` (PostgreSQL refuses root), allowed to traverse folders closed to it: var/ is
+    mode 0700 (every diemcau start makes it so), and the harness keeps PostgreSQL's data under it."""
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search"]
 
 
 def render_template(template: str, values: dict) -> str:

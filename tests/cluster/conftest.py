@@ -1,4 +1,4 @@
-"""The cluster harness for the fault tests: one for the whole folder (``deploy/cluster/harness.py``).
+"""The cluster harness for the fault tests (``deploy/cluster/harness.py``): one for the folder, then down.
 
 Skipped, with the reason, when not root or when ``ip netns`` (or nginx, redis-server, PostgreSQL
 15) is missing. ``DIEMCAU_CLUSTER_CHECKINS`` sets the size of the app-kill burst (default 2,000).
@@ -30,9 +30,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.cluster)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster():
-    """The harness up with no scenario, then a small national world (scale 0.003, ~10,000 people)."""
+    """The harness up with no scenario, then a small national world (scale 0.003, ~10,000 people).
+
+    One for this folder (package scope): it is taken down before the rest of the suite goes on.
+    """
     reason = harness.available()
     if reason:
         pytest.skip(reason)
