@@ -271,10 +271,10 @@ class Cluster:
         path = self.var / host / f"{name}.pid"
         try:
             pid = int(path.read_text())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
             return None
+        return None if state in ("Z", "X") else pid  # a killed process not yet reaped is gone
 
     def manage(self, host: str, *args: str, timeout: float = 1800, capture: bool = False) -> str:
         """``manage.py ARGS`` in ``host``'s namespace with the app environment; its output when asked."""
