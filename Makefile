@@ -5,6 +5,8 @@
 #                (PostgreSQL when DATABASE_URL is set, plus a smoke run on SQLite)
 #   make lint    ruff and lint-imports (the layers: docs/ARCHITECTURE.md, "Layout")
 #   make bench-<name>   one benchmark from bench/<name>.py (load, planner, voice, ...)
+#   make cluster        (root) diemcau on a harness of network namespaces: nginx, two app hosts,
+#                PostgreSQL + Redis, the demo; prints the URL (http://10.210.0.3/). make cluster-down
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,11 +15,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_DEMO := python3-venv python3-dev gettext janus ffmpeg fonts-dejavu-core fonts-noto-color-emoji libpango-1.0-0 libpangoft2-1.0-0
-APT_TEST := $(APT_DEMO) postgresql chromium redis-server poppler-utils
+APT_DEMO := python3-venv python3-dev gettext redis-server janus ffmpeg fonts-dejavu-core fonts-noto-color-emoji libpango-1.0-0 libpangoft2-1.0-0
+APT_TEST := $(APT_DEMO) postgresql chromium poppler-utils nginx iproute2 openssl
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo
+.PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo cluster cluster-down
 
 # --- installation ---------------------------------------------------------------------------
 deps-demo:
@@ -97,6 +99,17 @@ test: deps-test $(VENV)/.installed messages
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports --no-logo
+
+# --- the cluster harness (deploy/cluster/harness.py; docs/OPERATIONS.md, "The cluster harness") ---
+APT_CLUSTER := postgresql nginx redis-server openssl iproute2
+cluster: deps-test $(VENV)/.installed messages
+	@missing=$$(for p in $(APT_CLUSTER); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	$(SUDO) $(PY) deploy/cluster/harness.py up --scenario demo
+
+cluster-down:
+	$(SUDO) $(PY) deploy/cluster/harness.py down
 
 # --- benchmarks -----------------------------------------------------------------------------
 bench-%: $(VENV)/.installed messages
