@@ -237,10 +237,12 @@ class Cluster:
             "DIEMCAU_CHECKIN_MARGIN_BEFORE_MINUTES": "720",
             "DIEMCAU_CHECKIN_MARGIN_AFTER_MINUTES": "720",
             # A killed task worker's job is taken for dead after 8 s without a heartbeat (60 s in
-            # production), so the fault tests see it re-run within their time.
-            "DIEMCAU_JOB_LEASE_SECONDS": "8",
-            "DIEMCAU_JOB_HEARTBEAT_SECONDS": "1",
-            "DIEMCAU_JOB_REAP_SECONDS": "2",
+            # production) and sent again by beat within 2 s, so the fault tests see it re-run in time;
+            # its unacknowledged message comes back after 30 s (300 s in production).
+            "DIEMCAU_TASK_LEASE_SECONDS": "8",
+            "DIEMCAU_TASK_HEARTBEAT_SECONDS": "1",
+            "DIEMCAU_TASK_RECOVER_SECONDS": "2",
+            "CELERY_VISIBILITY_TIMEOUT": "30",
             "DIEMCAU_CLUSTER_PG_PASSWORD": pg_password,
             "DIEMCAU_CLUSTER_SCENARIO": scenario,
         }
@@ -330,8 +332,11 @@ class Cluster:
                 "--timeout-graceful-shutdown", "5"]
 
     def worker_command(self, host: str) -> list[str]:
-        """The task worker of an app host (part 1 of issue 12 swaps it for ``celery -A diemcau worker``)."""
-        return [self.python, str(ROOT / "manage.py"), "run_jobs", "--poll", "1"]
+        """The Celery worker of an app host; the first app host also runs beat (the periodic recovery of
+        stranded jobs), as one host does in production (``deploy/systemd/diemcau-worker.service``)."""
+        beat = ["-B", "--schedule", str(self.var / host / "celerybeat-schedule")] if host == APP_HOSTS[0] else []
+        return [self.python, "-m", "celery", "-A", "diemcau", "worker", "-l", "WARNING", "-n", f"worker@{host}",
+                *beat]
 
     def start_asgi(self, host: str, wait: bool = True) -> subprocess.Popen:
         proc = self.spawn(host, "asgi", self.asgi_command(host))
@@ -346,7 +351,7 @@ class Cluster:
 
     def start_worker(self, host: str) -> None:
         """The task worker, restarted when it exits, as systemd's ``Restart=always`` does in production
-        (``run_jobs`` exits when its Redis connection breaks). ``kill_service`` ends the loop too."""
+        (a worker that loses Redis for too long exits). ``kill_service`` ends the loop too."""
         loop = 'while :; do "$@"; echo "task worker exited ($?); starting it again in 1 s"; sleep 1; done'
         self.spawn(host, "worker", ["sh", "-c", loop, "worker", *self.worker_command(host)])
 

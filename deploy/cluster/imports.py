@@ -4,8 +4,8 @@ Standard library only. :func:`import_with_worker_killed` uploads a people CSV as
 (``POST /orgs/import/``, big enough that both its preview and its apply are background jobs), waits
 for the preview, confirms it, waits until a task worker runs the apply job, SIGKILLs that worker
 (its transaction rolls back; its lease expires), starts it again, and waits for the batch's end.
-Today's worker is ``manage.py run_jobs``; with Celery only ``harness.Cluster.worker_command`` changes
-(the job row keeps ``worker`` = ``host:pid`` of the process running it).
+The worker is Celery's (``harness.Cluster.worker_command``); the job row keeps ``worker`` = ``host:pid``
+of the pool process running it, which tells the host whose worker to kill.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ def test_postgres_restarted_nothing_acknowledged_lost(cluster):
 def test_task_worker_killed_mid_import(cluster):
     """The task worker dies while applying an import sent through nginx: the import completes exactly once.
 
-    Today's worker is ``manage.py run_jobs`` (leases; the job is re-run after its lease expires);
-    issue 12's part 1 swaps it for Celery in ``harness.Cluster.worker_command``, and this test stays.
+    The worker is Celery's with late acknowledgement; the killed run's lease expires and beat sends the
+    job again (or its unacknowledged message comes back), and the second run applies it.
     """
     rows = int(os.environ.get("DIEMCAU_CLUSTER_IMPORT_ROWS", "20000"))
     outcome = imports.import_with_worker_killed(cluster, cluster.world, rows)
