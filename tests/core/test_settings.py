@@ -71,7 +71,7 @@ def test_the_settings_our_code_reads_say_what_they_mean():
 def test_a_time_zone_is_named_only_in_settings(suffix):
     zone = re.compile(r"Asia/|Etc/GMT|UTC\+7|\+07:00")
     offenders = [str(p.relative_to(SRC)) for p in SRC.rglob(f"*{suffix}")
-                 if p.name != "settings.py" and zone.search(p.read_text(encoding="utf-8"))]
+                 if p.is_file() and p.name != "settings.py" and zone.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
 
 
