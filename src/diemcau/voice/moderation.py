@@ -19,6 +19,7 @@ from diemcau.orgs.scoping import scope_for
 from . import anonymity
 from .access import VISIBLE, require_moderator
 from .models import ModerationAction, Opinion, Topic, Vote
+from .near_duplicates import opposite_texts
 from .notices import opinion_notice
 from .opinions import clean_opinion_text, recount
 
@@ -122,7 +123,8 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
     """Merge a duplicate into another item: its votes and authors carry over, its text stays readable.
 
     Refused when merging an item into itself, into an item already merged (which would make a
-    chain or a cycle), or across conferences. Both items must be in the moderator's scope.
+    chain or a cycle), across conferences, or between opposite opinions ("ý kiến trái chiều",
+    :func:`near_duplicates.opposite_texts`). Both items must be in the moderator's scope.
     """
     if source.pk == target.pk:
         raise DomainError(_("An item cannot be merged into itself."), "merge_self")
@@ -150,6 +152,10 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
             raise DomainError(_("Take the item off screen before merging it."), "on_air")
         if target.status in (Opinion.Status.REJECTED, Opinion.Status.PENDING):
             raise DomainError(_("Approve the target item before merging into it."), "target_not_approved")
+        if opposite_texts(source.text, target.text):
+            # Merging would pool the votes of people who said opposite things.
+            raise DomainError(_("These are opposite opinions: they say contrary things and cannot be merged."),
+                              "opposite_opinions")
         # Votes move unless the person already voted the same way on the target; those stay
         # behind as the record of what happened.
         taken = set(target.votes.values_list("person_id", "family"))

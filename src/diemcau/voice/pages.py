@@ -12,6 +12,7 @@ def moderation_context(user, conference) -> dict:
     level = list(moderation.ranked(user, conference, include_below=True)[:200])
     return {"conference": conference, "queue": queue, "level": level,
             "groups": similar.suggested_duplicates(user, conference),
+            "opposed": similar.opposed_pairs(user, conference),
             "topics": topic_list.active_topics(conference), "targets": level,
             "can_edit_topics": access.can_edit_topics(user, conference)}
 
