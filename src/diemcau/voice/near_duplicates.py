@@ -40,7 +40,7 @@ def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
     return out.toarray() if dense else out
 
 
-def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 6000) -> np.ndarray:
+def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 1000) -> np.ndarray:
     """Exact similarities (dot products) of the rows of q to the rows of m, as a dense q × m array.
 
     The columns that several rows of m use (the common n-grams and words) are multiplied as dense
@@ -273,7 +273,7 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
                     featurizer: Featurizer | None = None, batch_size: int = 1024,
                     progress: Progress | None = None, features: sp.csr_matrix | None = None,
                     meta: TextMeta | None = None, rule: MatchRule | None = None,
-                    max_exemplars: int = 12, exemplar_below: float = 0.8) -> DuplicateClusters:
+                    max_exemplars: int = 4, exemplar_below: float = 0.7) -> DuplicateClusters:
     """Cluster near-duplicate texts: each item joins the cluster of its closest match, or starts one.
 
     1. Texts with the same content words and polarity (typos corrected, diacritics and order
