@@ -41,6 +41,9 @@ Progress = Callable[[int, int, str], None]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 LABELLED_ITEMS = DATA_DIR / "labelled_items.jsonl"
+# Added for issue 15 (opposite opinions, synonyms and numbers), kept apart so that the demo, which
+# draws from LABELLED_ITEMS alone, stays the same.
+POLARITY_ITEMS = DATA_DIR / "labelled_items_polarity.jsonl"
 
 # Columns per feature block. 2**20 keeps hash collisions rare for ~10^5 distinct word pairs.
 N_COLUMNS = 1 << 20
@@ -328,10 +331,16 @@ def default_featurizer() -> Featurizer:
     return Featurizer.fit(training_texts())
 
 
-def load_labelled_items(path: Path | str = LABELLED_ITEMS) -> list[dict]:
-    """Read the labelled set: dicts with id, text, topic, group (duplicate group) and variant."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load_labelled_items(*paths: Path | str) -> list[dict]:
+    """Read the labelled set: dicts with id, text, topic, group (duplicate group), family and variant.
+
+    Both bundled files by default (the original items and the opposite-opinion items).
+    """
+    rows = []
+    for path in paths or (LABELLED_ITEMS, POLARITY_ITEMS):
+        with open(path, encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    return rows
 
 
 def similarity(a: str, b: str, featurizer: Featurizer | None = None) -> float:
