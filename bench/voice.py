@@ -205,7 +205,7 @@ def perturbed_items(items, n: int, seed: int = SEED) -> tuple[list[str], np.ndar
             clause = items[other[i]]["text"].split(",")[0].rstrip(".?!")
             text = f"{text.rstrip('.?!')}. Ngoài ra, {clause[:1].lower()}{clause[1:]}."
         texts.append(text)
-    groups = np.array([int(items[b]["group"][1:]) for b in base])
+    groups = np.unique([items[b]["group"] for b in base], return_inverse=True)[1]
     return texts, groups, [items[b]["topic"] for b in base]
 
 
