@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from diemcau.core.errors import DomainError
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import evaluation, lexicon, moderation, opinions, similar, textsim
+from diemcau.voice.models import ModerationAction
 from diemcau.voice.near_duplicates import DEFAULT_THRESHOLD, SimilarityIndex, duplicate_clusters, opposite_texts
 
 # (a, b): the same words, opposite meaning. The first three are the issue's own examples.
@@ -74,13 +74,12 @@ def test_polarity_merges_are_counted_by_the_products_detector():
     assert evaluation.polarity_merges(np.array([0, 1, 0]), meta) == 0
 
 
-def test_merge_refuses_opposite_opinions(conference, approved, moderator):
+def test_a_moderators_merge_of_opposite_opinions_is_logged_as_such(conference, approved, moderator):
     a = approved("Học sinh được dùng điện thoại trong giờ học", kind="opinion")
     b = approved("Học sinh không được dùng điện thoại trong giờ học", kind="opinion")
-    with pytest.raises(DomainError) as e:
-        moderation.merge(moderator("bavi"), b, a)
-    assert e.value.code == "opposite_opinions"
-    assert "trái chiều" in e.value.message or "opposite" in e.value.message
+    moderation.merge(moderator("bavi"), b, a)
+    entry = ModerationAction.objects.filter(opinion=b, action="merge").get()
+    assert entry.after["opposite"] is True
 
 
 def test_moderator_sees_opposite_opinions_not_suggested(conference, teacher, moderator):
