@@ -19,6 +19,7 @@ from diemcau.orgs.scoping import scope_for
 from . import anonymity
 from .access import VISIBLE, require_moderator
 from .models import ModerationAction, Opinion, Topic, Vote
+from .near_duplicates import opposite_texts
 from .notices import opinion_notice
 from .opinions import clean_opinion_text, recount
 
@@ -123,6 +124,10 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
 
     Refused when merging an item into itself, into an item already merged (which would make a
     chain or a cycle), or across conferences. Both items must be in the moderator's scope.
+    Opposite opinions ("ý kiến trái chiều", :func:`near_duplicates.opposite_texts`) are never
+    suggested for merging and are listed apart; a moderator's own merge of such a pair is allowed
+    (the detector is lexical: it flags ~10 % of true duplicate pairs of the labelled set) and its
+    log entry says ``opposite``.
     """
     if source.pk == target.pk:
         raise DomainError(_("An item cannot be merged into itself."), "merge_self")
@@ -162,7 +167,10 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
         source.save(update_fields=["status", "merged_into", "updated_at"])
         recount(source)
         recount(target)
-        log_moderation(user, source, "merge", before, {"status": "merged", "merged_into": target.pk})
+        after = {"status": "merged", "merged_into": target.pk}
+        if opposite_texts(source.text, target.text):
+            after["opposite"] = True
+        log_moderation(user, source, "merge", before, after)
     return target
 
 

@@ -12,18 +12,20 @@ fast, and exact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from .textsim import N_COLUMNS, Featurizer, Progress, default_featurizer
+from .lexicon import opposite
+from .textsim import N_COLUMNS, Featurizer, Progress, TextMeta, default_featurizer
 
-# Score at or above which two items are called duplicates: the lowest threshold whose pairwise
-# precision on the training split of the labelled set is at least 0.95 (bench/voice.py prints the
-# sweep; F1 peaks lower, near 0.33, at precision 0.86). Moderators merge what is suggested, so a
-# wrong merge costs more than a missed one.
-DEFAULT_THRESHOLD = 0.375
+# Score at or above which two items of full length are called duplicates: with the rest of
+# DEFAULT_RULE, the lowest threshold whose pairwise precision on the training part of the labelled
+# set (data/eval_train.tsv) is at least 0.95 (bench/voice.py prints the sweep; F1 peaks lower, at
+# 0.325, with precision 0.90). Moderators merge what is suggested, so a wrong merge costs more
+# than a missed one.
+DEFAULT_THRESHOLD = 0.35
 
 
 def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
@@ -38,7 +40,7 @@ def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
     return out.toarray() if dense else out
 
 
-def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 6000) -> np.ndarray:
+def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 1000) -> np.ndarray:
     """Exact similarities (dot products) of the rows of q to the rows of m, as a dense q × m array.
 
     The columns that several rows of m use (the common n-grams and words) are multiplied as dense
@@ -83,6 +85,7 @@ class SimilarityIndex:
         self.featurizer = featurizer or default_featurizer()
         self.merge_at = merge_at
         self._keys: list = []
+        self._signatures: list[tuple] = []
         self._pos: dict = {}
         self._alive = np.zeros(0, dtype=bool)
         self._bulk = sp.csc_matrix((0, 2 * N_COLUMNS), dtype=np.float32)
@@ -106,8 +109,10 @@ class SimilarityIndex:
         for i, key in enumerate(keys):
             self._pos[key] = start + i
         self._keys.extend(keys)
+        rows, meta = self.featurizer.transform_meta(list(texts))
+        self._signatures.extend(meta.signature(i) for i in range(len(keys)))
         self._alive = np.concatenate([self._alive, np.ones(len(keys), dtype=bool)])
-        self._recent = sp.vstack([self._recent, self.featurizer.transform(list(texts))], format="csr")
+        self._recent = sp.vstack([self._recent, rows], format="csr")
         if self._recent.shape[0] >= max(self.merge_at, self._bulk.shape[0] // 20):
             self._bulk = sp.vstack([self._bulk.tocsr(), self._recent], format="csc")
             self._recent = sp.csr_matrix((0, 2 * N_COLUMNS), dtype=np.float32)
@@ -118,11 +123,21 @@ class SimilarityIndex:
         if pos is not None:
             self._alive[pos] = False
 
-    def similar(self, text: str, k: int = 5, min_score: float = 0.25, exclude=None) -> list[Match]:
-        """Return up to k indexed items with similarity ≥ min_score to text, best first."""
+    def keys(self) -> set:
+        """The keys of the items indexed now."""
+        return set(self._pos)
+
+    def similar(self, text: str, k: int = 5, min_score: float = 0.25, exclude=None,
+                same_polarity: bool = True) -> list[Match]:
+        """Return up to k indexed items with similarity ≥ min_score to text, best first.
+
+        :param same_polarity: leave out items of opposite polarity (a teacher who writes "không
+            tăng" is not offered to vote for "tăng" instead).
+        """
         if not self._keys or not text or not text.strip():
             return []
-        q = self.featurizer.transform([text])
+        q, q_meta = self.featurizer.transform_meta([text])
+        mine = q_meta.signature(0)
         scores = np.zeros(len(self._keys), dtype=np.float32)
         n_bulk = self._bulk.shape[0]
         if n_bulk:
@@ -139,6 +154,8 @@ class SimilarityIndex:
         hits = hits[np.lexsort((hits, -scores[hits]))]
         out = []
         for i in hits:
+            if same_polarity and opposite(*mine, *self._signatures[i]):
+                continue
             if self._keys[i] != exclude:
                 out.append(Match(self._keys[i], float(scores[i])))
                 if len(out) == k:
@@ -153,6 +170,8 @@ class DuplicateClusters:
     labels: np.ndarray
     leaders: np.ndarray
     scores: np.ndarray
+    #: (i, j, score): close enough to merge, refused because the two say opposite things.
+    opposed: list = field(default_factory=list)
 
     @property
     def n_clusters(self) -> int:
@@ -168,80 +187,210 @@ class DuplicateClusters:
         return parts
 
 
-def find_duplicates(texts: Sequence[str], threshold: float = DEFAULT_THRESHOLD,
-                    featurizer: Featurizer | None = None, batch_size: int = 2048,
-                    progress: Progress | None = None, features: sp.csr_matrix | None = None
-                    ) -> DuplicateClusters:
-    """Cluster near-duplicate texts: each item joins the most similar earlier cluster, or starts one.
+@dataclass(frozen=True)
+class MatchRule:
+    """When two texts count as duplicates: the merge rule shared by suggestions and the evaluation.
 
-    Leader clustering, in arrival order and in mini-batches: an item joins the cluster whose
-    founding item (leader) is most similar to it if that similarity is ≥ threshold, else it founds
-    a new cluster. Comparing with leaders only keeps the cost at items × clusters instead of
-    items², and avoids the chaining of single linkage (A~B, B~C, so A~C) that merges different
-    concerns through a vague item in between. Scores are exact (:func:`_similarities`).
+    A pair is a duplicate when (1) its similarity reaches the threshold for its length: ``threshold``
+    for texts of ``full_length`` content words or more, up to ``threshold + short_penalty`` for a
+    one-word text (short texts share a larger part of their features by chance: "dạy hay",
+    "dạy nhiệt tình"); (2) it shares at least ``min_shared`` content words (fewer when a text has
+    fewer); (3) the two texts do not have opposite polarity (:func:`~diemcau.voice.lexicon.opposite`),
+    whatever their score. In a cluster, the item must also score at least ``leader_share`` of its
+    threshold against the cluster's first item, so that a chain of close pairs cannot drift to
+    another concern (A ~ B ~ C with A far from C).
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    short_penalty: float = 0.15
+    full_length: int = 12
+    min_shared: int = 2
+    leader_share: float = 0.8
+
+    def thresholds(self, n_a: int, n_b: np.ndarray) -> np.ndarray:
+        """Threshold per pair of a text of n_a content words with texts of n_b words."""
+        shortest = np.minimum(n_a, n_b).astype(np.float32)
+        return self.threshold + self.short_penalty * np.clip(1.0 - shortest / self.full_length, 0.0, 1.0)
+
+    def shares_enough(self, a: frozenset, b: frozenset) -> bool:
+        need = min(self.min_shared, len(a), len(b))
+        return need > 0 and len(a & b) >= need
+
+
+DEFAULT_RULE = MatchRule()
+
+
+class _Clusters:
+    """Growing clusters: their labels, polarity so far, and the exemplars new items are scored against."""
+
+    def __init__(self, meta: TextMeta, max_exemplars: int, exemplar_below: float):
+        self.meta = meta
+        self.max_exemplars = max_exemplars
+        self.exemplar_below = exemplar_below
+        self.negated: list[set] = []
+        self.affirmed: list[set] = []
+        self.up: list[int] = []
+        self.down: list[int] = []
+        self.n_exemplars: list[int] = []
+        self.exemplars: list[int] = []  # item indices
+        self.exemplar_label: list[int] = []
+        self.leaders: list[int] = []
+        self.opposed: list[tuple[int, int, float]] = []
+
+    def found(self, i: int) -> int:
+        label = len(self.negated)
+        m = self.meta
+        self.negated.append(set(m.negated[i]))
+        self.affirmed.append(set(m.affirmed[i]))
+        self.up.append(int(m.up[i]))
+        self.down.append(int(m.down[i]))
+        self.n_exemplars.append(0)
+        self.leaders.append(i)
+        self.add_exemplar(i, label)
+        return label
+
+    def add_exemplar(self, i: int, label: int) -> None:
+        self.exemplars.append(i)
+        self.exemplar_label.append(label)
+        self.n_exemplars[label] += 1
+
+    def join(self, i: int, label: int, score: float) -> None:
+        m = self.meta
+        self.negated[label] |= m.negated[i]
+        self.affirmed[label] |= m.affirmed[i]
+        self.up[label] |= int(m.up[i])
+        self.down[label] |= int(m.down[i])
+        if score < self.exemplar_below and self.n_exemplars[label] < self.max_exemplars:
+            self.add_exemplar(i, label)
+
+    def compatible(self, i: int, label: int) -> bool:
+        """Whether item i may join the cluster: never against the polarity of any of its members."""
+        return not opposite(*self.meta.signature(i), self.negated[label], self.affirmed[label],
+                            self.up[label], self.down[label])
+
+
+def find_duplicates(texts: Sequence[str], threshold: float | None = None,
+                    featurizer: Featurizer | None = None, batch_size: int = 1024,
+                    progress: Progress | None = None, features: sp.csr_matrix | None = None,
+                    meta: TextMeta | None = None, rule: MatchRule | None = None,
+                    max_exemplars: int = 4, exemplar_below: float = 0.7) -> DuplicateClusters:
+    """Cluster near-duplicate texts: each item joins the cluster of its closest match, or starts one.
+
+    1. Texts with the same content words and polarity (typos corrected, diacritics and order
+       ignored) are one cluster at once.
+    2. The others, in arrival order and in batches, are scored against every earlier item of the
+       batch and against the exemplars of the earlier clusters (every item that is not a near copy
+       of one already kept, up to ``max_exemplars`` per cluster): an index over all the distinct
+       items. Each item joins the cluster of its **closest** match that passes the :class:`MatchRule`
+       (length-aware threshold, shared content words, never across polarity, checked against every
+       member's polarity so far), else it founds a cluster. Scores are exact (:func:`_similarities`).
 
     :param featurizer: fitted on ``texts`` when neither it nor ``features`` is given.
-    :param features: the rows of ``texts`` when the caller has them already.
+    :param features, meta: the rows and :class:`TextMeta` of ``texts`` when the caller has them.
     :param progress: called as ``progress(done, total, message)``.
     """
-    n = len(texts) if features is None else features.shape[0]
-    if features is None:
+    rule = rule or (DEFAULT_RULE if threshold is None else MatchRule(threshold=threshold))
+    if features is None or meta is None:
         if featurizer is None:
-            featurizer, features = Featurizer.fit_transform(texts, progress=progress)
+            featurizer, features, meta = Featurizer.fit_transform_meta(texts, progress=progress)
         else:
-            features = featurizer.transform(texts, progress=progress)
-    x = features
+            features, meta = featurizer.transform_meta(texts, progress=progress)
+    n = features.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     scores = np.zeros(n, dtype=np.float32)
-    leaders: list[int] = []
-    leader_rows: sp.csr_matrix | None = None
-    start = 0
-    while start < n:
-        # Keep the batch × leaders score array around 16 MB however many clusters there are.
-        size = max(256, min(batch_size, 4_000_000 // max(len(leaders), 1)))
-        stop = min(start + size, n)
-        batch = x[start:stop]
-        if leader_rows is not None:
-            s = _similarities(batch, leader_rows)
-            best = s.argmax(axis=1)
-            top = s[np.arange(len(best)), best]
-            has = top >= threshold
-            labels[start:stop][has] = best[has]
-            scores[start:stop][has] = top[has]
-        todo = np.flatnonzero(labels[start:stop] < 0)
-        new_leaders = _claim_within(batch[todo], threshold, labels, scores, start + todo, len(leaders))
-        if new_leaders:
-            leaders.extend(new_leaders)
-            leader_rows = x[np.asarray(leaders)]
+    if n == 0:
+        return DuplicateClusters(labels, np.zeros(0, dtype=np.int64), scores)
+    same_as = _same_content(meta)
+    distinct = np.flatnonzero(same_as == np.arange(n))
+    clusters = _Clusters(meta, max_exemplars, exemplar_below)
+    for start in range(0, len(distinct), batch_size):
+        batch = distinct[start:start + batch_size]
+        _cluster_batch(features, meta, batch, clusters, labels, scores, rule)
         if progress:
-            progress(stop, n, "Đang gom các ý kiến trùng nhau")
-        start = stop
-    return DuplicateClusters(labels, np.asarray(leaders, dtype=np.int64), scores)
+            progress(min(start + batch_size, len(distinct)), len(distinct), "Đang gom các ý kiến trùng nhau")
+    copies = np.flatnonzero(same_as != np.arange(n))
+    labels[copies] = labels[same_as[copies]]
+    scores[copies] = 1.0
+    first: dict[int, int] = {}
+    for k, label in enumerate(clusters.exemplar_label):
+        first.setdefault(label, clusters.exemplars[k])
+    leaders = [first[label] for label in range(len(clusters.negated))]
+    return DuplicateClusters(labels, np.asarray(leaders, dtype=np.int64), scores, clusters.opposed)
 
 
-def _claim_within(rows: sp.csr_matrix, threshold: float, labels: np.ndarray, scores: np.ndarray,
-                  positions: np.ndarray, first_label: int) -> list[int]:
-    """Leader-cluster the items of one batch that matched no earlier leader; return the new leaders."""
-    if rows.shape[0] == 0:
-        return []
-    sims = _similarities(rows, rows)
-    close = sims >= threshold
-    taken = np.zeros(rows.shape[0], dtype=bool)
-    new_leaders = []
-    # Greedy in arrival order: the first unclaimed item founds a cluster and claims the later
-    # unclaimed items close to it. (Claimed by the first close leader, not the closest: within a
-    # batch that is what arrival order would have done item by item.)
-    for i in range(rows.shape[0]):
-        if taken[i]:
+def duplicate_clusters(texts: Sequence[str], rule: MatchRule = DEFAULT_RULE,
+                       progress: Progress | None = None) -> DuplicateClusters:
+    """The product's merge path: the clusters suggested to moderators (and measured by ``voice_eval``).
+
+    The default featurizer (fitted on the bundled training items), the default rule.
+    """
+    features, meta = default_featurizer().transform_meta(texts, progress=progress)
+    return find_duplicates(texts, features=features, meta=meta, rule=rule, progress=progress)
+
+
+def opposite_texts(a: str, b: str) -> bool:
+    """Whether two texts say opposite things, by the product's detector ("ý kiến trái chiều")."""
+    _rows, meta = default_featurizer().transform_meta([a, b])
+    return meta.opposes(0, 1)
+
+
+def _same_content(meta: TextMeta) -> np.ndarray:
+    """For each text, the first text with the same content words and polarity (itself if none)."""
+    first: dict = {}
+    out = np.arange(len(meta.words), dtype=np.int64)
+    for i, words in enumerate(meta.words):
+        if not words:
             continue
-        label = first_label + len(new_leaders)
-        new_leaders.append(int(positions[i]))
-        taken[i] = True
-        claim = np.flatnonzero(close[i] & ~taken)
-        claim = claim[claim > i]
-        taken[claim] = True
-        labels[positions[i]] = label
-        scores[positions[i]] = 1.0
-        labels[positions[claim]] = label
-        scores[positions[claim]] = sims[i, claim]
-    return new_leaders
+        key = (words, *meta.signature(i))
+        out[i] = first.setdefault(key, i)
+    return out
+
+
+def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters: _Clusters,
+                   labels: np.ndarray, scores: np.ndarray, rule: MatchRule) -> None:
+    """Give each item of the batch the cluster of its closest acceptable match (see find_duplicates)."""
+    rows = x[batch]
+    ex = np.asarray(clusters.exemplars, dtype=np.int64)
+    ex_label = np.asarray(clusters.exemplar_label, dtype=np.int64)
+    prev = _similarities(rows, x[ex]) if len(ex) else np.zeros((len(batch), 0), dtype=np.float32)
+    within = _similarities(rows, rows)
+    # Each earlier cluster's leader is its first exemplar; a leader founded in this batch is in it.
+    first_ex = {}
+    for col, label in enumerate(ex_label.tolist()):
+        first_ex.setdefault(label, col)
+    n_before = len(clusters.leaders)
+    in_batch = {int(i): k for k, i in enumerate(batch)}
+    n_words = meta.n_words
+    for k, i in enumerate(batch):
+
+        def leader_score(label, k=k):
+            if label < n_before:
+                return float(prev[k, first_ex[label]])
+            return float(within[k, in_batch[clusters.leaders[label]]])
+
+        cand_items = np.concatenate([ex, batch[:k]])
+        cand_scores = np.concatenate([prev[k], within[k, :k]])
+        cand_labels = np.concatenate([ex_label, labels[batch[:k]]])
+        ok = cand_scores >= rule.thresholds(int(n_words[i]), n_words[cand_items])
+        label, best = -1, 0.0
+        if ok.any():
+            idx = np.flatnonzero(ok)
+            for j in idx[np.argsort(-cand_scores[idx], kind="stable")][:8]:
+                other = int(cand_items[j])
+                if not rule.shares_enough(meta.words[i], meta.words[other]):
+                    continue
+                if not clusters.compatible(int(i), int(cand_labels[j])):
+                    if meta.opposes(int(i), other):
+                        clusters.opposed.append((int(i), other, float(cand_scores[j])))
+                    continue
+                guard = rule.leader_share * float(rule.thresholds(int(n_words[i]), n_words[other]))
+                if leader_score(int(cand_labels[j])) >= guard:
+                    label, best = int(cand_labels[j]), float(cand_scores[j])
+                    break
+        if label < 0:
+            labels[i] = clusters.found(int(i))
+            scores[i] = 1.0
+        else:
+            labels[i] = label
+            scores[i] = best
+            clusters.join(int(i), label, best)

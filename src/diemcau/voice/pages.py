@@ -87,7 +87,8 @@ def moderation_context(user, conference, filters: QueueFilters | None = None) ->
     level = list(moderation.ranked(user, conference, include_below=True)[:200])
     return {"conference": conference, "queue": page.object_list, "page": page, "filters": filters,
             "live": filters.is_default, "level": level if filters.is_default else [],
-            "groups": groups, "topics": topic_list.active_topics(conference), "targets": level,
+            "groups": groups, "opposed": similar.opposed_pairs(user, conference),
+            "topics": topic_list.active_topics(conference), "targets": level,
             "units": _unit_choices(user), "can_edit_topics": access.can_edit_topics(user, conference)}
 
 

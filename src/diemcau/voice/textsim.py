@@ -34,12 +34,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-from .words import STOP_WORDS, Segmenter, Speller, syllables
+from .lexicon import Normalised, normalise, opposite
+from .words import STOP_WORDS, Segmenter, Speller
 
 Progress = Callable[[int, int, str], None]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 LABELLED_ITEMS = DATA_DIR / "labelled_items.jsonl"
+# Added for issue 15 (opposite opinions, synonyms and numbers), kept apart so that the demo, which
+# draws from LABELLED_ITEMS alone, stays the same.
+POLARITY_ITEMS = DATA_DIR / "labelled_items_polarity.jsonl"
 
 # Columns per feature block. 2**20 keeps hash collisions rare for ~10^5 distinct word pairs.
 N_COLUMNS = 1 << 20
@@ -62,6 +66,33 @@ def _char_columns(token: str) -> tuple[int, ...]:
     padded = f" {token} "
     grams = [padded[i:i + n] for n in (3, 4) for i in range(len(padded) - n + 1)]
     return tuple(_column(g) for g in grams)
+
+
+@dataclass
+class TextMeta:
+    """What duplicate matching needs besides the feature rows: content words and polarity per text.
+
+    ``words``: the content words of each text; ``negated``/``affirmed``: those only ever inside /
+    outside a negation's scope; ``up``/``down``: the pure directions on the polarity axes (bit
+    masks, see :class:`~diemcau.voice.lexicon.Polarity`).
+    """
+
+    words: list[frozenset]
+    negated: list[frozenset]
+    affirmed: list[frozenset]
+    up: np.ndarray
+    down: np.ndarray
+
+    @property
+    def n_words(self) -> np.ndarray:
+        return np.fromiter((len(w) for w in self.words), dtype=np.int32, count=len(self.words))
+
+    def signature(self, i: int) -> tuple:
+        return (self.negated[i], self.affirmed[i], int(self.up[i]), int(self.down[i]))
+
+    def opposes(self, i: int, j: int) -> bool:
+        """True when texts i and j have opposite polarity (:func:`~diemcau.voice.lexicon.opposite`)."""
+        return opposite(*self.signature(i), *self.signature(j))
 
 
 @dataclass
@@ -98,23 +129,31 @@ class Featurizer:
     def fit_transform(cls, texts: Sequence[str], char_weight: float = 0.6, segment_sample: int = 2000,
                       seed: int = 0, progress: Progress | None = None) -> tuple[Featurizer, sp.csr_matrix]:
         """Fit on ``texts`` and return their rows too, analysing each text once."""
-        feat, chars, words = cls._fit(texts, char_weight, segment_sample, seed, progress)
+        feat, chars, words, _meta = cls._fit(texts, char_weight, segment_sample, seed, progress)
         return feat, feat._combine(chars, words)
 
     @classmethod
+    def fit_transform_meta(cls, texts: Sequence[str], char_weight: float = 0.6, segment_sample: int = 2000,
+                           seed: int = 0, progress: Progress | None = None
+                           ) -> tuple[Featurizer, sp.csr_matrix, TextMeta]:
+        """Fit on ``texts`` and return their rows and their :class:`TextMeta`."""
+        feat, chars, words, meta = cls._fit(texts, char_weight, segment_sample, seed, progress)
+        return feat, feat._combine(chars, words), meta
+
+    @classmethod
     def _fit(cls, texts, char_weight, segment_sample, seed, progress=None):
-        syls = [syllables(t) for t in texts]
-        feat = cls(Segmenter.learn(texts, sample=segment_sample, seed=seed), Speller.from_syllables(syls),
-                   char_weight=char_weight)
-        chars, words = feat._raw_blocks(syls, progress)
+        norms = [normalise(t) for t in texts]
+        feat = cls(Segmenter.learn(texts, sample=segment_sample, seed=seed),
+                   Speller.from_syllables([n.syllables for n in norms]), char_weight=char_weight)
+        chars, words, meta = feat._raw_blocks(norms, progress)
         feat.n_docs = len(texts)
         feat.idf_char = _idf(chars, len(texts))
         feat.idf_word = _idf(words, len(texts))
-        return feat, chars, words
+        return feat, chars, words, meta
 
     def analyse(self, text: str) -> Analysed:
-        """Fold, split, correct and segment one text."""
-        syls = syllables(text)
+        """Fold, split, normalise, correct and segment one text."""
+        syls = normalise(text).syllables
         return Analysed(syls, self._words(syls))
 
     def _words(self, syls: Sequence[str]) -> list[str]:
@@ -122,9 +161,26 @@ class Featurizer:
         fixed = [get(s) or correct(s) for s in syls]
         return [w for w in self.segmenter.segment(fixed) if w not in STOP_WORDS]
 
-    def _raw_blocks(self, texts: Sequence[Sequence[str]], progress: Progress | None = None
-                    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Count matrices (texts × columns) of the character and the word block."""
+    def _words_negated(self, syls: Sequence[str], negated: Sequence[bool]) -> tuple[list[str], list[bool]]:
+        """The content words and, for each, whether it is in a negation's scope (its first syllable's)."""
+        get, correct = self.speller._cache.get, self.speller.correct
+        fixed = [get(s) or correct(s) for s in syls]
+        words, flags, pos = [], [], 0
+        for w in self.segmenter.segment(fixed):
+            if w not in STOP_WORDS:
+                words.append(w)
+                flags.append(negated[pos])
+            pos += w.count("_") + 1
+        return words, flags
+
+    def _raw_blocks(self, texts: Sequence[Normalised], progress: Progress | None = None
+                    ) -> tuple[sp.csr_matrix, sp.csr_matrix, TextMeta]:
+        """Count matrices (texts × columns) of the character and the word block, and the texts' meta.
+
+        Set phrases stay out of the character block; negation and the polarity axes are words
+        ("w:¬", "w:↑increase", ...), so that opposite texts look less alike even before the merge
+        rule refuses them.
+        """
         # Character block = (texts × distinct syllables) @ (distinct syllables × n-gram columns):
         # the n-grams of a syllable are computed once, however often it occurs.
         syl_ids: dict[str, int] = {}
@@ -133,13 +189,29 @@ class Featurizer:
         word_col: list[int] = []
         syl_ptr = np.zeros(len(texts) + 1, dtype=np.int64)
         word_ptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        for i, syls in enumerate(texts):
-            for s in syls:
+        n = len(texts)
+        word_sets: list[frozenset] = []
+        negated_sets: list[frozenset] = []
+        affirmed_sets: list[frozenset] = []
+        up = np.zeros(n, dtype=np.int64)
+        down = np.zeros(n, dtype=np.int64)
+        for i, norm in enumerate(texts):
+            for s, in_phrase in zip(norm.syllables, norm.in_set_phrase, strict=True):
+                if in_phrase:
+                    continue
                 j = syl_ids.get(s)
                 if j is None:
                     j = syl_ids[s] = len(syl_ids)
                 syl_col.append(j)
-            words = self._words(syls)
+            words, flags = self._words_negated(norm.syllables, norm.negated)
+            word_sets.append(frozenset(words))
+            neg = frozenset(w for w, f in zip(words, flags, strict=True) if f)
+            aff = frozenset(w for w, f in zip(words, flags, strict=True) if not f)
+            negated_sets.append(neg - aff)
+            affirmed_sets.append(aff - neg)
+            pol = norm.polarity
+            up[i], down[i] = pol.pure_positive, pol.pure_negative
+            words = words + [f"¬{w}" for w in neg - aff] + _axis_words(pol)
             word_col.extend([col_get("w:" + w) or _column("w:" + w) for w in words])
             pairs = [f"b:{x} {y}" for x, y in itertools.pairwise(words)]
             word_col.extend([col_get(p) or _column(p) for p in pairs])
@@ -160,7 +232,7 @@ class Featurizer:
         words = sp.csr_matrix((np.ones(len(word_col), dtype=np.float32), np.asarray(word_col, dtype=np.int32),
                                word_ptr), shape=(len(texts), N_COLUMNS))
         words.sum_duplicates()
-        return chars, words
+        return chars, words, TextMeta(word_sets, negated_sets, affirmed_sets, up, down)
 
     def _combine(self, chars: sp.csr_matrix, words: sp.csr_matrix) -> sp.csr_matrix:
         out = sp.hstack([_weigh(chars, self.idf_char, np.sqrt(self.char_weight)),
@@ -189,8 +261,25 @@ class Featurizer:
 
     def transform(self, texts: Sequence[str], progress: Progress | None = None) -> sp.csr_matrix:
         """Return the feature rows of ``texts`` (float32 CSR, 2 × N_COLUMNS columns, unit norm)."""
-        chars, words = self._raw_blocks([syllables(t) for t in texts], progress)
-        return self._combine(chars, words)
+        return self.transform_meta(texts, progress)[0]
+
+    def transform_meta(self, texts: Sequence[str], progress: Progress | None = None
+                       ) -> tuple[sp.csr_matrix, TextMeta]:
+        """Return the feature rows of ``texts`` and their :class:`TextMeta`."""
+        chars, words, meta = self._raw_blocks([normalise(t) for t in texts], progress)
+        return self._combine(chars, words), meta
+
+
+def _axis_words(pol) -> list[str]:
+    out = []
+    for bit in range(64):
+        if pol.pure_positive >> bit & 1:
+            out.append(f"↑{bit}")
+        if pol.pure_negative >> bit & 1:
+            out.append(f"↓{bit}")
+        if not (pol.pure_positive | pol.pure_negative) >> bit:
+            break
+    return out
 
 
 def _counts(cols: list[int], ptr: list[int]) -> sp.csr_matrix:
@@ -222,16 +311,36 @@ def _weigh(counts: sp.csr_matrix, idf: np.ndarray, scale: float) -> sp.csr_matri
     return m
 
 
+TRAINING_ITEMS = DATA_DIR / "eval_train.tsv"
+
+
+def training_texts() -> list[str]:
+    """The texts of the training part of the bundled labelled set (never the held-out part)."""
+    with open(TRAINING_ITEMS, encoding="utf-8") as f:
+        next(f)
+        return [line.rstrip("\n").split("\t")[3] for line in f if line.strip()]
+
+
 @functools.lru_cache(maxsize=1)
 def default_featurizer() -> Featurizer:
-    """Return a featurizer fitted on the bundled labelled items, for a conference with few items yet."""
-    return Featurizer.fit([row["text"] for row in load_labelled_items()])
+    """Return a featurizer fitted on the training part of the bundled labelled items.
+
+    Used for a conference's live index and suggestions (it has few items of its own at first). The
+    held-out part (``data/eval_heldout.tsv``) is never seen, so that evaluating on it is honest.
+    """
+    return Featurizer.fit(training_texts())
 
 
-def load_labelled_items(path: Path | str = LABELLED_ITEMS) -> list[dict]:
-    """Read the labelled set: dicts with id, text, topic, group (duplicate group) and variant."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load_labelled_items(*paths: Path | str) -> list[dict]:
+    """Read the labelled set: dicts with id, text, topic, group (duplicate group), family and variant.
+
+    Both bundled files by default (the original items and the opposite-opinion items).
+    """
+    rows = []
+    for path in paths or (LABELLED_ITEMS, POLARITY_ITEMS):
+        with open(path, encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f if line.strip())
+    return rows
 
 
 def similarity(a: str, b: str, featurizer: Featurizer | None = None) -> float:

@@ -11,7 +11,9 @@ combines two scorers:
   labels.
 
 They are combined as a product of experts, ``p ∝ keywords^w × learned^(1-w)``: a topic must look
-right to both. (On the labelled set this beat a weighted average, which lets one confident expert
+right to both. The keywords are a prior: ``w`` starts at ``keyword_weight`` and halves every
+``keyword_half_life`` labels per topic (:meth:`TopicSuggester.current_keyword_weight`). (On the
+labelled set this beat a weighted average, which lets one confident expert
 override the other.) A topic nobody has labelled yet has no learned probability and is scored by its
 keywords alone.
 
@@ -103,6 +105,13 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
 )
 
 
+# Labels per topic after which the keywords weigh half as much. On the training part of the labelled
+# set (~23 labels per topic per fold) grouped cross-validation prefers the keywords' full weight
+# (the learned expert alone reaches ~0.5); a slow decay costs nothing there and lets the labels
+# take over in a conference with hundreds of labels per topic (bench/voice.py prints the sweep).
+KEYWORD_HALF_LIFE = 200.0
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A topic suggested for an item, with a score in 0..1 (the scores of all topics sum to 1)."""
@@ -125,13 +134,14 @@ class TopicSuggester:
 
     def __init__(self, topics: Sequence[Topic] = DEFAULT_TOPICS, featurizer: Featurizer | None = None,
                  keyword_weight: float = 0.6, temperature: float = 0.03, c: float = 20.0,
-                 char_weight: float = 0.3):
+                 char_weight: float = 0.3, keyword_half_life: float = KEYWORD_HALF_LIFE):
         if not topics:
             raise ValueError("a conference needs at least one topic")
         self.topics = list(topics)
         self.index = {t.key: i for i, t in enumerate(self.topics)}
         self.featurizer = featurizer or default_featurizer()
         self.keyword_weight = keyword_weight
+        self.keyword_half_life = keyword_half_life
         self.temperature = temperature
         self.c = c
         self.char_weight = char_weight
@@ -187,6 +197,17 @@ class TopicSuggester:
         self._model.fit(x[:, self._columns], y)
         self._classes = self._model.classes_
 
+    def current_keyword_weight(self) -> float:
+        """The keyword expert's weight now: halved every ``keyword_half_life`` labels per topic.
+
+        Keywords are a prior: they carry a new conference, and give way as moderators' labels
+        accumulate (a fixed weight costs accuracy once labels exist).
+        """
+        if not self.keyword_half_life:
+            return self.keyword_weight
+        per_topic = len(self._labels) / len(self.topics)
+        return self.keyword_weight * 0.5 ** (per_topic / self.keyword_half_life)
+
     def label_counts(self) -> np.ndarray:
         """Number of labelled items per topic, in the order of ``topics``."""
         return np.bincount(np.asarray(self._labels, dtype=np.int64), minlength=len(self.topics))
@@ -205,7 +226,7 @@ class TopicSuggester:
         keyword /= keyword.sum(axis=1, keepdims=True)
         if self._model is None:
             return keyword
-        w = self.keyword_weight
+        w = self.current_keyword_weight()
         log_p = w * np.log(keyword + 1e-12)
         learned = np.log(self._model.predict_proba(x[:, self._columns]) + 1e-12)
         log_p[:, self._classes] += (1.0 - w) * learned

@@ -1,0 +1,372 @@
+"""What a text says, before it is compared: numbers, common synonyms, set phrases and polarity.
+
+Everything works on the tokens of a text as :func:`tokens` returns them: the lower-case NFC token
+(diacritics kept: "đúng" is not "đừng") beside its folded form ("dung"), with the clause breaks
+(., ?, !, ;, line ends) that tell a question's final "không" from a negation.
+
+- :func:`normalise` writes numbers as digits ("năm mươi em" → "50 học sinh"), maps common synonyms
+  to one form ("đô thị" → "thành phố") from ``data/synonyms.tsv``, and marks the set phrases of
+  ``data/set_phrases.tsv`` ("cần tăng cường", "hướng dẫn cụ thể"), which the character features
+  leave out;
+- :class:`Polarity` says which words a text negates (the scope of "không", "chưa", ... in its
+  clause) and which way it points on a few axes of opposite words (tăng / giảm, cho phép / cấm,
+  ủng hộ / phản đối, ...). Two texts of opposite polarity (:func:`opposite`: a word one negates
+  and the other affirms, or opposite words) are never merged.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from diemcau.core.vntext import fold
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SYNONYMS = DATA_DIR / "synonyms.tsv"
+SET_PHRASES = DATA_DIR / "set_phrases.tsv"
+
+_TOKEN = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
+_CLAUSE_END = re.compile(r"[.,?!;:\n]")
+
+# --- tokens -------------------------------------------------------------------------------------
+
+_CHUNKS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _chunk_tokens(chunk: str) -> tuple[tuple[str, str], ...]:
+    hit = _CHUNKS.get(chunk)
+    if hit is None:
+        hit = tuple((w, f) for w in _TOKEN.findall(chunk) if (f := fold(w)))
+        if _CLAUSE_END.search(chunk[-1:]):
+            hit = (*hit, ("", "|"))  # a clause break after the chunk's last token
+        if len(_CHUNKS) > 1_000_000:
+            _CHUNKS.clear()  # bounded memory for a long-running server
+        _CHUNKS[chunk] = hit
+    return hit
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(lower-case NFC token, folded token) pairs; ("", "|") marks a clause break."""
+    if not text:
+        return []
+    out: list[tuple[str, str]] = []
+    for chunk in unicodedata.normalize("NFC", text).lower().split():
+        out.extend(_CHUNKS.get(chunk) or _chunk_tokens(chunk))
+    return out
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+_DIGITS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6, "bay": 7, "tam": 8,
+           "chin": 9}
+_MULTIPLIERS = {"muoi": 10, "tram": 100, "nghin": 1000, "ngan": 1000, "trieu": 1_000_000}
+# A lone digit word is a number only before one of these: "hai buổi", not "ba" (father), "tạm".
+_COUNTED = {"hoc", "em", "chau", "giao", "nguoi", "lop", "truong", "tiet", "buoi", "gio", "ngay", "thang",
+            "nam", "phong", "diem", "mon", "ca", "lan", "trieu", "nghin", "ngan", "tram", "phan", "co", "thay"}
+# After a number, these mean pupils: "năm mươi em" = "50 học sinh".
+_PUPILS = {"em", "chau"}
+
+
+def _number_value(words: list[str]) -> int:
+    total, group, last = 0, 0, 0
+    for w in words:
+        if w.isdigit():
+            last = int(w)
+        elif w in _DIGITS:
+            last = _DIGITS[w]
+        elif w == "muoi":
+            group += (last or 1) * 10
+            last = 0
+        elif w == "tram":
+            group += last * 100
+            last = 0
+        elif w in ("nghin", "ngan", "trieu"):
+            total += (group + last) * _MULTIPLIERS[w]
+            group, last = 0, 0
+    return total + group + last
+
+
+def _numbers(folded: list[str]) -> list[tuple[int, int, str]]:
+    """Spans (start, stop, digits) of the numbers written in words or digits in folded tokens."""
+    out = []
+    i, n = 0, len(folded)
+    while i < n:
+        w = folded[i]
+        if not (w.isdigit() or w in _DIGITS or w == "muoi"):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (folded[j] in _DIGITS or folded[j] in _MULTIPLIERS or folded[j] in ("linh", "le")):
+            j += 1
+        while j > i + 1 and folded[j - 1] in ("linh", "le"):
+            j -= 1
+        words = folded[i:j]
+        spelled = any(x in _MULTIPLIERS for x in words) or any(x.isdigit() for x in words)
+        # "năm học" is a school year, not five of anything: a lone "năm" stays a word.
+        lone = (len(words) == 1 and words[0] not in ("nam", "lam", "tu") and not words[0].isdigit()
+                and j < n and folded[j] in _COUNTED)
+        if spelled or lone:
+            out.append((i, j, str(_number_value(words))))
+        i = j
+    return out
+
+
+# --- synonyms and set phrases -------------------------------------------------------------------
+
+def _read_tsv(path: Path) -> list[list[str]]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            rows.append(line.rstrip("\n").split("\t"))
+    return rows[1:]  # the header
+
+
+@functools.lru_cache(maxsize=1)
+def synonyms() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Folded variant → folded canonical form, from ``data/synonyms.tsv``."""
+    return {tuple(fold(v).split()): tuple(fold(c).split()) for v, c in _read_tsv(SYNONYMS)}
+
+
+@functools.lru_cache(maxsize=1)
+def set_phrases() -> frozenset[tuple[str, ...]]:
+    """The folded set phrases of ``data/set_phrases.tsv``."""
+    return frozenset(tuple(fold(row[0]).split()) for row in _read_tsv(SET_PHRASES))
+
+
+def _starts(phrases) -> dict[str, list[tuple[str, ...]]]:
+    starts: dict[str, list[tuple[str, ...]]] = {}
+    for p in phrases:
+        starts.setdefault(p[0], []).append(p)
+    for options in starts.values():
+        options.sort(key=len, reverse=True)
+    return starts
+
+
+@functools.lru_cache(maxsize=1)
+def _synonym_starts():
+    return _starts(synonyms())
+
+
+@functools.lru_cache(maxsize=1)
+def _phrase_starts():
+    return _starts(set_phrases())
+
+
+def _match(folded: list[str], i: int, starts) -> tuple[str, ...] | None:
+    options = starts.get(folded[i])
+    if options is None:
+        return None
+    for option in options:
+        if tuple(folded[i:i + len(option)]) == option:
+            return option
+    return None
+
+
+@dataclass
+class Normalised:
+    """A text ready for features: folded syllables, which are in a set phrase or negated, its polarity."""
+
+    syllables: list[str]
+    in_set_phrase: list[bool]
+    negated: list[bool]
+    polarity: Polarity
+
+
+_NORMALISED: dict[str, Normalised] = {}
+
+
+def normalise(text: str) -> Normalised:
+    """Numbers as digits, synonyms in their canonical form, set phrases marked, polarity read.
+
+    Cached per text (bounded): the same text recurs in a conference's batches and while typing.
+    """
+    hit = _NORMALISED.get(text)
+    if hit is None:
+        hit = _normalise(text)
+        if len(_NORMALISED) > 200_000:
+            _NORMALISED.clear()  # bounded memory for a long-running server
+        _NORMALISED[text] = hit
+    return hit
+
+
+def _normalise(text: str) -> Normalised:
+    toks = tokens(text)
+    folded = [f for _w, f in toks]
+    marked = [False] * len(folded)
+    starts = _phrase_starts()
+    i = 0
+    while i < len(folded):
+        hit = _match(folded, i, starts)
+        if hit:
+            marked[i:i + len(hit)] = [True] * len(hit)
+            i += len(hit)
+        else:
+            i += 1
+    numbers = {start: (stop, digits) for start, stop, digits in _numbers(folded)}
+    syn = _synonym_starts()
+    out: list[tuple[str, str]] = []
+    mask: list[bool] = []
+    i = 0
+    while i < len(folded):
+        if i in numbers:
+            stop, digits = numbers[i]
+            out.append((digits, digits))
+            mask.append(False)
+            if stop < len(folded) and folded[stop] in _PUPILS:
+                out.extend((("hoc", "hoc"), ("sinh", "sinh")))
+                mask.extend((False, False))
+                stop += 1
+            i = stop
+            continue
+        hit = _match(folded, i, syn)
+        if hit:
+            canonical = synonyms()[hit]
+            out.extend((c, c) for c in canonical)
+            mask.extend([all(marked[i:i + len(hit)])] * len(canonical))
+            i += len(hit)
+        else:
+            out.append(toks[i])
+            mask.append(marked[i])
+            i += 1
+    # Polarity after the synonyms: "không đồng ý" and "phản đối" say the same thing.
+    polarity = Polarity.of(out)
+    keep = [k for k, (_w, f) in enumerate(out) if f != "|"]
+    return Normalised([out[k][1] for k in keep], [mask[k] for k in keep],
+                      [polarity.negated[k] for k in keep], polarity)
+
+
+# --- polarity -----------------------------------------------------------------------------------
+
+# Negations, with diacritics (unambiguous) and, for text typed without them, the folded forms that
+# are still unambiguous enough ("dung" may be đúng, "cha" may be cha).
+_NEGATIONS = {"không", "chưa", "chẳng", "chả", "đừng", "chớ", "khỏi"}
+_NEGATIONS_FOLDED = {"khong", "chua", "chang", "ko", "k0", "hok", "hong"}
+# "không chỉ ... mà còn", "không khí", "chưa kể": not negations.
+_NOT_NEGATION_AFTER = {"chi", "nhung", "khi", "gian", "ke", "luc", "phan", "quan", "trung"}
+_NOT_NEGATION_BEFORE = {"hay", "hoac", "hoa"}
+
+# Axes of opposite words, on folded normalised tokens: (axis, folded words, direction).
+_AXES = (
+    ("increase", ("tang",), +1), ("increase", ("giam",), -1),
+    ("allow", ("cho", "phep"), +1), ("allow", ("cam",), -1),
+    ("support", ("ung", "ho"), +1), ("support", ("phan", "doi"), -1),
+    ("keep", ("duy", "tri"), +1), ("keep", ("giu", "nguyen"), +1), ("keep", ("xoa", "bo"), -1),
+    ("obligation", ("bat", "buoc"), +1), ("obligation", ("tu", "nguyen"), -1),
+    ("surplus", ("thua",), +1), ("surplus", ("thieu",), -1),
+    ("quality", ("tot",), +1), ("quality", ("kem",), -1),
+    ("ease", ("de", "hieu"), +1), ("ease", ("kho", "hieu"), -1),
+    ("time", ("dung", "gio"), +1), ("time", ("tre", "gio"), -1), ("time", ("muon",), -1),
+)
+AXES = tuple(dict.fromkeys(a for a, _w, _d in _AXES))
+_AXIS_BIT = {a: 1 << i for i, a in enumerate(AXES)}
+# Folded words that the axes would misread: "giám sát", "cảm ơn", "thưa Bộ trưởng", "tầng".
+_AXIS_EXCEPTIONS = {
+    ("giam", "sat"), ("giam", "doc"), ("giam", "hieu"), ("giam", "khao"), ("giam", "dinh"), ("giam", "thi"),
+    ("cam", "on"), ("cam", "ket"), ("cam", "nhan"), ("cam", "thay"), ("cam", "xuc"), ("cam", "tinh"),
+    ("cam", "giac"), ("cam", "hung"), ("cam", "nang"), ("cam", "bien"), ("cam", "thong"), ("cam", "dong"),
+    ("thua", "bo"), ("kinh", "thua"), ("tang", "lop"), ("tang", "qua"), ("tang", "thuong"),
+    ("tot", "nghiep"), ("muon", "mang"),
+}
+_AXIS_MARKED = {"tăng", "giảm", "cấm", "thừa", "thiếu", "tốt", "kém", "muộn"}
+
+
+# A negation covers the next few content syllables of its clause, up to a contrast ("không tăng
+# lương mà tăng phụ cấp": only "tăng lương" is negated).
+_SCOPE = 4
+_SCOPE_ENDS = {"|", "nhung", "ma", "vi", "nen", "neu", "khi", "thi", "de"}
+
+
+@dataclass(frozen=True)
+class Polarity:
+    """What a text negates and which way it points.
+
+    :param negated: per token of the normalised text, whether it is inside a negation's scope (an
+        odd number of negations before it in its clause, within ``_SCOPE`` content syllables).
+    :param positive, negative: bit masks over :data:`AXES` of the opposite words used (tăng/giảm,
+        cho phép/cấm, ...), not negated.
+    """
+
+    negated: tuple[bool, ...] = ()
+    positive: int = 0
+    negative: int = 0
+
+    @property
+    def pure_positive(self) -> int:
+        return self.positive & ~self.negative
+
+    @property
+    def pure_negative(self) -> int:
+        return self.negative & ~self.positive
+
+    @classmethod
+    def of(cls, toks: list[tuple[str, str]]) -> Polarity:
+        from .words import STOP_WORDS  # words does not import this module; kept local for clarity
+
+        n = len(toks)
+        negated = [False] * n
+        positive = negative = 0
+        flip, left = False, 0
+        for i, (word, folded) in enumerate(toks):
+            prev = toks[i - 1][1] if i else "|"
+            nxt = toks[i + 1][1] if i + 1 < n else "|"
+            if folded in _SCOPE_ENDS:
+                flip, left = False, 0
+            if _is_negation(word, folded, prev, nxt):
+                flip, left = not flip, _SCOPE
+                continue
+            if flip and left > 0:
+                negated[i] = True
+                if folded not in STOP_WORDS:
+                    left -= 1
+                    if left == 0:
+                        flip = False
+                continue
+            axis = _axis(toks, i, word, folded, prev, nxt) if folded in _AXIS_STARTS else None
+            if axis:
+                if axis[1] > 0:
+                    positive |= _AXIS_BIT[axis[0]]
+                else:
+                    negative |= _AXIS_BIT[axis[0]]
+        return cls(tuple(negated), positive, negative)
+
+
+_AXIS_STARTS: dict[str, list] = {}
+for _entry in _AXES:
+    _AXIS_STARTS.setdefault(_entry[1][0], []).append(_entry)
+
+
+def _axis(toks, i, word, folded, prev, nxt):
+    entries = _AXIS_STARTS.get(folded)
+    if entries is None or (prev, folded) in _AXIS_EXCEPTIONS or (folded, nxt) in _AXIS_EXCEPTIONS:
+        return None
+    for axis, words, direction in entries:
+        if tuple(t[1] for t in toks[i:i + len(words)]) != words:
+            continue
+        if len(words) == 1 and word != folded and word not in _AXIS_MARKED:
+            continue  # written with diacritics, and not this word ("tầng", "giám", "cảm")
+        return axis, direction
+    return None
+
+
+def _is_negation(word: str, folded: str, prev: str, nxt: str) -> bool:
+    if word in _NEGATIONS or (word == folded and folded in _NEGATIONS_FOLDED):
+        if nxt in _NOT_NEGATION_AFTER or prev in _NOT_NEGATION_BEFORE:
+            return False
+        # "Có nên tăng lương không?", "Bộ đã có hướng dẫn chưa?": the question's particle.
+        return nxt != "|"
+    return False
+
+
+def opposite(neg_a: frozenset, pos_a: frozenset, up_a: int, down_a: int,
+             neg_b: frozenset, pos_b: frozenset, up_b: int, down_b: int) -> bool:
+    """Whether two texts say opposite things.
+
+    A word one negates and the other does not ("dạy đúng giờ" / "dạy không đúng giờ"), or opposite
+    words on one axis ("tăng" / "giảm", "cho phép" / "cấm").
+    """
+    return bool((neg_a & pos_b) or (pos_a & neg_b) or (up_a & down_b) or (down_a & up_b))
