@@ -13,6 +13,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from diemcau.core import jobs  # noqa: E402
 from diemcau.core.bodylimit import limit_asgi_bodies  # noqa: E402
+from diemcau.core.metrics import count_websockets  # noqa: E402
 from diemcau.routing import websocket_urlpatterns  # noqa: E402
 
 jobs.start_embedded_worker()  # the "thread" backend: jobs cut off by a killed server are re-queued or failed
@@ -20,6 +21,7 @@ jobs.start_embedded_worker()  # the "thread" backend: jobs cut off by a killed s
 application = ProtocolTypeRouter(
     {
         "http": limit_asgi_bodies(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": count_websockets(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from diemcau.api import api
+from diemcau.core import health, metrics
 from diemcau.core import views as core_views
 from diemcau.site import views as site_views
 from diemcau.site import views_live as site_live
@@ -17,7 +18,8 @@ urlpatterns = [
     path("jobs/<int:pk>/", core_views.job_status, name="job-status"),
     path("jobs/<int:pk>/retry/", core_views.job_retry, name="job-retry"),
     path("audit/", site_views.audit_log, name="audit-log"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("orgs/", include("diemcau.orgs.urls")),
     path("events/", include("diemcau.site.urls_conferences")),
     path("points/", include("diemcau.points.urls")),

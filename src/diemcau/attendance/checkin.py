@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from diemcau.core import metrics
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
@@ -386,6 +387,8 @@ def plan_check_ins(actor, items: Sequence[CheckInItem], known: Known | None = No
 # --- apply --------------------------------------------------------------------------------------
 def _publish(rows):
     board_notices.publish_checkins(rows)
+    if rows:
+        transaction.on_commit(lambda: metrics.CHECKINS_STORED.inc(len(rows)))
 
 
 def apply(plan: Plan) -> list[CheckInResult]:

@@ -14,6 +14,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         prepare_var_dir()
+        from . import metrics
+
+        metrics.connect_task_signals()  # Celery's task runs, failures and durations, in any worker
         # Each app's background-job handlers live in its tasks.py and register on import.
         for app in apps.get_app_configs():
             if app.name.startswith("diemcau."):
