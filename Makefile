@@ -64,7 +64,7 @@ serve:
 	@# stops with it; LIVE=0 serves without it.
 	@if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
 	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; wait' EXIT INT TERM; \
-	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
+	  $(VENV)/bin/uvicorn diemcau.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets --lifespan off --no-access-log --no-proxy-headers
 
 clean-demo:
 	rm -rf var

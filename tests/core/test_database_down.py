@@ -86,7 +86,7 @@ def test_database_down_gives_a_503_then_recovers(tmp_path):
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--host", "127.0.0.1",
-                                   "--port", str(port), "--no-access-log"], env=env, cwd=ROOT,
+                                   "--port", str(port), "--lifespan", "off", "--no-access-log"], env=env, cwd=ROOT,
                                   stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
