@@ -719,7 +719,7 @@ def compare_servers(args, plan: dict, singles, cap: int) -> dict:
             f"p50_ms_{name}": round(statistics.mean(t["p50_ms"] for t in turns), 1),
             f"p99_ms_{name}": round(statistics.mean(t["p99_ms"] for t in turns), 1),
             f"server_cpu_ms_per_checkin_{name}": round(statistics.mean(t["cpu_ms"] for t in turns), 2),
-            f"errors_{name}": sum(t["errors"] for t in turns),
+            f"errors_{name}": {k: sum(t["errors"].get(k, 0) for t in turns) for t in turns for k in t["errors"]},
         })
     return figures
 

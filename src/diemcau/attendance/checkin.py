@@ -387,8 +387,6 @@ def plan_check_ins(actor, items: Sequence[CheckInItem], known: Known | None = No
 # --- apply --------------------------------------------------------------------------------------
 def _publish(rows):
     board_notices.publish_checkins(rows)
-    if rows:
-        transaction.on_commit(lambda: metrics.CHECKINS_STORED.inc(len(rows)))
 
 
 def apply(plan: Plan) -> list[CheckInResult]:
@@ -417,14 +415,16 @@ def _record(actor, items: Sequence[CheckInItem], known: Known | None,
             if plan.refused:
                 raise refuse(plan)
             try:
-                return apply(plan)
+                results = apply(plan)
+                break
             except IntegrityError:
                 # Another person's row took one of these client ids meanwhile (no lock of ours
                 # waited for it, and its transaction has committed): planned again, that item is
                 # now a retry or a reused id.
                 if attempt:
                     raise
-    raise AssertionError("unreachable")
+    metrics.CHECKINS_STORED.inc(len(plan.new_rows))  # written (committed, unless an outer transaction holds it)
+    return results
 
 
 def _first_error(plan: Plan) -> DomainError:
