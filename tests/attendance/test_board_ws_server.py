@@ -3,6 +3,7 @@ bench/checkin.py chose), as a real server process: it connects with a session co
 board's figures, and hears a check-in made elsewhere through Redis."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,10 +23,17 @@ from tests.servers import ROOT, child_env, free_port, redis_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# The server chosen by bench/checkin.py's comparison (docs/BENCHMARKS.md, "ASGI server").
+# The server chosen by bench/checkin.py's comparison (docs/BENCHMARKS.md, "ASGI server"); DIEMCAU_TEST_ASGI
+# runs the websocket test through another of them.
 CHOSEN = "uvicorn"
-COMMAND = [sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--loop", "uvloop", "--http", "httptools",
-           "--ws", "websockets", "--lifespan", "off", "--no-access-log", "--no-proxy-headers"]
+COMMANDS = {
+    "uvicorn": [sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--loop", "uvloop", "--http",
+                "httptools", "--ws", "websockets", "--lifespan", "off", "--no-access-log", "--no-proxy-headers"],
+    "granian": [sys.executable, "-m", "granian", "--interface", "asginl", "--loop", "uvloop", "--no-access-log",
+                "diemcau.asgi:application"],
+    "daphne": [sys.executable, "-m", "daphne", "-v", "0", "diemcau.asgi:application"],
+}
+HOST_PORT = {"uvicorn": ("--host", "--port"), "granian": ("--host", "--port"), "daphne": ("-b", "-p")}
 
 
 def test_the_chosen_server_is_the_one_deployed():
@@ -48,13 +56,15 @@ def redis_layer(settings):
 
 
 def test_the_board_websocket_works_through_the_chosen_server(world, organiser_bavi, redis_layer, tmp_path):
+    name = os.environ.get("DIEMCAU_TEST_ASGI", CHOSEN)
     client = Client()
     client.force_login(organiser_bavi)
     cookie = client.cookies["sessionid"].value
     port = free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([*COMMAND, "--host", "127.0.0.1", "--port", str(port)],
+        server = subprocess.Popen([*COMMANDS[name][:-1], HOST_PORT[name][0], "127.0.0.1", HOST_PORT[name][1], str(port),
+                                   COMMANDS[name][-1]],
                                   env=child_env(REDIS_URL=redis_layer), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_ready(server, port, log_path)
