@@ -93,13 +93,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "diemcau.core.metrics.RequestMetricsMiddleware",
+    "diemcau.core.health.DatabaseUnavailableMiddleware",
     "diemcau.core.middleware.TrustedProxyMiddleware",
     "diemcau.core.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "diemcau.core.health.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "diemcau.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -334,9 +334,12 @@ MEDIA_ROOT = VAR_DIR / "media"  # uploaded files (kept in backups)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"database_down": {"()": "diemcau.core.health.DatabaseDownLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DIEMCAU_LOG_LEVEL", "WARNING")},
-    "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")}},
+    "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")},
+                # A request answered 503 for a database outage is logged once by core.health, not with a traceback.
+                "django.request": {"filters": ["database_down"]}},
 }
 
 # --- Health and metrics (core/health.py, core/metrics.py; docs/OPERATIONS.md) -------------------

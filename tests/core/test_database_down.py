@@ -102,23 +102,28 @@ def test_database_down_gives_a_503_then_recovers(tmp_path):
         assert httpx.get(f"{base}/accounts/login/").status_code == 200
 
         relay.down()
-        page = httpx.get(f"{base}/accounts/login/", headers={"Accept-Language": "vi"}, timeout=30)
+        # A signed-in browser's request needs its session from the database; a page that needs nothing
+        # from it (the anonymous sign-in form, static files) is still served.
+        assert httpx.get(f"{base}/accounts/login/", timeout=30).status_code == 200
+        cookies = {"sessionid": "k" * 32}
+        page = httpx.get(f"{base}/accounts/login/", headers={"Accept-Language": "vi"}, cookies=cookies, timeout=30)
         assert page.status_code == 503 and page.headers["Retry-After"] == "5"
         assert "Cơ sở dữ liệu của hệ thống tạm thời không truy cập được" in page.text
         assert 'class="topbar"' in page.text and "app.css" in page.text  # the site's layout
-        api = httpx.post(f"{base}/api/attendance/checkins/", json={}, timeout=30)
+        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+        api = httpx.post(f"{base}/api/attendance/checkins/", json={}, cookies=cookies, timeout=30)
         assert api.status_code == 503 and api.headers["Retry-After"] == "5"
         assert api.json()["code"] == "database_unavailable"
         probe = httpx.get(f"{base}/healthz", timeout=30)
         assert probe.status_code == 503 and probe.json()["database"] == "down"
 
         relay.up()
-        assert httpx.get(f"{base}/accounts/login/", timeout=30).status_code == 200  # the very next request
+        assert httpx.get(f"{base}/accounts/login/", cookies=cookies, timeout=30).status_code == 200  # the next one
         assert httpx.get(f"{base}/healthz", timeout=30).json()["status"] == "ok"
     finally:
         server.terminate()
         server.wait(20)
         relay.down()
     text = log_path.read_text(errors="replace")
-    assert len(re.findall(r"database unavailable", text)) == 1, text
+    assert len(re.findall(r"database unavailable", text)) == 1, text  # one line for the outage
     assert "Traceback" not in text, text

@@ -11,21 +11,24 @@ back works: the pool checks a connection before lending it (``CONN_HEALTH_CHECKS
 """
 
 import logging
+import sys
 import time
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
+
+from .middleware import SecurityHeadersMiddleware
 
 logger = logging.getLogger("diemcau.health")
 
 # Seconds a client is asked to wait before it tries again.
 RETRY_AFTER_SECONDS = 5
-# Paths that never need the database (WhiteNoise serves /static/ before this middleware).
-_NO_DATABASE = ("/healthz", "/metrics", "/static/")
-
 _redis_client = None
 
 
@@ -90,8 +93,13 @@ outage_log = _OutageLog()
 
 
 def unavailable_response(request, exc: Exception) -> HttpResponse:
-    """The 503 a request gets when the database cannot be reached."""
+    """The 503 a request gets when the database cannot be reached (in the request's language)."""
     outage_log.refused_request(exc)
+    with translation.override(translation.get_language_from_request(request)):
+        return _unavailable(request)
+
+
+def _unavailable(request) -> HttpResponse:
     message = _("The system's database is not reachable at the moment. Please try again in a few seconds.")
     if request.path_info.startswith("/api/") or "json" in request.headers.get("Accept", ""):
         response = JsonResponse({"code": "database_unavailable", "message": message, "detail": message,
@@ -103,33 +111,43 @@ def unavailable_response(request, exc: Exception) -> HttpResponse:
         response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    # The headers SecurityHeadersMiddleware would have set (this answer replaces what passed through it).
+    response["Content-Security-Policy"] = SecurityHeadersMiddleware.CSP % {"connect": "'self'"}
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Frame-Options"] = "DENY"
     response._has_been_logged = True  # our one line above, not Django's per-request error log
     return response
 
 
-def _connection_failed(exc: Exception) -> bool:
+def _connection_failed(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _database_answers() -> bool:
+    """After an OperationalError: is the database itself gone (not a bad query's error)?"""
+    connections["default"].close()
+    return check_database()
 
 
 class DatabaseUnavailableMiddleware:
     """A request that cannot reach the database gets a 503 with Retry-After, not a 500 and a traceback.
 
-    Before the rest of the chain (sessions, accounts, scope all read the database) the request takes
-    its connection; if that fails the 503 is answered at once. A connection lost during the view is
-    caught by :meth:`process_exception`.
+    Outermost but for the metrics: the database is touched anywhere inside (sessions, accounts, scope,
+    the view, the session's save on the way out). An error in the view reaches :meth:`process_exception`;
+    one raised by a middleware has become Django's 500 by the time it gets here, marked on the request
+    by :func:`mark_database_down` (``got_request_exception``), and the 500 is replaced. Requests that
+    never touch the database (static files, the service worker) are served as usual.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path_info.startswith(_NO_DATABASE):
-            try:
-                connections["default"].ensure_connection()
-            except (OperationalError, InterfaceError) as exc:
-                connections["default"].close()
-                return unavailable_response(request, exc)
-        return self.get_response(request)
+        response = self.get_response(request)
+        exc = getattr(request, "_database_unavailable", None)
+        if exc is not None and response.status_code >= 500:
+            return unavailable_response(request, exc)
+        return response
 
     def process_exception(self, request, exception):
         if _connection_failed(exception) and not _database_answers():
@@ -137,7 +155,17 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
-def _database_answers() -> bool:
-    """After an OperationalError in a view: is the database itself gone (not a bad query's error)?"""
-    connections["default"].close()
-    return check_database()
+@receiver(got_request_exception)
+def mark_database_down(sender, request=None, **kwargs):
+    """Mark a request whose uncaught exception is a lost database (Django is about to answer 500)."""
+    exc = sys.exc_info()[1]
+    if request is not None and _connection_failed(exc) and not _database_answers():
+        request._database_unavailable = exc
+
+
+class DatabaseDownLogFilter(logging.Filter):
+    """``django.request``: no traceback for a request answered 503 because the database is down."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        return getattr(request, "_database_unavailable", None) is None
