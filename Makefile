@@ -66,7 +66,7 @@ serve:
 	@# Background jobs: a private redis-server on a unix socket under var/ (the task broker and, through
 	@# REDIS_URL, the channel layer, so pages hear the worker) and one Celery worker with beat, unless
 	@# REDIS_URL names a Redis already. The live runtime (Janus root + edge, the synthetic host feed,
-	@# HLS) runs beside the web server too (LIVE=0 serves without it); all stop with it.
+	@# HLS) runs beside the web server (uvicorn) too (LIVE=0 serves without it); all stop with it.
 	@mkdir -p var; if [ -z "$$REDIS_URL" ]; then export REDIS_URL=unix://$(CURDIR)/var/redis.sock; \
 	    setsid redis-server --port 0 --unixsocket $(CURDIR)/var/redis.sock --unixsocketperm 700 --dir $(CURDIR)/var \
 	      --save "" --appendonly yes --logfile redis.log & redis=$$!; \
@@ -75,7 +75,7 @@ serve:
 	  if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
 	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; kill $$worker 2>/dev/null; wait $$worker; \
 	    [ -n "$$redis" ] && kill $$redis 2>/dev/null; wait' EXIT INT TERM; \
-	  $(VENV)/bin/daphne -b $(HOST) -p $(PORT) diemcau.asgi:application
+	  $(VENV)/bin/uvicorn diemcau.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets --lifespan off --no-access-log --no-proxy-headers
 
 clean-demo:
 	rm -rf var

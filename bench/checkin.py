@@ -11,23 +11,28 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    neighbours by tree path, one hall per group at its first school), every institution assigned
    to its group's point, one point-operator account per point, signed in (a database session
    per operator, so every kiosk sends its own cookie);
-3. starts the server stack as child processes on 127.0.0.1: ``--workers`` Daphne processes
-   (``daphne -v 0 diemcau.asgi:application``, one port each; the load generator spreads its
-   connections over them as a proxy in front would);
-4. runs the load generator (``bench/httpload.py``, asyncio over raw keep-alive HTTP/1.1, in its
+3. **compares the ASGI servers** (``--compare daphne,uvicorn,granian``): for each in turn, ``--workers``
+   processes of it (one port each), a warm-up, then single check-ins for ``--compare-seconds``; the
+   servers take turns ``--rounds`` times so a change in the machine's load falls on all of them. Keys
+   ``checkins_per_s_<server>``, ``p99_ms_<server>``, ``server_cpu_ms_per_checkin_<server>`` (CPU of
+   the server processes and their children, per check-in);
+4. starts the server stack for the phases below as child processes on 127.0.0.1: ``--workers``
+   processes of ``--server`` (default uvicorn with uvloop and httptools; one port each; the load
+   generator spreads its connections over them as a proxy in front would);
+5. runs the load generator (``bench/httpload.py``, asyncio over raw keep-alive HTTP/1.1, in its
    own process) in turns: the **ceiling** (``GET /healthz``, the bare endpoint of the same stack:
    middleware and one ``SELECT 1``), then **single check-ins** (``POST /api/attendance/checkins/``
    as the operator of each person's point), then **batches** (``POST .../checkins/batch/``, an
    offline kiosk syncing its queue). People arrive in the order of a 30-minute arrival curve,
    replayed as fast as the server takes them (each connection sends its next request when the
    previous reply is in), each phase bounded by ``--seconds``;
-5. then the **board** phase: single check-ins again while this process polls the board's
+6. then the **board** phase: single check-ins again while this process polls the board's
    roll-up, ``attendance.rollup.rollup(session, ministry)``, every 0.5 s: a check-in's **board
    lag** is the time from its acknowledgement to the end of the first poll that began after it
    (a poll begun after the ack surely sees the committed row). The websocket board is not in
    this branch; this is the query it would run, on the same machine, so it gets its own phase
    rather than sharing the cores with the throughput phases;
-6. samples the resident memory of the server workers (sum, max over the run) and their CPU.
+7. samples the resident memory of the server workers (sum, max over the run) and their CPU.
 
 The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
 PostgreSQL is not run) and SQLite's nested under ``sqlite``.
@@ -65,6 +70,20 @@ ARRIVAL_WINDOW_S = 30 * 60
 DEFAULT_PG = "postgres://diemcau:diemcau@127.0.0.1:5432/diemcau"
 
 
+# The ASGI servers compared: each serves diemcau.asgi:application on one port, one process (and, for
+# granian, its worker child); the same number of them for each server.
+SERVERS = {
+    "daphne": lambda port: [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+                            "diemcau.asgi:application"],
+    "uvicorn": lambda port: [sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--host", "127.0.0.1",
+                             "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
+                             "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning"],
+    "granian": lambda port: [sys.executable, "-m", "granian", "--interface", "asginl", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1", "--loop", "uvloop", "--log-level", "warning",
+                             "--no-access-log", "diemcau.asgi:application"],
+}
+
+
 # --- the orchestrator -------------------------------------------------------------------------
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,7 +92,12 @@ def parse_args(argv=None):
                    help="the PostgreSQL server (the benchmark creates <name>_bench_checkin beside it)")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the nation's district offices")
     p.add_argument("--seed", type=int, default=2023)
-    p.add_argument("--workers", type=int, default=3, help="Daphne processes")
+    p.add_argument("--workers", type=int, default=3, help="server processes (one port each)")
+    p.add_argument("--server", default="uvicorn", choices=sorted(SERVERS), help="the ASGI server of the main phases")
+    p.add_argument("--compare", default="daphne,uvicorn,granian",
+                   help="ASGI servers compared on single check-ins before the main phases ('' for none)")
+    p.add_argument("--compare-seconds", type=float, default=20.0, help="length of each server's turn")
+    p.add_argument("--rounds", type=int, default=2, help="turns of each server in the comparison")
     p.add_argument("--connections", type=int, default=12,
                    help="concurrent keep-alive connections of single check-ins (kiosks in flight)")
     p.add_argument("--batch-connections", type=int, default=6, help="concurrent connections sending batches")
@@ -95,6 +119,11 @@ def parse_args(argv=None):
         args.ceiling_seconds = min(args.ceiling_seconds, 5.0)
         args.board_seconds = min(args.board_seconds, 8.0)
         args.warmup = min(args.warmup, 1.0)
+        args.compare_seconds = min(args.compare_seconds, 8.0)
+    args.compare = [c for c in args.compare.split(",") if c]
+    unknown = set(args.compare) - set(SERVERS)
+    if unknown:
+        p.error(f"unknown server(s) in --compare: {', '.join(sorted(unknown))}")
     return args
 
 
@@ -189,6 +218,24 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian's workers are children of the process started)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (0 when it is gone or unreadable)."""
     try:
@@ -208,7 +255,7 @@ class MemorySampler(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for p in self.pids))
+            self.peak_kib = max(self.peak_kib, sum(_rss_kib(p) for pid in self.pids for p in _tree(pid)))
             self.stop.wait(0.2)
 
 
@@ -269,7 +316,7 @@ def run_one(args) -> dict:
         connections.close_all()
         kept_logs = ROOT / "var" / "bench-checkin"
         kept_logs.mkdir(parents=True, exist_ok=True)
-        for log_file in tmp.glob("daphne-*.log"):  # the workers' errors, if any, outlive the run
+        for log_file in tmp.glob("server-*.log"):  # the workers' errors, if any, outlive the run
             shutil.copy(log_file, kept_logs / f"{db}-{log_file.name}")
         if pg_name and not args.keep:
             _drop_pg(args.pg_url, pg_name)
@@ -546,15 +593,15 @@ def profile_checkins(world: dict, n: int):
 
 
 # --- the run: servers, load, board ------------------------------------------------------------
-def start_workers(n: int, workers: list) -> list[int]:
+def start_workers(n: int, workers: list, server: str = "daphne") -> list[int]:
+    """``n`` processes of ``server`` on ports of their own, ready (``/healthz`` answers); returns the ports."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     ports = [_free_port() for _ in range(n)]
     logs = Path(os.environ["DIEMCAU_VAR"])
     for port in ports:
-        out = open(logs / f"daphne-{port}.log", "wb")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-             "diemcau.asgi:application"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT))
+        out = open(logs / f"server-{server}-{port}.log", "wb")
+        workers.append(subprocess.Popen(SERVERS[server](port), env=env, stdout=out, stderr=subprocess.STDOUT,
+                                        cwd=ROOT))
     deadline = time.monotonic() + 300  # a loaded machine imports Django slowly
     for port, proc in zip(ports, workers, strict=True):
         while True:
@@ -563,8 +610,8 @@ def start_workers(n: int, workers: list) -> list[int]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (logs / f"daphne-{port}.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"daphne on port {port} did not start:\n{tail}") from None
+                    tail = (logs / f"server-{server}-{port}.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"{server} on port {port} did not start:\n{tail}") from None
                 time.sleep(0.5)
     return ports
 
@@ -622,6 +669,61 @@ def board_lag(result: dict, polls: list) -> list[float]:
     return lags
 
 
+def base_plan(world: dict, csrf: str, cookies: list) -> dict:
+    """What every phase's load plan shares: the operators' cookies, the session, the API paths."""
+    return {"csrf": csrf, "cookies": cookies, "session_id": world["session_id"],
+            "namespace": "6f1c3b1e-8d6a-4a59-9a55-0b5c0d1ce001",
+            "path": "/api/attendance/checkins/", "path_batch": "/api/attendance/checkins/batch/"}
+
+
+def stop_workers(workers: list):
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(15)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            w.wait()
+    workers.clear()
+
+
+def compare_servers(args, plan: dict, singles, cap: int) -> dict:
+    """Single check-ins through each ASGI server in turn (``--rounds`` turns each); figures per server."""
+    runs: dict[str, list[dict]] = {name: [] for name in args.compare}
+    for turn in range(args.rounds):
+        for name in args.compare:
+            workers: list = []
+            try:
+                ports = start_workers(args.workers, workers, name)
+                pids = [w.pid for w in workers]
+                run_load({**plan, "ports": ports, "connections": args.connections, "kind": "single",
+                          "requests": singles(200 * args.workers), "seconds": 10})
+                cpu0 = sum(_cpu_s(p) for pid in pids for p in _tree(pid))
+                result, _ = run_load({**plan, "ports": ports, "connections": args.connections, "kind": "single",
+                                      "requests": singles(cap), "seconds": args.compare_seconds})
+                cpu1 = sum(_cpu_s(p) for pid in pids for p in _tree(pid))
+            finally:
+                stop_workers(workers)
+            single = summarise(result, args.compare_seconds, args.warmup)
+            single["cpu_ms"] = 1000 * (cpu1 - cpu0) / max(1, single["acked"])
+            runs[name].append(single)
+            log(f"  {name} (turn {turn + 1}): {single['per_s']:,.0f} check-ins/s, p50 {single['p50_ms']} ms, "
+                f"p99 {single['p99_ms']} ms, server CPU {single['cpu_ms']:.1f} ms each, errors {single['errors']}")
+    figures = {"compared_servers": args.compare, "compare_rounds": args.rounds,
+               "compare_seconds": args.compare_seconds}
+    for name, turns in runs.items():
+        figures.update({
+            f"checkins_per_s_{name}": round(statistics.mean(t["per_s"] for t in turns), 1),
+            f"p50_ms_{name}": round(statistics.mean(t["p50_ms"] for t in turns), 1),
+            f"p99_ms_{name}": round(statistics.mean(t["p99_ms"] for t in turns), 1),
+            f"server_cpu_ms_per_checkin_{name}": round(statistics.mean(t["cpu_ms"] for t in turns), 2),
+            f"errors_{name}": {k: sum(t["errors"].get(k, 0) for t in turns) for t in turns for k in t["errors"]},
+        })
+    return figures
+
+
 def drive(args, world: dict, workers: list) -> dict:
     from django.db import connections
 
@@ -634,26 +736,22 @@ def drive(args, world: dict, workers: list) -> dict:
     # Enough people for each phase never to run dry on this machine (each phase is bounded by time).
     single_cap, batch_cap = int(args.seconds * 3000), int(args.seconds * 8000) if args.batch else 0
     board_cap = int(args.board_seconds * 3000)
-    people_needed = single_cap + batch_cap + board_cap + 200 * args.workers
+    compare_cap = int(args.compare_seconds * 3000) if args.compare else 0
+    turns = len(args.compare) * args.rounds
+    people_needed = single_cap + batch_cap + board_cap + turns * compare_cap + 200 * args.workers * (1 + turns)
     queue = arrivals(world, min(world["people"], people_needed), args.seed)
     log(f"{len(queue):,} arrivals drawn from the 30-minute curve")
     if len(queue) < people_needed:  # a small world: share its people between the phases
-        spare = len(queue) - 200 * args.workers
-        single_cap, batch_cap, board_cap = (int(spare * c / (people_needed - 200 * args.workers))
-                                            for c in (single_cap, batch_cap, board_cap))
+        warm = 200 * args.workers * (1 + turns)
+        spare = len(queue) - warm
+        single_cap, batch_cap, board_cap, compare_cap = (
+            int(spare * c / (people_needed - warm)) for c in (single_cap, batch_cap, board_cap, turns * compare_cap))
+        compare_cap //= max(1, turns)
     cursor = 0
     cookie_index = {o["point_id"]: i for i, o in enumerate(world["operators"])}
     cookies = [o["cookie"] for o in world["operators"]]
     csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     connections.close_all()
-
-    ports = start_workers(args.workers, workers)
-    pids = [w.pid for w in workers]
-    sampler = MemorySampler(pids)
-    sampler.start()
-    base = {"ports": ports, "connections": args.connections, "csrf": csrf, "cookies": cookies,
-            "session_id": world["session_id"], "namespace": "6f1c3b1e-8d6a-4a59-9a55-0b5c0d1ce001",
-            "path": "/api/attendance/checkins/", "path_batch": "/api/attendance/checkins/batch/"}
 
     def take(n: int) -> list[tuple[int, int]]:
         nonlocal cursor
@@ -675,15 +773,24 @@ def drive(args, world: dict, workers: list) -> dict:
         out.extend([cookie_index[pt], items] for pt, items in pending.items())
         return out
 
+    figures = {}
+    if args.compare:
+        figures.update(compare_servers(args, base_plan(world, csrf, cookies), singles, compare_cap))
+    ports = start_workers(args.workers, workers, args.server)
+    pids = [w.pid for w in workers]
+    sampler = MemorySampler(pids)
+    sampler.start()
+    base = {**base_plan(world, csrf, cookies), "ports": ports, "connections": args.connections}
+
     def board() -> int:
         return rollup.rollup(session, ministry)["present"]
 
     def cpu_now() -> tuple[float]:
-        return (sum(_cpu_s(p) for p in pids),)
+        return (sum(_cpu_s(p) for pid in pids for p in _tree(pid)),)
 
-    figures = {"server": f"{args.workers} × daphne -v 0 diemcau.asgi:application, one port each",
-               "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
-               "load_start": os.getloadavg()[0]}
+    figures.update({"server": f"{args.workers} × {' '.join(SERVERS[args.server](0)[3:])}, one port each",
+                    "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
+                    "load_start": os.getloadavg()[0]})
     # Warm-up: every worker imports, plans its first queries and opens its connection.
     run_load({**base, "kind": "single", "requests": singles(200 * args.workers), "seconds": 10})
     run_load({**base, "kind": "ceiling", "path": "/healthz", "count": 500, "seconds": 5})

@@ -13,8 +13,10 @@ secret key on an installation's very first start (``paths.installation_secret_ke
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from diemcau import paths
@@ -40,22 +42,32 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # var/secret_key (mode 0600), so sessions survive a restart.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or paths.installation_secret_key(VAR_DIR)
 
-# The host names this site answers to (comma-separated).
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated variable as a list (spaces around items and empty items are dropped)."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# The site's public address as people reach it through the proxy (https://hop.moet.gov.vn); empty
+# on a machine of its own. When set, the host names, the CSRF origin, secure cookies and the absolute
+# links in QR codes and e-mails derive from it unless the explicit variables below are set.
+PUBLIC_URL = os.environ.get("DIEMCAU_PUBLIC_URL", "").strip().rstrip("/")
+_public = urlsplit(PUBLIC_URL) if PUBLIC_URL else None
+if _public is not None and (_public.scheme not in ("http", "https") or not _public.hostname):
+    raise ImproperlyConfigured(f"DIEMCAU_PUBLIC_URL must be http(s)://host[:port], not {PUBLIC_URL!r}")
+
+# The host names this site answers to (comma-separated); default: DIEMCAU_PUBLIC_URL's host, or
+# loopback for the embedded default on one machine.
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", _public.hostname if _public else "127.0.0.1,localhost")
 # The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For / -Proto are believed.
-DIEMCAU_TRUSTED_PROXIES = [
-    p.strip() for p in os.environ.get("DIEMCAU_TRUSTED_PROXIES", "").split(",") if p.strip()
-]
+DIEMCAU_TRUSTED_PROXIES = env_list("DIEMCAU_TRUSTED_PROXIES")
 # Origins (scheme://host[:port]) whose forms may POST here besides the site's own, e.g. a second
-# public name in front of the same proxy. Comma-separated; spaces are ignored.
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+# public name in front of the same proxy. Comma-separated; spaces are ignored. Default: the public URL's
+# origin (which is what a browser sends behind a proxy that rewrites the port or scheme).
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS",
+                                f"{_public.scheme}://{_public.netloc}" if _public else "")
 # The media hosts (Janus websockets) pages may connect to, as origins (wss://media1.example.vn);
 # empty: the live nodes' own URLs (live/models.LiveNode.ws_url).
-DIEMCAU_MEDIA_HOSTS = [
-    h.strip() for h in os.environ.get("DIEMCAU_MEDIA_HOSTS", "").split(",") if h.strip()
-]
+DIEMCAU_MEDIA_HOSTS = env_list("DIEMCAU_MEDIA_HOSTS")
 
 INSTALLED_APPS = [
     "daphne",
@@ -82,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "diemcau.core.metrics.RequestMetricsMiddleware",
+    "diemcau.core.health.DatabaseUnavailableMiddleware",
     "diemcau.core.middleware.TrustedProxyMiddleware",
     "diemcau.core.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -124,18 +138,42 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # PostgreSQL in production (postgres://user:password@host:port/name); empty: the embedded SQLite.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# A streaming replica of that PostgreSQL (same form); when set, the boards and the reports read
+# from it inside core.dbrouter.reading_replica() (a `replica` alias); writes always go to the
+# primary. Empty: everything reads from `default`.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# Connections from the pool (psycopg_pool) per process and database; 0: no pool.
+DB_POOL_SIZE = int(os.environ.get("DIEMCAU_DB_POOL", "8"))
+# Seconds a request waits for a pooled connection (or a new one) before it fails: with PostgreSQL
+# down, the answer is a 503 after this long (core.health.DatabaseUnavailableMiddleware).
+DB_CONNECT_TIMEOUT = int(os.environ.get("DIEMCAU_DB_CONNECT_TIMEOUT", "5"))
+
+
+def _postgres(url: str) -> dict:
+    """One PostgreSQL alias from its URL: pooled, health-checked, failing fast when the server is down.
+
+    No persistent connections: under ASGI Django runs each request's database work in a thread of its
+    own, so a kept connection is never reused by the next request and only piles up until PostgreSQL
+    refuses new ones (bench/checkin.py met "remaining connection slots are reserved" at 12 requests in
+    flight). Connections come from a pool shared by the request threads instead. CONN_HEALTH_CHECKS
+    makes the pool test a connection before lending it, so the first request after PostgreSQL comes
+    back gets a fresh one rather than one its restart broke.
+    """
+    db = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    if db["ENGINE"].endswith("postgresql"):
+        options = db.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        if DB_POOL_SIZE:
+            options["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": DB_CONNECT_TIMEOUT}
+    return db
+
+
 if DATABASE_URL:
-    # No persistent connections: under ASGI (Daphne) Django runs each request's database work in
-    # a thread of its own, so a kept connection is never reused by the next request and only
-    # piles up until PostgreSQL refuses new ones (bench/checkin.py met "remaining connection slots
-    # are reserved" at 12 requests in flight). Django's advice for ASGI: CONN_MAX_AGE = 0, or a pool.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-    # ... so PostgreSQL connections come from a pool (psycopg_pool) shared by the request threads:
-    # no new connection per request. DIEMCAU_DB_POOL=0 turns it off; the number is the pool's size.
-    _pool_size = int(os.environ.get("DIEMCAU_DB_POOL", "8"))
-    if _pool_size and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size,
-                                                                  "timeout": 10}
+    DATABASES = {"default": _postgres(DATABASE_URL)}
+    if DATABASE_REPLICA_URL:
+        # The test suite creates no database for it: in tests it is the test database itself.
+        DATABASES["replica"] = {**_postgres(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["diemcau.core.dbrouter.ReplicaRouter"]
 # The embedded default's SQLite file (with no DATABASE_URL); core.apps makes it and its -wal and
 # -shm files private (0600) at start-up.
 SQLITE_PATH = Path(os.environ.get("DIEMCAU_SQLITE", str(VAR_DIR / "diemcau.sqlite3")))
@@ -244,7 +282,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # --- TLS (docs/OPERATIONS.md, "Deployment behind a TLS proxy") -------------------------------
 # DIEMCAU_TLS=1: the site is served over https (by a proxy in front, or by Daphne itself).
 TLS = env_bool("DIEMCAU_TLS", False)
-SESSION_COOKIE_SECURE = env_bool("DIEMCAU_SECURE_COOKIES", TLS)
+# Secure cookies: with TLS, or when the public URL is https (the proxy in front speaks TLS).
+SESSION_COOKIE_SECURE = env_bool("DIEMCAU_SECURE_COOKIES", TLS or (_public is not None and _public.scheme == "https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if DIEMCAU_TRUSTED_PROXIES:
     # Believed only from the trusted proxies: core.middleware.TrustedProxyMiddleware drops the
@@ -255,7 +294,7 @@ if TLS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DIEMCAU_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DIEMCAU_HSTS_PRELOAD", False)
     SECURE_SSL_REDIRECT = env_bool("DIEMCAU_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the local health probe speaks plain http
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # local probes and scrapers speak plain http
     if not SECURE_HSTS_PRELOAD:
         # Preloading binds the whole domain to https in browsers for months, and anyone can
         # submit a domain whose header asks for it: an operator's choice (DIEMCAU_HSTS_PRELOAD=1).
@@ -314,7 +353,8 @@ LANGUAGE_COOKIE_NAME = "diemcau_language"
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"  # collectstatic target in production; WhiteNoise serves it (made at start-up)
+# collectstatic's target; WhiteNoise serves it (made at start-up); nginx may serve it from a copy too.
+STATIC_ROOT = Path(os.environ.get("DIEMCAU_STATIC_ROOT", "") or VAR_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -325,13 +365,27 @@ MEDIA_ROOT = VAR_DIR / "media"  # uploaded files (kept in backups)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # A refusal the product expects (403, 404, a service's DomainError) is one line, not a traceback.
-    "filters": {"expected_refusals": {"()": "diemcau.core.logfilters.ExpectedRefusalFilter"}},
+    # A refusal the product expects (403, 404, a service's DomainError) is one line, not a traceback;
+    # a request answered 503 for a database outage is logged once by core.health, not with a traceback.
+    "filters": {"expected_refusals": {"()": "diemcau.core.logfilters.ExpectedRefusalFilter"},
+                "database_down": {"()": "diemcau.core.health.DatabaseDownLogFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DIEMCAU_LOG_LEVEL", "WARNING")},
     "loggers": {"diemcau": {"level": os.environ.get("DIEMCAU_LOG_LEVEL", "INFO")},
-                "django.request": {"filters": ["expected_refusals"]}},
+                "django.request": {"filters": ["expected_refusals", "database_down"]}},
 }
+
+# --- Health and metrics (core/health.py, core/metrics.py; docs/OPERATIONS.md) -------------------
+# Who may read /metrics: these addresses or networks (the TCP peer) ...
+METRICS_ALLOW = env_list("DIEMCAU_METRICS_ALLOW", "127.0.0.1,::1")
+# ... or a request with "Authorization: Bearer <this token>" (empty: no token accepted).
+METRICS_TOKEN = os.environ.get("DIEMCAU_METRICS_TOKEN", "")
+# Processes without a web server (Celery worker, live runtime, media node) serve their metrics on
+# this port (0: none) and address. prometheus_client itself reads PROMETHEUS_MULTIPROC_DIR: set, the
+# processes of a host write their figures there and one scrape adds them up.
+METRICS_PORT = int(os.environ.get("DIEMCAU_METRICS_PORT", "0"))
+METRICS_ADDR = os.environ.get("DIEMCAU_METRICS_ADDR", "127.0.0.1")
+METRICS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 # --- The live conference's credentials (docs/SECURITY.md, "The broadcast") -----------------
 # Janus tokens last this long; live pages renew them while the person still has the right.

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from diemcau.api import api
-from diemcau.core import errorpages
+from diemcau.core import errorpages, health, metrics
 from diemcau.core import views as core_views
 from diemcau.site import views as site_views
 from diemcau.site import views_live as site_live
@@ -21,7 +21,8 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", core_views.job_retry, name="job-retry"),
     path("me/sessions/<int:sid>/badge/", site_participant.my_badge, name="my-badge"),
     path("audit/", site_views.audit_log, name="audit-log"),
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("orgs/", include("diemcau.orgs.urls")),
     path("events/", include("diemcau.site.urls_conferences")),
     path("points/", include("diemcau.points.urls")),

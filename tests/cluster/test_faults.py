@@ -70,7 +70,7 @@ def test_redis_restarted_boards_recover(cluster, board):
 
 
 def test_postgres_restarted_nothing_acknowledged_lost(cluster):
-    """PostgreSQL restarts under check-ins: the outage answers 5xx, kiosks retry, nothing acknowledged is lost."""
+    """PostgreSQL restarts under check-ins: the outage answers 503, kiosks retry, nothing acknowledged is lost."""
     c = cluster
     people = take(c, 300)
     result = {}
@@ -85,9 +85,9 @@ def test_postgres_restarted_nothing_acknowledged_lost(cluster):
     assert stored(c, outcome.acked) == (len(people), len(people))
     errors = {s for s in outcome.statuses if s != 200}
     assert errors, "the outage went unnoticed: no request was refused while PostgreSQL was down"
-    # TODO(merge, issue 12 part 2): the outage middleware answers a clear 503 with Retry-After;
-    # once it lands this becomes `assert errors <= {503}` (502 only if nginx found no host at all).
-    assert errors <= {0, 500, 502, 503}, outcome.statuses
+    # The outage is a clear 503 with Retry-After (core/health.py), never a 500; 502 only if nginx found
+    # no app host at all, 0 a connection the client itself lost.
+    assert 503 in errors and errors <= {0, 502, 503}, outcome.statuses
 
 
 def test_task_worker_killed_mid_import(cluster):

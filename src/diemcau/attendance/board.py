@@ -15,6 +15,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from diemcau.core.dbrouter import reading_replica
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
@@ -161,6 +162,7 @@ def _bar(row: dict) -> float:
     return min(row["percentage"] or 0, 100)
 
 
+@reading_replica  # figures may lag the primary by a moment: read from the replica when there is one
 def board_data(session: Session, unit: Unit, *, limit: int = ROW_LIMIT) -> dict:
     """Everything the board shows for ``unit``'s subtree, as plain data (the hub renders it)."""
     summary = rollup.rollup(session, unit)

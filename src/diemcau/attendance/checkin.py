@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from diemcau.core import metrics
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
@@ -414,14 +415,16 @@ def _record(actor, items: Sequence[CheckInItem], known: Known | None,
             if plan.refused:
                 raise refuse(plan)
             try:
-                return apply(plan)
+                results = apply(plan)
+                break
             except IntegrityError:
                 # Another person's row took one of these client ids meanwhile (no lock of ours
                 # waited for it, and its transaction has committed): planned again, that item is
                 # now a retry or a reused id.
                 if attempt:
                     raise
-    raise AssertionError("unreachable")
+    metrics.CHECKINS_STORED.inc(len(plan.new_rows))  # written (committed, unless an outer transaction holds it)
+    return results
 
 
 def _first_error(plan: Plan) -> DomainError:

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from diemcau.core import links
 from diemcau.core.errors import DomainError
 from diemcau.core.vntext import people_order
 from diemcau.orgs.models import Person
@@ -57,8 +58,8 @@ def roll_call_data(request, sid, pk):
 def point_poster(request, sid, pk):
     """The point's self check-in QR, one page to print and put up at the hall's door."""
     session, point = operated_point(request, sid, pk)
-    link = request.build_absolute_uri(reverse("attendance:self-check-in",
-                                              args=[badges.make_badge_token(session, point)]))
+    link = links.absolute_url(request, reverse("attendance:self-check-in",
+                                               args=[badges.make_badge_token(session, point)]))
     return render(request, "attendance/point_poster.html", {
         "session": session, "conference": session.conference, "point": point, "link": link,
         "qr": badges.qr_svg(link)})

@@ -20,6 +20,9 @@ class CoreConfig(AppConfig):
         prepare_var_dir()
         # SQLite orders lists as PostgreSQL's ICU "vi" collation does (core/vntext.py).
         connection_created.connect(register_sqlite_collation, dispatch_uid="diemcau-vi-collation")
+        from . import metrics
+
+        metrics.connect_task_signals()  # Celery's task runs, failures and durations, in any worker
         # Each app's background-job handlers live in its tasks.py and register on import.
         for app in apps.get_app_configs():
             if app.name.startswith("diemcau."):

@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ def media_origins() -> list[str]:
     for provider in _providers:
         try:
             urls.extend(provider())
+        except (OperationalError, InterfaceError) as exc:  # the database is down: core.health answers 503
+            log.warning("media hosts for the CSP could not be read: %s", str(exc).strip().splitlines()[0:1])
         except DatabaseError:
             log.warning("media hosts for the CSP could not be read", exc_info=True)
     return _unique(urls)

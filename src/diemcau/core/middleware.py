@@ -102,7 +102,8 @@ class PasswordChangeRequiredMiddleware:
     """Send an account that signed in with a temporary password to change it, before anything else."""
 
     # What such an account may still reach: the change page itself, signing out, languages, assets.
-    ALLOWED = ("/accounts/password/", "/accounts/logout/", "/i18n/", "/jsi18n/", "/static/", "/healthz")
+    ALLOWED = ("/accounts/password/", "/accounts/logout/", "/i18n/", "/jsi18n/", "/static/", "/healthz",
+               "/metrics")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -1,8 +1,7 @@
-"""Pages of the shared machinery: a background job's progress and retry, and the health check."""
+"""Pages of the shared machinery: a background job's progress and retry (the health check: core/health.py)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,9 +47,4 @@ def job_retry(request, pk):
         return redirect(done_url)  # a plain form (e.g. the import's progress) goes back to its page
     return job_status(request, pk)
 
-
-def healthz(request):
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
 

@@ -6,7 +6,9 @@ Mail in the demo goes where settings send it: with no ``EMAIL_HOST`` (``make dem
 """
 
 import datetime
+import os
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +23,6 @@ from diemcau.reports.convocation_mail import send_dispatches
 
 from . import org_reference, org_tree
 
-BASE_URL = "http://127.0.0.1:8000/"
 BAVI_EMAIL = "vanphong.pgdbavi@example.invalid"
 
 
@@ -46,11 +47,17 @@ def load(conference: Conference | None) -> dict:
         if not to_bavi.email:
             to_bavi.email = BAVI_EMAIL
             to_bavi.save(update_fields=["email"])
-        ids = sending.send(SYSTEM, department, BASE_URL, enqueue=False)
-    sent = send_dispatches(ids, BASE_URL)
+        ids = sending.send(SYSTEM, department, _base_url(), enqueue=False)
+    sent = send_dispatches(ids, _base_url())
     confirming.confirm(SYSTEM, to_bavi, via=Confirmation.Via.PAGE)
     eve = timezone.make_aware(datetime.datetime.combine(day - datetime.timedelta(days=1), datetime.time(8)))
     slots = rehearsals.generate_slots(SYSTEM, conference, bavi, starts_at=eve, ends_at=eve + datetime.timedelta(
         hours=4), minutes=15)
     return {"skipped": False, "recipients": national.recipients.count() + department.recipients.count(),
             "sent": sent["sent"], "slots": len(slots)}
+
+
+def _base_url() -> str:
+    """Where the demo's links point: the public address when one is set, else the demo's own server."""
+    local = f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+    return (settings.PUBLIC_URL or local) + "/"

@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import close_old_connections, connections
 
+from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
@@ -79,6 +80,7 @@ class _Node:
     provisioned: bool = False
     epoch: int = 0          # bumped at each provisioning: forwarders into it must be made again
     failures: int = 0
+    viewers: int = 0        # the programme mountpoint's viewers at the last look (metrics)
     tokens_at: float = 0.0  # loop time of the last token reconciliation
 
     def port(self, slot: str) -> tuple[int, int]:
@@ -233,6 +235,8 @@ class LiveRuntime:
                 await self._sync_tokens(node)
         await self._follow_recording()
         await self._follow_programme()
+        metrics.JANUS_NODES_UP.set(sum(1 for n in self.nodes if n.up is True))
+        metrics.LIVE_VIEWERS.set(sum(n.viewers for n in self.nodes if n.up is True))
 
     # --- nodes ----------------------------------------------------------------------------------
     def _register_nodes(self) -> None:
@@ -267,7 +271,8 @@ class LiveRuntime:
         try:
             await node.client.info()
             # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
-            await node.streaming.info(1, secret=self.mount_secret)
+            info = await node.streaming.info(1, secret=self.mount_secret)
+            node.viewers = int(info.get("viewers") or 0)
         except JanusError as exc:
             if exc.code != NO_SUCH_MOUNTPOINT:
                 await self._failed(node, str(exc))

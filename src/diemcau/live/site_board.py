@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diemcau.core.dbrouter import reading_replica
 from diemcau.core.errors import ScopeError
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
@@ -27,6 +28,7 @@ def state_label(state: str) -> str:
     return str(STATE_LABELS.get(state, state))
 
 
+@reading_replica  # figures may lag the primary by a moment: read from the replica when there is one
 def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
     """The site board: every point in the actor's scope with its state and figures, rolled up by unit."""
     qs = board_points(actor, conference)

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from diemcau.attendance import reports as figures
 from diemcau.attendance.models import Delegation
+from diemcau.core.dbrouter import reading_replica
 from diemcau.core.i18n import vietnamese_choices
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit
@@ -34,6 +35,7 @@ def place_of(unit: Unit, session: Session) -> str:
     return session.conference.place or "Hà Nội"
 
 
+@reading_replica  # figures may lag the primary by a moment: read from the replica when there is one
 def attendance_report(session: Session, unit: Unit, *, place: str = "",
                       day: datetime.date | None = None) -> tuple[OfficialDocument, dict]:
     """The document and its figures for one unit's report on a session."""

@@ -5,6 +5,7 @@ same Vietnamese column labels)."""
 
 import datetime
 
+from diemcau.core.dbrouter import reading_replica
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Unit
 from diemcau.points import official_list as points
@@ -18,6 +19,7 @@ HEADERS = ["STT", "Phiên", "Mã điểm cầu", "Điểm cầu", "Hội trườ
            "Mã đơn vị", "Số người"]
 
 
+@reading_replica  # figures may lag the primary by a moment: read from the replica when there is one
 def official_list(user, conference: Conference, unit: Unit | None, place: str,
                   day: datetime.date) -> tuple[OfficialDocument, list[dict]]:
     """The document and its blocks (one per session) for the points in ``unit``'s subtree."""

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
+from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir,
                               record=opts["record"])
         runtime.start_nodes()
+        metrics.serve_port("live runtime")  # DIEMCAU_METRICS_PORT: Janus nodes up, viewers
         for spec in specs:
             where = BridgePoint.objects.filter(pk=spec.point_id).first() if spec.point_id else None
             self.stdout.write(f"live: {spec.name} on ports {spec.base_port}+ " + (f"at {where}" if where else ""))
