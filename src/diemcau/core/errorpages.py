@@ -8,6 +8,7 @@ one line without a traceback (``core.logfilters``); only a 500 carries one.
 import logging
 
 from django.core.exceptions import DisallowedHost
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
@@ -53,6 +54,8 @@ def error_response(request, status: int, message: str | None = None, code: str |
                "back": _safe_back(request)}
     try:
         body = loader.render_to_string("core/error.html", context, request=request)
+    except DatabaseError:  # the database is down: core.health answers 503 and logs the outage once
+        body = loader.render_to_string("core/error_plain.html", context)
     except Exception:  # the layout itself failed (a 500 from a template tag): a plain page, still Vietnamese
         log.exception("error page %s could not be rendered in the layout", status)
         body = loader.render_to_string("core/error_plain.html", context)
