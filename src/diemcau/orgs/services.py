@@ -73,18 +73,11 @@ def search_people(user, query: str, within: Unit | None = None) -> QuerySet:
 
 def unit_counts(unit: Unit) -> dict:
     """Units by kind and people by category in ``unit``'s subtree."""
-    from django.db.models import Count, Sum
+    from django.db.models import Count
 
     units = subtree(unit)
     by_kind = dict(units.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    declared = units.aggregate(
-        managers=Sum("managers_count"), teachers=Sum("teachers_count"), staff=Sum("staff_count")
-    )
-    people = dict(
-        people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
-        .values_list("category", "n")
-    )
-    declared = {k: v or 0 for k, v in declared.items()}
+    declared, people = _declared_and_listed(unit)
     return {
         "units": sum(by_kind.values()),
         "by_kind": by_kind,
@@ -94,6 +87,25 @@ def unit_counts(unit: Unit) -> dict:
         "people_total": sum(people.values()),
         "roster_gaps": roster_gaps(declared, people),
     }
+
+
+def _declared_and_listed(unit: Unit) -> tuple[dict, dict]:
+    """The declared headcounts summed over ``unit``'s subtree, and its active people per category."""
+    from django.db.models import Count, Sum
+
+    declared = subtree(unit).aggregate(
+        managers=Sum("managers_count"), teachers=Sum("teachers_count"), staff=Sum("staff_count")
+    )
+    people = dict(
+        people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
+        .values_list("category", "n")
+    )
+    return {k: v or 0 for k, v in declared.items()}, people
+
+
+def unit_roster_gaps(unit: Unit) -> list[dict]:
+    """:func:`roster_gaps` of ``unit``'s subtree alone (two queries), for pages that show only the warning."""
+    return roster_gaps(*_declared_and_listed(unit))
 
 
 # The declared headcount field of each category of people.
