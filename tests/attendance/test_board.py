@@ -99,3 +99,24 @@ def test_board_page_scoped_and_drills_down(client, morning_so_far, organiser_bav
 def test_board_needs_a_login(client, world):
     response = client.get(board_url(world, world["t"]["bavi"]))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_board_warns_where_declared_headcounts_and_the_roster_differ(client, world, organiser_bavi):
+    from diemcau.orgs.models import Unit
+    from diemcau.orgs.services import unit_counts, unit_roster_gaps
+
+    t = world["t"]
+    gaps = unit_roster_gaps(t["bavi"])
+    assert gaps and gaps == unit_counts(t["bavi"])["roster_gaps"]  # the unit page's rule, not a second one
+    client.force_login(organiser_bavi)
+    page = client.get(board_url(world, t["bavi"])).content.decode()
+    assert "data-roster-gaps" in page and "Số lượng khai báo và danh sách người đã nhập không khớp" in page
+    teachers = next(g for g in gaps if g["category"] == TEACHER)
+    assert f"khai báo {teachers['declared']}, danh sách có {teachers['listed']}" in page
+    assert f"/orgs/units/{t['bavi'].pk}/" in page
+    assert "data-roster-gaps" not in client.get(board_url(world, t["bavi"], "live/")).content.decode()
+    # Declared figures that match the list: no warning.
+    school = t["school_a"]
+    Unit.objects.filter(pk=school.pk).update(managers_count=1, teachers_count=3, staff_count=1)
+    assert unit_roster_gaps(school) == []
+    assert "data-roster-gaps" not in client.get(board_url(world, school)).content.decode()

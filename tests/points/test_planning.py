@@ -102,7 +102,7 @@ def test_the_plan_is_optimal_on_a_small_instance(planning, organiser_bavi, bavi_
     from diemcau.events import services as events
 
     events.update_session(SYSTEM, planning["morning"], audience_units=small)
-    proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=2,
+    proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3,
                    hall_ids=[h.pk for h in halls])
     assert proposal.status == "ready", proposal.error_message
     best = brute_force(planning, small, halls, 2)
@@ -224,3 +224,23 @@ def test_the_default_plan_keeps_the_relay_point_and_explains_itself(planning, or
     assert any(o["hall"] == planning["halls"]["bavi"].pk for o in proposal.result["open"])
     lines = points_planning.explain(proposal, points_planning.compare(proposal))
     assert "bộ giải chính xác (CP-SAT)" in lines[0] and "bắt buộc mở" in lines[1]
+
+
+def test_the_default_plan_keeps_the_points_the_unit_marked_keep(planning, organiser_bavi, client,
+                                                                 django_capture_on_commit_callbacks):
+    conf, morning, halls = planning["conference"], planning["morning"], planning["halls"]
+    bridge_points.create_point(SYSTEM, conf, halls["thcs_cl"], name="Điểm cầu THCS Cẩm Lĩnh", sessions=[morning],
+                               keep=True)
+    bridge_points.create_point(SYSTEM, conf, halls["th_vh"], name="Điểm cầu TH Vân Hòa", sessions=[morning])
+    assert points_planning.default_fixed_halls(morning, bavi_halls(planning)) == {halls["thcs_cl"].pk}
+    client.force_login(organiser_bavi)
+    page = client.get(f"/points/sessions/{morning.pk}/plan/?unit={planning['t']['bavi'].pk}").content.decode()
+    assert f'name="fixed" value="{halls["thcs_cl"].pk}" checked' in page
+    assert f'name="fixed" value="{halls["th_vh"].pk}" checked' not in page
+    assert "giữ theo yêu cầu của đơn vị" in page
+    proposal = run(organiser_bavi, planning, django_capture_on_commit_callbacks, k=3,
+                   fixed_hall_ids=[halls["thcs_cl"].pk])
+    assert proposal.status == Proposal.Status.READY, proposal.error_message
+    assert any(o["hall"] == halls["thcs_cl"].pk for o in proposal.result["open"])
+    lines = points_planning.explain(proposal, points_planning.compare(proposal))
+    assert "Giữ theo yêu cầu của đơn vị: Điểm cầu THCS Cẩm Lĩnh." in lines

@@ -207,3 +207,20 @@ def test_participant_sees_no_planning(client, planning, make_user):
     client.force_login(teacher)
     assert client.get(f"/points/sessions/{planning['morning'].pk}/plan/").status_code == 403
     assert client.get(f"/events/{planning['conference'].pk}/").status_code == 200
+
+
+def test_the_keep_flag_on_the_point_form(bavi_client, planning, bavi_point):
+    from diemcau.core.models import AuditEntry
+
+    url = f"/points/{bavi_point.pk}/edit/"
+    assert 'name="keep"' in bavi_client.get(url).content.decode()
+    bavi_client.post(url, {"name": bavi_point.name, "contact_name": "A", "contact_phone": "0912", "keep": "on",
+                           "sessions": [planning["morning"].pk]})
+    assert BridgePoint.objects.get(pk=bavi_point.pk).keep
+    entry = AuditEntry.objects.filter(action="point.updated", object_id=str(bavi_point.pk)).latest("pk")
+    assert entry.before["keep"] is False and entry.after["keep"] is True
+    assert "giữ theo yêu cầu của đơn vị" in bavi_client.get(f"/points/{bavi_point.pk}/").content.decode()
+    # Who may not change Hà Nội's point may not mark it either.
+    hanoi = planning["hanoi_point"]
+    assert bavi_client.post(f"/points/{hanoi.pk}/edit/", {"name": hanoi.name, "keep": "on"}).status_code == 403
+    assert not BridgePoint.objects.get(pk=hanoi.pk).keep

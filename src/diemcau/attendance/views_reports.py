@@ -46,6 +46,8 @@ def board(request, sid, uid):
         "session": session, "conference": session.conference, "unit": unit,
         "data": figures.board_data(session, unit), "trail": figures.trail(scope, unit),
         "roots": list(scope.roots().order_by("path")[:20]),
+        # Once per page, not per live push: headcounts change by import, not by check-in.
+        "roster_gaps": orgs.unit_roster_gaps(unit),
         "ws_path": f"/ws/attendance/sessions/{session.pk}/units/{unit.pk}/board/"})
 
 

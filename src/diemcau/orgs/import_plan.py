@@ -556,7 +556,9 @@ def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: Person | None, uni
         person.category = Person.Category.STAFF  # its problem is already reported; don't report it twice
     if unit is not None:
         person.unit = unit
-    for fname, exc in services.check_person(person, check_duplicate=False):
+    # A stored person: only the values the row changes are checked (the others were when stored).
+    fields = None if old is None else [f for f, _c, _o in services.PERSON_TEXT if getattr(person, f) != getattr(old, f)]
+    for fname, exc in services.check_person(person, check_duplicate=False, fields=fields):
         plan.add_problem(r.row, PERSON_FIELD_COLUMNS.get(fname), exc.message, exc.code)
         r.bad = True
     if r.bad:

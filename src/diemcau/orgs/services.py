@@ -73,18 +73,11 @@ def search_people(user, query: str, within: Unit | None = None) -> QuerySet:
 
 def unit_counts(unit: Unit) -> dict:
     """Units by kind and people by category in ``unit``'s subtree."""
-    from django.db.models import Count, Sum
+    from django.db.models import Count
 
     units = subtree(unit)
     by_kind = dict(units.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    declared = units.aggregate(
-        managers=Sum("managers_count"), teachers=Sum("teachers_count"), staff=Sum("staff_count")
-    )
-    people = dict(
-        people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
-        .values_list("category", "n")
-    )
-    declared = {k: v or 0 for k, v in declared.items()}
+    declared, people = _declared_and_listed(unit)
     return {
         "units": sum(by_kind.values()),
         "by_kind": by_kind,
@@ -94,6 +87,25 @@ def unit_counts(unit: Unit) -> dict:
         "people_total": sum(people.values()),
         "roster_gaps": roster_gaps(declared, people),
     }
+
+
+def _declared_and_listed(unit: Unit) -> tuple[dict, dict]:
+    """The declared headcounts summed over ``unit``'s subtree, and its active people per category."""
+    from django.db.models import Count, Sum
+
+    declared = subtree(unit).aggregate(
+        managers=Sum("managers_count"), teachers=Sum("teachers_count"), staff=Sum("staff_count")
+    )
+    people = dict(
+        people_in(unit).filter(is_active=True).values_list("category").annotate(n=Count("id"))
+        .values_list("category", "n")
+    )
+    return {k: v or 0 for k, v in declared.items()}, people
+
+
+def unit_roster_gaps(unit: Unit) -> list[dict]:
+    """:func:`roster_gaps` of ``unit``'s subtree alone (two queries), for pages that show only the warning."""
+    return roster_gaps(*_declared_and_listed(unit))
 
 
 # The declared headcount field of each category of people.
@@ -242,20 +254,29 @@ def check_unit(unit: Unit, *, check_duplicate: bool = True) -> list[tuple[str, D
     return problems
 
 
-def check_person(person: Person, *, check_duplicate: bool = True) -> list[tuple[str, DomainError]]:
-    """Normalise a person's own fields in place and return every problem as (field, error)."""
+# A person's text fields and how each is cleaned.
+PERSON_TEXT = (("code", clean_code, {}), ("full_name", clean_text, {"required": True, "max_length": 150}),
+                ("position", clean_text, {"max_length": 150}), ("phone", clean_text, {"max_length": 20}),
+                ("email", clean_text, {"max_length": 254}))
+
+
+def check_person(person: Person, *, check_duplicate: bool = True, fields=None) -> list[tuple[str, DomainError]]:
+    """Normalise a person's own fields in place and return every problem as (field, error).
+
+    ``fields``: only these text fields (an import's row against a stored person: the values it
+    does not change were checked when they were stored); every field when None.
+    """
     problems = []
-    _clean_field(problems, person, "code", clean_code, PERSON_LABELS)
-    _clean_field(problems, person, "full_name", clean_text, PERSON_LABELS, required=True, max_length=150)
-    _clean_field(problems, person, "position", clean_text, PERSON_LABELS, max_length=150)
-    _clean_field(problems, person, "phone", clean_text, PERSON_LABELS, max_length=20)
-    _clean_field(problems, person, "email", clean_text, PERSON_LABELS, max_length=254)
+    for name, cleaner, options in PERSON_TEXT:
+        if fields is None or name in fields:
+            _clean_field(problems, person, name, cleaner, PERSON_LABELS, **options)
     if person.category not in Person.Category.values:
         problems.append(("category", DomainError(_("Unknown category: %(c)s.") % {"c": person.category},
                                                  "bad_category")))
-    if person.phone and not all(ch.isdigit() or ch in "+ .-()" for ch in person.phone):
+    if person.phone and (fields is None or "phone" in fields) and not all(
+            ch.isdigit() or ch in "+ .-()" for ch in person.phone):
         problems.append(("phone", DomainError(_("The phone number may contain only digits."), "bad_phone")))
-    if person.email and not any(f == "email" for f, _e in problems):
+    if person.email and (fields is None or "email" in fields) and not any(f == "email" for f, _e in problems):
         from django.core.exceptions import ValidationError
         from django.core.validators import validate_email
 

@@ -23,7 +23,9 @@ from .models import BridgePoint, Hall
 
 R = BridgePoint.Readiness
 
-POINT_FIELDS = ["name", "contact_name", "contact_phone", *BridgePoint.EQUIPMENT_FIELDS, "bandwidth_mbps"]
+POINT_FIELDS = ["name", "contact_name", "contact_phone", *BridgePoint.EQUIPMENT_FIELDS, "bandwidth_mbps", "keep"]
+# What a new point does not take over from the hall's previous conference: its own decisions.
+NOT_CARRIED_OVER = ("name", "keep")
 
 
 # --- bridge points ----------------------------------------------------------------------------
@@ -123,7 +125,7 @@ def create_point(actor, conference: Conference, hall: Hall, *, name: str = "", i
     for f in POINT_FIELDS:
         if f in fields:
             setattr(point, f, fields.pop(f))
-        elif previous is not None and f != "name":
+        elif previous is not None and f not in NOT_CARRIED_OVER:
             setattr(point, f, getattr(previous, f))
     if fields:
         raise DomainError(_("Field %(f)s cannot be changed here.") % {"f": ", ".join(fields)}, "bad_field")
@@ -144,7 +146,7 @@ def create_point(actor, conference: Conference, hall: Hall, *, name: str = "", i
 
 @transaction.atomic
 def update_point(actor, point: BridgePoint, *, sessions=None, **fields) -> BridgePoint:
-    """Change a point's name, contact, equipment checklist or sessions served.
+    """Change a point's name, contact, equipment checklist, sessions served or the organiser's "keep".
 
     Equipment reported missing takes a point that was equipped or checked back to planned.
     A session cannot be dropped while institutions are assigned to the point for it.

@@ -43,6 +43,10 @@ class PointForm(forms.Form):
                                         min_value=0, max_digits=7, decimal_places=1)
     sessions = forms.ModelMultipleChoiceField(label=gettext_lazy("Sessions served"), queryset=None,
                                               required=False, widget=forms.CheckboxSelectMultiple)
+    keep = forms.BooleanField(
+        label=gettext_lazy("Keep this point open when planning"), required=False,
+        help_text=gettext_lazy("The planner's default plan keeps it open, as it keeps the points others relay "
+                               "through."))
 
     def __init__(self, *args, conference=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,7 +54,7 @@ class PointForm(forms.Form):
 
     @staticmethod
     def initial_for(point: BridgePoint) -> dict:
-        data = {f: getattr(point, f) for f in ("name", "contact_name", "contact_phone", "bandwidth_mbps",
+        data = {f: getattr(point, f) for f in ("name", "contact_name", "contact_phone", "bandwidth_mbps", "keep",
                                                 *BridgePoint.EQUIPMENT_FIELDS)}
         data["sessions"] = list(point.sessions.all())
         return data

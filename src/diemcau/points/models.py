@@ -93,6 +93,8 @@ class BridgePoint(models.Model):
                                     default=CheckResult.NONE, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     check_note = models.CharField(_("check note"), max_length=500, blank=True)
+    # The organiser's wish that the planner keep this point open (as it keeps the points that relay).
+    keep = models.BooleanField(_("keep this point open when planning"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

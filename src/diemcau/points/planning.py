@@ -78,6 +78,20 @@ def relaying_halls(session: Session, halls) -> dict[int, int]:
     return dict(rows)
 
 
+def kept_halls(session: Session, halls) -> dict[int, str]:
+    """Halls whose point the organiser marked "keep": hall id -> the point's name.
+
+    The planner's default keeps them open beside the relaying ones (:func:`relaying_halls`).
+    """
+    rows = BridgePoint.objects.filter(conference=session.conference_id, hall__in=halls, keep=True)
+    return dict(rows.values_list("hall_id", "name"))
+
+
+def default_fixed_halls(session: Session, halls) -> set[int]:
+    """The halls the planner's default plan keeps open: points that relay for others, points marked keep."""
+    return set(relaying_halls(session, halls)) | set(kept_halls(session, halls))
+
+
 def explain(proposal: Proposal, comparison: dict) -> list[str]:
     """What the proposal changes and why, in plain words, naming the method the organiser chose."""
     result = proposal.result or {}
@@ -91,6 +105,10 @@ def explain(proposal: Proposal, comparison: dict) -> list[str]:
     if kept:
         lines.append(_("%(n)d halls were kept open because you marked them “must open” (by default the "
                        "points other points relay through).") % {"n": kept})
+        requested = kept_halls(proposal.session, params["fixed"])
+        if requested:
+            lines.append(_("Kept at the unit's request: %(names)s.") % {
+                "names": ", ".join(sorted(requested.values(), key=vi_sort_key))})
     closed = [r for r in comparison.get("seats", []) if r["closed"] and r["current"]]
     if closed:
         lines.append(_("Points that would close: %(names)s; their schools go to the nearest open point "

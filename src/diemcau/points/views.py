@@ -300,13 +300,16 @@ def planner(request, sid):
         return redirect("points:proposal", proposal.pk)
     chosen = set(form.cleaned_data.get("halls", [])) if form.is_bound and hasattr(form, "cleaned_data") else None
     relaying = planning.relaying_halls(session, halls)
-    # By default the points others relay through stay open; the organiser may untick them.
-    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else set(relaying)
+    kept = planning.kept_halls(session, halls)
+    # By default the points others relay through, and those marked keep, stay open; the organiser may untick them.
+    fixed = set(form.cleaned_data.get("fixed", [])) if chosen is not None else planning.default_fixed_halls(
+        session, halls)
     sizes = assignment.declared_staff(u.pk for u in institutions)
     return render(request, "points/planner.html", {
         "session": session, "conference": session.conference, "unit": unit, "form": form,
         "halls": [{"hall": h, "checked": h.pk in chosen if chosen is not None else True,
-                   "fixed": h.pk in fixed, "existing": h.pk in existing, "relays": relaying.get(h.pk, 0)}
+                   "fixed": h.pk in fixed, "existing": h.pk in existing, "relays": relaying.get(h.pk, 0),
+                   "kept": h.pk in kept}
                   for h in halls],
         "institutions": len(institutions), "people": sum(sizes.values()),
         "seats": sum(h.capacity for h in halls),
