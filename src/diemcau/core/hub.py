@@ -66,22 +66,27 @@ class Hub:
         self.channel = None
         self.layer = None
         self.wake = asyncio.Event()
+        self.lock = asyncio.Lock()  # the channel, its groups and the tasks change under it
         self.tasks: list[asyncio.Task] = []
         self.computations = 0  # for tests and benchmarks: how many times a key was computed
 
     async def subscribe(self, consumer, key: Hashable, variant: str, group: str, meta: Any = None) -> None:
         """Register ``consumer`` for ``key`` and send it the current payload at once."""
-        if self.channel is None:
-            self.layer = get_channel_layer()
-            # The default prefix: channels_redis polls one Redis list per process for all "specific."
-            # channels, so a channel of its own would wait behind the consumers' receive loops.
-            self.channel = await self.layer.new_channel()
-            self.tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tick())]
-        if not self.groups.get(group):
-            await self.layer.group_add(group, self.channel)
-        self.groups[group] = self.groups.get(group, 0) + 1
-        self.viewers.setdefault((key, variant), set()).add(consumer)
-        self.keys[key] = (group, meta)
+        # Viewers come and go at the same moment (a board reloaded by a room of people): the channel,
+        # its groups and the tasks change only under the lock, so a viewer arriving while the last one
+        # leaves is never dropped with the channel, nor given a second listener.
+        async with self.lock:
+            if self.channel is None:
+                self.layer = get_channel_layer()
+                # The default prefix: channels_redis polls one Redis list per process for all "specific."
+                # channels, so a channel of its own would wait behind the consumers' receive loops.
+                self.channel = await self.layer.new_channel()
+                self.tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tick())]
+            if not self.groups.get(group):
+                await self.layer.group_add(group, self.channel)
+            self.groups[group] = self.groups.get(group, 0) + 1
+            self.viewers.setdefault((key, variant), set()).add(consumer)
+            self.keys[key] = (group, meta)
         payload = self.cache.get((key, variant))
         if payload is None or key in self.dirty:
             payload = (await self._compute(key, [variant]))[variant]
@@ -90,29 +95,30 @@ class Hub:
             self.wake.set()
 
     async def unsubscribe(self, consumer, key: Hashable, variant: str) -> None:
-        viewers = self.viewers.get((key, variant))
-        if not viewers or consumer not in viewers:
-            return
-        viewers.discard(consumer)
-        group = self.keys[key][0]
-        if not viewers:
-            del self.viewers[(key, variant)]
-            self.cache.pop((key, variant), None)
-            if not any(k == key for k, _ in self.viewers):
-                self.keys.pop(key, None)
-                self.dirty.discard(key)
-                self.computed_at.pop(key, None)
-        self.groups[group] -= 1
-        if not self.groups[group]:
-            del self.groups[group]
-            await self.layer.group_discard(group, self.channel)
-        if not self.viewers:
-            await self.stop()
+        async with self.lock:
+            viewers = self.viewers.get((key, variant))
+            if not viewers or consumer not in viewers:
+                return
+            viewers.discard(consumer)
+            group = self.keys[key][0]
+            if not viewers:
+                del self.viewers[(key, variant)]
+                self.cache.pop((key, variant), None)
+                if not any(k == key for k, _ in self.viewers):
+                    self.keys.pop(key, None)
+                    self.dirty.discard(key)
+                    self.computed_at.pop(key, None)
+            self.groups[group] -= 1
+            if not self.groups[group]:
+                del self.groups[group]
+                await self.layer.group_discard(group, self.channel)
+            if not self.viewers:
+                await self.stop()
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        tasks, self.tasks, self.channel = self.tasks, [], None
+        for task in tasks:
             task.cancel()
-        self.tasks, self.channel = [], None
         self.cache.clear()
 
     def mark(self, message: dict) -> None:

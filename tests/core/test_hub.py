@@ -1,0 +1,62 @@
+"""The per-process hub under viewers that come and go at the same moment, on a real Redis channel layer
+(whose calls really wait on the network, as in production)."""
+
+import asyncio
+
+import pytest
+from channels.layers import channel_layers, get_channel_layer
+
+from diemcau.core.hub import Hub, notice
+from tests.servers import redis_server
+
+
+class Viewer:
+    def __init__(self):
+        self.payloads = []
+        self.got = asyncio.Event()
+
+    async def hub_push(self, payload):
+        self.payloads.append(payload)
+        self.got.set()
+
+
+@pytest.fixture
+def redis_layer(settings):
+    with redis_server() as url:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                               "CONFIG": {"hosts": [url]}}}
+        channel_layers.backends.clear()
+        yield url
+        channel_layers.backends.clear()
+
+
+def _hub_tasks() -> list[asyncio.Task]:
+    """The hub's listeners and tickers still running and not asked to stop (a cancelled listener may
+    finish its pending Redis read first)."""
+    return [t for t in asyncio.all_tasks() if not t.done() and not t.cancelling() and "Hub._" in repr(t.get_coro())]
+
+
+async def _figures(key, variants):
+    return {v: {"key": key, "variant": v} for v in variants}
+
+
+@pytest.mark.asyncio
+async def test_viewers_arriving_and_leaving_together_share_one_channel_and_leave_nothing_running(redis_layer):
+    hub = Hub(_figures, tick=lambda: 0.05)
+    first = [Viewer() for _ in range(20)]
+    await asyncio.gather(*(hub.subscribe(v, "bavi", "", "board.bavi") for v in first))
+    assert len(_hub_tasks()) == 2, "one listener and one ticker, however many viewers arrived at once"
+
+    # The last viewers leave while new ones arrive: the newcomers must still hear notices.
+    second = [Viewer() for _ in range(5)]
+    await asyncio.gather(*(hub.unsubscribe(v, "bavi", "") for v in first),
+                         *(hub.subscribe(v, "bavi", "", "board.bavi") for v in second))
+    for v in second:
+        v.got.clear()
+    group, message = notice("board.bavi")
+    await get_channel_layer().group_send(group, message)
+    await asyncio.wait_for(asyncio.gather(*(v.got.wait() for v in second)), 10)
+    assert len(_hub_tasks()) == 2
+
+    await asyncio.gather(*(hub.unsubscribe(v, "bavi", "") for v in second))
+    assert _hub_tasks() == [], "the last viewer gone, the hub stops everything it started"
