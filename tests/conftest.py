@@ -125,6 +125,9 @@ def celery_worker(task_workers, settings):
     """
     from diemcau.celery import app
 
+    # Read before the settings change: app.conf is loaded from the settings lazily, on first use, and
+    # would otherwise remember "not eager" for every later test of the session.
+    eager = app.conf.task_always_eager
     task_workers.ensure_running()
     if app.conf.broker_url != task_workers.broker_url:
         # This process sends to the worker's broker: inline runs made a producer pool for the default one.
@@ -132,7 +135,7 @@ def celery_worker(task_workers, settings):
         app._pool = None
         app.amqp._producer_pool = None
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    app.conf.task_always_eager = False
     try:
         yield task_workers
     finally:
