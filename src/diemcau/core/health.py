@@ -123,6 +123,19 @@ def _connection_failed(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def _lost_connection(exc: BaseException) -> bool:
+    """The error is the connection itself breaking (the server restarting or gone), not a query's:
+    psycopg's own connection failures carry no SQLSTATE; the server's say 08xxx or 57P0x (shut down).
+    Answered 503 even when the database is back by the time we look: the client should retry."""
+    state = getattr(exc.__cause__, "sqlstate", "") if exc.__cause__ is not None else ""
+    return isinstance(exc, InterfaceError) or state is None or str(state).startswith(("08", "57P"))
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    """A request's error means the database could not be used: lost connection or no answer now."""
+    return _connection_failed(exc) and (_lost_connection(exc) or not _database_answers())
+
+
 def _database_answers() -> bool:
     """After an OperationalError: is the database itself gone (not a bad query's error)?"""
     connections["default"].close()
@@ -150,7 +163,7 @@ class DatabaseUnavailableMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if _connection_failed(exception) and not _database_answers():
+        if _unreachable(exception):
             return unavailable_response(request, exception)
         return None
 
@@ -159,7 +172,7 @@ class DatabaseUnavailableMiddleware:
 def mark_database_down(sender, request=None, **kwargs):
     """Mark a request whose uncaught exception is a lost database (Django is about to answer 500)."""
     exc = sys.exc_info()[1]
-    if request is not None and _connection_failed(exc) and not _database_answers():
+    if request is not None and _unreachable(exc):
         request._database_unavailable = exc
 
 
