@@ -22,6 +22,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+from psycopg_pool import PoolTimeout
 
 from .middleware import SecurityHeadersMiddleware
 
@@ -127,13 +128,21 @@ def _lost_connection(exc: BaseException) -> bool:
     """The error is the connection itself breaking (the server restarting or gone), not a query's:
     psycopg's own connection failures carry no SQLSTATE; the server's say 08xxx or 57P0x (shut down).
     Answered 503 even when the database is back by the time we look: the client should retry."""
-    state = getattr(exc.__cause__, "sqlstate", "") if exc.__cause__ is not None else ""
+    cause = exc.__cause__
+    if isinstance(cause, PoolTimeout):  # waiting for the pool is not a broken connection: ask the database
+        return False
+    state = getattr(cause, "sqlstate", "") if cause is not None else ""
     return isinstance(exc, InterfaceError) or state is None or str(state).startswith(("08", "57P"))
 
 
 def _unreachable(exc: BaseException | None) -> bool:
     """A request's error means the database could not be used: lost connection or no answer now."""
-    return _connection_failed(exc) and (_lost_connection(exc) or not _database_answers())
+    if not _connection_failed(exc):
+        return False
+    if _lost_connection(exc):
+        connections["default"].close()  # the broken connection goes; the next request takes a new one
+        return True
+    return not _database_answers()
 
 
 def _database_answers() -> bool:
