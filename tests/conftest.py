@@ -140,3 +140,16 @@ def celery_worker(task_workers, settings):
         yield task_workers
     finally:
         app.conf.task_always_eager = eager
+
+
+# Tests that want the machine to themselves: they bound a duration, kill and restart servers, or bring
+# up the cluster harness. `make test` runs them one at a time after the parallel part (-n 2).
+SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/attendance/test_backup_restore.py",
+          "tests/attendance/test_sigkill.py", "tests/core/test_excel_bombs.py", "tests/points/test_planner.py",
+          "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(SERIAL):
+            item.add_marker(pytest.mark.serial)
