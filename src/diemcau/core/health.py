@@ -129,8 +129,6 @@ def _lost_connection(exc: BaseException) -> bool:
     psycopg's own connection failures carry no SQLSTATE; the server's say 08xxx or 57P0x (shut down).
     Answered 503 even when the database is back by the time we look: the client should retry."""
     cause = exc.__cause__
-    if isinstance(cause, PoolTimeout):  # waiting for the pool is not a broken connection: ask the database
-        return False
     state = getattr(cause, "sqlstate", "") if cause is not None else ""
     return isinstance(exc, InterfaceError) or state is None or str(state).startswith(("08", "57P"))
 
@@ -139,10 +137,27 @@ def _unreachable(exc: BaseException | None) -> bool:
     """A request's error means the database could not be used: lost connection or no answer now."""
     if not _connection_failed(exc):
         return False
+    if isinstance(exc.__cause__, PoolTimeout):  # no connection to lend: busy, or reconnecting after an outage
+        _renew_empty_pool()
+        return True
     if _lost_connection(exc):
         connections["default"].close()  # the broken connection goes; the next request takes a new one
         return True
     return not _database_answers()
+
+
+def _renew_empty_pool() -> None:
+    """After an outage the pool holds no connection and backs off between attempts; a fresh pool
+    connects at once when the database is back. A pool that is merely busy is left alone."""
+    wrapper = connections["default"]
+    pool = getattr(wrapper, "pool", None)
+    if pool is None or pool.get_stats().get("pool_size", 0) > 0:
+        return
+    try:
+        wrapper.close()
+        wrapper.close_pool()
+    except (KeyError, DatabaseError):  # another request renewed it first
+        pass
 
 
 def _database_answers() -> bool:
