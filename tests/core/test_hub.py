@@ -41,6 +41,7 @@ async def _figures(key, variants):
 
 
 @pytest.mark.asyncio
+@pytest.mark.timeout(90)
 async def test_viewers_arriving_and_leaving_together_share_one_channel_and_leave_nothing_running(redis_layer):
     hub = Hub(_figures, tick=lambda: 0.05)
     first = [Viewer() for _ in range(20)]
@@ -58,5 +59,11 @@ async def test_viewers_arriving_and_leaving_together_share_one_channel_and_leave
     await asyncio.wait_for(asyncio.gather(*(v.got.wait() for v in second)), 10)
     assert len(_hub_tasks()) == 2
 
+    started = [t for t in asyncio.all_tasks() if "Hub._" in repr(t.get_coro())]
     await asyncio.gather(*(hub.unsubscribe(v, "bavi", "") for v in second))
     assert _hub_tasks() == [], "the last viewer gone, the hub stops everything it started"
+    # Let the cancelled listener finish its pending read and close the layer's connections while
+    # Redis still runs: the test's event loop ends with nothing waiting on a server that is gone.
+    await asyncio.wait(started, timeout=3)
+    await get_channel_layer().flush()
+    await get_channel_layer().close_pools()
