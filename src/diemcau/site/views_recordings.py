@@ -7,10 +7,10 @@ with the same scope check as an internal redirect.
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from diemcau.core.errors import ScopeError
-from diemcau.events.access import visible_conferences
+from diemcau.events.shortcuts import visible_conference
 from diemcau.live import recording
 
 from .recordings import recording_chapters
@@ -25,7 +25,7 @@ def _recording(request, pk):
 
 @login_required
 def recordings(request, cid):
-    conference = get_object_or_404(visible_conferences(request.user), pk=cid)
+    conference = visible_conference(request, cid)
     return render(request, "site/recordings.html", {
         "conference": conference, "recordings": recording.session_recordings(request.user, conference)})
 

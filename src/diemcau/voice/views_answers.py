@@ -12,23 +12,16 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.forms import attempt
-from diemcau.events import access as event_access
+from diemcau.events.shortcuts import visible_conference
 from diemcau.orgs.models import Unit
 
 from . import access, answers
 from .models import AnswerAssignment
 
 
-def _conference(request, conference_id):
-    try:
-        return event_access.visible_conference(request.user, conference_id)
-    except ScopeError:
-        raise Http404 from None
-
-
 @login_required
 def page(request, conference_id):
-    conference = _conference(request, conference_id)
+    conference = visible_conference(request, conference_id)
     return render(request, "voice/answers.html", {
         "conference": conference, "waiting": answers.awaiting_assignment(request.user, conference)[:100],
         "assigned": answers.assigned_to(request.user).filter(opinion__conference=conference),
@@ -46,7 +39,7 @@ def _due(value: str) -> datetime.date:
 @login_required
 @require_POST
 def act(request, conference_id, action):
-    conference = _conference(request, conference_id)
+    conference = visible_conference(request, conference_id)
     post = request.POST
     if action == "assign":
         try:
