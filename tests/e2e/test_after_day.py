@@ -76,12 +76,35 @@ def test_a_phone_answers_the_poll_and_the_director_sees_the_totals_live(browser,
     teacher = context.new_page()
     teacher.base_url = asgi_server.url
     login(teacher, "gv_binh")
+    pushes = []
+    teacher.on("websocket", lambda ws: ws.on("framereceived", lambda frame: pushes.append(frame))
+               if "/polls/" in ws.url else None)
     teacher.goto(f"{teacher.base_url}/live/conference/{conference.pk}/watch/")
     teacher.click("#poll-panel button[value='1']")
     teacher.wait_for_selector("#poll-panel .msg.success")
+    # a change of the poll's state (shown on the kiosks) is pushed to every phone, as is the fragment a
+    # phone gets when its websocket connects (CI once saw that land after the vote): the phone that
+    # answered keeps its thanks instead of getting the form back
+    _wait_until(lambda: pushes, teacher)
+    heard = len(pushes)
+    asgi_page.click("#poll-results form[action$='/show/'] button")
+    _wait_until(lambda: len(pushes) > heard, teacher)
+    teacher.wait_for_timeout(200)
+    assert teacher.locator("#poll-panel .msg.success").is_visible()
+    assert teacher.locator("#poll-panel button").count() == 0
     shot(teacher, "poll-on-phone")
     asgi_page.wait_for_selector("#poll-results:has-text('6 câu trả lời')", timeout=10000)
     asgi_page.locator("#poll-results").scroll_into_view_if_needed()
     shot(asgi_page, "poll-results-director-desktop")
     context.close()
     assert polls.results(poll)["total"] == 6
+
+
+def _wait_until(condition, page, seconds: float = 15) -> None:
+    """Let ``page``'s event loop run until ``condition()`` holds."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the websocket push never came")
+
