@@ -1,15 +1,17 @@
 """The JSON API for devices and scripts, typed and published as OpenAPI at /api/openapi.json.
 
 Each app contributes a router from its own ``api.py``. Requests authenticate with the session
-(browsers, kiosks signed in); errors carry the services' stable codes.
+(browsers, kiosks signed in); the routes a device calls (check-ins, headcounts, a point's poll answer)
+also take a device token, ``Authorization: Bearer dc1_…`` (``core.apiauth``, ``points.devices``).
+Errors carry the services' stable codes.
 """
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
-from ninja.security import django_auth
 
+from diemcau.core.apiauth import DeviceTokenRefused, person_session
 from diemcau.core.apierrors import validation_detail
 from diemcau.core.errors import DomainError, ScopeError
 
@@ -17,7 +19,7 @@ api = NinjaAPI(
     title="diemcau API",
     version="1",
     description="Bridge-point conferences: units, people, and (as modules land) points, check-ins, live.",
-    auth=django_auth,
+    auth=person_session,
 )
 
 
@@ -36,6 +38,13 @@ def _domain_error(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return api.create_response(request, {"code": "not_found", "message": _("Not found.")}, status=404)
+
+
+@api.exception_handler(DeviceTokenRefused)
+def _device_refused(request, exc):
+    return api.create_response(request, {"code": "device_token_refused",
+                                         "message": _("This device token is not valid: it expired or was revoked.")},
+                               status=401)
 
 
 @api.exception_handler(AuthenticationError)

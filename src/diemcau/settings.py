@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "diemcau.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "diemcau.points.devices.DeviceTokenMiddleware",
     "diemcau.orgs.scoping.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "diemcau.core.errorpages.ErrorPageMiddleware",
@@ -395,6 +396,9 @@ LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS"
 # Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
 LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
 LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
+
+# Device tokens (kiosks, scanners, scripts; points.devices) last at most this many hours.
+DEVICE_TOKEN_HOURS = float(os.environ.get("DIEMCAU_DEVICE_TOKEN_HOURS", "24"))
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under

@@ -9,6 +9,10 @@ Requests
 - ``POST /api/attendance/headcounts/``: ``{client_id, session_id, point_id, counts: {category: n}}``.
 - ``GET /api/attendance/sessions/{session_id}/rollup/{unit_id}/``: the roll-up of a unit's subtree.
 
+Kiosks, scanners and scripts may send ``Authorization: Bearer dc1_…`` (a device token of one point,
+``points.devices``) instead of a session and CSRF token on these three routes; an item at another
+point is 404 ``not_found``.
+
 Replies to errors carry a stable ``code``; a session, point, person or unit outside the caller's
 scope is 404 ``not_found``. Sending the same ``client_id`` again is a no-op (``created: false``).
 """
@@ -19,9 +23,11 @@ import uuid
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
+from diemcau.core.apiauth import device_or_session
 from diemcau.events import access as event_access
 from diemcau.events.models import Session
 from diemcau.orgs.scoping import scope_for
+from diemcau.points.devices import require_device_point
 from diemcau.points.models import BridgePoint
 
 from . import checkin, headcounts, rollup
@@ -114,19 +120,25 @@ def _out(result: checkin.CheckInResult) -> dict:
             "point_id": c.point_id, "duplicate_person": c.duplicate_person, "other_point": c.other_point}
 
 
-@router.post("/checkins/", response=CheckInOut, summary="Record one check-in (idempotent by client_id)")
+@router.post("/checkins/", response=CheckInOut, auth=device_or_session,
+             summary="Record one check-in (idempotent by client_id)")
 def post_checkin(request, payload: CheckInIn):
+    require_device_point(request, payload.point_id)
     return _out(checkin.check_in_one(request.user, _item(payload)))
 
 
-@router.post("/checkins/batch/", response=BatchOut, summary="Record up to 500 check-ins, all or nothing")
+@router.post("/checkins/batch/", response=BatchOut, auth=device_or_session,
+             summary="Record up to 500 check-ins, all or nothing")
 def post_batch(request, payload: CheckInBatch):
+    require_device_point(request, *{i.point_id for i in payload.items})
     results = checkin.check_in_batch(request.user, [_item(i) for i in payload.items])
     return {"results": [_out(r) for r in results]}
 
 
-@router.post("/headcounts/", response=HeadcountOut, summary="Record a headcount per category at a point")
+@router.post("/headcounts/", response=HeadcountOut, auth=device_or_session,
+             summary="Record a headcount per category at a point")
 def post_headcount(request, payload: HeadcountIn):
+    require_device_point(request, payload.point_id)
     session = get_object_or_404(Session, pk=payload.session_id)
     point = get_object_or_404(BridgePoint.objects.select_related("hall__unit"), pk=payload.point_id)
     rows = headcounts.record_headcount(request.user, session=session, point=point,

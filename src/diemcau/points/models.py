@@ -263,3 +263,32 @@ class RehearsalSlot(models.Model):
 
     def __str__(self):
         return f"{self.point} · {self.starts_at:%d/%m/%Y %H:%M}"
+
+
+class DeviceToken(models.Model):
+    """An API token of one device (kiosk, scanner, script) at one bridge point (mã thiết bị).
+
+    Only the SHA-256 of the secret is kept; the secret is shown once, when issued
+    (``points.devices``). It expires, can be revoked, and acts for the organiser who issued it, at
+    its point only.
+    """
+
+    point = models.ForeignKey(BridgePoint, on_delete=models.CASCADE, related_name="device_tokens")
+    name = models.CharField(_("device name"), max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
+        indexes = [models.Index(fields=["point", "created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

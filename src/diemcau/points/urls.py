@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_rehearsals
+from . import views, views_devices, views_rehearsals
 
 app_name = "points"
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("rehearsals/<int:pk>/delete/", views_rehearsals.rehearsal_delete, name="rehearsal-delete"),
     path("<int:pk>/", views.point_detail, name="point"),
     path("<int:pk>/edit/", views.point_edit, name="edit"),
+    path("<int:pk>/devices/", views_devices.device_issue, name="device-issue"),
+    path("<int:pk>/devices/<int:token_id>/revoke/", views_devices.device_revoke, name="device-revoke"),
     path("<int:pk>/readiness/", views.point_readiness, name="readiness"),
     path("<int:pk>/check/", views.point_check, name="check"),
     path("<int:pk>/relay/", views.point_relay, name="relay"),

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ from diemcau.events.shortcuts import visible_conference, visible_session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
 
-from . import access, assignment, bridge_points, importing, overview, planning, readiness
+from . import access, assignment, bridge_points, devices, importing, overview, planning, readiness
 from . import halls as points_halls
 from .access import planning_units
 from .forms import CheckForm, HallForm, NewPointForm, PlannerForm, PointForm, UploadForm
@@ -85,7 +86,8 @@ def points_tree(request, cid):
 
 
 @login_required
-def point_detail(request, pk):
+def point_detail(request, pk, new_device=None):
+    """A point's page; ``new_device`` = (token, secret) right after a device token is issued (shown once)."""
     point = _point(request, pk)
     sessions = []
     for s in point.sessions.all():
@@ -110,6 +112,8 @@ def point_detail(request, pk):
         "next_state": readiness.FORWARD.get(point.readiness), "back_state": readiness.BACKWARD.get(point.readiness),
         "check_form": CheckForm(initial={"bandwidth_mbps": point.bandwidth_mbps}), "css": CSS,
         "readiness_labels": dict(states),
+        "devices": list(devices.point_tokens(point)) if can_change else [], "new_device": new_device,
+        "now": timezone.now(),
     })
 
 

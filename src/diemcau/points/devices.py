@@ -1,0 +1,128 @@
+"""Device tokens (mã thiết bị): how a kiosk, a scanner or a script calls the API for one bridge point.
+
+- :func:`issue`: someone who manages the point (``access.require_change_point``) names a device; the
+  secret (``dc1_`` + 32 random bytes, URL-safe) is returned once and only its SHA-256 is stored. The
+  token expires after ``DEVICE_TOKEN_HOURS`` (at most) and is audited (``points.device_token_issued``).
+- :func:`revoke`: the same people end it at once (``points.device_token_revoked``).
+- :class:`DeviceTokenMiddleware`: a request with ``Authorization: Bearer dc1_…`` is authenticated by
+  one indexed look-up (hash, not revoked, not expired, issuer active); it then acts for the issuer
+  (``request.user``, so every service still checks the issuer's right at each use: a token ends with
+  the right that issued it) with ``request.device`` set. No session is read or written.
+- Only API routes declared for devices accept it (``core.apiauth``); each of them calls
+  :func:`require_device_point` with the points it touches, so a token for point A is "not found" at B.
+
+Never logged or stored: the secret. Logged: issue and revoke (who, which point, the 8-character prefix).
+"""
+
+import datetime
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from diemcau.core import audit
+from diemcau.core.errors import DomainError, ScopeError
+
+from .access import require_change_point
+from .models import BridgePoint, DeviceToken
+
+SCHEME = "dc1_"
+MAX_NAME = 100
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def lifetime() -> datetime.timedelta:
+    return datetime.timedelta(hours=settings.DEVICE_TOKEN_HOURS)
+
+
+def _require_manager(actor, point: BridgePoint) -> None:
+    # A token acts for a person (their right is checked at each use): the system actor issues none.
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "pk", None):
+        raise ScopeError()
+    require_change_point(actor, point)
+
+
+def issue(actor, point: BridgePoint, name: str) -> tuple[DeviceToken, str]:
+    """Issue a token for a device at ``point``; returns the row and the secret (shown once, never again)."""
+    _require_manager(actor, point)
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME:
+        raise DomainError(_("Name the device (at most %(max)d characters).") % {"max": MAX_NAME}, "bad_name")
+    secret = SCHEME + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = DeviceToken.objects.create(point=point, name=name, token_hash=_hash(secret),
+                                           prefix=secret[len(SCHEME):len(SCHEME) + 8], issued_by=actor,
+                                           expires_at=timezone.now() + lifetime())
+        audit.record(actor, "points.device_token_issued", token, unit_path=point.hall.unit.path,
+                     after={"point": point.pk, "name": name, "prefix": token.prefix,
+                            "expires_at": token.expires_at.isoformat()})
+    return token, secret
+
+
+def revoke(actor, token: DeviceToken) -> DeviceToken:
+    """End a token at once (its next request is refused); revoking it again changes nothing."""
+    point = BridgePoint.objects.select_related("hall__unit").get(pk=token.point_id)
+    _require_manager(actor, point)
+    with transaction.atomic():
+        token = DeviceToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at, token.revoked_by = timezone.now(), actor
+            token.save(update_fields=["revoked_at", "revoked_by"])
+            audit.record(actor, "points.device_token_revoked", token, unit_path=point.hall.unit.path,
+                         after={"point": point.pk, "prefix": token.prefix})
+    return token
+
+
+def point_tokens(point: BridgePoint):
+    """The point's tokens, newest first, with their issuer (the point's page)."""
+    return DeviceToken.objects.filter(point=point).select_related("issued_by", "revoked_by")
+
+
+def is_active(token: DeviceToken, now=None) -> bool:
+    return token.revoked_at is None and token.expires_at > (now or timezone.now())
+
+
+def authenticate(secret: str) -> DeviceToken | None:
+    """The live token for ``secret`` (its issuer loaded), or ``None``: one indexed look-up, every use."""
+    if not secret.startswith(SCHEME) or len(secret) > 100:
+        return None
+    return (DeviceToken.objects.select_related("issued_by")
+            .filter(token_hash=_hash(secret), revoked_at__isnull=True, expires_at__gt=timezone.now(),
+                    issued_by__is_active=True).first())
+
+
+def require_device_point(request, *point_ids) -> None:
+    """Raise :class:`ScopeError` ("not found") when a device token calls about another point."""
+    device = getattr(request, "device", None)
+    if device is not None and any(int(p) != device.point_id for p in point_ids):
+        raise ScopeError()
+
+
+class DeviceTokenMiddleware:
+    """Authenticate ``Authorization: Bearer dc1_…`` on the API, before the scope is activated.
+
+    Sits after Django's authentication middleware (it replaces ``request.user``, which is still lazy:
+    no session is read) and before ``orgs.scoping.ScopeMiddleware`` (which then activates the
+    issuer's scope). A refused token leaves an anonymous user and ``request.device_refused`` set.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.device = None
+        header = request.headers.get("Authorization", "")
+        if header[:7].lower() == "bearer " and request.path_info.startswith("/api/"):
+            token = authenticate(header[7:].strip())
+            if token is None:
+                request.user, request.device_refused = AnonymousUser(), True
+            else:
+                request.user, request.device = token.issued_by, token
+        return self.get_response(request)
