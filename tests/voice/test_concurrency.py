@@ -37,3 +37,21 @@ def test_crossed_merges_in_parallel_make_no_cycle(approved, moderator):
     assert len(errors) == 1 and isinstance(errors[0], DomainError)
     merged = Opinion.objects.filter(pk__in=[a.pk, b.pk], status="merged")
     assert merged.count() == 1
+
+
+def test_many_voters_in_parallel_and_a_merge_leave_counters_equal_to_the_votes(approved, teacher, moderator):
+    """The counters are added by each vote (no recount): a burst with repeats, then a merge, still adds up."""
+    a = approved("Tăng phụ cấp cho giáo viên vùng khó", kind="opinion")
+    b = approved("Phụ cấp giáo viên vùng khó cần tăng", kind="opinion")
+    voters = [teacher() for _ in range(6)]
+    kinds = ["agree", "disagree", "pass"]
+    # Each voter upvotes and takes a stance on both items, each vote sent twice at once.
+    assert race(12, lambda i: [opinions.vote(voters[i % 6], op, kind) for op in (a, b)
+                               for kind in ("upvote", kinds[i % 3])]) == []
+    for op in (a, b):
+        op.refresh_from_db()
+        assert (op.upvotes, op.agree + op.disagree + op.passes) == (6, 6)
+    moderation.merge(moderator("bavi"), b, a)
+    a.refresh_from_db()
+    by_kind = {k: Vote.objects.filter(opinion=a, kind=k).count() for k in ("upvote", "agree", "disagree", "pass")}
+    assert (a.upvotes, a.agree, a.disagree, a.passes) == tuple(by_kind.values())

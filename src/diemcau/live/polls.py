@@ -5,7 +5,8 @@
   answers for its hall). Asking closes the poll open before.
 - :func:`vote` appends one :class:`PollVote` per person (or per point) and adds one to its
   :class:`PollCount` row (poll, option, province, levels) in the same transaction: totals are never
-  re-counted from the votes. A retry with the same client id is a no-op; a second vote by the same
+  re-counted from the votes. Two statements: ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` and the
+  counter's upsert. A retry with the same client id is a no-op; a second vote by the same
   person or point with another id is refused (``already_voted``).
 - :func:`results` reads the counters (a few hundred rows at national scale), never the votes.
 - Every change publishes on commit a dirty notice to the polls' hub (:mod:`.poll_consumers`), which
@@ -17,8 +18,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,30 +179,50 @@ def vote(actor, poll: Poll, choice: int, client_id, point_id=None, person=None) 
         raise DomainError(_("Choose one of the answers."), "bad_choice")
     person, point, unit = _voter(actor, poll, point_id, person)
     row = PollVote(poll=poll, person=person, point=point, choice=choice, client_id=client_id,
-                   area_id=area_of(unit), levels=unit.levels)
-    try:
-        with transaction.atomic():
-            row.save(force_insert=True)
+                   area_id=area_of(unit), levels=unit.levels, at=timezone.now())
+    with transaction.atomic():
+        row.pk = _insert_vote(row)
+        if row.pk is not None:
             _count(row)
             _changed(poll.conference_id, votes_only=True)
-    except IntegrityError:
+    if row.pk is None:
         again = PollVote.objects.filter(poll=poll, client_id=client_id).first()
-        if again is not None:  # the same answer arrived twice at once: the first one counts
+        if again is not None:  # the same answer arrived again (or twice at once): the first one counts
             return again, False
-        raise DomainError(_("You have already answered this poll."), "already_voted") from None
+        raise DomainError(_("You have already answered this poll."), "already_voted")
     return row, True
 
 
+def _insert_vote(row: PollVote) -> int | None:
+    """Append the answer unless its client id, person or point has one already: its id, or None.
+
+    ``ON CONFLICT DO NOTHING`` covers the three unique constraints, so a retry or a second answer
+    costs no error and no savepoint.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PollVote._meta.db_table} "
+            "(poll_id, person_id, point_id, choice, client_id, area_id, levels, at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [row.poll_id, row.person_id, row.point_id, row.choice, _db_value(row, "client_id"), row.area_id,
+             row.levels, _db_value(row, "at")])
+        found = cursor.fetchone()
+    return found[0] if found else None
+
+
+def _db_value(row: PollVote, name: str):
+    # As the field stores it on this database (SQLite keeps a UUID as 32 hex digits).
+    return PollVote._meta.get_field(name).get_db_prep_value(getattr(row, name), connection)
+
+
 def _count(row: PollVote) -> None:
-    """One more vote on the row's counter, in the vote's transaction (created on the first vote)."""
-    key = {"poll_id": row.poll_id, "choice": row.choice, "area_id": row.area_id, "levels": row.levels}
-    if PollCount.objects.filter(**key).update(votes=F("votes") + 1):
-        return
-    try:
-        with transaction.atomic():
-            PollCount.objects.create(**key, votes=1)
-    except IntegrityError:  # another vote created it first
-        PollCount.objects.filter(**key).update(votes=F("votes") + 1)
+    """One more vote on the row's counter, in the vote's transaction: one upsert (made on the first vote)."""
+    table = PollCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (poll_id, choice, area_id, levels, votes) VALUES (%s, %s, %s, %s, 1) "
+            f"ON CONFLICT (poll_id, choice, area_id, levels) DO UPDATE SET votes = {table}.votes + 1",
+            [row.poll_id, row.choice, row.area_id, row.levels])
 
 
 # --- reading ------------------------------------------------------------------------------------------

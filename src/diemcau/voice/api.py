@@ -214,10 +214,12 @@ def mine(request, conference_id: int):
 @router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
 def vote(request, opinion_id: int, payload: VoteIn):
     opinion = _opinion(request, opinion_id)
-    if not access.can_see(request.user, opinion):
-        raise ScopeError()
-    _, created = opinions.vote(_person(request), opinion, payload.kind)
-    opinion.refresh_from_db()
+    person = _person(request)
+    if person is None and not access.can_see(request.user, opinion):
+        raise ScopeError()  # out of reach is "not found" before "not a participant"
+    _, created = opinions.vote(person, opinion, payload.kind)
+    if not created:
+        opinion.refresh_from_db()
     return {"created": created, "opinion": opinion}
 
 

@@ -1,12 +1,14 @@
 """Sending opinions and questions, and voting on them.
 
 A participant (or a point's kiosk on their behalf) sends an item; flooding limits hold per person,
-per unit and per kiosk. Votes are one per person and kind; the counts are recounted, not added.
+per unit and per kiosk. Votes are one per person and family, appended by one
+``INSERT … ON CONFLICT DO NOTHING`` and added to the item's counter by one ``UPDATE … + 1`` in the
+same transaction (:func:`vote`); a merge moves votes and recounts both items (:func:`recount`).
 """
 
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,7 +152,7 @@ def recount(opinion: Opinion) -> Opinion:
 def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
     """Vote on a visible item in the person's scope; a second vote in the same family is a no-op.
 
-    Returns the vote and whether it was new.
+    Returns the vote and whether it was new; ``opinion``'s counts are the ones the vote left.
     """
     if kind not in Vote.Kind.values:
         raise DomainError(_("Unknown kind of vote."), "bad_vote")
@@ -165,18 +167,34 @@ def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
         raise DomainError(_("Only opinions can be agreed or disagreed with; questions take upvotes."),
                           "not_a_statement")
     family = Vote.FAMILIES[kind]
-    existing = Vote.objects.filter(opinion=opinion, person=person, family=family).first()
-    if existing:
-        return existing, False
-    try:
-        with transaction.atomic():
-            v = Vote.objects.create(opinion=opinion, person=person, kind=kind)
-            Opinion.objects.filter(pk=opinion.pk).update(**{_count_field(kind): F(_count_field(kind)) + 1})
-            publish_on_commit(opinion_notice(opinion, "vote"))
-    except IntegrityError:  # a parallel request voted first: still a no-op
-        return Vote.objects.get(opinion=opinion, person=person, family=family), False
-    opinion.refresh_from_db()
-    return v, True
+    with transaction.atomic():
+        vote_id = _insert_vote(opinion.pk, person.pk, kind, family)
+        if vote_id is None:  # voted before (or a parallel request did, first): a no-op
+            return Vote.objects.get(opinion=opinion, person=person, family=family), False
+        _add_to_counter(opinion, kind)
+        publish_on_commit(opinion_notice(opinion, "vote"))
+    return Vote(pk=vote_id, opinion=opinion, person=person, kind=kind, family=family), True
+
+
+def _insert_vote(opinion_id: int, person_id: int, kind: str, family: str) -> int | None:
+    """Append the vote unless the person has one of that family on the item: its id, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Vote._meta.db_table} (opinion_id, person_id, kind, family, at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (opinion_id, person_id, family) DO NOTHING RETURNING id",
+            [opinion_id, person_id, kind, family, connection.ops.adapt_datetimefield_value(timezone.now())])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _add_to_counter(opinion: Opinion, kind: str) -> None:
+    """One more on the item's counter of ``kind``; ``opinion`` gets the counts as they now stand."""
+    field = _count_field(kind)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Opinion._meta.db_table} SET {field} = {field} + 1 WHERE id = %s "
+            "RETURNING upvotes, agree, disagree, passes", [opinion.pk])
+        opinion.upvotes, opinion.agree, opinion.disagree, opinion.passes = cursor.fetchone()
 
 
 def _count_field(kind: str) -> str:
