@@ -35,6 +35,9 @@ def render(plan: dict):
                    + f"Cookie: csrftoken={csrf}; sessionid={cookie}\r\n\r\n".encode())
         yield from [(request, 1)] * plan["count"]
         return
+    if kind == "raw":
+        yield from _raw(plan)
+        return
     session_id = plan["session_id"]
     cookies = plan["cookies"]
     namespace = uuid.UUID(plan["namespace"])
@@ -61,6 +64,17 @@ def render(plan: dict):
                    + f"Cookie: csrftoken={csrf}; sessionid={cookies[cookie_index]}\r\n\r\n".encode()
                    + body)
         yield request, len(items)
+
+
+def _raw(plan: dict):
+    """Requests described by the caller (bench/votes.py): each [path, content type, body, cookie index],
+    a POST with the signed-in person's cookies and CSRF token, plus ``plan["headers"]`` if any."""
+    csrf, cookies, extra = plan["csrf"], plan["cookies"], plan.get("headers", "")
+    for path, content_type, text, cookie_index in plan["requests"]:
+        body = text.encode()
+        yield (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+               f"Content-Length: {len(body)}\r\nX-CSRFToken: {csrf}\r\n{extra}"
+               f"Cookie: csrftoken={csrf}; sessionid={cookies[cookie_index]}\r\n\r\n").encode() + body, 1
 
 
 async def _read_reply(reader: asyncio.StreamReader) -> tuple[int, bytes]:

@@ -274,6 +274,19 @@ LOGIN_BACKOFF_BASE_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_BASE_SECO
 LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("DIEMCAU_LOGIN_BACKOFF_MAX_SECONDS", "300"))
 LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("DIEMCAU_LOGIN_KNOWN_ADDRESS_DAYS", "30"))
 
+# Sessions (docs/SECURITY.md, "Sessions off the database"): read from the cache, written through to the
+# database (``cached_db``). The cache is Redis when REDIS_URL is set, shared by every process, so a
+# sign-out in one ends the session in all at once. Without Redis, each process would keep its own copy
+# (a session ended in one would live on in another's), so sessions stay in the database unless
+# DIEMCAU_SESSION_CACHE=locmem says the site runs one process.
+_SESSION_CACHE = os.environ.get("DIEMCAU_SESSION_CACHE", "redis" if REDIS_URL else "")
+if _SESSION_CACHE == "redis" and REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "diemcau"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _SESSION_CACHE in ("redis", "locmem")
+                  else "django.contrib.sessions.backends.db")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
