@@ -15,6 +15,8 @@ beside it, dropped afterwards), else on a temporary SQLite file:
    each person's point operator: bench-checkin's single check-in rate); **votes**
    (``POST /api/voice/opinions/<id>/vote/`` ``{"kind": "upvote"}`` as each teacher, every (teacher, item)
    pair once); **poll votes** (``POST /live/polls/<id>/vote/`` as the phone's panel sends it, htmx);
+   A private redis-server is REDIS_URL for the run (``--no-redis``: none), as in production: sessions are
+   read from it (``cached_db``) and the channel layer publishes through it;
 4. resends a sample of the votes (no-ops), then checks that each item's counter equals its vote rows
    and the poll's counters add up to its answers.
 
@@ -27,13 +29,16 @@ last line of stdout is one JSON object; :func:`run` returns it for bench/checkin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import secrets
 import shutil
+import socket
 import statistics
 import string
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,6 +69,8 @@ def parse_args(argv=None):
     p.add_argument("--seconds", type=float, default=15.0, help="length of each measured turn")
     p.add_argument("--rounds", type=int, default=2, help="turns of each phase")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds at the start of a turn not counted")
+    p.add_argument("--no-redis", dest="redis", action="store_false",
+                   help="no private Redis: sessions in the database, channels in memory (the embedded default)")
     return p.parse_args(argv)
 
 
@@ -92,6 +99,28 @@ def _drop(database_url: str, name: str):
     parts = urlsplit(database_url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def private_redis(wanted: bool):
+    """A private redis-server on a free loopback port, as production's REDIS_URL (sessions, channels)."""
+    if not wanted:
+        yield ""
+        return
+    port = checkin_bench._free_port()
+    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def sign_in(user_ids: list[int]) -> list[str]:
@@ -296,9 +325,17 @@ def run(database_url: str | None = None, **options) -> dict:
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # shared with the workers
     kind, pg_name = _database(database_url)
     load_start = open("/proc/loadavg").read().split()[0]
+    with private_redis(args.redis) as redis_url:
+        if redis_url:
+            os.environ["REDIS_URL"] = redis_url  # the workers' sessions (cached_db) and channel layer
+        return _run(args, database_url, kind, pg_name, tmp, load_start)
+
+
+def _run(args, database_url, kind, pg_name, tmp, load_start) -> dict:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connections
 
     try:
@@ -327,6 +364,7 @@ def run(database_url: str | None = None, **options) -> dict:
         "errors": {"checkins": checkins["errors"], "votes": votes["errors"], "poll_votes": poll_votes["errors"]},
         **checks, "people": args.people, "items": args.items, "workers": args.workers, "server": args.server,
         "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds, "database": kind,
+        "session_engine": settings.SESSION_ENGINE.rsplit(".", 1)[-1], "redis": bool(args.redis),
         "load_start": load_start, "load_end": open("/proc/loadavg").read().split()[0],
     }
 

@@ -20,9 +20,9 @@ VISIBLE = (Opinion.Status.APPROVED, Opinion.Status.ON_AIR, Opinion.Status.ANSWER
 
 # --- access: who sees and directs a conference is events.access's ---------------------------------
 
-def opinion_for(user, opinion_id) -> Opinion:
+def opinion_for(user, opinion_id, related=()) -> Opinion:
     """An item of a conference the user takes part in; :class:`ScopeError` (a 404) otherwise."""
-    opinion = Opinion.objects.select_related("conference__host_unit", "at_unit", "author_unit").filter(
+    opinion = Opinion.objects.select_related("conference__host_unit", "at_unit", "author_unit", *related).filter(
         pk=opinion_id, conference__in=visible_conferences(user).values("pk")).first()
     if opinion is None:
         raise ScopeError()

@@ -141,7 +141,10 @@ class MergeIn(Schema):
 
 
 def _person(request) -> Person | None:
-    return Person.objects.filter(user=request.user).select_related("unit").first()
+    person = Person.objects.filter(user=request.user).select_related("unit").first()
+    if person is not None:
+        person.user = request.user  # the account is loaded already: no second look-up
+    return person
 
 
 def _conference(request, conference_id) -> Conference:
@@ -213,7 +216,7 @@ def mine(request, conference_id: int):
 
 @router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
 def vote(request, opinion_id: int, payload: VoteIn):
-    opinion = _opinion(request, opinion_id)
+    opinion = access.opinion_for(request.user, opinion_id, related=("topic", "suggested_topic"))
     person = _person(request)
     if person is None and not access.can_see(request.user, opinion):
         raise ScopeError()  # out of reach is "not found" before "not a participant"
