@@ -262,15 +262,16 @@ def _turn(args, ports: list[int], pids: list[int], plan: dict) -> dict:
 def drive(args, world: dict) -> dict:
     csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     plans = Plans(world, csrf)
-    cap = int(args.seconds * 3000)  # more than a turn can take on this machine
+    warm = 100 * args.workers
+    # More than a turn can take on this machine, but never more than the turn's share of the people.
+    cap = min(int(args.seconds * 3000), (len(world["voters"]) - warm) // args.rounds)
     workers: list = []
     runs: dict[str, list[dict]] = {"checkins": [], "votes": [], "poll_votes": []}
     try:
         ports = checkin_bench.start_workers(args.workers, workers, args.server)
         pids = [w.pid for w in workers]
-        for warm in (plans.checkins(100 * args.workers), plans.votes(100 * args.workers),
-                     plans.poll_votes(100 * args.workers)):
-            checkin_bench.run_load({**warm, "ports": ports, "connections": args.connections, "seconds": 5})
+        for plan in (plans.checkins(warm), plans.votes(warm), plans.poll_votes(warm)):
+            checkin_bench.run_load({**plan, "ports": ports, "connections": args.connections, "seconds": 5})
         for turn in range(args.rounds):
             for name, make in (("checkins", plans.checkins), ("votes", plans.votes),
                                ("poll_votes", plans.poll_votes)):

@@ -1,0 +1,53 @@
+"""A device token in a real browser: the organiser issues one on the point's page (shown once), a
+scanner with no session checks in with it, the organiser revokes it and the scanner's next call is refused."""
+
+import hashlib
+import uuid
+
+from playwright.sync_api import expect
+
+from diemcau.attendance.models import CheckIn
+from diemcau.points.models import DeviceToken
+from tests.attendance.conftest import world  # noqa: F401  (fixtures reused)
+from tests.points.conftest import bavi_institutions, planning  # noqa: F401
+
+from .conftest import login, shot
+
+
+def test_issue_use_and_revoke_a_scanners_token(page, browser, world, organiser_bavi):  # noqa: F811
+    point = world["bavi_point"]
+    login(page, "bavi")
+    page.goto(f"{page.base_url}/points/{point.pk}/")
+    page.fill("#device-name", "Máy quét cửa chính")
+    page.get_by_role("button", name="Cấp mã thiết bị").click()
+    secret_box = page.locator("[data-device-secret]")
+    expect(secret_box).to_be_visible()
+    secret = secret_box.get_attribute("data-device-secret")
+    token = DeviceToken.objects.get(point=point)
+    assert hashlib.sha256(secret.encode()).hexdigest() == token.token_hash
+    shot(page, "points-device-token-issued-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "points-device-token-issued-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    # The scanner: its own browser context, no cookie, no CSRF token; only the bearer token.
+    scanner = browser.new_context()
+    body = {"client_id": str(uuid.uuid4()), "session_id": world["session"].pk, "point_id": point.pk,
+            "person_id": world["people"]["a_t1"].pk, "method": "roll_call"}
+    auth = {"Authorization": f"Bearer {secret}"}
+    reply = scanner.request.post(page.base_url + "/api/attendance/checkins/", data=body, headers=auth)
+    assert reply.status == 200 and reply.json()["created"] is True
+
+    # Reloaded, the page lists the token by its prefix only; the organiser revokes it.
+    page.goto(f"{page.base_url}/points/{point.pk}/")
+    assert secret not in page.content()
+    row = page.locator("#devices tbody tr", has_text="Máy quét cửa chính")
+    expect(row).to_contain_text(token.prefix)
+    row.get_by_role("button", name="Thu hồi").click()
+    expect(page.locator("#devices tbody tr", has_text="Máy quét cửa chính")).to_contain_text("đã thu hồi")
+    shot(page, "points-device-token-revoked-desktop")
+    body["client_id"], body["person_id"] = str(uuid.uuid4()), world["people"]["a_t2"].pk
+    refused = scanner.request.post(page.base_url + "/api/attendance/checkins/", data=body, headers=auth)
+    assert refused.status == 401 and refused.json()["code"] == "device_token_refused"
+    assert CheckIn.objects.count() == 1
+    scanner.close()
