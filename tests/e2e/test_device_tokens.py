@@ -1,5 +1,7 @@
 """A device token in a real browser: the organiser issues one on the point's page (shown once), a
-scanner with no session checks in with it, the organiser revokes it and the scanner's next call is refused."""
+scanner with no session checks in with it, the roll-call screen keeps it and syncs its queue with it
+(no cookie, no CSRF token); the organiser revokes it: the scanner is refused at once and the roll call
+forgets it and goes back to the sign-in."""
 
 import hashlib
 import uuid
@@ -38,7 +40,24 @@ def test_issue_use_and_revoke_a_scanners_token(page, browser, world, organiser_b
     reply = scanner.request.post(page.base_url + "/api/attendance/checkins/", data=body, headers=auth)
     assert reply.status == 200 and reply.json()["created"] is True
 
-    # Reloaded, the page lists the token by its prefix only; the organiser revokes it.
+    # The roll-call screen of this point keeps the token and syncs with it, without the session.
+    sent = []
+    page.on("request", lambda r: sent.append(r.headers) if r.url.endswith("/checkins/batch/") else None)
+    page.goto(f"{page.base_url}/attendance/sessions/{world['session'].pk}/points/{point.pk}/roll-call/")
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    page.locator("#device-token summary").click()
+    page.fill("#device-token-input", secret)
+    page.get_by_role("button", name="Lưu trên thiết bị này").click()
+    expect(page.locator("#device-token-state")).to_contain_text("mã thiết bị của mình")
+    page.fill("#q", "le thi cuc")
+    page.locator("#people-rows tr").first.locator("button.js-checkin").click()
+    expect(page.locator("#sync-state")).to_contain_text("đồng bộ")
+    page.wait_for_function("() => document.querySelector('#people-rows .tag.ok')")
+    # (The script sends it with credentials "omit": no cookie goes with it.)
+    assert sent and all(h.get("authorization") == f"Bearer {secret}" and "x-csrftoken" not in h for h in sent)
+    shot(page, "attendance-rollcall-device-token-desktop")
+
+    # Reloaded, the point's page lists the token by its prefix only; the organiser revokes it.
     page.goto(f"{page.base_url}/points/{point.pk}/")
     assert secret not in page.content()
     row = page.locator("#devices tbody tr", has_text="Máy quét cửa chính")
@@ -49,5 +68,14 @@ def test_issue_use_and_revoke_a_scanners_token(page, browser, world, organiser_b
     body["client_id"], body["person_id"] = str(uuid.uuid4()), world["people"]["a_t2"].pk
     refused = scanner.request.post(page.base_url + "/api/attendance/checkins/", data=body, headers=auth)
     assert refused.status == 401 and refused.json()["code"] == "device_token_refused"
-    assert CheckIn.objects.count() == 1
+    assert CheckIn.objects.count() == 2
+    # The roll call forgets the refused token and sends with the organiser's sign-in.
+    sent.clear()
+    page.goto(f"{page.base_url}/attendance/sessions/{world['session'].pk}/points/{point.pk}/roll-call/")
+    page.wait_for_selector("#rollcall[data-ready='1']")
+    page.fill("#q", "pham duc dung")
+    page.locator("#people-rows tr").first.locator("button.js-checkin").click()
+    page.wait_for_function(f"() => !localStorage.getItem('diemcau.device-token.{point.pk}')")
+    expect(page.locator("#people-rows .tag.ok")).to_have_count(1)
+    assert CheckIn.objects.count() == 3 and "authorization" not in sent[-1]
     scanner.close()

@@ -286,10 +286,30 @@
     });
     return out;
   }
+  // A device token of this point (points.devices), kept on this device: the queue syncs with it, with no
+  // session or CSRF token, so it still syncs after the sign-in expired. A refused token is forgotten.
+  var DEVICE_KEY = "diemcau.device-token." + root.dataset.point;
+  function deviceToken() {
+    try { return window.localStorage.getItem(DEVICE_KEY) || ""; } catch (e) { return ""; }
+  }
+  function keepDeviceToken(value) {
+    try {
+      if (value) { window.localStorage.setItem(DEVICE_KEY, value); } else { window.localStorage.removeItem(DEVICE_KEY); }
+    } catch (e) { /* private mode: the session is used */ }
+    showDeviceToken();
+  }
+  function showDeviceToken() {
+    var state = document.getElementById("device-token-state");
+    if (state) {
+      state.textContent = deviceToken() ? gettext("This device sends its check-ins with its device token.")
+        : gettext("No device token on this device: check-ins are sent with your sign-in.");
+    }
+  }
   function send(batch) {
+    var token = deviceToken(), headers = {"Content-Type": "application/json", "Accept": "application/json"};
+    if (token) { headers.Authorization = "Bearer " + token; } else { headers["X-CSRFToken"] = csrfToken(); }
     return fetch(root.dataset.batchUrl, {
-      method: "POST", credentials: "same-origin", cache: "no-store",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken(), "Accept": "application/json"},
+      method: "POST", credentials: token ? "omit" : "same-origin", cache: "no-store", headers: headers,
       body: JSON.stringify({items: batch.map(function (e) { return e.item; })}),
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) { return {status: res.status, body: body}; });
@@ -321,6 +341,10 @@
                 return {index: i, message: r.body.message || "invalid"};
               }))).then(round);
             }
+          }
+          if (r.status === 401 && r.body.code === "device_token_refused") {
+            keepDeviceToken("");  // expired or revoked: back to the sign-in, at once
+            return round();
           }
           if (r.status === 401 || r.status === 403) { signinLost = true; }
           throw new Error("HTTP " + r.status);
@@ -413,6 +437,18 @@
         waiting), {n: num(waiting)}))) { ev.preventDefault(); }
     });
   });
+  var deviceForm = document.getElementById("device-token-form");
+  if (deviceForm) {
+    deviceForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var field = document.getElementById("device-token-input");
+      keepDeviceToken(field.value.trim());
+      field.value = "";
+      syncSoon(0);
+    });
+    document.getElementById("device-token-forget").addEventListener("click", function () { keepDeviceToken(""); });
+    showDeviceToken();
+  }
   window.addEventListener("online", function () { delay = MIN_DELAY; syncSoon(0); });
   window.addEventListener("offline", showStatus);
   setInterval(showStatus, 1000);  // the retry countdown
