@@ -250,7 +250,7 @@ def _normalise(text: str) -> Normalised:
 # Negations, with diacritics (unambiguous) and, for text typed without them, the folded forms that
 # are still unambiguous enough ("dung" may be đúng, "cha" may be cha).
 _NEGATIONS = {"không", "chưa", "chẳng", "chả", "đừng", "chớ", "khỏi"}
-_NEGATIONS_FOLDED = {"khong", "chua", "chang", "ko", "k0", "hok", "hong"}
+_NEGATIONS_FOLDED = {"khong", "chua", "chang", "ko", "k0", "hok"}  # not "hong": hỏng, hồng, hông
 # "không chỉ ... mà còn", "không khí", "chưa kể": not negations.
 _NOT_NEGATION_AFTER = {"chi", "nhung", "khi", "gian", "ke", "luc", "phan", "quan", "trung"}
 _NOT_NEGATION_BEFORE = {"hay", "hoac", "hoa"}
