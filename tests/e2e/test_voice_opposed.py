@@ -5,7 +5,6 @@ shown with its age."""
 import datetime
 
 import pytest
-
 from django.utils import timezone
 
 from diemcau.events.models import Conference
