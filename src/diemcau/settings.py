@@ -242,6 +242,9 @@ TASKS_LEASE_SECONDS = float(os.environ.get("DIEMCAU_TASK_LEASE_SECONDS", "60"))
 TASKS_HEARTBEAT_SECONDS = float(os.environ.get("DIEMCAU_TASK_HEARTBEAT_SECONDS", "10"))
 TASKS_MAX_ATTEMPTS = int(os.environ.get("DIEMCAU_TASK_MAX_ATTEMPTS", "3"))
 TASKS_RECOVER_SECONDS = float(os.environ.get("DIEMCAU_TASK_RECOVER_SECONDS", "30"))
+# The stored summary for policy and opinion groups are recomputed at most once per this many seconds
+# per conference while items and votes arrive (voice/stored.py).
+VOICE_REFRESH_SECONDS = float(os.environ.get("DIEMCAU_VOICE_REFRESH_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "recover-stranded-jobs": {"task": "diemcau.recover_jobs", "schedule": TASKS_RECOVER_SECONDS},
 }

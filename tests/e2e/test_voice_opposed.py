@@ -1,12 +1,17 @@
-"""The moderator sees opposite opinions ("ý kiến trái chiều") apart, with no merge button between them."""
+"""The moderator sees opposite opinions ("ý kiến trái chiều") apart, with no merge button between them;
+merging them by hand is refused unless a reason is given. The summary for policy is a stored result
+shown with its age."""
 
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
-from diemcau.voice import opinions
+from diemcau.orgs.scoping import SYSTEM
+from diemcau.voice import moderation, opinions, stored
+from diemcau.voice.models import StoredSummary
 
 from .conftest import login, shot
 
@@ -20,6 +25,7 @@ def world(transactional_db, tree, make_user, person_factory):
     allow = opinions.submit(a, conference, "Đề nghị cho phép học sinh dùng điện thoại trong giờ học khi cần tra cứu")
     ban = opinions.submit(b, conference, "Đề nghị cấm học sinh dùng điện thoại trong giờ học khi cần tra cứu")
     make_user("kd_bavi", Role.MODERATOR, tree["bavi"])
+    make_user("pt_bo", Role.ANALYST, tree["ministry"])
     return {"conference": conference, "allow": allow, "ban": ban}
 
 
@@ -33,3 +39,37 @@ def test_moderator_sees_opposite_opinions_apart(page, phone, world):
         assert section.get_by_text(world["ban"].text).is_visible()
         assert p.locator("#duplicates").count() == 0  # never suggested for merging
         shot(p, f"voice-opposite-opinions-{name}")
+
+
+def test_opposite_merge_needs_a_reason_and_the_summary_shows_its_age(page, phone, world, tree):
+    allow, ban = (moderation.approve(SYSTEM, world[k]) for k in ("allow", "ban"))
+    conference = world["conference"]
+    for p, name in ((page, "desktop"), (phone, "phone")):
+        login(p, "kd_bavi")
+        p.goto(p.base_url + f"/voice/{conference.pk}/moderate/")
+        item = p.locator(f"#item-{ban.pk}")
+        item.locator("input[name=target]").fill(str(allow.pk))
+        item.get_by_role("button", name="Gộp vào").click()
+        item.locator('[data-code="merge_opposite"]').wait_for()
+        assert "trái chiều" in item.locator(".errorbox").inner_text()
+        shot(p, f"voice-opposite-merge-refused-{name}")
+    item.locator("input[name=override_reason]").fill("Cùng hỏi về quy định dùng điện thoại")
+    item.get_by_role("button", name=f"Vẫn gộp vào #{allow.pk}").click()
+    item.locator("[data-opposite-merge]").wait_for()
+    shot(phone, "voice-opposite-merge-override-phone")
+
+    # The summary: computing in the background (the page reloads by itself), then its age.
+    StoredSummary.objects.create(conference=conference, unit=tree["ministry"], requested_at=timezone.now())
+    for p in (page, phone):
+        p.context.clear_cookies()
+        login(p, "pt_bo")
+        p.goto(p.base_url + f"/voice/{conference.pk}/summary/")
+        p.locator("#summary-pending").wait_for()
+    shot(page, "voice-summary-pending-desktop")
+    stored.recompute(conference.pk)  # what the worker does
+    StoredSummary.objects.update(requested_at=timezone.now())  # and more items arrived since
+    for p, name in ((page, "desktop"), (phone, "phone")):
+        p.goto(p.base_url + f"/voice/{conference.pk}/summary/")
+        assert p.locator("#summary-age").inner_text().startswith("Cập nhật")
+        assert p.locator("#summary-refreshing").is_visible()
+        shot(p, f"voice-summary-age-{name}")

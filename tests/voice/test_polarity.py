@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from diemcau.core.errors import DomainError
+from diemcau.core.models import AuditEntry
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import evaluation, lexicon, moderation, opinions, similar, textsim
 from diemcau.voice.models import ModerationAction
@@ -64,7 +66,28 @@ def test_set_phrases_stay_out_of_the_character_features():
     assert marked == ["can", "tang", "huong", "dan", "cu", "the"]
     feat = textsim.default_featurizer()
     a, b = "Cần tăng cường hướng dẫn cụ thể về thi tốt nghiệp", "Cần tăng cường hướng dẫn cụ thể về bán trú"
-    assert textsim.similarity(a, b, feat) < DEFAULT_THRESHOLD
+    assert textsim.similarity(a, b, feat) < DEFAULT_THRESHOLD + 0.05
+    labels = duplicate_clusters([a, b]).labels  # two concerns in one formula: never merged
+    assert labels[0] != labels[1]
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # a typed "không" is still a negation; the complaint of lack and the request are one concern
+    ("Phụ cấp không tương xứng với công việc", "Phu cap khng tuong xung voi cong viec"),
+    ("Trường không có nước sạch, nhà vệ sinh xuống cấp", "Đề nghị đầu tư nước sạch và nhà vệ sinh cho trường"),
+    ("Giáo viên không còn thời gian chuẩn bị bài", "Giáo viên không còn thời gian nghiên cứu bài dạy"),
+])
+def test_same_concern_in_other_words_is_not_opposite(a, b):
+    assert not opposite_texts(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Đề nghị đầu tư nhà vệ sinh ở điểm trường lẻ", "Không nên đầu tư nhà vệ sinh ở điểm trường lẻ"),
+    ("Đề nghị tăng phụ cấp ưu đãi", "Đề nghị không tăng phụ cấp ưu đãi mà tăng lương cơ sở"),
+    ("Thiết bị đã được cấp đủ", "Thiết bị chưa được cấp đủ"),
+])
+def test_a_negated_request_opposes_the_request(a, b):
+    assert opposite_texts(a, b)
 
 
 def test_polarity_merges_are_counted_by_the_products_detector():
@@ -74,12 +97,29 @@ def test_polarity_merges_are_counted_by_the_products_detector():
     assert evaluation.polarity_merges(np.array([0, 1, 0]), meta) == 0
 
 
-def test_a_moderators_merge_of_opposite_opinions_is_logged_as_such(conference, approved, moderator):
+def test_a_moderators_merge_of_opposite_opinions_is_refused_unless_a_reason_is_given(
+        conference, approved, moderator, client):
     a = approved("Học sinh được dùng điện thoại trong giờ học", kind="opinion")
     b = approved("Học sinh không được dùng điện thoại trong giờ học", kind="opinion")
-    moderation.merge(moderator("bavi"), b, a)
+    mod = moderator("bavi")
+    with pytest.raises(DomainError) as refused:
+        moderation.merge(mod, b, a)
+    assert refused.value.code == "merge_opposite" and "trái chiều" in refused.value.message
+    b.refresh_from_db()
+    assert b.status == "approved" and not ModerationAction.objects.filter(opinion=b, action="merge").exists()
+
+    # On the moderation page: the refusal, then the override with its reason, shown on the item.
+    client.force_login(mod)
+    url, hx = f"/voice/opinions/{b.pk}/merge/", {"HTTP_HX_REQUEST": "true"}
+    html = client.post(url, {"target": a.pk}, **hx).content.decode()
+    assert 'data-code="merge_opposite"' in html and "override_reason" in html
+    html = client.post(url, {"target": a.pk, "override_reason": "Cùng hỏi về quy định dùng điện thoại"},
+                       **hx).content.decode()
+    assert "data-opposite-merge" in html and "Cùng hỏi về quy định dùng điện thoại" in html
     entry = ModerationAction.objects.filter(opinion=b, action="merge").get()
-    assert entry.after["opposite"] is True
+    assert entry.after["opposite"] is True and entry.reason == "Cùng hỏi về quy định dùng điện thoại"
+    logged = AuditEntry.objects.filter(action="voice.opinion.merge").get()
+    assert logged.after["override_reason"] == "Cùng hỏi về quy định dùng điện thoại"
 
 
 def test_moderator_sees_opposite_opinions_not_suggested(conference, teacher, moderator):

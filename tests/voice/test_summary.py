@@ -53,7 +53,8 @@ def test_summary_of_the_whole_tree(conference, items, make_user, tree):
     assert {q["unit"] for q in salary["quotes"]} == {"Trường Tiểu học Tây Đằng A", "Ẩn danh"}
 
 
-def test_summary_is_scoped_to_the_subtree(conference, items, moderator, tree, teacher, client, make_user):
+def test_summary_is_scoped_to_the_subtree(conference, items, moderator, tree, teacher, client, make_user,
+                                          django_capture_on_commit_callbacks):
     s = summary.policy_summary(moderator("bavi"), conference)
     assert s["unit"] == tree["bavi"] and s["total"] == 3
     assert "Trường THCS Phù Linh" not in str(s["areas"])
@@ -66,5 +67,7 @@ def test_summary_is_scoped_to_the_subtree(conference, items, moderator, tree, te
                 "summary/print/pdf/"):
         assert client.get(f"/voice/{conference.pk}/{url}").status_code == 404
     client.force_login(make_user("hn", Role.UNIT_ORGANISER, tree["hanoi"]))
+    with django_capture_on_commit_callbacks(execute=True):  # the first visit queues the stored summary
+        assert "summary-pending" in client.get(f"/voice/{conference.pk}/summary/").content.decode()
     html = client.get(f"/voice/{conference.pk}/summary/").content.decode()
     assert 'id="total">4<' in html.replace(" ", "") or ">4</dd>" in html

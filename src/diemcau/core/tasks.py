@@ -222,26 +222,30 @@ class _Lease:
 
 # --- sending ------------------------------------------------------------------------------------
 
-def enqueue(kind: str, owner=None, **params) -> Job:
+def enqueue(kind: str, owner=None, countdown: float = 0, **params) -> Job:
     """Create a job and send it to a worker once the surrounding transaction commits.
 
-    A rolled-back transaction sends nothing (and leaves no row).
+    A rolled-back transaction sends nothing (and leaves no row). ``countdown``: seconds before a
+    worker may start it (a debounced recomputation; ignored when jobs run inline).
     """
     if kind not in HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
     job = Job.objects.create(kind=kind, owner=owner if getattr(owner, "pk", None) else None, params=params)
-    _dispatch_on_commit(job.pk)
+    if countdown:
+        _dispatch_on_commit(job.pk, countdown)
+    else:
+        _dispatch_on_commit(job.pk)
     return job
 
 
-def _dispatch_on_commit(job_id: int):
+def _dispatch_on_commit(job_id: int, countdown: float = 0):
     # robust: a broker that is down fails the send, not the committed request; the job stays
     # queued and recover_jobs sends it again.
-    transaction.on_commit(lambda: _send(job_id), robust=True)
+    transaction.on_commit(lambda: _send(job_id, countdown) if countdown else _send(job_id), robust=True)
 
 
-def _send(job_id: int):
-    run_job.apply_async((job_id,))
+def _send(job_id: int, countdown: float = 0):
+    run_job.apply_async((job_id,), countdown=countdown or None)
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ def _merge_duplicates(moderator, approved: list[tuple]) -> list[Opinion]:
             leaders[row["group"]] = op
             kept.append(op)
         else:
-            moderation.merge(moderator, op, leader)
+            # One labelled group: the same concern even where the polarity detector reads it otherwise.
+            moderation.merge(moderator, op, leader, override_reason="Cùng một nhóm ý kiến đã gán nhãn (dữ liệu mẫu)")
     return kept
 
 

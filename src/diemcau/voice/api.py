@@ -138,6 +138,8 @@ class TagIn(Schema):
 
 class MergeIn(Schema):
     target_id: int
+    # Required to merge opposite opinions (``merge_opposite`` otherwise); recorded and shown.
+    override_reason: str = ""
 
 
 def _person(request) -> Person | None:
@@ -259,7 +261,7 @@ def forward(request, opinion_id: int):
 def merge(request, opinion_id: int, payload: MergeIn):
     source = _moderated(request, opinion_id)
     target = _moderated(request, payload.target_id)
-    return moderation.merge(request.user, source, target)
+    return moderation.merge(request.user, source, target, override_reason=payload.override_reason)
 
 
 # --- live -----------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def polarity_merges(labels: np.ndarray, meta: textsim.TextMeta) -> int:
         sigs = list(kinds)
         for a in range(len(sigs)):
             for b in range(a + 1, len(sigs)):
-                if textsim.opposite(*sigs[a], *sigs[b]):
+                if textsim.opposite(sigs[a], sigs[b]):
                     count += kinds[sigs[a]] * kinds[sigs[b]]
     return count
 

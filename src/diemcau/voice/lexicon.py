@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from diemcau.core.vntext import fold
@@ -175,6 +175,10 @@ class Normalised:
     in_set_phrase: list[bool]
     negated: list[bool]
     polarity: Polarity
+    #: per syllable: inside the scope of a negation of having or receiving ("chưa có", "không đủ")
+    lack: list[bool] = field(default_factory=list)
+    #: per syllable: asked for ("đề nghị tăng ...": "tăng" is wished, not stated)
+    wish: list[bool] = field(default_factory=list)
 
 
 _NORMALISED: dict[str, Normalised] = {}
@@ -237,7 +241,8 @@ def _normalise(text: str) -> Normalised:
     polarity = Polarity.of(out)
     keep = [k for k, (_w, f) in enumerate(out) if f != "|"]
     return Normalised([out[k][1] for k in keep], [mask[k] for k in keep],
-                      [polarity.negated[k] for k in keep], polarity)
+                      [polarity.negated[k] for k in keep], polarity,
+                      [polarity.lack[k] for k in keep], [polarity.wish[k] for k in keep])
 
 
 # --- polarity -----------------------------------------------------------------------------------
@@ -245,7 +250,7 @@ def _normalise(text: str) -> Normalised:
 # Negations, with diacritics (unambiguous) and, for text typed without them, the folded forms that
 # are still unambiguous enough ("dung" may be đúng, "cha" may be cha).
 _NEGATIONS = {"không", "chưa", "chẳng", "chả", "đừng", "chớ", "khỏi"}
-_NEGATIONS_FOLDED = {"khong", "chua", "chang", "ko", "k0", "hok", "hong"}
+_NEGATIONS_FOLDED = {"khong", "chua", "chang", "ko", "k0", "hok"}  # not "hong": hỏng, hồng, hông
 # "không chỉ ... mà còn", "không khí", "chưa kể": not negations.
 _NOT_NEGATION_AFTER = {"chi", "nhung", "khi", "gian", "ke", "luc", "phan", "quan", "trung"}
 _NOT_NEGATION_BEFORE = {"hay", "hoac", "hoa"}
@@ -257,7 +262,7 @@ _AXES = (
     ("support", ("ung", "ho"), +1), ("support", ("phan", "doi"), -1),
     ("keep", ("duy", "tri"), +1), ("keep", ("giu", "nguyen"), +1), ("keep", ("xoa", "bo"), -1),
     ("obligation", ("bat", "buoc"), +1), ("obligation", ("tu", "nguyen"), -1),
-    ("surplus", ("thua",), +1), ("surplus", ("thieu",), -1),
+    ("surplus", ("thua",), +1), ("surplus", ("du",), +1), ("surplus", ("thieu",), -1),
     ("quality", ("tot",), +1), ("quality", ("kem",), -1),
     ("ease", ("de", "hieu"), +1), ("ease", ("kho", "hieu"), -1),
     ("time", ("dung", "gio"), +1), ("time", ("tre", "gio"), -1), ("time", ("muon",), -1),
@@ -271,22 +276,38 @@ _AXIS_EXCEPTIONS = {
     ("cam", "giac"), ("cam", "hung"), ("cam", "nang"), ("cam", "bien"), ("cam", "thong"), ("cam", "dong"),
     ("thua", "bo"), ("kinh", "thua"), ("tang", "lop"), ("tang", "qua"), ("tang", "thuong"),
     ("tot", "nghiep"), ("muon", "mang"),
+    # "du" typed without marks is also dữ liệu, dự án, du lịch, dự giờ, ...
+    ("du", "lieu"), ("du", "an"), ("du", "kien"), ("du", "thao"), ("du", "toan"), ("du", "tuyen"), ("du", "gio"),
+    ("du", "thi"), ("du", "lich"), ("du", "bao"), ("du", "phong"), ("du", "luan"), ("du", "hoc"), ("du", "kien"),
+    ("du", "dinh"), ("du", "tru"), ("du", "lam"), ("co", "du"), ("du", "no"),
 }
-_AXIS_MARKED = {"tăng", "giảm", "cấm", "thừa", "thiếu", "tốt", "kém", "muộn"}
+_AXIS_MARKED = {"tăng", "giảm", "cấm", "thừa", "thiếu", "đủ", "tốt", "kém", "muộn"}
 
 
 # A negation covers the next few content syllables of its clause, up to a contrast ("không tăng
-# lương mà tăng phụ cấp": only "tăng lương" is negated).
+# lương mà tăng phụ cấp": only "tăng lương" is negated). Right after the negation, "nên", "để" are
+# the modal and the verb ("không nên đầu tư"), not a conjunction.
 _SCOPE = 4
 _SCOPE_ENDS = {"|", "nhung", "ma", "vi", "nen", "neu", "khi", "thi", "de"}
+# A negation of having or receiving ("chưa có", "không đủ", "không được cấp"): a complaint of lack,
+# which says the same as a request for the thing ("không có nước sạch" / "đề nghị đầu tư nước sạch").
+_LACK_AFTER = {"co", "du", "con"}
+_RECEIVED = {"cap", "ho", "huong", "bao", "tinh", "tra", "chi", "giao", "bo", "dau", "xet", "nang", "tang",
+             "boi", "tap", "dao", "trang", "quan", "mua", "thanh", "ky", "dong"}
+# What opens a request: the words after it in its clause are asked for, not stated.
+_REQUESTS = {("de", "nghi"), ("kien", "nghi"), ("mong",), ("can",), ("xin",), ("yeu", "cau"),
+             ("muon",), ("hy", "vong"), ("kinh", "mong")}
+_REQUEST_ENDS = {"|", "nhung", "ma", "vi"}
 
 
 @dataclass(frozen=True)
 class Polarity:
-    """What a text negates and which way it points.
+    """What a text negates, what it asks for, and which way it points.
 
     :param negated: per token of the normalised text, whether it is inside a negation's scope (an
         odd number of negations before it in its clause, within ``_SCOPE`` content syllables).
+    :param lack: per token, inside the scope of a negation of having or receiving.
+    :param wish: per token, not negated and after a request ("đề nghị", "mong", "cần") in its clause.
     :param positive, negative: bit masks over :data:`AXES` of the opposite words used (tăng/giảm,
         cho phép/cấm, ...), not negated.
     """
@@ -294,6 +315,8 @@ class Polarity:
     negated: tuple[bool, ...] = ()
     positive: int = 0
     negative: int = 0
+    lack: tuple[bool, ...] = ()
+    wish: tuple[bool, ...] = ()
 
     @property
     def pure_positive(self) -> int:
@@ -309,30 +332,46 @@ class Polarity:
 
         n = len(toks)
         negated = [False] * n
+        lack = [False] * n
+        wish = [False] * n
         positive = negative = 0
-        flip, left = False, 0
+        flip, left, lacking, just, asking = False, 0, False, False, False
         for i, (word, folded) in enumerate(toks):
             prev = toks[i - 1][1] if i else "|"
             nxt = toks[i + 1][1] if i + 1 < n else "|"
-            if folded in _SCOPE_ENDS:
+            if folded in _SCOPE_ENDS and not just:
                 flip, left = False, 0
+            if folded in _REQUEST_ENDS:
+                asking = False
+            if not (flip and left > 0) and _is_request(toks, i):
+                asking = True
             if _is_negation(word, folded, prev, nxt):
-                flip, left = not flip, _SCOPE
+                flip, left, just = not flip, _SCOPE, True
+                lacking = folded in ("chua",) or nxt in _LACK_AFTER or (
+                    nxt == "duoc" and i + 2 < n and toks[i + 2][1] in _RECEIVED)
                 continue
+            just = False
             if flip and left > 0:
                 negated[i] = True
+                lack[i] = lacking
                 if folded not in STOP_WORDS:
                     left -= 1
                     if left == 0:
                         flip = False
                 continue
+            wish[i] = asking
             axis = _axis(toks, i, word, folded, prev, nxt) if folded in _AXIS_STARTS else None
             if axis:
                 if axis[1] > 0:
                     positive |= _AXIS_BIT[axis[0]]
                 else:
                     negative |= _AXIS_BIT[axis[0]]
-        return cls(tuple(negated), positive, negative)
+        return cls(tuple(negated), positive, negative, tuple(lack), tuple(wish))
+
+
+def _is_request(toks, i) -> bool:
+    folded = toks[i][1]
+    return any(r[0] == folded and tuple(t[1] for t in toks[i:i + len(r)]) == r for r in _REQUESTS)
 
 
 _AXIS_STARTS: dict[str, list] = {}
@@ -353,8 +392,25 @@ def _axis(toks, i, word, folded, prev, nxt):
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _typed_negation(folded: str) -> bool:
+    """A typo of "không" ("khng", "hkông", "khogn"): not a syllable, one edit or swap away from it."""
+    from .words import is_syllable
+
+    if not 3 <= len(folded) <= 6 or is_syllable(folded) or not folded.isalpha():
+        return False
+    target = "khong"
+    if len(folded) == len(target) - 1:
+        return any(target[:k] + target[k + 1:] == folded for k in range(len(target)))
+    if len(folded) == len(target):
+        diff = [k for k in range(len(target)) if folded[k] != target[k]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and folded[diff[0]] == target[diff[1]] \
+            and folded[diff[1]] == target[diff[0]]
+    return False
+
+
 def _is_negation(word: str, folded: str, prev: str, nxt: str) -> bool:
-    if word in _NEGATIONS or (word == folded and folded in _NEGATIONS_FOLDED):
+    if word in _NEGATIONS or (word == folded and folded in _NEGATIONS_FOLDED) or _typed_negation(folded):
         if nxt in _NOT_NEGATION_AFTER or prev in _NOT_NEGATION_BEFORE:
             return False
         # "Có nên tăng lương không?", "Bộ đã có hướng dẫn chưa?": the question's particle.
@@ -362,11 +418,18 @@ def _is_negation(word: str, folded: str, prev: str, nxt: str) -> bool:
     return False
 
 
-def opposite(neg_a: frozenset, pos_a: frozenset, up_a: int, down_a: int,
-             neg_b: frozenset, pos_b: frozenset, up_b: int, down_b: int) -> bool:
-    """Whether two texts say opposite things.
+def opposite(a: tuple, b: tuple) -> bool:
+    """Whether two texts say opposite things, given their signatures (:meth:`TextMeta.signature`).
 
-    A word one negates and the other does not ("dạy đúng giờ" / "dạy không đúng giờ"), or opposite
-    words on one axis ("tăng" / "giảm", "cho phép" / "cấm").
+    A signature is (negated, lacking, affirmed, wished, up, down): the head words a text negates
+    (other than by lack), those it says it lacks ("chưa có", "không đủ"), the words it states and
+    those it asks for outside any negation, and its directions on the axes of opposite words. A word
+    one negates that the other states or asks for ("dạy đúng giờ" / "dạy không đúng giờ", "không nên
+    đầu tư" / "đề nghị đầu tư"), a word one lacks that the other states ("đã được cấp đủ" / "chưa
+    được cấp đủ"; not one the other asks for: "không có nước sạch" / "đề nghị đầu tư nước sạch" is
+    the same concern), or opposite words on one axis ("tăng" / "giảm", "cho phép" / "cấm").
     """
-    return bool((neg_a & pos_b) or (pos_a & neg_b) or (up_a & down_b) or (down_a & up_b))
+    neg_a, lack_a, aff_a, wish_a, up_a, down_a = a
+    neg_b, lack_b, aff_b, wish_b, up_b, down_b = b
+    return bool((neg_a & (aff_b | wish_b)) or (neg_b & (aff_a | wish_a)) or (lack_a & aff_b) or (lack_b & aff_a)
+                or (up_a & down_b) or (down_a & up_b))

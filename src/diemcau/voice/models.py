@@ -312,3 +312,31 @@ class AnswerNotice(models.Model):
 
     def __str__(self):
         return f"{self.person_id}: #{self.opinion_id}"
+
+
+class StoredSummary(models.Model):
+    """The summary for policy of one subtree, computed in the background and stored with its time.
+
+    The page reads it (never computes it); :mod:`diemcau.voice.stored` recomputes it, and the
+    subtree's opinion groups, at most once every ``VOICE_REFRESH_SECONDS`` while items and votes
+    arrive. ``requested_at`` later than ``computed_at`` means a recomputation is on its way.
+    """
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="stored_summaries")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conference", "unit"], name="voice_stored_summary_unique")]
+        verbose_name = _("stored summary")
+        verbose_name_plural = _("stored summaries")
+
+    def __str__(self):
+        return f"summary {self.conference_id}/{self.unit_id} ({self.computed_at})"
+
+    @property
+    def refreshing(self) -> bool:
+        return self.requested_at is not None and (self.computed_at is None or self.requested_at > self.computed_at)

@@ -35,6 +35,12 @@ def log_moderation(user, opinion: Opinion, action: str, before=None, after=None,
     publish_on_commit(opinion_notice(opinion, action))
 
 
+def opposite_merge_reason(opinion: Opinion) -> str:
+    """The reason a moderator gave for merging this item into an opposite one ("" if none)."""
+    action = opinion.moderation.filter(action=ModerationAction.Action.MERGE).order_by("-pk").first()
+    return action.reason if action and (action.after or {}).get("opposite") else ""
+
+
 def lock_opinion(opinion: Opinion) -> Opinion:
     return Opinion.objects.select_for_update().select_related("at_unit").get(pk=opinion.pk)
 
@@ -119,16 +125,18 @@ def forward(user, opinion: Opinion) -> Opinion:
     return opinion
 
 
-def merge(user, source: Opinion, target: Opinion) -> Opinion:
+def merge(user, source: Opinion, target: Opinion, override_reason: str = "") -> Opinion:
     """Merge a duplicate into another item: its votes and authors carry over, its text stays readable.
 
     Refused when merging an item into itself, into an item already merged (which would make a
     chain or a cycle), or across conferences. Both items must be in the moderator's scope.
     Opposite opinions ("ý kiến trái chiều", :func:`near_duplicates.opposite_texts`) are never
-    suggested for merging and are listed apart; a moderator's own merge of such a pair is allowed
-    (the detector is lexical: it flags ~10 % of true duplicate pairs of the labelled set) and its
-    log entry says ``opposite``.
+    suggested for merging and are listed apart; a moderator's own merge of such a pair is refused
+    (``merge_opposite``: it would pool the votes of people who said contrary things) unless the
+    moderator gives ``override_reason`` (the detector is lexical and can be wrong). The override is
+    recorded with its reason on the item's history and in the audit log, and shown on the item.
     """
+    override_reason = (override_reason or "").strip()[:500]
     if source.pk == target.pk:
         raise DomainError(_("An item cannot be merged into itself."), "merge_self")
     require_moderator(user, source)
@@ -155,6 +163,11 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
             raise DomainError(_("Take the item off screen before merging it."), "on_air")
         if target.status in (Opinion.Status.REJECTED, Opinion.Status.PENDING):
             raise DomainError(_("Approve the target item before merging into it."), "target_not_approved")
+        opposite = opposite_texts(source.text, target.text)
+        if opposite and not override_reason:
+            raise DomainError(_("These two items say opposite things (opposite opinions): merging them would "
+                                "add up the votes of people who disagree. To merge them anyway, give a reason."),
+                              "merge_opposite", [{"target": target.pk}])
         # Votes move unless the person already voted the same way on the target; those stay
         # behind as the record of what happened.
         taken = set(target.votes.values_list("person_id", "family"))
@@ -168,9 +181,9 @@ def merge(user, source: Opinion, target: Opinion) -> Opinion:
         recount(source)
         recount(target)
         after = {"status": "merged", "merged_into": target.pk}
-        if opposite_texts(source.text, target.text):
-            after["opposite"] = True
-        log_moderation(user, source, "merge", before, after)
+        if opposite:
+            after.update(opposite=True, override_reason=override_reason)
+        log_moderation(user, source, "merge", before, after, reason=override_reason if opposite else "")
     return target
 
 

@@ -20,7 +20,14 @@ def on_air_group(conference_id: int) -> str:
 
 
 def opinion_notice(opinion, action: str) -> tuple[str, dict]:
-    """The dirty notice of one change to ``opinion`` (for ``publish_on_commit``)."""
+    """The dirty notice of one change to ``opinion`` (for ``publish_on_commit``).
+
+    Every change passes here, so it also tells the stored summary and groups (:mod:`.stored`) that
+    the conference changed (a cache lookup; at most one queued recomputation per window).
+    """
+    from .stored import changed  # stored imports the services that import this module
+
+    changed(opinion.conference_id)
     return hub.notice(opinions_group(opinion.conference_id), action=action)
 
 

@@ -82,17 +82,22 @@ class TextMeta:
     affirmed: list[frozenset]
     up: np.ndarray
     down: np.ndarray
+    #: the head words negated by lack ("chưa có X"), and the words asked for ("đề nghị X")
+    lacking: list[frozenset] = field(default_factory=list)
+    wished: list[frozenset] = field(default_factory=list)
 
     @property
     def n_words(self) -> np.ndarray:
         return np.fromiter((len(w) for w in self.words), dtype=np.int32, count=len(self.words))
 
     def signature(self, i: int) -> tuple:
-        return (self.negated[i], self.affirmed[i], int(self.up[i]), int(self.down[i]))
+        """(negated, lacking, affirmed, wished, up, down): what :func:`~diemcau.voice.lexicon.opposite` reads."""
+        return (self.negated[i], self.lacking[i], self.affirmed[i], self.wished[i], int(self.up[i]),
+                int(self.down[i]))
 
     def opposes(self, i: int, j: int) -> bool:
         """True when texts i and j have opposite polarity (:func:`~diemcau.voice.lexicon.opposite`)."""
-        return opposite(*self.signature(i), *self.signature(j))
+        return opposite(self.signature(i), self.signature(j))
 
 
 @dataclass
@@ -161,15 +166,15 @@ class Featurizer:
         fixed = [get(s) or correct(s) for s in syls]
         return [w for w in self.segmenter.segment(fixed) if w not in STOP_WORDS]
 
-    def _words_negated(self, syls: Sequence[str], negated: Sequence[bool]) -> tuple[list[str], list[bool]]:
-        """The content words and, for each, whether it is in a negation's scope (its first syllable's)."""
+    def _words_negated(self, syls: Sequence[str], *marks: Sequence[bool]) -> tuple[list[str], list[tuple]]:
+        """The content words and, for each, its first syllable's marks (negated, lack, wish, ...)."""
         get, correct = self.speller._cache.get, self.speller.correct
         fixed = [get(s) or correct(s) for s in syls]
         words, flags, pos = [], [], 0
         for w in self.segmenter.segment(fixed):
             if w not in STOP_WORDS:
                 words.append(w)
-                flags.append(negated[pos])
+                flags.append(tuple(bool(m[pos]) if pos < len(m) else False for m in marks))
             pos += w.count("_") + 1
         return words, flags
 
@@ -193,6 +198,8 @@ class Featurizer:
         word_sets: list[frozenset] = []
         negated_sets: list[frozenset] = []
         affirmed_sets: list[frozenset] = []
+        lacking_sets: list[frozenset] = []
+        wished_sets: list[frozenset] = []
         up = np.zeros(n, dtype=np.int64)
         down = np.zeros(n, dtype=np.int64)
         for i, norm in enumerate(texts):
@@ -203,12 +210,13 @@ class Featurizer:
                 if j is None:
                     j = syl_ids[s] = len(syl_ids)
                 syl_col.append(j)
-            words, flags = self._words_negated(norm.syllables, norm.negated)
+            words, flags = self._words_negated(norm.syllables, norm.negated, norm.lack, norm.wish)
             word_sets.append(frozenset(words))
-            neg = frozenset(w for w, f in zip(words, flags, strict=True) if f)
-            aff = frozenset(w for w, f in zip(words, flags, strict=True) if not f)
-            negated_sets.append(neg - aff)
-            affirmed_sets.append(aff - neg)
+            neg, heads, lacks, aff, wish = _polar_words(words, flags)
+            negated_sets.append(heads - lacks - aff - wish)
+            lacking_sets.append(lacks - aff - wish)
+            affirmed_sets.append(aff - neg - wish)
+            wished_sets.append(wish - neg - aff)
             pol = norm.polarity
             up[i], down[i] = pol.pure_positive, pol.pure_negative
             words = words + [f"¬{w}" for w in neg - aff] + _axis_words(pol)
@@ -232,7 +240,7 @@ class Featurizer:
         words = sp.csr_matrix((np.ones(len(word_col), dtype=np.float32), np.asarray(word_col, dtype=np.int32),
                                word_ptr), shape=(len(texts), N_COLUMNS))
         words.sum_duplicates()
-        return chars, words, TextMeta(word_sets, negated_sets, affirmed_sets, up, down)
+        return chars, words, TextMeta(word_sets, negated_sets, affirmed_sets, up, down, lacking_sets, wished_sets)
 
     def _combine(self, chars: sp.csr_matrix, words: sp.csr_matrix) -> sp.csr_matrix:
         out = sp.hstack([_weigh(chars, self.idf_char, np.sqrt(self.char_weight)),
@@ -268,6 +276,31 @@ class Featurizer:
         """Return the feature rows of ``texts`` and their :class:`TextMeta`."""
         chars, words, meta = self._raw_blocks([normalise(t) for t in texts], progress)
         return self._combine(chars, words), meta
+
+
+def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
+    """(all negated, negated heads, heads negated by lack, stated, asked for) among a text's words.
+
+    A head is the first content word of a negation's scope ("không đúng giờ": "dung_gio"): only
+    heads make two texts opposite, since where a scope ends is fuzzy ("không còn thời gian chuẩn bị
+    bài" / "... nghiên cứu bài dạy": "bài" is inside one scope and just outside the other).
+    """
+    neg, heads, lacks, aff, wish = set(), set(), set(), set(), set()
+    before = False
+    for k, (w, (negated, lack, wished)) in enumerate(zip(words, flags, strict=True)):
+        nxt = words[k + 1] if k + 1 < len(words) and flags[k + 1] == (negated, lack, wished) else None
+        # With its next word as well: "không tăng phụ cấp mà tăng lương" negates "tăng phụ cấp".
+        forms = (w, f"{w} {nxt}") if nxt else (w,)
+        if negated:
+            neg.update(forms)
+            if not before:
+                (lacks if lack else heads).update(forms)
+        elif wished:
+            wish.update(forms)
+        else:
+            aff.update(forms)
+        before = negated
+    return frozenset(neg), frozenset(heads), frozenset(lacks), frozenset(aff), frozenset(wish)
 
 
 def _axis_words(pol) -> list[str]:

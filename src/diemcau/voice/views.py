@@ -18,7 +18,7 @@ from diemcau.events import access as event_access
 from diemcau.orgs.models import Person, Unit
 from diemcau.orgs.scoping import scope_for
 
-from . import access, analysis, moderation, opinions, pages, summary, topic_list
+from . import access, analysis, moderation, opinions, pages, stored, topic_list
 from . import on_air as voice_on_air
 from . import similar as voice_similar
 from .models import MAX_TEXT, Opinion, OpinionGroupsRun, Topic, TopicProposal
@@ -188,7 +188,8 @@ def act(request, pk, action):
             target_id = request.POST.get("target", "")
             if not target_id.isdigit():
                 raise Http404
-            moderation.merge(request.user, opinion, _opinion(request, int(target_id)))
+            moderation.merge(request.user, opinion, _opinion(request, int(target_id)),
+                             override_reason=request.POST.get("override_reason", ""))
             opinion.refresh_from_db()
     except ScopeError:
         raise Http404 from None
@@ -200,6 +201,7 @@ def act(request, pk, action):
             "o": opinion, "error": error, "topics": topic_list.active_topics(conference),
             "out_of_scope": not access.can_moderate(request.user, opinion),
             "targets": moderation.ranked(request.user, conference, include_below=True)[:200],
+            "merge_note": moderation.opposite_merge_reason(opinion) if opinion.status == Opinion.Status.MERGED else "",
         })
     if error:
         messages.error(request, error.message)
@@ -388,6 +390,12 @@ def policy_summary(request, conference_id):
     unit = _analysis_unit(request)
     if request.GET.get("format") == "xlsx":
         return redirect(f"{reverse('reports:summary-print', args=[conference.pk])}?{request.GET.urlencode()}")
-    data = summary.policy_summary(request.user, conference, unit)
-    context = {"s": data, "conference": conference, "unit": unit, **_groups_context(data["groups"])}
+    # The stored result, recomputed in the background as items and votes arrive (never here).
+    snapshot = stored.summary_for(request.user, conference, unit)
+    if snapshot.data is None:
+        return render(request, "voice/summary.html", {"conference": conference, "unit": unit,
+                                                      "snapshot": snapshot, "s": None})
+    data = stored.page_data(snapshot)
+    context = {"s": data, "snapshot": snapshot, "conference": conference, "unit": unit,
+               **_groups_context(data["groups"])}
     return render(request, "voice/summary.html", context)
