@@ -4,12 +4,13 @@ Run from the repository root:  PYTHONPATH=src .venv/bin/python bench/import_prev
 
 On a fresh SQLite database (a temporary file) with 100 institutions, in the same run:
 1. reading the CSV alone (``importing.read_sheet``), the baseline every preview pays;
-2. the preview of a file that creates everyone (``import_plan.plan_people``);
-3. the preview of the same file once it is applied (everyone unchanged: the codes are found),
-   first as before (every stored person's every field checked again: ``check_person`` without
-   ``fields``), then as now (only the values a row changes are checked);
+2. the preview of a file that creates everyone, the old path (``bench/import_preview_before.py``:
+   model instances per row, every stored person fetched with its unit) then the product's
+   (``import_plan.plan_people``: values, not instances), each checked to give the same fingerprint;
+3. the same two on the same file once it is applied (everyone unchanged: the codes are found);
 4. the same with lower-case codes (every code matched by its other spelling, each noted).
 
+Each preview is timed on the clock and in CPU seconds (on a shared machine CPU compares better).
 The last line of stdout is one JSON object of figures.
 """
 
@@ -41,6 +42,7 @@ def main():
     from diemcau.orgs.columns import PEOPLE_COLUMNS
     from diemcau.orgs.models import ImportBatch, Unit
     from diemcau.orgs.scoping import SYSTEM
+    from import_preview_before import plan_people_before
 
     call_command("migrate", verbosity=0)
     with system_scope("benchmark: the import preview"):
@@ -61,52 +63,45 @@ def main():
 
         cpu = {}
 
-        def timed(fn, name=None):
+        def timed(fn, name):
             started, started_cpu = time.perf_counter(), time.process_time()
             value = fn()
-            if name:  # CPU seconds too: on a shared machine they compare better than the clock
-                cpu[name] = round(time.process_time() - started_cpu, 2)
+            cpu[name] = round(time.process_time() - started_cpu, 2)
             return value, round(time.perf_counter() - started, 2)
 
+        def both(data, name):
+            """The old path then the product's on one file; both must plan the same."""
+            sheet = importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv")
+            old, old_s = timed(lambda: plan_people_before(SYSTEM, sheet), f"{name}_before")
+            sheet = importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv")
+            new, new_s = timed(lambda: import_plan.plan_people(SYSTEM, sheet), name)
+            assert old.fingerprint == new.fingerprint and old.counts == new.counts, (old.counts, new.counts)
+            return new, old_s, new_s
+
         data = csv()
-        sheet, read_s = timed(lambda: importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv"))
-        plan, create_s = timed(lambda: import_plan.plan_people(SYSTEM, sheet))
+        _sheet, read_s = timed(lambda: importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv"), "read")
+        plan, create_before_s, create_s = both(data, "create")
         with transaction.atomic():
             importing.apply_plan(SYSTEM, plan)
-        again = importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv")
-        plan, recheck_s = timed(lambda: _rechecking_everything(lambda: import_plan.plan_people(SYSTEM, again),
-                                                               services), "before")
+        plan, unchanged_before_s, unchanged_s = both(data, "unchanged")
         assert plan.counts["unchanged"] == args.people, plan.counts
-        again = importing.read_sheet(ImportBatch.Kind.PEOPLE, data, "people.csv")
-        plan, unchanged_s = timed(lambda: import_plan.plan_people(SYSTEM, again), "after")
-        assert plan.counts["unchanged"] == args.people, plan.counts
-        lower = importing.read_sheet(ImportBatch.Kind.PEOPLE, csv(lower=True), "people.csv")
-        plan, lower_s = timed(lambda: import_plan.plan_people(SYSTEM, lower))
+        plan, lower_before_s, lower_s = both(csv(lower=True), "lower")
         assert plan.counts["unchanged"] == args.people and len(plan.notes) == args.people, plan.counts
-    figures = {"people": args.people, "read_csv_s": read_s, "preview_create_s": create_s,
-               "preview_unchanged_before_s": recheck_s, "preview_unchanged_s": unchanged_s,
-               "preview_unchanged_before_cpu_s": cpu["before"], "preview_unchanged_cpu_s": cpu["after"],
-               "preview_lowercase_codes_s": lower_s}
-    print(f"read the CSV (baseline): {read_s} s")
-    print(f"everyone unchanged, every stored field checked again (before): {recheck_s} s "
-          f"({cpu['before']} s of CPU); only changed values checked (now): {unchanged_s} s ({cpu['after']} s of CPU)")
-    print(f"preview, everyone new: {create_s} s; everyone unchanged: {unchanged_s} s; "
-          f"codes in lower case: {lower_s} s")
+    figures = {"people": args.people, "read_csv_s": read_s,
+               "preview_create_before_s": create_before_s, "preview_create_s": create_s,
+               "preview_unchanged_before_s": unchanged_before_s, "preview_unchanged_s": unchanged_s,
+               "preview_lowercase_codes_before_s": lower_before_s, "preview_lowercase_codes_s": lower_s,
+               **{f"{k}_cpu_s": v for k, v in cpu.items()},
+               "speedup_unchanged_cpu": round(cpu["unchanged_before"] / max(cpu["unchanged"], 0.01), 2),
+               "speedup_create_cpu": round(cpu["create_before"] / max(cpu["create"], 0.01), 2),
+               "slowest_preview_with_read_s": round(read_s + max(create_s, unchanged_s, lower_s), 2)}
+    print(f"read the CSV (baseline): {read_s} s ({cpu['read']} s of CPU)")
+    for name, label, before, after in (("create", "everyone new", create_before_s, create_s),
+                                       ("unchanged", "everyone unchanged", unchanged_before_s, unchanged_s),
+                                       ("lower", "codes in lower case", lower_before_s, lower_s)):
+        print(f"preview, {label}: before {before} s ({cpu[name + '_before']} s of CPU), "
+              f"now {after} s ({cpu[name]} s of CPU)")
     print(json.dumps(figures))
-
-
-def _rechecking_everything(run, services):
-    """``run()`` with ``check_person`` checking every field of every row, as the preview did before."""
-    original = services.check_person
-
-    def check_all(person, *, check_duplicate=True, fields=None):
-        return original(person, check_duplicate=check_duplicate)
-
-    services.check_person = check_all
-    try:
-        return run()
-    finally:
-        services.check_person = original
 
 
 if __name__ == "__main__":

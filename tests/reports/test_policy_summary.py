@@ -22,7 +22,8 @@ def test_summary_xlsx_has_every_breakdown_and_is_formula_safe(conference, items,
     assert r.status_code == 200 and r["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(io.BytesIO(b"".join(r.streaming_content) if r.streaming else r.content))
     assert wb.sheetnames == ["Tổng hợp", "Chủ đề", "Cấp học", "Địa bàn", "Đối tượng", "Theo ngày", "Theo giờ",
-                             "Ý kiến tiêu biểu", "Nhóm quan điểm", "Đồng thuận"]
+                             "Ý kiến tiêu biểu", "Nhóm quan điểm", "Đồng thuận", "Thăm dò theo địa bàn",
+                             "Thăm dò theo cấp học", "Trả lời theo đơn vị", "Trả lời trực tiếp"]
     cells = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb}
     assert cells["Tổng hợp"][0][0] == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert "TỔNG HỢP Ý KIẾN, CÂU HỎI CỦA NHÀ GIÁO, CÁN BỘ QUẢN LÝ VÀ NHÂN VIÊN" in [row[0] for row in cells["Tổng hợp"]]

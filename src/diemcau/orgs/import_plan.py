@@ -9,6 +9,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -24,7 +25,6 @@ from .columns import (
     COLUMNS,
     COUNT_COLUMNS,
     PEOPLE_COLUMNS,
-    PERSON_AUDIT_FIELDS,
     PERSON_FIELD_COLUMNS,
     UNIT_AUDIT_FIELDS,
     UNIT_COLUMNS,
@@ -470,8 +470,27 @@ class _PersonRow:
     missing: dict = field(default_factory=dict)
 
 
+class PersonValues(SimpleNamespace):
+    """A person's values as the preview reads and compares them: a stored row, or what a row makes of it.
+
+    Cheaper than a model instance (a 50,000-people preview builds one per row); the services' checks
+    and ``columns.person_cells`` read it like a :class:`Person`, and ``importing.apply_plan`` turns the
+    created and changed ones into model instances when it writes.
+    """
+
+
+# What the preview needs of a stored person: its values, not a model instance with its unit.
+STORED_PERSON = ("pk", "code", "full_name", "category", "position", "phone", "email", "unit_id")
+_NEW_PERSON = {"pk": None, "full_name": "", "category": "", "position": "", "phone": "", "email": "",
+               "unit_id": None, "unit": None}
+
+
 def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> ImportPlan:
-    """Check every row of a sheet of people and decide what importing it would do; writes nothing."""
+    """Check every row of a sheet of people and decide what importing it would do; writes nothing.
+
+    Stored people are read as values (one query per 2,000 codes, no model instances); a row that
+    changes nothing is not checked again (its values were checked when stored).
+    """
     scope = actor_scope(user)
     plan = ImportPlan(ImportBatch.Kind.PEOPLE, sheet)
     label = {c.key: c.label for c in PEOPLE_COLUMNS}
@@ -479,14 +498,15 @@ def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Imp
     total = len(sheet.rows)
     rows: list[_PersonRow] = []
     first_row: dict[str, int] = {}
+    cleaned: dict = {}  # (column, cell) -> its cleaned value or the error: a file names few units and groups
 
     for n, (row_no, raw) in enumerate(sheet.rows, start=1):
         _tick(progress, n, total, _CHECKING)
         code = _row_code(plan, row_no, raw, label["code"], first_row)
         if code is not None:
-            rows.append(_read_person_row(plan, row_no, code, raw, label, present))
+            rows.append(_read_person_row(plan, row_no, code, raw, label, present, cleaned))
 
-    qs = Person.objects.select_related("unit")
+    qs = Person.objects.values_list(*STORED_PERSON, named=True)
     if lock:
         qs = qs.select_for_update(of=("self",))
     # Codes as the file writes them, matched whatever their case or the zeros Excel dropped.
@@ -494,26 +514,54 @@ def plan_people(user, sheet: Sheet, *, lock: bool = False, progress=None) -> Imp
     units = match_codes(Unit.objects.all(), {r.unit_code for r in rows if r.unit_code})
     plan.add_notes(people, {r.code: r.row for r in rows}, "code")
     plan.add_notes(units, {r.unit_code: r.row for r in reversed(rows)}, "unit_code")
+    units_by_id = _units_by_id(units, {p.unit_id for p in people.objects.values()})
 
     for n, r in enumerate(rows, start=1):
         _tick(progress, n, total, _COMPARING)
         r.code = people.canonical(r.code)
-        op = _compare_person_row(plan, r, people.get_stored(r.code), units.get(r.unit_code), scope)
+        stored = people.get_stored(r.code)
+        old = None if stored is None else PersonValues(**stored._asdict(), unit=units_by_id[stored.unit_id])
+        op = _compare_person_row(plan, r, old, units.get(r.unit_code), scope)
         if op is not None:
             plan.ops.append(op)
     return plan.seal()
 
 
-def _read_person_row(plan: ImportPlan, row_no: int, code: str, raw: dict, label: dict, present: set) -> _PersonRow:
+def _units_by_id(units: CodeMatches, ids: set[int]) -> dict[int, Unit]:
+    """The file's units and the units of the stored people it names, by id."""
+    by_id = {u.pk: u for u in units.objects.values()}
+    for chunk in chunks(sorted(ids - by_id.keys())):
+        by_id.update({u.pk: u for u in Unit.objects.filter(pk__in=chunk)})
+    return by_id
+
+
+def _cleaned_cell(cleaned: dict, key: str, text, clean):
+    """``clean(text)``, remembered per column and cell (a refusal too: it is raised again)."""
+    memo = (key, text)
+    if memo not in cleaned:
+        try:
+            cleaned[memo] = clean(text)
+        except DomainError as exc:
+            cleaned[memo] = exc
+    value = cleaned[memo]
+    if isinstance(value, DomainError):
+        raise value
+    return value
+
+
+def _read_person_row(plan: ImportPlan, row_no: int, code: str, raw: dict, label: dict, present: set,
+                     cleaned: dict) -> _PersonRow:
     """A row of people on its own: unit code, category and the text fields, each problem recorded."""
     r = _PersonRow(row_no, code, {}, "")
     try:
-        r.unit_code = services.clean_code(raw.get("unit_code"), label["unit_code"])
+        r.unit_code = _cleaned_cell(cleaned, "unit_code", raw.get("unit_code"),
+                                    lambda t: services.clean_code(t, label["unit_code"]))
     except DomainError as exc:
         _blank_or_problem(plan, r, "unit_code", raw, exc)
     try:
-        category = services.clean_text(raw.get("category"), label["category"], required=True)
-        r.values["category"] = parse_category(category)
+        r.values["category"] = _cleaned_cell(
+            cleaned, "category", raw.get("category"),
+            lambda t: parse_category(services.clean_text(t, label["category"], required=True)))
     except DomainError as exc:
         _blank_or_problem(plan, r, "category", raw, exc)
     # A blank cell keeps what is recorded; "[xoá]" clears it (docs/ARCHITECTURE.md, "Imports").
@@ -535,7 +583,16 @@ def _blank_or_problem(plan: ImportPlan, r, key: str, raw: dict, exc: DomainError
         r.bad = True
 
 
-def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: Person | None, unit: Unit | None,
+def _fields_to_check(person: PersonValues, old: PersonValues | None) -> list[str]:
+    """The text fields the services must check: a stored person's changed values (the others were
+    checked when stored); a new person's name and filled-in values (its code was checked as read)."""
+    if old is None:
+        return [f for f, _c, options in services.PERSON_TEXT
+                if f != "code" and (options.get("required") or getattr(person, f))]
+    return [f for f, _c, _o in services.PERSON_TEXT if getattr(person, f) != getattr(old, f)]
+
+
+def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: PersonValues | None, unit: Unit | None,
                         scope) -> RowOp | None:
     """A row of people against the database and the user's scope: its operation, or None after its problems."""
     if old is not None and not _covers(scope, old.unit.path, "people"):
@@ -549,22 +606,21 @@ def _compare_person_row(plan: ImportPlan, r: _PersonRow, old: Person | None, uni
         r.bad = True
     if old is None:
         _report_missing(plan, r)
-    person = copy.copy(old) if old is not None else Person(code=r.code)
+    person = PersonValues(**(vars(old) if old is not None else {**_NEW_PERSON, "code": r.code}))
     for name, value in r.values.items():
         setattr(person, name, value)
     if "category" not in r.values and old is None:
         person.category = Person.Category.STAFF  # its problem is already reported; don't report it twice
     if unit is not None:
-        person.unit = unit
-    # A stored person: only the values the row changes are checked (the others were when stored).
-    fields = None if old is None else [f for f, _c, _o in services.PERSON_TEXT if getattr(person, f) != getattr(old, f)]
-    for fname, exc in services.check_person(person, check_duplicate=False, fields=fields):
-        plan.add_problem(r.row, PERSON_FIELD_COLUMNS.get(fname), exc.message, exc.code)
-        r.bad = True
+        person.unit, person.unit_id = unit, unit.pk
+    fields = _fields_to_check(person, old)
+    if fields or person.category != getattr(old, "category", None):
+        for fname, exc in services.check_person(person, check_duplicate=False, fields=fields):
+            plan.add_problem(r.row, PERSON_FIELD_COLUMNS.get(fname), exc.message, exc.code)
+            r.bad = True
     if r.bad:
         return None
     if old is None:
         return RowOp(r.row, r.code, CREATE, person)
     changed = [f for f in PERSON_FIELD_COLUMNS if getattr(person, f) != getattr(old, f)]
-    return RowOp(r.row, r.code, UPDATE if changed else UNCHANGED, person, old=old,
-                 changed=changed, before=audit.snapshot(old, PERSON_AUDIT_FIELDS))
+    return RowOp(r.row, r.code, UPDATE if changed else UNCHANGED, person, old=old, changed=changed)

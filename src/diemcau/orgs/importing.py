@@ -183,11 +183,12 @@ def _padded_id():
 
 def _write_people(user, plan: ImportPlan, progress):
     now = timezone.now()
-    new = [op.obj for op in plan.ops if op.action == CREATE]
+    new = [_new_person(op) for op in plan.ops if op.action == CREATE]
     for person in new:
         person.refresh_search_key()
     Person.objects.bulk_create(new, batch_size=1000)
-    _save_updated(Person, [op for op in plan.ops if op.action == UPDATE], now)
+    updated = _stored_people([op for op in plan.ops if op.action == UPDATE])
+    _save_updated(Person, updated, now)
     if progress:
         progress(len(plan.ops), len(plan.ops), _WRITING, force=True)
     entries = []
@@ -200,6 +201,32 @@ def _write_people(user, plan: ImportPlan, progress):
             entries.append(audit.build(user, "person.updated", **_audit_target(op.obj, op.obj.unit.path),
                                        before=before, after=after))
     AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+def _new_person(op: RowOp) -> Person:
+    """The model instance of a planned create (the plan holds values: ``import_plan.PersonValues``)."""
+    values = op.obj
+    op.obj = Person(code=values.code, full_name=values.full_name, category=values.category,
+                    position=values.position, phone=values.phone, email=values.email, unit=values.unit)
+    return op.obj
+
+
+def _stored_people(updates: list[RowOp]) -> list[RowOp]:
+    """Planned updates with the stored people as model instances (locked by the plan) and the row's values set."""
+    stored = {}
+    for chunk in chunks([op.old.pk for op in updates]):
+        stored.update(Person.objects.select_related("unit").in_bulk(chunk))
+    for op in updates:
+        person = stored[op.old.pk]
+        op.before = audit.snapshot(person, PERSON_AUDIT_FIELDS)
+        values = op.obj
+        for name in op.changed:
+            if name == "unit_id":
+                person.unit = values.unit
+            else:
+                setattr(person, name, getattr(values, name))
+        op.obj = person
+    return updates
 
 
 def _audit_target(obj, unit_path: str) -> dict:

@@ -254,6 +254,8 @@ def check_unit(unit: Unit, *, check_duplicate: bool = True) -> list[tuple[str, D
     return problems
 
 
+_PERSON_CATEGORIES = frozenset(Person.Category.values)  # read once: imports check every row
+
 # A person's text fields and how each is cleaned.
 PERSON_TEXT = (("code", clean_code, {}), ("full_name", clean_text, {"required": True, "max_length": 150}),
                 ("position", clean_text, {"max_length": 150}), ("phone", clean_text, {"max_length": 20}),
@@ -270,7 +272,7 @@ def check_person(person: Person, *, check_duplicate: bool = True, fields=None) -
     for name, cleaner, options in PERSON_TEXT:
         if fields is None or name in fields:
             _clean_field(problems, person, name, cleaner, PERSON_LABELS, **options)
-    if person.category not in Person.Category.values:
+    if person.category not in _PERSON_CATEGORIES:
         problems.append(("category", DomainError(_("Unknown category: %(c)s.") % {"c": person.category},
                                                  "bad_category")))
     if person.phone and (fields is None or "phone" in fields) and not all(

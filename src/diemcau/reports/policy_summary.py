@@ -41,8 +41,10 @@ def group_rows(s: dict) -> list[dict]:
     return [{**g, "number": i} for i, g in enumerate(run.result["groups"], start=1)]
 
 
-def summary_workbook(doc: OfficialDocument, s: dict) -> bytes:
-    """The summary as an .xlsx, one sheet per breakdown."""
+def summary_workbook(doc: OfficialDocument, s: dict, after: dict | None = None, site: str = "") -> bytes:
+    """The summary as an .xlsx, one sheet per breakdown; with ``after`` (:func:`after_the_day`), the
+    polls' results by province and by level and the answers by unit too (links to the recording
+    start with ``site``, e.g. "https://diemcau.moet.gov.vn")."""
     book = DocumentWorkbook(doc)
     scope = [f"Phạm vi: {s['unit'].name}"]
     book.sheet("Tổng hợp", ["Chỉ tiêu", "Số lượng"], [
@@ -73,7 +75,45 @@ def summary_workbook(doc: OfficialDocument, s: dict) -> bytes:
                  for i, c in enumerate(run.result["consensus"], 1)] if run and run.result else []
     book.sheet("Đồng thuận", ["STT", "Ý kiến được các nhóm đồng thuận", "Xu hướng", "Tỷ lệ từng nhóm"], consensus,
                widths=[6, 70, 14, 24], extra=scope, wrap=True)
+    if after is not None:
+        _after_sheets(book, after, scope, site)
     return book.to_bytes()
+
+
+POLL_HEADERS = ["STT", "Câu hỏi thăm dò", "{by}", "Số trả lời", "Phương án", "Số phiếu", "Tỷ lệ (%)",
+                "Điểm trung bình"]
+
+
+def poll_rows(polls: list[dict], key: str) -> list[list]:
+    """The polls' results broken down by ``key`` ("provinces" or "levels"), one row per option."""
+    rows = []
+    for i, r in enumerate(polls, 1):
+        for part in r[key]:
+            for bar in part["bars"]:
+                rows.append([i, r["poll"].question, part["label"], part["total"], bar["label"], bar["votes"],
+                             bar["pct"], part["mean"] if part["mean"] is not None else ""])
+    return rows
+
+
+def _after_sheets(book: DocumentWorkbook, after: dict, scope: list[str], site: str) -> None:
+    """The section "during and after the day": polls by province and by level, answers by unit, the
+    moments in the recording."""
+    totals = [f"{i}. {r['poll'].question}: {r['total']} câu trả lời"
+              + (f", điểm trung bình {r['mean']}" if r["mean"] is not None else "")
+              for i, r in enumerate(after["polls"], 1)]
+    for title, key, by in (("Thăm dò theo địa bàn", "provinces", "Địa bàn"),
+                           ("Thăm dò theo cấp học", "levels", "Cấp học")):
+        book.sheet(title, [h.format(by=by) for h in POLL_HEADERS], poll_rows(after["polls"], key),
+                   widths=[6, 50, 30, 12, 30, 10, 10, 14], extra=[*scope, *totals], wrap=True)
+    book.sheet("Trả lời theo đơn vị", ["STT", "Đơn vị", "Trả lời trực tiếp", "Trả lời sau hội nghị",
+                                       "Chưa trả lời", "Quá hạn"],
+               [[i, r["unit"], r["live"], r["later"], r["open"], r["overdue"]]
+                for i, r in enumerate(after["answers"], 1)],
+               widths=[6, 50, 16, 18, 14, 10], extra=scope)
+    book.sheet("Trả lời trực tiếp", ["STT", "Câu hỏi", "Đơn vị", "Thời điểm trong bản ghi", "Đường dẫn"],
+               [[i, m["text"], m["unit"], m["clock"], site + m["link"] if m["link"] else ""]
+                for i, m in enumerate(after["moments"], 1)],
+               widths=[6, 70, 30, 14, 40], extra=scope, wrap=True)
 
 
 # --- during and after the day: polls, answers by unit, the moments questions were answered --------------

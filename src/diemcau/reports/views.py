@@ -135,12 +135,13 @@ def _summary(request, cid, fmt):
     doc = policy_summary.summary_document(s, unit, place, day)
     page = reverse("reports:summary-print", args=[cid])
     run = s["groups"]
+    after = policy_summary.after_the_day(conference, unit)
     return _document(
         request, doc, policy_summary.TEMPLATE,
         {"s": s, "conference": conference, "unit": unit, "groups": policy_summary.group_rows(s),
-         "result": run.result if run and run.result else None,
-         "after": policy_summary.after_the_day(conference, unit)},
-        fmt=fmt, xlsx=lambda: policy_summary.summary_workbook(doc, s),
+         "result": run.result if run and run.result else None, "after": after},
+        fmt=fmt, xlsx=lambda: policy_summary.summary_workbook(
+            doc, s, after, site=request.build_absolute_uri("/").rstrip("/")),
         pdf_url=reverse("reports:summary-pdf", args=[cid]), xlsx_url=f"{page}?format=xlsx",
         keep={"unit": unit.pk}, trail=[(f"{reverse('voice:summary', args=[cid])}?unit={unit.pk}",
                                         conference.title)])
