@@ -10,7 +10,9 @@ One runtime per conference on air. It
   mountpoints everywhere, every valid token;
 - follows ``Programme.version``: the chosen source is forwarded from the root's room to the
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
-  first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
+  first), and the new source is asked for a keyframe at once (``keyframes.py``; also when an edge
+  is re-pointed), so kiosks decode it without waiting for the room's ``fir_freq``. A synthetic
+  host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
   ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
@@ -29,6 +31,7 @@ import concurrent.futures
 import contextlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ from diemcau.core.acting import system_scope
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
+from .keyframes import Keyframes
 
 log = logging.getLogger("diemcau.live.runtime")
 
@@ -156,6 +160,8 @@ class LiveRuntime:
         self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
         self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
         self._guard_room: VideoRoom | None = None
+        self.keyframes: Keyframes | None = None  # asks a new source for a keyframe (root's handles)
+        self._locating: asyncio.Task | None = None
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
@@ -184,6 +190,7 @@ class LiveRuntime:
             node.room = VideoRoom(node.client, node.janus.admin_key)
             node.streaming = Streaming(node.client, node.janus.admin_key)
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
+        self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
         guard = asyncio.create_task(self._guard())
         try:
@@ -426,6 +433,7 @@ class LiveRuntime:
                 return
         # Only granted ids are forwarded, whatever else the listing holds (a squatter not yet kicked).
         publishers = {pid: mids for pid, mids in listing.items() if pid in granted}
+        self._locate_handles(set(publishers))
         studio = next((pid for pid in desired["studio"] if pid in publishers), None)
         host = ("pub", studio) if studio is not None else (("feed",) if self.synthetic_host else None)
         point = ("pub", desired["point_pub"]) if desired["point_pub"] else None
@@ -442,9 +450,27 @@ class LiveRuntime:
         for slot_name in ("side", "main"):  # free the ports first, then fill them
             changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
         if changed and version != self.applied_version:
-            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started})
+            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started,
+                                    "done_at": time.time()})
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
+
+    def _locate_handles(self, publishers: set[int]) -> None:
+        """Find the granted publishers' handles beforehand (in a task), so a switch only sends the request."""
+        from . import layout as live_layout
+
+        self.keyframes.forget(publishers)
+        busy = self._locating is not None and not self._locating.done()
+        if busy or not publishers - set(self.keyframes.handles):
+            return
+
+        async def locate() -> None:
+            try:
+                await self.keyframes.locate(live_layout.room_id(self.conference_id), publishers)
+            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+                log.debug("cannot locate publishers' handles: %s", exc)
+
+        self._locating = asyncio.create_task(locate())
 
     async def _set_allowed(self, tokens: set[str]) -> None:
         """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
@@ -546,6 +572,11 @@ class LiveRuntime:
                     slot.source = None  # try again at the next look
                     return True
                 slot.forwarders += [(pub_id, int(f["stream_id"])) for f in made]
+            if slot.forwarders:
+                # Kiosks decode the new forward from its next keyframe: ask for one now (a switch,
+                # or an edge re-pointed), instead of waiting for the room's fir_freq.
+                with contextlib.suppress(JanusUnreachable, TimeoutError, OSError):
+                    await self.keyframes.ask(room, pub_id)
         if slot_name == "main" and self.hls is not None and slot.source != want:
             # A new source is a new RTP stream (SSRC, sequence, timestamps): the packager starts
             # again and continues the playlist after a discontinuity (see HlsPackager.new_source).
