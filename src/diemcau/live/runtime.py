@@ -372,7 +372,8 @@ class LiveRuntime:
         prog = Programme.objects.filter(conference_id=self.conference_id).first()
         granted = live_floor.granted_publishers(self.conference_id)
         want = {"version": 0, "source": Programme.Source.HOST, "point_id": None, "studio": granted["studio"],
-                "point_pub": None, "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
+                "point_pub": None, "floor_pub": granted["point"][1] if granted["point"] else None,
+                "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
         if prog is not None:
             want.update(version=prog.version, source=prog.source, point_id=prog.point_id)
         if granted["point"] and granted["point"][0] == want["point_id"]:
@@ -410,7 +411,9 @@ class LiveRuntime:
             return
         desired = await self._orm(self._desired)
         version, source = desired["version"], desired["source"]
-        granted = {*desired["studio"], *([desired["point_pub"]] if desired["point_pub"] else [])}
+        # The floor's publisher stays granted while the programme shows the host (the director
+        # switches back and forth): kicking it would make every switch back wait for its rejoin.
+        granted = {*desired["studio"], *([desired["floor_pub"]] if desired["floor_pub"] else [])}
         self._granted = granted
         try:
             await self._set_allowed(desired["tokens"])
