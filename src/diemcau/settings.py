@@ -395,6 +395,9 @@ LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS"
 # Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
 LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
 LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
+# The key media hosts' agents (manage.py media_node) present as a bearer token to register their
+# nodes and send heartbeats; empty: no agent may register.
+LIVE_MEDIA_NODE_KEY = os.environ.get("DIEMCAU_MEDIA_NODE_KEY", "")
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under

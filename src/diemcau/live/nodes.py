@@ -55,9 +55,13 @@ def admin_call(node: LiveNode, method: str, *args):
 # --- nodes and edges ---------------------------------------------------------------------------------
 def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
                    parents: dict[int, int | None] | None = None) -> LiveNode | None:
-    """The node a point watches: the nearest point up its relay line (itself first) with an edge, else the root."""
+    """The node a point watches: the nearest point up its relay line (itself first) with an edge that is
+    not down; else the least loaded edge a media host's agent registered (load against capacity);
+    else the root. So a kiosk whose edge died is sent elsewhere, and gets its edge back for a new
+    join once the edge is up again."""
     nodes = list(LiveNode.objects.all()) if nodes is None else nodes
-    edges = {n.point_id: n for n in nodes if n.role == LiveNode.Role.EDGE and n.point_id}
+    usable = [n for n in nodes if n.role == LiveNode.Role.EDGE and n.state != LiveNode.State.DOWN]
+    edges = {n.point_id: n for n in usable if n.point_id}
     root = next((n for n in nodes if n.role == LiveNode.Role.ROOT), None)
     seen = set()
     current: int | None = point.pk
@@ -69,6 +73,9 @@ def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
             current = parents.get(current)
         else:
             current = BridgePoint.objects.filter(pk=current).values_list("relay_parent_id", flat=True).first()
+    spare = [n for n in usable if n.agent and not n.point_id and n.state == LiveNode.State.UP]
+    if spare:
+        return min(spare, key=lambda n: (n.load / max(1, n.capacity), n.name))
     return root
 
 

@@ -53,7 +53,13 @@ NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
+ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
 
+
+
+def _fresh_agent_nodes(registry) -> list:
+    close_old_connections()
+    return registry.fresh_agent_nodes()
 
 
 def _as_system(fn, *args):
@@ -72,10 +78,32 @@ class NodeSpec:
 
 
 @dataclass
+class RemoteJanus:
+    """A node an agent runs on another host (``manage.py media_node``), as its LiveNode row says."""
+
+    name: str
+    http_url: str
+    ws_url: str
+    admin_url: str
+    api_secret: str
+    admin_secret: str
+    admin_key: str
+
+    @classmethod
+    def from_row(cls, row) -> RemoteJanus:
+        return cls(row.name, row.http_url, row.ws_url, row.admin_url, row.api_secret, row.admin_secret,
+                   row.admin_key)
+
+    def is_running(self) -> bool:
+        return True  # its agent supervises it; the runtime only sees whether it answers
+
+
+@dataclass
 class _Node:
     spec: NodeSpec
-    janus: JanusNode
+    janus: JanusNode | RemoteJanus
     owned: bool
+    address: str = "127.0.0.1"  # where its Admin API and the programme's RTP are reached
     row_id: int | None = None
     client: JanusClient | None = None
     room: VideoRoom | None = None
@@ -86,6 +114,12 @@ class _Node:
     failures: int = 0
     viewers: int = 0        # the programme mountpoint's viewers at the last look (metrics)
     tokens_at: float = 0.0  # loop time of the last token reconciliation
+
+    def connect(self) -> None:
+        """Clients for the node's Janus API (with its api_secret) and its two plugins."""
+        self.client = JanusClient(self.janus.http_url, api_secret=self.janus.api_secret, timeout=3.0)
+        self.room = VideoRoom(self.client, self.janus.admin_key)
+        self.streaming = Streaming(self.client, self.janus.admin_key)
 
     def port(self, slot: str) -> tuple[int, int]:
         from .layout import PORTS
@@ -162,6 +196,7 @@ class LiveRuntime:
         self._guard_room: VideoRoom | None = None
         self.keyframes: Keyframes | None = None  # asks a new source for a keyframe (root's handles)
         self._locating: asyncio.Task | None = None
+        self._adopted_at = -ADOPT_EVERY
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
@@ -186,9 +221,7 @@ class LiveRuntime:
         """Register the nodes, then watch them and the programme until :meth:`stop`."""
         await self._orm(self._register_nodes)
         for node in self.nodes:
-            node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
-            node.room = VideoRoom(node.client, node.janus.admin_key)
-            node.streaming = Streaming(node.client, node.janus.admin_key)
+            node.connect()
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
@@ -236,6 +269,7 @@ class LiveRuntime:
 
     async def step(self) -> None:
         """One look: node health and provisioning, tokens, then the programme and the room's guard."""
+        await self._adopt_agent_nodes()
         for node in self.nodes:
             await self._watch(node)
             if node.up and node.provisioned:
@@ -258,8 +292,41 @@ class LiveRuntime:
                 "admin_url": j.admin_url, "api_secret": j.api_secret, "admin_secret": j.admin_secret,
                 "admin_key": j.admin_key, "state": LiveNode.State.UNKNOWN})
             node.row_id = row.pk
-        # Nodes of an earlier run that this runtime does not have are gone.
-        LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).delete()
+        # Nodes of an earlier run that this runtime does not have are gone (media hosts' agents
+        # register their own nodes and keep them).
+        LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).filter(agent=False).delete()
+
+    async def _adopt_agent_nodes(self) -> None:
+        """Take on the edges media hosts' agents registered (checked every ``ADOPT_EVERY`` seconds).
+
+        A node seen for the first time, or whose agent came back with new secrets, is connected and
+        provisioned at this look; the forwarders then include its private address.
+        """
+        from . import node_registry
+
+        now = asyncio.get_running_loop().time()
+        if now - self._adopted_at < ADOPT_EVERY:
+            return
+        self._adopted_at = now
+        rows = await self._orm(_fresh_agent_nodes, node_registry)
+        known = {n.spec.name: n for n in self.nodes}
+        for row in rows:
+            if row.role != "edge":
+                continue  # the root is the runtime's own (see NodeSpec); a remote root is not adopted
+            remote = RemoteJanus.from_row(row)
+            node = known.get(row.name)
+            if node is not None and (node.owned or node.janus == remote):
+                continue
+            if node is None:
+                node = _Node(spec=NodeSpec(row.name, row.base_port, point_id=row.point_id, capacity=row.capacity),
+                             janus=remote, owned=False)
+                self.nodes.append(node)
+                log.info("adopted %s at %s (%s)", row.name, row.private_address, row.ws_url)
+            elif node.client is not None:
+                await node.client.aclose()
+            node.janus, node.address, node.row_id = remote, row.private_address, row.pk
+            node.provisioned, node.failures = False, 0
+            node.connect()
 
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
         from . import nodes as live_nodes
@@ -327,7 +394,7 @@ class LiveRuntime:
             with contextlib.suppress(JanusError):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
-                                            description=f"programme {slot}")
+                                            description=f"programme {slot}", iface=node.address)
         tokens = await self._orm(self._tokens_for, node)
         async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
             for token, plugins in tokens:
@@ -529,7 +596,7 @@ class LiveRuntime:
                 slot.source = None
 
     def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
-        targets = [("127.0.0.1", *n.port(slot_name)) for n in self.nodes if n.up]
+        targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
         if slot_name == "main" and self.hls is not None:
             targets.append(("127.0.0.1", *self.root.port("hls")))
         if slot_name == "main" and self.record:
