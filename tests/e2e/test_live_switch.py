@@ -1,5 +1,6 @@
 """The floor switch the product really does, timed: the director's click → first decoded frame of the
-new source at kiosks on two edges.
+new source at kiosks on two edges; then an edge dies and its kiosk, told over its websocket to move
+(new token, the root's URL), decodes again within 10 s (``edge_kill_recovered_s``).
 
 Real Janus (a root and two edges), the runtime, the ASGI server, headless Chromium. The studio
 publishes its fake camera at 480x270; Hà Nội's kiosk asks for the floor and the director grants it
@@ -28,6 +29,7 @@ from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from tests.e2e.conftest import login
 from tests.live.conftest import live_base_port, live_world  # noqa: F401 - the fixture
+from tests.servers import redis_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,14 +39,30 @@ SWITCHES = int(os.environ.get("DIEMCAU_BENCH_SWITCHES", "2"))
 SHAPES = {"host": "wide", "point": "narrow"}
 # Notes the time of every decoded frame of #main whose shape differs from the frame before.
 WATCH_SHAPES = """() => {
-  const v = document.getElementById("main"); window.shapeChanges = []; let last = "";
+  const v = document.getElementById("main"); window.shapeChanges = []; window.gaps = []; let last = "";
   const step = (now, meta) => {
-    const shape = meta.width / meta.height > 1.5 ? "wide" : "narrow";
+    const shape = meta.width / meta.height > 1.5 ? "wide" : "narrow", at = performance.timeOrigin + now;
+    if (window.lastFrameAt && at - window.lastFrameAt > 1000) window.gaps.push([window.lastFrameAt, at]);
+    window.lastFrameAt = at;
     if (shape !== last) { last = shape; window.shapeChanges.push([performance.timeOrigin + now, shape, meta.width]); }
     v.requestVideoFrameCallback(step);
   };
   v.requestVideoFrameCallback(step);
 }"""
+
+
+@pytest.fixture
+def shared_layer(settings, monkeypatch):
+    """One Redis channel layer for the runtime (this process) and the server's kiosks, as in production."""
+    from channels.layers import channel_layers
+
+    with redis_server() as url:
+        monkeypatch.setenv("REDIS_URL", url)  # the server child's environment
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                               "CONFIG": {"hosts": [url]}}}
+        channel_layers.backends.clear()
+        yield
+        channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -64,7 +82,7 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
     _wait(lambda: all(n.up for n in runtime.nodes), 20, "nodes provisioned")
-    yield {"runtime": runtime, "world": w}
+    yield {"runtime": runtime, "world": w, "nodes": nodes}
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
     for node in nodes.values():
@@ -96,6 +114,20 @@ def _first_frame_after(page, since_ms: float, shape: str) -> float | None:
     return next((t - since_ms for t, s, _w in changes if t >= since_ms and s == shape), None)
 
 
+def _edge_killed(edge, kiosk) -> float:
+    """Kill an edge's Janus; seconds until its kiosk (told over its websocket to move) decodes again."""
+    killed = time.time() * 1000
+    edge.kill()
+    recovered = "(t) => window.gaps.some(([a, b]) => b > t)"
+    try:
+        _wait(lambda: kiosk.evaluate(recovered, killed), 20, "the kiosk decoding again after its edge died")
+    except AssertionError:
+        print(kiosk.evaluate("() => JSON.stringify([window.gaps, window.lastFrameAt, window.kioskFigures])"))
+        raise
+    end = kiosk.evaluate("(t) => window.gaps.find(([a, b]) => b > t)[1]", killed)
+    return round((end - killed) / 1000, 2)
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
@@ -106,7 +138,7 @@ def _click_source(console, source: str) -> float:
                                         document.querySelector(`[data-source='${s}']`).click(); return t; }""", source)
 
 
-def test_the_directors_switch_reaches_kiosks_on_two_edges_with_a_keyframe(browser, asgi_server, two_edges):
+def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk_moves(browser, shared_layer, asgi_server, two_edges):
     url, w, runtime = asgi_server.url, two_edges["world"], two_edges["runtime"]
     cid = w["conference"].pk
     studio = _page(browser, url, w["director"], f"/live/conference/{cid}/studio/")
@@ -159,7 +191,9 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_with_a_keyframe(browse
                "switch_p95_ms": round(sorted(slower)[max(0, -(-95 * len(slower) // 100) - 1)], 1),
                "switch_runtime_ms": _median([s["runtime_ms"] for s in switches if s["runtime_ms"] is not None]),
                "switch_each": switches}
+    figures["edge_kill_recovered_s"] = _edge_killed(two_edges["nodes"]["edge-1"], kiosks["bavi"])
     print("SWITCH figures", json.dumps(figures))
     if os.environ.get("DIEMCAU_BENCH_OUT"):
         with open(os.environ["DIEMCAU_BENCH_OUT"], "w") as out:
             json.dump(figures, out)
+    assert figures["edge_kill_recovered_s"] <= 10, figures

@@ -18,7 +18,7 @@ from diemcau.events.models import Conference
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import BridgePoint
 
-from .groups import board_group
+from .groups import board_group, kiosk_group
 from .janus_client import JanusAdmin
 from .models import LiveAlarm, LiveNode, Programme
 
@@ -141,7 +141,11 @@ def set_node_state(node: LiveNode, state: str, *, detail: str = "") -> LiveNode:
     else:
         LiveAlarm.objects.filter(node=node, cleared_at__isnull=True).update(cleared_at=timezone.now())
     audit.record(SYSTEM, "live.node_state", node, before={"state": before}, after={"state": state})
-    publish_on_commit(*[hub.notice(board_group(cid)) for cid in _live_conferences()])
+    conferences = _live_conferences()
+    publish_on_commit(*[hub.notice(board_group(cid)) for cid in conferences])
+    if state == LiveNode.State.DOWN and node.role == LiveNode.Role.EDGE:
+        # Kiosks watching the dead edge are told to move (each gets a new token and node URL).
+        publish_on_commit(*[(kiosk_group(cid), {"type": "live.move", "node": node.name}) for cid in conferences])
     return node
 
 

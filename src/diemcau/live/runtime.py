@@ -53,6 +53,7 @@ NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
+WATCH_TIMEOUT = 1.0  # seconds a node has to answer ``info``: a dead host must be seen down within seconds
 ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
 
 
@@ -343,7 +344,7 @@ class LiveRuntime:
                 await asyncio.to_thread(node.janus.start)
         missing = False
         try:
-            await node.client.info()
+            await asyncio.wait_for(node.client.info(), WATCH_TIMEOUT)
             # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
             info = await node.streaming.info(1, secret=self.mount_secret)
             node.viewers = int(info.get("viewers") or 0)
@@ -352,8 +353,8 @@ class LiveRuntime:
                 await self._failed(node, str(exc))
                 return
             missing = True
-        except (JanusUnreachable, OSError) as exc:
-            await self._failed(node, str(exc))
+        except (JanusUnreachable, OSError, TimeoutError) as exc:
+            await self._failed(node, str(exc) or "no answer")
             return
         node.failures = 0
         if missing or not node.provisioned:
