@@ -87,6 +87,10 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
     thread.join(15)
     for node in nodes.values():
         node.stop()
+    from diemcau.live import thumbs
+
+    for key in ("host", "hanoi", "bavi", "school", "socson"):  # kiosks posted pictures: none left for others
+        thumbs.path_for(w[key].pk).unlink(missing_ok=True)
 
 
 def _wait(check, timeout, what):
@@ -138,7 +142,8 @@ def _click_source(console, source: str) -> float:
                                         document.querySelector(`[data-source='${s}']`).click(); return t; }""", source)
 
 
-def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk_moves(browser, shared_layer, asgi_server, two_edges):
+def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk_moves(browser, shared_layer,
+                                                                                        asgi_server, two_edges):
     url, w, runtime = asgi_server.url, two_edges["world"], two_edges["runtime"]
     cid = w["conference"].pk
     studio = _page(browser, url, w["director"], f"/live/conference/{cid}/studio/")

@@ -11,7 +11,8 @@ One runtime per conference on air. It
 - follows ``Programme.version``: the chosen source is forwarded from the root's room to the
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
   first), and the new source is asked for a keyframe at once (``keyframes.py``; also when an edge
-  is re-pointed), so kiosks decode it without waiting for the room's ``fir_freq``. A synthetic
+  is re-pointed, and when a node's viewers go up: a kiosk joined or moved), so kiosks decode it
+  without waiting for the room's ``fir_freq``. A synthetic
   host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
@@ -198,6 +199,7 @@ class LiveRuntime:
         self.keyframes: Keyframes | None = None  # asks a new source for a keyframe (root's handles)
         self._locating: asyncio.Task | None = None
         self._adopted_at = -ADOPT_EVERY
+        self._joined = False  # a node's viewers went up since the last keyframe request for joiners
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
@@ -347,7 +349,10 @@ class LiveRuntime:
             await asyncio.wait_for(node.client.info(), WATCH_TIMEOUT)
             # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
             info = await node.streaming.info(1, secret=self.mount_secret)
-            node.viewers = int(info.get("viewers") or 0)
+            viewers = int(info.get("viewers") or 0)
+            if viewers > node.viewers:
+                self._joined = True  # a kiosk joined (or moved here): it decodes from the next keyframe
+            node.viewers = viewers
         except JanusError as exc:
             if exc.code != NO_SUCH_MOUNTPOINT:
                 await self._failed(node, str(exc))
@@ -520,11 +525,23 @@ class LiveRuntime:
         changed = False
         for slot_name in ("side", "main"):  # free the ports first, then fill them
             changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
+        if self._joined and not changed:
+            await self._keyframe_for_joiners()
+        self._joined = False
         if changed and version != self.applied_version:
             self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started,
                                     "done_at": time.time()})
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
+
+    async def _keyframe_for_joiners(self) -> None:
+        """Kiosks joined a mountpoint: ask the sources on air for a keyframe (bufferkf alone shows nothing)."""
+        from . import layout as live_layout
+
+        for slot in self.slots.values():
+            if slot.source and slot.source[0] == "pub":
+                with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
+                    await self.keyframes.ask(live_layout.room_id(self.conference_id), slot.source[1])
 
     def _locate_handles(self, publishers: set[int]) -> None:
         """Find the granted publishers' handles beforehand (in a task), so a switch only sends the request."""

@@ -3,6 +3,10 @@
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
                        [--no-synthetic] [--hls] [--record]
 
+One runtime is active at a time: it holds the lease (live/lease.py, a PostgreSQL advisory lock);
+another one started on a second host waits as a standby and takes over when the active one dies.
+Media hosts' agents (manage.py media_node) register their edges; the runtime adopts them.
+
 Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
 Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 """
@@ -10,6 +14,7 @@ Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 import asyncio
 import logging
 import signal
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +25,7 @@ from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
+from diemcau.live.lease import RuntimeLease
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
 
@@ -43,6 +49,14 @@ class Command(BaseCommand):
 
     def _handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="run_live %(levelname)s %(message)s")
+        lease, stop = RuntimeLease(), threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        if not lease.try_acquire():
+            self.stdout.write("live: another runtime holds the lease; waiting as a standby")
+            if not lease.wait(stop):
+                return
+        self.stdout.write("live: this runtime holds the lease")
         if opts["conference"]:
             conference = Conference.objects.filter(pk=opts["conference"]).first()
         else:
@@ -70,6 +84,19 @@ class Command(BaseCommand):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runtime.stop)
-            await runtime.run()
+
+            async def keep_lease():  # lost (database restarted, connection cut): stop, restart as standby
+                while True:
+                    await asyncio.sleep(2.0)
+                    if not await asyncio.to_thread(lease.held):
+                        self.stderr.write("live: the lease is lost; stopping")
+                        runtime.stop()
+                        return
+            watcher = asyncio.create_task(keep_lease())
+            try:
+                await runtime.run()
+            finally:
+                watcher.cancel()
+                lease.release()
 
         asyncio.run(main())
