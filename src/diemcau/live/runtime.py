@@ -1,9 +1,11 @@
 """The live runtime: owns (or watches) the Janus nodes and keeps them doing what the database says.
 
-One runtime per conference on air. It
+One runtime per conference on air (one active at a time: ``run_live`` holds the conference's lease). It
 
 - starts the root and the edges with :class:`JanusNode` (or attaches to nodes someone else runs),
   and writes each node's URLs and secrets to :class:`LiveNode` for the web process;
+- adopts the edges media hosts' agents registered (``node_agent.py``, ``node_registry.py``): they are
+  provisioned over the network and fed at their private address (:class:`RemoteJanus`);
 - polls every node (``info`` and the programme mountpoint) several times a second; a node that
   stops answering is marked down on the board; a node that answers but lost its state (Janus keeps
   nothing across a restart) is provisioned again: the VideoRoom on the root, the programme
@@ -209,6 +211,10 @@ class LiveRuntime:
         self._stop = asyncio.Event()
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
+        # The hook for more receivers of a slot's programme (e.g. the renditions' encoders at the
+        # root): (host, video port, audio port) per slot, forwarded like the nodes' mountpoints.
+        # Whoever changes it sets that slot's ``source`` to None so the forwarders are made again.
+        self.extra_targets: dict[str, list[tuple[str, int, int]]] = {"main": [], "side": []}
 
     # --- life -----------------------------------------------------------------------------------
     def start_nodes(self) -> None:
@@ -615,6 +621,7 @@ class LiveRuntime:
 
     def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
         targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
+        targets += self.extra_targets.get(slot_name, [])
         if slot_name == "main" and self.hls is not None:
             targets.append(("127.0.0.1", *self.root.port("hls")))
         if slot_name == "main" and self.record:

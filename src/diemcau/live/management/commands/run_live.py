@@ -3,8 +3,9 @@
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
                        [--no-synthetic] [--hls] [--record]
 
-One runtime is active at a time: it holds the lease (live/lease.py, a PostgreSQL advisory lock);
-another one started on a second host waits as a standby and takes over when the active one dies.
+One runtime per conference is active at a time: it holds the conference's lease (live/lease.py, a
+PostgreSQL advisory lock); another one started on a second host waits as a standby and takes over
+when the active one dies.
 Media hosts' agents (manage.py media_node) register their edges; the runtime adopts them.
 
 Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
@@ -25,7 +26,7 @@ from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
-from diemcau.live.lease import RuntimeLease
+from diemcau.live.lease import LEASE_KEY, RuntimeLease
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
 
@@ -49,7 +50,14 @@ class Command(BaseCommand):
 
     def _handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="run_live %(levelname)s %(message)s")
-        lease, stop = RuntimeLease(), threading.Event()
+        if opts["conference"]:
+            conference = Conference.objects.filter(pk=opts["conference"]).first()
+        else:
+            conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
+        if conference is None:
+            raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
+        # One active runtime per conference (a runtime still serves one conference).
+        lease, stop = RuntimeLease(key=LEASE_KEY * 1_000_000 + conference.pk), threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         if not lease.try_acquire():
@@ -57,12 +65,6 @@ class Command(BaseCommand):
             if not lease.wait(stop):
                 return
         self.stdout.write("live: this runtime holds the lease")
-        if opts["conference"]:
-            conference = Conference.objects.filter(pk=opts["conference"]).first()
-        else:
-            conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
-        if conference is None:
-            raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
         programme.programme(conference)
         specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
         rows = list(BridgePoint.objects.filter(conference=conference))
