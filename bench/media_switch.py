@@ -32,9 +32,11 @@ def run(switches: int = 8) -> dict:
         done = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e/test_live_switch.py", "-q", "-s",
                                "-p", "no:randomly", "-p", "no:cacheprovider"], cwd=ROOT_DIR, env=env,
                               capture_output=True, text=True, timeout=600)
+        log = ROOT_DIR / "var" / "bench-media-switch.log"  # the whole pytest output, for a failed run
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(done.stdout + done.stderr, encoding="utf-8")
         if not out.exists():
-            tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
-            return {"switch_error": "\n".join(tail)}
+            return {"switch_error": f"the scenario failed (exit {done.returncode}); see {log}"}
         return json.loads(out.read_text())
 
 
