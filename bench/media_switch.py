@@ -30,7 +30,7 @@ def run(switches: int = 8) -> dict:
                "PYTHONPATH": str(ROOT_DIR / "src") + os.pathsep + str(ROOT_DIR)}
         env.setdefault("DATABASE_URL", DEFAULT_PG)
         done = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e/test_live_switch.py", "-q", "-s",
-                               "-p", "no:randomly", "-p", "no:cacheprovider"], cwd=ROOT_DIR, env=env,
+                               "-p", "no:randomly", "-p", "no:cacheprovider", "--timeout=900"], cwd=ROOT_DIR, env=env,
                               capture_output=True, text=True, timeout=600)
         log = ROOT_DIR / "var" / "bench-media-switch.log"  # the whole pytest output, for a failed run
         log.parent.mkdir(exist_ok=True)
