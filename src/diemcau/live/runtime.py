@@ -56,7 +56,8 @@ NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
-WATCH_TIMEOUT = 1.0  # seconds a node has to answer ``info``: a dead host must be seen down within seconds
+WATCH_TIMEOUT = 1.5  # seconds a node has to answer ``info`` (3 misses: down): a dead host is seen within ~5 s
+LOCATE_EVERY = 3.0  # seconds between two Admin API walks for publishers' handles
 ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
 
 
@@ -201,6 +202,7 @@ class LiveRuntime:
         self.keyframes: Keyframes | None = None  # asks a new source for a keyframe (root's handles)
         self._locating: asyncio.Task | None = None
         self._adopted_at = -ADOPT_EVERY
+        self._located_at = -LOCATE_EVERY
         self._joined = False  # a node's viewers went up since the last keyframe request for joiners
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
@@ -555,8 +557,11 @@ class LiveRuntime:
 
         self.keyframes.forget(publishers)
         busy = self._locating is not None and not self._locating.done()
-        if busy or not publishers - set(self.keyframes.handles):
+        now = asyncio.get_running_loop().time()
+        # One Admin API walk every LOCATE_EVERY at most: a publisher not found yet is looked for again later.
+        if busy or not publishers - set(self.keyframes.handles) or now - self._located_at < LOCATE_EVERY:
             return
+        self._located_at = now
 
         async def locate() -> None:
             try:
