@@ -144,7 +144,8 @@ def celery_worker(task_workers, settings):
 
 # Tests that want the machine to themselves: they bound a duration, kill and restart servers, or bring
 # up the cluster harness. `make test` runs them one at a time after the parallel part (-n 2).
-SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/attendance/test_backup_restore.py",
+SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/e2e/test_live_switch.py",
+          "tests/attendance/test_backup_restore.py",
           "tests/attendance/test_sigkill.py", "tests/core/test_excel_bombs.py", "tests/points/test_planner.py",
           "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py",
           "tests/live/test_run_live_record.py")

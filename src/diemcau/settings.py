@@ -412,6 +412,9 @@ LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS"
 # Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
 LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
 LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
+# The key media hosts' agents (manage.py media_node) present as a bearer token to register their
+# nodes and send heartbeats; empty: no agent may register.
+LIVE_MEDIA_NODE_KEY = os.environ.get("DIEMCAU_MEDIA_NODE_KEY", "")
 
 # Device tokens (kiosks, scanners, scripts; points.devices) last at most this many hours.
 DEVICE_TOKEN_HOURS = float(os.environ.get("DIEMCAU_DEVICE_TOKEN_HOURS", "24"))

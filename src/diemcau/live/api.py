@@ -22,6 +22,13 @@ Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 
   ``not_jpeg``, ``too_frequent`` (400). Only the latest picture is kept.
 - ``GET /conferences/{id}/thumbnails?ids=1,2`` → ``{ages: {point_id: seconds|null}}`` (points in scope).
 
+Media hosts' agents (``manage.py media_node``; header ``Authorization: Bearer <media node key>``, no session)
+- ``POST /nodes/register`` ``{name, role, base_port, private_address, ws_url (public, for browsers),
+  http_url, admin_url, api_secret, admin_secret, admin_key, capacity, region}`` → ``{name, state,
+  heartbeat_every}``; refused: ``bad_node_name``, ``bad_node_role``, ``bad_address``, ``bad_node_url``,
+  ``bad_node_secret``, ``node_name_taken`` (400); a wrong key: 401.
+- ``POST /nodes/{name}/heartbeat`` ``{load}`` → the same; ``node_not_registered`` (400).
+
 Every route declares its reply as a schema below (``*Out``), so /api/openapi.json describes them all.
 """
 
@@ -30,12 +37,14 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
+from ninja.security import HttpBearer
 
+from diemcau.core.acting import system_scope
 from diemcau.core.errors import ScopeError
 from diemcau.events.access import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import access, floor, health, programme, site_board, technical_checks, thumbs, tokens
+from . import access, floor, health, node_registry, programme, site_board, technical_checks, thumbs, tokens
 from .models import FloorRequest, LiveToken
 
 router = Router(tags=["live"])
@@ -57,6 +66,38 @@ def _floor(request, pk) -> FloorRequest:
     if not visible_conferences(request.user).filter(pk=req.conference_id).exists():
         raise ScopeError()
     return req
+
+
+class MediaNodeKey(HttpBearer):
+    """A media host's agent: the media node key as a bearer token (no session, no CSRF)."""
+
+    def authenticate(self, request, token):
+        return "media-node" if node_registry.key_accepted(token) else None
+
+
+class NodeIn(Schema):
+    name: str = Field(max_length=40)
+    role: str = "edge"
+    base_port: int = 0
+    private_address: str = Field(max_length=64)
+    ws_url: str = Field(max_length=200)
+    http_url: str = Field(max_length=200)
+    admin_url: str = Field(max_length=200)
+    api_secret: str = Field(max_length=100)
+    admin_secret: str = Field(max_length=100)
+    admin_key: str = Field(max_length=100)
+    capacity: int = 50
+    region: str = Field("", max_length=40)
+
+
+class HeartbeatIn(Schema):
+    load: int = 0
+
+
+class NodeOut(Schema):
+    name: str
+    state: str
+    heartbeat_every: float
 
 
 class TokenIn(Schema):
@@ -249,6 +290,22 @@ def _replies(schema) -> dict:
 def _floor_out(req: FloorRequest) -> dict:
     return {"id": req.pk, "point_id": req.point_id, "who": req.who, "state": req.state,
             "since": req.since.isoformat(), "granted_at": req.granted_at.isoformat() if req.granted_at else None}
+
+
+def _node_out(row) -> dict:
+    return {"name": row.name, "state": row.state, "heartbeat_every": node_registry.HEARTBEAT_EVERY}
+
+
+@router.post("/nodes/register", auth=MediaNodeKey(), response=_replies(NodeOut))
+def register_node(request, body: NodeIn):
+    with system_scope("a media host's agent registers its node"):
+        return _node_out(node_registry.register_node(body.dict()))
+
+
+@router.post("/nodes/{name}/heartbeat", auth=MediaNodeKey(), response=_replies(NodeOut))
+def node_heartbeat(request, name: str, body: HeartbeatIn):
+    with system_scope("a media host's agent sends its heartbeat"):
+        return _node_out(node_registry.heartbeat(name, body.load))
 
 
 @router.post("/points/{point_id}/token", response=_replies(LiveConfigOut))

@@ -55,7 +55,7 @@ class KioskConsumer(_Base):
         if point is None:
             await self.close(code=FORBIDDEN)
             return
-        self.point, self.user = point, user
+        self.point, self.user, self.token = point, user, token
         self.groups_joined = [kiosk_group(point.conference_id), point_group(point.pk)]
         for g in self.groups_joined:
             await self.channel_layer.group_add(g, self.channel_name)
@@ -127,6 +127,27 @@ class KioskConsumer(_Base):
 
     async def live_mute(self, event):
         await self.send_json({"type": "mute", "muted": event["muted"]})
+
+    async def live_move(self, event):
+        """An edge died: a kiosk watching it gets a new token and the URL of the node to watch now."""
+        config = await database_sync_to_async(self._moved)(event["node"])
+        if config is not None:
+            self.token = config["token"]
+            await self.send_json({"type": "move", "config": config})
+
+    def _moved(self, dead: str) -> dict | None:
+        close_old_connections()
+        held = LiveToken.objects.filter(token=self.token).values_list("nodes", flat=True).first()
+        if held is None or dead not in held:
+            return None
+        user = current_user(self.user)
+        if user is None:
+            return None
+        try:
+            with acting_as(user):
+                return tokens.renew_token(user, self.token).as_config()
+        except DomainError:
+            return None  # the right is gone: the page's own renewal will say so
 
 
 

@@ -424,6 +424,16 @@ class JanusAdmin(_HttpApi):
         reply = await self.request({"janus": "list_sessions"})
         return [int(s) for s in reply.get("sessions", [])]
 
+    async def list_handles(self, session_id: int) -> list[int]:
+        """Ids of the handles attached in one session."""
+        reply = await self.request({"janus": "list_handles", "session_id": session_id})
+        return [int(h) for h in reply.get("handles", [])]
+
+    async def handle_info(self, session_id: int, handle_id: int) -> dict[str, Any]:
+        """What Janus knows of one handle: its plugin and the plugin's own view (``plugin_specific``)."""
+        reply = await self.request({"janus": "handle_info", "session_id": session_id, "handle_id": handle_id})
+        return dict(reply.get("info", {}))
+
     async def __aenter__(self) -> JanusAdmin:
         return self
 

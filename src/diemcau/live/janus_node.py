@@ -159,7 +159,9 @@ class JanusNode:
         (e.g. ``"eth0"``); None lets Janus use every non-loopback IPv4 address. Loopback values are
         refused: Janus 1.1.2 cannot gather on loopback (see ``LOOPBACK_ICE``).
     :param bind_ip: address the Janus API (HTTP and WebSockets) listens on.
-    :param admin_bind_ip: address the Admin API listens on; keep it on loopback.
+    :param admin_bind_ip: address the Admin API listens on; loopback, or a media host's private address.
+    :param admin_acl: address prefixes allowed to use the Admin API (comma-separated); default: loopback
+        when it listens there, else its own address (a media host's agent adds the control plane's).
     :param plugins: short names of the plugins to load (keys of ``PLUGIN_PACKAGES``).
     :param die_with_parent: the kernel stops Janus when the thread that started it ends (dev, tests);
         start the node from a thread that lives as long as the node, or pass False.
@@ -177,6 +179,7 @@ class JanusNode:
         ice_enforce_list: str | None = None,
         bind_ip: str = "127.0.0.1",
         admin_bind_ip: str = "127.0.0.1",
+        admin_acl: str | None = None,
         plugins: tuple[str, ...] = ("videoroom", "streaming"),
         session_timeout: int = 60,
         debug_level: int = 4,
@@ -200,6 +203,7 @@ class JanusNode:
         self.ice_enforce_list = ice_enforce_list
         self.bind_ip = bind_ip
         self.admin_bind_ip = admin_bind_ip
+        self.admin_acl = admin_acl or ("127.,::1" if admin_bind_ip.startswith("127.") else admin_bind_ip)
         self.plugins = tuple(plugins)
         self.session_timeout = session_timeout
         self.debug_level = debug_level
@@ -281,7 +285,7 @@ class JanusNode:
             "admin_port": str(self.ports.admin),
             "bind_ip": self.bind_ip,
             "admin_bind_ip": self.admin_bind_ip,
-            "admin_acl": "127.,::1" if self.admin_bind_ip.startswith("127.") else self.admin_bind_ip,
+            "admin_acl": self.admin_acl,
         }
         checked = {**values, "ice_enforce_line": self.ice_enforce_list or ""}
         for key, value in checked.items():

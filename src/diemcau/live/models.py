@@ -43,6 +43,14 @@ class LiveNode(models.Model):
     admin_secret = models.CharField(max_length=100, blank=True)
     admin_key = models.CharField(max_length=100, blank=True)
     epoch = models.PositiveIntegerField(default=0, help_text="incremented each time the node is (re)provisioned")
+    # A node on a media host of its own registers through its agent (manage.py media_node): the
+    # private address carries its Admin API and the programme's RTP; ws_url is the public URL
+    # browsers are given. Nodes of the runtime's own machine leave these empty.
+    agent = models.BooleanField(_("registered by its host's agent"), default=False)
+    private_address = models.CharField(_("private address"), max_length=64, blank=True)
+    region = models.CharField(_("region"), max_length=40, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    load = models.PositiveIntegerField(_("sessions open"), default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -18,7 +18,7 @@ from diemcau.events.models import Conference
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import BridgePoint
 
-from .groups import board_group
+from .groups import board_group, kiosk_group
 from .janus_client import JanusAdmin
 from .models import LiveAlarm, LiveNode, Programme
 
@@ -55,9 +55,13 @@ def admin_call(node: LiveNode, method: str, *args):
 # --- nodes and edges ---------------------------------------------------------------------------------
 def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
                    parents: dict[int, int | None] | None = None) -> LiveNode | None:
-    """The node a point watches: the nearest point up its relay line (itself first) with an edge, else the root."""
+    """The node a point watches: the nearest point up its relay line (itself first) with an edge that is
+    not down; else the least loaded edge a media host's agent registered (load against capacity);
+    else the root. So a kiosk whose edge died is sent elsewhere, and gets its edge back for a new
+    join once the edge is up again."""
     nodes = list(LiveNode.objects.all()) if nodes is None else nodes
-    edges = {n.point_id: n for n in nodes if n.role == LiveNode.Role.EDGE and n.point_id}
+    usable = [n for n in nodes if n.role == LiveNode.Role.EDGE and n.state != LiveNode.State.DOWN]
+    edges = {n.point_id: n for n in usable if n.point_id}
     root = next((n for n in nodes if n.role == LiveNode.Role.ROOT), None)
     seen = set()
     current: int | None = point.pk
@@ -69,6 +73,9 @@ def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
             current = parents.get(current)
         else:
             current = BridgePoint.objects.filter(pk=current).values_list("relay_parent_id", flat=True).first()
+    spare = [n for n in usable if n.agent and not n.point_id and n.state == LiveNode.State.UP]
+    if spare:
+        return min(spare, key=lambda n: (n.load / max(1, n.capacity), n.name))
     return root
 
 
@@ -134,7 +141,11 @@ def set_node_state(node: LiveNode, state: str, *, detail: str = "") -> LiveNode:
     else:
         LiveAlarm.objects.filter(node=node, cleared_at__isnull=True).update(cleared_at=timezone.now())
     audit.record(SYSTEM, "live.node_state", node, before={"state": before}, after={"state": state})
-    publish_on_commit(*[hub.notice(board_group(cid)) for cid in _live_conferences()])
+    conferences = _live_conferences()
+    publish_on_commit(*[hub.notice(board_group(cid)) for cid in conferences])
+    if state == LiveNode.State.DOWN and node.role == LiveNode.Role.EDGE:
+        # Kiosks watching the dead edge are told to move (each gets a new token and node URL).
+        publish_on_commit(*[(kiosk_group(cid), {"type": "live.move", "node": node.name}) for cid in conferences])
     return node
 
 

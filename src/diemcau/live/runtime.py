@@ -1,16 +1,21 @@
 """The live runtime: owns (or watches) the Janus nodes and keeps them doing what the database says.
 
-One runtime per conference on air. It
+One runtime per conference on air (one active at a time: ``run_live`` holds the conference's lease). It
 
 - starts the root and the edges with :class:`JanusNode` (or attaches to nodes someone else runs),
   and writes each node's URLs and secrets to :class:`LiveNode` for the web process;
+- adopts the edges media hosts' agents registered (``node_agent.py``, ``node_registry.py``): they are
+  provisioned over the network and fed at their private address (:class:`RemoteJanus`);
 - polls every node (``info`` and the programme mountpoint) several times a second; a node that
   stops answering is marked down on the board; a node that answers but lost its state (Janus keeps
   nothing across a restart) is provisioned again: the VideoRoom on the root, the programme
   mountpoints everywhere, every valid token;
 - follows ``Programme.version``: the chosen source is forwarded from the root's room to the
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
-  first). A synthetic host (the demo's test pattern) is an ffmpeg process sending to the same ports.
+  first), and the new source is asked for a keyframe at once (``keyframes.py``; also when an edge
+  is re-pointed, and when a node's viewers go up: a kiosk joined or moved), so kiosks decode it
+  without waiting for the room's ``fir_freq``. A synthetic
+  host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
   ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
@@ -29,6 +34,7 @@ import concurrent.futures
 import contextlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +47,7 @@ from diemcau.core.acting import system_scope
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
+from .keyframes import Keyframes
 
 log = logging.getLogger("diemcau.live.runtime")
 
@@ -49,7 +56,15 @@ NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
+WATCH_TIMEOUT = 1.5  # seconds a node has to answer ``info`` (3 misses: down): a dead host is seen within ~5 s
+LOCATE_EVERY = 3.0  # seconds between two Admin API walks for publishers' handles
+ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
 
+
+
+def _fresh_agent_nodes(registry) -> list:
+    close_old_connections()
+    return registry.fresh_agent_nodes()
 
 
 def _as_system(fn, *args):
@@ -68,10 +83,32 @@ class NodeSpec:
 
 
 @dataclass
+class RemoteJanus:
+    """A node an agent runs on another host (``manage.py media_node``), as its LiveNode row says."""
+
+    name: str
+    http_url: str
+    ws_url: str
+    admin_url: str
+    api_secret: str
+    admin_secret: str
+    admin_key: str
+
+    @classmethod
+    def from_row(cls, row) -> RemoteJanus:
+        return cls(row.name, row.http_url, row.ws_url, row.admin_url, row.api_secret, row.admin_secret,
+                   row.admin_key)
+
+    def is_running(self) -> bool:
+        return True  # its agent supervises it; the runtime only sees whether it answers
+
+
+@dataclass
 class _Node:
     spec: NodeSpec
-    janus: JanusNode
+    janus: JanusNode | RemoteJanus
     owned: bool
+    address: str = "127.0.0.1"  # where its Admin API and the programme's RTP are reached
     row_id: int | None = None
     client: JanusClient | None = None
     room: VideoRoom | None = None
@@ -82,6 +119,12 @@ class _Node:
     failures: int = 0
     viewers: int = 0        # the programme mountpoint's viewers at the last look (metrics)
     tokens_at: float = 0.0  # loop time of the last token reconciliation
+
+    def connect(self) -> None:
+        """Clients for the node's Janus API (with its api_secret) and its two plugins."""
+        self.client = JanusClient(self.janus.http_url, api_secret=self.janus.api_secret, timeout=3.0)
+        self.room = VideoRoom(self.client, self.janus.admin_key)
+        self.streaming = Streaming(self.client, self.janus.admin_key)
 
     def port(self, slot: str) -> tuple[int, int]:
         from .layout import PORTS
@@ -156,6 +199,11 @@ class LiveRuntime:
         self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
         self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
         self._guard_room: VideoRoom | None = None
+        self.keyframes: Keyframes | None = None  # asks a new source for a keyframe (root's handles)
+        self._locating: asyncio.Task | None = None
+        self._adopted_at = -ADOPT_EVERY
+        self._located_at = -LOCATE_EVERY
+        self._joined = False  # a node's viewers went up since the last keyframe request for joiners
         self.kicked: list[tuple[int, float]] = []  # (publisher id, loop time) of the last kicks
         self.slots = {"main": _Slot(), "side": _Slot()}
         self.applied_version: int | None = None
@@ -165,6 +213,10 @@ class LiveRuntime:
         self._stop = asyncio.Event()
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
+        # The hook for more receivers of a slot's programme (e.g. the renditions' encoders at the
+        # root): (host, video port, audio port) per slot, forwarded like the nodes' mountpoints.
+        # Whoever changes it sets that slot's ``source`` to None so the forwarders are made again.
+        self.extra_targets: dict[str, list[tuple[str, int, int]]] = {"main": [], "side": []}
 
     # --- life -----------------------------------------------------------------------------------
     def start_nodes(self) -> None:
@@ -180,10 +232,9 @@ class LiveRuntime:
         """Register the nodes, then watch them and the programme until :meth:`stop`."""
         await self._orm(self._register_nodes)
         for node in self.nodes:
-            node.client = JanusClient(node.janus.http_url, api_secret=node.janus.api_secret, timeout=3.0)
-            node.room = VideoRoom(node.client, node.janus.admin_key)
-            node.streaming = Streaming(node.client, node.janus.admin_key)
+            node.connect()
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
+        self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
         guard = asyncio.create_task(self._guard())
         try:
@@ -229,6 +280,7 @@ class LiveRuntime:
 
     async def step(self) -> None:
         """One look: node health and provisioning, tokens, then the programme and the room's guard."""
+        await self._adopt_agent_nodes()
         for node in self.nodes:
             await self._watch(node)
             if node.up and node.provisioned:
@@ -251,8 +303,41 @@ class LiveRuntime:
                 "admin_url": j.admin_url, "api_secret": j.api_secret, "admin_secret": j.admin_secret,
                 "admin_key": j.admin_key, "state": LiveNode.State.UNKNOWN})
             node.row_id = row.pk
-        # Nodes of an earlier run that this runtime does not have are gone.
-        LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).delete()
+        # Nodes of an earlier run that this runtime does not have are gone (media hosts' agents
+        # register their own nodes and keep them).
+        LiveNode.objects.exclude(name__in=[n.spec.name for n in self.nodes]).filter(agent=False).delete()
+
+    async def _adopt_agent_nodes(self) -> None:
+        """Take on the edges media hosts' agents registered (checked every ``ADOPT_EVERY`` seconds).
+
+        A node seen for the first time, or whose agent came back with new secrets, is connected and
+        provisioned at this look; the forwarders then include its private address.
+        """
+        from . import node_registry
+
+        now = asyncio.get_running_loop().time()
+        if now - self._adopted_at < ADOPT_EVERY:
+            return
+        self._adopted_at = now
+        rows = await self._orm(_fresh_agent_nodes, node_registry)
+        known = {n.spec.name: n for n in self.nodes}
+        for row in rows:
+            if row.role != "edge":
+                continue  # the root is the runtime's own (see NodeSpec); a remote root is not adopted
+            remote = RemoteJanus.from_row(row)
+            node = known.get(row.name)
+            if node is not None and (node.owned or node.janus == remote):
+                continue
+            if node is None:
+                node = _Node(spec=NodeSpec(row.name, row.base_port, point_id=row.point_id, capacity=row.capacity),
+                             janus=remote, owned=False)
+                self.nodes.append(node)
+                log.info("adopted %s at %s (%s)", row.name, row.private_address, row.ws_url)
+            elif node.client is not None:
+                await node.client.aclose()
+            node.janus, node.address, node.row_id = remote, row.private_address, row.pk
+            node.provisioned, node.failures = False, 0
+            node.connect()
 
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
         from . import nodes as live_nodes
@@ -269,17 +354,20 @@ class LiveRuntime:
                 await asyncio.to_thread(node.janus.start)
         missing = False
         try:
-            await node.client.info()
+            await asyncio.wait_for(node.client.info(), WATCH_TIMEOUT)
             # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
             info = await node.streaming.info(1, secret=self.mount_secret)
-            node.viewers = int(info.get("viewers") or 0)
+            viewers = int(info.get("viewers") or 0)
+            if viewers > node.viewers:
+                self._joined = True  # a kiosk joined (or moved here): it decodes from the next keyframe
+            node.viewers = viewers
         except JanusError as exc:
             if exc.code != NO_SUCH_MOUNTPOINT:
                 await self._failed(node, str(exc))
                 return
             missing = True
-        except (JanusUnreachable, OSError) as exc:
-            await self._failed(node, str(exc))
+        except (JanusUnreachable, OSError, TimeoutError) as exc:
+            await self._failed(node, str(exc) or "no answer")
             return
         node.failures = 0
         if missing or not node.provisioned:
@@ -320,7 +408,7 @@ class LiveRuntime:
             with contextlib.suppress(JanusError):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
-                                            description=f"programme {slot}")
+                                            description=f"programme {slot}", iface=node.address)
         tokens = await self._orm(self._tokens_for, node)
         async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
             for token, plugins in tokens:
@@ -365,7 +453,8 @@ class LiveRuntime:
         prog = Programme.objects.filter(conference_id=self.conference_id).first()
         granted = live_floor.granted_publishers(self.conference_id)
         want = {"version": 0, "source": Programme.Source.HOST, "point_id": None, "studio": granted["studio"],
-                "point_pub": None, "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
+                "point_pub": None, "floor_pub": granted["point"][1] if granted["point"] else None,
+                "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
         if prog is not None:
             want.update(version=prog.version, source=prog.source, point_id=prog.point_id)
         if granted["point"] and granted["point"][0] == want["point_id"]:
@@ -403,7 +492,9 @@ class LiveRuntime:
             return
         desired = await self._orm(self._desired)
         version, source = desired["version"], desired["source"]
-        granted = {*desired["studio"], *([desired["point_pub"]] if desired["point_pub"] else [])}
+        # The floor's publisher stays granted while the programme shows the host (the director
+        # switches back and forth): kicking it would make every switch back wait for its rejoin.
+        granted = {*desired["studio"], *([desired["floor_pub"]] if desired["floor_pub"] else [])}
         self._granted = granted
         try:
             await self._set_allowed(desired["tokens"])
@@ -426,6 +517,7 @@ class LiveRuntime:
                 return
         # Only granted ids are forwarded, whatever else the listing holds (a squatter not yet kicked).
         publishers = {pid: mids for pid, mids in listing.items() if pid in granted}
+        self._locate_handles(set(publishers))
         studio = next((pid for pid in desired["studio"] if pid in publishers), None)
         host = ("pub", studio) if studio is not None else (("feed",) if self.synthetic_host else None)
         point = ("pub", desired["point_pub"]) if desired["point_pub"] else None
@@ -441,10 +533,43 @@ class LiveRuntime:
         changed = False
         for slot_name in ("side", "main"):  # free the ports first, then fill them
             changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
+        if self._joined and not changed:
+            await self._keyframe_for_joiners()
+        self._joined = False
         if changed and version != self.applied_version:
-            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started})
+            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started,
+                                    "done_at": time.time()})
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
+
+    async def _keyframe_for_joiners(self) -> None:
+        """Kiosks joined a mountpoint: ask the sources on air for a keyframe (bufferkf alone shows nothing)."""
+        from . import layout as live_layout
+
+        for slot in self.slots.values():
+            if slot.source and slot.source[0] == "pub":
+                with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
+                    await self.keyframes.ask(live_layout.room_id(self.conference_id), slot.source[1])
+
+    def _locate_handles(self, publishers: set[int]) -> None:
+        """Find the granted publishers' handles beforehand (in a task), so a switch only sends the request."""
+        from . import layout as live_layout
+
+        self.keyframes.forget(publishers)
+        busy = self._locating is not None and not self._locating.done()
+        now = asyncio.get_running_loop().time()
+        # One Admin API walk every LOCATE_EVERY at most: a publisher not found yet is looked for again later.
+        if busy or not publishers - set(self.keyframes.handles) or now - self._located_at < LOCATE_EVERY:
+            return
+        self._located_at = now
+
+        async def locate() -> None:
+            try:
+                await self.keyframes.locate(live_layout.room_id(self.conference_id), publishers)
+            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
+                log.debug("cannot locate publishers' handles: %s", exc)
+
+        self._locating = asyncio.create_task(locate())
 
     async def _set_allowed(self, tokens: set[str]) -> None:
         """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
@@ -500,7 +625,8 @@ class LiveRuntime:
                 slot.source = None
 
     def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
-        targets = [("127.0.0.1", *n.port(slot_name)) for n in self.nodes if n.up]
+        targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
+        targets += self.extra_targets.get(slot_name, [])
         if slot_name == "main" and self.hls is not None:
             targets.append(("127.0.0.1", *self.root.port("hls")))
         if slot_name == "main" and self.record:
@@ -546,6 +672,11 @@ class LiveRuntime:
                     slot.source = None  # try again at the next look
                     return True
                 slot.forwarders += [(pub_id, int(f["stream_id"])) for f in made]
+            if slot.forwarders:
+                # Kiosks decode the new forward from its next keyframe: ask for one now (a switch,
+                # or an edge re-pointed), instead of waiting for the room's fir_freq.
+                with contextlib.suppress(JanusUnreachable, TimeoutError, OSError):
+                    await self.keyframes.ask(room, pub_id)
         if slot_name == "main" and self.hls is not None and slot.source != want:
             # A new source is a new RTP stream (SSRC, sequence, timestamps): the packager starts
             # again and continues the playlist after a discontinuity (see HlsPackager.new_source).

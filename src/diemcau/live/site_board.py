@@ -75,7 +75,9 @@ def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
         "alarms": [{"kind": a.kind, "label": str(LiveAlarm.Kind(a.kind).label),
                     "where": a.point.name if a.point else (a.node.name if a.node else ""),
                     "since": a.raised_at.isoformat()} for a in alarms],
-        "nodes": [{"name": n.name, "role": n.role, "state": n.state,
+        "nodes": [{"name": n.name, "role": n.role, "state": n.state, "region": n.region,
+                   "points": sum(1 for p in points_out if p["node"] == n.name), "capacity": n.capacity,
+                   "sessions": n.load if n.agent else None,
                    "since": n.state_since.isoformat() if n.state_since else None} for n in nodes],
         "at": now.isoformat(),
     }

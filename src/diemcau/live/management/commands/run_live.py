@@ -3,6 +3,11 @@
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
                        [--no-synthetic] [--hls] [--record]
 
+One runtime per conference is active at a time: it holds the conference's lease (live/lease.py, a
+PostgreSQL advisory lock); another one started on a second host waits as a standby and takes over
+when the active one dies.
+Media hosts' agents (manage.py media_node) register their edges; the runtime adopts them.
+
 Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
 Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 """
@@ -10,6 +15,7 @@ Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 import asyncio
 import logging
 import signal
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +26,7 @@ from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
+from diemcau.live.lease import LEASE_KEY, RuntimeLease
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
 
@@ -49,6 +56,15 @@ class Command(BaseCommand):
             conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
         if conference is None:
             raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
+        # One active runtime per conference (a runtime still serves one conference).
+        lease, stop = RuntimeLease(key=LEASE_KEY * 1_000_000 + conference.pk), threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        if not lease.try_acquire():
+            self.stdout.write("live: another runtime holds the lease; waiting as a standby")
+            if not lease.wait(stop):
+                return
+        self.stdout.write("live: this runtime holds the lease")
         programme.programme(conference)
         specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
         rows = list(BridgePoint.objects.filter(conference=conference))
@@ -70,6 +86,19 @@ class Command(BaseCommand):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, runtime.stop)
-            await runtime.run()
+
+            async def keep_lease():  # lost (database restarted, connection cut): stop, restart as standby
+                while True:
+                    await asyncio.sleep(2.0)
+                    if not await asyncio.to_thread(lease.held):
+                        self.stderr.write("live: the lease is lost; stopping")
+                        runtime.stop()
+                        return
+            watcher = asyncio.create_task(keep_lease())
+            try:
+                await runtime.run()
+            finally:
+                watcher.cancel()
+                lease.release()
 
         asyncio.run(main())

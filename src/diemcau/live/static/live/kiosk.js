@@ -152,6 +152,13 @@
       showFloor(msg.floor);
     } else if (msg.type === "programme") {
       showProgramme(msg.programme);
+    } else if (msg.type === "move") {
+      // The edge this kiosk watched died: watch the node diemcau names now, with the token it sent.
+      Object.assign(cfg, msg.config);
+      watcher.server = cfg.watch_url; watcher.setToken(cfg.token); watcher.attempt = 0;
+      if (state.pubJanus) state.pubJanus.setToken(cfg.token);
+      socket.path = cfg.ws + "?token=" + encodeURIComponent(cfg.token);
+      watcher.restart("moved to " + cfg.watch_node);
     } else if (msg.type === "mute") {
       state.muted = msg.muted; showFloor(state.floor);
     } else if (msg.type === "error" && msg.code !== "too_frequent") {
