@@ -1,4 +1,4 @@
-"""The lean write path: one check-in, or a batch, is two statements (read the context, write)."""
+"""The lean write path: one check-in, or a batch, is two statements on PostgreSQL (read the context, write)."""
 
 import uuid
 
@@ -11,6 +11,8 @@ from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Person, Role, RoleAssignment
 
 pytestmark = pytest.mark.smoke
+# PostgreSQL writes rows and counts in one statement; SQLite, without a writing CTE, in three.
+STATEMENTS = 2 if connection.vendor == "postgresql" else 4
 
 
 def statements(ctx) -> list[str]:
@@ -35,7 +37,7 @@ def test_a_kiosk_check_in_is_two_statements_and_a_retry_one(world, kiosk):
     first = item(world, world["people"]["a_t1"])
     with CaptureQueriesContext(connection) as ctx:
         result = checkin.check_in_one(kiosk, first)
-    assert result.created and len(statements(ctx)) == 2, statements(ctx)
+    assert result.created and len(statements(ctx)) == STATEMENTS, statements(ctx)
     with CaptureQueriesContext(connection) as ctx:
         again = checkin.check_in_one(kiosk, first)
     assert not again.created and again.checkin.pk == result.checkin.pk and len(statements(ctx)) == 1
@@ -47,5 +49,5 @@ def test_a_batch_of_fifty_is_two_statements(world, kiosk):
                                                 category=Person.Category.TEACHER) for n in range(50)])
     with CaptureQueriesContext(connection) as ctx:
         results = checkin.check_in_batch(kiosk, [item(world, p) for p in people])
-    assert all(r.created for r in results) and len(statements(ctx)) == 2, statements(ctx)
+    assert all(r.created for r in results) and len(statements(ctx)) == STATEMENTS, statements(ctx)
     assert CheckIn.objects.filter(person__in=people).count() == 50

@@ -11,6 +11,7 @@ completed from the table as it is once the locks are held, and the running count
 writing CTE, runs the same in three statements (writers are serialised there anyway).
 """
 
+import datetime
 import uuid
 from dataclasses import dataclass
 
@@ -109,9 +110,11 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
 
 
 def _dt(value):
-    """A datetime as the backend returns it, made aware (SQLite returns text)."""
+    """A datetime as the backend returns it, made aware (SQLite gives text or a naive UTC datetime)."""
     if isinstance(value, str):
-        return CheckIn._meta.get_field("scanned_at").to_python(value)
+        value = CheckIn._meta.get_field("scanned_at").to_python(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
     return value
 
 
