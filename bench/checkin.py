@@ -39,8 +39,9 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    Derived: ``ceiling_ratio`` = single check-ins/s ÷ the bare endpoint's req/s, ``db_ratio`` =
    single check-ins/s ÷ ``db_limit_per_s``, ``nation_cores`` = ⌈peak × (server CPU + database CPU
    per check-in) ÷ 1000⌉ for the national peak of the arrival curve (1,440/s at full scale).
-   ``queries_per_checkin`` counts a check-in through the API (session and user included),
-   ``queries_per_checkin_service`` the check-in service alone.
+   ``queries_per_checkin`` counts a check-in through the API (session and user included, and the
+   transaction's BEGIN and COMMIT; ``…_statements`` without those two), ``queries_per_checkin_service``
+   the check-in service alone.
 
 The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
 PostgreSQL is not run) and SQLite's nested under ``sqlite``.
@@ -333,7 +334,9 @@ def run_one(args) -> dict:
         "database": database, "scale": args.scale, "seed": args.seed,
         "people": world["people"], "institutions": world["institutions"], "points": world["points"],
         "operators": world["points"], "setup_s": round(setup_s, 1), "reused_database": reused,
-        "queries_per_checkin": queries["http"], "queries_per_checkin_service": queries["service"], **figures,
+        "queries_per_checkin": queries["http"], "queries_per_checkin_statements": queries["http_statements"],
+        "queries_per_checkin_service": queries["service"],
+        "queries_per_checkin_service_statements": queries["service_statements"], **figures,
     }
 
 
@@ -572,7 +575,11 @@ def count_queries(world: dict) -> dict:
     from diemcau.orgs.scoping import acting_as
 
     people = arrivals(world, 40, seed=world["seed"] + 1)
-    counts = {"http": [], "service": []}
+    counts = {"http": [], "http_statements": [], "service": [], "service_statements": []}
+
+    def statements(ctx) -> int:  # without the transaction's BEGIN and COMMIT
+        return sum(1 for q in ctx.captured_queries if q["sql"] not in ("BEGIN", "COMMIT"))
+
     clients = {}
     for n, (person_id, point_id) in enumerate(people):
         body = {"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
@@ -583,6 +590,7 @@ def count_queries(world: dict) -> dict:
                 r = client.post("/api/attendance/checkins/", body, content_type="application/json")
             assert r.status_code == 200, r.content
             counts["http"].append(len(ctx.captured_queries))
+            counts["http_statements"].append(statements(ctx))
             continue
         operator = next(o for o in world["operators"] if o["point_id"] == point_id)
         user = get_user_model().objects.get(pk=operator["user_id"])
@@ -591,6 +599,7 @@ def count_queries(world: dict) -> dict:
         with acting_as(user), CaptureQueriesContext(connection) as ctx:
             checkin.check_in_one(user, item)
         counts["service"].append(len(ctx.captured_queries))
+        counts["service_statements"].append(statements(ctx))
     return {k: statistics.median(v) for k, v in counts.items()}
 
 
@@ -823,7 +832,8 @@ def db_limit(world: dict, people: list[tuple[int, int]], connections: int, secon
     for t in threads:
         t.join()
     window = [t for t in done if started + warmup <= t <= stop_at]
-    return {"per_s": round(len(window) / max(1e-9, seconds - warmup), 1), "written": len(done),
+    end = min(stop_at, max(done, default=stop_at))  # a small world may run out of people before the end
+    return {"per_s": round(len(window) / max(1e-9, end - started - warmup), 1), "written": len(done),
             "ran_dry": len(done) == len(rows)}
 
 
