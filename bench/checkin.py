@@ -74,6 +74,7 @@ from diemcau.core.acting import system_scope
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_TITLE = "Hội nghị toàn quốc (benchmark check-in)"
 POINTS_NATIONAL = 10_000
+NATION_PEOPLE = 1_593_305  # the national world of seed 2023: its arrival curve peaks at 1,440/s
 POLL_EVERY = 0.5
 ARRIVAL_WINDOW_S = 30 * 60
 DEFAULT_PG = "postgres://diemcau:diemcau@127.0.0.1:5432/diemcau"
@@ -990,7 +991,7 @@ def drive(args, world: dict, workers: list) -> dict:
     figures["ceiling_ratio"] = round(single["per_s"] / max(1e-9, figures["ceiling_per_s"]), 3)
     if figures.get("db_limit_per_s"):
         figures["db_ratio"] = round(single["per_s"] / figures["db_limit_per_s"], 3)
-    figures.update(nation_cores(curve_peak_per_s(world["people"] / max(args.scale, 1e-9)),
+    figures.update(nation_cores(curve_peak_per_s(NATION_PEOPLE),
                                 figures["server_cpu_ms_per_checkin"], figures["db_cpu_ms_per_checkin"]))
     log(f"  ceiling_ratio {figures['ceiling_ratio']}, db_ratio {figures.get('db_ratio')}, database CPU "
         f"{figures['db_cpu_ms_per_checkin']} ms each; nation_cores {figures['nation_cores']} "
