@@ -32,7 +32,16 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    (a poll begun after the ack surely sees the committed row). The websocket board is not in
    this branch; this is the query it would run, on the same machine, so it gets its own phase
    rather than sharing the cores with the throughput phases;
-7. samples the resident memory of the server workers (sum, max over the run) and their CPU.
+7. samples the resident memory of the server workers (sum, max over the run) and their CPU;
+8. on PostgreSQL, the **database limit** (``db_limit_per_s``): the check-in's own write statement
+   straight through psycopg, one transaction each, over as many connections as the single phase,
+   and the CPU of the database backends during the single check-ins (``db_cpu_ms_per_checkin``).
+   Derived: ``ceiling_ratio`` = single check-ins/s ÷ the bare endpoint's req/s, ``db_ratio`` =
+   single check-ins/s ÷ ``db_limit_per_s``, ``nation_cores`` = ⌈peak × (server CPU + database CPU
+   per check-in) ÷ 1000⌉ for the national peak of the arrival curve (1,440/s at full scale).
+   ``queries_per_checkin`` counts a check-in through the API (session and user included, and the
+   transaction's BEGIN and COMMIT; ``…_statements`` without those two), ``queries_per_checkin_service``
+   the check-in service alone.
 
 The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
 PostgreSQL is not run) and SQLite's nested under ``sqlite``.
@@ -65,6 +74,7 @@ from diemcau.core.acting import system_scope
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_TITLE = "Hội nghị toàn quốc (benchmark check-in)"
 POINTS_NATIONAL = 10_000
+NATION_PEOPLE = 1_593_305  # the national world of seed 2023: its arrival curve peaks at 1,440/s
 POLL_EVERY = 0.5
 ARRIVAL_WINDOW_S = 30 * 60
 DEFAULT_PG = "postgres://diemcau:diemcau@127.0.0.1:5432/diemcau"
@@ -325,7 +335,9 @@ def run_one(args) -> dict:
         "database": database, "scale": args.scale, "seed": args.seed,
         "people": world["people"], "institutions": world["institutions"], "points": world["points"],
         "operators": world["points"], "setup_s": round(setup_s, 1), "reused_database": reused,
-        "queries_per_checkin": queries, **figures,
+        "queries_per_checkin": queries["http"], "queries_per_checkin_statements": queries["http_statements"],
+        "queries_per_checkin_service": queries["service"],
+        "queries_per_checkin_service_statements": queries["service_statements"], **figures,
     }
 
 
@@ -364,7 +376,7 @@ def drop_points():
     from django.contrib.sessions.models import Session as DbSession
     from django.db import connection, transaction
 
-    from diemcau.attendance.models import CheckIn
+    from diemcau.attendance.models import AttendanceCount, CheckIn
     from diemcau.core.models import AuditEntry
     from diemcau.events.models import Conference, Session
     from diemcau.orgs.models import RoleAssignment
@@ -380,6 +392,7 @@ def drop_points():
     with transaction.atomic(), connection.cursor() as cursor:
         for sql in (
             f"DELETE FROM {q(CheckIn._meta.db_table)}",
+            f"DELETE FROM {q(AttendanceCount._meta.db_table)}",
             f"DELETE FROM {q(DbSession._meta.db_table)}",
             f"DELETE FROM {q(Assignment._meta.db_table)} WHERE point_id IN ({points})",
             f"DELETE FROM {q(BridgePoint.sessions.through._meta.db_table)} WHERE bridgepoint_id IN ({points})",
@@ -550,25 +563,45 @@ def _client_for(world: dict, point_id: int):
     return client
 
 
-def count_queries(world: dict) -> float:
-    """Queries per single check-in through the API (session and user lookups included)."""
+def count_queries(world: dict) -> dict:
+    """Queries per single check-in: through the API (the session and user lookups included), and of
+    the service alone (what the check-in itself costs); medians over 20 people of each."""
     import uuid
 
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    people = arrivals(world, 20, seed=world["seed"] + 1)
-    counts = []
+    from diemcau.attendance import checkin
+    from diemcau.orgs.scoping import acting_as
+
+    people = arrivals(world, 40, seed=world["seed"] + 1)
+    counts = {"http": [], "http_statements": [], "service": [], "service_statements": []}
+
+    def statements(ctx) -> int:  # without the transaction's BEGIN and COMMIT
+        return sum(1 for q in ctx.captured_queries if q["sql"] not in ("BEGIN", "COMMIT"))
+
     clients = {}
-    for person_id, point_id in people:
-        client = clients.get(point_id) or clients.setdefault(point_id, _client_for(world, point_id))
+    for n, (person_id, point_id) in enumerate(people):
         body = {"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
                 "person_id": person_id, "method": "roll_call"}
-        with CaptureQueriesContext(connection) as ctx:
-            r = client.post("/api/attendance/checkins/", body, content_type="application/json")
-        assert r.status_code == 200, r.content
-        counts.append(len(ctx.captured_queries))
-    return statistics.median(counts)
+        if n % 2 == 0:
+            client = clients.get(point_id) or clients.setdefault(point_id, _client_for(world, point_id))
+            with CaptureQueriesContext(connection) as ctx:
+                r = client.post("/api/attendance/checkins/", body, content_type="application/json")
+            assert r.status_code == 200, r.content
+            counts["http"].append(len(ctx.captured_queries))
+            counts["http_statements"].append(statements(ctx))
+            continue
+        operator = next(o for o in world["operators"] if o["point_id"] == point_id)
+        user = get_user_model().objects.get(pk=operator["user_id"])
+        item = checkin.CheckInItem(client_id=body["client_id"], session_id=body["session_id"], point_id=point_id,
+                                   person_id=person_id)
+        with acting_as(user), CaptureQueriesContext(connection) as ctx:
+            checkin.check_in_one(user, item)
+        counts["service"].append(len(ctx.captured_queries))
+        counts["service_statements"].append(statements(ctx))
+    return {k: statistics.median(v) for k, v in counts.items()}
 
 
 def profile_checkins(world: dict, n: int):
@@ -704,13 +737,21 @@ def compare_servers(args, plan: dict, singles, cap: int) -> dict:
                 result, _ = run_load({**plan, "ports": ports, "connections": args.connections, "kind": "single",
                                       "requests": singles(cap), "seconds": args.compare_seconds})
                 cpu1 = sum(_cpu_s(p) for pid in pids for p in _tree(pid))
+                bare, _ = run_load({**plan, "ports": ports, "connections": args.connections, "kind": "ceiling",
+                                    "path": "/healthz", "count": int(args.compare_seconds * 20000),
+                                    "seconds": args.compare_seconds})
+                cpu2 = sum(_cpu_s(p) for pid in pids for p in _tree(pid))
             finally:
                 stop_workers(workers)
             single = summarise(result, args.compare_seconds, args.warmup)
             single["cpu_ms"] = 1000 * (cpu1 - cpu0) / max(1, single["acked"])
+            ceiling = summarise(bare, args.compare_seconds, args.warmup)
+            single["ceiling_per_s"] = ceiling["per_s"]
+            single["ceiling_cpu_ms"] = 1000 * (cpu2 - cpu1) / max(1, ceiling["requests"])
             runs[name].append(single)
             log(f"  {name} (turn {turn + 1}): {single['per_s']:,.0f} check-ins/s, p50 {single['p50_ms']} ms, "
-                f"p99 {single['p99_ms']} ms, server CPU {single['cpu_ms']:.1f} ms each, errors {single['errors']}")
+                f"p99 {single['p99_ms']} ms, server CPU {single['cpu_ms']:.1f} ms each, errors {single['errors']}; "
+                f"bare endpoint {ceiling['per_s']:,.0f} req/s ({single['ceiling_cpu_ms']:.1f} ms CPU each)")
     figures = {"compared_servers": args.compare, "compare_rounds": args.rounds,
                "compare_seconds": args.compare_seconds}
     for name, turns in runs.items():
@@ -719,9 +760,120 @@ def compare_servers(args, plan: dict, singles, cap: int) -> dict:
             f"p50_ms_{name}": round(statistics.mean(t["p50_ms"] for t in turns), 1),
             f"p99_ms_{name}": round(statistics.mean(t["p99_ms"] for t in turns), 1),
             f"server_cpu_ms_per_checkin_{name}": round(statistics.mean(t["cpu_ms"] for t in turns), 2),
+            f"ceiling_per_s_{name}": round(statistics.mean(t["ceiling_per_s"] for t in turns), 1),
+            f"ceiling_cpu_ms_{name}": round(statistics.mean(t["ceiling_cpu_ms"] for t in turns), 2),
+            f"ceiling_ratio_{name}": round(statistics.mean(t["per_s"] for t in turns)
+                                           / max(1e-9, statistics.mean(t["ceiling_per_s"] for t in turns)), 3),
             f"errors_{name}": {k: sum(t["errors"].get(k, 0) for t in turns) for t in turns for k in t["errors"]},
         })
     return figures
+
+
+# --- the database's own limit, and its CPU per check-in ---------------------------------------
+# The check-in's write statement as the product runs it on PostgreSQL (attendance/checkin_sql.py): one
+# row with its flags completed from the table, ON CONFLICT DO NOTHING RETURNING, the running count raised.
+DB_LIMIT_SQL = """
+WITH v (session_id, point_id, person_id, institution_id, category, client_id) AS (
+    VALUES (%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::varchar, %s::uuid)),
+f AS (SELECT v.*,
+        NOT EXISTS (SELECT 1 FROM attendance_checkin e WHERE e.session_id = v.session_id
+                    AND e.person_id = v.person_id) AS counted,
+        EXISTS (SELECT 1 FROM attendance_checkin e WHERE e.session_id = v.session_id
+                AND e.person_id = v.person_id AND e.point_id = v.point_id) AS dup,
+        EXISTS (SELECT 1 FROM attendance_checkin e WHERE e.session_id = v.session_id
+                AND e.person_id = v.person_id AND e.point_id <> v.point_id) AS other
+      FROM v),
+ins AS (INSERT INTO attendance_checkin (session_id, point_id, person_id, institution_id, method, category, count,
+            device, scanned_at, received_at, client_id, duplicate_person, other_point, scan_time_clamped)
+        SELECT session_id, point_id, person_id, institution_id, 'roll_call', category, 1, 'db-limit', now(), now(),
+               client_id, dup, other, false FROM f
+        ON CONFLICT (session_id, client_id) DO NOTHING RETURNING session_id, client_id),
+c AS (INSERT INTO attendance_attendancecount (session_id, unit_id, category, people, heads)
+      SELECT f.session_id, f.institution_id, f.category, 1, 0 FROM f JOIN ins USING (session_id, client_id)
+      WHERE f.counted
+      ON CONFLICT (session_id, unit_id, category) DO UPDATE SET people = attendance_attendancecount.people + 1)
+SELECT 1 FROM ins"""
+
+
+def db_limit(world: dict, people: list[tuple[int, int]], connections: int, seconds: float, warmup: float) -> dict:
+    """The check-in's write statement straight through psycopg, ``connections`` threads, one transaction each.
+
+    What the database itself sustains on this machine (same tables, indexes and server): the ceiling
+    the HTTP path is measured against (``db_ratio``). PostgreSQL only.
+    """
+    import uuid
+
+    import psycopg
+
+    from diemcau.orgs.models import Person
+
+    meta = {}
+    for i in range(0, len(people), 5000):
+        meta.update({pk: (unit, cat) for pk, unit, cat in Person.objects.filter(
+            pk__in=[p for p, _ in people[i:i + 5000]]).values_list("pk", "unit_id", "category")})
+    rows = [(world["session_id"], pt, pk, *meta[pk], uuid.uuid4()) for pk, pt in people if pk in meta]
+    url = os.environ["DATABASE_URL"]
+    done: list[float] = []
+    lock = threading.Lock()
+    started = time.monotonic()
+    stop_at = started + seconds
+
+    def work(share):
+        with psycopg.connect(url, autocommit=True) as conn:
+            for row in share:
+                if time.monotonic() > stop_at:
+                    return
+                conn.execute(DB_LIMIT_SQL, row)
+                with lock:
+                    done.append(time.monotonic())
+
+    threads = [threading.Thread(target=work, args=(rows[k::connections],)) for k in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    window = [t for t in done if started + warmup <= t <= stop_at]
+    end = min(stop_at, max(done, default=stop_at))  # a small world may run out of people before the end
+    return {"per_s": round(len(window) / max(1e-9, end - started - warmup), 1), "written": len(done),
+            "ran_dry": len(done) == len(rows)}
+
+
+def db_backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to this database (the workers' pooled connections)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return {pid: _cpu_s(pid) for (pid,) in cursor.fetchall()}
+
+
+def db_cpu_since(before: dict[int, float]) -> float:
+    after = db_backend_cpu()
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def nation_cores(peak_per_s: float, server_cpu_ms: float, db_cpu_ms: float | None) -> dict:
+    """Cores for the national peak from the CPU measured per check-in.
+
+    app = peak × server CPU per check-in; database = peak × database CPU per check-in (its backends'
+    CPU during the single check-ins ÷ check-ins); ``nation_cores`` = ⌈app + database⌉, at 100 % use.
+    """
+    import math
+
+    app = peak_per_s * server_cpu_ms / 1000
+    db = peak_per_s * (db_cpu_ms or 0) / 1000
+    return {"nation_app_cores": round(app, 1), "nation_db_cores": round(db, 1) if db_cpu_ms is not None else None,
+            "nation_cores": math.ceil(app + db),
+            "nation_cores_formula": "ceil(peak × (server_cpu_ms_per_checkin + db_cpu_ms_per_checkin) / 1000)"}
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
 
 
 def drive(args, world: dict, workers: list) -> dict:
@@ -738,14 +890,17 @@ def drive(args, world: dict, workers: list) -> dict:
     board_cap = int(args.board_seconds * 3000)
     compare_cap = int(args.compare_seconds * 3000) if args.compare else 0
     turns = len(args.compare) * args.rounds
-    people_needed = single_cap + batch_cap + board_cap + turns * compare_cap + 200 * args.workers * (1 + turns)
+    limit_cap = int(args.ceiling_seconds * 8000)
+    people_needed = (single_cap + batch_cap + board_cap + limit_cap + turns * compare_cap
+                     + 200 * args.workers * (1 + turns))
     queue = arrivals(world, min(world["people"], people_needed), args.seed)
     log(f"{len(queue):,} arrivals drawn from the 30-minute curve")
     if len(queue) < people_needed:  # a small world: share its people between the phases
         warm = 200 * args.workers * (1 + turns)
         spare = len(queue) - warm
-        single_cap, batch_cap, board_cap, compare_cap = (
-            int(spare * c / (people_needed - warm)) for c in (single_cap, batch_cap, board_cap, turns * compare_cap))
+        single_cap, batch_cap, board_cap, limit_cap, compare_cap = (
+            int(spare * c / (people_needed - warm))
+            for c in (single_cap, batch_cap, board_cap, limit_cap, turns * compare_cap))
         compare_cap //= max(1, turns)
     cursor = 0
     cookie_index = {o["point_id"]: i for i, o in enumerate(world["operators"])}
@@ -806,12 +961,21 @@ def drive(args, world: dict, workers: list) -> dict:
                     "ceiling_server_cpu_ms": round(1000 * (cpu1[0] - cpu0[0]) / max(1, ceiling["requests"]), 2)})
     log(f"  {ceiling['per_s']:,.0f} req/s, p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms")
 
+    if connection_vendor() == "postgresql":
+        log(f"database limit: the write statement through psycopg, {args.connections} connections, "
+            f"{args.ceiling_seconds:.0f} s")
+        limit = db_limit(world, take(limit_cap), args.connections, args.ceiling_seconds,
+                         args.warmup)
+        figures.update({"db_limit_per_s": limit["per_s"], "db_limit_ran_dry": limit["ran_dry"]})
+        log(f"  {limit['per_s']:,.0f} check-ins/s ({limit['written']:,} written)")
+
     log(f"single check-ins for {args.seconds:.0f} s")
-    cpu0 = cpu_now()
+    cpu0, db0 = cpu_now(), db_backend_cpu()
     result, _ = run_load({**base, "kind": "single", "requests": singles(single_cap), "seconds": args.seconds})
-    cpu1 = cpu_now()
+    cpu1, db_cpu = cpu_now(), db_cpu_since(db0)
     single = summarise(result, args.seconds, args.warmup)
     n_done = max(1, single["acked"])
+    figures["db_cpu_ms_per_checkin"] = round(1000 * db_cpu / n_done, 2) if db0 else None
     figures.update({
         "checkins_per_s": single["per_s"], "p50_ms": single["p50_ms"], "p99_ms": single["p99_ms"],
         "checkins_acked": single["acked"], "checkin_errors": single["errors"],
@@ -824,6 +988,14 @@ def drive(args, world: dict, workers: list) -> dict:
     log(f"  {single['per_s']:,.0f} check-ins/s, p50 {single['p50_ms']} ms, p99 {single['p99_ms']} ms, "
         f"server CPU {figures['server_cpu_ms_per_checkin']} ms each, errors {single['errors']} "
         f"{single['error_samples'][:1]}")
+    figures["ceiling_ratio"] = round(single["per_s"] / max(1e-9, figures["ceiling_per_s"]), 3)
+    if figures.get("db_limit_per_s"):
+        figures["db_ratio"] = round(single["per_s"] / figures["db_limit_per_s"], 3)
+    figures.update(nation_cores(curve_peak_per_s(NATION_PEOPLE),
+                                figures["server_cpu_ms_per_checkin"], figures["db_cpu_ms_per_checkin"]))
+    log(f"  ceiling_ratio {figures['ceiling_ratio']}, db_ratio {figures.get('db_ratio')}, database CPU "
+        f"{figures['db_cpu_ms_per_checkin']} ms each; nation_cores {figures['nation_cores']} "
+        f"(app {figures['nation_app_cores']}, database {figures['nation_db_cores']})")
 
     if args.batch:
         log(f"batches of {args.batch} for {args.seconds:.0f} s")

@@ -24,6 +24,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The ASGI server the product runs (``make demo``, systemd, the cluster; chosen in docs/BENCHMARKS.md,
+# "ASGI server"): tests that start the real stack start this one.
+ASGI_SERVER = "uvicorn"
+
+
+def asgi_command(port: int) -> list[str]:
+    """The command that serves diemcau.asgi on loopback ``port`` with the product's ASGI server."""
+    return [sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--lifespan", "off",
+            "--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+
+
+def start_asgi(env: dict, port: int, log, ready_path: str = "/healthz", timeout: float = 60) -> subprocess.Popen:
+    """Start :func:`asgi_command` with ``env``, output to ``log``; return once ``ready_path`` answers."""
+    import urllib.request
+
+    proc = subprocess.Popen(asgi_command(port), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready_path}", timeout=5).read()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{ASGI_SERVER} did not start on port {port}; see its log") from None
+            time.sleep(0.2)
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child process (server, worker) that uses this test run's database.
 

@@ -1,10 +1,11 @@
 """Nothing acknowledged is lost: SIGKILL the server in the middle of a burst of check-ins.
 
-The real stack (Daphne, ASGI) runs in a child process on the test database. Several threads send
-check-ins over HTTP as a signed-in operator (session cookie and CSRF header, as the roll-call
-screen does), one at a time and in batches, and record every client id that got a 2xx reply.
-The server is killed with SIGKILL mid-burst and started again: every acknowledged check-in is
-there exactly once. Then everything ever sent is sent again: all accepted, nothing duplicated.
+The real stack (the product's ASGI server, ``tests.servers.asgi_command``) runs in a child process
+on the test database. Several threads send check-ins over HTTP as a signed-in operator (session
+cookie and CSRF header, as the roll-call screen does), one at a time and in batches, and record
+every client id that got a 2xx reply. The server is killed with SIGKILL mid-burst and started
+again: every acknowledged check-in is there exactly once. Then everything ever sent is sent
+again: all accepted, nothing duplicated.
 Runs on PostgreSQL and on a file SQLite database (``DIEMCAU_SQLITE_TEST=/tmp/x.sqlite3``).
 """
 
@@ -12,10 +13,8 @@ import collections
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from django.test import Client
 
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Person
-from tests.servers import child_env, free_port
+from tests.servers import child_env, free_port, start_asgi
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE, THREADS, KILL_AFTER_ACKS = 400, 4, 120
@@ -36,18 +35,7 @@ CSRF = "k" * 32  # a CSRF secret of our own, sent as cookie and header (what a b
 
 
 def _start(env, port, log):
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "diemcau.asgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
-            return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("daphne did not start; see var/sigkill-*.log") from None
-            time.sleep(0.2)
+    return start_asgi(env, port, log, timeout=30)
 
 
 def _item(world, person):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.environment import missing
-from tests.servers import child_env, free_port
+from tests.servers import child_env, free_port, start_asgi
 
 CHROMIUM = os.environ.get("DIEMCAU_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,36 +83,21 @@ def login(page, username, password="Mat-khau-2023"):
 
 @pytest.fixture
 def asgi_server(transactional_db, settings):
-    """The real server stack (Daphne, ASGI: HTTP and websockets) in a child process on loopback.
+    """The real server stack (uvicorn, the product's ASGI server: HTTP and websockets) in a child process.
 
     pytest-django's ``live_server`` is WSGI only; websocket pages need this. The child reads the
     test database, so the test's committed rows are what it serves. Yields an object with ``url``
     and ``proc``; the child is stopped afterwards. Needs PostgreSQL or a file SQLite test database.
     """
     import subprocess
-    import sys
-    import time
-    import urllib.request
     from types import SimpleNamespace
-
 
     env = child_env()
     port = free_port()
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"asgi-{port}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "diemcau.asgi:application"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = start_asgi(env, port, log, ready_path="/accounts/login/", timeout=120)  # a shared machine can be slow
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # a machine shared by many test runs can be slow
-    while True:
-        try:
-            urllib.request.urlopen(url + "/accounts/login/", timeout=5).read()  # noqa: S310
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"daphne did not start; see var/asgi-{port}.log") from None
-            time.sleep(0.5)
     yield SimpleNamespace(url=url, proc=proc, port=port, env=env)
     proc.terminate()
     try:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,9 +34,9 @@ from diemcau.events.models import Session
 from diemcau.orgs.models import Person, Unit
 from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.access import operated_points, operates_point
-from diemcau.points.models import Assignment, BridgePoint
+from diemcau.points.models import BridgePoint, Hall
 
-from . import board_notices
+from . import board_notices, checkin_sql, counts
 from .badges import read_badge_token
 from .delegations import delegation_people
 from .models import CheckIn, Delegation
@@ -168,6 +167,12 @@ def check_point(session: Session, point: BridgePoint):
     """Refuse a point of another conference, or one that does not serve ``session``."""
     if point.conference_id != session.conference_id:
         raise DomainError(_("This bridge point belongs to another conference."), "point_not_in_session")
+    # Whether the point serves the session, when the check-in's context statement read it already.
+    known = point.__dict__.get("_diemcau_serves", {}).get(session.pk)
+    if known is not None:
+        if not known:
+            raise DomainError(_("This bridge point does not serve this session."), "point_not_in_session")
+        return
     # The sessions a point serves, read once per point object (a list reuses its points).
     served = point.__dict__.get("_diemcau_served")
     if served is None:
@@ -177,29 +182,11 @@ def check_point(session: Session, point: BridgePoint):
 
 
 # --- who may be checked in where ----------------------------------------------------------------
-def people_for_check_in(actor, items: Sequence[CheckInItem]) -> dict[int, Person]:
-    """The people a list of items names, by id, loading only those the actor may learn of.
-
-    A person outside the actor's reach is left out, so they look exactly like an id that does not
-    exist ("not found"); planning checks the reach again per item, for its own point.
-    """
-    ids = {i.person_id for i in items if i.person_id}
-    qs = Person.objects.select_related("unit").filter(pk__in=ids)
-    if actor is SYSTEM:
-        return qs.in_bulk()
-    if not getattr(actor, "is_authenticated", False):
-        return {}
-    pairs = Assignment.objects.filter(session_id__in={i.session_id for i in items},
-                                      point_id__in={i.point_id for i in items})
-    return qs.filter(scope_for(actor).q("unit__path") | Q(unit_id__in=pairs.values("institution_id"))
-                     | Q(user_id=actor.pk)).in_bulk()
-
-
 def look_up(actor, items: Sequence[CheckInItem]) -> Known:
-    """The sessions, points and (reachable) people of a list of items, in three queries."""
+    """The sessions and points of a list of items, in two queries (the people come with the context)."""
     sessions = Session.objects.in_bulk({i.session_id for i in items if i.session_id})
     points = BridgePoint.objects.select_related("hall__unit").in_bulk({i.point_id for i in items if i.point_id})
-    return Known(sessions, points, people_for_check_in(actor, items))
+    return Known(sessions, points, {})
 
 
 def people_at_point(session: Session, point: BridgePoint):
@@ -224,59 +211,105 @@ class _Subject:
     method: str
 
 
-def _subject(actor, item: CheckInItem, known: Known) -> _Subject:
+def _named(actor, item: CheckInItem, known: Known) -> tuple[int, str]:
+    """Whom an item names, and how: (person id, method); a badge is read against its session and point."""
+    if not item.badge and item.person_id:
+        return item.person_id, item.method or M.ROLL_CALL
     session, point = known.sessions.get(item.session_id), known.points.get(item.point_id)
     if session is None or point is None:
         raise ScopeError()
-    if item.badge:
-        badge = read_badge_token(item.badge, session=session, point=point)
-        if badge.person is not None:  # a personal badge, scanned by the operator
-            return _Subject(session, point, badge.person, M.QR_SCAN)
-        # The point's badge, scanned by a participant with their own phone.
-        person = Person.objects.filter(user_id=getattr(actor, "pk", None)).first() if actor is not SYSTEM else None
-        if person is None:
-            raise DomainError(_("Sign in with your own account to check yourself in."), "person_required")
-        return _Subject(session, point, person, M.QR_SELF)
-    if not item.person_id:
+    if not item.badge:
         raise DomainError(_("Say who is checking in."), "person_required")
-    person = known.people.get(item.person_id)
+    badge = read_badge_token(item.badge, session=session, point=point)
+    if badge.person is not None:  # a personal badge, scanned by the operator
+        return badge.person.pk, M.QR_SCAN
+    # The point's badge, scanned by a participant with their own phone.
+    person = Person.objects.filter(user_id=getattr(actor, "pk", None)).first() if actor is not SYSTEM else None
     if person is None:
-        raise ScopeError()
-    return _Subject(session, point, person, item.method or M.ROLL_CALL)
+        raise DomainError(_("Sign in with your own account to check yourself in."), "person_required")
+    return person.pk, M.QR_SELF
+
+
+class _Objects:
+    """Model instances made from the context statement's columns, one per id (a list reuses them)."""
+
+    def __init__(self, known: Known):
+        self.sessions, self.points = dict(known.sessions), dict(known.points)
+
+    def session(self, c: checkin_sql.Context) -> Session:
+        sid = c.session[0]
+        if sid not in self.sessions:
+            self.sessions[sid] = Session.from_db("default", ["id", "conference_id", "starts_at", "ends_at"],
+                                                 list(c.session))
+        return self.sessions[sid]
+
+    def point(self, c: checkin_sql.Context) -> BridgePoint:
+        pid, conference_id, hall_id, unit_id, path = c.point
+        if pid not in self.points:
+            point = BridgePoint.from_db("default", ["id", "conference_id", "hall_id"], [pid, conference_id, hall_id])
+            point.hall = Hall.from_db("default", ["id", "unit_id"], [hall_id, unit_id])
+            point.hall.unit = Unit.from_db("default", ["id", "path"], [unit_id, path])
+            self.points[pid] = point
+        point = self.points[pid]
+        point.__dict__.setdefault("_diemcau_serves", {})[c.session[0]] = c.serves or not c.serves_any
+        return point
+
+    @staticmethod
+    def person(c: checkin_sql.Context) -> Person:
+        pk, unit_id, category, user_id, is_active, full_name = c.person
+        person = Person.from_db("default", ["id", "unit_id", "full_name", "category", "user_id", "is_active"],
+                                [pk, unit_id, full_name, category, user_id, is_active])
+        person.unit = Unit.from_db("default", ["id", "path"], [unit_id, c.unit_path])
+        return person
+
+
+def _reachable(actor, item: CheckInItem, c: checkin_sql.Context, person: Person, given: Known | None,
+               list_points: set[int]) -> bool:
+    """Whether the actor may learn of the person an item names by id ("not found" otherwise).
+
+    When the caller gave the people (a page that loaded them), those; else someone of the actor's
+    part of the tree, themselves, or someone whose institution is assigned to a point of the list.
+    """
+    if given is not None:
+        return item.person_id in given.people
+    if actor is SYSTEM:
+        return True
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    if c.assigned_point in list_points or (person.user_id is not None and person.user_id == actor.pk):
+        return True
+    return scope_for(actor).can_see(person.unit)
 
 
 class _State:
     """What planning a list knows: the people (locked), their assignments, the rows before and planned."""
 
-    def __init__(self, actor, subjects: list[_Subject], client_ids: set[uuid.UUID], now):
+    def __init__(self, actor, context: dict[int, checkin_sql.Context], subjects: list, now):
         self.actor, self.now = actor, now
         self.recorder = actor if getattr(actor, "is_authenticated", False) else None
         self.operated: dict[int, bool] = {}  # a list comes from one kiosk: ask the rule once per point
-        session_ids = {s.session.pk for s in subjects}
-        ids = sorted({s.person.pk for s in subjects})
         self.people: dict[int, Person] = {}
         self.assigned: dict[tuple[int, int], int] = {}
         self.by_client: dict[tuple[int, uuid.UUID], CheckIn] = {}
+        # Earlier rows of this list only: the write completes the flags from the table, under the locks.
         self.earlier: dict[tuple[int, int], list[tuple[int, uuid.UUID]]] = {}
-        if not ids:
-            return
-        # The people's rows locked in one order (by id), so concurrent lists cannot deadlock; what
-        # follows about them (active, institution, earlier check-ins) is read under the lock. Only
-        # the people's rows (``of``), not their institutions', which every colleague checking in at
-        # the same time would otherwise queue on.
-        self.people = {p.pk: p for p in Person.objects.select_for_update(of=("self",)).select_related("unit")
-                       .filter(pk__in=ids).order_by("pk")}
-        self.assigned = {(sid, inst): pt for sid, inst, pt in Assignment.objects.filter(
-            session_id__in=session_ids, institution_id__in={p.unit_id for p in self.people.values()})
-            .values_list("session_id", "institution_id", "point_id")}
-        if client_ids:
-            for row in CheckIn.objects.filter(session_id__in=session_ids, client_id__in=client_ids):
-                self.by_client[(row.session_id, row.client_id)] = row
-        for sid, pid, pt, cid in CheckIn.objects.filter(session_id__in=session_ids, person_id__in=ids).values_list(
-                "session_id", "person_id", "point_id", "client_id"):
-            self.earlier.setdefault((sid, pid), []).append((pt, cid))
+        self.named_operator: set[int] = set()
+        for index, subject in enumerate(subjects):
+            c = context.get(index)
+            if c is None or not isinstance(subject, _Subject):
+                continue
+            self.people[subject.person.pk] = subject.person
+            if c.assigned_point is not None:
+                self.assigned[(c.session[0], subject.person.unit_id)] = c.assigned_point
+            if c.prior is not None:
+                self.by_client[(c.prior[1], c.prior[4])] = CheckIn.from_db("default", list(checkin_sql.PRIOR),
+                                                                            list(c.prior))
+            if c.named_operator:
+                self.named_operator.add(c.point[0])
 
     def operates(self, point: BridgePoint) -> bool:
+        if point.pk in self.named_operator:
+            return True
         if point.pk not in self.operated:
             self.operated[point.pk] = operates_point(self.actor, point)
         return self.operated[point.pk]
@@ -346,15 +379,42 @@ def _decide(state: _State, item: CheckInItem, subject: _Subject) -> Outcome:
     return Outcome(item, row, created=True)
 
 
-def _client_ids(items: Sequence[CheckInItem]) -> set[uuid.UUID]:
-    """The well-formed client ids of a list (a malformed one is its item's own error, in its turn)."""
-    ids = set()
+def _maybe_uuid(client_id) -> uuid.UUID | None:
+    try:
+        return client_uuid(client_id)
+    except DomainError:  # a malformed id is its item's own error, in its turn
+        return None
+
+
+def _subjects(actor, items: Sequence[CheckInItem], known: Known | None):
+    """Per item its subject (or the error that refuses it) and the context statement's findings."""
+    given = known
+    known = known if known is not None else Known({}, {}, {})
+    if given is None and any(i.badge or not i.person_id for i in items):
+        known = look_up(actor, [i for i in items if i.badge or not i.person_id])
+    named: list[tuple[int, str] | DomainError] = []
     for item in items:
         try:
-            ids.add(client_uuid(item.client_id))
-        except DomainError:
-            pass
-    return ids
+            named.append(_named(actor, item, known))
+        except DomainError as exc:
+            named.append(exc)
+    context = checkin_sql.read_context(getattr(actor, "pk", None), [
+        (i, item.session_id, item.point_id, n[0], _maybe_uuid(item.client_id))
+        for i, (item, n) in enumerate(zip(items, named, strict=True))
+        if not isinstance(n, DomainError) and item.session_id and item.point_id])
+    objects, list_points = _Objects(known), {i.point_id for i in items}
+    subjects: list[_Subject | DomainError] = []
+    for i, (item, n) in enumerate(zip(items, named, strict=True)):
+        c = context.get(i)
+        if isinstance(n, DomainError):
+            subjects.append(n)
+            continue
+        person = objects.person(c) if c is not None else None
+        if person is None or (not item.badge and not _reachable(actor, item, c, person, given, list_points)):
+            subjects.append(ScopeError())
+            continue
+        subjects.append(_Subject(objects.session(c), objects.point(c), person, n[1]))
+    return subjects, context
 
 
 def plan_check_ins(actor, items: Sequence[CheckInItem], known: Known | None = None) -> Plan:
@@ -362,16 +422,11 @@ def plan_check_ins(actor, items: Sequence[CheckInItem], known: Known | None = No
 
     Writes nothing, but locks the people's rows: call it inside the transaction that applies the
     plan. ``known``: the sessions, points and people when the caller holds them already (a page
-    that loaded them); otherwise they are looked up, only the people the actor may learn of.
+    that loaded them: only those people may be named); otherwise only the people the actor may
+    learn of. What a list needs is read in one statement (:func:`checkin_sql.read_context`).
     """
-    known = known if known is not None else look_up(actor, items)
-    subjects: list[_Subject | DomainError] = []
-    for item in items:
-        try:
-            subjects.append(_subject(actor, item, known))
-        except DomainError as exc:
-            subjects.append(exc)
-    state = _State(actor, [s for s in subjects if isinstance(s, _Subject)], _client_ids(items), timezone.now())
+    subjects, context = _subjects(actor, items, known)
+    state = _State(actor, context, subjects, timezone.now())
     plan = Plan(actor)
     for item, subject in zip(items, subjects, strict=True):
         if isinstance(subject, DomainError):
@@ -389,19 +444,42 @@ def _publish(rows):
     board_notices.publish_checkins(rows)
 
 
+def _write(rows: list[CheckIn]):
+    """Write new rows and raise the running counts, in the caller's transaction; ids and flags set."""
+    people = [r for r in rows if r.person_id is not None]
+    if people:
+        seen, firsts = [], set()
+        for r in people:
+            seen.append((r.session_id, r.person_id) in firsts)
+            firsts.add((r.session_id, r.person_id))
+        written = checkin_sql.insert_rows(people, seen)
+        if len(written) < len(people):
+            raise IntegrityError("a client id of this list was recorded meanwhile")
+        for r in people:
+            r.pk, r.duplicate_person, r.other_point = written[r.client_id]
+            r._state.adding, r._state.db = False, "default"
+    heads: dict[int, list[CheckIn]] = {}
+    for r in rows:
+        if r.person_id is None:
+            heads.setdefault(r.point_id, []).append(r)
+    for point_rows in heads.values():
+        counts.add_headcounts(point_rows, point_rows[0].point.hall.unit_id)
+        CheckIn.objects.bulk_create(point_rows)
+
+
 def apply(plan: Plan) -> list[CheckInResult]:
     """Write a clean plan's new rows in one statement; the boards hear of them once it commits.
 
     Call it in the transaction that planned (the people's locks are held until it ends). A
-    client id taken meanwhile by a concurrent request raises ``IntegrityError``, having written
-    nothing.
+    client id taken meanwhile by a concurrent request raises ``IntegrityError``: the transaction
+    is then rolled back (nothing of the list is written).
     """
     if plan.refused:
         raise ValueError("a plan with refused items is not applied")
     rows = plan.new_rows
     if rows:
-        with transaction.atomic():
-            CheckIn.objects.bulk_create(rows)
+        with transaction.atomic(savepoint=False):
+            _write(rows)
     _publish(rows)
     return [CheckInResult(o.row, o.created) for o in plan.outcomes]
 
@@ -409,20 +487,20 @@ def apply(plan: Plan) -> list[CheckInResult]:
 def _record(actor, items: Sequence[CheckInItem], known: Known | None,
             refuse: Callable[[Plan], DomainError]) -> list[CheckInResult]:
     """Plan and apply in one transaction; ``refuse`` makes the error of a plan with refused items."""
-    with transaction.atomic():
-        for attempt in range(2):
-            plan = plan_check_ins(actor, items, known)
-            if plan.refused:
-                raise refuse(plan)
-            try:
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                plan = plan_check_ins(actor, items, known)
+                if plan.refused:
+                    raise refuse(plan)
                 results = apply(plan)
-                break
-            except IntegrityError:
-                # Another person's row took one of these client ids meanwhile (no lock of ours
-                # waited for it, and its transaction has committed): planned again, that item is
-                # now a retry or a reused id.
-                if attempt:
-                    raise
+            break
+        except IntegrityError:
+            # Another person's row took one of these client ids meanwhile (no lock of ours waited
+            # for it, and its transaction has committed): planned again, that item is now a retry
+            # or a reused id.
+            if attempt:
+                raise
     metrics.CHECKINS_STORED.inc(len(plan.new_rows))  # written (committed, unless an outer transaction holds it)
     return results
 

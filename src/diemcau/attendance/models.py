@@ -120,3 +120,29 @@ class CheckIn(models.Model):
     def __str__(self):
         who = self.person or f"{self.count} × {self.get_category_display()}"
         return f"{who} @ {self.point_id} ({self.get_method_display()})"
+
+
+class AttendanceCount(models.Model):
+    """A running count (số có mặt) of one session at one unit, for one category: what roll-ups sum.
+
+    ``people``: people whose first check-in of the session is at this institution and category,
+    added by the check-in's own statement; ``heads``: the latest headcounts at points hosted by this
+    unit, added as the difference from the headcount they supersede. Derived from the append-only
+    check-ins, never the record itself: ``manage.py repair_attendance_counts`` recomputes them.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=16, choices=Person.Category.choices)
+    people = models.IntegerField(default=0)
+    heads = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("attendance count")
+        verbose_name_plural = _("attendance counts")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "unit", "category"], name="one_count_per_unit_and_category"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} · {self.category}: {self.people} + {self.heads}"

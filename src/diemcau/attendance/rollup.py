@@ -2,8 +2,9 @@
 
 Expected comes from the delegations' rules (:func:`delegations.expected_by_institution`);
 present counts distinct people checked in plus the latest headcount per point and category, so
-nobody counted twice and a later headcount supersedes an earlier one. Everything here is a few
-grouped queries, whatever the number of people.
+nobody counted twice and a later headcount supersedes an earlier one. A unit's present figures
+are sums of the running counts (:mod:`.counts`) over its subtree; a point's are read from its
+check-ins (one index range). Everything here is a few grouped queries, whatever the number of people.
 """
 
 from django.db.models import Count, Max, Q, Sum
@@ -14,6 +15,7 @@ from diemcau.events.models import Session
 from diemcau.orgs.models import PATH_STEP, Person, Unit, path_upper_bound
 from diemcau.points.models import Assignment, BridgePoint
 
+from . import counts
 from .delegations import CATEGORIES, expected_by_institution, missing_by_category
 from .models import CheckIn, Delegation, DelegationMember
 
@@ -50,28 +52,18 @@ def rollup(session: Session, unit: Unit) -> dict:
 
     Expected counts institutions of the subtree assigned to the session; present counts distinct
     people of those institutions checked in anywhere, plus the latest headcounts at points hosted
-    in the subtree. Computed with grouped queries; the loops below run over institutions and
-    child units, never over people.
+    in the subtree: sums of the running counts (:mod:`.counts`) over the subtree's units by path
+    prefix, never a scan of check-ins. The loops below run over institutions and child units.
     """
     assignments = Assignment.objects.filter(session=session).filter(subtree_q("institution__path", unit))
     expected = expected_by_institution(session, assignments)
-    people = CheckIn.objects.filter(session=session, person__isnull=False).filter(
-        subtree_q("institution__path", unit))
-    heads = latest_headcounts(session).filter(subtree_q("point__hall__unit__path", unit))
-
     by_category = dict.fromkeys(CATEGORIES, 0)
-    for cat, n in people.values("category").annotate(n=Count("person", distinct=True)).values_list("category", "n"):
-        by_category[cat] += n
-    for cat, n in heads.values("category").annotate(n=Sum("count")).values_list("category", "n"):
-        by_category[cat] += n or 0
-
-    # Per institution and category, distinct people present: the basis of compliance and children.
-    present_inst: dict[int, dict[str, int]] = {}
-    for pk, cat, n in (people.values("institution_id", "category").annotate(n=Count("person", distinct=True))
-                       .values_list("institution_id", "category", "n")):
-        present_inst.setdefault(pk, dict.fromkeys(CATEGORIES, 0))[cat] = n
-
-    children = _children(session, unit, assignments, expected, people, heads)
+    for cat, n in counts.present_by_category(session, unit).items():
+        by_category[cat] = by_category.get(cat, 0) + n
+    # Per institution and category, distinct people present: the basis of compliance.
+    present_inst = {pk: {**dict.fromkeys(CATEGORIES, 0), **cats}
+                    for pk, cats in counts.people_by_institution(session, unit).items()}
+    children = _children(session, unit, assignments, expected)
     total_present = sum(by_category.values())
     total_expected = sum(expected.values())
     return {
@@ -83,7 +75,7 @@ def rollup(session: Session, unit: Unit) -> dict:
     }
 
 
-def _children(session, unit, assignments, expected, people, heads) -> list[dict]:
+def _children(session, unit, assignments, expected) -> list[dict]:
     child_units = list(Unit.objects.filter(parent=unit).order_by(by_name()).values("pk", "name", "path"))
     if not child_units:
         return []
@@ -92,11 +84,7 @@ def _children(session, unit, assignments, expected, people, heads) -> list[dict]
     for pk, path in assignments.annotate(head=Substr("institution__path", 1, cut)).values_list(
             "institution_id", "head"):
         exp_by_path[path] = exp_by_path.get(path, 0) + expected.get(pk, 0)
-    present_by_path = dict(people.annotate(head=Substr("institution__path", 1, cut)).values("head")
-                           .annotate(n=Count("person", distinct=True)).values_list("head", "n"))
-    for head, n in (heads.annotate(head=Substr("point__hall__unit__path", 1, cut)).values("head")
-                    .annotate(n=Sum("count")).values_list("head", "n")):
-        present_by_path[head] = present_by_path.get(head, 0) + (n or 0)
+    present_by_path = counts.present_by_head(session, unit, cut)
     rows = []
     for c in child_units:
         e, p = exp_by_path.get(c["path"], 0), present_by_path.get(c["path"], 0)

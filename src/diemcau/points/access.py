@@ -38,6 +38,13 @@ def _named_operator_q(actor) -> Q:
             | Q(hall__unit_id__in=own.filter(point_id__isnull=True).values("unit_id")))
 
 
+# The named-operator half of the rule as SQL, for the check-in's one context statement: true when the
+# account (the parameter) holds the point-operator role for the point ``bp`` or for its hall's unit (``h``).
+NAMED_OPERATOR_SQL = (
+    "EXISTS (SELECT 1 FROM orgs_roleassignment r WHERE r.user_id = %s AND r.role = 'point_operator'"
+    " AND (r.point_id = bp.id OR (r.point_id IS NULL AND r.unit_id = h.unit_id)))")
+
+
 def operates_point(actor, point: BridgePoint) -> bool:
     """True when ``actor`` operates ``point`` (the rule in this module's docstring)."""
     if actor is SYSTEM:

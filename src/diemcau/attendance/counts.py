@@ -1,0 +1,157 @@
+"""Running counts (số có mặt) per (session, unit, category): what roll-ups sum instead of scanning check-ins.
+
+- ``people``: each person counts once per session, at the institution and category of their first
+  row (the lowest id); the check-in's own statement raises it (:mod:`.checkin_sql`).
+- ``heads``: the latest headcount per (point, category) counts, under the unit hosting the point; a
+  new headcount adds its difference from the one it supersedes, in the headcount's transaction
+  (the point's row is locked there).
+
+The check-ins are the record; these are derived. :func:`differences` recomputes them from the
+rows and lists where they disagree; :func:`repair` writes the recomputed values
+(``manage.py repair_attendance_counts``).
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import Substr
+
+from diemcau.events.models import Session
+from diemcau.orgs.models import Unit, path_upper_bound
+
+from .models import AttendanceCount, CheckIn
+
+T, COUNTS = CheckIn._meta.db_table, AttendanceCount._meta.db_table
+Key = tuple[int, int, str]  # session, unit, category
+
+
+def _upsert(rows: dict[Key, tuple[int, int]]):
+    """Add (people, heads) to each key's counts, creating the row when missing (one statement)."""
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params = [x for (sid, unit, cat), (people, heads) in rows.items() for x in (sid, unit, cat, people, heads)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {COUNTS} (session_id, unit_id, category, people, heads) VALUES {values}
+            ON CONFLICT (session_id, unit_id, category)
+            DO UPDATE SET people = {COUNTS}.people + excluded.people, heads = {COUNTS}.heads + excluded.heads""",
+                       params)
+
+
+def add_people(rows):
+    """Count each new row as its person's first of the session (the caller knows it is)."""
+    keys: dict[Key, tuple[int, int]] = {}
+    for r in rows:
+        key = (r.session_id, r.institution_id, r.category)
+        keys[key] = (keys.get(key, (0, 0))[0] + 1, 0)
+    _upsert(keys)
+
+
+def add_headcounts(rows, host_unit_id: int):
+    """Count a new headcount's rows (one point) as the difference from the latest they supersede."""
+    if not rows:
+        return
+    first = rows[0]
+    before = {}
+    for cat, count in (CheckIn.objects.filter(session_id=first.session_id, point_id=first.point_id,
+                                              method=CheckIn.Method.HEADCOUNT).order_by("category", "-id")
+                       .values_list("category", "count")):
+        before.setdefault(cat, count)
+    _upsert({(r.session_id, host_unit_id, r.category): (0, r.count - before.get(r.category, 0)) for r in rows
+             if r.count != before.get(r.category, 0)})
+
+
+# --- reading --------------------------------------------------------------------------------
+def in_subtree(session: Session, unit: Unit):
+    """The counts of ``unit``'s subtree (the unit included), as a query over the counters."""
+    return AttendanceCount.objects.filter(session=session, unit__path__gte=unit.path,
+                                          unit__path__lt=path_upper_bound(unit.path))
+
+
+def present_by_category(session: Session, unit: Unit) -> dict[str, int]:
+    return {cat: (p or 0) + (h or 0) for cat, p, h in in_subtree(session, unit).values("category")
+            .annotate(p=Sum("people"), h=Sum("heads")).values_list("category", "p", "h")}
+
+
+def present_by_head(session: Session, unit: Unit, cut: int) -> dict[str, int]:
+    """Present per child path (the first ``cut`` characters of each unit's path)."""
+    return {head: (p or 0) + (h or 0) for head, p, h in in_subtree(session, unit)
+            .annotate(head=Substr("unit__path", 1, cut)).values("head")
+            .annotate(p=Sum("people"), h=Sum("heads")).values_list("head", "p", "h")}
+
+
+def people_by_institution(session: Session, unit: Unit) -> dict[int, dict[str, int]]:
+    """People present per institution of the subtree and category (headcounts left out)."""
+    out: dict[int, dict[str, int]] = {}
+    for pk, cat, n in in_subtree(session, unit).filter(people__gt=0).values_list("unit_id", "category", "people"):
+        out.setdefault(pk, {})[cat] = n
+    return out
+
+
+# --- repair ---------------------------------------------------------------------------------
+def recomputed(session_id: int) -> dict[Key, tuple[int, int]]:
+    """The counts of one session as the check-ins say they are: {(session, unit, category): (people, heads)}."""
+    out: dict[Key, tuple[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT c.institution_id, c.category, count(*) FROM {T} c
+            WHERE c.session_id = %s AND c.person_id IS NOT NULL AND c.id = (
+                SELECT min(e.id) FROM {T} e WHERE e.session_id = c.session_id AND e.person_id = c.person_id)
+            GROUP BY c.institution_id, c.category""", [session_id])
+        for unit, cat, n in cursor.fetchall():
+            out[(session_id, unit, cat)] = (n, 0)
+        cursor.execute(f"""
+            SELECT h.unit_id, c.category, sum(c.count) FROM {T} c
+            JOIN points_bridgepoint bp ON bp.id = c.point_id JOIN points_hall h ON h.id = bp.hall_id
+            WHERE c.session_id = %s AND c.method = 'headcount' AND c.id = (
+                SELECT max(e.id) FROM {T} e WHERE e.session_id = c.session_id AND e.point_id = c.point_id
+                AND e.method = 'headcount' AND e.category = c.category)
+            GROUP BY h.unit_id, c.category""", [session_id])
+        for unit, cat, n in cursor.fetchall():
+            people, _heads = out.get((session_id, unit, cat), (0, 0))
+            out[(session_id, unit, cat)] = (people, int(n or 0))
+    return out
+
+
+@dataclass
+class Difference:
+    session_id: int
+    unit_id: int
+    category: str
+    stored: tuple[int, int]  # (people, heads) in the counters
+    recomputed: tuple[int, int]
+
+
+def differences(session_ids=None) -> list[Difference]:
+    """Where the counters disagree with the check-ins, for the given sessions (all with either)."""
+    if session_ids is None:
+        session_ids = sorted(set(CheckIn.objects.values_list("session_id", flat=True).distinct())
+                             | set(AttendanceCount.objects.values_list("session_id", flat=True).distinct()))
+    out = []
+    for sid in session_ids:
+        truth = recomputed(sid)
+        stored = {(sid, u, c): (p, h) for u, c, p, h in AttendanceCount.objects.filter(session_id=sid)
+                  .values_list("unit_id", "category", "people", "heads")}
+        for key in sorted(set(truth) | set(stored), key=str):
+            have, want = stored.get(key, (0, 0)), truth.get(key, (0, 0))
+            if have != want:
+                out.append(Difference(*key, stored=have, recomputed=want))
+    return out
+
+
+def repair(session_ids=None) -> list[Difference]:
+    """Make the counters what the check-ins say (the sessions' rows locked meanwhile); returns what differed."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # check-ins wait to raise a count until this is written
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {COUNTS} IN EXCLUSIVE MODE")
+        found = differences(session_ids)
+        for d in found:
+            AttendanceCount.objects.update_or_create(
+                session_id=d.session_id, unit_id=d.unit_id, category=d.category,
+                defaults={"people": d.recomputed[0], "heads": d.recomputed[1]})
+        AttendanceCount.objects.filter(people=0, heads=0).delete()
+    return found
+
