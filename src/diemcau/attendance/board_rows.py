@@ -7,7 +7,8 @@ its element carries in the page (``b-point-12``, ``b-totals``). :func:`render_ro
 (``board_rows/<kind>.html``) and :func:`compose` lays rendered rows out as the board
 (``board_live.html``): the page, the poll view and a websocket snapshot are that same composition. A
 row of a list carries ``data-in`` (its table body) and ``data-order`` (where it goes), so the browser
-puts a new row in place without the server sending the others again (``static/attendance/board.js``).
+puts a new row in place without the server sending the others again (``static/attendance/board.js``);
+every table is always on the page (hidden while empty), so a list that empties or fills is rows too.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def frame(data: dict) -> Frame:
             m, "institution", "parent", "expected")}
     rows["b-missing-note"] = {"k": "missing_note", "shown": len(data["missing_institutions"]),
                               "total": data["missing_total"]}
+    for name, kind, listed in (("children", "child", data["children"]), ("points", "point", data["points"]),
+                               ("missing", "missing", data["missing_institutions"])):
+        rows[f"b-{name}-empty"] = {"k": "empty", "list": kind, "rows": bool(listed)}
     rows["b-updated"] = {"k": "updated", "at": data["computed_at"].isoformat()}
-    layout = (bool(data["children"]), bool(data["points"]), bool(data["breaches"]), bool(data["missing_institutions"]))
-    return Frame(rows=rows, figures=board.figures(data), layout=layout, quiet=frozenset({"b-updated"}))
+    return Frame(rows=rows, figures=board.figures(data), quiet=frozenset({"b-updated"}))
 
 
 def _pick(row: dict, *names) -> dict:
@@ -88,10 +91,8 @@ def compose(frame: Frame, rendered: dict[str, str]) -> str:
         if row["k"] in lists:
             lists[row["k"]].append(html)
         else:
-            one[row["k"]] = html
-    children, points, breaches, missing = frame.layout
-    layout = {"children": children, "points": points, "breaches": breaches, "missing": missing}
-    return render_to_string("attendance/board_live.html", {"one": one, "lists": lists, "layout": layout})
+            one[row_id.removeprefix("b-").replace("-", "_")] = html
+    return render_to_string("attendance/board_live.html", {"one": one, "lists": lists})
 
 
 def board_html(data: dict) -> str:

@@ -79,6 +79,10 @@ def hub() -> DeltaHub:
 class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):
     """One viewer of a unit's attendance board: refused outside their read scope, then fed by the hub."""
 
+    # A viewer hears only its process's hub, never the channel layer: no channel of its own, so a
+    # thousand viewers are not a thousand pending reads on Redis.
+    channel_layer_alias = None
+
     def hub(self) -> hubs.Hub:
         return hub()
 

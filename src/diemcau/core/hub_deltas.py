@@ -23,10 +23,13 @@ import asyncio
 import dataclasses
 import itertools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from .hub import Hub, _push_all
+from .hub import Hub
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +60,14 @@ class Update:
 
     def __getitem__(self, name):
         return self.data[name]
+
+
+async def push_all(consumers, update: Update) -> None:
+    """Send ``update`` to every viewer at once: one viewer slow to read does not hold the others back."""
+    results = await asyncio.gather(*(c.hub_push(update) for c in list(consumers)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):  # a viewer that just left
+            log.debug("hub viewer gone: %r", result)
 
 
 RenderRows = Callable[[Hashable, Frame, dict[str, list[str]]], Awaitable[dict[str, dict[str, Any]]]]
@@ -138,7 +149,7 @@ class DeltaHub(Hub):
             update = Update({"type": self.kind, "version": self.versions[key], "base": base,
                              "rows_changed": changed, "rows_removed": removed,
                              "figures": self.frames[key].figures})
-        await _push_all(self.members.get((key, variant), ()), update)
+        await push_all(self.members.get((key, variant), ()), update)
 
     async def _snapshot(self, key, variant) -> Update:
         update = self.snapshots.get((key, variant))
