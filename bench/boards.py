@@ -102,20 +102,26 @@ async def ws_clients(n: int, url: str, cookie: str):
     _raise_file_limit()
     origin = "http://" + urlsplit(url).netloc
     viewers = [Viewer() for _ in range(n)]
-    ready, conns, closed, holding = asyncio.Event(), [], [0], set()
+    ready, conns, closed, holding, failed = asyncio.Event(), [], [0], set(), [0]
 
     gate = asyncio.Semaphore(20)  # handshakes in flight: as fast as the server lets people in
 
     async def view(v: Viewer):
         await gate.acquire()
-        try:
-            ws = await connect(url, additional_headers={"Cookie": f"sessionid={cookie}", "Origin": origin,
-                                                        "Accept-Language": "vi"}, open_timeout=120, max_queue=None,
-                               max_size=None)
-        except Exception as error:
-            gate.release()
-            print(f"  a viewer could not connect: {error!r}", file=sys.stderr, flush=True)
-            raise
+        for attempt in range(10):  # as the page does: a refused handshake is tried again after a while
+            try:
+                ws = await connect(url, additional_headers={"Cookie": f"sessionid={cookie}", "Origin": origin,
+                                                            "Accept-Language": "vi"}, open_timeout=120,
+                                   max_queue=None, max_size=None)
+                break
+            except Exception as error:
+                failed[0] += 1
+                if attempt == 9:
+                    gate.release()
+                    raise
+                if failed[0] <= 3:
+                    print(f"  a viewer could not connect (tried again): {error!r}", file=sys.stderr, flush=True)
+                await asyncio.sleep(1 + attempt)
         conns.append(ws)
         async for text in ws:
             if not v.apply(text, time.time()):
@@ -131,9 +137,10 @@ async def ws_clients(n: int, url: str, cookie: str):
 
     tasks = [asyncio.create_task(view(v)) for v in viewers]
     try:
-        await asyncio.wait_for(ready.wait(), 300)
+        await asyncio.wait_for(ready.wait(), 900)
     except TimeoutError:
-        raise SystemExit(f"{len(holding)} of {n} viewers hold a snapshot after 300 s") from None
+        raise SystemExit(f"{len(holding)} of {n} viewers hold a snapshot after 900 s") from None
+    print(f"  {n} viewers hold a snapshot ({failed[0]} handshakes tried again)", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     print("ready", flush=True)
     for expected in ("go", "stop"):
