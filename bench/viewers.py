@@ -8,8 +8,8 @@ Run from the repository root:  PYTHONPATH=src .venv/bin/python bench/viewers.py 
    points over it; a private redis-server is the channel layer; one uvicorn process serves
    ``diemcau.asgi:application`` as the Makefile's ``serve`` does. For each N in ``--viewers``
    (0 = baseline), N websocket clients (another process, asyncio) connect to the ministry's board
-   as the board page does (``?htmx=1``, the organiser's cookie) and read every message, while this
-   process makes the same fixed stream of check-ins (``--rate`` per second for ``--seconds``) through
+   as the board page does (the organiser's cookie; a snapshot, then deltas) and read every message,
+   while this process makes the same fixed stream of check-ins (``--rate`` per second for ``--seconds``) through
    the product's check-in service, which publishes the board's dirty notices through Redis. The
    server process's CPU seconds (``/proc``) over the stream, minus the baseline's, divided by the
    viewers and the board updates each received, is the cost of a viewer per update.
@@ -217,7 +217,7 @@ def board_turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -
     clients = None
     if n:
         url = (f"ws://127.0.0.1:{port}/ws/attendance/sessions/{world['session_id']}/units/"
-               f"{world['ministry_id']}/board/?htmx=1")
+               f"{world['ministry_id']}/board/")
         clients = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--ws-clients", str(n),
                                     "--ws-url", url, "--ws-cookie", world["cookie"]],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

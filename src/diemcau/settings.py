@@ -349,8 +349,9 @@ CHECKIN_MARGIN_AFTER_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_MARGIN_AFTER_
 # A device's scan time older than this (an offline queue's oldest plausible item), in the future,
 # or outside the window is replaced by the server's time and the row flagged.
 CHECKIN_SCAN_MAX_AGE_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_SCAN_MAX_AGE_MINUTES", "240"))
-# How often (seconds) the attendance board recomputes a unit's figures and pushes them to its viewers.
-ATTENDANCE_BOARD_TICK = 1.0
+# How often (seconds) the attendance board recomputes a unit's figures and pushes the changed rows to its
+# viewers. During a burst a check-in waits up to a tick for the next round: 0.5 s keeps the lag under 1 s.
+ATTENDANCE_BOARD_TICK = float(os.environ.get("DIEMCAU_BOARD_TICK", "0.5"))
 # The roll-call screen's offline copy of a point's people is dropped after this many hours.
 ROLLCALL_LIST_MAX_AGE_HOURS = int(os.environ.get("DIEMCAU_ROLLCALL_LIST_MAX_AGE_HOURS", "12"))
 

@@ -81,12 +81,13 @@ async def test_a_check_in_reaches_the_board_within_two_seconds(world, organiser_
     assert connected
     first = await comm.receive_json_from(timeout=10)
     assert first["figures"]["present"] == 0 and first["figures"]["expected"] == 86
-    assert 'data-figure="present">0<' in first["html"]
+    assert 'data-figure="present">0<' in first["snapshot"]["html"]
     started = time.monotonic()
     await check_in(world, "a_t1")
     update = await comm.receive_json_from(timeout=2)
     assert time.monotonic() - started < 2
-    assert update["figures"]["present"] == 1 and 'data-figure="present">1<' in update["html"]
+    assert update["figures"]["present"] == 1 and update["base"] == first["version"]
+    assert 'data-figure="present">1<' in update["rows_changed"]["b-totals"]
     # A check-in under another district is not Ba Vì's business: no message.
     await check_in(world, "c_t1", point=world["hanoi_point"])
     assert await comm.receive_nothing(timeout=1.5)
@@ -115,7 +116,11 @@ async def test_a_burst_is_coalesced_into_few_messages_for_every_viewer(world, or
         assert messages and messages[-1]["figures"]["present"] == 8
         # At most one message per tick of the burst, plus the first one: far fewer than 16.
         assert len(messages) <= burst / 0.5 + 2 and len(messages) < 16
-    assert "html" not in received[3][-1] and "html" in received[0][-1]
+    # The last message may be a snapshot (the last incomplete delegation completed: a section went).
+    data, html = (m.get("rows_changed") or m["snapshot"].get("rows") or m["snapshot"]["html"]
+                  for m in (received[3][-1], received[0][-1]))
+    assert data["b-totals"]["present"] == 8  # ?html=0: the rows' data, not their HTML
+    assert 'data-figure="present">8<' in (html if isinstance(html, str) else html["b-totals"])
     # One roll-up per dirty unit per tick, shared by the viewers of that unit (two units here).
     assert hub.computations - before <= 2 * (burst / 0.5 + 2)
     for comm in viewers:
@@ -148,3 +153,35 @@ async def test_the_board_works_over_redis(world, organiser_bavi, redis_layer):
     update = await comm.receive_json_from(timeout=2)
     assert update["figures"]["present"] == 1 and time.monotonic() - started < 2
     await comm.disconnect(timeout=10)
+
+
+async def test_a_reconnecting_viewer_gets_a_snapshot_then_deltas(world, organiser_bavi):
+    """Deltas build on the version a viewer holds; a viewer back from a dropped connection, or one that
+    missed a message and asks, starts again from a snapshot."""
+    bavi = world["t"]["bavi"]
+    comm = communicator(world, bavi, organiser_bavi)
+    assert (await comm.connect())[0]
+    first = await comm.receive_json_from(timeout=10)
+    assert "snapshot" in first and 'id="b-totals"' in first["snapshot"]["html"]
+    await check_in(world, "a_t1")
+    delta = await comm.receive_json_from(timeout=5)
+    assert delta["base"] == first["version"] and delta["version"] > first["version"]
+    assert set(delta["rows_changed"]) >= {"b-totals"} and "b-children" not in delta["rows_changed"]
+    assert len(delta["rows_changed"]) < len(first["snapshot"]["html"]) / 100  # a few rows, not the board
+    await comm.disconnect(timeout=10)
+
+    await check_in(world, "a_t2")  # while the viewer is away
+    again = communicator(world, bavi, organiser_bavi)
+    assert (await again.connect())[0]
+    snapshot = await again.receive_json_from(timeout=10)
+    assert snapshot["figures"]["present"] == 2 and 'data-figure="present">2<' in snapshot["snapshot"]["html"]
+    assert snapshot["version"] > delta["version"]
+    await check_in(world, "a_t3")
+    delta = await again.receive_json_from(timeout=5)
+    assert delta["base"] == snapshot["version"] and 'data-figure="present">3<' in delta["rows_changed"]["b-totals"]
+
+    # A viewer that missed a message asks for the current version's snapshot.
+    await again.send_json_to({"type": "snapshot"})
+    resent = await again.receive_json_from(timeout=5)
+    assert resent["version"] == delta["version"] and resent["figures"]["present"] == 3
+    await again.disconnect(timeout=10)

@@ -79,6 +79,13 @@ def delegation(people, wanted):
     return chosen
 
 
+# Every board row's id and text, in page order, from a board's HTML (the time of the figures and the
+# chart aside: its time axis runs to the minute it was drawn).
+ROWS_JS = """(html) => { const t = document.createElement('template'); t.innerHTML = html;
+  return [...t.content.querySelectorAll('[id^=b-]')].filter(e => !['b-updated', 'b-chart'].includes(e.id))
+    .map(e => e.id + ' ' + e.textContent.replace(/\\s+/g, ' ').trim()); }"""
+
+
 def figure(page, name):
     return page.locator(f"#board-live [data-figure={name}]")
 
@@ -146,6 +153,10 @@ def test_the_board_updates_itself_after_check_ins_elsewhere(browser, asgi_server
         "([n]) => parseInt(document.querySelector('#board-live [data-figure=present]').textContent"
         ".replace(/\\D/g, ''), 10) === n", arg=[before + 8], timeout=2000)
     operator.close()
+    # The rows the deltas left on the page are those of a fresh board, in the same order.
+    assert int(page.locator("#board-live").get_attribute("data-version")) > 1
+    fresh = page.request.get(f"{page.base_url}/attendance/sessions/{session.pk}/units/{bavi.pk}/board/live/").text()
+    assert page.evaluate(ROWS_JS, page.locator("#board-live").inner_html()) == page.evaluate(ROWS_JS, fresh)
 
     # The printable report and a point's list of people, from the board.
     page.get_by_role("link", name="Báo cáo để in").click()

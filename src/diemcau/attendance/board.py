@@ -52,6 +52,7 @@ def institution_figures(session: Session, unit: Unit) -> list[dict]:
         pk = a["institution_id"]
         rows.append({"institution_id": pk, "institution": a["institution__name"],
                      "parent": a["institution__parent__name"] or "", "point_id": a["point_id"],
+                     "path": a["institution__path"],
                      "expected": expected.get(pk, 0), "present": present.get(pk, 0),
                      "percentage": rollup.percentage_of(present.get(pk, 0), expected.get(pk, 0)),
                      "by_headcount": a["point_id"] in headcount_points})
@@ -171,8 +172,10 @@ def board_data(session: Session, unit: Unit, *, limit: int = ROW_LIMIT) -> dict:
     missing = [i for i in institutions if i["expected"] and not i["present"] and not i["by_headcount"]]
     compliance = summary["compliance"]
     breaches = [c for c in compliance if not c["complete"]]
+    path_of = {i["institution_id"]: i["path"] for i in institutions}
     for c in breaches:
         c["missing_text"] = missing_text(c["missing"])
+        c["path"] = path_of.get(c["institution_id"], "")
     for row in summary["children"] + points:
         row["bar"] = _bar(row)
     chart = arrivals_chart(arrivals(session, unit), summary["expected"])

@@ -1,32 +1,36 @@
 """Websocket of the attendance board: ``/ws/attendance/sessions/<sid>/units/<uid>/board/``.
 
-Each message is ``{"type": "board", "html": ..., "figures": {session, unit, expected, present,
-percentage, by_category, computed_at}}``; ``?html=0`` leaves the HTML out (scripts, benchmarks);
-``?htmx=1`` sends the board's HTML alone, as ``<div id="board-live">…</div>`` for htmx's ws extension.
-Anonymous users are closed with 4401, a session or unit outside the user's read scope with 4403.
+Messages (:mod:`diemcau.core.hub_deltas`): first ``{"type": "board", "version", "snapshot": {"html"},
+"figures"}``, then ``{"type": "board", "version", "base", "rows_changed": {id: html}, "rows_removed":
+[id], "figures"}``; ``figures`` is ``{session, unit, expected, present, percentage, by_category,
+computed_at}``. A viewer whose version is not a delta's ``base`` sends ``{"type": "snapshot"}`` and gets
+one. ``?html=0`` carries rows as data instead of HTML (``snapshot`` is then ``{"rows"}``: scripts,
+benchmarks). Anonymous users are closed with 4401, a session or unit outside the user's read scope
+with 4403.
 
-Throttling: every process runs one attendance-board :class:`diemcau.core.hub.Hub`. Check-ins publish
-a dirty notice on commit (:mod:`.board_notices`); the hub recomputes each dirty (session, unit) once
-per ``ATTENDANCE_BOARD_TICK`` seconds (default 1), renders it once per language and pushes it to
-every viewer of that unit: the cost follows the units watched, not the check-ins or viewers.
+Throttling: every process runs one attendance-board hub. Check-ins publish a dirty notice on commit
+(:mod:`.board_notices`); the hub recomputes each dirty (session, unit) once per
+``ATTENDANCE_BOARD_TICK`` seconds (default 1), compares its rows with the last ones once, renders the
+changed rows once per language and sends every viewer of that unit the same message: the cost follows
+the units watched and the rows changed, not the check-ins or viewers.
 """
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.html import escape
 
 from diemcau.core import hub as hubs
 from diemcau.core.acting import system_scope
 from diemcau.core.consumers import page_language
+from diemcau.core.hub_deltas import DeltaHub, Frame
 from diemcau.events.access import visible_conferences
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import acting_as, current_user, scope_for
 
-from . import board, board_notices
+from . import board, board_notices, board_rows
 
 
 def tick_seconds() -> float:
@@ -34,34 +38,50 @@ def tick_seconds() -> float:
 
 
 @database_sync_to_async
-def compute(key: tuple[int, int], languages: list[str]) -> dict[str, dict]:
-    """One roll-up of a unit, rendered once per language ("" = figures only)."""
+def compute(key: tuple[int, int], variants: list[str]) -> Frame:
+    """One roll-up of a unit, as the board's rows (shared by every language)."""
     session_id, unit_id = key
     # One roll-up per unit serves every viewer of it (each was checked at connect): the system's.
     with system_scope("attendance board: one roll-up per unit for its viewers"):
         session = Session.objects.select_related("conference").get(pk=session_id)
         unit = Unit.objects.get(pk=unit_id)
-        data = board.board_data(session, unit)
-    figures = board.figures(data)
-    payloads = {}
-    for lang in languages:
-        payload = {"type": "board", "figures": figures}
-        if lang:
-            with translation.override(lang):
-                payload["html"] = render_to_string("attendance/board_live.html",
-                                                   {"data": data, "session": session, "unit": unit})
-        payloads[lang] = payload
-    return payloads
+        return board_rows.frame(board.board_data(session, unit))
 
 
-def hub() -> hubs.Hub:
+@sync_to_async
+def render(key, frame: Frame, wanted: dict[str, list[str]]) -> dict[str, dict]:
+    """The changed rows once per language ("": the rows' data itself)."""
+    out = {}
+    for lang, row_ids in wanted.items():
+        if not lang:
+            out[lang] = {row_id: frame.rows[row_id] for row_id in row_ids}
+            continue
+        with translation.override(lang):
+            out[lang] = board_rows.render_rows(frame, row_ids, key[0])
+    return out
+
+
+@sync_to_async
+def compose(key, lang: str, frame: Frame, rendered: dict) -> dict:
+    """A snapshot: the whole board in ``lang`` from its rendered rows (or the rows' data)."""
+    if not lang:
+        return {"rows": {row_id: rendered[row_id] for row_id in frame.rows}}
+    with translation.override(lang):
+        return {"html": board_rows.compose(frame, rendered)}
+
+
+def hub() -> DeltaHub:
     """This process's attendance-board hub."""
-    return hubs.hub_for("attendance.board", lambda: hubs.Hub(compute, tick=tick_seconds,
-                                                             affected=board_notices.affected))
+    return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board",
+                                                             tick=tick_seconds, affected=board_notices.affected))
 
 
 class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):
     """One viewer of a unit's attendance board: refused outside their read scope, then fed by the hub."""
+
+    # A viewer hears only its process's hub, never the channel layer: no channel of its own, so a
+    # thousand viewers are not a thousand pending reads on Redis.
+    channel_layer_alias = None
 
     def hub(self) -> hubs.Hub:
         return hub()
@@ -70,20 +90,16 @@ class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):
         path = await self._path_in_scope(user, kwargs["sid"], kwargs["uid"])
         if path is None:
             return None
-        self.htmx = query.get("htmx") == ["1"]
-        lang = "" if query.get("html") == ["0"] and not self.htmx else page_language(self.scope)
+        lang = "" if query.get("html") == ["0"] else page_language(self.scope)
         return (kwargs["sid"], kwargs["uid"]), lang, board_notices.group_name(kwargs["sid"]), path
 
-    async def hub_push(self, payload: dict):
-        if self.htmx:
-            figures = payload["figures"]
-            await self.send(text_data=f'<div id="board-live" data-present="{escape(figures["present"])}" '
-                                      f'data-computed-at="{escape(figures["computed_at"])}">{payload["html"]}</div>')
-        else:
-            await self.send_json(payload)
+    async def hub_push(self, update):
+        await self.send(text_data=update.text)
 
     async def receive_json(self, content, **kwargs):
-        if content.get("type") == "ping":
+        if content.get("type") == "snapshot" and self.key:
+            await self.hub().resend(self, *self.key)
+        elif content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
     @database_sync_to_async

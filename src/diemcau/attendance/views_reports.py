@@ -7,7 +7,7 @@ in ``diemcau.reports``. The board's page is rendered here once; the websocket
 """
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from diemcau.core.excel import xlsx_response
@@ -19,7 +19,7 @@ from diemcau.points.models import Assignment
 from diemcau.points.shortcuts import session_point
 
 from . import board as figures
-from . import reports
+from . import board_rows, reports
 
 
 def _unit(request, uid):
@@ -44,7 +44,7 @@ def board(request, sid, uid):
     scope = scope_for(request.user)
     return render(request, "attendance/board.html", {
         "session": session, "conference": session.conference, "unit": unit,
-        "data": figures.board_data(session, unit), "trail": figures.trail(scope, unit),
+        "board_html": board_rows.board_html(figures.board_data(session, unit)), "trail": figures.trail(scope, unit),
         "roots": list(scope.roots().order_by("path")[:20]),
         # Once per page, not per live push: headcounts change by import, not by check-in.
         "roster_gaps": orgs.unit_roster_gaps(unit),
@@ -56,8 +56,7 @@ def board_live(request, sid, uid):
     """The board's live part alone: what the websocket pushes, for a browser that must poll."""
     session = visible_session(request, sid)
     unit = _unit(request, uid)
-    return render(request, "attendance/board_live.html", {
-        "session": session, "unit": unit, "data": figures.board_data(session, unit)})
+    return HttpResponse(board_rows.board_html(figures.board_data(session, unit)))
 
 
 def _visible_point(request, sid, pk):

@@ -87,12 +87,16 @@ class Hub:
             self.groups[group] = self.groups.get(group, 0) + 1
             self.viewers.setdefault((key, variant), set()).add(consumer)
             self.keys[key] = (group, meta)
+        await self._welcome(consumer, key, variant)
+        if self.refresh_fn():
+            self.wake.set()
+
+    async def _welcome(self, consumer, key: Hashable, variant: str) -> None:
+        """A new viewer's first message: the cached payload, or a fresh one if the key is dirty."""
         payload = self.cache.get((key, variant))
         if payload is None or key in self.dirty:
             payload = (await self._compute(key, [variant]))[variant]
         await consumer.hub_push(payload)
-        if self.refresh_fn():
-            self.wake.set()
 
     async def unsubscribe(self, consumer, key: Hashable, variant: str) -> None:
         async with self.lock:
@@ -108,12 +112,16 @@ class Hub:
                     self.keys.pop(key, None)
                     self.dirty.discard(key)
                     self.computed_at.pop(key, None)
+            self._forget(consumer, key, variant)
             self.groups[group] -= 1
             if not self.groups[group]:
                 del self.groups[group]
                 await self.layer.group_discard(group, self.channel)
             if not self.viewers:
                 await self.stop()
+
+    def _forget(self, consumer, key: Hashable, variant: str) -> None:
+        """A viewer left (already removed from ``viewers``): drop what was kept only for it."""
 
     async def stop(self) -> None:
         tasks, self.tasks, self.channel = self.tasks, [], None
@@ -176,29 +184,36 @@ class Hub:
                 if not variants:
                     continue
                 try:
-                    payloads = await self._compute(key, variants)
+                    await self._refresh(key, variants)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     log.exception("hub computation failed for %s", key)
-                    continue
-                for variant, payload in payloads.items():
-                    if key not in self.dirty:
-                        self.cache[(key, variant)] = payload
-                    for consumer in list(self.viewers.get((key, variant), ())):
-                        try:
-                            await consumer.hub_push(payload)
-                        except Exception:  # a viewer that just left
-                            log.debug("hub viewer gone", exc_info=True)
             # Ticks are counted from the start of a round, so a notice waits at most a tick plus one
             # computation; a round slower than the tick still rests a quarter of it.
             tick = self.tick_fn()
             await asyncio.sleep(max(tick - (time.monotonic() - started), tick / 4))
 
+    async def _refresh(self, key: Hashable, variants: list[str]) -> None:
+        """One round for a dirty key: compute it once, push each variant to its viewers."""
+        payloads = await self._compute(key, variants)
+        for variant, payload in payloads.items():
+            if key not in self.dirty:
+                self.cache[(key, variant)] = payload
+            await _push_all(self.viewers.get((key, variant), ()), payload)
+
     async def _compute(self, key, variants):
         self.computations += 1
         self.computed_at[key] = time.monotonic()
         return await self.compute_fn(key, variants)
+
+
+async def _push_all(consumers, payload) -> None:
+    for consumer in list(consumers):
+        try:
+            await consumer.hub_push(payload)
+        except Exception:  # a viewer that just left
+            log.debug("hub viewer gone", exc_info=True)
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
