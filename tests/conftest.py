@@ -146,7 +146,8 @@ def celery_worker(task_workers, settings):
 # up the cluster harness. `make test` runs them one at a time after the parallel part (-n 2).
 SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/attendance/test_backup_restore.py",
           "tests/attendance/test_sigkill.py", "tests/core/test_excel_bombs.py", "tests/points/test_planner.py",
-          "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py")
+          "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py",
+          "tests/live/test_turn.py")
 
 
 def pytest_collection_modifyitems(config, items):

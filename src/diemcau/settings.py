@@ -395,6 +395,11 @@ LIVE_TOKEN_GRACE_SECONDS = int(os.environ.get("DIEMCAU_LIVE_TOKEN_GRACE_SECONDS"
 # Signed HLS links: their lifetime and the secret nginx's secure_link shares (default: from SECRET_KEY).
 LIVE_HLS_LINK_MINUTES = int(os.environ.get("DIEMCAU_LIVE_HLS_LINK_MINUTES", "120"))
 LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
+# TURN (coturn, `use-auth-secret`): the secret shared with coturn's `static-auth-secret`, and the
+# URLs offered to browsers, comma-separated, e.g. "turn:turn.example.vn:3478?transport=udp,
+# turn:turn.example.vn:3478?transport=tcp,turns:turn.example.vn:443?transport=tcp" (empty: no TURN).
+LIVE_TURN_SECRET = os.environ.get("DIEMCAU_LIVE_TURN_SECRET", "")
+LIVE_TURN_URLS = env_list("DIEMCAU_LIVE_TURN_URLS", "")
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under

@@ -112,6 +112,14 @@ class ErrorOut(Schema):
     details: Any = None
 
 
+class IceServerOut(Schema):
+    """One RTCPeerConnection ``iceServers`` entry: TURN URLs and credentials that end with the token."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class LiveConfigOut(Schema):
     """What a page needs to speak to Janus with a short-lived token (services.IssuedToken.as_config)."""
 
@@ -127,6 +135,7 @@ class LiveConfigOut(Schema):
     expires_at: str
     lifetime_s: int | None
     renew_url: str
+    ice_servers: list[IceServerOut] = Field([], description="TURN (UDP, TCP, TLS 443); empty when none is set up")
 
 
 class StatsOut(Schema):

@@ -29,6 +29,7 @@ from .janus_client import STREAMING, VIDEOROOM, JanusError, JanusUnreachable
 from .layout import MAIN_MOUNTPOINT, SIDE_MOUNTPOINT, new_publisher_id, room_id
 from .models import LiveNode, LiveToken
 from .nodes import admin_call, node_for_point
+from .turn import turn_credentials
 
 
 def token_lifetime() -> datetime.timedelta:
@@ -65,7 +66,24 @@ class IssuedToken:
             "expires_at": t.expires_at.isoformat(),
             "lifetime_s": int((t.expires_at - t.issued_at).total_seconds()) if t.issued_at else None,
             "renew_url": "/api/live/tokens/renew",
+            # TURN for halls behind NAT or a firewall: credentials that end with the token.
+            "ice_servers": turn_servers(t),
         }
+
+
+# --- TURN credentials (coturn's `use-auth-secret`, the "TURN REST API" scheme) ---------------------
+def turn_servers(token: LiveToken) -> list[dict]:
+    """RTCPeerConnection ``iceServers`` for a token's holder: TURN over UDP, TCP and TLS (443).
+
+    The credentials expire with the token (``LIVE_TURN_URLS`` empty: none offered). The holder is the
+    bridge point (a kiosk, a check) or the person, so coturn's log says who relayed.
+    """
+    urls = list(settings.LIVE_TURN_URLS)
+    if not urls or not settings.LIVE_TURN_SECRET:
+        return []
+    holder = f"point-{token.point_id}" if token.point_id else f"user-{token.user_id}"
+    username, credential = turn_credentials(settings.LIVE_TURN_SECRET, int(token.expires_at.timestamp()), holder)
+    return [{"urls": urls, "username": username, "credential": credential}]
 
 
 PURPOSE_PLUGINS = {
