@@ -400,6 +400,9 @@ LIVE_HLS_SECRET = os.environ.get("DIEMCAU_LIVE_HLS_SECRET", "")
 # turn:turn.example.vn:3478?transport=tcp,turns:turn.example.vn:443?transport=tcp" (empty: no TURN).
 LIVE_TURN_SECRET = os.environ.get("DIEMCAU_LIVE_TURN_SECRET", "")
 LIVE_TURN_URLS = env_list("DIEMCAU_LIVE_TURN_URLS", "")
+# The programme's low (360p ≈ 300 kbit/s) and audio-only (Opus 32 kbit/s) renditions, encoded at the
+# root by the live runtime (live/renditions.py): on in production, off by default (costs a core's fifth).
+LIVE_RENDITIONS = os.environ.get("DIEMCAU_LIVE_RENDITIONS", "0") == "1"
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under
