@@ -147,7 +147,7 @@ def celery_worker(task_workers, settings):
 SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/attendance/test_backup_restore.py",
           "tests/attendance/test_sigkill.py", "tests/core/test_excel_bombs.py", "tests/points/test_planner.py",
           "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py",
-          "tests/live/test_turn.py")
+          "tests/live/test_turn.py", "tests/live/test_hls_cache.py")
 
 
 def pytest_collection_modifyitems(config, items):

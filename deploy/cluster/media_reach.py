@@ -10,8 +10,9 @@ It builds a network of its own beside the harness's (its own prefix ``mr-``, bri
 ``mrbr1`` and subnets, so it runs while another harness is up) with the harness's functions:
 
     private 10.231.0.0/24 (bridge mrbr0, this machine .1: the control plane)
-        media-edge  .22  Janus (a Streaming mountpoint of the programme, a test-pattern feed) and the
-                         HLS packager's folder served by a plain nginx origin (:8080)
+        media-root  .21  the HLS origin: nginx (:8080) serving the packager's folder behind the signed
+                         links (``deploy/nginx/hls-secure-link.conf``)
+        media-edge  .22  Janus (a Streaming mountpoint of the programme, a test-pattern feed)
         turn        .30  coturn's relay leg
         hls-cache   .40  nginx caching the origin (``deploy/nginx/hls-cache.conf.template``)
     public  10.232.0.0/24 (bridge mrbr1, no address of this machine: nothing routes between the two)
@@ -50,7 +51,7 @@ PREFIX = "mr-"
 PRIVATE, PUBLIC = "10.231.0", "10.232.0"
 BRIDGES = {"private": "mrbr0", "public": "mrbr1"}
 # host -> {network: last octet}
-HOSTS = {"media-edge": {"private": 22}, "turn": {"private": 30, "public": 30},
+HOSTS = {"media-root": {"private": 21}, "media-edge": {"private": 22}, "turn": {"private": 30, "public": 30},
          "hls-cache": {"private": 40, "public": 40}, "clients": {"public": 100}}
 EDGE_BASE = 21000        # the edge Janus's port block (docs/live-media.md, "A node")
 SIGNAL_PORT = 8188       # the WebSocket signalling on the TURN host's public leg
@@ -75,11 +76,11 @@ def network_up() -> None:
         if net == "private":
             run("ip", "addr", "add", f"{PRIVATE}.1/24", "dev", bridge)
         run("ip", "link", "set", bridge, "up")
-    for host, legs in HOSTS.items():
+    for number, (host, legs) in enumerate(HOSTS.items()):
         run("ip", "netns", "add", ns(host))
         run("ip", "-n", ns(host), "link", "set", "lo", "up")
         for i, (net, octet) in enumerate(legs.items()):
-            veth = f"mrv-{host[:6]}-{net[:2]}"[:15]
+            veth = f"mrv{number}{net[:3]}"
             run("ip", "link", "add", veth, "type", "veth", "peer", "name", f"eth{i}", "netns", ns(host))
             run("ip", "link", "set", veth, "master", BRIDGES[net])
             run("ip", "link", "set", veth, "up")
@@ -346,14 +347,198 @@ def _in_ns_open_to(host: str, ip: str, port: int) -> bool:
     return run("ip", "netns", "exec", ns(host), sys.executable, "-c", code, check=False, quiet=True).returncode == 0
 
 
+# --- HLS at scale ------------------------------------------------------------------------------
+def _nginx_main(var: Path, name: str, body: str) -> Path:
+    conf = var / f"{name}.conf"
+    tmp = var / f"{name}-tmp"
+    tmp.mkdir(exist_ok=True)
+    conf.write_text(
+        "user root;\nworker_processes 1;\ndaemon off;\n"
+        f"pid {var / (name + '.pid')};\nerror_log {var / (name + '-error.log')} warn;\n"
+        "events { worker_connections 4096; }\nhttp {\n"
+        "  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n"
+        f"  client_body_temp_path {tmp};\n  proxy_temp_path {tmp};\n  fastcgi_temp_path {tmp};\n"
+        f"  uwsgi_temp_path {tmp};\n  scgi_temp_path {tmp};\n  keepalive_requests 100000;\n"
+        f"{body}\n}}\n")
+    return conf
+
+
+def start_hls_origin(var: Path, secret: str, hls_dir: Path) -> subprocess.Popen:
+    """nginx on the root serving the packager's folder behind the signed links (the product's origin conf)."""
+    location = (ROOT / "deploy" / "nginx" / "hls-secure-link.conf").read_text()
+    location = location.replace("@HLS_SECRET@", secret).replace("@HLS_ROOT@", str(hls_dir))
+    body = (f"  log_format origin '$remote_addr \"$request\" $status';\n"
+            f"  server {{\n    listen {addr('media-root')}:{ORIGIN_PORT};\n"
+            f"    access_log {var / 'origin-access.log'} origin;\n{location}\n  }}")
+    proc = spawn("media-root", var, "origin-nginx", ["nginx", "-c", str(_nginx_main(var, "origin-nginx", body))])
+    wait_for("HLS origin", lambda: tcp_open(addr("media-root"), ORIGIN_PORT), 20, proc,
+             var / "media-root-origin-nginx.log")
+    return proc
+
+
+def start_hls_cache(var: Path, secret: str) -> subprocess.Popen:
+    """nginx on the cache host from deploy/nginx/hls-cache.conf.template, players on its public leg."""
+    (var / "hls-cache").mkdir(exist_ok=True)
+    site = render_template((ROOT / "deploy" / "nginx" / "hls-cache.conf.template").read_text(), {
+        "CACHE_DIR": str(var / "hls-cache"), "ORIGIN": f"{addr('media-root')}:{ORIGIN_PORT}",
+        "LISTEN": f"{addr('hls-cache', 'public')}:80", "HLS_SECRET": secret,
+        "ACCESS_LOG": str(var / "cache-access.log")})
+    proc = spawn("hls-cache", var, "nginx", ["nginx", "-c", str(_nginx_main(var, "cache-nginx", site))])
+    wait_for("HLS cache", lambda: _in_ns_open("hls-cache", "public", 80), 20, proc, var / "hls-cache-nginx.log")
+    return proc
+
+
+def _signed_prefix(conference_id: int, expires: int, secret: str) -> str:
+    """live/hls.py's signed folder, computed with the harness's secret (what ``hls_link`` hands out)."""
+    os.environ["DIEMCAU_LIVE_HLS_SECRET"] = secret
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diemcau.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from diemcau.live import hls
+
+    settings.LIVE_HLS_SECRET = secret
+    return hls.hls_path(conference_id, expires)
+
+
+def run_players(url: str, players: int, seconds: float) -> dict:
+    """``players`` live HLS players for ``seconds``: each refreshes the playlist every second and fetches
+    every new segment (starting from the live edge), on its own keep-alive connection."""
+    import threading
+    import urllib.parse
+    from http.client import HTTPConnection
+
+    parts = urllib.parse.urlsplit(url)
+    folder = parts.path.rsplit("/", 1)[0] + "/"
+    totals = {"requests": 0, "segments": 0, "bytes": 0, "errors": 0, "statuses": {}}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def get(conn, path):
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        with lock:
+            totals["requests"] += 1
+            totals["bytes"] += len(body)
+            totals["statuses"][str(response.status)] = totals["statuses"].get(str(response.status), 0) + 1
+        return response.status, body
+
+    def player():
+        conn, seen = HTTPConnection(parts.hostname, parts.port or 80, timeout=10), set()
+        first = True
+        while time.monotonic() < deadline:
+            try:
+                _, body = get(conn, parts.path)
+                names = [line for line in body.decode(errors="replace").splitlines() if line.endswith(".ts")]
+                for name in names[-2:] if first else names:
+                    if name not in seen:
+                        seen.add(name)
+                        if get(conn, folder + name)[0] == 200:
+                            with lock:
+                                totals["segments"] += 1
+                first = False
+            except OSError:
+                with lock:
+                    totals["errors"] += 1
+                conn.close()
+                conn = HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+            time.sleep(1.0)
+        conn.close()
+
+    threads = [threading.Thread(target=player) for _ in range(players)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return totals
+
+
+def _cache_figures(var: Path) -> dict:
+    lines = (var / "cache-access.log").read_text().splitlines() if (var / "cache-access.log").exists() else []
+    by = {}
+    for line in lines:
+        status = line.split('" ', 1)[1].split()
+        key = f"{status[0]} {status[1]}"
+        by[key] = by.get(key, 0) + 1
+    origin = (var / "origin-access.log").read_text().splitlines() if (var / "origin-access.log").exists() else []
+    return {"client_hits": len(lines), "origin_hits": len(origin), "cache_by_status": by}
+
+
+def hls_at_scale(var: Path | None = None, players: int = 200, seconds: float = 10.0) -> dict:
+    """The root's packager behind an nginx cache host; ``players`` players in the clients namespace.
+
+    Returns the client hits at the cache against the origin hits, and what a wrong signature and an
+    expired link got (answered at the cache, never at the origin).
+    """
+    from diemcau.live.media import HlsPackager, SyntheticFeed
+
+    reason = harness.available()
+    if reason:
+        return {"skipped": reason}
+    own = var is None
+    var = Path(var or tempfile.mkdtemp(prefix="media-reach-hls-")).resolve()
+    var.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(24)
+    hls_dir = var / "hls"
+    packager = feed = None
+    try:
+        network_up()
+        packager = HlsPackager("programme", 33700, 33702, hls_dir, work_dir=var)
+        packager.start()
+        feed = SyntheticFeed([("127.0.0.1", 33700, 33702)], size="640x360", fps=15, log_path=var / "feed.log")
+        feed.start()
+        packager.wait_for_playlist(30, segments=2)
+        start_hls_origin(var, secret, hls_dir)
+        start_hls_cache(var, secret)
+        expires = int(time.time()) + 600
+        prefix = _signed_prefix(1, expires, secret)
+        base = f"http://{addr('hls-cache', 'public')}"
+        url = f"{base}{prefix}index.m3u8"
+        out = run("ip", "netns", "exec", ns("clients"), sys.executable, str(Path(__file__).resolve()), "players",
+                  "--url", url, "--players", str(players), "--seconds", str(seconds)).stdout
+        load = json.loads(out)
+        before = _cache_figures(var)["origin_hits"]
+        forged = _status_in_clients(f"{base}{prefix[:-5]}AAAA/index.m3u8")
+        expired_prefix = _signed_prefix(1, int(time.time()) - 10, secret)
+        expired = _status_in_clients(f"{base}{expired_prefix}index.m3u8")
+        figures = _cache_figures(var)
+        return {"players": players, "seconds": seconds, **load, **figures,
+                "origin_hits_from_refused": figures["origin_hits"] - before,
+                "forged_status": forged, "expired_status": expired,
+                "client_to_origin": round(figures["client_hits"] / max(1, figures["origin_hits"]), 1)}
+    finally:
+        for child in (feed, packager):
+            if child is not None:
+                child.stop()
+        network_down()
+        if own:
+            subprocess.run(["rm", "-rf", str(var)], check=False)
+
+
+def _status_in_clients(url: str) -> int:
+    code = ("import sys,urllib.request,urllib.error\ntry: print(urllib.request.urlopen(sys.argv[1],timeout=5).status)\n"
+            "except urllib.error.HTTPError as e: print(e.code)")
+    return int(run("ip", "netns", "exec", ns("clients"), sys.executable, "-c", code, url).stdout.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["turn", "down"])
+    parser.add_argument("command", choices=["turn", "hls", "down", "players"])
+    parser.add_argument("--players", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--url", default="")
     args = parser.parse_args(argv)
     if args.command == "down":
         network_down()
-        return 0
-    print(json.dumps(turn_only_client_decoding()))
+    elif args.command == "players":  # run by hls_at_scale inside the clients namespace
+        print(json.dumps(run_players(args.url, args.players, args.seconds)))
+    elif args.command == "hls":
+        print(json.dumps(hls_at_scale(players=args.players, seconds=args.seconds)))
+    else:
+        print(json.dumps(turn_only_client_decoding()))
     return 0
 
 
