@@ -25,6 +25,8 @@ from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
+from . import kiosk_modes, renditions
+from .hls import hls_link
 from .janus_client import STREAMING, VIDEOROOM, JanusError, JanusUnreachable
 from .layout import MAIN_MOUNTPOINT, SIDE_MOUNTPOINT, new_publisher_id, room_id
 from .models import LiveNode, LiveToken
@@ -68,10 +70,22 @@ class IssuedToken:
             "renew_url": "/api/live/tokens/renew",
             # TURN for halls behind NAT or a firewall: credentials that end with the token.
             "ice_servers": turn_servers(t),
+            # What a kiosk falls back to on a thin link (kiosk.js), and the mode its operator forced.
+            "renditions": dict(renditions.MOUNTPOINTS) if renditions.enabled() else {},
+            "hls_url": _hls_url(t),
+            "forced_mode": kiosk_modes.forced_mode(t.point_id) if t.point_id else kiosk_modes.AUTO,
         }
 
 
 # --- TURN credentials (coturn's `use-auth-secret`, the "TURN REST API" scheme) ---------------------
+def _hls_url(token: LiveToken) -> str:
+    """The programme's signed HLS playlist for the token's holder ('' if they may not have it)."""
+    try:
+        return hls_link(token.user, token.conference)
+    except ScopeError:
+        return ""
+
+
 def turn_servers(token: LiveToken) -> list[dict]:
     """RTCPeerConnection ``iceServers`` for a token's holder: TURN over UDP, TCP and TLS (443).
 

@@ -168,7 +168,7 @@
   async function pcFigures(pc, prev) {
     /* Reduce getStats to {fps, frames_decoded, bytes_in, bytes_out, lost, received, rtt_ms, freezes, audio_level}. */
     const out = { fps: 0, frames_decoded: 0, bytes_in: 0, bytes_out: 0, lost: 0, received: 0, rtt_ms: null,
-                  freezes: 0, audio_level: 0, width: 0, fps_out: 0 };
+                  freezes: 0, audio_level: 0, width: 0, fps_out: 0, available_kbps: null };
     if (!pc) return out;
     const report = await pc.getStats();
     report.forEach((s) => {
@@ -189,6 +189,7 @@
         if (s.kind === "video") out.fps_out = Math.max(out.fps_out, s.framesPerSecond || 0);
       } else if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
         out.rtt_ms = s.currentRoundTripTime * 1000;
+        if (s.availableIncomingBitrate) out.available_kbps = s.availableIncomingBitrate / 1000;
       }
     });
     return out;
