@@ -60,8 +60,8 @@ def force_mode(actor, point: BridgePoint, mode: str) -> str:
         audit.record(actor, FORCED_ACTION, object_type="points.bridgepoint", object_id=point.pk,
                      object_repr=point.name[:300], unit_path=point.hall.unit.path,
                      before={"mode": before}, after={"mode": mode})
-        transaction.on_commit(lambda: cache.set(_forced_key(point.pk), mode, 3600))
         publish_on_commit(hub.notice(board_group(point.conference_id)))
+    cache.set(_forced_key(point.pk), mode, 3600)  # written: the audit entry is the record, this its copy
     return mode
 
 
