@@ -467,11 +467,12 @@ def _cache_figures(var: Path) -> dict:
     return {"client_hits": len(lines), "origin_hits": len(origin), "cache_by_status": by}
 
 
-def hls_at_scale(var: Path | None = None, players: int = 200, seconds: float = 10.0) -> dict:
+def hls_at_scale(var: Path | None = None, players: int = 200, seconds: float = 10.0, baseline: int = 0) -> dict:
     """The root's packager behind an nginx cache host; ``players`` players in the clients namespace.
 
     Returns the client hits at the cache against the origin hits, and what a wrong signature and an
-    expired link got (answered at the cache, never at the origin).
+    expired link got (answered at the cache, never at the origin). With ``baseline`` players (e.g. 1)
+    a first round of that many runs before, in the same setup: its origin hits are the baseline.
     """
     from diemcau.live.media import HlsPackager, SyntheticFeed
 
@@ -493,22 +494,18 @@ def hls_at_scale(var: Path | None = None, players: int = 200, seconds: float = 1
         packager.wait_for_playlist(30, segments=2)
         start_hls_origin(var, secret, hls_dir)
         start_hls_cache(var, secret)
-        expires = int(time.time()) + 600
-        prefix = _signed_prefix(1, expires, secret)
+        prefix = _signed_prefix(1, int(time.time()) + 600, secret)
         base = f"http://{addr('hls-cache', 'public')}"
-        url = f"{base}{prefix}index.m3u8"
-        out = run("ip", "netns", "exec", ns("clients"), sys.executable, str(Path(__file__).resolve()), "players",
-                  "--url", url, "--players", str(players), "--seconds", str(seconds)).stdout
-        load = json.loads(out)
+        out = {}
+        if baseline:
+            out["baseline"] = _round(var, f"{base}{prefix}index.m3u8", baseline, seconds)
+        out.update(_round(var, f"{base}{prefix}index.m3u8", players, seconds))
         before = _cache_figures(var)["origin_hits"]
-        forged = _status_in_clients(f"{base}{prefix[:-5]}AAAA/index.m3u8")
-        expired_prefix = _signed_prefix(1, int(time.time()) - 10, secret)
-        expired = _status_in_clients(f"{base}{expired_prefix}index.m3u8")
-        figures = _cache_figures(var)
-        return {"players": players, "seconds": seconds, **load, **figures,
-                "origin_hits_from_refused": figures["origin_hits"] - before,
-                "forged_status": forged, "expired_status": expired,
-                "client_to_origin": round(figures["client_hits"] / max(1, figures["origin_hits"]), 1)}
+        out["forged_status"] = _status_in_clients(f"{base}{prefix[:-5]}AAAA/index.m3u8")
+        expired = _signed_prefix(1, int(time.time()) - 10, secret)
+        out["expired_status"] = _status_in_clients(f"{base}{expired}index.m3u8")
+        out["origin_hits_from_refused"] = _cache_figures(var)["origin_hits"] - before
+        return out
     finally:
         for child in (feed, packager):
             if child is not None:
@@ -516,6 +513,20 @@ def hls_at_scale(var: Path | None = None, players: int = 200, seconds: float = 1
         network_down()
         if own:
             subprocess.run(["rm", "-rf", str(var)], check=False)
+
+
+def _round(var: Path, url: str, players: int, seconds: float) -> dict:
+    """One round of ``players`` players; the cache's and the origin's hits during it."""
+    before = _cache_figures(var)
+    out = run("ip", "netns", "exec", ns("clients"), sys.executable, str(Path(__file__).resolve()), "players",
+              "--url", url, "--players", str(players), "--seconds", str(seconds)).stdout
+    load = json.loads(out)
+    after = _cache_figures(var)
+    client, origin = after["client_hits"] - before["client_hits"], after["origin_hits"] - before["origin_hits"]
+    by = {k: v - before["cache_by_status"].get(k, 0) for k, v in after["cache_by_status"].items()}
+    return {"players": players, "seconds": seconds, **load, "client_hits": client, "origin_hits": origin,
+            "cache_by_status": {k: v for k, v in by.items() if v},
+            "client_to_origin": round(client / max(1, origin), 1)}
 
 
 def _status_in_clients(url: str) -> int:
@@ -530,13 +541,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--players", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", default="")
+    parser.add_argument("--baseline", type=int, default=0, help="hls: a first round of this many players")
     args = parser.parse_args(argv)
     if args.command == "down":
         network_down()
     elif args.command == "players":  # run by hls_at_scale inside the clients namespace
         print(json.dumps(run_players(args.url, args.players, args.seconds)))
     elif args.command == "hls":
-        print(json.dumps(hls_at_scale(players=args.players, seconds=args.seconds)))
+        print(json.dumps(hls_at_scale(players=args.players, seconds=args.seconds, baseline=args.baseline)))
     else:
         print(json.dumps(turn_only_client_decoding()))
     return 0

@@ -104,7 +104,8 @@ class RenditionEncoder(_FfmpegChild):
             # A half-second buffer: the rate holds over any second, not only on average.
             "-b:v", self.video_bitrate, "-maxrate", self.video_bitrate, "-bufsize", _half(self.video_bitrate),
             "-x264-params", "repeat-headers=1",
-            "-c:a", "libopus", "-b:a", self.audio_bitrate, "-ac", "1", "-ar", "48000",
+            # Constant bitrate: a thin link needs to know what the sound costs (VBR went to ~45 kbit/s).
+            "-c:a", "libopus", "-b:a", self.audio_bitrate, "-vbr", "off", "-ac", "1", "-ar", "48000",
             "-application", "voip",
             *sink,
         ]  # fmt: skip
