@@ -130,19 +130,25 @@ def node_ports(base_port: int) -> tuple[int, int, int]:
     return base_port + PORTS["low"][0], base_port + PORTS["low"][1], base_port + PORTS["audio"][1]
 
 
-async def create_mountpoints(streaming, base_port: int, secret: str) -> None:
+def node_rtp_host(node) -> str:
+    """Where a node takes RTP: its private address when it runs on a host of its own (a spec with
+    ``rtp_host``, the media-node agent's registration), else this machine."""
+    return getattr(node.spec, "rtp_host", None) or "127.0.0.1"
+
+
+async def create_mountpoints(streaming, base_port: int, secret: str, iface: str = "127.0.0.1") -> None:
     """The low and audio-only mountpoints on one node (made again if present: a node's ports are fixed)."""
     low_v, low_a, audio_a = node_ports(base_port)
     for mp in (LOW_MOUNTPOINT, AUDIO_MOUNTPOINT):
         with contextlib.suppress(Exception):
             await streaming.destroy(mp, secret=secret)
     await streaming.create_rtp(LOW_MOUNTPOINT, video_port=low_v, audio_port=low_a, secret=secret,
-                               description="programme low (360p)")
+                               description="programme low (360p)", iface=iface)
     body: dict[str, Any] = {
         "request": "create", "type": "rtp", "id": AUDIO_MOUNTPOINT, "description": "programme audio only",
         "secret": secret, "is_private": True, "permanent": False,
         "media": [{"type": "audio", "mid": "a", "port": audio_a, "pt": OPUS_PT, "codec": "opus",
-                   "iface": "127.0.0.1"}],
+                   "iface": iface}],
     }
     if streaming.admin_key:
         body["admin_key"] = streaming.admin_key
@@ -185,7 +191,8 @@ class _Renditions:
 
     async def _make_mountpoints(self, node) -> None:
         try:
-            await create_mountpoints(node.streaming, node.spec.base_port, self.runtime.mount_secret)
+            await create_mountpoints(node.streaming, node.spec.base_port, self.runtime.mount_secret,
+                                     node_rtp_host(node))
             self.made[node.spec.name] = node.epoch
         except Exception as exc:  # a node that fails now is tried at the next re-point
             log.warning("rendition mountpoints on %s: %s", node.spec.name, exc)
@@ -199,8 +206,9 @@ class _Renditions:
                 task = loop.create_task(self._make_mountpoints(node))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-        destinations = [("127.0.0.1", *node_ports(n.spec.base_port)) for n in up]
+        destinations = [(node_rtp_host(n), *node_ports(n.spec.base_port)) for n in up]
         loop.run_in_executor(self.thread, self._restart, destinations)
+        # The encoder runs beside the runtime: the root's forwarders send to it on this machine.
         return ("127.0.0.1", *(self.runtime.root.spec.base_port + p for p in PORTS["input"]))
 
 
