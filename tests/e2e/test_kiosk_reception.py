@@ -1,5 +1,6 @@
 """A kiosk's reception mode in a real browser: the operator forces audio only and the hall hears the
-programme (the audio-only rendition from the root's encoder); the site board shows the point's mode."""
+programme (the audio-only rendition from the root's encoder); the site board shows the point's mode;
+forced to HLS, the kiosk plays the programme's signed playlist with hls.js."""
 
 import asyncio
 import threading
@@ -8,6 +9,7 @@ import time
 import pytest
 
 from diemcau.core.models import AuditEntry
+from diemcau.live import hls as live_hls
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from tests.e2e.conftest import login, shot
@@ -38,7 +40,8 @@ def on_air(renditions_on, live_world, tmp_path):  # noqa: F811 - the imported fi
     root = JanusNode("root", port, folder=tmp_path / "root")
     root.start()
     runtime = LiveRuntime(live_world["conference"].pk, [NodeSpec("root", port, role="root")],
-                          nodes={"root": root}, synthetic_host=True, feed_size=(320, 180))
+                          nodes={"root": root}, synthetic_host=True, feed_size=(320, 180),
+                          hls_dir=live_hls.hls_folder())  # the folder the ASGI child serves /live/hls/ from
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
@@ -94,4 +97,10 @@ def test_a_kiosk_forced_to_audio_only_plays_sound(browser, renditions_on, asgi_s
     _wait(lambda: board.locator(f'tr[data-point="{w["hanoi"].pk}"] .reception[data-mode="audio"]')
           .count() == 1, 20, "the board showing the point in audio only")
     shot(board, "live-board-reception-mode")
+
+    page.select_option("#reception", "hls")  # the next step of the ladder, forced: hls.js on the signed link
+    _wait(lambda: page.evaluate("() => window.kioskReach.mode") == "hls", 10, "the kiosk in HLS mode")
+    _wait(lambda: page.evaluate("() => document.getElementById('main').currentTime") > 1.0, 40,
+          "the HLS programme playing")
+    assert page.evaluate("() => !!window.Hls && !!window.kioskReach.hls")
     context.close()

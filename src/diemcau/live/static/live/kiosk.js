@@ -38,6 +38,8 @@
     state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
     setMedia(false, reach.mode === "audio" ? gettext("Waiting for the sound…") : gettext("Waiting for the picture…"));
     const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
+    state.mounts = { main: reach.mode === "audio" ? cfg.renditions.audio : reach.mode === "low" ? cfg.renditions.low : cfg.main,
+                     side: cfg.side };
     if (reach.mode === "audio") {
       L.watchMount(janus, cfg.renditions.audio, audioOnly, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
     } else if (reach.mode === "low") {
@@ -109,16 +111,29 @@
     watcher.closed = false;
     if (cfg.token) watcher.restart("reception " + mode);
   }
-  function stepDown(why) {
-    const next = LADDER.slice(LADDER.indexOf(reach.mode) + 1).find(offered);
-    if (next) { reach.upAfter = Math.min(reach.upAfter * 2, 1800000); setMode(next, why); }
+  async function hlsServed() {
+    /* HLS is a step only where the programme is packaged and the signed link answers. */
+    try { return (await fetch(cfg.hls_url, { credentials: "omit", cache: "no-store" })).ok; } catch (e) { return false; }
+  }
+  async function stepDown(why) {
+    if (reach.stepping) return;
+    reach.stepping = true;
+    try {
+      let next = LADDER.slice(LADDER.indexOf(reach.mode) + 1).find(offered);
+      if (next === "hls" && !(await hlsServed())) next = LADDER.slice(LADDER.indexOf("hls") + 1).find(offered);
+      if (next) { reach.upAfter = Math.min(reach.upAfter * 2, 1800000); setMode(next, why); }
+      else reach.bad = 0;  // nothing lighter here: stay, and count again
+    } finally { reach.stepping = false; }
   }
   function recover(why) {
     /* A stalled or broken link: an ICE restart first, then a new connection, then a lighter mode. */
     reach.recoveries++;
     state.lastProgress = Date.now();
     if (reach.recoveries === 1 && state.handles.main) {
-      Object.values(state.handles).forEach((h) => { try { h.send({ message: { request: "configure", restart: true } }); } catch (e) { /* gone */ } });
+      // Streaming "watch" again on the same mountpoint with restart: Janus offers anew with new ICE credentials.
+      Object.entries(state.handles).forEach(([slot, h]) => {
+        try { h.send({ message: { request: "watch", id: state.mounts[slot], restart: true } }); } catch (e) { /* gone */ }
+      });
       console.info("reception: ICE restart (" + why + ")");
     } else if (reach.recoveries <= 2 || reach.forced !== "auto") {
       watcher.restart(why);
@@ -129,10 +144,12 @@
   function judge(stats) {
     /* Every report (5 s): loss or too little available bitrate for BAD_WINDOWS reports in a row → one step down;
      * long stable below the best mode → try one step up (the wait doubles each time it fails). */
-    if (reach.forced !== "auto" || reach.mode === "hls" || reach.mode === "audio" && !state.watching) return;
-    const starved = reach.mode === "main" && stats.available_kbps && stats.available_kbps < AVAILABLE_LOW_KBPS;
-    reach.bad = stats.loss_pct > LOSS_BAD || starved ? reach.bad + 1 : 0;
-    if (reach.bad >= BAD_WINDOWS) { stepDown(starved ? "available bitrate" : "packet loss"); return; }
+    if (reach.forced !== "auto") return;
+    if ((reach.mode === "main" || reach.mode === "low") && stats.packets >= 50) {  // WebRTC with a picture
+      const starved = reach.mode === "main" && stats.available_kbps && stats.available_kbps < AVAILABLE_LOW_KBPS;
+      reach.bad = stats.loss_window_pct > LOSS_BAD || starved ? reach.bad + 1 : 0;
+      if (reach.bad >= BAD_WINDOWS) { stepDown(starved ? "available bitrate" : "packet loss"); return; }
+    }
     if (reach.mode !== "main" && Date.now() - reach.since > reach.upAfter) {
       setMode(LADDER[Math.max(0, LADDER.indexOf(reach.mode) - 1)], "trying a better mode");
     }
@@ -329,7 +346,10 @@
       stats.frames_decoded = shown; reach.shown = shown;
     }
     state.prev = f;
-    judge({ ...stats, available_kbps: f.main.available_kbps });
+    // The loss of this window (the report's loss_pct counts since the connection began).
+    const dLost = prev ? lost - prev.main.lost - prev.side.lost : 0, dRecv = prev ? recv - prev.main.received - prev.side.received : 0;
+    judge({ loss_window_pct: dLost >= 0 && dRecv > 0 ? (100 * dLost) / (dLost + dRecv) : 0, packets: dRecv,
+            available_kbps: f.main.available_kbps });
     socket.send({ type: "stats", stats: stats });
   }, STATS_EVERY);
 
