@@ -3,6 +3,7 @@ programme (the audio-only rendition from the root's encoder); the site board sho
 forced to HLS, the kiosk plays the programme's signed playlist with hls.js."""
 
 import asyncio
+import shutil
 import threading
 import time
 
@@ -50,6 +51,7 @@ def on_air(renditions_on, live_world, tmp_path):  # noqa: F811 - the imported fi
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
     root.stop()
+    shutil.rmtree(live_hls.hls_folder(), ignore_errors=True)  # no stale playlist for the next test's kiosks
 
 
 def _wait(check, timeout, what):

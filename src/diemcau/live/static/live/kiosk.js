@@ -122,6 +122,7 @@
       let next = LADDER.slice(LADDER.indexOf(reach.mode) + 1).find(offered);
       if (next === "hls" && !(await hlsServed())) next = LADDER.slice(LADDER.indexOf("hls") + 1).find(offered);
       if (next) { reach.upAfter = Math.min(reach.upAfter * 2, 1800000); setMode(next, why); }
+      else if (reach.mode === "hls") setMode("main", why + ", nothing lighter");  // a dead HLS is no refuge
       else reach.bad = 0;  // nothing lighter here: stay, and count again
     } finally { reach.stepping = false; }
   }
