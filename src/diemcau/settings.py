@@ -419,6 +419,14 @@ LIVE_MEDIA_NODE_KEY = os.environ.get("DIEMCAU_MEDIA_NODE_KEY", "")
 
 # Device tokens (kiosks, scanners, scripts; points.devices) last at most this many hours.
 DEVICE_TOKEN_HOURS = float(os.environ.get("DIEMCAU_DEVICE_TOKEN_HOURS", "24"))
+# TURN (coturn, `use-auth-secret`): the secret shared with coturn's `static-auth-secret`, and the
+# URLs offered to browsers, comma-separated, e.g. "turn:turn.example.vn:3478?transport=udp,
+# turn:turn.example.vn:3478?transport=tcp,turns:turn.example.vn:443?transport=tcp" (empty: no TURN).
+LIVE_TURN_SECRET = os.environ.get("DIEMCAU_LIVE_TURN_SECRET", "")
+LIVE_TURN_URLS = env_list("DIEMCAU_LIVE_TURN_URLS", "")
+# The programme's low (360p ≈ 300 kbit/s) and audio-only (Opus 32 kbit/s) renditions, encoded at the
+# root by the live runtime (live/renditions.py): on in production, off by default (costs a core's fifth).
+LIVE_RENDITIONS = os.environ.get("DIEMCAU_LIVE_RENDITIONS", "0") == "1"
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under

@@ -44,7 +44,8 @@ from diemcau.core.errors import ScopeError
 from diemcau.events.access import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import access, floor, health, node_registry, programme, site_board, technical_checks, thumbs, tokens
+from . import (access, floor, health, kiosk_modes, node_registry, programme, site_board, technical_checks, thumbs,
+               tokens)
 from .models import FloorRequest, LiveToken
 
 router = Router(tags=["live"])
@@ -114,6 +115,15 @@ class StatsIn(Schema):
     frames_decoded: int | None = None
     freezes: int | None = None
     audio_level: float | None = None
+    mode: str | None = Field(None, description="how the kiosk receives: main, low, hls or audio")
+
+
+class ModeIn(Schema):
+    mode: str = Field(description="auto (the kiosk chooses), main, low, hls or audio")
+
+
+class ModeOut(Schema):
+    mode: str
 
 
 class FloorIn(Schema):
@@ -153,6 +163,14 @@ class ErrorOut(Schema):
     details: Any = None
 
 
+class IceServerOut(Schema):
+    """One RTCPeerConnection ``iceServers`` entry: TURN URLs and credentials that end with the token."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class LiveConfigOut(Schema):
     """What a page needs to speak to Janus with a short-lived token (services.IssuedToken.as_config)."""
 
@@ -168,6 +186,10 @@ class LiveConfigOut(Schema):
     expires_at: str
     lifetime_s: int | None
     renew_url: str
+    ice_servers: list[IceServerOut] = Field([], description="TURN (UDP, TCP, TLS 443); empty when none is set up")
+    renditions: dict[str, int] = Field({}, description="mountpoints of the low and audio-only renditions")
+    hls_url: str = Field("", description="the programme's signed HLS playlist (a kiosk's fallback)")
+    forced_mode: str = Field("auto", description="the reception mode the point's operator forced")
 
 
 class StatsOut(Schema):
@@ -328,6 +350,12 @@ def stats(request, point_id: int, body: StatsIn):
                      purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
     report = health.ingest_report(request.user, point, body.dict(exclude_none=True))
     return {"id": report.pk}
+
+
+@router.post("/points/{point_id}/mode", response=_replies(ModeOut))
+def force_mode(request, point_id: int, body: ModeIn):
+    """The point's operator forces how its kiosk receives the programme (``auto``: the kiosk chooses)."""
+    return {"mode": kiosk_modes.force_mode(request.user, _point(request, point_id), body.mode)}
 
 
 @router.post("/points/{point_id}/thumbnail", response=_replies(ThumbnailOut))

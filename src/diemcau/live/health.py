@@ -19,6 +19,7 @@ from diemcau.core.errors import DomainError
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
+from . import kiosk_modes
 from .groups import board_group
 from .models import AVReport, LiveAlarm, PointLiveState
 
@@ -83,7 +84,9 @@ def ingest_report(actor, point: BridgePoint, data: dict) -> AVReport:
     require_operator(actor, point)
     clean = _clean_report(data)
     try:
-        return _store_report(point, clean)
+        report = _store_report(point, clean)
+        kiosk_modes.report_mode(point, data.get("mode"))  # how it receives (main, low, HLS, audio)
+        return report
     except _TooFrequent:
         # Counted outside the refused transaction, so the board can show a flooding kiosk.
         PointLiveState.objects.filter(point=point).update(refused_reports=F("refused_reports") + 1)

@@ -631,6 +631,8 @@ class LiveRuntime:
             targets.append(("127.0.0.1", *self.root.port("hls")))
         if slot_name == "main" and self.record:
             targets.append(("127.0.0.1", *self.root.port("recording")))
+        from . import renditions  # the hook of the low and audio-only renditions (live/renditions.py)
+        targets += renditions.programme_targets(self, slot_name)
         return targets
 
     async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,

@@ -14,6 +14,7 @@ from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import SYSTEM, scope_for
 from diemcau.points.models import BridgePoint
 
+from . import kiosk_modes
 from .access import board_points
 from .health import REPORT_FIELDS, point_state
 from .models import FloorRequest, LiveAlarm, LiveNode, PointLiveState
@@ -43,6 +44,7 @@ def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
     nodes = list(LiveNode.objects.all())
     parents = {p.pk: p.relay_parent_id for p in BridgePoint.objects.filter(conference=conference)}
     group_units = _rollup_units(actor, rows)
+    modes = kiosk_modes.board_modes([p.pk for p in rows])  # how each kiosk receives (main, low, HLS, audio)
     points_out, rollup = [], {}
     for p in rows:
         st = getattr(p, "live_state", None)
@@ -56,7 +58,7 @@ def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
             "id": p.pk, "name": p.name, "unit": p.hall.unit.name, "unit_path": p.hall.unit.path,
             "group": group.name if group else "", "state": state, "degraded": degraded,
             "node": node.name if node else "", "node_up": bool(node and node.state == LiveNode.State.UP),
-            "readiness": p.readiness, "gaps": st.gaps if st else 0,
+            "readiness": p.readiness, "gaps": st.gaps if st else 0, "reception": modes[p.pk],
             "last_report_at": st.last_report_at.isoformat() if st and st.last_report_at else None,
             "figures": ({f: getattr(report, f) for f in REPORT_FIELDS} if report else None),
         })

@@ -25,10 +25,13 @@ from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.access import require_operator
 from diemcau.points.models import BridgePoint
 
+from . import kiosk_modes, renditions
+from .hls import hls_link
 from .janus_client import STREAMING, VIDEOROOM, JanusError, JanusUnreachable
 from .layout import MAIN_MOUNTPOINT, SIDE_MOUNTPOINT, new_publisher_id, room_id
 from .models import LiveNode, LiveToken
 from .nodes import admin_call, node_for_point
+from .turn import turn_credentials
 
 
 def token_lifetime() -> datetime.timedelta:
@@ -65,7 +68,36 @@ class IssuedToken:
             "expires_at": t.expires_at.isoformat(),
             "lifetime_s": int((t.expires_at - t.issued_at).total_seconds()) if t.issued_at else None,
             "renew_url": "/api/live/tokens/renew",
+            # TURN for halls behind NAT or a firewall: credentials that end with the token.
+            "ice_servers": turn_servers(t),
+            # What a kiosk falls back to on a thin link (kiosk.js), and the mode its operator forced.
+            "renditions": dict(renditions.MOUNTPOINTS) if renditions.enabled() else {},
+            "hls_url": _hls_url(t),
+            "forced_mode": kiosk_modes.forced_mode(t.point_id) if t.point_id else kiosk_modes.AUTO,
         }
+
+
+# --- TURN credentials (coturn's `use-auth-secret`, the "TURN REST API" scheme) ---------------------
+def _hls_url(token: LiveToken) -> str:
+    """The programme's signed HLS playlist for the token's holder ('' if they may not have it)."""
+    try:
+        return hls_link(token.user, token.conference)
+    except ScopeError:
+        return ""
+
+
+def turn_servers(token: LiveToken) -> list[dict]:
+    """RTCPeerConnection ``iceServers`` for a token's holder: TURN over UDP, TCP and TLS (443).
+
+    The credentials expire with the token (``LIVE_TURN_URLS`` empty: none offered). The holder is the
+    bridge point (a kiosk, a check) or the person, so coturn's log says who relayed.
+    """
+    urls = list(settings.LIVE_TURN_URLS)
+    if not urls or not settings.LIVE_TURN_SECRET:
+        return []
+    holder = f"point-{token.point_id}" if token.point_id else f"user-{token.user_id}"
+    username, credential = turn_credentials(settings.LIVE_TURN_SECRET, int(token.expires_at.timestamp()), holder)
+    return [{"urls": urls, "username": username, "credential": credential}]
 
 
 PURPOSE_PLUGINS = {

@@ -24,6 +24,11 @@
     constructor(server, token, onReady, onDown) {
       this.server = server; this.token = token; this.onReady = onReady; this.onDown = onDown || (() => {});
       this.attempt = 0; this.janus = null; this.closed = false; this.generation = 0;
+      this.iceServers = null; this.icePolicy = "all";
+    }
+    setIce(servers, policy) {
+      /* TURN servers (diemcau's credentials) and "all" or "relay", for every later (re)connection. */
+      this.iceServers = servers && servers.length ? servers : null; this.icePolicy = policy || "all";
     }
     async start() {
       await initJanus();
@@ -34,6 +39,7 @@
       const gen = ++this.generation;
       const janus = new Janus({
         server: this.server, token: this.token,
+        ...(this.iceServers ? { iceServers: this.iceServers, iceTransportPolicy: this.icePolicy } : {}),
         success: () => { if (gen !== this.generation) return; this.attempt = 0; this.janus = janus; this.onReady(janus); },
         error: (err) => { if (gen !== this.generation) return; this._retry(String(err)); },
         destroyed: () => {},
@@ -162,7 +168,7 @@
   async function pcFigures(pc, prev) {
     /* Reduce getStats to {fps, frames_decoded, bytes_in, bytes_out, lost, received, rtt_ms, freezes, audio_level}. */
     const out = { fps: 0, frames_decoded: 0, bytes_in: 0, bytes_out: 0, lost: 0, received: 0, rtt_ms: null,
-                  freezes: 0, audio_level: 0, width: 0, fps_out: 0 };
+                  freezes: 0, audio_level: 0, width: 0, fps_out: 0, available_kbps: null };
     if (!pc) return out;
     const report = await pc.getStats();
     report.forEach((s) => {
@@ -183,6 +189,7 @@
         if (s.kind === "video") out.fps_out = Math.max(out.fps_out, s.framesPerSecond || 0);
       } else if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
         out.rtt_ms = s.currentRoundTripTime * 1000;
+        if (s.availableIncomingBitrate) out.available_kbps = s.availableIncomingBitrate / 1000;
       }
     });
     return out;
@@ -203,6 +210,7 @@
       if (!r.ok) { schedule(15000); return; }
       const fresh = await r.json();
       cfg.token = fresh.token; cfg.expires_at = fresh.expires_at; cfg.lifetime_s = fresh.lifetime_s || cfg.lifetime_s;
+      if (fresh.ice_servers) cfg.ice_servers = fresh.ice_servers;  // TURN credentials end with the token
       window.liveTokenRenewals = (window.liveTokenRenewals || 0) + 1;
       window.liveToken = fresh.token;  // the page's current token (tests read it)
       onRenewed(fresh.token);

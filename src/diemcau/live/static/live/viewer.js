@@ -10,6 +10,7 @@
     L.watchMount(janus, cfg.main, document.getElementById("v-main"), { onHandle: (h) => { handles.main = h; } });
     L.watchMount(janus, cfg.side, document.getElementById("v-side"), { onHandle: (h) => { handles.side = h; } });
   });
+  conn.setIce(cfg.ice_servers);  // TURN for viewers behind NAT (credentials that end with the token)
   conn.start();
-  L.keepTokenFresh(cfg, (token) => conn.setToken(token));  // the token lasts minutes; renewed while watching
+  L.keepTokenFresh(cfg, (token) => { conn.setToken(token); conn.setIce(cfg.ice_servers); });  // renewed while watching
 })();
