@@ -44,8 +44,7 @@ from diemcau.core.errors import ScopeError
 from diemcau.events.access import visible_conferences
 from diemcau.points.models import BridgePoint
 
-from . import (access, floor, health, kiosk_modes, node_registry, programme, site_board, technical_checks, thumbs,
-               tokens)
+from . import access, floor, health, kiosk_modes, node_registry, programme, site_board, technical_checks, thumbs, tokens
 from .models import FloorRequest, LiveToken
 
 router = Router(tags=["live"])
