@@ -52,7 +52,7 @@ AUDIO_BITRATE = "32k"
 
 def enabled() -> bool:
     """Whether the runtime makes the renditions (``DIEMCAU_LIVE_RENDITIONS``)."""
-    return bool(getattr(settings, "LIVE_RENDITIONS", False))
+    return bool(settings.LIVE_RENDITIONS)
 
 
 class RenditionEncoder(_FfmpegChild):

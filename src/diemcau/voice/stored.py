@@ -34,7 +34,7 @@ _CONTEXT_KEYS = ("conference", "unit", "groups", "generated_at")
 
 
 def refresh_seconds() -> float:
-    return float(getattr(settings, "VOICE_REFRESH_SECONDS", 30))
+    return float(settings.VOICE_REFRESH_SECONDS)
 
 
 def _window_key(conference_id: int) -> str:
