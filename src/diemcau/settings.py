@@ -284,8 +284,10 @@ LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("DIEMCAU_LOGIN_KNOWN_ADDRESS_DAYS"
 # DIEMCAU_SESSION_CACHE=locmem says the site runs one process.
 _SESSION_CACHE = os.environ.get("DIEMCAU_SESSION_CACHE", "redis" if REDIS_URL else "")
 if _SESSION_CACHE == "redis" and REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "diemcau"}}
+    # Redis away or hung costs a request at most a second's wait, then the database answers (core/cache.py).
+    CACHES = {"default": {"BACKEND": "diemcau.core.cache.TolerantRedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "diemcau",
+                          "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _SESSION_CACHE in ("redis", "locmem")

@@ -16,6 +16,8 @@ from tests.environment import missing
 
 def _tcp_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as Janus binds: a port left in TIME_WAIT by the previous test's node is free to it
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -74,14 +76,14 @@ def janus_node(make_node: Callable[..., JanusNode]) -> JanusNode:
 
 
 def live_base_port(taken: Collection[int] = ()) -> int:
-    """A free 1000-port block in 21000–25999 (the media benchmarks use 26000–30999)."""
+    """A free 1000-port block in 20000–25999 (the media benchmarks use 26000–30999)."""
     for _ in range(100):
-        base = random.randrange(21, 26) * 1000
+        base = random.randrange(20, 26) * 1000
         if base in taken:
             continue
         if all(_tcp_free(base + o) for o in (0, 1, 2)) and all(_udp_free(base + o) for o in (700, 702, 710, 712)):
             return base
-    raise RuntimeError("no free 1000-port block between 21000 and 26000")
+    raise RuntimeError("no free 1000-port block between 20000 and 26000")
 
 
 @pytest.fixture

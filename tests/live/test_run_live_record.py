@@ -95,4 +95,5 @@ def test_run_live_record_leaves_a_vod_with_chapters_that_ffprobe_reads(live_worl
                            "-frames:v", "1", "-vf", "showinfo", "-f", "null", "-"], capture_output=True, text=True,
                           timeout=60)
     shown = float(re.search(r"pts_time:([0-9.]+)", seek.stderr).group(1))
-    assert abs(shown - start - at) < 0.5
+    # the first picture is the keyframe at or next to the mark: within the programme's keyframe interval
+    assert abs(shown - start - at) < 2.0
