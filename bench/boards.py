@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import resource
-import secrets
 import shutil
 import subprocess
 import sys
@@ -38,7 +37,16 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from checkin import _drop_pg, _free_port, _percentile
-from viewers import DEFAULT_PG, board_world, loadavg, log, pg_database, redis_server, stop, tree_cpu, wait_port
+from viewers import (
+    DEFAULT_PG,
+    board_environment,
+    board_world,
+    loadavg,
+    log,
+    stop,
+    tree_cpu,
+    wait_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -264,16 +272,7 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
     args = argparse.Namespace(rate=rate, seconds=seconds)
     _raise_file_limit()
     tmp = Path(tempfile.mkdtemp(prefix="diemcau-bench-boards-"))
-    url, name = pg_database(pg_url)
-    redis, redis_url = redis_server(tmp)
-    os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "diemcau.settings",
-                       "DIEMCAU_VAR": str(tmp), "DIEMCAU_FAST_HASHER": "1", "DIEMCAU_LOG_LEVEL": "WARNING",
-                       "CELERY_TASK_ALWAYS_EAGER": "1"})
-    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # shared with the server
-    os.environ.pop("DIEMCAU_SQLITE", None)
-    import django
-
-    django.setup()
+    _url, name, redis = board_environment(pg_url, tmp)
     from django.conf import settings
     from django.db import connections
 

@@ -244,8 +244,10 @@ def board_turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -
     return turn
 
 
-def board_part(args, tmp: Path) -> dict:
-    url, name = pg_database(args.pg_url)
+def board_environment(pg_url: str, tmp: Path):
+    """A database and a private Redis of the benchmark's own, named in this process's environment
+    (which the server it starts inherits), and Django set up on them: ``(url, name, redis)``."""
+    url, name = pg_database(pg_url)
     redis, redis_url = redis_server(tmp)
     os.environ.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "diemcau.settings",
                        "DIEMCAU_VAR": str(tmp), "DIEMCAU_FAST_HASHER": "1", "DIEMCAU_LOG_LEVEL": "WARNING",
@@ -255,6 +257,11 @@ def board_part(args, tmp: Path) -> dict:
     import django
 
     django.setup()
+    return url, name, redis
+
+
+def board_part(args, tmp: Path) -> dict:
+    _url, name, redis = board_environment(args.pg_url, tmp)
     from django.db import connections
 
     server = None
