@@ -143,17 +143,34 @@ class Hub:
         self.wake.set()
 
     async def _listen(self):
+        lost = False
         while True:
+            if lost:  # the layer came back (perhaps a restarted Redis, which forgot every group)
+                try:
+                    await self._rejoin()
+                    lost = False
+                except Exception:
+                    await asyncio.sleep(1)
+                    continue
             try:
                 message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a broken layer connection: retry, do not die
                 log.exception("hub could not read its channel")
+                lost = True
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == NOTICE:
                 self.mark(message)
+
+    async def _rejoin(self):
+        """Join the hub's groups again and recompute what is watched (notices sent meanwhile are lost)."""
+        for group in list(self.groups):
+            await self.layer.group_add(group, self.channel)
+        for key in list(self.keys):
+            self._mark_key(key)
+        self.wake.set()
 
     async def _wait(self):
         """Until a notice arrives, or (with ``refresh_every``) until the oldest watched key is due."""
