@@ -48,6 +48,7 @@ from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusU
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
 from .keyframes import Keyframes
+from .runtime_outputs import ProgrammeOutputs
 
 log = logging.getLogger("diemcau.live.runtime")
 
@@ -151,13 +152,7 @@ class _Slot:
     feed: Any = None
 
 
-def _finish_recording(row, packager):
-    from . import recording  # its models need Django set up; the runtime module does not
-
-    return recording.finish(row, packager)
-
-
-class LiveRuntime:
+class LiveRuntime(ProgrammeOutputs):
     """Keeps one conference's nodes and programme in the state the database asks for.
 
     :param conference_id: the conference on air.
@@ -260,9 +255,7 @@ class LiveRuntime:
         if self.hls is not None:
             with contextlib.suppress(Exception):
                 self.hls.stop()
-        if self.recording is not None:
-            await self._orm(_finish_recording, *self.recording)
-            self.recording = None
+        await self._end_recording()
         if self._guard_room is not None:
             with contextlib.suppress(Exception):
                 await self._guard_room.close()
@@ -687,50 +680,3 @@ class LiveRuntime:
             await asyncio.to_thread(self.recording[1].new_source)
         slot.source, slot.targets = want, up_nodes
         return True
-
-    # --- HLS ------------------------------------------------------------------------------------
-    def _start_hls(self) -> None:
-        if self.hls_dir is None:
-            return
-        try:
-            from .media import HlsPackager
-        except ImportError:
-            log.warning("no HLS: live/media.py (HlsPackager) is not installed")
-            return
-        v, a = self.root.port("hls")
-        self.hls = HlsPackager("programme", v, a, self.hls_dir)
-        self.hls.start()
-
-    # --- the recording ------------------------------------------------------------------------------
-    async def _follow_recording(self) -> None:
-        """Record the session on now: a new recording when the session changes (its window), none between."""
-        if not self.record:
-            return
-        session = await self._orm(self._session_on_now)
-        current = self.recording[0].session_id if self.recording else None
-        if session == current:
-            return
-        if self.recording is not None:
-            await self._orm(_finish_recording, *self.recording)
-            self.recording = None
-        if session is not None:
-            v, a = self.root.port("recording")
-            self.recording = await self._orm(self._start_recording, session, v, a)
-            for slot in self.slots.values():  # re-point the forwarders to include the recorder's ports
-                slot.source = None
-
-    def _session_on_now(self) -> int | None:
-        from django.utils import timezone
-
-        from diemcau.events.models import Session
-
-        now = timezone.now()
-        return Session.objects.filter(conference_id=self.conference_id, starts_at__lte=now, ends_at__gte=now) \
-            .values_list("pk", flat=True).first()
-
-    def _start_recording(self, session_id: int, v: int, a: int):
-        from diemcau.events.models import Session
-
-        from . import recording
-
-        return recording.start(Session.objects.select_related("conference__host_unit").get(pk=session_id), v, a)
