@@ -40,8 +40,10 @@ def _wait(check, timeout: float, what: str, proc, log: Path) -> object:
 
 
 def _segments(folder: Path) -> int:
+    """The recorded segments that hold some video (a packager restarted early leaves an empty one)."""
     playlist = folder / recording.PLAYLIST
-    return playlist.read_text().count("#EXTINF") if playlist.exists() else 0
+    text = playlist.read_text() if playlist.exists() else ""
+    return sum(float(x) > 0 for x in re.findall(r"^#EXTINF:([0-9.]+)", text, re.M))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,6 +83,9 @@ def test_run_live_record_leaves_a_vod_with_chapters_that_ffprobe_reads(live_worl
     playlist = folder / recording.PLAYLIST
     text = playlist.read_text()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
+    # one stream from the start: the recorder was not restarted when the forwarders first reached it
+    # (append_list marks the opening; a restart marked a second and left an empty first segment)
+    assert text.count("#EXT-X-DISCONTINUITY") == 1, text
     probed = ffprobe("-show_entries", "format=duration:stream=codec_name,codec_type", str(playlist))
     assert {s["codec_name"] for s in probed["streams"]} == {"h264", "aac"}
     assert abs(float(probed["format"]["duration"]) - rec.duration_s) < 2.0

@@ -340,6 +340,7 @@ class HlsPackager(_FfmpegChild):
         # keep_all: the recording (live.recording): every segment kept, an EVENT playlist that
         # live.recording.finalize turns into VOD; else the live window of list_size segments.
         self.keep_all = keep_all
+        self.fed = False  # a source has been forwarded to it (the runtime's mark; new_source() after that)
         super().__init__(self.work_dir / f"hls-{name}.log")
 
     @property

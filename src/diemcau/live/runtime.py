@@ -672,11 +672,7 @@ class LiveRuntime(ProgrammeOutputs):
                 # or an edge re-pointed), instead of waiting for the room's fir_freq.
                 with contextlib.suppress(JanusUnreachable, TimeoutError, OSError):
                     await self.keyframes.ask(room, pub_id)
-        if slot_name == "main" and self.hls is not None and slot.source != want:
-            # A new source is a new RTP stream (SSRC, sequence, timestamps): the packager starts
-            # again and continues the playlist after a discontinuity (see HlsPackager.new_source).
-            await asyncio.to_thread(self.hls.new_source)
-        if slot_name == "main" and self.recording is not None and slot.source != want:
-            await asyncio.to_thread(self.recording[1].new_source)
+        if slot_name == "main" and slot.source != want:
+            await self._programme_source_changed()
         slot.source, slot.targets = want, up_nodes
         return True

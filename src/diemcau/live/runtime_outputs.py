@@ -7,6 +7,7 @@ own ports, so a slot's forwarders are re-pointed when a recording starts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 log = logging.getLogger("diemcau.live.runtime")
@@ -33,6 +34,18 @@ class ProgrammeOutputs:
         v, a = self.root.port("hls")
         self.hls = HlsPackager("programme", v, a, self.hls_dir)
         self.hls.start()
+
+    async def _programme_source_changed(self) -> None:
+        """The main slot carries another source: the packagers (HLS, the recording) follow it."""
+        for packager in (self.hls, self.recording[1] if self.recording else None):
+            # A new source is a new RTP stream (SSRC, sequence, timestamps): a packager already fed
+            # starts again and continues its playlist after a discontinuity (HlsPackager.new_source);
+            # one started since (a new recording) has seen no stream yet, and restarting it would
+            # leave an empty first segment that the chapters are measured from.
+            if packager is not None and packager.fed:
+                await asyncio.to_thread(packager.new_source)
+            elif packager is not None:
+                packager.fed = True
 
     # --- the recording ------------------------------------------------------------------------------
     async def _follow_recording(self) -> None:
