@@ -18,13 +18,14 @@ import datetime
 import hashlib
 import secrets
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, ws_auth
 from diemcau.core.errors import DomainError, ScopeError
 
 from .access import require_change_point
@@ -77,6 +78,7 @@ def revoke(actor, token: DeviceToken) -> DeviceToken:
             token.save(update_fields=["revoked_at", "revoked_by"])
             audit.record(actor, "points.device_token_revoked", token, unit_path=point.hall.unit.path,
                          after={"point": point.pk, "prefix": token.prefix})
+            ws_auth.publish_revoked(ws_auth.device_key(token.pk))  # its open websockets close (4401)
     return token
 
 
@@ -96,6 +98,11 @@ def authenticate(secret: str) -> DeviceToken | None:
     return (DeviceToken.objects.select_related("issued_by")
             .filter(token_hash=_hash(secret), revoked_at__isnull=True, expires_at__gt=timezone.now(),
                     issued_by__is_active=True).first())
+
+
+def device_conference(token: DeviceToken) -> int | None:
+    """The conference of the token's point."""
+    return BridgePoint.objects.filter(pk=token.point_id).values_list("conference_id", flat=True).first()
 
 
 def require_device_point(request, *point_ids) -> None:
@@ -126,3 +133,39 @@ class DeviceTokenMiddleware:
             else:
                 request.user, request.device = token.issued_by, token
         return self.get_response(request)
+
+
+DEVICE_WEBSOCKETS = ("/ws/live/polls/",)
+"""Websocket routes a device token may open (each consumer checks the token's point itself); the polls a
+kiosk answers for its point. Elsewhere a socket with a token is anonymous, so refused."""
+
+
+def _still_active(token_id: int):
+    def check():
+        alive = DeviceToken.objects.filter(pk=token_id, revoked_at__isnull=True, expires_at__gt=timezone.now(),
+                                           issued_by__is_active=True).exists()
+        return None if alive else 4401
+
+    return check
+
+
+class DeviceTokenWebsocketMiddleware:
+    """Channels middleware: ``Authorization: Bearer dc1_…`` on a device's websocket, checked at connect.
+
+    Sits inside Channels' ``AuthMiddlewareStack``. The socket then acts for the issuer with
+    ``scope["device"]`` set and is watched by ``core.ws_auth`` under ``device.<id>``: revoking the token
+    (or its expiry, or the issuer's deactivation) closes it (4401), and its reconnect is refused.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        header = dict(scope.get("headers", ())).get(b"authorization", b"").decode("latin-1")
+        if scope.get("type") == "websocket" and header[:7].lower() == "bearer ":
+            token = await database_sync_to_async(authenticate)(header[7:].strip())
+            scope = dict(scope, device=token, user=AnonymousUser())
+            if token is not None and scope["path"].startswith(DEVICE_WEBSOCKETS):
+                scope.update(user=token.issued_by, ws_auth_keys=(ws_auth.device_key(token.pk),),
+                             ws_auth_checks=(_still_active(token.pk),))
+        return await self.app(scope, receive, send)
