@@ -4,6 +4,9 @@
   secret (``dc1_`` + 32 random bytes, URL-safe) is returned once and only its SHA-256 is stored. The
   token expires after ``DEVICE_TOKEN_HOURS`` (at most) and is audited (``points.device_token_issued``).
 - :func:`revoke`: the same people end it at once (``points.device_token_revoked``).
+- :func:`rotate`: a new token for the same device, by those people or by the device itself through the API
+  (``POST /api/points/devices/rotate``) before it expires; the old one works ``DEVICE_TOKEN_OVERLAP_MINUTES``
+  more, then is refused, and rotates only once (``points.device_token_rotated``).
 - :class:`DeviceTokenMiddleware`: a request with ``Authorization: Bearer dc1_…`` is authenticated by
   one indexed look-up (hash, not revoked, not expired, issuer active); it then acts for the issuer
   (``request.user``, so every service still checks the issuer's right at each use: a token ends with
@@ -11,7 +14,8 @@
 - Only API routes declared for devices accept it (``core.apiauth``); each of them calls
   :func:`require_device_point` with the points it touches, so a token for point A is "not found" at B.
 
-Never logged or stored: the secret. Logged: issue and revoke (who, which point, the 8-character prefix).
+Never logged or stored: the secret. Logged: issue, rotation and revoke (who, which point, the 8-character
+prefix).
 """
 
 import datetime
@@ -56,15 +60,48 @@ def issue(actor, point: BridgePoint, name: str) -> tuple[DeviceToken, str]:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
         raise DomainError(_("Name the device (at most %(max)d characters).") % {"max": MAX_NAME}, "bad_name")
-    secret = SCHEME + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = DeviceToken.objects.create(point=point, name=name, token_hash=_hash(secret),
-                                           prefix=secret[len(SCHEME):len(SCHEME) + 8], issued_by=actor,
-                                           expires_at=timezone.now() + lifetime())
+        token, secret = _create(actor, point, name)
         audit.record(actor, "points.device_token_issued", token, unit_path=point.hall.unit.path,
                      after={"point": point.pk, "name": name, "prefix": token.prefix,
                             "expires_at": token.expires_at.isoformat()})
     return token, secret
+
+
+def _create(actor, point: BridgePoint, name: str) -> tuple[DeviceToken, str]:
+    secret = SCHEME + secrets.token_urlsafe(32)
+    token = DeviceToken.objects.create(point=point, name=name, token_hash=_hash(secret),
+                                       prefix=secret[len(SCHEME):len(SCHEME) + 8], issued_by=actor,
+                                       expires_at=timezone.now() + lifetime())
+    return token, secret
+
+
+def overlap() -> datetime.timedelta:
+    return datetime.timedelta(minutes=settings.DEVICE_TOKEN_OVERLAP_MINUTES)
+
+
+def rotate(actor, token: DeviceToken, *, by_device: bool = False) -> tuple[DeviceToken, str]:
+    """A new token for the same device; the old one works :func:`overlap` more. Returns the new row and secret.
+
+    ``actor`` manages the point (the device acts for its issuer: ``by_device``). Refused: ``token_not_active``
+    (revoked or expired), ``already_rotated`` (an old token mints nothing more).
+    """
+    point = BridgePoint.objects.select_related("hall__unit").get(pk=token.point_id)
+    _require_manager(actor, point)
+    with transaction.atomic():
+        old = DeviceToken.objects.select_for_update().get(pk=token.pk)
+        if not is_active(old):
+            raise DomainError(_("This device token no longer works; issue a new one."), "token_not_active")
+        if old.replaced_by_id is not None:
+            raise DomainError(_("This device token has already been replaced."), "already_rotated")
+        new, secret = _create(actor, point, old.name)
+        old.replaced_by, old.expires_at = new, min(old.expires_at, timezone.now() + overlap())
+        old.save(update_fields=["replaced_by", "expires_at"])
+        audit.record(actor, "points.device_token_rotated", new, unit_path=point.hall.unit.path,
+                     after={"point": point.pk, "name": old.name, "prefix": old.prefix, "new_prefix": new.prefix,
+                            "old_expires_at": old.expires_at.isoformat(), "expires_at": new.expires_at.isoformat(),
+                            "by": "device" if by_device else "organiser"})
+    return new, secret
 
 
 def revoke(actor, token: DeviceToken) -> DeviceToken:
