@@ -178,8 +178,13 @@ def test_a_revoked_janus_token_closes_the_kiosk_opened_on_it_only(world):
 def test_a_revoked_device_token_closes_its_sockets_and_reaches_nothing_else(world, organiser_bavi):
     w = world
     token, secret = devices.issue(organiser_bavi, w["bavi"], "Màn hình điểm cầu")
+    _, second = devices.issue(organiser_bavi, w["bavi"], "Màn hình phụ")
     conference = w["conference"].pk
     poll = f"/ws/live/polls/{conference}/kiosk/"
+
+    def revoke_roles():
+        for role in RoleAssignment.objects.filter(user=organiser_bavi):
+            orgs.revoke_role(SYSTEM, role)
 
     async def go():
         # A device token opens only its point's kiosk polls; anything else is anonymous, so refused.
@@ -191,6 +196,12 @@ def test_a_revoked_device_token_closes_its_sockets_and_reaches_nothing_else(worl
         code, took = await _closed(comm)
         assert code == 4401 and took < WITHIN
         assert await _refused(poll, bearer=secret) == 4401
+        # The token acts for its issuer: the issuer's right gone, its other token's socket closes too.
+        other = await _opened(poll, bearer=second)
+        await sync_to_async(revoke_roles)()
+        code, took = await _closed(other)
+        assert code == 4403 and took < WITHIN
+        assert await _refused(poll, bearer=second) == 4403
 
     asyncio.run(go())
 

@@ -90,5 +90,5 @@ class PollConsumer(hubs.HubViewer, AsyncWebsocketConsumer):
             return False
         device = self.scope.get("device")
         if device is not None:  # a kiosk's device token: the polls asked to its own point's conference
-            return view in ("kiosk", "kiosk-results") and device_conference(device) == conference.pk
+            return view in ("kiosk", "kiosk-results") and device_conference(device, user) == conference.pk
         return can_direct(user, conference) if view == "director" else sees_conference(user, conference)

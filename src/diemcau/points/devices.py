@@ -137,9 +137,16 @@ def authenticate(secret: str) -> DeviceToken | None:
                     issued_by__is_active=True).first())
 
 
-def device_conference(token: DeviceToken) -> int | None:
-    """The conference of the token's point."""
-    return BridgePoint.objects.filter(pk=token.point_id).values_list("conference_id", flat=True).first()
+def device_conference(token: DeviceToken, issuer) -> int | None:
+    """The conference of the token's point while ``issuer`` still manages the point, else ``None``."""
+    point = BridgePoint.objects.select_related("hall__unit").filter(pk=token.point_id).first()
+    try:
+        if point is None:
+            return None
+        _require_manager(issuer, point)
+    except ScopeError:
+        return None
+    return point.conference_id
 
 
 def require_device_point(request, *point_ids) -> None:
