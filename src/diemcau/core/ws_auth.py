@@ -294,9 +294,9 @@ def _on_sign_out(sender, request=None, user=None, **kwargs):
         publish_revoked(user_key(user.pk), session=session)
 
 
-def _on_user_saved(sender, instance=None, **kwargs):
-    """An account saved inactive: every socket of the person closes."""
-    if instance is not None and instance.pk and not instance.is_active:
+def _on_user_saved(sender, instance=None, created=False, **kwargs):
+    """An account saved inactive: every socket of the person closes (a new account has none)."""
+    if instance is not None and instance.pk and not created and not instance.is_active:
         publish_revoked(user_key(instance.pk))
 
 
