@@ -1,10 +1,12 @@
 """Fixtures shared by the whole suite: a small tree, accounts with roles, a real Celery worker."""
 
 import itertools
+import os
 
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
+from django.test import override_settings
 
 from diemcau.core.acting import system_scope
 from diemcau.orgs import services
@@ -14,6 +16,16 @@ from diemcau.orgs.scoping import SYSTEM
 pytest_plugins = ["tests.smtp"]  # the real local SMTP server: the ``smtp_server`` fixture
 
 _codes = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_thumbs_folder(tmp_path_factory):
+    """This run's own folder of kiosk thumbnails, for this process and the servers it starts (an
+    earlier run's ``var/live/thumbs/2.jpg`` made a point that never posted one look recent)."""
+    folder = str(tmp_path_factory.mktemp("live-thumbs"))
+    os.environ["DIEMCAU_LIVE_THUMBS_DIR"] = folder
+    with override_settings(LIVE_THUMBS_DIR=folder):
+        yield folder
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +162,8 @@ SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/e2e/test_live_switc
           "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py",
           "tests/live/test_run_live_record.py", "tests/attendance/test_counts_agree.py",
           "tests/live/test_turn.py", "tests/live/test_hls_cache.py",
-          "tests/live/test_renditions.py")
+          "tests/live/test_renditions.py",
+          "tests/live/test_ws_revocation.py")
 
 
 def pytest_collection_modifyitems(config, items):

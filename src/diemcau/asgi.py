@@ -13,12 +13,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from diemcau.core.bodylimit import limit_asgi_bodies  # noqa: E402
 from diemcau.core.metrics import count_websockets  # noqa: E402
+from diemcau.points.devices import DeviceTokenWebsocketMiddleware  # noqa: E402
 from diemcau.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": limit_asgi_bodies(django_asgi_app),
         "websocket": count_websockets(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+            AllowedHostsOriginValidator(AuthMiddlewareStack(DeviceTokenWebsocketMiddleware(URLRouter(websocket_urlpatterns))))),
     }
 )

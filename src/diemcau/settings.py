@@ -421,6 +421,13 @@ LIVE_MEDIA_NODE_KEY = os.environ.get("DIEMCAU_MEDIA_NODE_KEY", "")
 
 # Device tokens (kiosks, scanners, scripts; points.devices) last at most this many hours.
 DEVICE_TOKEN_HOURS = float(os.environ.get("DIEMCAU_DEVICE_TOKEN_HOURS", "24"))
+# A rotated device token keeps working this many minutes while the device switches to the new one.
+DEVICE_TOKEN_OVERLAP_MINUTES = float(os.environ.get("DIEMCAU_DEVICE_TOKEN_OVERLAP_MINUTES", "10"))
+# Every open websocket's session, account, token and right are checked again this often (core/ws_auth.py),
+# besides the at-once close a revocation sends.
+WS_AUTH_RECHECK_SECONDS = float(os.environ.get("DIEMCAU_WS_RECHECK_SECONDS", "30"))
+# The kiosks' thumbnails (live/thumbs.py); empty: VAR_DIR/live/thumbs of the running process.
+LIVE_THUMBS_DIR = os.environ.get("DIEMCAU_LIVE_THUMBS_DIR", "")
 # TURN (coturn, `use-auth-secret`): the secret shared with coturn's `static-auth-secret`, and the
 # URLs offered to browsers, comma-separated, e.g. "turn:turn.example.vn:3478?transport=udp,
 # turn:turn.example.vn:3478?transport=tcp,turns:turn.example.vn:443?transport=tcp" (empty: no TURN).

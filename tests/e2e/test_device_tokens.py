@@ -79,3 +79,24 @@ def test_issue_use_and_revoke_a_scanners_token(page, browser, world, organiser_b
     expect(page.locator("#people-rows .tag.ok")).to_have_count(1)
     assert CheckIn.objects.count() == 3 and "authorization" not in sent[-1]
     scanner.close()
+
+    # Rotation on the page: a new secret shown once, the old token marked as ending (still works a while).
+    page.goto(f"{page.base_url}/points/{point.pk}/")
+    page.fill("#device-name", "Màn hình điểm cầu")
+    page.get_by_role("button", name="Cấp mã thiết bị").click()
+    old_secret = page.locator("[data-device-secret]").get_attribute("data-device-secret")
+    page.goto(f"{page.base_url}/points/{point.pk}/")
+    page.locator("#devices tbody tr", has_text="Màn hình điểm cầu").get_by_role("button", name="Đổi mã").click()
+    new_secret = page.locator("[data-device-secret]").get_attribute("data-device-secret")
+    assert new_secret and new_secret != old_secret
+    expect(page.locator("#devices tbody tr", has_text="đã thay")).to_contain_text("Màn hình điểm cầu")
+    shot(page, "points-device-token-rotated-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#devices").scroll_into_view_if_needed()
+    shot(page, "points-device-token-rotated-phone")
+    device = browser.new_context()  # the screen itself: the old token still authenticates, mints nothing more
+    rotate = page.base_url + "/api/points/devices/rotate"
+    again = device.request.post(rotate, headers={"Authorization": f"Bearer {old_secret}"})
+    assert again.status == 400 and again.json()["code"] == "already_rotated"
+    assert device.request.post(rotate, headers={"Authorization": f"Bearer {new_secret}"}).status == 200
+    device.close()

@@ -29,7 +29,7 @@ def test_every_live_route_declares_its_reply_and_its_refusals(client):
     doc = _schema(client)
     operations = [(path, method, op) for path, ops in doc["paths"].items() if path.startswith("/api/live/")
                   for method, op in ops.items()]
-    assert len(operations) == 17  # 15 for pages and kiosks, 2 for media hosts' agents
+    assert len(operations) == 18  # 16 for pages and kiosks (the poll vote also by device token), 2 for agents
     untyped = [f"{method.upper()} {path}" for path, method, op in operations
                if "$ref" not in op["responses"].get("200", {}).get("content", {}).get("application/json", {})
                .get("schema", {})]

@@ -22,7 +22,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 500 + b"\xff\xd9"
 
 @pytest.fixture
 def var_dir(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
+    settings.VAR_DIR, settings.LIVE_THUMBS_DIR = tmp_path, ""
     return tmp_path
 
 

@@ -23,6 +23,9 @@ class CoreConfig(AppConfig):
         from . import metrics
 
         metrics.connect_task_signals()  # Celery's task runs, failures and durations, in any worker
+        from . import ws_auth
+
+        ws_auth.connect_signals()  # a sign-out or a deactivation closes the person's websockets
         # Each app's background-job handlers live in its tasks.py and register on import.
         for app in apps.get_app_configs():
             if app.name.startswith("diemcau."):

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import ws_auth
 from .models import Job
 from .tasks import job_group
 
@@ -50,9 +51,11 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
         self.group = job_group(job_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await ws_auth.watch(self)  # closed with the owner's session or account
         await self._push()
 
     async def disconnect(self, code):
+        await ws_auth.forget(self)
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

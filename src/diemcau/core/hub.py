@@ -28,6 +28,8 @@ from urllib.parse import parse_qs
 
 from channels.layers import get_channel_layer
 
+from . import ws_auth
+
 log = logging.getLogger(__name__)
 
 NOTICE = "hub.dirty"
@@ -274,9 +276,11 @@ class HubViewer(abc.ABC):
             return
         key, variant, group, meta = found
         await self.accept()
+        await ws_auth.watch_subscription(self, self.scope["url_route"]["kwargs"], query)
         self.key = (key, variant)
         await self.hub().subscribe(self, key, variant, group, meta)
 
     async def disconnect(self, code):
+        await ws_auth.forget(self)
         if self.key:
             await self.hub().unsubscribe(self, *self.key)

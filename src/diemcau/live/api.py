@@ -21,6 +21,11 @@ Requests (session-authenticated; errors ``{code, message}``, out of scope = 404 
   ``{taken_at}``; refused: ``bad_token``, ``token_other_point`` (404), ``empty``, ``too_big``,
   ``not_jpeg``, ``too_frequent`` (400). Only the latest picture is kept.
 - ``GET /conferences/{id}/thumbnails?ids=1,2`` → ``{ages: {point_id: seconds|null}}`` (points in scope).
+- ``POST /polls/{id}/vote`` ``{choice, client_id, point_id?}`` → ``{id, poll, choice, point_id, new}`` (a
+  retry with the same ``client_id`` answers ``new: false``); a person answers for themself, a point's
+  operator for ``point_id``. Also with a kiosk's device token (``Authorization: Bearer dc1_…``, no session):
+  for the token's point only, and only a poll asked to the points (else 404 ``not_found``); refused:
+  ``poll_closed``, ``bad_choice``, ``already_voted``, ``bad_client_id`` (400), a bad token 401.
 
 Media hosts' agents (``manage.py media_node``; header ``Authorization: Bearer <media node key>``, no session)
 - ``POST /nodes/register`` ``{name, role, base_port, private_address, ws_url (public, for browsers),
@@ -40,12 +45,26 @@ from ninja import Field, Router, Schema
 from ninja.security import HttpBearer
 
 from diemcau.core.acting import system_scope
+from diemcau.core.apiauth import device_or_session
 from diemcau.core.errors import ScopeError
 from diemcau.events.access import visible_conferences
+from diemcau.points.devices import require_device_point
 from diemcau.points.models import BridgePoint
 
-from . import access, floor, health, kiosk_modes, node_registry, programme, site_board, technical_checks, thumbs, tokens
-from .models import FloorRequest, LiveToken
+from . import (
+    access,
+    floor,
+    health,
+    kiosk_modes,
+    node_registry,
+    polls,
+    programme,
+    site_board,
+    technical_checks,
+    thumbs,
+    tokens,
+)
+from .models import FloorRequest, LiveToken, Poll
 
 router = Router(tags=["live"])
 
@@ -298,6 +317,20 @@ class BoardOut(Schema):
     at: str
 
 
+class PollVoteIn(Schema):
+    choice: int
+    client_id: str = Field(max_length=64)
+    point_id: int | None = None
+
+
+class PollVoteOut(Schema):
+    id: int
+    poll: int
+    choice: int
+    point_id: int | None
+    new: bool
+
+
 class TechnicalCheckOut(Schema):
     id: int
     passed: bool
@@ -364,6 +397,22 @@ def thumbnail(request, point_id: int):
                      purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK))
     at = thumbs.store(request.user, point, request.body)
     return {"taken_at": datetime.fromtimestamp(at, tz=UTC).isoformat()}
+
+
+@router.post("/polls/{poll_id}/vote", auth=device_or_session, response=_replies(PollVoteOut))
+def poll_vote(request, poll_id: int, body: PollVoteIn):
+    """Answer a poll: a person for themself; a point's operator, or its kiosk's device token, for the point."""
+    poll = get_object_or_404(Poll.objects.select_related("conference__host_unit"), pk=poll_id)
+    if not visible_conferences(request.user).filter(pk=poll.conference_id).exists():
+        raise ScopeError()
+    point_id = body.point_id
+    if request.device is not None:  # a device answers for its own point, only what is asked to the points
+        point_id = request.device.point_id if point_id is None else point_id
+        require_device_point(request, point_id)
+        if poll.audience != Poll.Audience.POINTS:
+            raise ScopeError()
+    row, new = polls.vote(request.user, poll, body.choice, body.client_id, point_id=point_id)
+    return {"id": row.pk, "poll": poll.pk, "choice": row.choice, "point_id": row.point_id, "new": new}
 
 
 @router.get("/conferences/{conference_id}/thumbnails", response=_replies(ThumbnailAgesOut))

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from diemcau.core import ws_auth
 from diemcau.core.consumers import page_language
 from diemcau.core.errors import DomainError
 from diemcau.core.hub import Hub, hub_for
@@ -32,6 +33,7 @@ from .models import FloorRequest, LiveToken
 FORBIDDEN = 4403
 SITE_BOARD_TICK = 0.5  # at most one site-board snapshot per half second, however fast changes arrive
 SITE_BOARD_REFRESH = 2.0  # and one every 2 s at least: a point without reports turns "lost" by itself
+KIOSK_PURPOSES = (LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO)
 
 
 def _query(scope) -> dict:
@@ -60,6 +62,7 @@ class KioskConsumer(_Base):
         for g in self.groups_joined:
             await self.channel_layer.group_add(g, self.channel_name)
         await self.accept()
+        await ws_auth.watch(self, check=self._still_authorised)
         await database_sync_to_async(health.kiosk_connected)(user, point)
         await self.send_json({"type": "hello", **await self._status()})
 
@@ -73,11 +76,26 @@ class KioskConsumer(_Base):
             return None
         try:
             require_operator(user, point)
-            tokens.token_for(token, user=user, point=point,
-                               purposes=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.CHECK, LiveToken.Purpose.STUDIO))
+            tokens.token_for(token, user=user, point=point, purposes=KIOSK_PURPOSES)
         except DomainError:
             return None
         return point
+
+    @database_sync_to_async
+    def _still_authorised(self, user):
+        """``None`` while the user operates the point and the socket's Janus token (or the one the page
+        renewed it to) holds; else the close code (the guard, ``core.ws_auth``, asks at every revocation)."""
+        close_old_connections()
+        with acting_as(user):
+            try:
+                require_operator(user, self.point)
+            except DomainError:
+                return ws_auth.FORBIDDEN
+            token = tokens.current_token(self.token, user=user, point=self.point, purposes=KIOSK_PURPOSES)
+        if token is None:
+            return ws_auth.UNAUTHENTICATED
+        self.token = token
+        return None
 
     @database_sync_to_async
     def _status(self):
@@ -87,6 +105,7 @@ class KioskConsumer(_Base):
     async def disconnect(self, code):
         if self.point is None:
             return
+        await ws_auth.forget(self)
         for g in self.groups_joined:
             await self.channel_layer.group_discard(g, self.channel_name)
         await database_sync_to_async(health.kiosk_disconnected)(self.point)
@@ -165,6 +184,7 @@ class _ConferenceConsumer(_Base):
         self.group = self.group_name(conference.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await ws_auth.watch(self, check=self._still_allowed)
         await self.joined()
 
     @database_sync_to_async
@@ -195,8 +215,14 @@ class _ConferenceConsumer(_Base):
         self.user = user
         return user
 
+    @database_sync_to_async
+    def _still_allowed(self, user):
+        close_old_connections()
+        return None if self._recheck() is not None else ws_auth.FORBIDDEN
+
     async def disconnect(self, code):
         if self.conference is not None:
+            await ws_auth.forget(self)
             await self.left()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 

@@ -20,6 +20,7 @@ from diemcau.core.consumers import page_language
 from diemcau.events.access import can_direct, sees_conference
 from diemcau.events.models import Conference
 from diemcau.orgs.scoping import SYSTEM, acting_as
+from diemcau.points.devices import device_conference
 
 from . import polls
 
@@ -87,4 +88,7 @@ class PollConsumer(hubs.HubViewer, AsyncWebsocketConsumer):
         conference = Conference.objects.select_related("host_unit").filter(pk=conference_id).first()
         if conference is None:
             return False
+        device = self.scope.get("device")
+        if device is not None:  # a kiosk's device token: the polls asked to its own point's conference
+            return view in ("kiosk", "kiosk-results") and device_conference(device, user) == conference.pk
         return can_direct(user, conference) if view == "director" else sees_conference(user, conference)

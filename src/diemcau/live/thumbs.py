@@ -24,7 +24,8 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def folder() -> Path:
-    return Path(settings.VAR_DIR) / "live" / "thumbs"
+    """``LIVE_THUMBS_DIR``, else ``VAR_DIR/live/thumbs``, read at each call (a test's own folder counts)."""
+    return Path(settings.LIVE_THUMBS_DIR) if settings.LIVE_THUMBS_DIR else Path(settings.VAR_DIR) / "live" / "thumbs"
 
 
 def path_for(point_id: int) -> Path:

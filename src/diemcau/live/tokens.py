@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, ws_auth
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.events.access import can_direct, require_director, sees_conference
 from diemcau.events.models import Conference
@@ -196,6 +196,25 @@ def token_for(token: str, *, user, point: BridgePoint | None = None, purposes=No
     return row
 
 
+def current_token(token: str, *, user, point: BridgePoint, purposes) -> str | None:
+    """The token a page that opened with ``token`` holds now, or ``None`` once it is revoked.
+
+    ``token`` itself while it is valid; once it expired, the newest valid token the page renewed it to
+    (same person, point and purpose, issued later). A revoked token has no successor.
+    """
+    row = LiveToken.objects.filter(token=token or "").first()
+    if (row is None or row.revoked_at is not None or row.user_id != getattr(user, "pk", None)
+            or row.point_id != point.pk or row.purpose not in purposes):
+        return None
+    now = timezone.now()
+    if row.expires_at > now:
+        return row.token
+    newer = (LiveToken.objects.filter(user_id=row.user_id, point_id=row.point_id, purpose=row.purpose,
+                                      revoked_at__isnull=True, expires_at__gt=now, issued_at__gt=row.issued_at)
+             .order_by("-issued_at").values_list("token", flat=True).first())
+    return newer
+
+
 def renew_token(actor, token: str) -> IssuedToken:
     """A fresh token for the page holding ``token``, if the right that issued it still holds.
 
@@ -259,6 +278,8 @@ def revoke_token(actor, token: LiveToken, *, reason: str = "") -> LiveToken:
         token.save(update_fields=["revoked_at"])
         audit.record(actor, "live.token_revoked", object_type="live.livetoken", object_id=token.pk,
                      object_repr=token.purpose, after={"reason": reason} if reason else None)
+        # The holder's websockets check their token again: the one opened on it closes (4401).
+        ws_auth.publish_revoked(ws_auth.user_key(token.user_id), recheck=True)
     for node in LiveNode.objects.filter(name__in=token.nodes, state=LiveNode.State.UP):
         try:
             admin_call(node, "remove_token", token.token)

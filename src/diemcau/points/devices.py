@@ -4,6 +4,9 @@
   secret (``dc1_`` + 32 random bytes, URL-safe) is returned once and only its SHA-256 is stored. The
   token expires after ``DEVICE_TOKEN_HOURS`` (at most) and is audited (``points.device_token_issued``).
 - :func:`revoke`: the same people end it at once (``points.device_token_revoked``).
+- :func:`rotate`: a new token for the same device, by those people or by the device itself through the API
+  (``POST /api/points/devices/rotate``) before it expires; the old one works ``DEVICE_TOKEN_OVERLAP_MINUTES``
+  more, then is refused, and rotates only once (``points.device_token_rotated``).
 - :class:`DeviceTokenMiddleware`: a request with ``Authorization: Bearer dc1_…`` is authenticated by
   one indexed look-up (hash, not revoked, not expired, issuer active); it then acts for the issuer
   (``request.user``, so every service still checks the issuer's right at each use: a token ends with
@@ -11,20 +14,22 @@
 - Only API routes declared for devices accept it (``core.apiauth``); each of them calls
   :func:`require_device_point` with the points it touches, so a token for point A is "not found" at B.
 
-Never logged or stored: the secret. Logged: issue and revoke (who, which point, the 8-character prefix).
+Never logged or stored: the secret. Logged: issue, rotation and revoke (who, which point, the 8-character
+prefix).
 """
 
 import datetime
 import hashlib
 import secrets
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit
+from diemcau.core import audit, ws_auth
 from diemcau.core.errors import DomainError, ScopeError
 
 from .access import require_change_point
@@ -55,15 +60,48 @@ def issue(actor, point: BridgePoint, name: str) -> tuple[DeviceToken, str]:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
         raise DomainError(_("Name the device (at most %(max)d characters).") % {"max": MAX_NAME}, "bad_name")
-    secret = SCHEME + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = DeviceToken.objects.create(point=point, name=name, token_hash=_hash(secret),
-                                           prefix=secret[len(SCHEME):len(SCHEME) + 8], issued_by=actor,
-                                           expires_at=timezone.now() + lifetime())
+        token, secret = _create(actor, point, name)
         audit.record(actor, "points.device_token_issued", token, unit_path=point.hall.unit.path,
                      after={"point": point.pk, "name": name, "prefix": token.prefix,
                             "expires_at": token.expires_at.isoformat()})
     return token, secret
+
+
+def _create(actor, point: BridgePoint, name: str) -> tuple[DeviceToken, str]:
+    secret = SCHEME + secrets.token_urlsafe(32)
+    token = DeviceToken.objects.create(point=point, name=name, token_hash=_hash(secret),
+                                       prefix=secret[len(SCHEME):len(SCHEME) + 8], issued_by=actor,
+                                       expires_at=timezone.now() + lifetime())
+    return token, secret
+
+
+def overlap() -> datetime.timedelta:
+    return datetime.timedelta(minutes=settings.DEVICE_TOKEN_OVERLAP_MINUTES)
+
+
+def rotate(actor, token: DeviceToken, *, by_device: bool = False) -> tuple[DeviceToken, str]:
+    """A new token for the same device; the old one works :func:`overlap` more. Returns the new row and secret.
+
+    ``actor`` manages the point (the device acts for its issuer: ``by_device``). Refused: ``token_not_active``
+    (revoked or expired), ``already_rotated`` (an old token mints nothing more).
+    """
+    point = BridgePoint.objects.select_related("hall__unit").get(pk=token.point_id)
+    _require_manager(actor, point)
+    with transaction.atomic():
+        old = DeviceToken.objects.select_for_update().get(pk=token.pk)
+        if not is_active(old):
+            raise DomainError(_("This device token no longer works; issue a new one."), "token_not_active")
+        if old.replaced_by_id is not None:
+            raise DomainError(_("This device token has already been replaced."), "already_rotated")
+        new, secret = _create(actor, point, old.name)
+        old.replaced_by, old.expires_at = new, min(old.expires_at, timezone.now() + overlap())
+        old.save(update_fields=["replaced_by", "expires_at"])
+        audit.record(actor, "points.device_token_rotated", new, unit_path=point.hall.unit.path,
+                     after={"point": point.pk, "name": old.name, "prefix": old.prefix, "new_prefix": new.prefix,
+                            "old_expires_at": old.expires_at.isoformat(), "expires_at": new.expires_at.isoformat(),
+                            "by": "device" if by_device else "organiser"})
+    return new, secret
 
 
 def revoke(actor, token: DeviceToken) -> DeviceToken:
@@ -77,6 +115,7 @@ def revoke(actor, token: DeviceToken) -> DeviceToken:
             token.save(update_fields=["revoked_at", "revoked_by"])
             audit.record(actor, "points.device_token_revoked", token, unit_path=point.hall.unit.path,
                          after={"point": point.pk, "prefix": token.prefix})
+            ws_auth.publish_revoked(ws_auth.device_key(token.pk))  # its open websockets close (4401)
     return token
 
 
@@ -96,6 +135,18 @@ def authenticate(secret: str) -> DeviceToken | None:
     return (DeviceToken.objects.select_related("issued_by")
             .filter(token_hash=_hash(secret), revoked_at__isnull=True, expires_at__gt=timezone.now(),
                     issued_by__is_active=True).first())
+
+
+def device_conference(token: DeviceToken, issuer) -> int | None:
+    """The conference of the token's point while ``issuer`` still manages the point, else ``None``."""
+    point = BridgePoint.objects.select_related("hall__unit").filter(pk=token.point_id).first()
+    try:
+        if point is None:
+            return None
+        _require_manager(issuer, point)
+    except ScopeError:
+        return None
+    return point.conference_id
 
 
 def require_device_point(request, *point_ids) -> None:
@@ -126,3 +177,39 @@ class DeviceTokenMiddleware:
             else:
                 request.user, request.device = token.issued_by, token
         return self.get_response(request)
+
+
+DEVICE_WEBSOCKETS = ("/ws/live/polls/",)
+"""Websocket routes a device token may open (each consumer checks the token's point itself); the polls a
+kiosk answers for its point. Elsewhere a socket with a token is anonymous, so refused."""
+
+
+def _still_active(token_id: int):
+    def check():
+        alive = DeviceToken.objects.filter(pk=token_id, revoked_at__isnull=True, expires_at__gt=timezone.now(),
+                                           issued_by__is_active=True).exists()
+        return None if alive else 4401
+
+    return check
+
+
+class DeviceTokenWebsocketMiddleware:
+    """Channels middleware: ``Authorization: Bearer dc1_…`` on a device's websocket, checked at connect.
+
+    Sits inside Channels' ``AuthMiddlewareStack``. The socket then acts for the issuer with
+    ``scope["device"]`` set and is watched by ``core.ws_auth`` under ``device.<id>``: revoking the token
+    (or its expiry, or the issuer's deactivation) closes it (4401), and its reconnect is refused.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        header = dict(scope.get("headers", ())).get(b"authorization", b"").decode("latin-1")
+        if scope.get("type") == "websocket" and header[:7].lower() == "bearer ":
+            token = await database_sync_to_async(authenticate)(header[7:].strip())
+            scope = dict(scope, device=token, user=AnonymousUser())
+            if token is not None and scope["path"].startswith(DEVICE_WEBSOCKETS):
+                scope.update(user=token.issued_by, ws_auth_keys=(ws_auth.device_key(token.pk),),
+                             ws_auth_checks=(_still_active(token.pk),))
+        return await self.app(scope, receive, send)

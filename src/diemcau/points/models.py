@@ -283,6 +283,9 @@ class DeviceToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    # Rotated: the token that replaces this one (which then works only for the overlap); rotates once.
+    replaced_by = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="replaces")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.point_edit, name="edit"),
     path("<int:pk>/devices/", views_devices.device_issue, name="device-issue"),
     path("<int:pk>/devices/<int:token_id>/revoke/", views_devices.device_revoke, name="device-revoke"),
+    path("<int:pk>/devices/<int:token_id>/rotate/", views_devices.device_rotate, name="device-rotate"),
     path("<int:pk>/readiness/", views.point_readiness, name="readiness"),
     path("<int:pk>/check/", views.point_check, name="check"),
     path("<int:pk>/relay/", views.point_relay, name="relay"),
