@@ -11,7 +11,12 @@ changed rows once per variant and sends every viewer of a variant the same messa
   "figures"}`` otherwise; a viewer applies it only if it holds version ``base``.
 
 The cost per tick follows the keys watched and the rows changed: one computation, one comparison, one
-render of the changed rows per variant, one JSON encoding, then N sends. A tick in which no row
+render of the changed rows per variant, one JSON encoding, then N sends. The hub does not wait for the
+sends: each viewer has at most one message in flight (:class:`Outbox`); a viewer still reading its
+last one when the next is ready is *behind*, skips the deltas meanwhile and then gets the snapshot
+of the version current at that moment (shared, encoded once). One slow reader (a phone on a bad
+line, a stalled tab) therefore never holds back the hub's next tick nor the other viewers, and its
+own board is at most one message stale once it reads again. A tick in which no row
 changed (but the frame's ``quiet`` ones, such as the time of the figures) sends nothing. Versions grow
 per hub (one process); they mean nothing across processes, and need not: a viewer talks to one
 process, and a new connection starts with a snapshot.
@@ -62,12 +67,46 @@ class Update:
         return self.data[name]
 
 
-async def push_all(consumers, update: Update) -> None:
-    """Send ``update`` to every viewer at once: one viewer slow to read does not hold the others back."""
-    results = await asyncio.gather(*(c.hub_push(update) for c in list(consumers)), return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception):  # a viewer that just left
-            log.debug("hub viewer gone: %r", result)
+class Outbox:
+    """Per viewer, the one message in flight; a viewer that is still sending is behind and gets a
+    snapshot (``catch_up``) once its send completes, instead of the messages it skipped."""
+
+    def __init__(self):
+        self.sending: dict[Any, asyncio.Task] = {}
+        self.behind: set = set()
+        self.skipped = 0  # for tests and benchmarks: messages a slow viewer did not need
+
+    def offer(self, consumer, update: Update, catch_up: Callable[[], Awaitable[Update | None]]) -> None:
+        """Send ``update`` to ``consumer`` unless its last send is still in flight (then it is behind)."""
+        if consumer in self.sending:
+            self.behind.add(consumer)
+            self.skipped += 1
+            return
+        self.sending[consumer] = asyncio.create_task(self._deliver(consumer, update, catch_up))
+
+    async def _deliver(self, consumer, update: Update | None, catch_up) -> None:
+        try:
+            while update is not None:
+                await consumer.hub_push(update)
+                update = None
+                if consumer in self.behind:
+                    self.behind.discard(consumer)
+                    update = await catch_up()
+        except Exception as error:  # a viewer that just left
+            log.debug("hub viewer gone: %r", error)
+        finally:
+            self.sending.pop(consumer, None)
+
+    def forget(self, consumer) -> None:
+        self.behind.discard(consumer)
+        task = self.sending.pop(consumer, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def idle(self) -> None:
+        """Until every message in flight has been sent (tests)."""
+        while self.sending:
+            await asyncio.gather(*list(self.sending.values()), return_exceptions=True)
 
 
 RenderRows = Callable[[Hashable, Frame, dict[str, list[str]]], Awaitable[dict[str, dict[str, Any]]]]
@@ -93,6 +132,7 @@ class DeltaHub(Hub):
         self.members: dict[tuple, set] = {}  # (key, variant) -> viewers that hold a version
         self.state_lock = asyncio.Lock()  # frames, versions and what viewers hold change under it
         self.counter = itertools.count(1)
+        self.outbox = Outbox()
         self.deltas_sent = 0  # for tests and benchmarks: messages built, not sends
         self.snapshots_built = 0
 
@@ -105,14 +145,23 @@ class DeltaHub(Hub):
             if (key, variant) not in self.rendered:
                 frame = self.frames[key]
                 self.rendered[(key, variant)] = (await self.render_fn(key, frame, {variant: list(frame.rows)}))[variant]
-            await consumer.hub_push(await self._snapshot(key, variant))
+            self._offer(consumer, key, variant, await self._snapshot(key, variant))
             self.members.setdefault((key, variant), set()).add(consumer)
 
     async def resend(self, consumer, key, variant) -> None:
         """A viewer that missed a message asks again: the snapshot of the current version."""
         async with self.state_lock:
             if consumer in self.members.get((key, variant), ()):
-                await consumer.hub_push(await self._snapshot(key, variant))
+                self._offer(consumer, key, variant, await self._snapshot(key, variant))
+
+    def _offer(self, consumer, key, variant, update: Update) -> None:
+        async def catch_up() -> Update | None:
+            async with self.state_lock:
+                if consumer not in self.members.get((key, variant), ()):
+                    return None
+                return await self._snapshot(key, variant)
+
+        self.outbox.offer(consumer, update, catch_up)
 
     async def _refresh(self, key, variants) -> None:
         async with self.state_lock:
@@ -149,7 +198,8 @@ class DeltaHub(Hub):
             update = Update({"type": self.kind, "version": self.versions[key], "base": base,
                              "rows_changed": changed, "rows_removed": removed,
                              "figures": self.frames[key].figures})
-        await push_all(self.members.get((key, variant), ()), update)
+        for consumer in list(self.members.get((key, variant), ())):
+            self._offer(consumer, key, variant, update)
 
     async def _snapshot(self, key, variant) -> Update:
         update = self.snapshots.get((key, variant))
@@ -163,6 +213,7 @@ class DeltaHub(Hub):
         return update
 
     def _forget(self, consumer, key, variant) -> None:
+        self.outbox.forget(consumer)
         members = self.members.get((key, variant))
         if members is not None:
             members.discard(consumer)
@@ -174,6 +225,8 @@ class DeltaHub(Hub):
             self.versions.pop(key, None)
 
     async def stop(self) -> None:
+        for consumer in list(self.outbox.sending):
+            self.outbox.forget(consumer)
         await super().stop()
         for kept in (self.frames, self.versions, self.rendered, self.snapshots, self.members):
             kept.clear()
