@@ -73,6 +73,8 @@ def render_row(row_id: str, row: dict, session_id: int) -> str:
                                  for key, label in Person.Category.choices]
     elif kind == "breach":
         context["missing_text"] = board.missing_text(row["missing"])
+    elif kind == "chart" and row["chart"]:
+        context["counts"] = " ".join(map(str, row["chart"]["counts"]))
     elif kind == "updated":
         context["at"] = datetime.datetime.fromisoformat(row["at"])
     return render_to_string(f"attendance/board_rows/{kind}.html", context).strip()
