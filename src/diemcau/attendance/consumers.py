@@ -10,9 +10,11 @@ with 4403.
 
 Throttling: every process runs one attendance-board hub. Check-ins publish a dirty notice on commit
 (:mod:`.board_notices`); the hub recomputes each dirty (session, unit) once per
-``ATTENDANCE_BOARD_TICK`` seconds (default 1), compares its rows with the last ones once, renders the
+``ATTENDANCE_BOARD_TICK`` seconds (default 0.5), compares its rows with the last ones once, renders the
 changed rows once per language and sends every viewer of that unit the same message: the cost follows
-the units watched and the rows changed, not the check-ins or viewers.
+the units watched and the rows changed, not the check-ins or viewers. A watched unit is also
+recomputed when its figures are ``ATTENDANCE_BOARD_REFRESH`` seconds old (default 15; sent only if a
+row changed): a check-in whose notice was lost on the way (a Redis connection cut) shows within that.
 """
 
 from asgiref.sync import sync_to_async
@@ -35,6 +37,10 @@ from . import board, board_notices, board_rows
 
 def tick_seconds() -> float:
     return float(settings.ATTENDANCE_BOARD_TICK)
+
+
+def refresh_seconds() -> float:
+    return float(settings.ATTENDANCE_BOARD_REFRESH)
 
 
 @database_sync_to_async
@@ -73,7 +79,8 @@ def compose(key, lang: str, frame: Frame, rendered: dict) -> dict:
 def hub() -> DeltaHub:
     """This process's attendance-board hub."""
     return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board",
-                                                             tick=tick_seconds, affected=board_notices.affected))
+                                                             tick=tick_seconds, refresh_every=refresh_seconds,
+                                                             affected=board_notices.affected))
 
 
 class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):
