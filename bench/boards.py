@@ -61,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--viewers", default="1,1000", help="viewers per turn (the first: the baseline)")
     p.add_argument("--rate", type=float, default=40.0, help="check-ins per second during a turn")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each burst")
+    p.add_argument("--no-deflate", action="store_true",
+                   help="serve without permessage-deflate (uvicorn --ws-per-message-deflate false)")
     p.add_argument("--ws-clients", type=int, help=argparse.SUPPRESS)  # the websocket clients' process
     p.add_argument("--ws-url", help=argparse.SUPPRESS)
     p.add_argument("--ws-cookie", help=argparse.SUPPRESS)
@@ -351,17 +353,18 @@ def snapshot_size(world: dict, port: int) -> int:
         return len(ws.recv(timeout=60))
 
 
-def start_server(port: int, log_file) -> subprocess.Popen:
+def start_server(port: int, log_file, deflate: bool = True) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--host", "127.0.0.1",
                                "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
-                               "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning"],
+                               "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
+                               "--ws-per-message-deflate", "true" if deflate else "false"],
                               cwd=ROOT, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
     wait_port(port, server, "uvicorn")
     return server
 
 
 def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: float = 40.0,
-        seconds: float = 10.0) -> dict:
+        seconds: float = 10.0, deflate: bool = True) -> dict:
     """The board's figures at each number of viewers (the first: the baseline), in a world of its own."""
     args = argparse.Namespace(rate=rate, seconds=seconds)
     _raise_file_limit()
@@ -378,7 +381,7 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
             raise SystemExit(f"the demo world has {len(world['queue'])} people to check in")
         connections.close_all()
         port = _free_port()
-        server = start_server(port, server_log)
+        server = start_server(port, server_log, deflate)
         snapshot_bytes = snapshot_size(world, port)
         turns = [turn(args, world, port, server, n) for n in viewers]
         errors = (tmp / "server.log").read_text(errors="replace").count("Traceback")
@@ -401,6 +404,7 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
             "board_delta_share": round(top["delta_bytes"] / snapshot_bytes, 3),
             "board_server_cpu_s": top["server_cpu_s"], "board_baseline_server_cpu_s": base["server_cpu_s"],
             "board_checkins_per_s": rate, "board_tick_s": float(settings.ATTENDANCE_BOARD_TICK),
+            "board_deflate": deflate,
             "board_server_errors": errors, "board_turns": turns}
 
 
@@ -411,7 +415,8 @@ def main():
         return
     figures = {"load_start": loadavg(), "cores": os.cpu_count()}
     started = time.monotonic()
-    figures.update(run(args.pg_url, tuple(int(n) for n in args.viewers.split(",")), args.rate, args.seconds))
+    figures.update(run(args.pg_url, tuple(int(n) for n in args.viewers.split(",")), args.rate, args.seconds,
+                       not args.no_deflate))
     figures.update({"load_end": loadavg(), "total_s": round(time.monotonic() - started, 1)})
     log(f"lag p99 at {figures['board_viewers']} viewers: {figures['board_lag_p99_s']} s (target ≤ 1.0; "
         f"{figures['board_lag_baseline_viewers']} viewer: {figures['board_lag_baseline_p99_s']} s); "
