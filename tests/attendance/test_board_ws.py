@@ -168,6 +168,10 @@ async def test_a_reconnecting_viewer_gets_a_snapshot_then_deltas(world, organise
     assert delta["base"] == first["version"] and delta["version"] > first["version"]
     assert set(delta["rows_changed"]) >= {"b-totals"} and "b-children" not in delta["rows_changed"]
     assert len(delta["rows_changed"]) < len(first["snapshot"]["html"]) / 100  # a few rows, not the board
+    # A row the viewer holds whose figures alone changed comes as those figures, formatted, not as HTML.
+    point = delta["rows_changed"][f"b-point-{world['bavi_point'].pk}"]
+    assert isinstance(point, dict) and point["present"] == "1" and set(point) == {"present", "expected", "pct", "bar"}
+    assert 'data-f="present">1<' not in first["snapshot"]["html"]  # (the snapshot had 0 there)
     await comm.disconnect(timeout=10)
 
     await check_in(world, "a_t2")  # while the viewer is away

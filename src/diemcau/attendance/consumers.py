@@ -2,11 +2,12 @@
 
 Messages (:mod:`diemcau.core.hub_deltas`): first ``{"type": "board", "version", "snapshot": {"html"},
 "figures"}``, then ``{"type": "board", "version", "base", "rows_changed": {id: html}, "rows_removed":
-[id], "figures"}``; ``figures`` is ``{session, unit, expected, present, percentage, by_category,
-computed_at}``. A viewer whose version is not a delta's ``base`` sends ``{"type": "snapshot"}`` and gets
-one. ``?html=0`` carries rows as data instead of HTML (``snapshot`` is then ``{"rows"}``: scripts,
-benchmarks). Anonymous users are closed with 4401, a session or unit outside the user's read scope
-with 4403.
+[id], "figures"}``; a unit's or point's row whose figures alone changed comes as ``{"present",
+"expected", "pct", "bar": [width, class]}``, formatted, instead of its HTML. ``figures`` is
+``{session, unit, expected, present, percentage, by_category, computed_at}``. A viewer whose version
+is not a delta's ``base`` sends ``{"type": "snapshot"}`` and gets one. ``?html=0`` carries rows as
+data instead of HTML (``snapshot`` is then ``{"rows"}``: scripts, benchmarks). Anonymous users are
+closed with 4401, a session or unit outside the user's read scope with 4403.
 
 Throttling: every process runs one attendance-board hub. Check-ins publish a dirty notice on commit
 (:mod:`.board_notices`); the hub recomputes each dirty (session, unit) once per
@@ -76,9 +77,17 @@ def compose(key, lang: str, frame: Frame, rendered: dict) -> dict:
         return {"html": board_rows.compose(frame, rendered)}
 
 
+def patch(lang: str, old: dict | None, new: dict):
+    """A unit's or point's row whose figures alone changed goes as those figures (not for ``?html=0``)."""
+    if not lang:
+        return None
+    with translation.override(lang):
+        return board_rows.patch_row(old, new)
+
+
 def hub() -> DeltaHub:
     """This process's attendance-board hub."""
-    return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board",
+    return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board", patch=patch,
                                                              tick=tick_seconds, refresh_every=refresh_seconds,
                                                              affected=board_notices.affected))
 

@@ -111,6 +111,7 @@ class Outbox:
 
 RenderRows = Callable[[Hashable, Frame, dict[str, list[str]]], Awaitable[dict[str, dict[str, Any]]]]
 Compose = Callable[[Hashable, str, Frame, dict[str, Any]], Awaitable[dict]]
+Patch = Callable[[str, Any, Any], Any]
 
 
 class DeltaHub(Hub):
@@ -119,12 +120,15 @@ class DeltaHub(Hub):
     ``compute(key, variants)`` (async) returns a :class:`Frame`; ``render(key, frame, {variant:
     row_ids})`` (async) returns ``{variant: {row_id: rendered}}``; ``compose(key, variant, frame,
     rendered)`` (async) returns the snapshot of a variant from all its rendered rows. ``kind`` is the
-    messages' ``type``. Viewers receive :class:`Update` objects through ``hub_push``.
+    messages' ``type``. With ``patch(variant, old_row, new_row)`` (sync, cheap), a delta carries what it
+    returns for a row the viewer holds (its changed figures, say) instead of the row rendered again; None
+    keeps the rendering. Viewers receive :class:`Update` objects through ``hub_push``.
     """
 
-    def __init__(self, compute, render: RenderRows, compose: Compose, *, kind: str, **options):
+    def __init__(self, compute, render: RenderRows, compose: Compose, *, kind: str, patch: Patch | None = None,
+                 **options):
         super().__init__(compute, **options)
-        self.render_fn, self.compose_fn, self.kind = render, compose, kind
+        self.render_fn, self.compose_fn, self.kind, self.patch_fn = render, compose, kind, patch
         self.frames: dict[Hashable, Frame] = {}
         self.versions: dict[Hashable, int] = {}
         self.rendered: dict[tuple, dict[str, Any]] = {}  # (key, variant) -> row id -> rendered row
@@ -180,9 +184,10 @@ class DeltaHub(Hub):
             held = [v for (k, v) in self.rendered if k == key]
             rendered = await self.render_fn(key, frame, dict.fromkeys(held, changed)) if held else {}
             for variant in held:
-                await self._send(key, variant, rendered.get(variant, {}), removed, base if not full else None)
+                await self._send(key, variant, rendered.get(variant, {}), removed, base if not full else None, old)
 
-    async def _send(self, key, variant, changed: dict, removed: list, base: int | None) -> None:
+    async def _send(self, key, variant, changed: dict, removed: list, base: int | None,
+                    old: Frame | None = None) -> None:
         """Bring a variant's rendered rows to the key's version and send its viewers the same message."""
         rows = self.rendered.get((key, variant))
         if rows is None:  # its last viewer left while the rows rendered
@@ -196,10 +201,21 @@ class DeltaHub(Hub):
         else:
             self.deltas_sent += 1
             update = Update({"type": self.kind, "version": self.versions[key], "base": base,
-                             "rows_changed": changed, "rows_removed": removed,
+                             "rows_changed": self._patched(variant, changed, old, self.frames[key]),
+                             "rows_removed": removed,
                              "figures": self.frames[key].figures})
         for consumer in list(self.members.get((key, variant), ())):
             self._offer(consumer, key, variant, update)
+
+    def _patched(self, variant, changed: dict, old: Frame | None, frame: Frame) -> dict:
+        """The changed rows as sent: a row the viewer holds as ``patch`` says, when it says anything."""
+        if self.patch_fn is None or old is None:
+            return changed
+        sent = {}
+        for row_id, rendered in changed.items():
+            patch = self.patch_fn(variant, old.rows.get(row_id), frame.rows[row_id]) if row_id in old.rows else None
+            sent[row_id] = rendered if patch is None else patch
+        return sent
 
     async def _snapshot(self, key, variant) -> Update:
         update = self.snapshots.get((key, variant))

@@ -91,11 +91,30 @@
     body.insertBefore(row, after);
   }
 
+  // A unit's or point's row whose figures alone changed: its cells marked data-f get the new figures.
+  function patch(id, figures) {
+    var row = document.getElementById(id);
+    if (!row) { return; }
+    Object.keys(figures).forEach(function (name) {
+      var cell = row.querySelector('[data-f="' + name + '"]');
+      if (!cell) { return; }
+      if (name === "bar") {
+        cell.style.width = figures.bar[0] + "%";
+        cell.className = "fill" + (figures.bar[1] ? " " + figures.bar[1] : "");
+      } else {
+        cell.textContent = figures[name];
+      }
+    });
+  }
+
   function apply(message) {
     if (message.snapshot) {
       live.innerHTML = message.snapshot.html;
     } else if (version !== null && message.base === version) {
-      Object.keys(message.rows_changed).forEach(function (id) { put(id, message.rows_changed[id]); });
+      Object.keys(message.rows_changed).forEach(function (id) {
+        var row = message.rows_changed[id];
+        if (typeof row === "string") { put(id, row); } else { patch(id, row); }
+      });
       message.rows_removed.forEach(function (id) {
         var gone = document.getElementById(id);
         if (gone) { gone.remove(); }
