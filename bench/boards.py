@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--viewers", default="1,1000", help="viewers per turn (the first: the baseline)")
     p.add_argument("--rate", type=float, default=40.0, help="check-ins per second during a turn")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each burst")
+    p.add_argument("--no-deflate", action="store_true",
+                   help="serve without permessage-deflate (uvicorn --ws-per-message-deflate false)")
     p.add_argument("--ws-clients", type=int, help=argparse.SUPPRESS)  # the websocket clients' process
     p.add_argument("--ws-url", help=argparse.SUPPRESS)
     p.add_argument("--ws-cookie", help=argparse.SUPPRESS)
@@ -70,102 +75,186 @@ def _raise_file_limit():
 
 
 # --- the viewers (a child process) ----------------------------------------------------------------
-class Viewer:
-    """What one board page holds: its version and present figure; when that figure grew."""
+class Viewer(asyncio.Protocol):
+    """One board page's socket, as cheap as a client can be: a minimal RFC 6455 client (permessage-deflate
+    as a browser offers it, zlib in C), which reads only a message's version, base and figures.
 
-    def __init__(self):
+    It holds a version and a present figure; it notes when that figure grew (and the figures'
+    ``computed_at``: how much of the lag was the server's computation, how much the delivery).
+    """
+
+    def __init__(self, request: bytes, on_ready):
+        self.request, self.on_ready = request, on_ready
+        self.transport, self.buffer, self.handshaken, self.inflate, self.fresh_context = None, b"", False, None, False
+        self.parts, self.compressed, self.closed = [], False, asyncio.get_running_loop().create_future()
         self.version, self.present, self.seen = None, None, []
         self.snapshots = self.deltas = self.resyncs = self.snapshot_bytes = self.delta_bytes = 0
 
-    def apply(self, text: str, at: float) -> bool:
+    # transport
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc):
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+    def data_received(self, data: bytes):
+        at = time.time()
+        self.buffer += data
+        if not self.handshaken:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            if not head.startswith(b"HTTP/1.1 101"):
+                self.transport.close()
+                return
+            extensions = [line for line in head.lower().split(b"\r\n") if line.startswith(b"sec-websocket-extensions")]
+            if extensions and b"permessage-deflate" in extensions[0]:
+                self.fresh_context = b"server_no_context_takeover" in extensions[0]
+                self.inflate = zlib.decompressobj(-15)
+            self.handshaken, self.buffer = True, rest
+        self._frames(at)
+
+    def _frames(self, at: float):
+        buf = self.buffer
+        while len(buf) >= 2:
+            b0, b1 = buf[0], buf[1] & 0x7F
+            offset = 2
+            if b1 == 126:
+                if len(buf) < 4:
+                    break
+                b1, offset = int.from_bytes(buf[2:4], "big"), 4
+            elif b1 == 127:
+                if len(buf) < 10:
+                    break
+                b1, offset = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < offset + b1:
+                break
+            payload, buf = buf[offset:offset + b1], buf[offset + b1:]
+            self._frame(b0, payload, at)
+        self.buffer = buf
+
+    def _frame(self, b0: int, payload: bytes, at: float):
+        opcode = b0 & 0x0F
+        if opcode == 0x9:  # ping: pong (a zero mask key: masked as the protocol asks, unchanged)
+            self._send(0xA, payload)
+        elif opcode == 0x8:
+            self.transport.close()
+        elif opcode in (0x0, 0x1):
+            if opcode == 0x1:
+                self.compressed = bool(b0 & 0x40)
+            self.parts.append(payload)
+            if b0 & 0x80:
+                data, self.parts = b"".join(self.parts), []
+                if self.compressed:
+                    if self.fresh_context:
+                        self.inflate = zlib.decompressobj(-15)
+                    data = self.inflate.decompress(data + b"\x00\x00\xff\xff")
+                if not self.apply(data, at):
+                    self._send(0x1, b'{"type":"snapshot"}')
+                self.on_ready(self)
+
+    def _send(self, opcode: int, payload: bytes):
+        n = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + n.to_bytes(2, "big"))
+        self.transport.write(head + b"\x00\x00\x00\x00" + payload)
+
+    # the board
+    def apply(self, data: bytes, at: float) -> bool:
         """Apply a message as board.js does; False when it must ask for a snapshot."""
-        message = json.loads(text)
-        if "snapshot" in message:
+        cut = data.rfind(b',"figures":')
+        head, figures = VERSION.match(data[:120]), json.loads(data[cut + 11:-1])
+        version, base = int(head["version"]), head["base"]
+        if base is None:
             self.snapshots += 1
-            self.snapshot_bytes += len(text)
-        elif self.version is not None and message["base"] == self.version:
+            self.snapshot_bytes += len(data)
+        elif self.version is not None and int(base) == self.version:
             self.deltas += 1
-            self.delta_bytes += len(text)
+            self.delta_bytes += len(data)
         else:
             self.resyncs += 1
             self.version = None
             return False
-        self.version = message["version"]
-        present = message["figures"]["present"]
-        if present != self.present:
-            self.present = present
-            self.seen.append((at, present))
+        self.version = version
+        if figures["present"] != self.present:
+            self.present = figures["present"]
+            self.seen.append((at, self.present, figures["computed_at"]))
         return True
 
     def reset(self):
-        self.seen = [(time.time(), self.present)]
+        self.seen = [(time.time(), self.present, None)]
         self.snapshots = self.deltas = self.resyncs = self.snapshot_bytes = self.delta_bytes = 0
+
+
+VERSION = re.compile(rb'\{"type":"\w+","version":(?P<version>\d+)(?:,"base":(?P<base>\d+))?')
+
+
+def handshake(url: str, cookie: str) -> tuple[str, int, bytes]:
+    parts = urlsplit(url)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+               f"Origin: http://{parts.netloc}\r\nCookie: sessionid={cookie}\r\nAccept-Language: vi\r\n\r\n")
+    return parts.hostname, parts.port, request.encode()
 
 
 async def ws_clients(n: int, url: str, cookie: str):
     """N viewers: print "ready" once each holds a snapshot; on "go" start noting; on "stop" print one JSON
-    line per viewer ({seen, snapshots, deltas, resyncs, bytes}) and close."""
-    from websockets.asyncio.client import connect
-
+    line per viewer ({seen, snapshots, deltas, resyncs, bytes}), then the process's CPU seconds, and close."""
     _raise_file_limit()
-    origin = "http://" + urlsplit(url).netloc
-    viewers = [Viewer() for _ in range(n)]
-    ready, conns, closed, holding, failed = asyncio.Event(), [], [0], set(), [0]
-
+    loop = asyncio.get_running_loop()
+    host, port, request = handshake(url, cookie)
+    ready, holding, failed, viewers = asyncio.Event(), set(), [0], []
     gate = asyncio.Semaphore(20)  # handshakes in flight: as fast as the server lets people in
 
-    async def view(v: Viewer):
+    def on_ready(v):
+        if v.version is not None and id(v) not in holding:
+            holding.add(id(v))
+            gate.release()
+            if len(holding) == n:
+                ready.set()
+
+    async def view():
         await gate.acquire()
         for attempt in range(10):  # as the page does: a refused handshake is tried again after a while
             try:
-                ws = await connect(url, additional_headers={"Cookie": f"sessionid={cookie}", "Origin": origin,
-                                                            "Accept-Language": "vi"}, open_timeout=120,
-                                   max_queue=None, max_size=None)
-                break
-            except Exception as error:
+                _transport, v = await loop.create_connection(lambda: Viewer(request, on_ready), host, port)
+                viewers.append(v)
+                return
+            except OSError as error:
                 failed[0] += 1
-                if attempt == 9:
-                    gate.release()
-                    raise
                 if failed[0] <= 3:
                     print(f"  a viewer could not connect (tried again): {error!r}", file=sys.stderr, flush=True)
                 await asyncio.sleep(1 + attempt)
-        conns.append(ws)
-        async for text in ws:
-            if not v.apply(text, time.time()):
-                await ws.send(json.dumps({"type": "snapshot"}))
-            if v.version is not None and id(v) not in holding:
-                holding.add(id(v))
-                gate.release()
-                if len(holding) == n:
-                    ready.set()
-        closed[0] += 1
-        if closed[0] <= 3:
-            print(f"  a viewer was closed: {ws.close_code} {ws.close_reason}", file=sys.stderr, flush=True)
+        gate.release()
 
-    tasks = [asyncio.create_task(view(v)) for v in viewers]
+    tasks = [asyncio.create_task(view()) for _ in range(n)]
     try:
         await asyncio.wait_for(ready.wait(), 900)
     except TimeoutError:
         raise SystemExit(f"{len(holding)} of {n} viewers hold a snapshot after 900 s") from None
-    print(f"  {n} viewers hold a snapshot ({failed[0]} handshakes tried again)", file=sys.stderr, flush=True)
-    loop = asyncio.get_running_loop()
+    print(f"  {n} viewers hold a snapshot ({failed[0]} connections tried again)", file=sys.stderr, flush=True)
     print("ready", flush=True)
+    cpu0 = time.process_time()
     for expected in ("go", "stop"):
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if line.strip() != expected:
             raise SystemExit(f"expected {expected!r}, got {line!r}")
         if expected == "go":
+            cpu0 = time.process_time()
             for v in viewers:
                 v.reset()
+    cpu = time.process_time() - cpu0
     for v in viewers:
         print(json.dumps({"seen": v.seen, "snapshots": v.snapshots, "deltas": v.deltas, "resyncs": v.resyncs,
                           "snapshot_bytes": v.snapshot_bytes, "delta_bytes": v.delta_bytes}), flush=True)
-    print(json.dumps({"closed": closed[0]}), flush=True)
+    print(json.dumps({"closed": sum(v.closed.done() for v in viewers), "cpu_s": round(cpu, 2)}), flush=True)
     for task in tasks:
         task.cancel()
-    for ws in conns:
-        await ws.close()
+    for v in viewers:
+        v.transport.close()
 
 
 # --- the burst ---------------------------------------------------------------------------------------
@@ -189,8 +278,9 @@ def burst(queue: list, rate: float, seconds: float) -> list[float]:
     return committed
 
 
-def lags(viewer: dict, committed: list[float]) -> tuple[list[float], int]:
-    """Per check-in, when this viewer first saw a present figure that counts it; and how many it never saw."""
+def lags(viewer: dict, committed: list[float]) -> tuple[list[tuple[float, float]], int]:
+    """Per check-in, when this viewer first saw a present figure that counts it, as (lag, of which the
+    server's computation: commit → the figures' ``computed_at``); and how many it never saw."""
     seen = viewer["seen"]
     start = seen[0][1]
     out, k = [], 0
@@ -199,7 +289,7 @@ def lags(viewer: dict, committed: list[float]) -> tuple[list[float], int]:
             k += 1
         if k == len(seen):
             return out, len(committed) - i + 1
-        out.append(max(0.0, seen[k][0] - at))
+        out.append((max(0.0, seen[k][0] - at), max(0.0, seen[k][2] - at)))
     return out, 0
 
 
@@ -223,27 +313,33 @@ def turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -> dict
         clients.stdin.write("stop\n")
         clients.stdin.flush()
         viewers = [json.loads(clients.stdout.readline()) for _ in range(n)]
-        closed = json.loads(clients.stdout.readline())["closed"]
+        tail = json.loads(clients.stdout.readline())
         clients.wait(60)
     finally:
         stop(clients)
-    all_lags, unseen = [], 0
+    pairs, unseen = [], 0
     for v in viewers:
         got, missing = lags(v, committed)
-        all_lags += got
+        pairs += got
         unseen += missing
+    all_lags = [lag for lag, _ in pairs]
+    computing = [c for _, c in pairs]
     deltas = sum(v["deltas"] for v in viewers)
     snapshots = sum(v["snapshots"] for v in viewers)
     figures = {"viewers": n, "checkins": len(committed), "connect_s": round(connect_s, 1),
                "lag_p50_s": round(_percentile(all_lags, 0.5), 3), "lag_p99_s": round(_percentile(all_lags, 0.99), 3),
                "lag_max_s": round(max(all_lags, default=float("nan")), 3), "unseen": unseen,
+               "compute_lag_p99_s": round(_percentile(computing, 0.99), 3),
+               "delivery_lag_p99_s": round(_percentile([a - c for a, c in pairs], 0.99), 3),
                "deltas_per_viewer": round(deltas / n, 1), "snapshots": snapshots,
-               "resyncs": sum(v["resyncs"] for v in viewers), "closed_early": closed,
+               "resyncs": sum(v["resyncs"] for v in viewers), "closed_early": tail["closed"],
+               "clients_cpu_s": tail["cpu_s"],
                "delta_bytes": round(sum(v["delta_bytes"] for v in viewers) / max(1, deltas)),
                "server_cpu_s": round(cpu, 2)}
     log(f"{n} viewers: {len(committed)} check-ins, lag p50 {figures['lag_p50_s']} s, p99 {figures['lag_p99_s']} s, "
         f"{figures['deltas_per_viewer']} deltas per viewer of {figures['delta_bytes']} bytes, "
-        f"server CPU {figures['server_cpu_s']} s")
+        f"server CPU {figures['server_cpu_s']} s, the viewers' process {figures['clients_cpu_s']} s; of the p99, "
+        f"the computation {figures['compute_lag_p99_s']} s, the delivery {figures['delivery_lag_p99_s']} s")
     return figures
 
 
@@ -257,17 +353,18 @@ def snapshot_size(world: dict, port: int) -> int:
         return len(ws.recv(timeout=60))
 
 
-def start_server(port: int, log_file) -> subprocess.Popen:
+def start_server(port: int, log_file, deflate: bool = True) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "diemcau.asgi:application", "--host", "127.0.0.1",
                                "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--ws", "websockets",
-                               "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning"],
+                               "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
+                               "--ws-per-message-deflate", "true" if deflate else "false"],
                               cwd=ROOT, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
     wait_port(port, server, "uvicorn")
     return server
 
 
 def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: float = 40.0,
-        seconds: float = 10.0) -> dict:
+        seconds: float = 10.0, deflate: bool = True) -> dict:
     """The board's figures at each number of viewers (the first: the baseline), in a world of its own."""
     args = argparse.Namespace(rate=rate, seconds=seconds)
     _raise_file_limit()
@@ -284,7 +381,7 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
             raise SystemExit(f"the demo world has {len(world['queue'])} people to check in")
         connections.close_all()
         port = _free_port()
-        server = start_server(port, server_log)
+        server = start_server(port, server_log, deflate)
         snapshot_bytes = snapshot_size(world, port)
         turns = [turn(args, world, port, server, n) for n in viewers]
         errors = (tmp / "server.log").read_text(errors="replace").count("Traceback")
@@ -307,6 +404,7 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
             "board_delta_share": round(top["delta_bytes"] / snapshot_bytes, 3),
             "board_server_cpu_s": top["server_cpu_s"], "board_baseline_server_cpu_s": base["server_cpu_s"],
             "board_checkins_per_s": rate, "board_tick_s": float(settings.ATTENDANCE_BOARD_TICK),
+            "board_deflate": deflate,
             "board_server_errors": errors, "board_turns": turns}
 
 
@@ -317,7 +415,8 @@ def main():
         return
     figures = {"load_start": loadavg(), "cores": os.cpu_count()}
     started = time.monotonic()
-    figures.update(run(args.pg_url, tuple(int(n) for n in args.viewers.split(",")), args.rate, args.seconds))
+    figures.update(run(args.pg_url, tuple(int(n) for n in args.viewers.split(",")), args.rate, args.seconds,
+                       not args.no_deflate))
     figures.update({"load_end": loadavg(), "total_s": round(time.monotonic() - started, 1)})
     log(f"lag p99 at {figures['board_viewers']} viewers: {figures['board_lag_p99_s']} s (target ≤ 1.0; "
         f"{figures['board_lag_baseline_viewers']} viewer: {figures['board_lag_baseline_p99_s']} s); "

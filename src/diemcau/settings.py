@@ -202,7 +202,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        # channels_redis' layer with a blocking read shorter than redis-py's read timeout (core/channel_layer.py)
+        "default": {"BACKEND": "diemcau.core.channel_layer.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -354,6 +355,9 @@ CHECKIN_SCAN_MAX_AGE_MINUTES = int(os.environ.get("DIEMCAU_CHECKIN_SCAN_MAX_AGE_
 # How often (seconds) the attendance board recomputes a unit's figures and pushes the changed rows to its
 # viewers. During a burst a check-in waits up to a tick for the next round: 0.5 s keeps the lag under 1 s.
 ATTENDANCE_BOARD_TICK = float(os.environ.get("DIEMCAU_BOARD_TICK", "0.5"))
+# A watched board is also recomputed when its figures are this old (seconds), notice or not: a check-in
+# whose notice was lost (a Redis connection cut as it was sent) shows within this bound.
+ATTENDANCE_BOARD_REFRESH = float(os.environ.get("DIEMCAU_BOARD_REFRESH", "15"))
 # The roll-call screen's offline copy of a point's people is dropped after this many hours.
 ROLLCALL_LIST_MAX_AGE_HOURS = int(os.environ.get("DIEMCAU_ROLLCALL_LIST_MAX_AGE_HOURS", "12"))
 

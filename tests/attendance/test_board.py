@@ -3,10 +3,10 @@
 import datetime
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
-from diemcau.attendance import board, board_notices
+from diemcau.attendance import board, board_notices, board_rows
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Role
 
@@ -52,19 +52,20 @@ def test_dirty_notices_name_the_paths_touched(world):
     assert board_notices.dirty_notices([fresh]) == {world["session"].pk: []}
 
 
-def test_arrivals_chart_groups_minutes_and_draws_the_cumulative_share():
+def test_arrivals_chart_groups_minutes_as_numbers_for_the_page_to_draw():
     at = timezone.make_aware(datetime.datetime(2023, 8, 15, 7, 30))
     series = [(at, 3), (at + datetime.timedelta(minutes=1), 1), (at + datetime.timedelta(minutes=15), 2)]
     chart = board.arrivals_chart(series, expected=12, now=at - datetime.timedelta(days=1))
-    assert chart["step"] == 1 and chart["total"] == 6 and chart["peak"] == 3
-    assert [b["n"] for b in chart["bars"] if b["n"]] == [3, 1, 2]
-    assert chart["bars"][0]["at"] == "07:30"
-    last_y = float(chart["line"].split()[-1].split(",")[1])
-    # 6 of 12 expected: the line ends half-way up the plot.
-    assert last_y == pytest.approx(chart["top"] + (chart["bottom_y"] - chart["top"]) / 2, abs=0.1)
+    assert chart["step"] == 1 and chart["total"] == 6 and chart["peak"] == 3 and chart["scale"] == 5
+    assert [n for n in chart["counts"] if n] == [3, 1, 2] and chart["counts"][15] == 2
+    assert chart["start"] == 7 * 60 + 30 and chart["reference"] == 12 and chart["share"] == 50.0
     long = [(at + datetime.timedelta(minutes=k), 1) for k in range(0, 300, 3)]
     assert board.arrivals_chart(long, expected=0, now=at)["step"] == 5
-    assert len(board.arrivals_chart(long, expected=0, now=at)["bars"]) <= board.MAX_BARS
+    assert len(board.arrivals_chart(long, expected=0, now=at)["counts"]) <= board.MAX_BARS
+    # The row the websocket sends: the numbers and an empty drawing, not an SVG of every bar.
+    with translation.override("vi"):
+        html = board_rows.render_row("b-chart", {"k": "chart", "chart": chart}, 1)
+    assert 'data-counts="3 1 0 ' in html and "<rect" not in html and len(html) < 1200
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -67,3 +67,62 @@ async def test_viewers_arriving_and_leaving_together_share_one_channel_and_leave
     await asyncio.wait(started, timeout=3)
     await get_channel_layer().flush()
     await get_channel_layer().close_pools()
+
+
+class SlowViewer(Viewer):
+    """A viewer whose socket does not drain (a stalled tab, a phone on a bad line) until released."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def hub_push(self, payload):
+        await self.release.wait()
+        await super().hub_push(payload)
+
+
+async def _until(condition, seconds=10):
+    async def wait():
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(wait(), seconds)
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_slow_viewer_holds_back_neither_the_ticks_nor_the_other_viewers():
+    from diemcau.core.hub_deltas import DeltaHub, Frame
+
+    state = {"n": 0}
+
+    async def compute(key, variants):
+        return Frame(rows={"b-n": {"n": state["n"]}}, figures={"n": state["n"]})
+
+    async def render(key, frame, wanted):
+        return {v: {i: str(frame.rows[i]["n"]) for i in ids} for v, ids in wanted.items()}
+
+    async def compose(key, variant, frame, rendered):
+        return {"rows": dict(rendered)}
+
+    hub = DeltaHub(compute, render, compose, kind="count", tick=lambda: 0.02)
+    fast, slow = Viewer(), SlowViewer()
+    await hub.subscribe(fast, "k", "", "count.k")
+    await hub.subscribe(slow, "k", "", "count.k")
+    await _until(lambda: fast.payloads)  # its snapshot is read; the slow viewer's is still in flight
+    for n in range(1, 6):
+        state["n"] = n
+        hub.mark({"group": "count.k"})
+        await _until(lambda n=n: fast.payloads and fast.payloads[-1]["figures"]["n"] == n)
+    # The fast viewer got its snapshot and every delta, each on the version it held.
+    assert [p["figures"]["n"] for p in fast.payloads] == [0, 1, 2, 3, 4, 5]
+    assert all(p["base"] == q["version"] for q, p in zip(fast.payloads, fast.payloads[1:], strict=False))
+    assert slow.payloads == [] and hub.outbox.skipped >= 4  # still on its first message, the deltas skipped
+    slow.release.set()
+    await _until(lambda: len(slow.payloads) == 2)
+    await hub.outbox.idle()
+    # Once it reads again: its first message, then one snapshot of the version current now.
+    last = slow.payloads[-1]
+    assert "snapshot" in last.data and last["figures"]["n"] == 5 and last["version"] == fast.payloads[-1]["version"]
+    for v in (fast, slow):
+        await hub.unsubscribe(v, "k", "")

@@ -105,6 +105,9 @@ def test_the_board_updates_itself_after_check_ins_elsewhere(browser, asgi_server
     page.get_by_role("link", name="Bảng theo dõi điểm danh").first.click()
     page.wait_for_url(re.compile(r"/units/\d+/board/$"))
     page.wait_for_selector("#live-status[data-state=live]", timeout=15000)
+    # The arrivals chart comes as numbers; board.js draws its bars and cumulative line.
+    assert page.locator("#b-chart svg rect.arr-bar").count() > 3
+    assert page.locator("#b-chart svg polyline.cum-line").count() == 1
     shot(page, "attendance-board-ministry")
     page.locator("#board-live").get_by_role("link", name=re.compile("Hà Nội")).first.click()
     page.locator("#board-live").get_by_role("link", name=re.compile("Ba Vì")).first.click()
@@ -141,6 +144,7 @@ def test_the_board_updates_itself_after_check_ins_elsewhere(browser, asgi_server
     assert page.evaluate("window.__sameDocument") is True  # no reload: the websocket did it
     # The school is no longer among those with nobody present.
     assert late.institution.name not in page.locator("#board-live").inner_text().split("Đơn vị chưa có ai có mặt")[1]
+    assert page.locator("#b-chart svg rect.arr-bar").count() > 3  # drawn again from the delta's numbers
     shot(page, "attendance-board-bavi")
 
     # A headcount at another point reaches the board too (a point without names).

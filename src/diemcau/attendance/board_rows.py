@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -73,9 +75,33 @@ def render_row(row_id: str, row: dict, session_id: int) -> str:
                                  for key, label in Person.Category.choices]
     elif kind == "breach":
         context["missing_text"] = board.missing_text(row["missing"])
+    elif kind == "chart" and row["chart"]:
+        context["counts"] = " ".join(map(str, row["chart"]["counts"]))
     elif kind == "updated":
         context["at"] = datetime.datetime.fromisoformat(row["at"])
     return render_to_string(f"attendance/board_rows/{kind}.html", context).strip()
+
+
+# A row of these kinds whose only change is its figures goes as those figures, formatted, not as HTML.
+PATCHED = ("child", "point")
+FIGURES = frozenset({"present", "expected", "percentage", "bar"})
+
+
+def patch_row(old: dict | None, new: dict) -> dict | None:
+    """The changed figures of a unit's or point's row in the active language (``board.js`` writes them
+    into the cells marked ``data-f``), or None when more than its figures changed (then: its HTML).
+
+    On the ministry's board during the national morning every department's and point's row changes
+    every tick: ~60 bytes each instead of ~500.
+    """
+    if old is None or new["k"] not in PATCHED or old.get("k") != new["k"]:
+        return None
+    if any(old.get(name) != value for name, value in new.items() if name not in FIGURES):
+        return None
+    bar = new["bar"]
+    return {"present": intcomma(new["present"]), "expected": intcomma(new["expected"]),
+            "pct": floatformat(new["percentage"], 1) if new["percentage"] is not None else "—",
+            "bar": [round(bar, 1), "good" if bar >= 90 else "low" if bar < 50 else ""]}
 
 
 def render_rows(frame: Frame, row_ids, session_id: int) -> dict[str, str]:

@@ -2,17 +2,20 @@
 
 Messages (:mod:`diemcau.core.hub_deltas`): first ``{"type": "board", "version", "snapshot": {"html"},
 "figures"}``, then ``{"type": "board", "version", "base", "rows_changed": {id: html}, "rows_removed":
-[id], "figures"}``; ``figures`` is ``{session, unit, expected, present, percentage, by_category,
-computed_at}``. A viewer whose version is not a delta's ``base`` sends ``{"type": "snapshot"}`` and gets
-one. ``?html=0`` carries rows as data instead of HTML (``snapshot`` is then ``{"rows"}``: scripts,
-benchmarks). Anonymous users are closed with 4401, a session or unit outside the user's read scope
-with 4403.
+[id], "figures"}``; a unit's or point's row whose figures alone changed comes as ``{"present",
+"expected", "pct", "bar": [width, class]}``, formatted, instead of its HTML. ``figures`` is
+``{session, unit, expected, present, percentage, by_category, computed_at}``. A viewer whose version
+is not a delta's ``base`` sends ``{"type": "snapshot"}`` and gets one. ``?html=0`` carries rows as
+data instead of HTML (``snapshot`` is then ``{"rows"}``: scripts, benchmarks). Anonymous users are
+closed with 4401, a session or unit outside the user's read scope with 4403.
 
 Throttling: every process runs one attendance-board hub. Check-ins publish a dirty notice on commit
 (:mod:`.board_notices`); the hub recomputes each dirty (session, unit) once per
-``ATTENDANCE_BOARD_TICK`` seconds (default 1), compares its rows with the last ones once, renders the
+``ATTENDANCE_BOARD_TICK`` seconds (default 0.5), compares its rows with the last ones once, renders the
 changed rows once per language and sends every viewer of that unit the same message: the cost follows
-the units watched and the rows changed, not the check-ins or viewers.
+the units watched and the rows changed, not the check-ins or viewers. A watched unit is also
+recomputed when its figures are ``ATTENDANCE_BOARD_REFRESH`` seconds old (default 15; sent only if a
+row changed): a check-in whose notice was lost on the way (a Redis connection cut) shows within that.
 """
 
 from asgiref.sync import sync_to_async
@@ -35,6 +38,10 @@ from . import board, board_notices, board_rows
 
 def tick_seconds() -> float:
     return float(settings.ATTENDANCE_BOARD_TICK)
+
+
+def refresh_seconds() -> float:
+    return float(settings.ATTENDANCE_BOARD_REFRESH)
 
 
 @database_sync_to_async
@@ -70,10 +77,19 @@ def compose(key, lang: str, frame: Frame, rendered: dict) -> dict:
         return {"html": board_rows.compose(frame, rendered)}
 
 
+def patch(lang: str, old: dict | None, new: dict):
+    """A unit's or point's row whose figures alone changed goes as those figures (not for ``?html=0``)."""
+    if not lang:
+        return None
+    with translation.override(lang):
+        return board_rows.patch_row(old, new)
+
+
 def hub() -> DeltaHub:
     """This process's attendance-board hub."""
-    return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board",
-                                                             tick=tick_seconds, affected=board_notices.affected))
+    return hubs.hub_for("attendance.board", lambda: DeltaHub(compute, render, compose, kind="board", patch=patch,
+                                                             tick=tick_seconds, refresh_every=refresh_seconds,
+                                                             affected=board_notices.affected))
 
 
 class AttendanceBoardConsumer(hubs.HubViewer, AsyncJsonWebsocketConsumer):

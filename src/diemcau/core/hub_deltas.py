@@ -11,7 +11,12 @@ changed rows once per variant and sends every viewer of a variant the same messa
   "figures"}`` otherwise; a viewer applies it only if it holds version ``base``.
 
 The cost per tick follows the keys watched and the rows changed: one computation, one comparison, one
-render of the changed rows per variant, one JSON encoding, then N sends. A tick in which no row
+render of the changed rows per variant, one JSON encoding, then N sends. The hub does not wait for the
+sends: each viewer has at most one message in flight (:class:`Outbox`); a viewer still reading its
+last one when the next is ready is *behind*, skips the deltas meanwhile and then gets the snapshot
+of the version current at that moment (shared, encoded once). One slow reader (a phone on a bad
+line, a stalled tab) therefore never holds back the hub's next tick nor the other viewers, and its
+own board is at most one message stale once it reads again. A tick in which no row
 changed (but the frame's ``quiet`` ones, such as the time of the figures) sends nothing. Versions grow
 per hub (one process); they mean nothing across processes, and need not: a viewer talks to one
 process, and a new connection starts with a snapshot.
@@ -62,16 +67,51 @@ class Update:
         return self.data[name]
 
 
-async def push_all(consumers, update: Update) -> None:
-    """Send ``update`` to every viewer at once: one viewer slow to read does not hold the others back."""
-    results = await asyncio.gather(*(c.hub_push(update) for c in list(consumers)), return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception):  # a viewer that just left
-            log.debug("hub viewer gone: %r", result)
+class Outbox:
+    """Per viewer, the one message in flight; a viewer that is still sending is behind and gets a
+    snapshot (``catch_up``) once its send completes, instead of the messages it skipped."""
+
+    def __init__(self):
+        self.sending: dict[Any, asyncio.Task] = {}
+        self.behind: set = set()
+        self.skipped = 0  # for tests and benchmarks: messages a slow viewer did not need
+
+    def offer(self, consumer, update: Update, catch_up: Callable[[], Awaitable[Update | None]]) -> None:
+        """Send ``update`` to ``consumer`` unless its last send is still in flight (then it is behind)."""
+        if consumer in self.sending:
+            self.behind.add(consumer)
+            self.skipped += 1
+            return
+        self.sending[consumer] = asyncio.create_task(self._deliver(consumer, update, catch_up))
+
+    async def _deliver(self, consumer, update: Update | None, catch_up) -> None:
+        try:
+            while update is not None:
+                await consumer.hub_push(update)
+                update = None
+                if consumer in self.behind:
+                    self.behind.discard(consumer)
+                    update = await catch_up()
+        except Exception as error:  # a viewer that just left
+            log.debug("hub viewer gone: %r", error)
+        finally:
+            self.sending.pop(consumer, None)
+
+    def forget(self, consumer) -> None:
+        self.behind.discard(consumer)
+        task = self.sending.pop(consumer, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def idle(self) -> None:
+        """Until every message in flight has been sent (tests)."""
+        while self.sending:
+            await asyncio.gather(*list(self.sending.values()), return_exceptions=True)
 
 
 RenderRows = Callable[[Hashable, Frame, dict[str, list[str]]], Awaitable[dict[str, dict[str, Any]]]]
 Compose = Callable[[Hashable, str, Frame, dict[str, Any]], Awaitable[dict]]
+Patch = Callable[[str, Any, Any], Any]
 
 
 class DeltaHub(Hub):
@@ -80,12 +120,15 @@ class DeltaHub(Hub):
     ``compute(key, variants)`` (async) returns a :class:`Frame`; ``render(key, frame, {variant:
     row_ids})`` (async) returns ``{variant: {row_id: rendered}}``; ``compose(key, variant, frame,
     rendered)`` (async) returns the snapshot of a variant from all its rendered rows. ``kind`` is the
-    messages' ``type``. Viewers receive :class:`Update` objects through ``hub_push``.
+    messages' ``type``. With ``patch(variant, old_row, new_row)`` (sync, cheap), a delta carries what it
+    returns for a row the viewer holds (its changed figures, say) instead of the row rendered again; None
+    keeps the rendering. Viewers receive :class:`Update` objects through ``hub_push``.
     """
 
-    def __init__(self, compute, render: RenderRows, compose: Compose, *, kind: str, **options):
+    def __init__(self, compute, render: RenderRows, compose: Compose, *, kind: str, patch: Patch | None = None,
+                 **options):
         super().__init__(compute, **options)
-        self.render_fn, self.compose_fn, self.kind = render, compose, kind
+        self.render_fn, self.compose_fn, self.kind, self.patch_fn = render, compose, kind, patch
         self.frames: dict[Hashable, Frame] = {}
         self.versions: dict[Hashable, int] = {}
         self.rendered: dict[tuple, dict[str, Any]] = {}  # (key, variant) -> row id -> rendered row
@@ -93,6 +136,7 @@ class DeltaHub(Hub):
         self.members: dict[tuple, set] = {}  # (key, variant) -> viewers that hold a version
         self.state_lock = asyncio.Lock()  # frames, versions and what viewers hold change under it
         self.counter = itertools.count(1)
+        self.outbox = Outbox()
         self.deltas_sent = 0  # for tests and benchmarks: messages built, not sends
         self.snapshots_built = 0
 
@@ -105,14 +149,23 @@ class DeltaHub(Hub):
             if (key, variant) not in self.rendered:
                 frame = self.frames[key]
                 self.rendered[(key, variant)] = (await self.render_fn(key, frame, {variant: list(frame.rows)}))[variant]
-            await consumer.hub_push(await self._snapshot(key, variant))
+            self._offer(consumer, key, variant, await self._snapshot(key, variant))
             self.members.setdefault((key, variant), set()).add(consumer)
 
     async def resend(self, consumer, key, variant) -> None:
         """A viewer that missed a message asks again: the snapshot of the current version."""
         async with self.state_lock:
             if consumer in self.members.get((key, variant), ()):
-                await consumer.hub_push(await self._snapshot(key, variant))
+                self._offer(consumer, key, variant, await self._snapshot(key, variant))
+
+    def _offer(self, consumer, key, variant, update: Update) -> None:
+        async def catch_up() -> Update | None:
+            async with self.state_lock:
+                if consumer not in self.members.get((key, variant), ()):
+                    return None
+                return await self._snapshot(key, variant)
+
+        self.outbox.offer(consumer, update, catch_up)
 
     async def _refresh(self, key, variants) -> None:
         async with self.state_lock:
@@ -131,9 +184,10 @@ class DeltaHub(Hub):
             held = [v for (k, v) in self.rendered if k == key]
             rendered = await self.render_fn(key, frame, dict.fromkeys(held, changed)) if held else {}
             for variant in held:
-                await self._send(key, variant, rendered.get(variant, {}), removed, base if not full else None)
+                await self._send(key, variant, rendered.get(variant, {}), removed, base if not full else None, old)
 
-    async def _send(self, key, variant, changed: dict, removed: list, base: int | None) -> None:
+    async def _send(self, key, variant, changed: dict, removed: list, base: int | None,
+                    old: Frame | None = None) -> None:
         """Bring a variant's rendered rows to the key's version and send its viewers the same message."""
         rows = self.rendered.get((key, variant))
         if rows is None:  # its last viewer left while the rows rendered
@@ -147,9 +201,21 @@ class DeltaHub(Hub):
         else:
             self.deltas_sent += 1
             update = Update({"type": self.kind, "version": self.versions[key], "base": base,
-                             "rows_changed": changed, "rows_removed": removed,
+                             "rows_changed": self._patched(variant, changed, old, self.frames[key]),
+                             "rows_removed": removed,
                              "figures": self.frames[key].figures})
-        await push_all(self.members.get((key, variant), ()), update)
+        for consumer in list(self.members.get((key, variant), ())):
+            self._offer(consumer, key, variant, update)
+
+    def _patched(self, variant, changed: dict, old: Frame | None, frame: Frame) -> dict:
+        """The changed rows as sent: a row the viewer holds as ``patch`` says, when it says anything."""
+        if self.patch_fn is None or old is None:
+            return changed
+        sent = {}
+        for row_id, rendered in changed.items():
+            patch = self.patch_fn(variant, old.rows.get(row_id), frame.rows[row_id]) if row_id in old.rows else None
+            sent[row_id] = rendered if patch is None else patch
+        return sent
 
     async def _snapshot(self, key, variant) -> Update:
         update = self.snapshots.get((key, variant))
@@ -163,6 +229,7 @@ class DeltaHub(Hub):
         return update
 
     def _forget(self, consumer, key, variant) -> None:
+        self.outbox.forget(consumer)
         members = self.members.get((key, variant))
         if members is not None:
             members.discard(consumer)
@@ -174,6 +241,8 @@ class DeltaHub(Hub):
             self.versions.pop(key, None)
 
     async def stop(self) -> None:
+        for consumer in list(self.outbox.sending):
+            self.outbox.forget(consumer)
         await super().stop()
         for kept in (self.frames, self.versions, self.rendered, self.snapshots, self.members):
             kept.clear()
