@@ -40,7 +40,7 @@ def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
     return out.toarray() if dense else out
 
 
-def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 1000) -> np.ndarray:
+def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 500) -> np.ndarray:
     """Exact similarities (dot products) of the rows of q to the rows of m, as a dense q × m array.
 
     The columns that several rows of m use (the common n-grams and words) are multiplied as dense
