@@ -234,6 +234,7 @@ def scale_figures(items, n: int) -> dict:
 def realistic_figures(n: int) -> dict:
     """Featurize and deduplicate n realistic items (bench/voice_realistic.py), timed."""
     texts, groups, _topics = realistic_items(n)
+    load_start = loadavg()
     c0, t0 = time.process_time(), time.perf_counter()
     _feat, x, meta = Featurizer.fit_transform_meta(texts)
     t1 = time.perf_counter()
@@ -244,7 +245,14 @@ def realistic_figures(n: int) -> dict:
     # CPU seconds beside wall seconds: on a shared machine the wall clock measures the neighbours too.
     return {"n_items": n, "featurize_s": t1 - t0, "dedupe_s": t2 - t1, "total_s": t2 - t0, "cpu_s": c2 - c0,
             "clusters": clusters.n_clusters, "precision": fig["precision"], "recall": fig["recall"],
-            "polarity_merges": evaluation.polarity_merges(clusters.labels, meta)}
+            "polarity_merges": evaluation.polarity_merges(clusters.labels, meta),
+            "distinct_texts": len(set(texts)), "loadavg_start": load_start, "loadavg_end": loadavg()}
+
+
+def loadavg() -> float:
+    """The 1-minute load average: on a shared 2-core machine the wall clock measures the neighbours too."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def groups_figures(n: int, m: int = 2000) -> dict:
@@ -327,7 +335,8 @@ def main() -> None:
     print(f"\nScale, realistic: {n_items:,} items of bench/voice_realistic.py", flush=True)
     rl = realistic_figures(n_items)
     print(f"  featurize {rl['featurize_s']:.1f} s, deduplicate {rl['dedupe_s']:.1f} s: "
-          f"total {rl['total_s']:.1f} s (target ≤ 60 s; {rl['cpu_s']:.1f} s of CPU)")
+          f"total {rl['total_s']:.1f} s (target ≤ 60 s; {rl['cpu_s']:.1f} s of CPU; load average "
+          f"{rl['loadavg_start']} at the start, {rl['loadavg_end']} at the end)")
     print(f"  {rl['clusters']:,} clusters; pairwise precision {rl['precision']:.3f}, recall {rl['recall']:.3f}; "
           f"merges across polarity {rl['polarity_merges']}")
 
@@ -359,6 +368,7 @@ def main() -> None:
         "lr_topic_accuracy": round(lab["lr_topic_accuracy"], 4),
         "items": n_items, "dedupe_100k_s": round(sc["total_s"], 2),
         "dedupe_100k_real_s": round(rl["total_s"], 2), "dedupe_100k_real_cpu_s": round(rl["cpu_s"], 2),
+        "real_loadavg_start": rl["loadavg_start"], "real_loadavg_end": rl["loadavg_end"],
         "real_dup_precision": round(rl["precision"], 4),
         "real_dup_recall": round(rl["recall"], 4), "real_polarity_merges": rl["polarity_merges"],
         "scale_dup_precision": round(sc["precision"], 4), "scale_dup_recall": round(sc["recall"], 4),

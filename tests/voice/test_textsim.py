@@ -1,5 +1,6 @@
 """Similarity features: the labelled set they are fitted on; duplicates score above the threshold."""
 
+import numpy as np
 import pytest
 
 from diemcau.core.vntext import nfc
@@ -79,3 +80,17 @@ def test_different_concerns_score_below_the_threshold(featurizer, a, b):
     _rows, meta = featurizer.transform_meta([a, b])
     threshold = float(DEFAULT_RULE.thresholds(int(meta.n_words[0]), meta.n_words[1:2])[0])
     assert similarity(a, b, featurizer) < threshold
+
+
+def test_a_recurring_text_is_analysed_once_and_gets_the_same_row_and_meta(featurizer):
+    """Texts sent again are analysed once (the 100k benchmark's speed); nothing else changes."""
+    texts = ["Thầy dạy không đúng giờ.", "Đề nghị tăng lương cho giáo viên mầm non", "Thầy dạy không đúng giờ."]
+    rows, meta = featurizer.transform_meta(texts)
+    alone = [featurizer.transform_meta([t]) for t in texts]
+    for i, (row, one) in enumerate(alone):
+        assert (rows[i] != row).nnz == 0
+        assert meta.signature(i) == one.signature(0) and meta.words[i] == one.words[0]
+    assert meta.opposes(0, 1) is False and meta.signature(0) == meta.signature(2)
+    table = DEFAULT_RULE.threshold_table(20)
+    assert [round(float(table[k]), 6) for k in range(21)] == [
+        round(float(DEFAULT_RULE.thresholds(20, np.array([k]))[0]), 6) for k in range(21)]

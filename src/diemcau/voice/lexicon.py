@@ -369,9 +369,14 @@ class Polarity:
         return cls(tuple(negated), positive, negative, tuple(lack), tuple(wish))
 
 
+_REQUEST_STARTS: dict[str, list[tuple[str, ...]]] = {}
+for _request in _REQUESTS:
+    _REQUEST_STARTS.setdefault(_request[0], []).append(_request)
+
+
 def _is_request(toks, i) -> bool:
-    folded = toks[i][1]
-    return any(r[0] == folded and tuple(t[1] for t in toks[i:i + len(r)]) == r for r in _REQUESTS)
+    options = _REQUEST_STARTS.get(toks[i][1])
+    return options is not None and any(tuple(t[1] for t in toks[i:i + len(r)]) == r for r in options)
 
 
 _AXIS_STARTS: dict[str, list] = {}

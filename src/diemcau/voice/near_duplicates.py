@@ -40,7 +40,7 @@ def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
     return out.toarray() if dense else out
 
 
-def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 1000) -> np.ndarray:
+def _similarities(q: sp.csr_matrix, m: sp.csr_matrix, max_dense: int = 500) -> np.ndarray:
     """Exact similarities (dot products) of the rows of q to the rows of m, as a dense q × m array.
 
     The columns that several rows of m use (the common n-grams and words) are multiplied as dense
@@ -207,6 +207,10 @@ class MatchRule:
     min_shared: int = 2
     leader_share: float = 0.8
 
+    def threshold_table(self, longest: int) -> np.ndarray:
+        """Threshold by the shorter text's number of content words, 0..longest (float32)."""
+        return self.thresholds(longest, np.arange(longest + 1))
+
     def thresholds(self, n_a: int, n_b: np.ndarray) -> np.ndarray:
         """Threshold per pair of a text of n_a content words with texts of n_b words."""
         shortest = np.minimum(n_a, n_b).astype(np.float32)
@@ -309,9 +313,10 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
     same_as = _same_content(meta)
     distinct = np.flatnonzero(same_as == np.arange(n))
     clusters = _Clusters(meta, max_exemplars, exemplar_below)
+    n_words = meta.n_words
     for start in range(0, len(distinct), batch_size):
         batch = distinct[start:start + batch_size]
-        _cluster_batch(features, meta, batch, clusters, labels, scores, rule)
+        _cluster_batch(features, meta, batch, clusters, labels, scores, rule, n_words)
         if progress:
             progress(min(start + batch_size, len(distinct)), len(distinct), "Đang gom các ý kiến trùng nhau")
     copies = np.flatnonzero(same_as != np.arange(n))
@@ -353,7 +358,8 @@ def _same_content(meta: TextMeta) -> np.ndarray:
 
 
 def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters: _Clusters,
-                   labels: np.ndarray, scores: np.ndarray, rule: MatchRule) -> None:
+                   labels: np.ndarray, scores: np.ndarray, rule: MatchRule,
+                   n_words: np.ndarray | None = None) -> None:
     """Give each item of the batch the cluster of its closest acceptable match (see find_duplicates)."""
     rows = x[batch]
     ex = np.asarray(clusters.exemplars, dtype=np.int64)
@@ -366,7 +372,13 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
         first_ex.setdefault(label, col)
     n_before = len(clusters.leaders)
     in_batch = {int(i): k for k, i in enumerate(batch)}
-    n_words = meta.n_words
+    n_words = meta.n_words if n_words is None else n_words
+    table = rule.threshold_table(int(n_words.max(initial=0)))
+    # Which pairs reach the threshold for their length, for the whole batch at once.
+    # The threshold falls with length, so a pair's is the larger of its two texts' own.
+    need = table[n_words[batch]]
+    prev_ok = prev >= np.maximum(need[:, None], table[n_words[ex]][None, :])
+    within_ok = within >= np.maximum(need[:, None], need[None, :])
     for k, i in enumerate(batch):
 
         def leader_score(label, k=k):
@@ -374,14 +386,14 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
                 return float(prev[k, first_ex[label]])
             return float(within[k, in_batch[clusters.leaders[label]]])
 
-        cand_items = np.concatenate([ex, batch[:k]])
-        cand_scores = np.concatenate([prev[k], within[k, :k]])
-        cand_labels = np.concatenate([ex_label, labels[batch[:k]]])
-        ok = cand_scores >= rule.thresholds(int(n_words[i]), n_words[cand_items])
         label, best = -1, 0.0
-        if ok.any():
-            idx = np.flatnonzero(ok)
-            for j in idx[np.argsort(-cand_scores[idx], kind="stable")][:8]:
+        hit_prev = np.flatnonzero(prev_ok[k])
+        hit_within = np.flatnonzero(within_ok[k, :k])
+        if len(hit_prev) or len(hit_within):
+            cand_items = np.concatenate([ex[hit_prev], batch[hit_within]])
+            cand_scores = np.concatenate([prev[k, hit_prev], within[k, hit_within]])
+            cand_labels = np.concatenate([ex_label[hit_prev], labels[batch[hit_within]]])
+            for j in np.argsort(-cand_scores, kind="stable")[:8]:
                 other = int(cand_items[j])
                 if not rule.shares_enough(meta.words[i], meta.words[other]):
                     continue
@@ -389,7 +401,7 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
                     if meta.opposes(int(i), other):
                         clusters.opposed.append((int(i), other, float(cand_scores[j])))
                     continue
-                guard = rule.leader_share * float(rule.thresholds(int(n_words[i]), n_words[other]))
+                guard = rule.leader_share * float(table[min(int(n_words[i]), int(n_words[other]))])
                 if leader_score(int(cand_labels[j])) >= guard:
                     label, best = int(cand_labels[j]), float(cand_scores[j])
                     break

@@ -184,8 +184,26 @@ class Featurizer:
 
         Set phrases stay out of the character block; negation and the polarity axes are words
         ("w:¬", "w:↑increase", ...), so that opposite texts look less alike even before the merge
-        rule refuses them.
+        rule refuses them. A text that recurs (the same opinion sent again, a copied greeting) is
+        analysed once: :func:`~diemcau.voice.lexicon.normalise` returns the same object for the
+        same text, and its rows and meta are repeated.
         """
+        first: dict[int, int] = {}
+        inverse = np.fromiter((first.setdefault(id(t), len(first)) for t in texts), dtype=np.int64,
+                              count=len(texts))
+        if len(first) == len(texts):
+            return self._distinct_blocks(texts, progress)
+        distinct = [None] * len(first)
+        for t, k in zip(texts, inverse.tolist(), strict=True):
+            distinct[k] = t
+        chars, words, meta = self._distinct_blocks(distinct, progress)
+        pick = inverse.tolist()
+        return chars[inverse], words[inverse], TextMeta(
+            [meta.words[k] for k in pick], [meta.negated[k] for k in pick], [meta.affirmed[k] for k in pick],
+            meta.up[inverse], meta.down[inverse], [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick])
+
+    def _distinct_blocks(self, texts: Sequence[Normalised], progress: Progress | None = None
+                         ) -> tuple[sp.csr_matrix, sp.csr_matrix, TextMeta]:
         # Character block = (texts × distinct syllables) @ (distinct syllables × n-gram columns):
         # the n-grams of a syllable are computed once, however often it occurs.
         syl_ids: dict[str, int] = {}

@@ -181,7 +181,7 @@ class Segmenter:
         """Build the lexicon from what pyvi finds in up to ``sample`` texts that carry diacritics."""
         from pyvi import ViTokenizer  # imported here: loading its model costs ~0.3 s
 
-        accented = [t for t in texts if t and any(ord(ch) > 127 and ch.isalpha() for ch in t)]
+        accented = [t for t in texts if t and not t.isascii() and any(ord(ch) > 127 and ch.isalpha() for ch in t)]
         if len(accented) > sample:
             pick = np.random.default_rng(seed).choice(len(accented), sample, replace=False)
             accented = [accented[i] for i in sorted(pick)]
