@@ -107,6 +107,7 @@ class Call:
     wall_id: int = 0                       # its remote publisher id in the halls' room
     on_air_id: int | None = None           # its grant's publisher id in the programme room, if any
     keyframe_at: float = 0.0
+    forwarded: bool = False                # the runtime forwards it on the programme (at the last look)
 
 
 class SipGateway:
@@ -139,6 +140,7 @@ class SipGateway:
         self._stop = asyncio.Event()
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sip-db")
         self.ready = False
+        self.dead_after = DEAD_AFTER
 
     # --- processes --------------------------------------------------------------------------------
     def _render(self, name: str, values: dict) -> Path:
@@ -267,10 +269,11 @@ class SipGateway:
             allowed = await self._orm(sip.hall_for_call, call.username)
             if allowed is None or allowed.point_id != call.point_id:
                 await self.end_call(call, "room system disabled", bye=True)
-            elif quiet > DEAD_AFTER:
+            elif quiet > self.dead_after:
                 await self.end_call(call, f"no media for {quiet:.0f} s", bye=True)
             else:
                 await self._follow_grant(call, await self._orm(sip.floor_grant, call.point_id))
+                self._keyframe_when_on_air(call)
 
     def _push_credentials(self, wanted: dict[str, str]) -> None:
         for user in set(self._pushed) - set(wanted):
@@ -357,6 +360,16 @@ class SipGateway:
             call.on_air_id = grant
             call.relay.ask_hall_for_keyframe()
             await self._orm(sip.log_call, call.point_id, "on_air", call_id=call.call_id, publisher_id=grant)
+
+    def _keyframe_when_on_air(self, call: Call) -> None:
+        """The runtime just put the call's grant on the programme: ask the hall for a keyframe (the
+        runtime's own request goes to a WebRTC publisher's handle, which a remote publisher has not)."""
+        source = self.runtime.slots["main"].source
+        forwarded = call.on_air_id is not None and source == ("pub", call.on_air_id) \
+            and bool(self.runtime.slots["main"].forwarders)
+        if forwarded and not call.forwarded:
+            call.relay.ask_hall_for_keyframe()
+        call.forwarded = forwarded
 
     # --- calls --------------------------------------------------------------------------------------
     async def on_invite(self, msg, to_tag: str) -> tuple[int, str, str]:
