@@ -88,17 +88,17 @@ def baresip_config(folder: Path, *, username: str, password: str | None, transpo
 
 
 def write_tone(path: Path, hz: float, seconds: int, rate: int = 16000) -> None:
-    """A mono 16-bit WAV of a ``hz`` tone (the hall's microphone: G.722 is 16 kHz)."""
+    """A mono 16-bit WAV of a ``hz`` tone (the hall's microphone: G.722 is 16 kHz); ``hz`` a multiple of 10."""
+    import array
     import math
-    import struct
     import wave
 
+    chunk = array.array("h", (int(8000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(rate // 10)))
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))
-                               for i in range(rate * seconds)))
+        w.writeframes(chunk.tobytes() * (seconds * 10))
 
 
 def start_baresip(folder: Path, uri: str, seconds: int = 600) -> subprocess.Popen:

@@ -49,6 +49,7 @@ TEMPLATES = Path(__file__).resolve().parents[3] / "deploy" / "sip"
 HALL_ROOM_BASE = 1_000_000_000  # the halls' room of conference N is N + this (the director's wall)
 DEAD_AFTER = 8.0                # seconds without a packet from the hall: the call is over
 TICK = 0.5
+CHECK_EVERY = 2.0               # seconds between two looks that the call's programme publisher is still there
 
 
 def hall_room_id(conference_id: int) -> int:
@@ -107,6 +108,7 @@ class Call:
     wall_id: int = 0                       # its remote publisher id in the halls' room
     on_air_id: int | None = None           # its grant's publisher id in the programme room, if any
     keyframe_at: float = 0.0
+    checked_at: float = 0.0
     forwarded: bool = False                # the runtime forwards it on the programme (at the last look)
 
 
@@ -340,18 +342,37 @@ class SipGateway:
             await self._room().channel.request({"request": "remove_remote_publisher", "room": room_id,
                                                 "secret": secret, "id": pub_id})
 
+    async def _kicked(self, call: Call) -> bool:
+        """Whether the call's publisher left the programme room (kicked, or the room made anew); looked at
+        every ``CHECK_EVERY`` seconds."""
+        now = asyncio.get_running_loop().time()
+        if now - call.checked_at < CHECK_EVERY:
+            return False
+        call.checked_at = now
+        try:
+            present = await self._room().list_participants(live_layout.room_id(self.runtime.conference_id))
+        except (JanusError, JanusUnreachable):
+            return False
+        return not any(int(p["id"]) == call.on_air_id for p in present)
+
     async def _follow_grant(self, call: Call, grant: int | None) -> None:
         """Put the call in the programme room as its grant's publisher id, or take it out."""
         from . import sip
 
         if grant == call.on_air_id:
-            return
+            if grant is not None and await self._kicked(call):
+                call.relay.publishers.pop("programme", None)
+                call.on_air_id = None  # added again below, on fresh ports
+            else:
+                return
         programme_room = live_layout.room_id(self.runtime.conference_id)
         if call.on_air_id is not None:
             await self._remove_publisher(call, "programme", programme_room, self.runtime.room_secret, call.on_air_id)
             await self._orm(sip.log_call, call.point_id, "off_air", call_id=call.call_id)
             call.on_air_id = None
         if grant is not None:
+            if grant not in (self.runtime._granted or set()):
+                return  # the runtime's guard does not know the grant yet: it would kick the publisher
             try:
                 await self._add_publisher(call, "programme", programme_room, self.runtime.room_secret, grant)
             except (JanusError, JanusUnreachable) as exc:
