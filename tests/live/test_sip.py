@@ -207,6 +207,11 @@ def _joins_and_is_seen(ctx, watch):
           "the hall's audio and video at the relay")
     _wait(lambda: call.relay.stats.programme_audio > 100 and call.relay.stats.programme_video > 50, 20,
           "the programme reaching the call")
+    from diemcau.live.models import PointLiveState
+
+    _wait(lambda: PointLiveState.objects.filter(point=world["hanoi"], connections=1, last_report__fps__gt=0,
+                                                last_report__bitrate_out_kbps__gt=0).exists(), 15,
+          "the hall on the site board with its figures")
     wall = _participants(ctx, hall_room_id(world["conference"].pk))
     assert [p for p in wall if p.get("publisher") and p["id"] == call.wall_id], wall
     seen = watch("janus.plugin.videoroom", {"request": "join", "ptype": "subscriber",

@@ -98,3 +98,28 @@ def log_call(point_id: int, action: str, **details) -> None:
                      after=details)
         return
     audit.record(SYSTEM, f"live.sip_{action}", point, after=details, unit_path=point.hall.unit.path)
+
+
+def hall_connected(point_id: int) -> None:
+    """A call of the point's room system began: the board counts it as the point's kiosk would be."""
+    from . import health
+
+    health.kiosk_connected(SYSTEM, BridgePoint.objects.select_related("hall__unit").get(pk=point_id))
+
+
+def hall_disconnected(point_id: int) -> None:
+    from . import health
+
+    health.kiosk_disconnected(BridgePoint.objects.get(pk=point_id))
+
+
+def hall_report(point_id: int, figures: dict) -> None:
+    """The call's A/V figures as the gateway measures them (a kiosk's report, every 5 s)."""
+    from . import health
+
+    point = BridgePoint.objects.select_related("hall__unit").get(pk=point_id)
+    try:
+        health.ingest_report(SYSTEM, point, figures)
+    except DomainError as exc:
+        if exc.code != "too_frequent":
+            raise

@@ -49,6 +49,7 @@ TEMPLATES = Path(__file__).resolve().parents[3] / "deploy" / "sip"
 HALL_ROOM_BASE = 1_000_000_000  # the halls' room of conference N is N + this (the director's wall)
 DEAD_AFTER = 8.0                # seconds without a packet from the hall: the call is over
 TICK = 0.5
+REPORT_EVERY = 5.0              # seconds between two A/V reports of a call (as a kiosk's)
 CHECK_EVERY = 2.0               # seconds between two looks that the call's programme publisher is still there
 
 
@@ -109,6 +110,7 @@ class Call:
     on_air_id: int | None = None           # its grant's publisher id in the programme room, if any
     keyframe_at: float = 0.0
     checked_at: float = 0.0
+    reported: tuple = (0.0, 0, 0, 0)       # (loop time, hall bytes, programme bytes, programme frames)
     forwarded: bool = False                # the runtime forwards it on the programme (at the last look)
 
 
@@ -276,6 +278,7 @@ class SipGateway:
             else:
                 await self._follow_grant(call, await self._orm(sip.floor_grant, call.point_id))
                 self._keyframe_when_on_air(call)
+                await self._report(call, now)
 
     def _push_credentials(self, wanted: dict[str, str]) -> None:
         for user in set(self._pushed) - set(wanted):
@@ -382,6 +385,25 @@ class SipGateway:
             call.relay.ask_hall_for_keyframe()
             await self._orm(sip.log_call, call.point_id, "on_air", call_id=call.call_id, publisher_id=grant)
 
+    async def _report(self, call: Call, now: float) -> None:
+        """Every ``REPORT_EVERY`` s, the call's figures to the site board, as a kiosk reports its own."""
+        from . import sip
+
+        at, hall_bytes, prog_bytes, frames = call.reported
+        if now - at < REPORT_EVERY:
+            return
+        st = call.relay.stats
+        call.reported = (now, st.hall_bytes, st.programme_bytes, st.programme_frames)
+        if at == 0.0:
+            return
+        span = now - at
+        figures = {"bitrate_in_kbps": round((st.programme_bytes - prog_bytes) * 8 / span / 1000, 1),
+                   "bitrate_out_kbps": round((st.hall_bytes - hall_bytes) * 8 / span / 1000, 1),
+                   "fps": min(240.0, round((st.programme_frames - frames) / span, 1)),
+                   "frames_decoded": st.programme_frames,
+                   "phase": "publishing" if call.forwarded else "receiving"}
+        await self._orm(sip.hall_report, call.point_id, figures)
+
     def _keyframe_when_on_air(self, call: Call) -> None:
         """The runtime just put the call's grant on the programme: ask the hall for a keyframe (the
         runtime's own request goes to a WebRTC publisher's handle, which a remote publisher has not)."""
@@ -455,6 +477,7 @@ class SipGateway:
         await self._add_publisher(call, "wall", hall_room_id(self.runtime.conference_id), self.room_secret,
                                   call.wall_id)
         self._set_inlets()
+        await self._orm(sip.hall_connected, system.point_id)
         await self._orm(sip.log_call, system.point_id, "started", call_id=call_id, username=username,
                         audio="audio" in engine, video="video" in engine)
         return 200, "OK", answer["sdp"]
@@ -489,6 +512,7 @@ class SipGateway:
                                              self.runtime.room_secret, call.on_air_id)
         with contextlib.suppress(NgError):
             await self.ng.command("delete", call_id=call.call_id, from_tag=call.from_tag)
+        await self._orm(sip.hall_disconnected, call.point_id)
         await self._orm(sip.log_call, call.point_id, "ended", call_id=call.call_id, why=why,
                         hall_packets=call.relay.stats.hall_audio + call.relay.stats.hall_video,
                         programme_packets=call.relay.stats.programme_audio + call.relay.stats.programme_video)

@@ -90,6 +90,9 @@ class RelayStats:
     hall_video: int = 0
     programme_audio: int = 0
     programme_video: int = 0
+    hall_bytes: int = 0
+    programme_bytes: int = 0
+    programme_frames: int = 0  # video frames sent to the hall (RTP marker bits)
     keyframes_asked_by_hall: int = 0
     keyframes_asked_of_hall: int = 0
     last_hall_packet: float = 0.0
@@ -149,6 +152,7 @@ class CallRelay:
         if is_rtcp(data):
             return
         self.stats.hall_audio += 1
+        self.stats.hall_bytes += len(data)
         self.stats.last_hall_packet = asyncio.get_running_loop().time()
         out = rewrite(data, JANUS_OPUS_PT, AUDIO_SSRC)
         for ip, port, _rtcp in list(self.publishers.values()):
@@ -158,6 +162,7 @@ class CallRelay:
         if is_rtcp(data) or len(data) < 12:
             return
         self.stats.hall_video += 1
+        self.stats.hall_bytes += len(data)
         self.stats.last_hall_packet = asyncio.get_running_loop().time()
         self._hall_video_ssrc = struct.unpack("!I", data[8:12])[0]
         out = rewrite(data, JANUS_H264_PT, VIDEO_SSRC)
@@ -196,9 +201,12 @@ class CallRelay:
     def _programme_audio(self, data: bytes, addr) -> None:
         if self.engine_audio and not is_rtcp(data):
             self.stats.programme_audio += 1
+            self.stats.programme_bytes += len(data)
             self._sockets["a"].send(rewrite(data, self.audio_pt), self.engine_audio)
 
     def _programme_video(self, data: bytes, addr) -> None:
         if self.engine_video and not is_rtcp(data):
             self.stats.programme_video += 1
+            self.stats.programme_bytes += len(data)
+            self.stats.programme_frames += bool(data[1] & 0x80)
             self._sockets["v"].send(rewrite(data, self.video_pt), self.engine_video)
