@@ -388,3 +388,27 @@ class Recording(models.Model):
 
     def __str__(self):
         return f"{self.session_id} {self.started_at}"
+
+
+class RoomSystem(models.Model):
+    """A hall's own video equipment (Polycom, Cisco, Yealink…) joining as its bridge point over SIP.
+
+    Kamailio checks the hall's digest with ``ha1`` = MD5(username:realm:password), which is all digest
+    authentication needs: the password itself is never stored (``live/sip.py`` sets it).
+    """
+
+    point = models.OneToOneField(BridgePoint, on_delete=models.CASCADE, related_name="room_system",
+                                 verbose_name=_("bridge point"))
+    sip_username = models.CharField(_("SIP username"), max_length=64, unique=True)
+    realm = models.CharField(_("SIP realm"), max_length=64)
+    ha1 = models.CharField(max_length=32)
+    address = models.CharField(_("address of the room system"), max_length=200, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("room system")
+        verbose_name_plural = _("room systems")
+
+    def __str__(self):
+        return self.sip_username

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_polls
+from . import views, views_polls, views_sip
 
 app_name = "live"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("conference/<int:cid>/nodes/", views.nodes, name="nodes"),
     path("points/<int:pk>/kiosk/", views.kiosk, name="kiosk"),
     path("points/<int:pk>/check/", views.technical_check, name="check"),
+    path("points/<int:pk>/room-system/", views_sip.room_system, name="room-system"),
     path("points/<int:pk>/thumbnail.jpg", views.thumbnail, name="thumbnail"),
     path("hls/<int:cid>/<int:expires>/<str:signature>/<path:path>", views.hls, name="hls"),
 ]

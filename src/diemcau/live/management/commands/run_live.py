@@ -31,6 +31,15 @@ from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
 
 
+def sip_gateway(runtime, address: str):
+    """The SIP gateway beside the root (``live/sip_gateway.py``), its ports from ``DIEMCAU_SIP_*``."""
+    from diemcau.live.sip_gateway import SipGateway
+
+    return SipGateway(runtime, address=address, folder=Path(settings.VAR_DIR) / "sip",
+                      sip_port=getattr(settings, "DIEMCAU_SIP_PORT", 5060),
+                      tls_port=getattr(settings, "DIEMCAU_SIP_TLS_PORT", 5061))
+
+
 class Command(BaseCommand):
     help = "Start the live conference's Janus nodes and keep the programme on them."
 
@@ -43,6 +52,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-synthetic", action="store_true", help="no test pattern for the host")
         parser.add_argument("--hls", action="store_true", help="package the programme as HLS in var/hls")
         parser.add_argument("--record", action="store_true", help="record each session's programme (var/recordings)")
+        parser.add_argument("--sip", metavar="ADDRESS", help="also run the SIP gateway for room systems (Kamailio, "
+                            "rtpengine) on ADDRESS, the address halls reach (docs/live-media.md, issue 18)")
 
     def handle(self, *args, **options):
         with system_scope("media runtime: follows every conference's programme"):
@@ -95,10 +106,13 @@ class Command(BaseCommand):
                         runtime.stop()
                         return
             watcher = asyncio.create_task(keep_lease())
+            gateway = asyncio.create_task(sip_gateway(runtime, opts["sip"]).run()) if opts["sip"] else None
             try:
                 await runtime.run()
             finally:
                 watcher.cancel()
+                if gateway is not None:  # it stops with the runtime
+                    await asyncio.gather(gateway, return_exceptions=True)
                 lease.release()
 
         asyncio.run(main())

@@ -1,0 +1,212 @@
+"""One call's RTP relay between rtpengine (diemcau's side of the call) and Janus.
+
+Why it exists (issue 18's findings): Janus takes all of a remote publisher's streams on ONE UDP port
+and tells them apart by SSRC (``1000 + 10 × mindex``: audio 1000, video 1010), while a SIP endpoint
+sends random SSRCs on two ports. So, per call, on the loopback:
+
+    rtpengine ──audio──▶ A   ─ SSRC 1000, PT 111 ─▶ Janus remote publisher(s) (one port each)
+    rtpengine ──video──▶ V   ─ SSRC 1010, PT 107 ─▶ Janus remote publisher(s)
+    Janus forwarder ─▶ PA ─ PT of the call's Opus  ─▶ (from A) rtpengine ─ G.722/Opus ─▶ hall
+    Janus forwarder ─▶ PV ─ PT of the call's H.264 ─▶ (from V) rtpengine ───────────────▶ hall
+    V+1 (RTCP): a PLI/FIR from the hall (about the programme) calls ``on_keyframe``; a PLI from Janus
+    (it wants the hall's keyframe: a new subscriber, the floor) goes to rtpengine with the hall's
+    video SSRC. An RTCP receiver report is sent from V+1 to each remote publisher's ``rtcp_port`` every
+    2 s so Janus latches on it (Janus sends its PLIs to the address that last wrote to that port).
+
+Sending and receiving on the same sockets keeps rtpengine's latching symmetric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+AUDIO_SSRC, VIDEO_SSRC = 1000, 1010  # Janus: REMOTE_PUBLISHER_BASE_SSRC + mindex × REMOTE_PUBLISHER_SSRC_STEP
+JANUS_OPUS_PT, JANUS_H264_PT = 111, 107
+RTCP_PSFB = 206  # payload-specific feedback: PLI (fmt 1), FIR (fmt 4)
+LATCH_EVERY = 2.0
+
+
+def rewrite(packet: bytes, pt: int | None = None, ssrc: int | None = None) -> bytes:
+    """An RTP packet with its payload type (marker kept) and/or SSRC replaced."""
+    if len(packet) < 12:
+        return packet
+    head = bytearray(packet[:12])
+    if pt is not None:
+        head[1] = (head[1] & 0x80) | (pt & 0x7F)
+    if ssrc is not None:
+        head[8:12] = struct.pack("!I", ssrc)
+    return bytes(head) + packet[12:]
+
+
+def is_rtcp(packet: bytes) -> bool:
+    return len(packet) >= 8 and 192 <= packet[1] <= 223
+
+
+def keyframe_requests(packet: bytes) -> list[int]:
+    """Media SSRCs of the PLIs and FIRs in a compound RTCP packet."""
+    found, i = [], 0
+    while i + 12 <= len(packet):
+        fmt, pt = packet[i] & 0x1F, packet[i + 1]
+        length = (struct.unpack("!H", packet[i + 2:i + 4])[0] + 1) * 4
+        if pt == RTCP_PSFB and fmt in (1, 4):
+            found.append(struct.unpack("!I", packet[i + 8:i + 12])[0])
+        i += length
+    return found
+
+
+def pli(sender: int, media: int) -> bytes:
+    return struct.pack("!BBHII", 0x81, RTCP_PSFB, 2, sender, media)
+
+
+def receiver_report(sender: int) -> bytes:
+    return struct.pack("!BBHI", 0x80, 201, 1, sender)
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, on_packet: Callable[[bytes, tuple], None]) -> None:
+        self.on_packet = on_packet
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.on_packet(data, addr)
+
+    def send(self, data: bytes, addr) -> None:
+        if self.transport is not None and addr is not None:
+            self.transport.sendto(data, addr)
+
+
+@dataclass
+class RelayStats:
+    """Packets through the relay, per direction (the board's figures and the tests read these)."""
+
+    hall_audio: int = 0
+    hall_video: int = 0
+    programme_audio: int = 0
+    programme_video: int = 0
+    hall_bytes: int = 0
+    programme_bytes: int = 0
+    programme_frames: int = 0  # video frames sent to the hall (RTP marker bits)
+    keyframes_asked_by_hall: int = 0
+    keyframes_asked_of_hall: int = 0
+    last_hall_packet: float = 0.0
+
+
+@dataclass
+class CallRelay:
+    """The relay of one call: ``ports`` = (A, V, PA, PV) on ``host`` (A and V even, their RTCP on +1).
+
+    :param engine_audio: rtpengine's address for diemcau's side of the call's audio (RTP), or None.
+    :param engine_video: the same for video.
+    :param audio_pt: the call's Opus payload type on diemcau's side; ``video_pt`` its H.264 one.
+    :param on_keyframe: called when the hall asks for a keyframe of the programme.
+    """
+
+    host: str
+    ports: tuple[int, int, int, int]
+    engine_audio: tuple[str, int] | None
+    engine_video: tuple[str, int] | None
+    audio_pt: int
+    video_pt: int
+    on_keyframe: Callable[[], None] = lambda: None
+    publishers: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # name -> (ip, port, rtcp port)
+    stats: RelayStats = field(default_factory=RelayStats)
+
+    def __post_init__(self) -> None:
+        self._sockets: dict[str, _Socket] = {}
+        self._hall_video_ssrc = 0
+        self._latch: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        a, v, pa, pv = self.ports
+        handlers = {"a": (a, self._from_engine_audio), "a_rtcp": (a + 1, lambda d, s: None),
+                    "v": (v, self._from_engine_video), "v_rtcp": (v + 1, self._rtcp),
+                    "pa": (pa, self._programme_audio), "pv": (pv, self._programme_video)}
+        try:
+            for name, (port, handler) in handlers.items():
+                _, proto = await loop.create_datagram_endpoint(lambda h=handler: _Socket(h),
+                                                               local_addr=(self.host, port))
+                self._sockets[name] = proto
+        except OSError:
+            self.stop()
+            raise
+        self._latch = asyncio.create_task(self._latch_loop())
+
+    def stop(self) -> None:
+        if self._latch is not None:
+            self._latch.cancel()
+        for sock in self._sockets.values():
+            if sock.transport is not None:
+                sock.transport.close()
+        self._sockets.clear()
+
+    # hall -> Janus
+    def _from_engine_audio(self, data: bytes, addr) -> None:
+        if is_rtcp(data):
+            return
+        self.stats.hall_audio += 1
+        self.stats.hall_bytes += len(data)
+        self.stats.last_hall_packet = asyncio.get_running_loop().time()
+        out = rewrite(data, JANUS_OPUS_PT, AUDIO_SSRC)
+        for ip, port, _rtcp in list(self.publishers.values()):
+            self._sockets["a"].send(out, (ip, port))
+
+    def _from_engine_video(self, data: bytes, addr) -> None:
+        if is_rtcp(data) or len(data) < 12:
+            return
+        self.stats.hall_video += 1
+        self.stats.hall_bytes += len(data)
+        self.stats.last_hall_packet = asyncio.get_running_loop().time()
+        self._hall_video_ssrc = struct.unpack("!I", data[8:12])[0]
+        out = rewrite(data, JANUS_H264_PT, VIDEO_SSRC)
+        for ip, port, _rtcp in list(self.publishers.values()):
+            self._sockets["v"].send(out, (ip, port))
+
+    def _rtcp(self, data: bytes, addr) -> None:
+        from_janus = any(addr == (ip, rtcp) for ip, _p, rtcp in self.publishers.values())
+        asks = keyframe_requests(data)
+        if not asks:
+            return
+        if from_janus:
+            if self._hall_video_ssrc and self.engine_video:
+                self.stats.keyframes_asked_of_hall += 1
+                self._sockets["v_rtcp"].send(pli(VIDEO_SSRC, self._hall_video_ssrc),
+                                             (self.engine_video[0], self.engine_video[1] + 1))
+        else:
+            self.stats.keyframes_asked_by_hall += 1
+            self.on_keyframe()
+
+    def ask_hall_for_keyframe(self) -> None:
+        """A PLI to the hall (e.g. its point was just given the floor)."""
+        if self._hall_video_ssrc and self.engine_video and "v_rtcp" in self._sockets:
+            self.stats.keyframes_asked_of_hall += 1
+            self._sockets["v_rtcp"].send(pli(VIDEO_SSRC, self._hall_video_ssrc),
+                                         (self.engine_video[0], self.engine_video[1] + 1))
+
+    async def _latch_loop(self) -> None:
+        while True:
+            for ip, _port, rtcp in list(self.publishers.values()):
+                with contextlib.suppress(OSError):
+                    self._sockets["v_rtcp"].send(receiver_report(VIDEO_SSRC + 1), (ip, rtcp))
+            await asyncio.sleep(LATCH_EVERY)
+
+    # Janus (programme) -> hall
+    def _programme_audio(self, data: bytes, addr) -> None:
+        if self.engine_audio and not is_rtcp(data):
+            self.stats.programme_audio += 1
+            self.stats.programme_bytes += len(data)
+            self._sockets["a"].send(rewrite(data, self.audio_pt), self.engine_audio)
+
+    def _programme_video(self, data: bytes, addr) -> None:
+        if self.engine_video and not is_rtcp(data):
+            self.stats.programme_video += 1
+            self.stats.programme_bytes += len(data)
+            self.stats.programme_frames += bool(data[1] & 0x80)
+            self._sockets["v"].send(rewrite(data, self.video_pt), self.engine_video)

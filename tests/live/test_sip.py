@@ -1,0 +1,290 @@
+"""Issue 18: a hall's own room system (baresip in a namespace of its own, G.722 only) joins over SIP.
+
+Real parts: Kamailio and rtpengine from Debian (the gateway starts its own), Janus root, the live
+runtime (synthetic host on air: a test pattern and its tone), baresip in ``sip-hall``
+(``deploy/sip/hall.py``). Root only (network namespaces); serial (it owns ports 5060/5061 on
+10.233.0.1 and the namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diemcau.live import floor, layout, sip
+from diemcau.live.janus_node import JanusNode
+from diemcau.live.runtime import LiveRuntime, NodeSpec
+from diemcau.live.sip_gateway import SipGateway, hall_room_id
+from diemcau.orgs.scoping import SYSTEM
+
+from .conftest import live_base_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "sip"))
+import hall as hall_ns
+
+PASSWORD = "mat-khau-phong-hop-1"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("kamailio") or not shutil.which("baresip")
+                                or not shutil.which("rtpengine"),
+                                reason="needs root and Debian's kamailio, rtpengine-daemon, baresip")
+
+
+def _wait(check, timeout, what, state=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} {state()}")
+
+
+@pytest.fixture
+def gateway(live_world, tmp_path):
+    """Root Janus, the runtime (synthetic host on air) and the SIP gateway in one loop; the hall's namespace."""
+    hall_ns.network_up()
+    port = live_base_port()
+    root = JanusNode("root", port, folder=tmp_path / "root")
+    root.start()
+    runtime = LiveRuntime(live_world["conference"].pk, [NodeSpec("root", port, role="root")],
+                          nodes={"root": root}, synthetic_host=True, feed_size=(320, 180))
+    gw = SipGateway(runtime, address=hall_ns.GATEWAY, folder=tmp_path / "sip")
+    loop = asyncio.new_event_loop()
+
+    async def both():
+        await asyncio.gather(runtime.run(), gw.run(), return_exceptions=True)
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(both()), daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: runtime.root.up and gw.ready and gw._room_epoch == runtime.root.epoch, 30,
+              "root provisioned and the gateway ready")
+        yield {"gw": gw, "runtime": runtime, "root": root, "world": live_world, "loop": loop, "tmp": tmp_path}
+    finally:
+        loop.call_soon_threadsafe(runtime.stop)
+        loop.call_soon_threadsafe(gw.stop)
+        thread.join(30)
+        root.stop()
+        hall_ns.network_down()
+
+
+def _room_system(world):
+    return sip.configure_room_system(SYSTEM, world["hanoi"], username="hanoi-polycom", password=PASSWORD,
+                                     address="10.233.0.50")
+
+
+def _participants(ctx, room):
+    from diemcau.live.janus_client import JanusClient
+    from diemcau.live.janus_plugins import VideoRoom
+    from diemcau.live.nodes import run_janus
+
+    async def go():
+        async with JanusClient(ctx["root"].http_url, api_secret=ctx["root"].api_secret) as client:
+            vr = VideoRoom(client, ctx["root"].admin_key)
+            try:
+                return await vr.list_participants(room)
+            finally:
+                await vr.close()
+    return run_janus(go)
+
+
+def _tone_share(path: Path, hz: float, seconds: tuple[float, float] = (1.0, 9.0)) -> float:
+    """The share of a recording's energy within ±30 Hz of ``hz`` over ``seconds`` (a tone that is there:
+    well above 0). A codec killed mid-call leaves its WAV's sizes at 0: the samples run to the end."""
+    data = path.read_bytes()
+    with wave.open(str(path)) if data[40:44] != b"\0\0\0\0" else contextlib.nullcontext() as w:
+        rate, channels = (w.getframerate(), w.getnchannels()) if w else (
+            int.from_bytes(data[24:28], "little"), int.from_bytes(data[22:24], "little"))
+    samples = np.frombuffer(data[44:len(data) - (len(data) - 44) % 2], dtype="<i2").astype(float)
+    if channels > 1:
+        samples = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
+    samples = samples[int(seconds[0] * rate):int(seconds[1] * rate)]
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[(freqs > hz - 30) & (freqs < hz + 30)].sum() / max(spectrum.sum(), 1e-9))
+
+
+# A headless Chromium subscribes as a viewer would: to the hall's publisher in the halls' room (the
+# director's wall) or to the programme mountpoint (a kiosk); it answers once frames are decoded.
+WATCH_JS = """
+async ([server, apisecret, plugin, body, wantWidth]) => {
+  await new Promise((ok) => Janus.init({ debug: false, callback: ok }));
+  return await new Promise((resolve) => {
+    const video = document.createElement("video"); video.muted = true; document.body.appendChild(video);
+    const stream = new MediaStream(); let handle = null; const started = performance.now();
+    const give = (r) => resolve(r);
+    let last = {};
+    setTimeout(() => give({ decoding: false, why: "timeout", last }), 20000);
+    const janus = new Janus({ server, apisecret,
+      error: (e) => give({ decoding: false, why: String(e) }),
+      success: () => janus.attach({ plugin,
+        error: (e) => give({ decoding: false, why: String(e) }),
+        success: (h) => { handle = h; h.send({ message: body }); },
+        onmessage: (msg, jsep) => {
+          if (msg.error) return give({ decoding: false, why: msg.error });
+          if (jsep) handle.createAnswer({ jsep, tracks: [{ type: "data" }],
+            success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
+            error: (e) => give({ decoding: false, why: String(e) }) });
+        },
+        onremotetrack: (track, mid, on) => {
+          if (on) { stream.addTrack(track); video.srcObject = stream; video.play().catch(() => {}); }
+        },
+      }) });
+    const look = setInterval(async () => {
+      const pc = handle && handle.webrtcStuff && handle.webrtcStuff.pc;
+      if (!pc) return;
+      const report = await pc.getStats(); let frames = 0, width = 0, audio = 0;
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "video") {
+          frames += s.framesDecoded || 0; width = s.frameWidth || 0;
+        }
+        if (s.type === "inbound-rtp" && s.kind === "audio") audio += s.bytesReceived || 0;
+      });
+      last = { frames, width };
+      if (frames > 10 && width >= wantWidth) {
+        clearInterval(look);
+        give({ decoding: true, frames, width, audio_bytes: audio, seconds: (performance.now() - started) / 1000 });
+      }
+    }, 200);
+  });
+}
+"""
+
+
+@contextlib.contextmanager
+def _viewer(root, monkeypatch):
+    """A headless Chromium; ``watch(plugin, body)`` opens a page that subscribes and reports decoding."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs a loop in this thread; the test's ORM calls are still synchronous
+    # (as in tests/e2e/conftest.py).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    static = Path(__file__).resolve().parents[2] / "src" / "diemcau" / "live" / "static" / "live"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                     args=["--no-sandbox", "--disable-gpu",
+                                           "--autoplay-policy=no-user-gesture-required",
+                                           "--disable-features=WebRtcHideLocalIpsWithMdns"])
+
+        def watch(plugin: str, body: dict, width: int = 640) -> dict:
+            page = browser.new_page()
+            try:
+                page.set_content("<html><body></body></html>")
+                page.add_script_tag(path=str(static / "adapter.js"))
+                page.add_script_tag(path=str(static / "janus.js"))
+                return page.evaluate(WATCH_JS, [root.ws_url, root.api_secret, plugin, body, width])
+            finally:
+                page.close()
+        try:
+            yield watch
+        finally:
+            browser.close()
+
+
+def _dial(ctx, name: str, *, password: str | None = PASSWORD, tls: bool = True, seconds: int = 90):
+    folder = ctx["tmp"] / name
+    uri = hall_ns.baresip_config(folder, username="hanoi-polycom", password=password,
+                                 transport="tls" if tls else "udp", port=5061 if tls else 5060, srtp=tls)
+    return folder, hall_ns.start_baresip(folder, uri, seconds=seconds)
+
+
+def _joins_and_is_seen(ctx, watch):
+    gw, world = ctx["gw"], ctx["world"]
+    call = _wait(lambda: next(iter(gw.calls.values()), None), 20, "the hall's call answered")
+    assert call.point_id == world["hanoi"].pk
+    _wait(lambda: call.relay.stats.hall_video > 50 and call.relay.stats.hall_audio > 50, 20,
+          "the hall's audio and video at the relay")
+    _wait(lambda: call.relay.stats.programme_audio > 100 and call.relay.stats.programme_video > 50, 20,
+          "the programme reaching the call")
+    from diemcau.live.models import PointLiveState
+
+    _wait(lambda: PointLiveState.objects.filter(point=world["hanoi"], connections=1, last_report__fps__gt=0,
+                                                last_report__bitrate_out_kbps__gt=0).exists(), 15,
+          "the hall on the site board with its figures")
+    wall = _participants(ctx, hall_room_id(world["conference"].pk))
+    assert [p for p in wall if p.get("publisher") and p["id"] == call.wall_id], wall
+    seen = watch("janus.plugin.videoroom", {"request": "join", "ptype": "subscriber",
+                                            "room": hall_room_id(world["conference"].pk),
+                                            "streams": [{"feed": call.wall_id}]})
+    assert seen["decoding"] and seen["width"] == 640, seen
+    return call
+
+
+def _takes_the_floor(ctx, watch, call) -> int:
+    from diemcau.live.models import FloorRequest
+
+    world = ctx["world"]
+    request = floor.request_floor(world["ops"]["hanoi"], world["hanoi"], "Giám đốc Sở Hà Nội")
+    floor.grant_floor(world["director"], request)
+    grant = FloorRequest.objects.get(pk=request.pk).publisher_id
+    _wait(lambda: call.on_air_id == grant and ctx["runtime"].slots["main"].source == ("pub", grant), 15,
+          "the hall on the programme", lambda: (grant, call.on_air_id, ctx["runtime"].slots["main"].source))
+    kiosk = watch("janus.plugin.streaming", {"request": "watch", "id": layout.MAIN_MOUNTPOINT})
+    # the hall's 640×360, not the 320×180 feed
+    assert kiosk["decoding"] and kiosk["width"] == 640, (kiosk, call.relay.stats)
+    return grant
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_room_system_joins_is_seen_takes_the_floor_and_redials(gateway, monkeypatch):
+    """TLS + SRTP, G.722 only: the programme's tone reaches the hall; the hall's picture reaches a viewer;
+    the floor puts it on the programme a kiosk decodes; killed, it redials and is back on the floor."""
+    from diemcau.core.models import AuditEntry
+
+    ctx, gw = gateway, gateway["gw"]
+    _room_system(ctx["world"])
+    _wait(lambda: "hanoi-polycom" in gw._pushed, 10, "credentials pushed to Kamailio")
+    gw.dead_after = 4.0
+    folder, bs = _dial(ctx, "hall")
+    try:
+        with _viewer(ctx["root"], monkeypatch) as watch:
+            call = _joins_and_is_seen(ctx, watch)
+            grant = _takes_the_floor(ctx, watch, call)
+            bs.kill()  # the hall's codec dies: no BYE
+            bs.wait(10)
+            _wait(lambda: not gw.calls, 15, "the dead call ended")
+            folder2, bs = _dial(ctx, "hall-again")
+            again = _wait(lambda: next(iter(gw.calls.values()), None), 20, "the redialled call answered")
+            _wait(lambda: again.on_air_id == grant and again.relay.stats.hall_video > 50, 15,
+                  "the redialled hall on air")
+            kiosk = watch("janus.plugin.streaming", {"request": "watch", "id": layout.MAIN_MOUNTPOINT})
+            assert kiosk["decoding"] and kiosk["width"] == 640, kiosk
+    finally:
+        bs.terminate()
+        bs.wait(10)
+    # Before the floor the programme was the studio (440 Hz); on the floor the redialled hall hears itself.
+    first = sorted((folder / "rec").glob("*dec*.wav"))
+    assert first, (folder / "baresip.log").read_text()[-2000:]
+    assert _tone_share(first[-1], 440) > 0.2  # the studio's tone, through Opus → G.722 → SRTP
+    again = sorted((folder2 / "rec").glob("*dec*.wav"))
+    assert again and _tone_share(again[-1], 700, (1.0, 3.0)) > 0.2
+    actions = set(AuditEntry.objects.filter(action__startswith="live.sip_").values_list("action", flat=True))
+    assert {"live.sip_started", "live.sip_on_air", "live.sip_ended"} <= actions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_without_credentials_is_refused(gateway):
+    ctx, gw = gateway, gateway["gw"]
+    _room_system(ctx["world"])
+    _wait(lambda: "hanoi-polycom" in gw._pushed, 10, "credentials pushed to Kamailio")
+    for name, password in (("nopass", None), ("wrong", "not-the-password-1")):
+        folder, bs = _dial(ctx, name, password=password, tls=False, seconds=30)
+        try:
+            log = _wait(lambda f=folder: "session closed" in (t := (f / "baresip.log").read_text()) and t, 20,
+                        "the call refused")
+        finally:
+            bs.terminate()
+            bs.wait(10)
+        assert "Call established" not in log and "session closed: 407" in log, log[-1500:]
+    assert not gw.calls
