@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_DEMO := python3-venv python3-dev gettext redis-server janus ffmpeg fonts-dejavu-core fonts-noto-color-emoji libpango-1.0-0 libpangoft2-1.0-0
-APT_TEST := $(APT_DEMO) postgresql chromium poppler-utils nginx iproute2 openssl coturn
+APT_TEST := $(APT_DEMO) postgresql chromium poppler-utils nginx iproute2 openssl coturn kamailio kamailio-tls-modules rtpengine-daemon baresip-core baresip-ffmpeg
 export PYTHONPATH := $(CURDIR)/src
 
 .PHONY: demo serve test test-main test-smoke lint deps-demo deps-test messages migrate clean-demo cluster cluster-down
