@@ -363,8 +363,13 @@ def prepare_world(args, reused: bool) -> dict:
             f"({report.people_total:,} people, {report.units_total:,} units)")
     started = time.monotonic()
     conference = make_points(args.scale)
-    log(f"points, assignments and operators written in {time.monotonic() - started:.1f} s")
     session = conference.sessions.get()
+    # The assignments were written as plain rows, past the service: their expected counts as the
+    # repair command writes them (what assigning through the service keeps up to date).
+    from diemcau.attendance import counts
+
+    counts.repair([session.pk])
+    log(f"points, assignments, expected counts and operators written in {time.monotonic() - started:.1f} s")
     ministry = Unit.objects.get(code=admin_data.MINISTRY_CODE)
     operators = sign_in_operators(conference)
     people_total = Person.objects.count()
