@@ -1029,11 +1029,16 @@ def drive(args, world: dict, workers: list) -> dict:
 
     if args.batch:
         log(f"batches of {args.batch} for {args.seconds:.0f} s")
-        cpu0 = cpu_now()
+        cpu0, db0 = cpu_now(), db_backend_cpu()
         result, _ = run_load({**base, "kind": "batch", "requests": batches(batch_cap, args.batch),
                               "connections": args.batch_connections, "seconds": args.seconds})
-        cpu1 = cpu_now()
+        cpu1, batch_db_cpu = cpu_now(), db_cpu_since(db0)
         batch = summarise(result, args.seconds, args.warmup)
+        server_ms = 1000 * (cpu1[0] - cpu0[0]) / max(1, batch["acked"])
+        db_ms = 1000 * batch_db_cpu / max(1, batch["acked"]) if db0 else None
+        # What the machine's cores would take if the workers and the database had them to themselves.
+        figures["batch_db_cpu_ms_per_checkin"] = round(db_ms, 3) if db_ms is not None else None
+        figures["batch_checkins_per_s_cpu_bound"] = round((os.cpu_count() or 1) * 1000 / (server_ms + (db_ms or 0)))
         figures.update({
             "batch_size": args.batch, "batch_connections": args.batch_connections,
             "batch_checkins_per_s": batch["per_s"], "batch_acked": batch["acked"],
