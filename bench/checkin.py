@@ -364,11 +364,6 @@ def prepare_world(args, reused: bool) -> dict:
     started = time.monotonic()
     conference = make_points(args.scale)
     session = conference.sessions.get()
-    # The assignments were written as plain rows, past the service: their expected counts as the
-    # repair command writes them (what assigning through the service keeps up to date).
-    from diemcau.attendance import counts
-
-    counts.repair([session.pk])
     log(f"points, assignments, expected counts and operators written in {time.monotonic() - started:.1f} s")
     ministry = Unit.objects.get(code=admin_data.MINISTRY_CODE)
     operators = sign_in_operators(conference)
@@ -487,6 +482,11 @@ def make_points(scale: float):
     if copy:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    # The assignments were written as plain rows, past the service: their expected counts as the
+    # repair command writes them (what assigning through the service keeps up to date).
+    from diemcau.attendance import counts
+
+    counts.repair([session.pk])
     return conference
 
 
