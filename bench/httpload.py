@@ -40,6 +40,9 @@ def render(plan: dict):
         return
     session_id = plan["session_id"]
     cookies = plan["cookies"]
+    # ``bearer``: the cookies are device tokens (points.devices), sent instead of a session and CSRF.
+    auth = ((lambda i: f"Authorization: Bearer {cookies[i]}\r\n\r\n") if plan.get("bearer") else
+            (lambda i: f"X-CSRFToken: {csrf}\r\nCookie: csrftoken={csrf}; sessionid={cookies[i]}\r\n\r\n"))
     namespace = uuid.UUID(plan["namespace"])
     for group in plan["requests"]:  # each: [cookie index, [[person_id, point_id], ...]]
         cookie_index, items = group
@@ -60,9 +63,7 @@ def render(plan: dict):
             path = plan["path"]
         request = (f"POST {path} HTTP/1.1\r\n".encode() + host
                    + b"Content-Type: application/json\r\n"
-                   + f"Content-Length: {len(body)}\r\nX-CSRFToken: {csrf}\r\n".encode()
-                   + f"Cookie: csrftoken={csrf}; sessionid={cookies[cookie_index]}\r\n\r\n".encode()
-                   + body)
+                   + f"Content-Length: {len(body)}\r\n{auth(cookie_index)}".encode() + body)
         yield request, len(items)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,6 +103,19 @@ class Known:
     sessions: dict[int, Session]
     points: dict[int, BridgePoint]
     people: dict[int, Person]
+
+
+def _instance(model, values: dict, related: dict | None = None, adding: bool = False):
+    """A model instance from values read or decided here, without ``Model.__init__`` (a batch makes
+    hundreds: the constructor and its descriptors were most of a batch's Python). Fields not given
+    are deferred, as with ``from_db``; ``related`` objects are cached as Django caches them."""
+    obj = model.__new__(model)
+    obj.__dict__.update(values)
+    obj._state = ModelState()
+    obj._state.adding, obj._state.db = adding, "default"
+    if related:
+        obj._state.fields_cache = dict(related)
+    return obj
 
 
 # --- the rules that do not depend on the list -----------------------------------------------
@@ -239,16 +253,17 @@ class _Objects:
     def session(self, c: checkin_sql.Context) -> Session:
         sid = c.session[0]
         if sid not in self.sessions:
-            self.sessions[sid] = Session.from_db("default", ["id", "conference_id", "starts_at", "ends_at"],
-                                                 list(c.session))
+            self.sessions[sid] = _instance(Session, dict(zip(("id", "conference_id", "starts_at", "ends_at"),
+                                                             c.session, strict=True)))
         return self.sessions[sid]
 
     def point(self, c: checkin_sql.Context) -> BridgePoint:
         pid, conference_id, hall_id, unit_id, path = c.point
         if pid not in self.points:
-            point = BridgePoint.from_db("default", ["id", "conference_id", "hall_id"], [pid, conference_id, hall_id])
-            point.hall = Hall.from_db("default", ["id", "unit_id"], [hall_id, unit_id])
-            point.hall.unit = Unit.from_db("default", ["id", "path"], [unit_id, path])
+            unit = _instance(Unit, {"id": unit_id, "path": path})
+            hall = _instance(Hall, {"id": hall_id, "unit_id": unit_id}, {"unit": unit})
+            point = _instance(BridgePoint, {"id": pid, "conference_id": conference_id, "hall_id": hall_id},
+                              {"hall": hall})
             self.points[pid] = point
         point = self.points[pid]
         point.__dict__.setdefault("_diemcau_serves", {})[c.session[0]] = c.serves or not c.serves_any
@@ -257,10 +272,9 @@ class _Objects:
     @staticmethod
     def person(c: checkin_sql.Context) -> Person:
         pk, unit_id, category, user_id, is_active, full_name = c.person
-        person = Person.from_db("default", ["id", "unit_id", "full_name", "category", "user_id", "is_active"],
-                                [pk, unit_id, full_name, category, user_id, is_active])
-        person.unit = Unit.from_db("default", ["id", "path"], [unit_id, c.unit_path])
-        return person
+        unit = _instance(Unit, {"id": unit_id, "path": c.unit_path})
+        return _instance(Person, {"id": pk, "unit_id": unit_id, "full_name": full_name, "category": category,
+                                  "user_id": user_id, "is_active": is_active}, {"unit": unit})
 
 
 def _reachable(actor, item: CheckInItem, c: checkin_sql.Context, person: Person, given: Known | None,
@@ -293,7 +307,7 @@ class _State:
         self.by_client: dict[tuple[int, uuid.UUID], CheckIn] = {}
         # Earlier rows of this list only: the write completes the flags from the table, under the locks.
         self.earlier: dict[tuple[int, int], list[tuple[int, uuid.UUID]]] = {}
-        self.named_operator: set[int] = set()
+        self.operated_by_statement: set[int] = set()  # points the context statement says the actor operates
         for index, subject in enumerate(subjects):
             c = context.get(index)
             if c is None or not isinstance(subject, _Subject):
@@ -302,16 +316,19 @@ class _State:
             if c.assigned_point is not None:
                 self.assigned[(c.session[0], subject.person.unit_id)] = c.assigned_point
             if c.prior is not None:
-                self.by_client[(c.prior[1], c.prior[4])] = CheckIn.from_db("default", list(checkin_sql.PRIOR),
-                                                                            list(c.prior))
-            if c.named_operator:
-                self.named_operator.add(c.point[0])
+                self.by_client[(c.prior[1], c.prior[4])] = _instance(
+                    CheckIn, dict(zip(checkin_sql.PRIOR, c.prior, strict=True)))
+            if c.operates:
+                self.operated_by_statement.add(c.point[0])
 
     def operates(self, point: BridgePoint) -> bool:
-        if point.pk in self.named_operator:
-            return True
+        """``points.access``'s rule: as the context statement read it for an active account's roles
+        (no query here); the system, a superuser or an inactive account asks the rule itself."""
         if point.pk not in self.operated:
-            self.operated[point.pk] = operates_point(self.actor, point)
+            actor = self.actor
+            by_roles = getattr(actor, "is_authenticated", False) and actor.is_active and not actor.is_superuser
+            self.operated[point.pk] = (point.pk in self.operated_by_statement if by_roles
+                                       else operates_point(actor, point))
         return self.operated[point.pk]
 
     def within_reach(self, session: Session, point: BridgePoint, person: Person, is_self: bool) -> bool:
@@ -368,13 +385,17 @@ def _decide(state: _State, item: CheckInItem, subject: _Subject) -> Outcome:
         raise DomainError(_("%(name)s is not invited to this session.") % {"name": person.full_name},
                           "not_invited")
     before = state.earlier.get((session.pk, person.pk), [])
-    row = CheckIn(
-        session=session, point=point, person=person, institution_id=person.unit_id, method=method,
-        category=person.category, count=1, device=(item.device or "")[:100], scanned_at=scan.at,
-        received_at=state.now, scan_time_clamped=scan.clamped, claimed_scanned_at=scan.claimed,
-        client_id=client_id, recorded_by=state.recorder,
-        duplicate_person=any(pt == point.pk for pt, _cid in before),
-        other_point=assigned_point != point.pk or any(pt != point.pk for pt, _cid in before))
+    recorder = state.recorder
+    row = _instance(CheckIn, {
+        "id": None, "session_id": session.pk, "point_id": point.pk, "person_id": person.pk,
+        "institution_id": person.unit_id, "method": method, "category": person.category, "count": 1,
+        "device": (item.device or "")[:100], "scanned_at": scan.at, "received_at": state.now,
+        "client_id": client_id, "recorded_by_id": getattr(recorder, "pk", None),
+        "duplicate_person": any(pt == point.pk for pt, _cid in before),
+        "other_point": assigned_point != point.pk or any(pt != point.pk for pt, _cid in before),
+        "scan_time_clamped": scan.clamped, "claimed_scanned_at": scan.claimed,
+    }, {"session": session, "point": point, "person": person, **({"recorded_by": recorder} if recorder else {})},
+        adding=True)
     state.add(row)
     return Outcome(item, row, created=True)
 

@@ -1,7 +1,7 @@
 """The check-in's two statements, in plain SQL: read what a list needs (people locked), then write it.
 
 :func:`read_context` is one statement for a whole list: per item its session, its point (with the
-hall's unit, whether the point serves the session, whether the actor is named its operator), the
+hall's unit, whether the point serves the session, whether the actor operates it), the
 person with their institution's path and assigned point, and the row a retry's client id already
 recorded; the people's rows are locked in id order (``FOR UPDATE``) so the flags written next are
 exact under concurrency. :func:`insert_rows` is one statement on PostgreSQL: the rows inserted with
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from diemcau.points.access import NAMED_OPERATOR_SQL
+from diemcau.points.access import OPERATES_POINT_SQL
 
 from .models import AttendanceCount, CheckIn
 
@@ -39,7 +39,7 @@ class Context:
     point: tuple  # id, conference_id, hall_id, hall's unit id, hall's unit path
     serves: bool  # the point serves this session
     serves_any: bool  # the point is limited to some sessions
-    named_operator: bool
+    operates: bool  # the actor operates the point (points.access.OPERATES_POINT_SQL)
     person: tuple  # id, unit_id, category, user_id, is_active, full_name
     unit_path: str
     assigned_point: int | None
@@ -55,9 +55,7 @@ def _cast(sql_type: str) -> str:
 
 
 def _prep(field_name: str, value):
-    field = CheckIn._meta.get_field(field_name.removesuffix("_id") if field_name.endswith("_id")
-                                    and field_name != "client_id" else field_name)
-    return field.get_db_prep_save(value, connection)
+    return _field(field_name).get_db_prep_save(value, connection)
 
 
 def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | None]]) -> dict[int, Context]:
@@ -68,20 +66,25 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
     """
     if not items:
         return {}
-    row = f"({_cast('integer')}, {_cast('bigint')}, {_cast('bigint')}, {_cast('bigint')}, {_cast('uuid')})"
-    params: list = []
-    for idx, session_id, point_id, person_id, client_id in items:
-        params += [idx, session_id, point_id, person_id,
-                   None if client_id is None else _prep("client_id", client_id)]
+    if _pg():  # one array per column: a short statement whatever the list's length (its parse is cached)
+        source = ("SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[], %s::uuid[])"
+                  " AS v (idx, session_id, point_id, person_id, client_id)")
+        params: list = [list(column) for column in zip(*items, strict=True)]
+    else:
+        source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(items))
+        params = []
+        for idx, session_id, point_id, person_id, client_id in items:
+            params += [idx, session_id, point_id, person_id,
+                       None if client_id is None else _prep("client_id", client_id)]
     lock = " FOR UPDATE OF p" if connection.features.has_select_for_update_of else ""
     sql = f"""
-        WITH v (idx, session_id, point_id, person_id, client_id) AS (VALUES {", ".join([row] * len(items))})
+        WITH v (idx, session_id, point_id, person_id, client_id) AS ({source})
         SELECT v.idx, s.id, s.conference_id, s.starts_at, s.ends_at,
                bp.id, bp.conference_id, bp.hall_id, h.unit_id, hu.path,
                EXISTS (SELECT 1 FROM points_bridgepoint_sessions ps
                        WHERE ps.bridgepoint_id = bp.id AND ps.session_id = s.id),
                EXISTS (SELECT 1 FROM points_bridgepoint_sessions ps WHERE ps.bridgepoint_id = bp.id),
-               {NAMED_OPERATOR_SQL},
+               {OPERATES_POINT_SQL},
                p.id, p.unit_id, p.category, p.user_id, p.is_active, p.full_name, u.path,
                a.point_id, {", ".join(f"c.{c}" for c in PRIOR)}
         FROM v
@@ -94,7 +97,7 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
         LEFT JOIN points_assignment a ON a.session_id = s.id AND a.institution_id = p.unit_id
         LEFT JOIN {T} c ON c.session_id = s.id AND c.client_id = v.client_id
         ORDER BY p.id{lock}"""
-    params.append(actor_pk)  # NAMED_OPERATOR_SQL's parameter, after the VALUES' in the text
+    params += [actor_pk, actor_pk]  # OPERATES_POINT_SQL's parameters, after the list's in the text
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -103,7 +106,7 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
     for r in rows:
         prior = None if r[21] is None else converters(r[21:28])
         out[r[0]] = Context(session=(r[1], r[2], _dt(r[3]), _dt(r[4])), point=tuple(r[5:10]),
-                            serves=bool(r[10]), serves_any=bool(r[11]), named_operator=bool(r[12]),
+                            serves=bool(r[10]), serves_any=bool(r[11]), operates=bool(r[12]),
                             person=(r[13], r[14], r[15], r[16], bool(r[17]), r[18]), unit_path=r[19],
                             assigned_point=r[20], prior=prior)
     return out
@@ -128,15 +131,34 @@ def _converters():
     return convert
 
 
+_TYPES: dict[str, list[str]] = {}
+
+
+def _types() -> list[str]:
+    """The written columns' SQL types on this connection's backend (read once per backend)."""
+    if connection.vendor not in _TYPES:
+        _TYPES[connection.vendor] = [_field(c).db_type(connection) for c in WRITTEN]
+    return _TYPES[connection.vendor]
+
+
+def _field(column: str):
+    return CheckIn._meta.get_field(column.removesuffix("_id") if column.endswith("_id") and column != "client_id"
+                                   else column)
+
+
 def _values(rows: list[CheckIn], seen: list[bool]) -> tuple[str, list]:
-    types = [CheckIn._meta.get_field(c.removesuffix("_id") if c.endswith("_id") and c != "client_id" else c)
-             for c in WRITTEN]
-    casts = [_cast(f.db_type(connection)) for f in types] + [_cast("boolean")]
-    one = f"({', '.join(casts)})"
+    """The rows as the statement's source ``v``: on PostgreSQL one array per column (``unnest``), so
+    the statement's text and its 17 parameters are the same whatever the list's length; on SQLite a
+    VALUES list."""
+    if _pg():
+        arrays = [[getattr(r, c) for r in rows] for c in WRITTEN] + [list(seen)]
+        casts = ", ".join(f"%s::{t}[]" for t in [*_types(), "boolean"])
+        return f"SELECT * FROM unnest({casts})", arrays
+    one = f"({', '.join(['%s'] * (len(WRITTEN) + 1))})"
     params: list = []
     for row, was_seen in zip(rows, seen, strict=True):
         params += [_prep(c, getattr(row, c)) for c in WRITTEN] + [was_seen]
-    return ", ".join([one] * len(rows)), params
+    return "VALUES " + ", ".join([one] * len(rows)), params
 
 
 def insert_rows(rows: list[CheckIn], seen: list[bool]) -> dict[uuid.UUID, tuple]:
@@ -145,11 +167,11 @@ def insert_rows(rows: list[CheckIn], seen: list[bool]) -> dict[uuid.UUID, tuple]
     ``seen[i]``: an earlier item of the same list already checks this person in (so row ``i`` is
     not their first). A row whose client id was taken meanwhile is not written and not returned.
     """
-    values, params = _values(rows, seen)
+    source, params = _values(rows, seen)
     cols = ", ".join(WRITTEN)
     earlier = f"SELECT 1 FROM {T} e WHERE e.session_id = v.session_id AND e.person_id = v.person_id"
     f_cte = f"""
-        v ({cols}, seen) AS (VALUES {values}),
+        v ({cols}, seen) AS ({source}),
         f AS (SELECT v.*,
                      v.person_id IS NOT NULL AND NOT v.seen AND NOT EXISTS ({earlier}) AS counted,
                      v.duplicate_person OR EXISTS ({earlier} AND e.point_id = v.point_id) AS dup,

@@ -5,10 +5,14 @@
 - ``heads``: the latest headcount per (point, category) counts, under the unit hosting the point; a
   new headcount adds its difference from the one it supersedes, in the headcount's transaction
   (the point's row is locked there).
+- ``expected``: the people an assigned institution is expected to send, per category
+  (``delegations.expected_by_category``; seats of an institution without a delegation under the
+  category ``""``), rewritten for the institutions concerned whenever an assignment or a delegation
+  changes (:func:`refresh_expected`), so a roll-up's expected figures are sums by path prefix too.
 
-The check-ins are the record; these are derived. :func:`differences` recomputes them from the
-rows and lists where they disagree; :func:`repair` writes the recomputed values
-(``manage.py repair_attendance_counts``).
+The check-ins, assignments and delegations are the record; these are derived. :func:`differences`
+recomputes them from the rows and lists where they disagree; :func:`repair` writes the recomputed
+values (``manage.py repair_attendance_counts``).
 """
 
 from dataclasses import dataclass
@@ -19,11 +23,14 @@ from django.db.models.functions import Substr
 
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit, path_upper_bound
+from diemcau.points.models import Assignment
 
+from .delegations import SEATS, expected_by_category
 from .models import AttendanceCount, CheckIn
 
 T, COUNTS = CheckIn._meta.db_table, AttendanceCount._meta.db_table
 Key = tuple[int, int, str]  # session, unit, category
+Counts = tuple[int, int, int]  # people, heads, expected
 
 
 def _upsert(rows: dict[Key, tuple[int, int]]):
@@ -63,6 +70,33 @@ def add_headcounts(rows, host_unit_id: int):
              if r.count != before.get(r.category, 0)})
 
 
+def _expected_now(session_id: int, institution_ids=None) -> dict[Key, int]:
+    """Expected people per (session, institution, category) as the assignments and delegations say."""
+    assignments = Assignment.objects.filter(session_id=session_id)
+    if institution_ids is not None:
+        assignments = assignments.filter(institution_id__in=list(institution_ids))
+    session = Session(pk=session_id)
+    return {(session_id, pk, cat): n for (pk, cat), n in expected_by_category(session, assignments).items()}
+
+
+def refresh_expected(session_id: int, institution_ids) -> None:
+    """Rewrite the expected counts of these institutions (an assignment or a delegation changed), in
+    the caller's transaction: what no longer applies goes to zero, the rest is written as is."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return
+    rows = _expected_now(session_id, ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {COUNTS} SET expected = 0 WHERE session_id = %s AND unit_id IN "
+                       f"({', '.join(['%s'] * len(ids))}) AND expected <> 0", [session_id, *ids])
+        if rows:
+            values = ", ".join(["(%s, %s, %s, 0, 0, %s)"] * len(rows))
+            cursor.execute(f"""
+                INSERT INTO {COUNTS} (session_id, unit_id, category, people, heads, expected) VALUES {values}
+                ON CONFLICT (session_id, unit_id, category) DO UPDATE SET expected = excluded.expected""",
+                           [x for (sid, unit, cat), n in rows.items() for x in (sid, unit, cat, n)])
+
+
 # --- reading --------------------------------------------------------------------------------
 def in_subtree(session: Session, unit: Unit):
     """The counts of ``unit``'s subtree (the unit included), as a query over the counters."""
@@ -71,15 +105,25 @@ def in_subtree(session: Session, unit: Unit):
 
 
 def present_by_category(session: Session, unit: Unit) -> dict[str, int]:
-    return {cat: (p or 0) + (h or 0) for cat, p, h in in_subtree(session, unit).values("category")
-            .annotate(p=Sum("people"), h=Sum("heads")).values_list("category", "p", "h")}
+    return {cat: (p or 0) + (h or 0) for cat, p, h in in_subtree(session, unit).exclude(category=SEATS)
+            .values("category").annotate(p=Sum("people"), h=Sum("heads")).values_list("category", "p", "h")}
+
+
+def expected_in(session: Session, unit: Unit) -> int:
+    """Expected people of the subtree's assigned institutions: a sum of the counters."""
+    return in_subtree(session, unit).aggregate(e=Sum("expected"))["e"] or 0
+
+
+def by_head(session: Session, unit: Unit, cut: int) -> dict[str, tuple[int, int]]:
+    """(Present, expected) per child path (the first ``cut`` characters of each unit's path)."""
+    return {head: ((p or 0) + (h or 0), e or 0) for head, p, h, e in in_subtree(session, unit)
+            .annotate(head=Substr("unit__path", 1, cut)).values("head")
+            .annotate(p=Sum("people"), h=Sum("heads"), e=Sum("expected")).values_list("head", "p", "h", "e")}
 
 
 def present_by_head(session: Session, unit: Unit, cut: int) -> dict[str, int]:
     """Present per child path (the first ``cut`` characters of each unit's path)."""
-    return {head: (p or 0) + (h or 0) for head, p, h in in_subtree(session, unit)
-            .annotate(head=Substr("unit__path", 1, cut)).values("head")
-            .annotate(p=Sum("people"), h=Sum("heads")).values_list("head", "p", "h")}
+    return {head: present for head, (present, _expected) in by_head(session, unit, cut).items()}
 
 
 def people_by_institution(session: Session, unit: Unit) -> dict[int, dict[str, int]]:
@@ -91,9 +135,9 @@ def people_by_institution(session: Session, unit: Unit) -> dict[int, dict[str, i
 
 
 # --- repair ---------------------------------------------------------------------------------
-def recomputed(session_id: int) -> dict[Key, tuple[int, int]]:
-    """The counts of one session as the check-ins say they are: {(session, unit, category): (people, heads)}."""
-    out: dict[Key, tuple[int, int]] = {}
+def recomputed(session_id: int) -> dict[Key, Counts]:
+    """The counts of one session as the record says: {(session, unit, category): (people, heads, expected)}."""
+    out: dict[Key, Counts] = {}
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT c.institution_id, c.category, count(*) FROM {T} c
@@ -101,7 +145,7 @@ def recomputed(session_id: int) -> dict[Key, tuple[int, int]]:
                 SELECT min(e.id) FROM {T} e WHERE e.session_id = c.session_id AND e.person_id = c.person_id)
             GROUP BY c.institution_id, c.category""", [session_id])
         for unit, cat, n in cursor.fetchall():
-            out[(session_id, unit, cat)] = (n, 0)
+            out[(session_id, unit, cat)] = (n, 0, 0)
         cursor.execute(f"""
             SELECT h.unit_id, c.category, sum(c.count) FROM {T} c
             JOIN points_bridgepoint bp ON bp.id = c.point_id JOIN points_hall h ON h.id = bp.hall_id
@@ -110,8 +154,11 @@ def recomputed(session_id: int) -> dict[Key, tuple[int, int]]:
                 AND e.method = 'headcount' AND e.category = c.category)
             GROUP BY h.unit_id, c.category""", [session_id])
         for unit, cat, n in cursor.fetchall():
-            people, _heads = out.get((session_id, unit, cat), (0, 0))
-            out[(session_id, unit, cat)] = (people, int(n or 0))
+            people, _heads, _expected = out.get((session_id, unit, cat), (0, 0, 0))
+            out[(session_id, unit, cat)] = (people, int(n or 0), 0)
+    for key, n in _expected_now(session_id).items():
+        people, heads, _expected = out.get(key, (0, 0, 0))
+        out[key] = (people, heads, n)
     return out
 
 
@@ -120,38 +167,45 @@ class Difference:
     session_id: int
     unit_id: int
     category: str
-    stored: tuple[int, int]  # (people, heads) in the counters
-    recomputed: tuple[int, int]
+    stored: Counts  # (people, heads, expected) in the counters
+    recomputed: Counts
 
 
 def differences(session_ids=None) -> list[Difference]:
-    """Where the counters disagree with the check-ins, for the given sessions (all with either)."""
+    """Where the counters disagree with the record, for the given sessions (all with check-ins,
+    assignments or counters)."""
     if session_ids is None:
         session_ids = sorted(set(CheckIn.objects.values_list("session_id", flat=True).distinct())
+                             | set(Assignment.objects.values_list("session_id", flat=True).distinct())
                              | set(AttendanceCount.objects.values_list("session_id", flat=True).distinct()))
     out = []
     for sid in session_ids:
         truth = recomputed(sid)
-        stored = {(sid, u, c): (p, h) for u, c, p, h in AttendanceCount.objects.filter(session_id=sid)
-                  .values_list("unit_id", "category", "people", "heads")}
+        stored = {(sid, u, c): (p, h, e) for u, c, p, h, e in AttendanceCount.objects.filter(session_id=sid)
+                  .values_list("unit_id", "category", "people", "heads", "expected")}
         for key in sorted(set(truth) | set(stored), key=str):
-            have, want = stored.get(key, (0, 0)), truth.get(key, (0, 0))
+            have, want = stored.get(key, (0, 0, 0)), truth.get(key, (0, 0, 0))
             if have != want:
                 out.append(Difference(*key, stored=have, recomputed=want))
     return out
 
 
 def repair(session_ids=None) -> list[Difference]:
-    """Make the counters what the check-ins say (the sessions' rows locked meanwhile); returns what differed."""
+    """Make the counters what the record says (the counters' table locked meanwhile); returns what differed."""
     with transaction.atomic():
         if connection.vendor == "postgresql":  # check-ins wait to raise a count until this is written
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {COUNTS} IN EXCLUSIVE MODE")
         found = differences(session_ids)
-        for d in found:
-            AttendanceCount.objects.update_or_create(
-                session_id=d.session_id, unit_id=d.unit_id, category=d.category,
-                defaults={"people": d.recomputed[0], "heads": d.recomputed[1]})
-        AttendanceCount.objects.filter(people=0, heads=0).delete()
+        for i in range(0, len(found), 1000):  # one statement per thousand (a nation's first fill: ~43,000)
+            chunk = found[i:i + 1000]
+            with connection.cursor() as cursor:
+                cursor.execute(f"""
+                    INSERT INTO {COUNTS} (session_id, unit_id, category, people, heads, expected)
+                    VALUES {", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))}
+                    ON CONFLICT (session_id, unit_id, category) DO UPDATE SET people = excluded.people,
+                        heads = excluded.heads, expected = excluded.expected""",
+                               [x for d in chunk for x in (d.session_id, d.unit_id, d.category, *d.recomputed)])
+        AttendanceCount.objects.filter(people=0, heads=0, expected=0).delete()
     return found
 

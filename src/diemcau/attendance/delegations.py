@@ -85,6 +85,9 @@ def name_delegation(actor, session: Session, institution: Unit, *, rule: str = D
     after = {**audit.snapshot(delegation, ["rule", "min_management", "min_teachers", "min_staff"]),
              "members": member_ids}
     audit.record(actor, "delegation.named", delegation, unit_path=institution.path, before=before, after=after)
+    from .counts import refresh_expected  # counts reads this module's rule
+
+    refresh_expected(session.pk, [institution.pk])
     return delegation
 
 
@@ -127,21 +130,40 @@ def delegation_status(delegation: Delegation) -> dict:
             "expected_by_category": expected}
 
 
-def expected_by_institution(session: Session, assignments) -> dict[int, int]:
-    """Expected people per assigned institution: its delegation's size, else the assignment's seats."""
-    expected = dict(assignments.values_list("institution_id", "seats"))
+# Expected people of an institution with no delegation: its assignment's seats, not by category.
+SEATS = ""
+
+
+def expected_by_category(session: Session, assignments) -> dict[tuple[int, str], int]:
+    """Expected people per (assigned institution, category): its delegation's rule (as
+    :func:`delegation_status` reads it: named members, at least the minimums, or all active staff),
+    else the assignment's seats under :data:`SEATS`. Four grouped queries, whatever the number."""
+    expected = {(pk, SEATS): seats for pk, seats in assignments.values_list("institution_id", "seats")}
     delegations = Delegation.objects.filter(session=session, institution_id__in=assignments.values("institution_id"))
-    named = dict(delegations.annotate(n=Count("members")).values_list("institution_id", "n"))
-    staff = dict(Person.objects.filter(is_active=True, unit__delegations__in=delegations.filter(
-        rule=Delegation.Rule.ALL_STAFF)).values("unit_id").annotate(n=Count("id")).values_list("unit_id", "n"))
-    for d in delegations.values("institution_id", "rule", "min_management", "min_teachers", "min_staff"):
-        pk = d["institution_id"]
-        if d["rule"] == Delegation.Rule.ALL_STAFF:
-            expected[pk] = staff.get(pk, 0)
-        elif d["rule"] == Delegation.Rule.COMPOSITION:
-            expected[pk] = max(named.get(pk, 0), d["min_management"] + d["min_teachers"] + d["min_staff"])
-        else:
-            expected[pk] = named.get(pk, 0)
+    named: dict[int, dict[str, int]] = {}
+    for pk, cat, n in (DelegationMember.objects.filter(delegation__in=delegations)
+                       .values("delegation__institution_id", "person__category").annotate(n=Count("id"))
+                       .values_list("delegation__institution_id", "person__category", "n")):
+        named.setdefault(pk, {})[cat] = n
+    staff: dict[int, dict[str, int]] = {}
+    for pk, cat, n in (Person.objects.filter(is_active=True, unit__delegations__in=delegations.filter(
+            rule=Delegation.Rule.ALL_STAFF)).values("unit_id", "category").annotate(n=Count("id"))
+            .values_list("unit_id", "category", "n")):
+        staff.setdefault(pk, {})[cat] = n
+    for d in delegations.only("institution_id", "rule", "min_management", "min_teachers", "min_staff"):
+        pk = d.institution_id
+        expected.pop((pk, SEATS), None)
+        by_category = _expected(d, {**dict.fromkeys(CATEGORIES, 0), **named.get(pk, {})},
+                                {**dict.fromkeys(CATEGORIES, 0), **staff.get(pk, {})})
+        expected.update({(pk, cat): n for cat, n in by_category.items() if n})
+    return expected
+
+
+def expected_by_institution(session: Session, assignments) -> dict[int, int]:
+    """Expected people per assigned institution (:func:`expected_by_category` summed)."""
+    expected = dict.fromkeys(assignments.values_list("institution_id", flat=True), 0)
+    for (pk, _cat), n in expected_by_category(session, assignments).items():
+        expected[pk] = expected.get(pk, 0) + n
     return expected
 
 

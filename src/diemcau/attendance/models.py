@@ -127,8 +127,10 @@ class AttendanceCount(models.Model):
 
     ``people``: people whose first check-in of the session is at this institution and category,
     added by the check-in's own statement; ``heads``: the latest headcounts at points hosted by this
-    unit, added as the difference from the headcount they supersede. Derived from the append-only
-    check-ins, never the record itself: ``manage.py repair_attendance_counts`` recomputes them.
+    unit, added as the difference from the headcount they supersede; ``expected``: the people an assigned
+    institution is expected to send (its delegation's rule, else its seats under category ""), rewritten
+    when its assignment or delegation changes. Derived from the check-ins, assignments and delegations,
+    never the record itself: ``manage.py repair_attendance_counts`` recomputes them.
     """
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
@@ -136,6 +138,8 @@ class AttendanceCount(models.Model):
     category = models.CharField(max_length=16, choices=Person.Category.choices)
     people = models.IntegerField(default=0)
     heads = models.IntegerField(default=0)
+    # People expected from this institution in this category (category "" = seats, not by category).
+    expected = models.IntegerField(default=0, db_default=0)  # the raw upserts of present counts omit it
 
     class Meta:
         verbose_name = _("attendance count")
@@ -145,4 +149,4 @@ class AttendanceCount(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.unit_id} · {self.category}: {self.people} + {self.heads}"
+        return f"{self.unit_id} · {self.category}: {self.people} + {self.heads} / {self.expected}"

@@ -1,14 +1,14 @@
 """Roll-ups: expected and present people per point, per unit's subtree, by category and child unit.
 
-Expected comes from the delegations' rules (:func:`delegations.expected_by_institution`);
-present counts distinct people checked in plus the latest headcount per point and category, so
-nobody counted twice and a later headcount supersedes an earlier one. A unit's present figures
-are sums of the running counts (:mod:`.counts`) over its subtree; a point's are read from its
-check-ins (one index range). Everything here is a few grouped queries, whatever the number of people.
+Expected comes from the delegations' rules (:func:`delegations.expected_by_category`), kept in the
+running counts when assignments or delegations change; present counts distinct people checked in
+plus the latest headcount per point and category, so nobody counted twice and a later headcount
+supersedes an earlier one. A unit's figures (present and expected) are sums of the running counts
+(:mod:`.counts`) over its subtree; a point's are read from its check-ins (one index range).
+Everything here is a few grouped queries, whatever the number of people.
 """
 
 from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import Substr
 
 from diemcau.core.vntext import by_name
 from diemcau.events.models import Session
@@ -52,20 +52,19 @@ def rollup(session: Session, unit: Unit) -> dict:
 
     Expected counts institutions of the subtree assigned to the session; present counts distinct
     people of those institutions checked in anywhere, plus the latest headcounts at points hosted
-    in the subtree: sums of the running counts (:mod:`.counts`) over the subtree's units by path
-    prefix, never a scan of check-ins. The loops below run over institutions and child units.
+    in the subtree: both sums of the running counts (:mod:`.counts`) over the subtree's units by
+    path prefix, never a scan of check-ins or of the delegations. The loops below run over institutions and child units.
     """
     assignments = Assignment.objects.filter(session=session).filter(subtree_q("institution__path", unit))
-    expected = expected_by_institution(session, assignments)
     by_category = dict.fromkeys(CATEGORIES, 0)
     for cat, n in counts.present_by_category(session, unit).items():
         by_category[cat] = by_category.get(cat, 0) + n
     # Per institution and category, distinct people present: the basis of compliance.
     present_inst = {pk: {**dict.fromkeys(CATEGORIES, 0), **cats}
                     for pk, cats in counts.people_by_institution(session, unit).items()}
-    children = _children(session, unit, assignments, expected)
+    children = _children(session, unit)
     total_present = sum(by_category.values())
-    total_expected = sum(expected.values())
+    total_expected = counts.expected_in(session, unit)
     return {
         "unit_id": unit.pk, "unit": unit.name, "session_id": session.pk,
         "expected": total_expected, "present": total_present,
@@ -75,19 +74,14 @@ def rollup(session: Session, unit: Unit) -> dict:
     }
 
 
-def _children(session, unit, assignments, expected) -> list[dict]:
+def _children(session, unit) -> list[dict]:
     child_units = list(Unit.objects.filter(parent=unit).order_by(by_name()).values("pk", "name", "path"))
     if not child_units:
         return []
-    cut = len(unit.path) + PATH_STEP
-    exp_by_path: dict[str, int] = {}
-    for pk, path in assignments.annotate(head=Substr("institution__path", 1, cut)).values_list(
-            "institution_id", "head"):
-        exp_by_path[path] = exp_by_path.get(path, 0) + expected.get(pk, 0)
-    present_by_path = counts.present_by_head(session, unit, cut)
+    by_path = counts.by_head(session, unit, len(unit.path) + PATH_STEP)
     rows = []
     for c in child_units:
-        e, p = exp_by_path.get(c["path"], 0), present_by_path.get(c["path"], 0)
+        p, e = by_path.get(c["path"], (0, 0))
         if e or p:
             rows.append({"unit_id": c["pk"], "unit": c["name"], "expected": e, "present": p,
                          "percentage": percentage_of(p, e)})

@@ -147,6 +147,16 @@ def _minimal(paths: list[str]) -> list[str]:
     return result
 
 
+def write_scope_sql(path_sql: str) -> str:
+    """The write half of :func:`build_scope`'s roles as SQL, for a check folded into one statement:
+    true when the account (the one parameter, ``%s``) changes the node at ``path_sql`` by a role
+    assignment (a national organiser, or a unit organiser above it). A superuser or an inactive
+    account is the caller's to decide (build_scope reads them from the user object)."""
+    return ("EXISTS (SELECT 1 FROM orgs_roleassignment w LEFT JOIN orgs_unit wu ON wu.id = w.unit_id"
+            " WHERE w.user_id = %s AND (w.role = 'national_organiser' OR (w.role = 'unit_organiser'"
+            f" AND substr({path_sql}, 1, length(wu.path)) = wu.path)))")
+
+
 def build_scope(user) -> Scope:
     """Compute a user's scope from their role assignments (one query)."""
     from .models import Role, RoleAssignment, Unit  # the models import this module (their managers)

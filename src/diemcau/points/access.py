@@ -22,7 +22,7 @@ from diemcau.core.vntext import by_name
 from diemcau.events.access import line_q
 from diemcau.events.models import Conference
 from diemcau.orgs.models import Role, RoleAssignment, Unit, path_upper_bound
-from diemcau.orgs.scoping import SYSTEM, scope_for
+from diemcau.orgs.scoping import SYSTEM, scope_for, write_scope_sql
 
 from .models import BridgePoint, Hall
 
@@ -43,6 +43,9 @@ def _named_operator_q(actor) -> Q:
 NAMED_OPERATOR_SQL = (
     "EXISTS (SELECT 1 FROM orgs_roleassignment r WHERE r.user_id = %s AND r.role = 'point_operator'"
     " AND (r.point_id = bp.id OR (r.point_id IS NULL AND r.unit_id = h.unit_id)))")
+# The whole rule of :func:`operates_point` as SQL (``bp``, ``h`` and the hall's unit ``hu`` joined; the
+# account's id as both parameters), for an active account that is not a superuser (the caller's to check).
+OPERATES_POINT_SQL = f"({NAMED_OPERATOR_SQL} OR {write_scope_sql('hu.path')})"
 
 
 def operates_point(actor, point: BridgePoint) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Count, Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,6 +168,11 @@ def _capacity_problems(session: Session, changes: list[Change], current: dict[in
     return problems
 
 
+# Sent inside the writing transaction when a session's assignments change (created, moved, re-seated or
+# removed): ``session_id``, ``institution_ids``. Attendance keeps its expected counts from it.
+assignments_changed = Signal()
+
+
 def apply_changes(actor, session: Session, changes: list[Change], *, method: str = Assignment.Method.MANUAL,
                   allow_move: bool = True, action: str = "assignment.changed") -> BatchResult:
     """Write a batch of assignments all-or-nothing; raise a DomainError listing every problem."""
@@ -226,6 +232,9 @@ def apply_changes(actor, session: Session, changes: list[Change], *, method: str
                                        batch_size=500)
         Assignment.objects.bulk_create(to_create, batch_size=500)
         AuditEntry.objects.bulk_create(entries, batch_size=500)
+        if result.created or result.moved or result.removed or to_update:
+            assignments_changed.send(Assignment, session_id=session.pk,
+                                     institution_ids=[c.institution.pk for c in changes])
         if changes:
             audit.record(actor, action, session, unit_path=_common_path([c.institution.path for c in changes]),
                          after={"created": result.created, "moved": result.moved, "removed": result.removed,
