@@ -438,14 +438,12 @@ class Cluster:
         (it adopts the edges), and a standby on media-root2 waiting on the lease."""
         started = time.monotonic()
         self.media_file.write_text(json.dumps({"conference": conference}))
-        for host in MEDIA_EDGES:
+        for host in MEDIA_EDGES:  # all at once: the runtime adopts the edges whenever they register
             self.start_agent(host, wait=False)
-        for host in MEDIA_EDGES:
-            wait_for(f"the agent of {host} registered", lambda h=host: self.node_fresh(h), 90, None)
         self.start_runtime(RUNTIME_HOSTS[0])
         wait_for("the edges up and provisioned by the runtime", lambda: self.psql(None, (
             "SELECT count(*) FROM live_livenode WHERE state = 'up' AND (agent OR role = 'root')")).strip()
-            == str(len(MEDIA_EDGES) + 1), 90, None)
+            == str(len(MEDIA_EDGES) + 1), 150, None)
         if standby:
             self.start_runtime(RUNTIME_HOSTS[1])
         log(f"media plane: runtime on {RUNTIME_HOSTS[0]}, agents on {', '.join(MEDIA_EDGES)}"

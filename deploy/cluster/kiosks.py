@@ -93,8 +93,10 @@ class Kiosks:
             load_before = self.edge_load()
             context = self._browser.new_context(viewport={"width": 640, "height": 400})
             context.add_cookies([{"name": SESSION_COOKIE, "value": op["cookie"], "domain": proxy, "path": "/"}])
+            context.set_default_timeout(60_000)  # a loaded machine: evaluate() and pages may be slow
             page = context.new_page()
-            page.goto(f"{self.cluster.url}live/points/{op['point_id']}/kiosk/", wait_until="domcontentloaded")
+            page.goto(f"{self.cluster.url}live/points/{op['point_id']}/kiosk/", wait_until="domcontentloaded",
+                      timeout=120_000)
             self.pages.append(page)
             self.points.append(op["point_id"])
             harness.wait_for(f"kiosk of point {op['point_id']} decoding", lambda p=page: self._decodes(p),

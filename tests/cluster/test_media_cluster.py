@@ -16,6 +16,8 @@ import pytest
 from .conftest import harness
 
 KIOSKS = 4
+# The folder's harness and world are made in the first test's setup (several minutes on a loaded machine).
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture
