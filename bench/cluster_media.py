@@ -46,7 +46,7 @@ def log(message: str) -> None:
 
 def _edge_kill(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
     dead = harness.address(host)
-    on_dead = [i for i, look in enumerate(k.sample()) if look["edge"] == dead]
+    on_dead = k.on_edge(dead)
     t0 = time.monotonic()
     c.kill_host(host)
     got = k.recovered_after(t0, dead, only=on_dead, timeout=40)
@@ -58,6 +58,7 @@ def _edge_kill(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
 def _edge_back(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
     """The killed edge's host started again; the next kiosk to join lands there."""
     c.start_agent(host)
+    log(f"{host} started again")
     harness.wait_for(f"{host} up again", lambda: c.psql(None, (
         f"SELECT state FROM live_livenode WHERE name = '{host}'")).strip() == "up", 60)
     if len(k.operators) <= len(k.pages):

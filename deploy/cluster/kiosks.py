@@ -32,18 +32,23 @@ SESSION_COOKIE = "sessionid"
 # receives from (remote address of the nominated pair), the ICE state.
 LOOK_JS = """
 async () => {
-  const s = window.kioskState, h = s && s.handles && s.handles.main;
-  const pc = h && h.webrtcStuff && h.webrtcStuff.pc;
-  if (!pc) return { frames: 0, edge: null, ice: "none", pc: null };
-  if (!pc.diemcauId) pc.diemcauId = Math.random().toString(36).slice(2);
-  const report = await pc.getStats(); let frames = 0, pair = null; const remote = {};
-  report.forEach((x) => {
-    if (x.type === "inbound-rtp" && x.kind === "video") frames += x.framesDecoded || 0;
-    if (x.type === "candidate-pair" && x.nominated && x.state === "succeeded") pair = x;
-    if (x.type === "remote-candidate") remote[x.id] = x;
-  });
-  const rc = pair ? remote[pair.remoteCandidateId] : null;
-  return { frames, edge: rc ? (rc.address || rc.ip || null) : null, ice: pc.iceConnectionState, pc: pc.diemcauId };
+  const look = async () => {
+    const s = window.kioskState, h = s && s.handles && s.handles.main;
+    const pc = h && h.webrtcStuff && h.webrtcStuff.pc;
+    if (!pc) return { frames: 0, edge: null, ice: "none", pc: null };
+    if (!pc.diemcauId) pc.diemcauId = Math.random().toString(36).slice(2);
+    const report = await pc.getStats(); let frames = 0, pair = null; const remote = {};
+    report.forEach((x) => {
+      if (x.type === "inbound-rtp" && x.kind === "video") frames += x.framesDecoded || 0;
+      if (x.type === "candidate-pair" && x.nominated && x.state === "succeeded") pair = x;
+      if (x.type === "remote-candidate") remote[x.id] = x;
+    });
+    const rc = pair ? remote[pair.remoteCandidateId] : null;
+    return { frames, edge: rc ? (rc.address || rc.ip || null) : null, ice: pc.iceConnectionState, pc: pc.diemcauId };
+  };
+  // getStats() of a PeerConnection being torn down may never settle: a look gives up after 5 s.
+  const late = new Promise((ok) => setTimeout(() => ok({ frames: 0, edge: null, ice: "no stats", pc: null }), 5000));
+  return await Promise.race([look(), late]);
 }
 """
 
@@ -136,6 +141,14 @@ class Kiosks:
             if best == len(self.pages):
                 break
         return best
+
+    def on_edge(self, address: str, looks: int = 3) -> list[int]:
+        """Indices of the kiosks receiving from ``address`` (over a few looks: a page whose stats did
+        not name its candidate pair at one look is named at the next)."""
+        found: set[int] = set()
+        for _ in range(looks):
+            found |= {i for i, look in enumerate(self.sample()) if look["edge"] == address}
+        return sorted(found)
 
     def by_edge(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -42,14 +42,15 @@ def test_kiosks_on_two_edge_hosts_decode_again_after_an_edge_host_and_then_the_r
     assert set(by_edge) == {edge1, edge2}, f"kiosks not spread over both edge hosts: {by_edge}"
 
     # An edge host dies: its kiosks are told to move and decode again from the other edge host.
-    on_edge1 = [i for i, look in enumerate(kiosks.sample()) if look["edge"] == edge1]
+    on_edge1 = kiosks.on_edge(edge1)
+    assert on_edge1
     killed = time.monotonic()
     cluster.kill_host(harness.MEDIA_EDGES[0])
     moved = kiosks.recovered_after(killed, edge1, only=on_edge1, timeout=30)
     assert moved["recovered_s"] is not None, f"kiosks of the dead edge not decoding again: {moved}"
     assert moved["recovered_s"] <= 10, f"kiosks decoding again only after {moved['each_s']} s"
     assert kiosks.decoding() == KIOSKS
-    assert all(look["edge"] == edge2 for look in kiosks.sample())
+    assert kiosks.on_edge(edge2) == list(range(KIOSKS)), f"not every kiosk on {edge2}: {kiosks.sample()}"
 
     # The active runtime's host dies: the standby takes the lease and every kiosk decodes again.
     assert cluster.runtime_host() == harness.RUNTIME_HOSTS[0]
