@@ -86,9 +86,11 @@ class Kiosks:
         self._browser = self._pw.chromium.launch(executable_path=str(_wrapper(self.cluster.dir("clients"))),
                                                  headless=True, args=args)
 
-    def open(self, n: int, per_kiosk_timeout: float = 60.0) -> None:
+    def open(self, n: int, per_kiosk_timeout: float = 90.0, strict: bool = True) -> None:
         """Open ``n`` kiosk pages one by one; each decodes, and its edge has counted its session (the
-        agents' heartbeats carry the load), before the next opens, so new joins spread over the edges."""
+        agents' heartbeats carry the load), before the next opens, so new joins spread over the edges.
+        ``strict=False`` (the benchmark): a kiosk that does not decode in time stays open and is
+        counted by :meth:`decoding`, instead of raising."""
         if self._browser is None:
             self._launch()
         if n > len(self.operators):
@@ -104,10 +106,14 @@ class Kiosks:
                       timeout=120_000)
             self.pages.append(page)
             self.points.append(op["point_id"])
-            harness.wait_for(f"kiosk of point {op['point_id']} decoding", lambda p=page: self._decodes(p),
-                             per_kiosk_timeout)
-            harness.wait_for("the edges' load counting the new kiosk", lambda b=load_before: self.edge_load() > b,
-                             15)
+            try:
+                harness.wait_for(f"kiosk of point {op['point_id']} decoding", lambda p=page: self._decodes(p),
+                                 per_kiosk_timeout)
+                harness.wait_for("the edges' load counting the new kiosk",
+                                 lambda b=load_before: self.edge_load() > b, 15)
+            except RuntimeError:
+                if strict:
+                    raise
 
     def edge_load(self) -> int:
         """Sessions open on the agents' edges, as their last heartbeats said."""
