@@ -18,7 +18,12 @@ Run as root from the repository root:  PYTHONPATH=src .venv/bin/python bench/clu
    with check-ins during the outage (the board's recovery, ``redis_restart_recovered_s``),
    PostgreSQL restarted (``pg_restart_lost``), the task worker killed mid-import
    (``deploy/cluster/imports.py``, as the test does: ``task_kill_completed_once``);
-5. compares every acknowledged check-in with the stored rows and prints one JSON line.
+5. compares every acknowledged check-in with the stored rows;
+6. the media phase on the same harness (bench/cluster_media.py, issue 13): agents on the edge hosts,
+   the runtime and its standby, ``--media-kiosks`` kiosk pages in the clients namespace, an edge
+   host and then the active runtime killed, a TURN-only client: ``kiosks``, ``kiosks_decoding``,
+   ``edge_kill_recovered_s``, ``runtime_failover_s``, ``turn_only_client_decoding``; and prints one
+   JSON line. ``--media-only`` runs this phase alone (a small world, no check-in curve or faults).
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "deploy" / "cluster"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import harness  # noqa: E402
 import imports  # noqa: E402
 
+import cluster_media  # noqa: E402
 import load  # noqa: E402
 
 PROXY = harness.address("proxy")
@@ -59,6 +66,9 @@ def parse_args(argv=None):
     p.add_argument("--burst", type=int, default=1000, help="check-ins of the app-kill burst")
     p.add_argument("--import-rows", type=int, default=20000, help="people in the import whose worker is killed")
     p.add_argument("--keep", action="store_true", help="leave the cluster up afterwards")
+    p.add_argument("--media-only", action="store_true", help="only the media phase (bench/cluster_media.py)")
+    p.add_argument("--media-kiosks", type=int, default=8, help="kiosk pages of the media phase")
+    p.add_argument("--no-media", action="store_true", help="skip the media phase")
     return p.parse_args(argv)
 
 
@@ -179,6 +189,8 @@ def _terminated(signum, frame):
 def main(argv=None) -> dict:
     signal.signal(signal.SIGTERM, _terminated)
     args = parse_args(argv)
+    if args.media_only:
+        return cluster_media.main(["--kiosks", str(args.media_kiosks), *(["--keep"] if args.keep else [])])
     reason = harness.available()
     if reason:
         raise SystemExit(reason)
@@ -230,7 +242,7 @@ def main(argv=None) -> dict:
             "asgi": f"uvicorn, {harness.ASGI_WORKERS} workers per app host",
             "people": world["people"], "points": len(world["operators"]), "scale": args.scale,
             "checkins_acked": len(acked), "checkins_stored": stored_count(c, acked),
-            "curve_people": args.curve_people, "curve_seconds": args.curve_seconds, "kiosks": args.kiosks,
+            "curve_people": args.curve_people, "curve_seconds": args.curve_seconds, "checkin_kiosks": args.kiosks,
             "curve_acked_2_apps": len(two.acked), "curve_acked_1_app": len(one.acked), "app_kill_burst": burst,
             "app_kill_lost": len(kill.acked) - kill_stored, "app_kill_unacked": len(kill.unacked),
             "app_kill_failed_over": kill.failed_over,
@@ -243,8 +255,12 @@ def main(argv=None) -> dict:
             "cores_per_app_host": 1 if cpus else os.cpu_count(), "cpus": cpus or "unpinned",
             "machine_cores": os.cpu_count(), "world_s": round(world_s, 1),
             "load_start": [round(x, 2) for x in load_start], "load_end": [round(x, 2) for x in os.getloadavg()],
-            "total_s": round(time.monotonic() - began, 1),
         }
+        if not args.no_media:
+            log("media phase: agents, runtime and standby, kiosks, an edge host and the runtime killed")
+            result.update(cluster_media.media_phase(c, world, args.media_kiosks))
+        result["load_end"] = [round(x, 2) for x in os.getloadavg()]
+        result["total_s"] = round(time.monotonic() - began, 1)
     finally:
         if not args.keep:
             c.down()

@@ -51,6 +51,10 @@ Two real Janus nodes (a root and an edge, base ports in 26000-29999) and one hea
    edges (median, p95), and `switch_runtime_ms` (click → the runtime has re-pointed and asked the
    keyframe). Needs PostgreSQL at DATABASE_URL.
 
+6. ``edge_remote_p95_ms`` (and p50, fps, its baseline): ``bench/media_remote.py`` measures 1.'s latency
+   with the root, the edge and Chromium each in a network namespace of their own (root only; None
+   with the reason elsewhere): a kiosk on one host watching through an edge on another.
+
 The last line of stdout is one JSON object of figures.
 """
 
@@ -513,6 +517,11 @@ def main() -> None:
     log(f"5. the product's switch: director's click → kiosks on two edges ({time.monotonic() - started:.0f} s)")
     product = media_switch.run(PRODUCT_SWITCHES)
     log(f"  {product}")
+    log(f"6. latency at a kiosk on another host through an edge on a third ({time.monotonic() - started:.0f} s)")
+    import media_remote  # bench/media_remote.py (it imports this module: not at the top)
+
+    remote = media_remote.run()
+    log(f"  {remote}")
     load_end = os.getloadavg()
 
     root_lat, edge_lat, base_lat = prog["root"], prog["edge"], prog["baseline"]
@@ -590,6 +599,7 @@ def main() -> None:
         "subs_per_node": subs_per_node, "nodes_for_10000": nodes,
         "hls_behind_s": r(hls["behind_live_holdback3_s"], 2), "hls_behind_min_s": r(hls["behind_live_min_s"], 2),
         "hls_segment_delay_s": r(hls["delay_after_segment_end_s"]["p50"], 3),
+        **remote,
         "load_avg": [round(x, 2) for x in load_start + load_end],
     }))  # fmt: skip
 

@@ -18,10 +18,18 @@ Hosts (namespace ``dc-<host>``, a veth pair to the bridge ``dcbr0``; the bridge 
     proxy       .3    nginx from deploy/nginx/diemcau.conf.template (80, and 443 with a self-signed cert)
     app1, app2  .11   the ASGI server (2 worker processes) and the task worker
                 .12
-    media-root  .21   empty for now (issue 13: the media plane across hosts)
-    media-edge1 .22
-    media-edge2 .23
-    clients     .100  the load generator and Chromium
+    media-root  .21   the live runtime (``run_live --conference N``: the root Janus, the programme)
+    media-edge1 .22   a media host's agent (``manage.py media_node``): its edge Janus, registered
+    media-edge2 .23   with the control plane through nginx and the app hosts
+    media-root2 .24   a standby runtime, waiting on the runtime's lease (takes over when .21 dies)
+    clients     .100  the load generator and Chromium (kiosks: deploy/cluster/kiosks.py)
+
+The media plane is started on demand (``media --conference N``, or :meth:`Cluster.start_media`), not by
+``up``: the media hosts are empty until then. ``kill media-edge1`` / ``kill media-root`` are the
+faults of issue 13 (bench/cluster_media.py, tests/cluster/test_media_cluster.py).
+
+``DIEMCAU_CLUSTER_SUBNET``, ``DIEMCAU_CLUSTER_BRIDGE`` and ``DIEMCAU_CLUSTER_PREFIX`` (default
+``10.210.0``, ``dcbr0``, ``dc-``) give a harness a network of its own, so two can run at once.
 
 Every process binds only its host's address; its pid and log are under ``var/cluster/<host>/``.
 App hosts get their configuration only from the environment, written once per ``up`` to
@@ -44,18 +52,23 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBNET = "10.210.0"
-BRIDGE = "dcbr0"
-NS_PREFIX = "dc-"
+SUBNET = os.environ.get("DIEMCAU_CLUSTER_SUBNET", "10.210.0")
+BRIDGE = os.environ.get("DIEMCAU_CLUSTER_BRIDGE", "dcbr0")
+NS_PREFIX = os.environ.get("DIEMCAU_CLUSTER_PREFIX", "dc-")
 HOSTS = {"db": 2, "proxy": 3, "app1": 11, "app2": 12, "media-root": 21, "media-edge1": 22,
-         "media-edge2": 23, "clients": 100}
+         "media-edge2": 23, "media-root2": 24, "clients": 100}
+MEDIA_EDGES = ("media-edge1", "media-edge2")
+RUNTIME_HOSTS = ("media-root", "media-root2")  # the active runtime's host first, then the standby's
+ROOT_PORT = 18000  # the root Janus's port block on a runtime host (docs/live-media.md, "A node")
+EDGE_PORT = 19000  # an edge Janus's port block on a media host
 APP_HOSTS = ("app1", "app2")
 APP_PORT = 8000
 PG_PORT = 5432
 REDIS_PORT = 6379
 PG_BIN = Path(os.environ.get("DIEMCAU_CLUSTER_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVICES = {"db": ("postgres", "redis"), "proxy": ("nginx",), "app1": ("asgi", "worker"),
-            "app2": ("asgi", "worker")}
+            "app2": ("asgi", "worker"), "media-edge1": ("agent",), "media-edge2": ("agent",),
+            "media-root": ("runtime",), "media-root2": ("runtime",)}
 # The ASGI server and the task worker of an app host: one function each (asgi_command, worker_command).
 ASGI_WORKERS = 2
 
@@ -102,7 +115,7 @@ def available() -> str:
 
 # --- the network ------------------------------------------------------------------------------
 def _veth(host: str) -> str:
-    return f"dcv-{host}"[:15]
+    return f"{NS_PREFIX.rstrip('-')}v-{host}"[:15]
 
 
 def network_up() -> None:
@@ -243,6 +256,8 @@ class Cluster:
             "DIEMCAU_TASK_HEARTBEAT_SECONDS": "1",
             "DIEMCAU_TASK_RECOVER_SECONDS": "2",
             "CELERY_VISIBILITY_TIMEOUT": "30",
+            # The media hosts' agents present it to register their nodes (issue 13's media plane).
+            "DIEMCAU_MEDIA_NODE_KEY": old.get("DIEMCAU_MEDIA_NODE_KEY") or secrets.token_urlsafe(32),
             "DIEMCAU_CLUSTER_PG_PASSWORD": pg_password,
             "DIEMCAU_CLUSTER_SCENARIO": scenario,
         }
@@ -362,9 +377,87 @@ class Cluster:
                           env={"PATH": "/usr/sbin:/usr/bin:/bin"})
         wait_for("nginx", lambda: tcp_open(address("proxy"), 80), 30, proc, log_path)
 
+    # -- the media plane (issue 13): agents on the edge hosts, the runtime and its standby
+    @property
+    def media_file(self) -> Path:
+        return self.var / "media.json"
+
+    def agent_command(self, host: str) -> list[str]:
+        """A media host's agent: its edge Janus on the host's address, registered through nginx; the
+        Admin API open to the host itself, the app hosts (tokens) and the runtime hosts."""
+        admin_from = ",".join(address(h) for h in (*APP_HOSTS, *RUNTIME_HOSTS))
+        return [self.python, str(ROOT / "manage.py"), "media_node", "--name", host, "--address", address(host),
+                "--control", self.url.rstrip("/"), "--base-port", str(EDGE_PORT), "--capacity", "50",
+                "--region", "harness", "--admin-from", admin_from]
+
+    def runtime_command(self, host: str) -> list[str]:
+        """The live runtime of the media plane's conference: its root Janus on the host's address, the
+        edges left to the agents (``--edges 0``)."""
+        conference = json.loads(self.media_file.read_text())["conference"]
+        admin_from = ",".join(address(h) for h in APP_HOSTS)
+        return [self.python, str(ROOT / "manage.py"), "run_live", "--conference", str(conference), "--edges", "0",
+                "--root-port", str(ROOT_PORT), "--address", address(host), "--admin-from", admin_from]
+
+    def start_agent(self, host: str, wait: bool = True) -> None:
+        proc = self.spawn(host, "agent", self.agent_command(host))
+        if wait:
+            wait_for(f"the agent of {host} registered", lambda: self.node_fresh(host), 60, proc,
+                     self.dir(host) / "agent.log")
+
+    def node_fresh(self, name: str) -> bool:
+        """Whether the node ``name`` is registered and its heartbeats arrive."""
+        try:
+            out = self.psql(None, f"SELECT count(*) FROM live_livenode WHERE name = '{name}' "
+                                  "AND heartbeat_at > now() - interval '6 seconds'")
+        except RuntimeError:
+            return False
+        return out.strip() == "1"
+
+    def start_runtime(self, host: str, wait: bool = True) -> None:
+        """``run_live`` on ``host``: the active runtime if it gets the lease, else a standby (``wait``:
+        until it says which)."""
+        proc = self.spawn(host, "runtime", self.runtime_command(host))
+        log_path = self.dir(host) / "runtime.log"
+
+        def said() -> bool:
+            text = log_path.read_text(errors="replace") if log_path.exists() else ""
+            return "holds the lease" in text or "waiting as a standby" in text
+        if wait:
+            wait_for(f"the runtime on {host}", said, 120, proc, log_path)
+
+    def runtime_host(self) -> str | None:
+        """Which runtime host's root Janus the control plane knows as the root (the active runtime's)."""
+        try:
+            url = self.psql(None, "SELECT ws_url FROM live_livenode WHERE role = 'root'").strip()
+        except RuntimeError:
+            return None
+        return next((h for h in RUNTIME_HOSTS if f"//{address(h)}:" in url), None)
+
+    def start_media(self, conference: int, standby: bool = True) -> None:
+        """The media plane for ``conference``: an agent on each edge host, the runtime on media-root
+        (it adopts the edges), and a standby on media-root2 waiting on the lease."""
+        started = time.monotonic()
+        self.media_file.write_text(json.dumps({"conference": conference}))
+        for host in MEDIA_EDGES:  # all at once: the runtime adopts the edges whenever they register
+            self.start_agent(host, wait=False)
+        self.start_runtime(RUNTIME_HOSTS[0])
+        wait_for("the edges up and provisioned by the runtime", lambda: self.psql(None, (
+            "SELECT count(*) FROM live_livenode WHERE state = 'up' AND (agent OR role = 'root')")).strip()
+            == str(len(MEDIA_EDGES) + 1), 150, None)
+        if standby:
+            self.start_runtime(RUNTIME_HOSTS[1])
+        log(f"media plane: runtime on {RUNTIME_HOSTS[0]}, agents on {', '.join(MEDIA_EDGES)}"
+            f"{', standby on ' + RUNTIME_HOSTS[1] if standby else ''} ({time.monotonic() - started:.0f} s)")
+
+    def stop_media(self) -> None:
+        """Every process of the media hosts killed (their namespaces stay; ``start_media`` again)."""
+        for host in (*RUNTIME_HOSTS, *MEDIA_EDGES):
+            self.kill_host(host)
+
     def start_service(self, host: str, service: str) -> None:
         starts = {"postgres": self.start_postgres, "redis": self.start_redis, "nginx": self.start_nginx,
-                  "asgi": lambda: self.start_asgi(host), "worker": lambda: self.start_worker(host)}
+                  "asgi": lambda: self.start_asgi(host), "worker": lambda: self.start_worker(host),
+                  "agent": lambda: self.start_agent(host), "runtime": lambda: self.start_runtime(host)}
         starts[service]()
 
     def start_host(self, host: str) -> None:
@@ -612,6 +705,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     for name in ("kill", "start"):
         sub.add_parser(name).add_argument("host", choices=list(HOSTS))
+    media = sub.add_parser("media", help="start the media plane (agents, runtime, standby) for a conference")
+    media.add_argument("--conference", type=int, required=True)
+    media.add_argument("--no-standby", action="store_true")
     restart = sub.add_parser("restart")
     restart.add_argument("service", choices=["redis", "postgres"])
     restart.add_argument("--pause", type=float, default=0.0, help="seconds the service stays down")
@@ -640,6 +736,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"killed {len(cluster.kill_host(args.host))} processes on {args.host}")
     elif args.command == "start":
         cluster.start_host(args.host)
+    elif args.command == "media":
+        cluster.start_media(args.conference, standby=not args.no_standby)
     elif args.command == "restart":
         cluster.restart(args.service, args.pause)
     return 0

@@ -440,6 +440,13 @@ LIVE_TURN_URLS = env_list("DIEMCAU_LIVE_TURN_URLS", "")
 # The programme's low (360p ≈ 300 kbit/s) and audio-only (Opus 32 kbit/s) renditions, encoded at the
 # root by the live runtime (live/renditions.py): on in production, off by default (costs a core's fifth).
 LIVE_RENDITIONS = os.environ.get("DIEMCAU_LIVE_RENDITIONS", "0") == "1"
+# The SIP gateway for room systems (live/sip_gateway.py, `run_live --sip ADDRESS`): the realm halls
+# authenticate in (changing it invalidates every stored HA1), the name shown to hall technicians, the
+# SIP ports (UDP/TCP and TLS) and the media ports rtpengine offers (shown on the room-system page).
+LIVE_SIP_REALM = os.environ.get("DIEMCAU_SIP_REALM", "diemcau")
+LIVE_SIP_PUBLIC_HOST = os.environ.get("DIEMCAU_SIP_PUBLIC_HOST", "")
+LIVE_SIP_PORT = int(os.environ.get("DIEMCAU_SIP_PORT", "5060"))
+LIVE_SIP_TLS_PORT = int(os.environ.get("DIEMCAU_SIP_TLS_PORT", "5061"))
 
 # --- Before the day: convocations by e-mail, rehearsals (docs/ARCHITECTURE.md, "Convocations and rehearsals")
 # Outgoing mail over SMTP. With no EMAIL_HOST (the embedded default) mail is written to files under

@@ -78,7 +78,7 @@ def publish_revoked(key: str, **kwargs) -> None:
 
 
 def recheck_seconds() -> float:
-    return float(getattr(settings, "WS_AUTH_RECHECK_SECONDS", 30))
+    return float(settings.WS_AUTH_RECHECK_SECONDS)
 
 
 # --- what authorised a socket -------------------------------------------------------------------------

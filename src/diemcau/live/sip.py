@@ -33,7 +33,7 @@ MIN_PASSWORD = 12
 
 def realm() -> str:
     """The SIP realm halls authenticate in (``DIEMCAU_SIP_REALM``)."""
-    return getattr(settings, "DIEMCAU_SIP_REALM", "diemcau")
+    return settings.LIVE_SIP_REALM
 
 
 def ha1(username: str, password: str, realm_: str) -> str:

@@ -132,7 +132,7 @@ class SipGateway:
         self.sip_port, self.tls_port, self.uas_port, self.loop_port = sip_port, tls_port, uas_port, loop_port
         self.ng_port, self.media_ports = ng_port, media_ports
         self.pool = PortPool(*pool)
-        self.realm = getattr(settings, "DIEMCAU_SIP_REALM", "diemcau")
+        self.realm = settings.LIVE_SIP_REALM
         self.calls: dict[str, Call] = {}
         self.refused: list[tuple[str, int]] = []  # (username or "", SIP code) of refused INVITEs
         self.processes: dict[str, subprocess.Popen] = {}

@@ -33,10 +33,10 @@ class RoomSystemForm(forms.Form):
 
 def gateway_settings() -> dict:
     """What a hall's technician enters in the codec (``DIEMCAU_SIP_*`` settings)."""
-    host = getattr(settings, "DIEMCAU_SIP_PUBLIC_HOST", "") or "sip.diemcau.example.vn"
-    return {"host": host, "udp": getattr(settings, "DIEMCAU_SIP_PORT", 5060),
-            "tls": getattr(settings, "DIEMCAU_SIP_TLS_PORT", 5061), "realm": sip.realm(),
-            "media": getattr(settings, "DIEMCAU_SIP_MEDIA_PORTS", "36000–36999")}
+    host = settings.LIVE_SIP_PUBLIC_HOST or "sip.diemcau.example.vn"
+    return {"host": host, "udp": settings.LIVE_SIP_PORT,
+            "tls": settings.LIVE_SIP_TLS_PORT, "realm": sip.realm(),
+            "media": "36000–36999"}
 
 
 @login_required

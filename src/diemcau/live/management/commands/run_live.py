@@ -1,18 +1,23 @@
 """Run the live runtime: start the Janus nodes of a conference and keep them provisioned.
 
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
-                       [--no-synthetic] [--hls] [--record]
+                       [--no-synthetic] [--hls] [--record] [--address 10.0.0.21 --admin-from 10.0.0.11,…]
 
 One runtime per conference is active at a time: it holds the conference's lease (live/lease.py, a
 PostgreSQL advisory lock); another one started on a second host waits as a standby and takes over
 when the active one dies.
 Media hosts' agents (manage.py media_node) register their edges; the runtime adopts them.
+On a host of its own (the cluster harness's media-root), ``--address`` binds the root's Janus API and
+its Admin API to that address (the Admin API's ACL: the address and ``--admin-from``), so studios,
+kiosks and the app hosts reach it; ``--edges 0`` leaves the edges to the agents.
 
 Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
 Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 """
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import signal
 import threading
@@ -26,6 +31,7 @@ from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes, programme
+from diemcau.live.janus_node import JanusNode
 from diemcau.live.lease import LEASE_KEY, RuntimeLease
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.points.models import BridgePoint
@@ -36,8 +42,8 @@ def sip_gateway(runtime, address: str):
     from diemcau.live.sip_gateway import SipGateway
 
     return SipGateway(runtime, address=address, folder=Path(settings.VAR_DIR) / "sip",
-                      sip_port=getattr(settings, "DIEMCAU_SIP_PORT", 5060),
-                      tls_port=getattr(settings, "DIEMCAU_SIP_TLS_PORT", 5061))
+                      sip_port=settings.LIVE_SIP_PORT,
+                      tls_port=settings.LIVE_SIP_TLS_PORT)
 
 
 class Command(BaseCommand):
@@ -54,6 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--record", action="store_true", help="record each session's programme (var/recordings)")
         parser.add_argument("--sip", metavar="ADDRESS", help="also run the SIP gateway for room systems (Kamailio, "
                             "rtpengine) on ADDRESS, the address halls reach (docs/live-media.md, issue 18)")
+        parser.add_argument("--address", default="", help="bind the root's Janus (API and Admin API) to this address")
+        parser.add_argument("--admin-from", default="", help="with --address: more address prefixes for the Admin API")
 
     def handle(self, *args, **options):
         with system_scope("media runtime: follows every conference's programme"):
@@ -85,34 +93,59 @@ class Command(BaseCommand):
             specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site["point"].pk,
                                   capacity=opts["capacity"]))
         hls_dir = Path(settings.VAR_DIR) / "hls" / "programme" if opts["hls"] else None
+        root = _root_on_address(opts) if opts["address"] else None
         runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir,
-                              record=opts["record"])
+                              record=opts["record"], nodes={"root": root} if root else None)
+        # The mountpoints' secret is the conference's, not this process's: a standby taking over can
+        # still manage the mountpoints the dead runtime made on the agents' edges.
+        runtime.mount_secret = _shared_secret("mountpoints", conference.pk)
+        if root is not None:
+            root.start()
         runtime.start_nodes()
         metrics.serve_port("live runtime")  # DIEMCAU_METRICS_PORT: Janus nodes up, viewers
         for spec in specs:
             where = BridgePoint.objects.filter(pk=spec.point_id).first() if spec.point_id else None
             self.stdout.write(f"live: {spec.name} on ports {spec.base_port}+ " + (f"at {where}" if where else ""))
 
-        async def main():
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, runtime.stop)
+        try:
+            asyncio.run(_serve(runtime, lease, opts["sip"], self.stderr))
+        finally:
+            if root is not None:
+                root.stop()
 
-            async def keep_lease():  # lost (database restarted, connection cut): stop, restart as standby
-                while True:
-                    await asyncio.sleep(2.0)
-                    if not await asyncio.to_thread(lease.held):
-                        self.stderr.write("live: the lease is lost; stopping")
-                        runtime.stop()
-                        return
-            watcher = asyncio.create_task(keep_lease())
-            gateway = asyncio.create_task(sip_gateway(runtime, opts["sip"]).run()) if opts["sip"] else None
-            try:
-                await runtime.run()
-            finally:
-                watcher.cancel()
-                if gateway is not None:  # it stops with the runtime
-                    await asyncio.gather(gateway, return_exceptions=True)
-                lease.release()
 
-        asyncio.run(main())
+async def _serve(runtime, lease, sip_address: str | None, stderr) -> None:
+    """Run the runtime (and the SIP gateway beside it) while this process holds the lease."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runtime.stop)
+
+    async def keep_lease():  # lost (database restarted, connection cut): stop, restart as standby
+        while True:
+            await asyncio.sleep(2.0)
+            if not await asyncio.to_thread(lease.held):
+                stderr.write("live: the lease is lost; stopping")
+                runtime.stop()
+                return
+    watcher = asyncio.create_task(keep_lease())
+    gateway = asyncio.create_task(sip_gateway(runtime, sip_address).run()) if sip_address else None
+    try:
+        await runtime.run()
+    finally:
+        watcher.cancel()
+        if gateway is not None:  # it stops with the runtime
+            await asyncio.gather(gateway, return_exceptions=True)
+        lease.release()
+
+
+def _root_on_address(opts) -> JanusNode:
+    """The root's Janus on this host's address (the runtime then attaches to it: it is started and
+    stopped here)."""
+    acl = ",".join(a for a in (opts["address"], opts["admin_from"]) if a)
+    return JanusNode("root", opts["root_port"], bind_ip=opts["address"], admin_bind_ip=opts["address"],
+                     admin_acl=acl, die_with_parent=False)
+
+
+def _shared_secret(purpose: str, conference_id: int) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"live:{purpose}:{conference_id}".encode(),
+                    hashlib.sha256).hexdigest()[:24]

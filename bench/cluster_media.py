@@ -1,0 +1,139 @@
+"""Benchmark: the media plane across the harness's hosts, then its faults (issue 13).
+
+``make bench-cluster`` runs it after the web tier's phase (bench/cluster.py calls :func:`media_phase` on
+the same harness); alone, or with ``bench/cluster.py --media-only``, it brings up a harness of its own
+with a small world. Run as root from the repository root:
+
+    PYTHONPATH=src .venv/bin/python bench/cluster_media.py [--kiosks 8] [--no-turn]   (last line: JSON)
+
+1. the media plane (``Cluster.start_media``): agents (``manage.py media_node``) on media-edge1 and
+   media-edge2 register their Janus through nginx and the app hosts; ``run_live`` on media-root (the
+   root Janus, the programme: the test pattern) adopts them; a standby ``run_live`` on media-root2
+   waits on the lease;
+2. ``--kiosks`` kiosk pages (the product's page, signed in as point operators) in one Chromium in
+   the clients namespace, opened one by one so new joins spread over the edges: ``kiosks``,
+   ``kiosks_decoding`` (frames decoded went up within 1.5 s), ``kiosks_by_edge``;
+3. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
+   kiosks are told over their websocket to move and decode again from media-edge2:
+   ``edge_kill_recovered_s`` (the slowest of them; target ≤ 10). The host is started again and a new
+   kiosk joins: ``edge_back_takes_new_join`` (it lands on the returned edge);
+4. the active runtime's host killed (its runtime, root Janus and test pattern): the standby takes
+   the lease, starts its root, adopts the edges and the programme comes back: ``runtime_failover_s``
+   (every kiosk decoding again; target ≤ 10), ``runtime_now_on``;
+5. ``turn_only_client_decoding`` from deploy/cluster/media_reach.py (a network of its own: a client
+   that reaches the edge only through coturn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy" / "cluster"))
+
+import harness  # noqa: E402
+import kiosks as kiosk_pages  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def _edge_kill(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
+    dead = harness.address(host)
+    on_dead = k.on_edge(dead)
+    t0 = time.monotonic()
+    c.kill_host(host)
+    got = k.recovered_after(t0, dead, only=on_dead, timeout=40)
+    log(f"{host} killed: its {len(on_dead)} kiosks decoding again after {got['each_s']} s")
+    return {"edge_kill_recovered_s": got["recovered_s"], "edge_kill_kiosks": len(on_dead),
+            "edge_kill_each_s": got["each_s"], "kiosks_decoding_after_edge_kill": k.decoding()}
+
+
+def _edge_back(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
+    """The killed edge's host started again; the next kiosk to join lands there."""
+    c.start_agent(host)
+    log(f"{host} started again")
+    harness.wait_for(f"{host} up again", lambda: c.psql(None, (
+        f"SELECT state FROM live_livenode WHERE name = '{host}'")).strip() == "up", 60)
+    if len(k.operators) <= len(k.pages):
+        return {"edge_back_takes_new_join": None}
+    k.open(len(k.pages) + 1, strict=False)
+    edge = k.sample()[-1]["edge"]
+    log(f"{host} back; a new kiosk joined through {edge}")
+    return {"edge_back_takes_new_join": edge == harness.address(host)}
+
+
+def _runtime_kill(c: harness.Cluster, k: kiosk_pages.Kiosks) -> dict:
+    active = c.runtime_host()
+    t0 = time.monotonic()
+    c.kill_host(active)
+    got = k.recovered_after(t0, None, timeout=60)
+    now_on = c.runtime_host()
+    log(f"runtime on {active} killed: kiosks decoding again after {got['each_s']} s; runtime now on {now_on}")
+    return {"runtime_failover_s": got["recovered_s"], "runtime_failover_each_s": got["each_s"],
+            "runtime_killed_on": active, "runtime_now_on": now_on,
+            "kiosks_decoding_after_failover": k.decoding()}
+
+
+def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True) -> dict:
+    """The media plane on a harness that is up with a world (deploy/cluster/world.py); its figures."""
+    started = time.monotonic()
+    c.start_media(world["conference_id"])
+    out: dict = {"media_plane_start_s": round(time.monotonic() - started, 1)}
+    k = kiosk_pages.Kiosks(c, world["operators"])
+    try:
+        t0 = time.monotonic()
+        k.open(kiosks, strict=False)
+        out.update(kiosks=kiosks, kiosks_open_s=round(time.monotonic() - t0, 1), kiosks_decoding=k.decoding(),
+                   kiosks_by_edge=k.by_edge())
+        log(f"{kiosks} kiosks open: {out['kiosks_decoding']} decoding, by edge {out['kiosks_by_edge']}")
+        out.update(_edge_kill(c, k, harness.MEDIA_EDGES[0]))
+        out.update(_edge_back(c, k, harness.MEDIA_EDGES[0]))
+        out.update(_runtime_kill(c, k))
+        out["kiosks_final"] = len(k.pages)
+    finally:
+        k.close()
+    if turn:
+        import media_reach
+
+        reach = media_reach.turn_only_client_decoding()
+        out["turn_only_client_decoding"] = reach.get("turn_only_client_decoding")
+        out["turn_by_transport"] = {t: r.get("decoding") for t, r in reach.get("by_transport", {}).items()}
+        log(f"TURN-only client: {reach}")
+    return out
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kiosks", type=int, default=8, help="kiosk pages in the clients namespace")
+    p.add_argument("--no-turn", action="store_true", help="skip the TURN-only client")
+    p.add_argument("--keep", action="store_true", help="leave the cluster up afterwards")
+    args = p.parse_args(argv)
+    reason = harness.available()
+    if reason:
+        raise SystemExit(reason)
+    began, load_start = time.monotonic(), os.getloadavg()
+    c = harness.Cluster(var=ROOT / "var" / "cluster-media")
+    try:
+        c.up("none")
+        world = json.loads(c.python_in("app1", ROOT / "deploy" / "cluster" / "world.py", "--scale", "0.003",
+                                       "--people", "10"))
+        log(f"cluster up with {len(world['operators'])} points in {time.monotonic() - began:.0f} s")
+        result = media_phase(c, world, args.kiosks, turn=not args.no_turn)
+    finally:
+        if not args.keep:
+            c.down()
+    result.update(load_start=[round(x, 2) for x in load_start], load_end=[round(x, 2) for x in os.getloadavg()],
+                  total_s=round(time.monotonic() - began, 1))
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
