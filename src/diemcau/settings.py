@@ -200,10 +200,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channel layer on the Redis at ``url``.
+
+    A consumer waits for its messages with BZPOPMIN and a 5 s server-side timeout; redis-py's own
+    read timeout is 5 s too, so on a busy machine the client gave up first and the consumer died
+    with ``redis.exceptions.TimeoutError`` (its websocket closed: a kiosk's floor request lost, the
+    director's console deaf for a reconnection). The socket timeout is well above the wait.
+    """
+    return {"BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 20, "socket_connect_timeout": 5}]}}
+
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
