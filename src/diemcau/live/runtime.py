@@ -20,7 +20,7 @@ One runtime per conference on air (one active at a time: ``run_live`` holds the 
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
   ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
-  look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
+  look of a guard of its own (``runtime_room.py``, every ``GUARD_EVERY``, not held up by the programme's work), and the
   room's ``allowed`` list holds only the tokens that may join now;
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
   those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
@@ -34,7 +34,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,9 @@ from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusU
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
 from .keyframes import Keyframes
+from .runtime_adopt import Adoption, runtime_secret
 from .runtime_outputs import ProgrammeOutputs
+from .runtime_room import RootRoom
 from .wakeup import Listener
 
 log = logging.getLogger("diemcau.live.runtime")
@@ -58,7 +59,6 @@ NO_SUCH_MOUNTPOINT = 455
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
-GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
 WATCH_TIMEOUT = 1.5  # seconds a node has to answer ``info`` (3 misses: down): a dead host is seen within ~5 s
 LOCATE_EVERY = 3.0  # seconds between two Admin API walks for publishers' handles
 ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
@@ -152,10 +152,11 @@ class _Slot:
     source: tuple | None = None
     targets: tuple = ()
     forwarders: list[tuple[int, int]] = field(default_factory=list)  # (publisher id, stream id) on the root
+    stale: list[tuple[int, int]] = field(default_factory=list)  # found at a takeover, not wanted: to stop
     feed: Any = None
 
 
-class LiveRuntime(ProgrammeOutputs):
+class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
     """Keeps one conference's nodes and programme in the state the database asks for.
 
     :param conference_id: the conference on air.
@@ -189,10 +190,11 @@ class LiveRuntime(ProgrammeOutputs):
                                        folder=(folder / spec.name) if folder else None)
             self.nodes.append(_Node(spec=spec, janus=janus, owned=given is None))
         self.root = next(n for n in self.nodes if n.spec.role == "root")
-        self.room_secret = secrets.token_urlsafe(16)
-        self.mount_secret = secrets.token_urlsafe(16)
+        # The same in a standby (runtime_adopt.py): it adopts the room and mountpoints at a takeover.
+        self.room_secret = runtime_secret("room", conference_id)
+        self.mount_secret = runtime_secret("mountpoints", conference_id)
         # The runtime's own pass into the room's allowed list (it joins to read publishers' streams).
-        self.room_token = secrets.token_urlsafe(24)
+        self.room_token = runtime_secret("room-token", conference_id)
         self._allowed: set[str] | None = None  # the room's allowed list as last set (None: unknown)
         self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
         self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
@@ -255,7 +257,7 @@ class LiveRuntime(ProgrammeOutputs):
             for task in helpers:
                 task.cancel()
             for task in helpers:
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):  # the shutdown below must run
                     await task
             await self.shutdown()
 
@@ -263,6 +265,9 @@ class LiveRuntime(ProgrammeOutputs):
         """Follow the recording and the programme: at once when woken (a switch), else every ``tick``."""
         while True:
             self._wake.clear()
+            if any(n.up is None for n in self.nodes):  # every node looked at (adopted) first
+                await asyncio.sleep(self.tick)
+                continue
             try:
                 async with self._busy:
                     await self._follow_recording()
@@ -421,6 +426,9 @@ class LiveRuntime(ProgrammeOutputs):
         """Make the node's state again: room (root), programme mountpoints, tokens."""
         from . import layout as live_layout
 
+        if node.epoch == 0 and await self._adopt(node):
+            await self._add_tokens(node)
+            return
         if node is self.root:
             with contextlib.suppress(JanusError):
                 await node.room.destroy(live_layout.room_id(self.conference_id), secret=self.room_secret)
@@ -435,6 +443,10 @@ class LiveRuntime(ProgrammeOutputs):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
                                             description=f"programme {slot}", iface=node.address)
+        await self._add_tokens(node)
+
+    async def _add_tokens(self, node: _Node) -> None:
+        """Give a node every valid token; it is provisioned then."""
         tokens = await self._orm(self._tokens_for, node)
         async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
             for token, plugins in tokens:
@@ -562,6 +574,7 @@ class LiveRuntime(ProgrammeOutputs):
         changed = False
         for slot_name in ("side", "main"):  # free the ports first, then fill them
             changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
+        self._adopted()
         if self._joined and not changed:
             await self._keyframe_for_joiners()
         self._joined = False
@@ -600,99 +613,6 @@ class LiveRuntime(ProgrammeOutputs):
 
         self._locating = asyncio.create_task(locate())
 
-    async def _set_allowed(self, tokens: set[str]) -> None:
-        """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
-        from . import layout as live_layout
-
-        room = live_layout.room_id(self.conference_id)
-        if tokens != self._allowed:
-            # A freshly provisioned room was created allowing the runtime's own token alone.
-            current = self._allowed if self._allowed is not None else {self.room_token}
-            if current - tokens:
-                await self.root.room.allowed(room, "remove", sorted(current - tokens), secret=self.room_secret)
-            if tokens - current:
-                await self.root.room.allowed(room, "add", sorted(tokens - current), secret=self.room_secret)
-            self._allowed = set(tokens)
-
-    async def _guard(self) -> None:
-        """Every ``GUARD_EVERY`` seconds, kick the root room's participants diemcau did not grant."""
-        while True:
-            await asyncio.sleep(GUARD_EVERY)
-            if self._granted is None or not self.root.up or not self.root.provisioned:
-                continue
-            try:
-                await self._kick_ungranted(self._granted)
-            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
-                log.debug("guard: %s", exc)
-
-    async def _kick_ungranted(self, granted: set[int]) -> None:
-        from . import layout as live_layout
-
-        room = live_layout.room_id(self.conference_id)
-        for participant in await self._guard_room.list_participants(room):
-            pid = int(participant["id"])
-            if pid in granted or pid in self._own_ids:
-                continue
-            with contextlib.suppress(JanusError):  # gone already (428)
-                await self._guard_room.kick(room, pid, secret=self.room_secret)
-                log.warning("kicked publisher %s (%r) from the root's room: not granted", pid,
-                            str(participant.get("display", ""))[:40])
-            self.kicked = [*self.kicked[-49:], (pid, asyncio.get_running_loop().time())]
-            self._publishers_cache = None  # look again before forwarding anything
-
-    async def _check_forwarders(self) -> None:
-        """Forwarders vanish when their publisher leaves (a kiosk reconnecting): make them again."""
-        from . import layout as live_layout
-
-        expected = [s for s in self.slots.values() if s.forwarders]
-        if not expected:
-            return
-        listed = await self.root.room.list_forwarders(live_layout.room_id(self.conference_id), secret=self.room_secret)
-        alive = {(int(p["publisher_id"]), int(f["stream_id"])) for p in listed for f in p.get("forwarders", [])}
-        for slot in expected:
-            if not all(f in alive for f in slot.forwarders):
-                slot.source = None
-
-    async def _stop_forwarder(self, room: int, pub_id: int, stream_id: int) -> None:
-        with contextlib.suppress(JanusError, JanusUnreachable):
-            await self.root.room.stop_rtp_forward(room, pub_id, stream_id, secret=self.room_secret)
-
-    async def _forward(self, room: int, pub_id: int, mids: dict[str, str], host: str, vport: int,
-                       aport: int) -> list[tuple[int, int]] | None:
-        """Forward ``pub_id``'s streams to one target; its forwarders, or None if Janus refused."""
-        streams = []
-        if "video" in mids:
-            streams.append({"mid": mids["video"], "port": vport, "pt": 96})
-        if "audio" in mids:
-            streams.append({"mid": mids["audio"], "port": aport, "pt": 111})
-        if not streams:
-            return []
-        try:
-            made = await self.root.room.rtp_forward(room, pub_id, host=host, streams=streams, secret=self.room_secret)
-        except (JanusError, JanusUnreachable) as exc:
-            log.warning("rtp_forward of %s failed: %s", pub_id, exc)
-            return None
-        return [(pub_id, int(f["stream_id"])) for f in made]
-
-    async def _ask_keyframe(self, room: int, pub_id: int, after: float = 0.0) -> None:
-        if after:
-            await asyncio.sleep(after)
-        with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
-            await self.keyframes.ask(room, pub_id)
-        if self._trace is not None and not after:
-            self._trace["keyframe_at"] = time.time()
-
-    def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
-        targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
-        targets += self.extra_targets.get(slot_name, [])
-        if slot_name == "main" and self.hls is not None:
-            targets.append(("127.0.0.1", *self.root.port("hls")))
-        if slot_name == "main" and self.record:
-            targets.append(("127.0.0.1", *self.root.port("recording")))
-        from . import renditions  # the hook of the low and audio-only renditions (live/renditions.py)
-        targets += renditions.programme_targets(self, slot_name)
-        return targets
-
     async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,
                           publishers: dict[int, dict[str, str]]) -> bool:
         from . import layout as live_layout
@@ -701,6 +621,9 @@ class LiveRuntime(ProgrammeOutputs):
         if slot.source == want and slot.targets == up_nodes and (want != ("feed",) or slot.feed is not None):
             return False
         room = live_layout.room_id(self.conference_id)
+        if self._adopt_slot(slot, slot_name, want, up_nodes):  # a takeover: what runs is right, kept
+            await self._stop_stale(room, slot)
+            return False
         for f in slot.forwarders:  # one after the other, on one kept-alive connection
             await self._stop_forwarder(room, *f)
         if self._trace is not None:

@@ -76,4 +76,5 @@ class Listener:
                 with contextlib.suppress(ValueError):
                     self.wake(int(note.payload))
         finally:
-            await conn.close()
+            with contextlib.suppress(Exception):  # cancelled mid-wait: close what can be closed
+                await conn.close()

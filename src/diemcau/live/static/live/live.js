@@ -148,7 +148,7 @@
     }
     _open() {
       const proto = location.protocol === "https:" ? "wss://" : "ws://";
-      const ws = new WebSocket(proto + location.host + this.path);
+      const ws = new WebSocket(proto + location.host + (typeof this.path === "function" ? this.path() : this.path));
       this.ws = ws;
       ws.onopen = () => {
         this.attempt = 0; this.onState(true);
