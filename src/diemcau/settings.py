@@ -200,11 +200,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def redis_channel_layer(url: str) -> dict:
+    """The channel layer on the Redis at ``url``.
+
+    channels_redis waits for messages with BZPOPMIN and a 5 s server-side timeout, and redis-py's
+    own read timeout was 5 s too: on a busy machine the client gave up first, the consumer died with
+    ``redis.exceptions.TimeoutError`` (a websocket closed, a kiosk's floor request lost) or a popped
+    notice was never read. Both margins are kept: the layer waits 2 s (core/channel_layer.py) and
+    the socket's read timeout is well above that.
+    """
+    return {"BACKEND": "diemcau.core.channel_layer.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 20, "socket_connect_timeout": 5}]}}
+
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        # channels_redis' layer with a blocking read shorter than redis-py's read timeout (core/channel_layer.py)
-        "default": {"BACKEND": "diemcau.core.channel_layer.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

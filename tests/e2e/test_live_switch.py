@@ -27,6 +27,7 @@ import pytest
 
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
+from diemcau.settings import redis_channel_layer
 from tests.e2e.conftest import login
 from tests.live.conftest import live_base_port, live_world  # noqa: F401 - the fixture
 from tests.servers import redis_server
@@ -58,8 +59,7 @@ def shared_layer(settings, monkeypatch):
 
     with redis_server() as url:
         monkeypatch.setenv("REDIS_URL", url)  # the server child's environment
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                               "CONFIG": {"hosts": [url]}}}
+        settings.CHANNEL_LAYERS = {"default": redis_channel_layer(url)}
         channel_layers.backends.clear()
         yield
         channel_layers.backends.clear()
@@ -77,14 +77,37 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
     nodes = {s.name: JanusNode(s.name, s.base_port, folder=tmp_path / s.name) for s in specs}
     for node in nodes.values():
         node.start()
-    runtime = LiveRuntime(w["conference"].pk, specs, nodes=nodes, synthetic_host=False)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
-    thread.start()
-    _wait(lambda: all(n.up for n in runtime.nodes), 20, "nodes provisioned")
-    yield {"runtime": runtime, "world": w, "nodes": nodes}
-    loop.call_soon_threadsafe(runtime.stop)
-    thread.join(15)
+    running = {}
+
+    def start():
+        """A runtime for the conference in a thread of its own (the nodes are the fixture's: it never stops them)."""
+        runtime = LiveRuntime(w["conference"].pk, specs, nodes=nodes, synthetic_host=False)
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
+        thread.start()
+        running.update(runtime=runtime, loop=loop, thread=thread)
+        _wait(lambda: all(n.up for n in runtime.nodes), 40, "nodes provisioned")
+        return runtime
+
+    def takeover():
+        """The runtime stops (its lease would pass on) and another one takes over the same nodes."""
+        running["loop"].call_soon_threadsafe(running["runtime"].stop)
+        running["thread"].join(15)
+        return start()
+
+    def forwarders():
+        """The root's forwarders, as Janus lists them: {(publisher id, stream id)}."""
+        from diemcau.live import layout
+
+        runtime = running["runtime"]
+        listed = asyncio.run_coroutine_threadsafe(runtime.root.room.list_forwarders(
+            layout.room_id(w["conference"].pk), secret=runtime.room_secret), running["loop"]).result(10)
+        return {(int(p["publisher_id"]), int(f["stream_id"])) for p in listed for f in p.get("forwarders", [])}
+
+    runtime = start()
+    yield {"runtime": runtime, "world": w, "nodes": nodes, "takeover": takeover, "forwarders": forwarders}
+    running["loop"].call_soon_threadsafe(running["runtime"].stop)
+    running["thread"].join(15)
     for node in nodes.values():
         node.stop()
     from diemcau.live import thumbs
@@ -105,7 +128,7 @@ def _wait(check, timeout, what):
 def _page(browser, base_url, user, path):
     context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                   viewport={"width": 800, "height": 600})
-    context.set_default_timeout(30000)
+    context.set_default_timeout(60000)  # a loaded CI machine can take its time to render a page
     page = context.new_page()
     page.base_url = base_url
     login(page, user.username)
@@ -132,8 +155,46 @@ def _edge_killed(edge, kiosk) -> float:
     return round((end - killed) / 1000, 2)
 
 
+def _taken_over(two_edges, kiosks) -> dict:
+    """Another runtime takes over with the programme on a point: it adopts the root's forwarders (same
+    stream ids) and the mountpoints, so kiosks keep decoding on the same connection."""
+    before = two_edges["forwarders"]()
+    assert before, "no forwarders before the takeover"
+    frames = [k.evaluate("() => window.kioskFigures.main.frames_decoded") for k in kiosks]
+    since = time.time() * 1000
+    runtime = two_edges["takeover"]()
+    _wait(lambda: runtime.applied_version is not None, 30, "the new runtime following the programme")
+    after = two_edges["forwarders"]()
+    assert after == before, (before, after)
+    # The kiosks' connections were never re-made: their decoded-frame counters went on growing.
+    _wait(lambda: all(k.evaluate("(t) => window.lastFrameAt > t", since + 2000) for k in kiosks), 30,
+          "frames at both edge kiosks after the takeover")
+    grew = [k.evaluate("() => window.kioskFigures.main.frames_decoded") for k in kiosks]
+    assert all(b >= a for a, b in zip(frames, grew, strict=True)), (frames, grew)
+    gaps = [k.evaluate("(t) => window.gaps.filter(([a, b]) => b > t)", since) for k in kiosks]
+    assert not [g for g in gaps for a, b in g if b - a > 3000], gaps  # a re-made mountpoint: several seconds
+    return {"forwarders": len(after), "took_s": round(time.time() - since / 1000, 1), "gaps": gaps}
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
+
+
+def _phases(clicked: float, applied: dict, cid: int, seen: dict) -> dict:
+    """Where a switch's time went (ms): click → the database's write → the runtime saw it → old
+    forwarders stopped → new ones made → keyframe asked → the slower kiosk's first frame of the new source."""
+    from diemcau.live.models import Programme
+
+    written = Programme.objects.get(conference_id=cid).changed_at.timestamp() * 1000
+    steps = ("seen_at", "stopped_at", "forwarded_at", "keyframe_at")
+    marks = [("written", written)] + [(k, applied[k] * 1000) for k in steps if k in applied]
+    if None not in seen.values():
+        marks.append(("frame", clicked + max(seen.values())))
+    out, last = {}, clicked
+    for name, at in marks:
+        out[name] = round(at - last, 1)
+        last = at
+    return out
 
 
 def _click_source(console, source: str) -> float:
@@ -142,8 +203,12 @@ def _click_source(console, source: str) -> float:
                                         document.querySelector(`[data-source='${s}']`).click(); return t; }""", source)
 
 
-@pytest.mark.skip(reason="not reliable yet: in two full runs the floor request did not reach the director's "
-                         "console within 30 s (issue 13 is open; bench/media_switch.py measures the same path)")
+@pytest.mark.skipif(not os.environ.get("DIEMCAU_BENCH_SWITCHES"),  # bench/media_switch.py sets it and runs it
+                    reason="not reliable on a loaded machine yet (issue 13): passed 4 runs in a row at load 8-9, "
+                           "but at load 45-60 the floor request did not reach the director's console within 60 s "
+                           "(2 runs) and one run at load 8 saw no kiosk show any of 6 switches; run by "
+                           "bench/media_switch.py")
+@pytest.mark.timeout(900)  # a loaded CI machine: the pages alone took 2-4 minutes at load 20-60
 def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk_moves(browser, shared_layer,
                                                                                         asgi_server, two_edges):
     url, w, runtime = asgi_server.url, two_edges["world"], two_edges["runtime"]
@@ -159,10 +224,16 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
     kiosks["hanoi"].fill("#floor-who", "Nguyễn Thị Thu Hà")
     kiosks["hanoi"].click("#floor-ask")
     console = _page(browser, url, w["director"], f"/live/conference/{cid}/director/")
-    console.click(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
+    try:
+        console.click(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
+    except Exception:  # what each side saw, for the next person: the kiosk's floor line, the console's error
+        print("kiosk floor:", kiosks["hanoi"].evaluate("() => document.getElementById('floor-state')?.textContent"),
+              "console:", console.evaluate("() => [document.getElementById('queue')?.textContent, "
+                                           "document.getElementById('console-error')?.textContent]"))
+        raise
     try:
         _wait(lambda: all(p.evaluate("() => window.shapeChanges.some(([t, s]) => s === 'narrow')")
-                          for p in (kiosks["bavi"], kiosks["socson"])), 30, "Hà Nội's picture at both edges")
+                          for p in (kiosks["bavi"], kiosks["socson"])), 60, "Hà Nội's picture at both edges")
     except AssertionError:
         for key, page in kiosks.items():
             print(key, page.evaluate("() => JSON.stringify([window.shapeChanges, window.kioskFigures])"))
@@ -183,7 +254,8 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                     seen[key] = _first_frame_after(kiosks[key], clicked, SHAPES[source])
         applied = runtime.switch_log[-1] if runtime.switch_log else {}
         runtime_ms = applied["done_at"] * 1000 - clicked if applied.get("version") == 2 + i else None
-        switches.append({"to": source, **seen, "runtime_ms": runtime_ms})
+        switches.append({"to": source, **seen, "runtime_ms": runtime_ms,
+                         "phases": _phases(clicked, applied if applied.get("version") == 2 + i else {}, cid, seen)})
         time.sleep(0.8)  # let the source settle before the next click, as a director would
     keyframes = list(runtime.keyframes.asked)
     print("SWITCHES", switches, "keyframe requests", keyframes, "runtime", runtime.switch_log[-SWITCHES:])
@@ -197,7 +269,11 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
     figures = {"switches": len(slower), "switch_ms": round(statistics.median(slower), 1),
                "switch_p95_ms": round(sorted(slower)[max(0, -(-95 * len(slower) // 100) - 1)], 1),
                "switch_runtime_ms": _median([s["runtime_ms"] for s in switches if s["runtime_ms"] is not None]),
+               "switch_phases_ms": {k: _median([s["phases"][k] for s in switches if k in s["phases"]])
+                                    for k in ("written", "seen_at", "stopped_at", "forwarded_at", "keyframe_at",
+                                              "frame")},
                "switch_each": switches}
+    figures["takeover"] = _taken_over(two_edges, [kiosks["bavi"], kiosks["socson"]])
     figures["edge_kill_recovered_s"] = _edge_killed(two_edges["nodes"]["edge-1"], kiosks["bavi"])
     print("SWITCH figures", json.dumps(figures))
     if os.environ.get("DIEMCAU_BENCH_OUT"):

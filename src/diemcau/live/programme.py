@@ -16,6 +16,7 @@ from diemcau.events.access import require_director
 from diemcau.events.models import Conference
 from diemcau.points.models import BridgePoint
 
+from . import wakeup
 from .groups import board_group, director_group, kiosk_group
 from .models import FloorRequest, Programme, ProgrammeSwitch
 
@@ -58,6 +59,7 @@ def switch_source(actor, prog: Programme, source: str, point: BridgePoint | None
     message = {"type": "live.programme", "programme": after}
     publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
                       hub.notice(board_group(cid)))
+    wakeup.notify(cid)  # the runtime re-points the forwarders as soon as this commits
 
 
 @transaction.atomic

@@ -10,7 +10,8 @@ One runtime per conference on air (one active at a time: ``run_live`` holds the 
   stops answering is marked down on the board; a node that answers but lost its state (Janus keeps
   nothing across a restart) is provisioned again: the VideoRoom on the root, the programme
   mountpoints everywhere, every valid token;
-- follows ``Programme.version``: the chosen source is forwarded from the root's room to the
+- follows ``Programme.version`` in a loop of its own, woken by the switch's commit (``wakeup.py``,
+  PostgreSQL NOTIFY; every ``tick`` otherwise): the chosen source is forwarded from the root's room to the
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
   first), and the new source is asked for a keyframe at once (``keyframes.py``; also when an edge
   is re-pointed, and when a node's viewers go up: a kiosk joined or moved), so kiosks decode it
@@ -19,7 +20,7 @@ One runtime per conference on air (one active at a time: ``run_live`` holds the 
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
   ``floor.granted_publishers``) are forwarded, every other participant is kicked at the next
-  look of a guard of its own (every ``GUARD_EVERY``, not held up by the programme's work), and the
+  look of a guard of its own (``runtime_room.py``, every ``GUARD_EVERY``, not held up by the programme's work), and the
   room's ``allowed`` list holds only the tokens that may join now;
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
   those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
@@ -33,7 +34,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +48,10 @@ from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusU
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
 from .keyframes import Keyframes
+from .runtime_adopt import Adoption, runtime_secret
 from .runtime_outputs import ProgrammeOutputs
+from .runtime_room import RootRoom
+from .wakeup import Listener
 
 log = logging.getLogger("diemcau.live.runtime")
 
@@ -56,10 +59,10 @@ NO_SUCH_MOUNTPOINT = 455
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 TOKEN_SYNC = 2.0  # seconds between two reconciliations of a node's tokens with the valid ones
-GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
 WATCH_TIMEOUT = 1.5  # seconds a node has to answer ``info`` (3 misses: down): a dead host is seen within ~5 s
 LOCATE_EVERY = 3.0  # seconds between two Admin API walks for publishers' handles
 ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
+KEYFRAME_AGAIN = 0.3  # seconds after a switch when the new source is asked for a keyframe once more
 
 
 
@@ -149,10 +152,11 @@ class _Slot:
     source: tuple | None = None
     targets: tuple = ()
     forwarders: list[tuple[int, int]] = field(default_factory=list)  # (publisher id, stream id) on the root
+    stale: list[tuple[int, int]] = field(default_factory=list)  # found at a takeover, not wanted: to stop
     feed: Any = None
 
 
-class LiveRuntime(ProgrammeOutputs):
+class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
     """Keeps one conference's nodes and programme in the state the database asks for.
 
     :param conference_id: the conference on air.
@@ -186,10 +190,11 @@ class LiveRuntime(ProgrammeOutputs):
                                        folder=(folder / spec.name) if folder else None)
             self.nodes.append(_Node(spec=spec, janus=janus, owned=given is None))
         self.root = next(n for n in self.nodes if n.spec.role == "root")
-        self.room_secret = secrets.token_urlsafe(16)
-        self.mount_secret = secrets.token_urlsafe(16)
+        # The same in a standby (runtime_adopt.py): it adopts the room and mountpoints at a takeover.
+        self.room_secret = runtime_secret("room", conference_id)
+        self.mount_secret = runtime_secret("mountpoints", conference_id)
         # The runtime's own pass into the room's allowed list (it joins to read publishers' streams).
-        self.room_token = secrets.token_urlsafe(24)
+        self.room_token = runtime_secret("room-token", conference_id)
         self._allowed: set[str] | None = None  # the room's allowed list as last set (None: unknown)
         self._own_ids: set[int] = set()        # ids the runtime itself joined as (never kicked)
         self._granted: set[int] | None = None  # ids that may be in the room, as last read (None: not yet)
@@ -206,8 +211,13 @@ class LiveRuntime(ProgrammeOutputs):
         self._publishers_cache: dict[int, dict[str, str]] | None = None
         self._publishers_at = 0.0
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()  # the programme changed (wakeup.Listener) or a node was provisioned
+        self._busy = asyncio.Lock()   # provisioning a node and applying the programme never interleave
+        self.listener = Listener(self.wake)
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
+        self._trace: dict | None = None
+        self._keyframe_again: asyncio.Task | None = None
         # The hook for more receivers of a slot's programme (e.g. the renditions' encoders at the
         # root): (host, video port, audio port) per slot, forwarded like the nodes' mountpoints.
         # Whoever changes it sets that slot's ``source`` to None so the forwarders are made again.
@@ -223,6 +233,11 @@ class LiveRuntime(ProgrammeOutputs):
     def stop(self) -> None:
         self._stop.set()
 
+    def wake(self, conference_id: int | None = None) -> None:
+        """Look at the programme now (``conference_id``: the one that changed; None: whichever)."""
+        if conference_id is None or conference_id == self.conference_id:
+            self._wake.set()
+
     async def run(self) -> None:
         """Register the nodes, then watch them and the programme until :meth:`stop`."""
         await self._orm(self._register_nodes)
@@ -231,23 +246,44 @@ class LiveRuntime(ProgrammeOutputs):
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
-        guard = asyncio.create_task(self._guard())
+        helpers = [asyncio.create_task(self._guard()), asyncio.create_task(self.listener.run()),
+                   asyncio.create_task(self._programme_loop())]
         try:
             while not self._stop.is_set():
                 await self.step()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.tick)
         finally:
-            guard.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await guard
+            for task in helpers:
+                task.cancel()
+            for task in helpers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):  # the shutdown below must run
+                    await task
             await self.shutdown()
+
+    async def _programme_loop(self) -> None:
+        """Follow the recording and the programme: at once when woken (a switch), else every ``tick``."""
+        while True:
+            self._wake.clear()
+            if any(n.up is None for n in self.nodes):  # every node looked at (adopted) first
+                await asyncio.sleep(self.tick)
+                continue
+            try:
+                async with self._busy:
+                    await self._follow_recording()
+                    await self._follow_programme()
+            except Exception:  # one bad look (a node gone mid-request) must not end the programme's loop
+                log.exception("following the programme failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.tick)
 
     async def _orm(self, fn, *args):
         """Run ORM code on the runtime's one database thread (a thread starts with no scope: the system's)."""
         return await asyncio.get_running_loop().run_in_executor(self._db, _as_system, fn, *args)
 
     async def shutdown(self) -> None:
+        if self._keyframe_again is not None:
+            self._keyframe_again.cancel()
         for slot in self.slots.values():
             if slot.feed is not None:
                 slot.feed.stop()
@@ -272,14 +308,9 @@ class LiveRuntime(ProgrammeOutputs):
         self._db.shutdown(wait=True)
 
     async def step(self) -> None:
-        """One look: node health and provisioning, tokens, then the programme and the room's guard."""
+        """One look at the nodes: health and provisioning, tokens (the programme has its own loop)."""
         await self._adopt_agent_nodes()
-        for node in self.nodes:
-            await self._watch(node)
-            if node.up and node.provisioned:
-                await self._sync_tokens(node)
-        await self._follow_recording()
-        await self._follow_programme()
+        await asyncio.gather(*(self._look_at(node) for node in list(self.nodes)))
         metrics.JANUS_NODES_UP.set(sum(1 for n in self.nodes if n.up is True))
         metrics.LIVE_VIEWERS.set(sum(n.viewers for n in self.nodes if n.up is True))
 
@@ -332,6 +363,11 @@ class LiveRuntime(ProgrammeOutputs):
             node.provisioned, node.failures = False, 0
             node.connect()
 
+    async def _look_at(self, node: _Node) -> None:
+        await self._watch(node)
+        if node.up and node.provisioned:
+            await self._sync_tokens(node)
+
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
         from . import nodes as live_nodes
         from .models import LiveNode
@@ -365,7 +401,9 @@ class LiveRuntime(ProgrammeOutputs):
         node.failures = 0
         if missing or not node.provisioned:
             try:
-                await self._provision(node)
+                async with self._busy:
+                    await self._provision(node)
+                self._wake.set()  # forward the programme to it now
             except (JanusError, JanusUnreachable, OSError) as exc:
                 log.warning("provisioning %s failed: %s", node.spec.name, exc)
                 await self._failed(node, str(exc))
@@ -388,6 +426,9 @@ class LiveRuntime(ProgrammeOutputs):
         """Make the node's state again: room (root), programme mountpoints, tokens."""
         from . import layout as live_layout
 
+        if node.epoch == 0 and await self._adopt(node):
+            await self._add_tokens(node)
+            return
         if node is self.root:
             with contextlib.suppress(JanusError):
                 await node.room.destroy(live_layout.room_id(self.conference_id), secret=self.room_secret)
@@ -402,6 +443,10 @@ class LiveRuntime(ProgrammeOutputs):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
                                             description=f"programme {slot}", iface=node.address)
+        await self._add_tokens(node)
+
+    async def _add_tokens(self, node: _Node) -> None:
+        """Give a node every valid token; it is provisioned then."""
         tokens = await self._orm(self._tokens_for, node)
         async with JanusAdmin(node.janus.admin_url, node.janus.admin_secret, timeout=3.0) as admin:
             for token, plugins in tokens:
@@ -485,6 +530,7 @@ class LiveRuntime(ProgrammeOutputs):
             return
         desired = await self._orm(self._desired)
         version, source = desired["version"], desired["source"]
+        self._trace = {"version": version, "seen_at": time.time()} if version != self.applied_version else None
         # The floor's publisher stays granted while the programme shows the host (the director
         # switches back and forth): kicking it would make every switch back wait for its rejoin.
         granted = {*desired["studio"], *([desired["floor_pub"]] if desired["floor_pub"] else [])}
@@ -499,7 +545,9 @@ class LiveRuntime(ProgrammeOutputs):
         off_air = self.slots["main"].source is None  # nothing on air yet: look at every tick
         # The guard task may forget the listing (a kick) while this one awaits: keep our own copy.
         listing = self._publishers_cache
-        if version != self.applied_version or stale or missing or off_air or listing is None:
+        # A switch uses the listing of the last second (the guard forgets it at a kick): listing the
+        # room means joining it, four requests on the switch's path.
+        if stale or missing or off_air or listing is None:
             try:
                 listing = self._publishers_cache = await self._publishers()
                 self._publishers_at = now
@@ -526,12 +574,13 @@ class LiveRuntime(ProgrammeOutputs):
         changed = False
         for slot_name in ("side", "main"):  # free the ports first, then fill them
             changed |= await self._apply_slot(slot_name, want[slot_name], up_nodes, publishers)
+        self._adopted()
         if self._joined and not changed:
             await self._keyframe_for_joiners()
         self._joined = False
         if changed and version != self.applied_version:
-            self.switch_log.append({"version": version, "seconds": asyncio.get_running_loop().time() - started,
-                                    "done_at": time.time()})
+            self.switch_log.append({**(self._trace or {}), "version": version,
+                                    "seconds": asyncio.get_running_loop().time() - started, "done_at": time.time()})
             self.switch_log = self.switch_log[-50:]
         self.applied_version = version
 
@@ -564,70 +613,6 @@ class LiveRuntime(ProgrammeOutputs):
 
         self._locating = asyncio.create_task(locate())
 
-    async def _set_allowed(self, tokens: set[str]) -> None:
-        """Keep the root room's ``allowed`` list to ``tokens`` (checked by Janus when someone joins)."""
-        from . import layout as live_layout
-
-        room = live_layout.room_id(self.conference_id)
-        if tokens != self._allowed:
-            # A freshly provisioned room was created allowing the runtime's own token alone.
-            current = self._allowed if self._allowed is not None else {self.room_token}
-            if current - tokens:
-                await self.root.room.allowed(room, "remove", sorted(current - tokens), secret=self.room_secret)
-            if tokens - current:
-                await self.root.room.allowed(room, "add", sorted(tokens - current), secret=self.room_secret)
-            self._allowed = set(tokens)
-
-    async def _guard(self) -> None:
-        """Every ``GUARD_EVERY`` seconds, kick the root room's participants diemcau did not grant."""
-        while True:
-            await asyncio.sleep(GUARD_EVERY)
-            if self._granted is None or not self.root.up or not self.root.provisioned:
-                continue
-            try:
-                await self._kick_ungranted(self._granted)
-            except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
-                log.debug("guard: %s", exc)
-
-    async def _kick_ungranted(self, granted: set[int]) -> None:
-        from . import layout as live_layout
-
-        room = live_layout.room_id(self.conference_id)
-        for participant in await self._guard_room.list_participants(room):
-            pid = int(participant["id"])
-            if pid in granted or pid in self._own_ids:
-                continue
-            with contextlib.suppress(JanusError):  # gone already (428)
-                await self._guard_room.kick(room, pid, secret=self.room_secret)
-                log.warning("kicked publisher %s (%r) from the root's room: not granted", pid,
-                            str(participant.get("display", ""))[:40])
-            self.kicked = [*self.kicked[-49:], (pid, asyncio.get_running_loop().time())]
-            self._publishers_cache = None  # look again before forwarding anything
-
-    async def _check_forwarders(self) -> None:
-        """Forwarders vanish when their publisher leaves (a kiosk reconnecting): make them again."""
-        from . import layout as live_layout
-
-        expected = [s for s in self.slots.values() if s.forwarders]
-        if not expected:
-            return
-        listed = await self.root.room.list_forwarders(live_layout.room_id(self.conference_id), secret=self.room_secret)
-        alive = {(int(p["publisher_id"]), int(f["stream_id"])) for p in listed for f in p.get("forwarders", [])}
-        for slot in expected:
-            if not all(f in alive for f in slot.forwarders):
-                slot.source = None
-
-    def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
-        targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
-        targets += self.extra_targets.get(slot_name, [])
-        if slot_name == "main" and self.hls is not None:
-            targets.append(("127.0.0.1", *self.root.port("hls")))
-        if slot_name == "main" and self.record:
-            targets.append(("127.0.0.1", *self.root.port("recording")))
-        from . import renditions  # the hook of the low and audio-only renditions (live/renditions.py)
-        targets += renditions.programme_targets(self, slot_name)
-        return targets
-
     async def _apply_slot(self, slot_name: str, want: tuple | None, up_nodes: tuple,
                           publishers: dict[int, dict[str, str]]) -> bool:
         from . import layout as live_layout
@@ -636,9 +621,13 @@ class LiveRuntime(ProgrammeOutputs):
         if slot.source == want and slot.targets == up_nodes and (want != ("feed",) or slot.feed is not None):
             return False
         room = live_layout.room_id(self.conference_id)
-        for pub_id, stream_id in slot.forwarders:
-            with contextlib.suppress(JanusError, JanusUnreachable):
-                await self.root.room.stop_rtp_forward(room, pub_id, stream_id, secret=self.room_secret)
+        if self._adopt_slot(slot, slot_name, want, up_nodes):  # a takeover: what runs is right, kept
+            await self._stop_stale(room, slot)
+            return False
+        for f in slot.forwarders:  # one after the other, on one kept-alive connection
+            await self._stop_forwarder(room, *f)
+        if self._trace is not None:
+            self._trace["stopped_at"] = time.time()
         slot.forwarders = []
         if (slot.feed is not None and want != ("feed",)) or (slot.feed is not None and slot.targets != up_nodes):
             await asyncio.to_thread(slot.feed.stop)
@@ -650,28 +639,19 @@ class LiveRuntime(ProgrammeOutputs):
                 await asyncio.to_thread(slot.feed.start)
         elif want is not None:
             pub_id = want[1]
-            mids = publishers.get(pub_id, {})
-            for host, vport, aport in targets:
-                streams = []
-                if "video" in mids:
-                    streams.append({"mid": mids["video"], "port": vport, "pt": 96})
-                if "audio" in mids:
-                    streams.append({"mid": mids["audio"], "port": aport, "pt": 111})
-                if not streams:
-                    continue
-                try:
-                    made = await self.root.room.rtp_forward(room, pub_id, host=host, streams=streams,
-                                                            secret=self.room_secret)
-                except (JanusError, JanusUnreachable) as exc:
-                    log.warning("rtp_forward of %s failed: %s", pub_id, exc)
-                    slot.source = None  # try again at the next look
-                    return True
-                slot.forwarders += [(pub_id, int(f["stream_id"])) for f in made]
+            made = [await self._forward(room, pub_id, publishers.get(pub_id, {}), *t) for t in targets]
+            slot.forwarders = [f for fs in made if fs for f in fs]
+            if self._trace is not None:
+                self._trace["forwarded_at"] = time.time()
+            if None in made:
+                slot.source = None  # try again at the next look
+                return True
             if slot.forwarders:
                 # Kiosks decode the new forward from its next keyframe: ask for one now (a switch,
-                # or an edge re-pointed), instead of waiting for the room's fir_freq.
-                with contextlib.suppress(JanusUnreachable, TimeoutError, OSError):
-                    await self.keyframes.ask(room, pub_id)
+                # or an edge re-pointed), instead of waiting for the room's fir_freq; and once more
+                # shortly after, should the first one have left before every forwarder carried it.
+                await self._ask_keyframe(room, pub_id)
+                self._keyframe_again = asyncio.create_task(self._ask_keyframe(room, pub_id, KEYFRAME_AGAIN))
         if slot_name == "main" and slot.source != want:
             await self._programme_source_changed()
         slot.source, slot.targets = want, up_nodes

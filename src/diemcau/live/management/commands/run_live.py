@@ -16,8 +16,6 @@ Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
 """
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import signal
 import threading
@@ -96,9 +94,6 @@ class Command(BaseCommand):
         root = _root_on_address(opts) if opts["address"] else None
         runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir,
                               record=opts["record"], nodes={"root": root} if root else None)
-        # The mountpoints' secret is the conference's, not this process's: a standby taking over can
-        # still manage the mountpoints the dead runtime made on the agents' edges.
-        runtime.mount_secret = _shared_secret("mountpoints", conference.pk)
         if root is not None:
             root.start()
         runtime.start_nodes()
@@ -145,7 +140,3 @@ def _root_on_address(opts) -> JanusNode:
     return JanusNode("root", opts["root_port"], bind_ip=opts["address"], admin_bind_ip=opts["address"],
                      admin_acl=acl, die_with_parent=False)
 
-
-def _shared_secret(purpose: str, conference_id: int) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"live:{purpose}:{conference_id}".encode(),
-                    hashlib.sha256).hexdigest()[:24]

@@ -271,7 +271,9 @@
   });
 
   // --- diemcau's websocket ---------------------------------------------------------------------
-  const wsPath = cfg.ws + "?token=" + encodeURIComponent(cfg.token);
+  // The token as of each (re)connection: after a renewal the first one ends, and a reconnection
+  // with it would be refused (4403) for as long as the page lives.
+  const wsPath = () => cfg.ws + "?token=" + encodeURIComponent(cfg.token);
   const socket = new L.LiveSocket(wsPath, (msg) => {
     if (msg.type === "hello" || msg.type === "floor") {
       if (msg.programme) showProgramme(msg.programme);
@@ -283,7 +285,6 @@
       Object.assign(cfg, msg.config);
       watcher.server = cfg.watch_url; watcher.setToken(cfg.token); watcher.attempt = 0;
       if (state.pubJanus) state.pubJanus.setToken(cfg.token);
-      socket.path = cfg.ws + "?token=" + encodeURIComponent(cfg.token);
       watcher.restart("moved to " + cfg.watch_node);
     } else if (msg.type === "mute") {
       state.muted = msg.muted; showFloor(state.floor);

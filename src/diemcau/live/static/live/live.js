@@ -148,9 +148,13 @@
     }
     _open() {
       const proto = location.protocol === "https:" ? "wss://" : "ws://";
-      const ws = new WebSocket(proto + location.host + this.path);
+      const ws = new WebSocket(proto + location.host + (typeof this.path === "function" ? this.path() : this.path));
       this.ws = ws;
-      ws.onopen = () => { this.attempt = 0; this.onState(true); };
+      ws.onopen = () => {
+        this.attempt = 0; this.onState(true);
+        const waiting = this.queue; this.queue = [];
+        waiting.forEach((m) => ws.send(JSON.stringify(m)));
+      };
       ws.onmessage = (ev) => { try { this.onMessage(JSON.parse(ev.data)); } catch (e) { console.error(e); } };
       ws.onclose = () => {
         this.onState(false);
@@ -160,7 +164,13 @@
       };
     }
     send(obj) {
+      /* Sent now, or when the socket is (re)open: a floor request typed while it connects is not lost.
+       * Only the latest message of a kind is kept while waiting (stats: the newest figures). */
       if (this.ws && this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(obj)); return true; }
+      const key = (m) => [m.type, m.id, m.point_id].join("/");  // a kind: stats; a request's grant; a point's mute
+      this.queue = this.queue.filter((m) => key(m) !== key(obj));
+      this.queue.push(obj);
+      if (this.queue.length > 20) this.queue.shift();
       return false;
     }
   }
