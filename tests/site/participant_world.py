@@ -23,7 +23,10 @@ def teacher_morning(tree, person_factory, password="Mat-khau-2023") -> dict:
     conference = events.create_conference(SYSTEM, title="Hội nghị trực tuyến ngành Giáo dục",
                                           date=timezone.localdate(), host_unit=tree["ministry"], place="Hà Nội")
     now = timezone.now()
-    session = events.create_session(SYSTEM, conference, title="Phiên sáng", starts_at=now - datetime.timedelta(hours=1),
+    # on now, and on the conference's day even just after midnight (a session must start on its day)
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    session = events.create_session(SYSTEM, conference, title="Phiên sáng",
+                                    starts_at=max(now - datetime.timedelta(hours=1), midnight),
                                     ends_at=now + datetime.timedelta(hours=2),
                                     audience_levels=EducationLevel.PRIMARY | EducationLevel.PRESCHOOL)
     studio = halls.create_hall(SYSTEM, tree["ministry"], name="Hội trường Bộ", capacity=200)
