@@ -224,49 +224,7 @@ def start_signalling(var: Path) -> subprocess.Popen:
 
 # The page in the clients namespace: janus.js watches mountpoint 1 through the signalling proxy with
 # iceTransportPolicy "relay", and reports what getStats says once frames are decoded.
-WATCH_JS = """
-async ([server, token, iceServers]) => {
-  await new Promise((ok) => Janus.init({ debug: false, callback: ok }));
-  return await new Promise((resolve) => {
-    const video = document.createElement("video"); video.muted = true; document.body.appendChild(video);
-    const stream = new MediaStream(); let handle = null;
-    const give = (r) => resolve(r);
-    setTimeout(() => give({ decoding: false, why: "timeout" }), 25000);
-    const janus = new Janus({ server, token, iceServers, iceTransportPolicy: "relay",
-      error: (e) => give({ decoding: false, why: String(e) }),
-      success: () => janus.attach({ plugin: "janus.plugin.streaming",
-        error: (e) => give({ decoding: false, why: String(e) }),
-        success: (h) => { handle = h; h.send({ message: { request: "watch", id: 1 } }); },
-        onmessage: (msg, jsep) => {
-          if (msg.error) return give({ decoding: false, why: msg.error });
-          if (jsep) handle.createAnswer({ jsep, tracks: [{ type: "data" }],
-            success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
-            error: (e) => give({ decoding: false, why: String(e) }) });
-        },
-        onremotetrack: (track, mid, on) => {
-          if (on) { stream.addTrack(track); video.srcObject = stream; video.play().catch(() => {}); }
-        },
-      }) });
-    const look = setInterval(async () => {
-      const pc = handle && handle.webrtcStuff && handle.webrtcStuff.pc;
-      if (!pc) return;
-      const report = await pc.getStats(); let frames = 0, audio = 0, pair = null; const cands = {};
-      report.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
-        if (s.type === "inbound-rtp" && s.kind === "audio") audio += s.bytesReceived || 0;
-        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
-        if (s.type === "local-candidate") cands[s.id] = s;
-      });
-      if (frames > 10 && pair) {
-        clearInterval(look);
-        const local = cands[pair.localCandidateId] || {};
-        give({ decoding: true, frames, audio_bytes: audio, candidate_type: local.candidateType,
-               relay_protocol: local.relayProtocol || null, url: local.url || null });
-      }
-    }, 250);
-  });
-}
-"""
+WATCH_JS = (Path(__file__).resolve().parent / "watch_page.js").read_text()
 
 
 def watch_through_turn(var: Path, token: str, ice_servers: list[dict]) -> list[dict]:
@@ -289,7 +247,8 @@ def watch_through_turn(var: Path, token: str, ice_servers: list[dict]) -> list[d
                 page.set_content("<html><body></body></html>")
                 page.add_script_tag(path=str(static / "adapter.js"))
                 page.add_script_tag(path=str(static / "janus.js"))
-                result = page.evaluate(WATCH_JS, [server, token, [entry]])
+                result = page.evaluate(WATCH_JS, {"server": server, "token": token, "iceServers": [entry],
+                                                   "iceTransportPolicy": "relay", "needPair": True})
                 result["offered"] = entry["urls"]
                 results.append(result)
                 page.close()

@@ -116,49 +116,7 @@ def _tone_share(path: Path, hz: float, seconds: tuple[float, float] = (1.0, 9.0)
 
 # A headless Chromium subscribes as a viewer would: to the hall's publisher in the halls' room (the
 # director's wall) or to the programme mountpoint (a kiosk); it answers once frames are decoded.
-WATCH_JS = """
-async ([server, apisecret, plugin, body, wantWidth]) => {
-  await new Promise((ok) => Janus.init({ debug: false, callback: ok }));
-  return await new Promise((resolve) => {
-    const video = document.createElement("video"); video.muted = true; document.body.appendChild(video);
-    const stream = new MediaStream(); let handle = null; const started = performance.now();
-    const give = (r) => resolve(r);
-    let last = {};
-    setTimeout(() => give({ decoding: false, why: "timeout", last }), 20000);
-    const janus = new Janus({ server, apisecret,
-      error: (e) => give({ decoding: false, why: String(e) }),
-      success: () => janus.attach({ plugin,
-        error: (e) => give({ decoding: false, why: String(e) }),
-        success: (h) => { handle = h; h.send({ message: body }); },
-        onmessage: (msg, jsep) => {
-          if (msg.error) return give({ decoding: false, why: msg.error });
-          if (jsep) handle.createAnswer({ jsep, tracks: [{ type: "data" }],
-            success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
-            error: (e) => give({ decoding: false, why: String(e) }) });
-        },
-        onremotetrack: (track, mid, on) => {
-          if (on) { stream.addTrack(track); video.srcObject = stream; video.play().catch(() => {}); }
-        },
-      }) });
-    const look = setInterval(async () => {
-      const pc = handle && handle.webrtcStuff && handle.webrtcStuff.pc;
-      if (!pc) return;
-      const report = await pc.getStats(); let frames = 0, width = 0, audio = 0;
-      report.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "video") {
-          frames += s.framesDecoded || 0; width = s.frameWidth || 0;
-        }
-        if (s.type === "inbound-rtp" && s.kind === "audio") audio += s.bytesReceived || 0;
-      });
-      last = { frames, width };
-      if (frames > 10 && width >= wantWidth) {
-        clearInterval(look);
-        give({ decoding: true, frames, width, audio_bytes: audio, seconds: (performance.now() - started) / 1000 });
-      }
-    }, 200);
-  });
-}
-"""
+WATCH_JS = (Path(__file__).resolve().parents[2] / "deploy" / "cluster" / "watch_page.js").read_text()
 
 
 @contextlib.contextmanager
@@ -183,7 +141,8 @@ def _viewer(root, monkeypatch):
                 page.set_content("<html><body></body></html>")
                 page.add_script_tag(path=str(static / "adapter.js"))
                 page.add_script_tag(path=str(static / "janus.js"))
-                return page.evaluate(WATCH_JS, [root.ws_url, root.api_secret, plugin, body, width])
+                return page.evaluate(WATCH_JS, {"server": root.ws_url, "apisecret": root.api_secret, "plugin": plugin,
+                                                 "body": body, "wantWidth": width, "timeoutMs": 20000})
             finally:
                 page.close()
         try:
