@@ -11,6 +11,7 @@ fast, and exact.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .lexicon import opposite
-from .textsim import N_COLUMNS, Featurizer, Progress, TextMeta, default_featurizer
+from .textsim import N_COLUMNS, Featurizer, Progress, TextMeta, default_featurizer, training_texts
 
 # Score at or above which two items of full length are called duplicates: with the rest of
 # DEFAULT_RULE, the lowest threshold whose pairwise precision on the training part of the labelled
@@ -26,6 +27,14 @@ from .textsim import N_COLUMNS, Featurizer, Progress, TextMeta, default_featuriz
 # 0.325, with precision 0.90). Moderators merge what is suggested, so a wrong merge costs more
 # than a missed one.
 DEFAULT_THRESHOLD = 0.325
+# Background closeness and average linkage (MatchRule.generic_weight, .link_share) are off: on the
+# training file bench/voice_tune.py's grid picks threshold 0.26, weight 1.0 (grouped CV over
+# families: precision 0.917, recall 0.789, F1 0.848 against 0.911 / 0.670 / 0.772 without), but on
+# the held-out file that rule merged two unrelated groups through one weak link (precision 0.675,
+# recall 0.853): not shipped. See docs/BENCHMARKS.md, "Voice: tuning the duplicate rule".
+GENERIC_WEIGHT = 0.0
+GENERIC_CENTER = 0.233
+LINK_SHARE = 0.0
 
 
 def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
@@ -206,6 +215,14 @@ class MatchRule:
     full_length: int = 12
     min_shared: int = 2
     leader_share: float = 0.8
+    #: how much a pair's threshold rises with the texts' closeness to background opinions
+    #: (:func:`background_closeness`: generic texts are near many others by chance); 0 = off.
+    generic_weight: float = GENERIC_WEIGHT
+    #: the background closeness at which the threshold is exactly the length-aware one
+    generic_center: float = GENERIC_CENTER
+    #: an item joins a cluster only if its mean score to the cluster's members reaches this share of
+    #: the pair's threshold (average linkage; 0 = off)
+    link_share: float = LINK_SHARE
 
     def threshold_table(self, longest: int) -> np.ndarray:
         """Threshold by the shorter text's number of content words, 0..longest (float32)."""
@@ -283,7 +300,8 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
                     featurizer: Featurizer | None = None, batch_size: int = 1024,
                     progress: Progress | None = None, features: sp.csr_matrix | None = None,
                     meta: TextMeta | None = None, rule: MatchRule | None = None,
-                    max_exemplars: int = 4, exemplar_below: float = 0.7) -> DuplicateClusters:
+                    max_exemplars: int = 4, exemplar_below: float = 0.7,
+                    generic: np.ndarray | None = None) -> DuplicateClusters:
     """Cluster near-duplicate texts: each item joins the cluster of its closest match, or starts one.
 
     1. Texts with the same content words and polarity (typos corrected, diacritics and order
@@ -298,6 +316,8 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
     :param featurizer: fitted on ``texts`` when neither it nor ``features`` is given.
     :param features, meta: the rows and :class:`TextMeta` of ``texts`` when the caller has them.
     :param progress: called as ``progress(done, total, message)``.
+    :param generic: each text's :func:`background_closeness`, which raises its pairs' threshold by
+        ``rule.generic_weight`` times its distance from ``rule.generic_center`` (ignored when None).
     """
     rule = rule or (DEFAULT_RULE if threshold is None else MatchRule(threshold=threshold))
     if features is None or meta is None:
@@ -314,9 +334,12 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
     distinct = np.flatnonzero(same_as == np.arange(n))
     clusters = _Clusters(meta, max_exemplars, exemplar_below)
     n_words = meta.n_words
+    shift = np.zeros(n, dtype=np.float32)
+    if generic is not None and rule.generic_weight:
+        shift = (rule.generic_weight * (np.asarray(generic, dtype=np.float32) - rule.generic_center)).astype(np.float32)
     for start in range(0, len(distinct), batch_size):
         batch = distinct[start:start + batch_size]
-        _cluster_batch(features, meta, batch, clusters, labels, scores, rule, n_words)
+        _cluster_batch(features, meta, batch, clusters, labels, scores, rule, n_words, shift)
         if progress:
             progress(min(start + batch_size, len(distinct)), len(distinct), "Đang gom các ý kiến trùng nhau")
     copies = np.flatnonzero(same_as != np.arange(n))
@@ -333,10 +356,41 @@ def duplicate_clusters(texts: Sequence[str], rule: MatchRule = DEFAULT_RULE,
                        progress: Progress | None = None) -> DuplicateClusters:
     """The product's merge path: the clusters suggested to moderators (and measured by ``voice_eval``).
 
-    The default featurizer (fitted on the bundled training items), the default rule.
+    The default featurizer (fitted on the bundled training items), the default rule, the texts'
+    closeness to the bundled training items as the background.
     """
     features, meta = default_featurizer().transform_meta(texts, progress=progress)
-    return find_duplicates(texts, features=features, meta=meta, rule=rule, progress=progress)
+    generic = background_closeness(features, default_background()) if rule.generic_weight else None
+    return find_duplicates(texts, features=features, meta=meta, rule=rule, progress=progress, generic=generic)
+
+
+# Background closeness: the mean of a text's BACKGROUND_K highest similarities to a background of
+# varied opinions, leaving out those at or above BACKGROUND_BELOW (its own duplicates, if the
+# background holds any). A generic text ("đề nghị quan tâm giáo viên vùng khó khăn") is close to
+# many different opinions, so a given score says less about it than about a specific one.
+BACKGROUND_K = 5
+BACKGROUND_BELOW = 0.5
+
+
+@functools.lru_cache(maxsize=1)
+def default_background() -> sp.csr_matrix:
+    """The rows of the bundled training items (never the held-out ones), by the default featurizer."""
+    return default_featurizer().transform(training_texts())
+
+
+def background_closeness(x: sp.csr_matrix, background: sp.csr_matrix, k: int = BACKGROUND_K,
+                         below: float = BACKGROUND_BELOW, chunk: int = 4096) -> np.ndarray:
+    """Per row of x, the mean of its k highest similarities (< below) to the rows of background."""
+    out = np.zeros(x.shape[0], dtype=np.float32)
+    if background.shape[0] == 0:
+        return out
+    k = min(k, background.shape[0])
+    for start in range(0, x.shape[0], chunk):
+        sims = _similarities(x[start:start + chunk], background)
+        sims[sims >= below] = 0.0
+        top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+        out[start:start + chunk] = top.mean(axis=1)
+    return out
 
 
 def opposite_texts(a: str, b: str) -> bool:
@@ -359,7 +413,7 @@ def _same_content(meta: TextMeta) -> np.ndarray:
 
 def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters: _Clusters,
                    labels: np.ndarray, scores: np.ndarray, rule: MatchRule,
-                   n_words: np.ndarray | None = None) -> None:
+                   n_words: np.ndarray | None = None, shift: np.ndarray | None = None) -> None:
     """Give each item of the batch the cluster of its closest acceptable match (see find_duplicates)."""
     rows = x[batch]
     ex = np.asarray(clusters.exemplars, dtype=np.int64)
@@ -377,8 +431,15 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
     # Which pairs reach the threshold for their length, for the whole batch at once.
     # The threshold falls with length, so a pair's is the larger of its two texts' own.
     need = table[n_words[batch]]
-    prev_ok = prev >= np.maximum(need[:, None], table[n_words[ex]][None, :])
-    within_ok = within >= np.maximum(need[:, None], need[None, :])
+    prev_need = np.maximum(need[:, None], table[n_words[ex]][None, :])
+    within_need = np.maximum(need[:, None], need[None, :])
+    if shift is not None:
+        # Generic texts need a higher score: the mean of the two texts' shifts.
+        prev_need = prev_need + (shift[batch][:, None] + shift[ex][None, :]) / 2
+        within_need = within_need + (shift[batch][:, None] + shift[batch][None, :]) / 2
+    prev_ok = prev >= prev_need
+    within_ok = within >= within_need
+    links = _Links(prev, within, ex_label) if rule.link_share else None
     for k, i in enumerate(batch):
 
         def leader_score(label, k=k):
@@ -393,6 +454,7 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
             cand_items = np.concatenate([ex[hit_prev], batch[hit_within]])
             cand_scores = np.concatenate([prev[k, hit_prev], within[k, hit_within]])
             cand_labels = np.concatenate([ex_label[hit_prev], labels[batch[hit_within]]])
+            cand_need = np.concatenate([prev_need[k, hit_prev], within_need[k, hit_within]])
             for j in np.argsort(-cand_scores, kind="stable")[:8]:
                 other = int(cand_items[j])
                 if not rule.shares_enough(meta.words[i], meta.words[other]):
@@ -402,7 +464,8 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
                         clusters.opposed.append((int(i), other, float(cand_scores[j])))
                     continue
                 guard = rule.leader_share * float(table[min(int(n_words[i]), int(n_words[other]))])
-                if leader_score(int(cand_labels[j])) >= guard:
+                if leader_score(int(cand_labels[j])) >= guard and (
+                        links is None or links.mean(k, int(cand_labels[j])) >= rule.link_share * float(cand_need[j])):
                     label, best = int(cand_labels[j]), float(cand_scores[j])
                     break
         if label < 0:
@@ -412,3 +475,28 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
             labels[i] = label
             scores[i] = best
             clusters.join(int(i), label, best)
+        if links is not None:
+            links.joined(k, int(labels[i]))
+
+
+class _Links:
+    """An item's mean score to a cluster's members scored in this batch: the earlier clusters'
+    exemplars and the batch's items already placed (average linkage, so that one close member does
+    not pull an item into a cluster whose others it does not resemble)."""
+
+    def __init__(self, prev: np.ndarray, within: np.ndarray, ex_label: np.ndarray):
+        self.prev, self.within = prev, within
+        self.ex_cols: dict[int, list[int]] = {}
+        for col, label in enumerate(ex_label.tolist()):
+            self.ex_cols.setdefault(label, []).append(col)
+        self.in_batch: dict[int, list[int]] = {}
+
+    def mean(self, k: int, label: int) -> float:
+        cols, rows = self.ex_cols.get(label, ()), self.in_batch.get(label, ())
+        total = float(self.prev[k, cols].sum()) if cols else 0.0
+        total += float(self.within[k, rows].sum()) if rows else 0.0
+        count = len(cols) + len(rows)
+        return total / count if count else 0.0
+
+    def joined(self, k: int, label: int) -> None:
+        self.in_batch.setdefault(label, []).append(k)
