@@ -1,7 +1,10 @@
 """Near duplicates: the live index, exact similarity products and the batch deduplicator."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from diemcau.voice import near_duplicates, textsim
 from diemcau.voice.near_duplicates import SimilarityIndex, find_duplicates
@@ -91,3 +94,38 @@ def test_deduplicator_is_deterministic(items):
     a = find_duplicates(texts, batch_size=64)
     b = find_duplicates(texts, batch_size=64)
     assert np.array_equal(a.labels, b.labels)
+
+
+def _rows(*vectors) -> sp.csr_matrix:
+    return sp.csr_matrix(np.asarray(vectors, dtype=np.float32))
+
+
+def test_background_closeness_is_the_mean_of_the_top_k_below_the_cut():
+    x = _rows([1, 0, 0], [0.6, 0.8, 0], [0, 0, 1])
+    background = _rows([1, 0, 0], [0.8, 0.6, 0], [0.6, 0.8, 0], [0, 1, 0], [0, 0.6, 0.8])
+    got = near_duplicates.background_closeness(x, background, k=2, below=0.9)
+    sims = (x @ background.T).toarray()
+    sims[sims >= 0.9] = 0.0  # a text's own duplicates in the background are not background
+    assert np.allclose(got, np.sort(sims, axis=1)[:, -2:].mean(axis=1), atol=1e-6)
+    assert got[0] == pytest.approx(0.7, abs=1e-6)  # 0.8 and 0.6: the copy at 1.0 is left out
+
+
+def test_a_generic_pair_needs_a_higher_score():
+    texts = ["lương giáo viên mầm non thấp", "lương giáo viên vùng cao thấp"]  # two content words shared
+    meta = textsim.default_featurizer().transform_meta(texts)[1]
+    x = _rows([1, 0], [0.6, 0.8])  # similarity 0.6
+    rule = near_duplicates.MatchRule(threshold=0.55, short_penalty=0.0, generic_weight=1.0, generic_center=0.2)
+    typical = find_duplicates(texts, features=x, meta=meta, rule=rule, generic=np.array([0.2, 0.2])).labels
+    generic = find_duplicates(texts, features=x, meta=meta, rule=rule, generic=np.array([0.3, 0.3])).labels
+    assert typical[0] == typical[1]  # 0.6 ≥ 0.55
+    assert generic[0] != generic[1]  # 0.6 < 0.55 + 1.0 × (0.3 − 0.2)
+
+
+def test_average_linkage_stops_a_chain_through_one_member():
+    texts = ["lương giáo viên mầm non thấp", "lương giáo viên vùng cao thấp", "lương giáo viên hợp đồng thấp"]
+    meta = textsim.default_featurizer().transform_meta(texts)[1]
+    x = _rows([1, 0], [0.7071, 0.7071], [0, 1])  # A ~ B 0.71, B ~ C 0.71, A ~ C 0
+    chain = near_duplicates.MatchRule(threshold=0.5, short_penalty=0.0, leader_share=0.0, link_share=0.0)
+    assert len(set(find_duplicates(texts, features=x, meta=meta, rule=chain).labels)) == 1
+    linked = find_duplicates(texts, features=x, meta=meta, rule=replace(chain, link_share=1.0)).labels
+    assert linked[0] == linked[1] != linked[2]  # C's mean to {A, B} is 0.35 < 0.5
