@@ -249,9 +249,10 @@ class CallRelay:
             if lsr:
                 sec, frac = ntp_now()
                 middle = ((sec & 0xFFFF) << 16) | (frac >> 16)
-                got.rtt_ms = round(((middle - lsr - dlsr) & 0xFFFFFFFF) / 65536 * 1000, 1)
-                if got.rtt_ms > 60_000:  # a clock wrap or a report about another SR: not a round trip
-                    got.rtt_ms = None
+                spent = (middle - lsr - dlsr) & 0xFFFFFFFF
+                # below the reports' resolution (same host), a "negative" wrap reads 0; over a minute: not ours
+                spent = 0 if spent >= 0x80000000 else spent
+                got.rtt_ms = round(spent / 65536 * 1000, 1) if spent < 60 * 65536 else None
             got.reports += 1
 
     def ask_hall_for_keyframe(self) -> None:
