@@ -179,7 +179,7 @@ class Dialog:
     addr: tuple            # where requests go (Kamailio's loopback port)
     sdp: str = ""          # what a re-INVITE is answered with (the hall-facing SDP)
     cseq: int = 1
-    answered: dict[str, list[int]] = field(default_factory=dict)  # method -> codes of its answers
+    answered: dict[str, list[int]] = field(default_factory=dict)  # method -> codes of its last answers
 
 
 @dataclass
@@ -326,7 +326,9 @@ class SipServer(asyncio.DatagramProtocol):
             elif pending is not None:  # a failure is acknowledged hop by hop (same branch)
                 self._ack_failure(pending, msg)
         elif method != "INVITE" and call_id in self.dialogs:
-            self.dialogs[call_id].answered.setdefault(method, []).append(code)
+            codes = self.dialogs[call_id].answered.setdefault(method, [])
+            codes.append(code)
+            del codes[:-20]  # the last answers only (an INFO goes every few seconds all day)
 
     def _ack(self, answer: SipMessage, call_id: str) -> None:
         """ACK a 2xx of our INVITE (again if it is repeated) along the route it set."""
