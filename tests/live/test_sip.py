@@ -154,10 +154,11 @@ def _viewer(root, monkeypatch):
             browser.close()
 
 
-def _dial(ctx, name: str, *, password: str | None = PASSWORD, tls: bool = True, seconds: int = 90):
+def _dial(ctx, name: str, *, password: str | None = PASSWORD, tls: bool = True, seconds: int = 90,
+          transport: str = "udp"):
     folder = ctx["tmp"] / name
     uri = hall_ns.baresip_config(folder, username="hanoi-polycom", password=password,
-                                 transport="tls" if tls else "udp", port=5061 if tls else 5060, srtp=tls)
+                                 transport="tls" if tls else transport, port=5061 if tls else 5060, srtp=tls)
     return folder, hall_ns.start_baresip(folder, uri, seconds=seconds)
 
 
@@ -240,8 +241,8 @@ def test_a_call_without_credentials_is_refused(gateway):
     ctx, gw = gateway, gateway["gw"]
     _room_system(ctx["world"])
     _wait(lambda: "hanoi-polycom" in gw._pushed, 10, "credentials pushed to Kamailio")
-    for name, password in (("nopass", None), ("wrong", "not-the-password-1")):
-        folder, bs = _dial(ctx, name, password=password, tls=False, seconds=30)
+    for name, password, transport in (("nopass", None, "udp"), ("wrong", "not-the-password-1", "tcp")):
+        folder, bs = _dial(ctx, name, password=password, tls=False, seconds=30, transport=transport)
         try:
             log = _wait(lambda f=folder: "session closed" in (t := (f / "baresip.log").read_text()) and t, 20,
                         "the call refused")
@@ -327,7 +328,7 @@ def test_diemcau_dials_the_hall_redials_it_and_hangs_up_at_the_end(gateway):
         _wait(lambda: 200 in gw.uas.dialogs[call.call_id].answered.get("INFO", []), 15, "an INFO answered")
         # The hall's INFO asks a keyframe of the programme.
         assert _info_from_hall(ctx, call) == "SIP/2.0 200 OK"
-        _wait(lambda: call.picture_updates == 1, 5, "the hall's picture update at the gateway")
+        _wait(lambda: call.picture_updates >= 1, 5, "the hall's picture update at the gateway")
         # The codec's RTCP about the programme: the point's loss, jitter and round trip.
         report = _wait(lambda: PointLiveState.objects.filter(
             point=world["hanoi"], last_report__jitter_ms__isnull=False,
