@@ -359,3 +359,28 @@ def test_diemcau_dials_the_hall_redials_it_and_hangs_up_at_the_end(gateway):
     assert recorded and _tone_share(recorded[-1], 440, (1.0, 4.0)) > 0.2  # the studio through Opus → PCMU
     entries = list(AuditEntry.objects.filter(action__startswith="live.sip_").values_list("action", "after"))
     assert sum(1 for a, d in entries if a == "live.sip_started" and d.get("dialled")) == 2, entries
+
+
+def test_dial_targets_backoff_and_receiver_reports(tmp_path):
+    """What diemcau dials for an address, the redial backoff's steps, and a hall's RTCP report block read."""
+    import struct
+
+    from diemcau.live.models import RoomSystem
+    from diemcau.live.sip_relay import report_blocks
+
+    def target(address):
+        return sip.dial_target(RoomSystem(sip_username="hanoi-polycom", realm="diemcau", address=address))
+
+    assert target("") == ("sip:hanoi-polycom@diemcau", True)
+    assert target("10.1.2.3:5060;transport=tcp") == ("sip:hanoi-polycom@10.1.2.3:5060;transport=tcp", False)
+    assert target("sips:codec@hall.example.vn") == ("sip:codec@hall.example.vn;transport=tls", False)
+    assert not sip.DIAL_ADDRESS_RE.match("10.1.2.3>;evil=1") and sip.DIAL_ADDRESS_RE.match("sip:a@10.1.2.3:5062")
+    gw = SipGateway(None, address="127.0.0.1", folder=tmp_path)
+    assert asyncio.run(_steps(gw)) == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    # an RR from SSRC 7 about SSRC 1234: 25 % lost (64/256), 3 in all, jitter 900 (10 ms at 90 kHz)
+    rr = struct.pack("!BBHI", 0x81, 201, 7, 7) + struct.pack("!IIIIII", 1234, (64 << 24) | 3, 100, 900, 5, 6)
+    assert report_blocks(rr) == [(1234, 0.25, 3, 900, 5, 6)]
+
+
+async def _steps(gw):
+    return [gw._backoff(1) for _ in range(8)]

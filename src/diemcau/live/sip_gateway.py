@@ -58,6 +58,7 @@ REPORT_EVERY = 5.0              # seconds between two A/V reports of a call (as 
 CHECK_EVERY = 2.0               # seconds between two looks that the call's programme publisher is still there
 DIAL_LOOK_EVERY = 2.0           # seconds between two looks at which halls diemcau should be calling
 DIAL_BACKOFF = (1.0, 60.0)      # a failed or dropped dial-out call is tried again after 1, 2, 4 … 60 s
+STABLE_AFTER = 60.0             # a dialled call that lasted this long starts the backoff again at its first step
 INFO_EVERY = 2.0                # at most one SIP INFO picture update per call in this many seconds
 AUDIO_PT, VIDEO_PT = 111, 107   # what diemcau offers a hall it dials (Opus, H.264 mode 1) on its side
 
@@ -614,7 +615,6 @@ class SipGateway:
         for old in [c for c in self.calls.values() if c.point_id == hall["point_id"]]:
             await self.end_call(old, "replaced by a new call", bye=True)
         await self._open_call(call_id, from_tag, to_tag, system, tuple(ports), engine, streams, dialled=True)
-        self._redial_at.pop(hall["point_id"], None)
         return 200, "OK"
 
     def _still_wanted(self, hall: dict) -> bool:
@@ -640,7 +640,9 @@ class SipGateway:
         if self.calls.pop(call.call_id, None) is None:
             return
         if call.dialled and why != "the session ended":
-            self._backoff(call.point_id)  # dialled again after the backoff
+            if asyncio.get_running_loop().time() - call.started >= STABLE_AFTER:
+                self._redial_at.pop(call.point_id, None)
+            self._backoff(call.point_id)  # dialled again after the backoff (a call that keeps dropping: longer)
         if bye and self.uas is not None:
             self.uas.bye(call.call_id)
         elif self.uas is not None:
