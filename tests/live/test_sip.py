@@ -264,10 +264,19 @@ def _callee(ctx, name: str, *, codec: str, transport: str, register: bool) -> tu
     config = (folder / "config").read_text().replace("module g722.so", "module g711.so")
     config = "\n".join(f"audio_source aufile,{tone}" if line.startswith("audio_source") else line
                        for line in config.splitlines()) + "\n"
-    (folder / "config").write_text(config)
     params = f";auth_pass={PASSWORD};answermode=auto;audio_codecs={codec}"
     params += ";regint=60" if register else ";regint=0"
-    (folder / "accounts").write_text(f"<sip:hanoi-polycom@{hall_ns.GATEWAY}:5060;transport={transport}>{params}\n")
+    if transport == "tls":  # the hall answers TLS (its own certificate) and SRTP only
+        pem = folder / "hall.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        f"/CN={hall_ns.HALL}", "-keyout", str(pem), "-out", str(folder / "hall.crt")],
+                       check=True, capture_output=True)
+        pem.write_text(pem.read_text() + (folder / "hall.crt").read_text())
+        config += f"sip_certificate {pem}\n"
+        params += ";mediaenc=srtp-mand"
+    (folder / "config").write_text(config)
+    port = 5061 if transport == "tls" else 5060
+    (folder / "accounts").write_text(f"<sip:hanoi-polycom@{hall_ns.GATEWAY}:{port};transport={transport}>{params}\n")
     out = open(folder / "baresip.log", "ab")
     return folder, subprocess.Popen(["ip", "netns", "exec", hall_ns.NS, "baresip", "-f", str(folder), "-t", "60"],
                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -300,7 +309,7 @@ def _info_from_hall(ctx, call) -> str:
 def test_diemcau_dials_the_hall_redials_it_and_hangs_up_at_the_end(gateway):
     """A registered hall over TCP offering PCMU only is called when the session starts; its codec's RTCP
     is the point's loss/jitter/round trip on the board; keyframes go both ways as SIP INFO; killed, it is
-    called again (now at a fixed address, UDP, PCMA); at the session's end diemcau hangs up."""
+    called again (now at a fixed address, TLS with SRTP, PCMA); at the session's end diemcau hangs up."""
     import datetime
 
     from django.utils import timezone
@@ -338,10 +347,9 @@ def test_diemcau_dials_the_hall_redials_it_and_hangs_up_at_the_end(gateway):
         assert 0 <= report["last_report__loss_pct"] < 50 and 0 <= report["last_report__rtt_ms"] < 2000, report
         bs.kill()  # the hall's codec dies: no BYE
         bs.wait(10)
-        sip.configure_room_system(SYSTEM, world["hanoi"], username="hanoi-polycom",
-                                  address=f"{hall_ns.HALL}:5060;transport=udp")
+        sip.configure_room_system(SYSTEM, world["hanoi"], username="hanoi-polycom", address=f"sips:{hall_ns.HALL}:5061")
         _wait(lambda: call.call_id not in gw.calls, 15, "the dead call ended")
-        folder2, bs = _callee(ctx, "fixed", codec="PCMA", transport="udp", register=False)
+        folder2, bs = _callee(ctx, "fixed", codec="PCMA", transport="tls", register=False)
         again = _wait(lambda: next((c for c in gw.calls.values() if c.dialled), None), 25, "the hall called again",
                       lambda: (folder2 / "baresip.log").read_text()[-800:])
         _wait(lambda: again.relay.stats.hall_audio > 50 and again.relay.stats.programme_audio > 50, 15,
