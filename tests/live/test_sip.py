@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -25,6 +27,7 @@ from diemcau.live import floor, layout, sip
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from diemcau.live.sip_gateway import SipGateway, hall_room_id
+from diemcau.live.sip_ua import PICTURE_FAST_UPDATE
 from diemcau.orgs.scoping import SYSTEM
 
 from .conftest import live_base_port
@@ -151,10 +154,11 @@ def _viewer(root, monkeypatch):
             browser.close()
 
 
-def _dial(ctx, name: str, *, password: str | None = PASSWORD, tls: bool = True, seconds: int = 90):
+def _dial(ctx, name: str, *, password: str | None = PASSWORD, tls: bool = True, seconds: int = 90,
+          transport: str = "udp"):
     folder = ctx["tmp"] / name
     uri = hall_ns.baresip_config(folder, username="hanoi-polycom", password=password,
-                                 transport="tls" if tls else "udp", port=5061 if tls else 5060, srtp=tls)
+                                 transport="tls" if tls else transport, port=5061 if tls else 5060, srtp=tls)
     return folder, hall_ns.start_baresip(folder, uri, seconds=seconds)
 
 
@@ -237,8 +241,8 @@ def test_a_call_without_credentials_is_refused(gateway):
     ctx, gw = gateway, gateway["gw"]
     _room_system(ctx["world"])
     _wait(lambda: "hanoi-polycom" in gw._pushed, 10, "credentials pushed to Kamailio")
-    for name, password in (("nopass", None), ("wrong", "not-the-password-1")):
-        folder, bs = _dial(ctx, name, password=password, tls=False, seconds=30)
+    for name, password, transport in (("nopass", None, "udp"), ("wrong", "not-the-password-1", "tcp")):
+        folder, bs = _dial(ctx, name, password=password, tls=False, seconds=30, transport=transport)
         try:
             log = _wait(lambda f=folder: "session closed" in (t := (f / "baresip.log").read_text()) and t, 20,
                         "the call refused")
@@ -247,3 +251,144 @@ def test_a_call_without_credentials_is_refused(gateway):
             bs.wait(10)
         assert "Call established" not in log and "session closed: 407" in log, log[-1500:]
     assert not gw.calls
+
+
+# --- diemcau dials the hall (issue 18: dial out, TCP, G.711, INFO picture updates, the codec's RTCP) ---
+def _callee(ctx, name: str, *, codec: str, transport: str, register: bool) -> tuple[Path, subprocess.Popen]:
+    """baresip as a hall diemcau calls: G.711 only (``codec`` PCMU or PCMA, an 8 kHz tone), answering at
+    once, registering over ``transport`` or just listening at its address."""
+    folder = ctx["tmp"] / name
+    hall_ns.baresip_config(folder, username="hanoi-polycom", password=PASSWORD, transport=transport)
+    tone = folder / "tone-8k.wav"
+    hall_ns.write_tone(tone, 700.0, seconds=60, rate=8000)
+    config = (folder / "config").read_text().replace("module g722.so", "module g711.so")
+    config = "\n".join(f"audio_source aufile,{tone}" if line.startswith("audio_source") else line
+                       for line in config.splitlines()) + "\n"
+    params = f";auth_pass={PASSWORD};answermode=auto;audio_codecs={codec}"
+    params += ";regint=60" if register else ";regint=0"
+    if transport == "tls":  # the hall answers TLS (its own certificate) and SRTP only
+        pem = folder / "hall.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        f"/CN={hall_ns.HALL}", "-keyout", str(pem), "-out", str(folder / "hall.crt")],
+                       check=True, capture_output=True)
+        pem.write_text(pem.read_text() + (folder / "hall.crt").read_text())
+        config += f"sip_certificate {pem}\n"
+        params += ";mediaenc=srtp-mand"
+    (folder / "config").write_text(config)
+    port = 5061 if transport == "tls" else 5060
+    (folder / "accounts").write_text(f"<sip:hanoi-polycom@{hall_ns.GATEWAY}:{port};transport={transport}>{params}\n")
+    out = open(folder / "baresip.log", "ab")
+    return folder, subprocess.Popen(["ip", "netns", "exec", hall_ns.NS, "baresip", "-f", str(folder), "-t", "60"],
+                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+
+
+def _info_from_hall(ctx, call) -> str:
+    """The hall's SIP INFO picture_fast_update along its dialog (TCP to Kamailio, as the hall would send it);
+    returns Kamailio's answer's first line."""
+    dialog = ctx["gw"].uas.dialogs[call.call_id]
+    body = PICTURE_FAST_UPDATE
+    with socket.create_connection((hall_ns.GATEWAY, 5060), timeout=5) as conn:
+        here = conn.getsockname()
+        lines = [f"INFO {ctx['gw'].uas.contact.strip('<>')} SIP/2.0",
+                 f"Via: SIP/2.0/TCP {here[0]}:{here[1]};branch=z9hG4bK{os.urandom(6).hex()};rport",
+                 *(f"Route: {r}" for r in reversed(dialog.routes)), "Max-Forwards: 70",
+                 f"From: {dialog.remote}", f"To: {dialog.local}", f"Call-ID: {call.call_id}", "CSeq: 7 INFO",
+                 "Content-Type: application/media_control+xml", f"Content-Length: {len(body)}", "", body]
+        conn.sendall("\r\n".join(lines).encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode(errors="replace").split("\r\n", 1)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_diemcau_dials_the_hall_redials_it_and_hangs_up_at_the_end(gateway):
+    """A registered hall over TCP offering PCMU only is called when the session starts; its codec's RTCP
+    is the point's loss/jitter/round trip on the board; keyframes go both ways as SIP INFO; killed, it is
+    called again (now at a fixed address, TLS with SRTP, PCMA); at the session's end diemcau hangs up."""
+    import datetime
+
+    from django.utils import timezone
+
+    from diemcau.core.models import AuditEntry
+    from diemcau.events.models import Session
+    from diemcau.live.models import PointLiveState
+
+    ctx, gw, world = gateway, gateway["gw"], gateway["world"]
+    gw.dead_after, gw.dial_backoff = 3.0, (0.5, 4.0)
+    now = timezone.now()
+    session = Session.objects.create(conference=world["conference"], title="Phiên khai mạc",
+                                     starts_at=now - datetime.timedelta(minutes=1),
+                                     ends_at=now + datetime.timedelta(hours=1))
+    sip.configure_room_system(SYSTEM, world["hanoi"], username="hanoi-polycom", password=PASSWORD,
+                              dial_out=True, picture_update_info=True)
+    _wait(lambda: "hanoi-polycom" in gw._pushed, 10, "credentials pushed to Kamailio")
+    folder, bs = _callee(ctx, "registered", codec="PCMU", transport="tcp", register=True)
+    try:
+        call = _wait(lambda: next((c for c in gw.calls.values() if c.dialled), None), 25, "the hall called",
+                     lambda: (folder / "baresip.log").read_text()[-800:])
+        _wait(lambda: call.relay.stats.hall_audio > 50 and call.relay.stats.programme_audio > 100
+              and call.relay.stats.programme_video > 50, 15, "media both ways", lambda: call.relay.stats)
+        # A keyframe Janus wants of the hall goes as SIP INFO, and the hall answers it.
+        _wait(lambda: 200 in gw.uas.dialogs[call.call_id].answered.get("INFO", []), 15, "an INFO answered")
+        # The hall's INFO asks a keyframe of the programme.
+        assert _info_from_hall(ctx, call) == "SIP/2.0 200 OK"
+        _wait(lambda: call.picture_updates >= 1, 5, "the hall's picture update at the gateway")
+        # The codec's RTCP about the programme: the point's loss, jitter and round trip.
+        report = _wait(lambda: PointLiveState.objects.filter(
+            point=world["hanoi"], last_report__jitter_ms__isnull=False,
+            last_report__rtt_ms__isnull=False).values("last_report__loss_pct", "last_report__jitter_ms",
+                                                      "last_report__rtt_ms").first(), 25, "RTCP figures",
+            lambda: call.relay.reception)
+        assert 0 <= report["last_report__loss_pct"] < 50 and 0 <= report["last_report__rtt_ms"] < 2000, report
+        bs.kill()  # the hall's codec dies: no BYE
+        bs.wait(10)
+        sip.configure_room_system(SYSTEM, world["hanoi"], username="hanoi-polycom", address=f"sips:{hall_ns.HALL}:5061")
+        _wait(lambda: call.call_id not in gw.calls, 15, "the dead call ended")
+        folder2, bs = _callee(ctx, "fixed", codec="PCMA", transport="tls", register=False)
+        again = _wait(lambda: next((c for c in gw.calls.values() if c.dialled), None), 25, "the hall called again",
+                      lambda: (folder2 / "baresip.log").read_text()[-800:])
+        _wait(lambda: again.relay.stats.hall_audio > 50 and again.relay.stats.programme_audio > 50, 15,
+              "media both ways again", lambda: again.relay.stats)
+        Session.objects.filter(pk=session.pk).update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
+        _wait(lambda: not gw.calls, 10, "diemcau hung up at the session's end")
+        _wait(lambda: "session closed" in (folder2 / "baresip.log").read_text(), 10, "the hall saw the BYE")
+        _wait(lambda: AuditEntry.objects.filter(action="live.sip_ended", after__why="the session ended").exists(),
+              10, "the end audited")
+        assert not gw._dialling and not gw._to_dial
+    finally:
+        bs.terminate()
+        bs.wait(10)
+    recorded = sorted((folder / "rec").glob("*dec*.wav"))
+    assert recorded and _tone_share(recorded[-1], 440, (1.0, 4.0)) > 0.2  # the studio through Opus → PCMU
+    entries = list(AuditEntry.objects.filter(action__startswith="live.sip_").values_list("action", "after"))
+    assert sum(1 for a, d in entries if a == "live.sip_started" and d.get("dialled")) == 2, entries
+
+
+def test_dial_targets_backoff_and_receiver_reports(tmp_path):
+    """What diemcau dials for an address, the redial backoff's steps, and a hall's RTCP report block read."""
+    import struct
+
+    from diemcau.live.models import RoomSystem
+    from diemcau.live.sip_relay import report_blocks
+
+    def target(address):
+        return sip.dial_target(RoomSystem(sip_username="hanoi-polycom", realm="diemcau", address=address))
+
+    assert target("") == ("sip:hanoi-polycom@diemcau", True)
+    assert target("10.1.2.3:5060;transport=tcp") == ("sip:hanoi-polycom@10.1.2.3:5060;transport=tcp", False)
+    assert target("sips:codec@hall.example.vn") == ("sip:codec@hall.example.vn;transport=tls", False)
+    assert not sip.DIAL_ADDRESS_RE.match("10.1.2.3>;evil=1") and sip.DIAL_ADDRESS_RE.match("sip:a@10.1.2.3:5062")
+    gw = SipGateway(None, address="127.0.0.1", folder=tmp_path)
+    assert asyncio.run(_steps(gw)) == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    # an RR from SSRC 7 about SSRC 1234: 25 % lost (64/256), 3 in all, jitter 900 (10 ms at 90 kHz)
+    rr = struct.pack("!BBHI", 0x81, 201, 7, 7) + struct.pack("!IIIIII", 1234, (64 << 24) | 3, 100, 900, 5, 6)
+    assert report_blocks(rr) == [(1234, 0.25, 3, 900, 5, 6)]
+
+
+async def _steps(gw):
+    return [gw._backoff(1) for _ in range(8)]

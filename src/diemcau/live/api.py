@@ -263,6 +263,7 @@ class FiguresOut(Schema):
     bitrate_out_kbps: float
     loss_pct: float
     rtt_ms: float | None
+    jitter_ms: float | None = None
     fps: float
     frames_decoded: int
     freezes: int

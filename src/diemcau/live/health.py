@@ -35,7 +35,7 @@ DEGRADED_FPS = 8.0
 REPORT_FIELDS = {
     "bitrate_in_kbps": (0, 1_000_000), "bitrate_out_kbps": (0, 1_000_000), "loss_pct": (0, 100),
     "rtt_ms": (0, 600_000), "fps": (0, 240), "frames_decoded": (0, 10**12), "freezes": (0, 10**9),
-    "audio_level": (0, 1),
+    "audio_level": (0, 1), "jitter_ms": (0, 600_000),
 }
 PHASES = ("connected", "receiving", "publishing")
 

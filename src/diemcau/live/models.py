@@ -167,6 +167,7 @@ class AVReport(models.Model):
     bitrate_out_kbps = models.FloatField(default=0)
     loss_pct = models.FloatField(default=0)
     rtt_ms = models.FloatField(null=True, blank=True)
+    jitter_ms = models.FloatField(null=True, blank=True)
     fps = models.FloatField(default=0)
     frames_decoded = models.PositiveBigIntegerField(default=0)
     freezes = models.PositiveIntegerField(default=0)
@@ -404,6 +405,10 @@ class RoomSystem(models.Model):
     ha1 = models.CharField(max_length=32)
     address = models.CharField(_("address of the room system"), max_length=200, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
+    dial_out = models.BooleanField(_("diemcau calls the hall"), default=False,
+                                   help_text=_("At the start of each session (and again when the call drops)."))
+    picture_update_info = models.BooleanField(_("keyframe requests by SIP INFO"), default=False,
+                                              help_text=_("Polycom and Cisco units expect picture_fast_update."))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

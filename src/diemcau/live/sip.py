@@ -28,6 +28,9 @@ from diemcau.points.models import BridgePoint
 from .models import FloorRequest, RoomSystem
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# What diemcau dials: [sip:|sips:][user@]host[:port][;transport=udp|tcp|tls]
+DIAL_ADDRESS_RE = re.compile(r"^(sips?:)?([a-z0-9._-]+@)?[a-z0-9.-]+(:\d{1,5})?(;transport=(udp|tcp|tls))?$", re.I)
+DIAL_LEAD = 120  # seconds before a session's start that diemcau calls its halls
 MIN_PASSWORD = 12
 
 
@@ -43,8 +46,11 @@ def ha1(username: str, password: str, realm_: str) -> str:
 
 @transaction.atomic
 def configure_room_system(actor, point: BridgePoint, *, username: str, password: str = "", address: str = "",
-                          enabled: bool = True) -> RoomSystem:
-    """Mark ``point`` as a room system (or change it): SIP username, password (blank keeps it), address."""
+                          enabled: bool = True, dial_out: bool | None = None,
+                          picture_update_info: bool | None = None) -> RoomSystem:
+    """Mark ``point`` as a room system (or change it): SIP username, password (blank keeps it), address;
+    ``dial_out``: diemcau calls it during the conference's sessions (at ``address``, or where it registered);
+    ``picture_update_info``: keyframes are asked of it by SIP INFO. ``None`` keeps the current choice."""
     require_change_point(actor, point)
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
@@ -53,8 +59,8 @@ def configure_room_system(actor, point: BridgePoint, *, username: str, password:
     if RoomSystem.objects.filter(sip_username=username).exclude(point=point).exists():
         raise DomainError(_("Another bridge point already uses this SIP username."), "sip_username_taken")
     system = RoomSystem.objects.select_for_update().filter(point=point).first()
-    before = {"sip_username": system.sip_username, "address": system.address, "enabled": system.enabled} \
-        if system else None
+    before = {"sip_username": system.sip_username, "address": system.address, "enabled": system.enabled,
+              "dial_out": system.dial_out, "picture_update_info": system.picture_update_info} if system else None
     if system is None and not password:
         raise DomainError(_("Set a password for the room system."), "sip_password_required")
     if password and len(password) < MIN_PASSWORD:
@@ -66,8 +72,16 @@ def configure_room_system(actor, point: BridgePoint, *, username: str, password:
         system.realm = realm()
         system.ha1 = ha1(username, password, system.realm)
     system.sip_username, system.address, system.enabled = username, (address or "").strip()[:200], bool(enabled)
+    if dial_out is not None:
+        system.dial_out = bool(dial_out)
+    if picture_update_info is not None:
+        system.picture_update_info = bool(picture_update_info)
+    if system.dial_out and system.address and not DIAL_ADDRESS_RE.match(system.address):
+        raise DomainError(_("Diemcau can only call an address such as 10.1.2.3, sip:hall@10.1.2.3:5060 or "
+                            "10.1.2.3;transport=tcp."), "sip_address_invalid")
     system.save()
     after = {"sip_username": username, "address": system.address, "enabled": system.enabled,
+             "dial_out": system.dial_out, "picture_update_info": system.picture_update_info,
              "password_changed": bool(password)}
     audit.record(actor, "live.room_system_set", point, before=before, after=after, unit_path=point.hall.unit.path)
     return system
@@ -76,6 +90,39 @@ def configure_room_system(actor, point: BridgePoint, *, username: str, password:
 def credentials() -> dict[str, str]:
     """HA1 of every enabled room system, by SIP username (what the gateway gives Kamailio)."""
     return dict(RoomSystem.objects.filter(enabled=True).values_list("sip_username", "ha1"))
+
+
+def dial_target(system: RoomSystem) -> tuple[str, bool]:
+    """The URI diemcau dials for ``system`` and whether Kamailio looks it up among registered halls
+    (no address: the hall registered; an address: it is called there, over the transport it names)."""
+    address = system.address.strip()
+    if not address:
+        return f"sip:{system.sip_username}@{system.realm or realm()}", True
+    if address.lower().startswith("sips:"):
+        address = "sip:" + address[5:] + ("" if ";transport=" in address.lower() else ";transport=tls")
+    elif not address.lower().startswith("sip:"):
+        address = "sip:" + address
+    if "@" not in address:
+        address = f"sip:{system.sip_username}@{address[4:]}"
+    return address, False
+
+
+def halls_to_dial(conference_id: int, now=None) -> list[dict]:
+    """The enabled dial-out room systems of the conference's points while one of its sessions runs
+    (from ``DIAL_LEAD`` seconds before its start to its end): what the gateway keeps a call up with."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diemcau.events.models import Session
+
+    now = now or timezone.now()
+    if not Session.objects.filter(conference_id=conference_id, starts_at__lte=now + timedelta(seconds=DIAL_LEAD),
+                                  ends_at__gt=now).exists():
+        return []
+    systems = RoomSystem.objects.filter(enabled=True, dial_out=True, point__conference_id=conference_id)
+    return [{"username": s.sip_username, "point_id": s.point_id, "uri": dial_target(s)[0],
+             "registered": dial_target(s)[1], "info": s.picture_update_info} for s in systems]
 
 
 def hall_for_call(username: str) -> RoomSystem | None:
@@ -91,7 +138,7 @@ def floor_grant(point_id: int) -> int | None:
 
 
 def log_call(point_id: int, action: str, **details) -> None:
-    """Record what a call did (``live.sip_<action>``): started, ended, refused, on_air, off_air."""
+    """Record what a call did (``live.sip_<action>``): dialled, dial_failed, started, ended, on_air, off_air."""
     point = BridgePoint.objects.select_related("hall__unit").filter(pk=point_id).first()
     if point is None:
         audit.record(SYSTEM, f"live.sip_{action}", object_type="points.bridgepoint", object_id=str(point_id),

@@ -1,10 +1,15 @@
-"""The gateway's own SIP side: a minimal user agent server behind Kamailio, and the SDP it writes.
+"""The gateway's own SIP side: a minimal user agent behind Kamailio, and the SDP it writes.
 
 Kamailio (``deploy/sip/kamailio.cfg.tmpl``) authenticates the hall (digest, per hall), adds
 ``X-Diemcau-Hall: <SIP username>`` (after removing any the hall sent), record-routes, and relays the
 INVITE to this UAS on the loopback. The UAS answers INVITE (100, then 200 with SDP or an error),
 acknowledges BYE, CANCEL, INFO and OPTIONS, and can end a call itself (BYE through Kamailio's route).
 It trusts ``X-Diemcau-Hall`` only because it listens on the loopback, where only Kamailio reaches it.
+
+It also dials (diemcau calls a hall, :meth:`SipServer.invite`): an INVITE to Kamailio's loopback port,
+which relays it to the hall's address or, with ``X-Diemcau-Registered``, where the hall registered;
+the 2xx is acknowledged along the dialog's route, any other final answer hop by hop. In either kind
+of dialog it can send INFO (a SIP ``picture_fast_update``, which Polycom and Cisco units expect) and BYE.
 """
 
 from __future__ import annotations
@@ -87,6 +92,11 @@ def response(request: SipMessage, code: int, reason: str, *, to_tag: str | None 
     return SipMessage(f"SIP/2.0 {code} {reason}", headers, body)
 
 
+MEDIA_CONTROL = "application/media_control+xml"
+PICTURE_FAST_UPDATE = ('<?xml version="1.0" encoding="utf-8" ?>\r\n<media_control><vc_primitive><to_encoder>'
+                       "<picture_fast_update/></to_encoder></vc_primitive></media_control>\r\n")
+
+
 def uri_of(header: str) -> str:
     """The URI inside a From/To/Contact value (``"x" <sip:a@b>;tag=1`` -> ``sip:a@b``)."""
     match = re.search(r"<([^>]+)>", header)
@@ -157,19 +167,48 @@ def answer_sdp(address: str, offered: list[Media], chosen: dict[int, tuple[int, 
     return "\r\n".join(lines) + "\r\n"
 
 
-# --- the UAS ---------------------------------------------------------------------------------------
-class SipServer(asyncio.DatagramProtocol):
-    """The UAS on the loopback: hands INVITE and BYE to the gateway, answers the rest itself.
+# --- the user agent --------------------------------------------------------------------------------
+@dataclass
+class Dialog:
+    """What an in-dialog request of ours needs: our From, their To, the route, the target, the CSeq."""
 
-    :param gateway: an object with ``async on_invite(msg) -> (code, reason, sdp)`` and
-        ``async on_bye(call_id)``.
+    local: str             # our side, with its tag (the From of our requests)
+    remote: str            # their side, with its tag
+    routes: list[str]
+    target: str            # their Contact
+    addr: tuple            # where requests go (Kamailio's loopback port)
+    sdp: str = ""          # what a re-INVITE is answered with (the hall-facing SDP)
+    cseq: int = 1
+    answered: dict[str, list[int]] = field(default_factory=dict)  # method -> codes of its last answers
+
+
+@dataclass
+class Dialling:
+    """An INVITE of ours waiting for its final answer."""
+
+    request: SipMessage
+    branch: str
+    final: asyncio.Future
+    routes: list[str] = field(default_factory=list)
+
+
+class SipServer(asyncio.DatagramProtocol):
+    """The user agent on the loopback: hands INVITE, BYE and INFO to the gateway, answers the rest itself,
+    and dials halls for the gateway.
+
+    :param gateway: an object with ``async on_invite(msg, to_tag) -> (code, reason, sdp)``,
+        ``async on_bye(call_id)`` and ``async on_picture_update(call_id)``.
+    :param address: where it listens (the loopback).
+    :param proxy: Kamailio's loopback port, where the INVITEs it dials go.
     """
 
-    def __init__(self, gateway, address: tuple[str, int]) -> None:
+    def __init__(self, gateway, address: tuple[str, int], proxy: tuple[str, int] | None = None) -> None:
         self.gateway = gateway
         self.address = address
+        self.proxy = proxy
         self.transport: asyncio.DatagramTransport | None = None
-        self.dialogs: dict[str, dict] = {}  # call-id -> what a BYE of ours needs
+        self.dialogs: dict[str, Dialog] = {}  # call-id -> the dialog
+        self.dialling: dict[str, Dialling] = {}  # call-id -> our INVITE without its final answer
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -185,30 +224,22 @@ class SipServer(asyncio.DatagramProtocol):
             return
         if msg.is_request:
             asyncio.get_running_loop().create_task(self._request(msg, addr))
+        else:
+            self._response(msg, addr)
 
     def send(self, msg: SipMessage, addr) -> None:
         if self.transport is not None:
             self.transport.sendto(msg.encode(), addr)
 
+    def _via(self, branch: str | None = None) -> str:
+        branch = branch or f"z9hG4bK{secrets.token_hex(8)}"
+        return f"SIP/2.0/UDP {self.address[0]}:{self.address[1]};branch={branch};rport"
+
     async def _request(self, msg: SipMessage, addr) -> None:
         method = msg.method
         call_id = msg.get("Call-ID") or ""
         if method == "INVITE":
-            if call_id in self.dialogs:  # a re-INVITE (session refresh): keep the media as it is
-                self.send(response(msg, 200, "OK", to_tag=self.dialogs[call_id]["tag"], contact=self.contact,
-                                   body=self.dialogs[call_id]["sdp"]), addr)
-                return
-            self.send(response(msg, 100, "Trying"), addr)
-            tag = secrets.token_hex(6)
-            try:
-                code, reason, sdp = await self.gateway.on_invite(msg, tag)
-            except Exception:  # the hall gets an answer whatever went wrong
-                log.exception("INVITE failed")
-                code, reason, sdp = 500, "Server Error", ""
-            if code == 200:
-                self.dialogs[call_id] = {"tag": tag, "sdp": sdp, "request": msg, "addr": addr, "cseq": 1}
-            self.send(response(msg, code, reason, to_tag=tag, contact=self.contact if code == 200 else None,
-                               body=sdp), addr)
+            await self._invite(msg, addr, call_id)
         elif method == "BYE":
             self.send(response(msg, 200, "OK"), addr)
             self.dialogs.pop(call_id, None)
@@ -222,18 +253,122 @@ class SipServer(asyncio.DatagramProtocol):
         elif method != "ACK":
             self.send(response(msg, 405, "Method Not Allowed"), addr)
 
+    async def _invite(self, msg: SipMessage, addr, call_id: str) -> None:
+        if call_id in self.dialogs:  # a re-INVITE (session refresh): keep the media as it is
+            dialog = self.dialogs[call_id]
+            self.send(response(msg, 200, "OK", to_tag=_tag_of(dialog.local), contact=self.contact,
+                               body=dialog.sdp), addr)
+            return
+        self.send(response(msg, 100, "Trying"), addr)
+        tag = secrets.token_hex(6)
+        try:
+            code, reason, sdp = await self.gateway.on_invite(msg, tag)
+        except Exception:  # the hall gets an answer whatever went wrong
+            log.exception("INVITE failed")
+            code, reason, sdp = 500, "Server Error", ""
+        if code == 200:
+            to = msg.get("To") or ""
+            self.dialogs[call_id] = Dialog(local=to if ";tag=" in to else f"{to};tag={tag}",
+                                           remote=msg.get("From") or "", routes=msg.all("Record-Route"),
+                                           target=uri_of(msg.get("Contact") or msg.get("From") or ""),
+                                           addr=addr, sdp=sdp)
+        self.send(response(msg, code, reason, to_tag=tag, contact=self.contact if code == 200 else None,
+                           body=sdp), addr)
+
+    # --- dialling -----------------------------------------------------------------------------------
+    async def invite(self, uri: str, sdp: str, *, call_id: str, from_tag: str, registered: bool = False,
+                     timeout: float = 30.0) -> SipMessage:
+        """Dial ``uri`` through Kamailio with ``sdp``; the final answer (a 2xx is acknowledged and its
+        dialog kept; a hall that does not answer within ``timeout`` is cancelled: a 487 comes back)."""
+        branch = f"z9hG4bK{secrets.token_hex(8)}"
+        headers = [("Via", self._via(branch)), ("Max-Forwards", "70"),
+                   ("From", f"<sip:diemcau@{self.address[0]}>;tag={from_tag}"), ("To", f"<{uri}>"),
+                   ("Call-ID", call_id), ("CSeq", "1 INVITE"), ("Contact", self.contact),
+                   ("Content-Type", "application/sdp")]
+        if registered:
+            headers.append(("X-Diemcau-Registered", "1"))
+        request = SipMessage(f"INVITE {uri} SIP/2.0", headers, sdp)
+        pending = Dialling(request, branch, asyncio.get_running_loop().create_future())
+        self.dialling[call_id] = pending
+        self.send(request, self.proxy)
+        try:
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(pending.final), timeout)
+            except TimeoutError:
+                self._cancel(pending)
+                answer = await asyncio.wait_for(asyncio.shield(pending.final), 5.0)
+        except TimeoutError:
+            answer = SipMessage("SIP/2.0 408 Request Timeout", [("Call-ID", call_id)])
+        finally:
+            self.dialling.pop(call_id, None)
+        if answer.first.startswith("SIP/2.0 2"):
+            self.dialogs[call_id] = Dialog(local=request.get("From"), remote=answer.get("To") or "",
+                                           routes=list(reversed(answer.all("Record-Route"))),
+                                           target=uri_of(answer.get("Contact") or uri), addr=self.proxy, sdp=sdp)
+        return answer
+
+    def _cancel(self, pending: Dialling) -> None:
+        req = pending.request
+        headers = [(n, v) for n, v in req.headers if n.lower() in ("via", "from", "to", "call-id", "max-forwards")]
+        headers.append(("CSeq", "1 CANCEL"))
+        self.send(SipMessage(f"CANCEL {req.first.split()[1]} SIP/2.0", headers), self.proxy)
+
+    def _response(self, msg: SipMessage, addr) -> None:
+        call_id = msg.get("Call-ID") or ""
+        method = (msg.get("CSeq") or " ").split()[-1]
+        code = int(msg.first.split()[1]) if len(msg.first.split()) > 1 else 0
+        pending = self.dialling.get(call_id)
+        if method == "INVITE" and code >= 200:
+            if pending is not None and not pending.final.done():
+                pending.final.set_result(msg)
+            if code < 300:
+                self._ack(msg, call_id)
+            elif pending is not None:  # a failure is acknowledged hop by hop (same branch)
+                self._ack_failure(pending, msg)
+        elif method != "INVITE" and call_id in self.dialogs:
+            codes = self.dialogs[call_id].answered.setdefault(method, [])
+            codes.append(code)
+            del codes[:-20]  # the last answers only (an INFO goes every few seconds all day)
+
+    def _ack(self, answer: SipMessage, call_id: str) -> None:
+        """ACK a 2xx of our INVITE (again if it is repeated) along the route it set."""
+        routes = list(reversed(answer.all("Record-Route")))
+        target = uri_of(answer.get("Contact") or "")
+        headers = [("Via", self._via()), *(("Route", r) for r in routes), ("Max-Forwards", "70"),
+                   ("From", answer.get("From") or ""), ("To", answer.get("To") or ""), ("Call-ID", call_id),
+                   ("CSeq", "1 ACK")]
+        self.send(SipMessage(f"ACK {target} SIP/2.0", headers), self.proxy)
+
+    def _ack_failure(self, pending: Dialling, answer: SipMessage) -> None:
+        req = pending.request
+        headers = [(n, v) for n, v in req.headers if n.lower() in ("via", "from", "call-id", "max-forwards")]
+        headers += [("To", answer.get("To") or ""), ("CSeq", "1 ACK")]
+        self.send(SipMessage(f"ACK {req.first.split()[1]} SIP/2.0", headers), self.proxy)
+
+    # --- in-dialog requests -------------------------------------------------------------------------
+    def _in_dialog(self, call_id: str, method: str, body: str = "", content_type: str = "") -> bool:
+        dialog = self.dialogs.get(call_id)
+        if dialog is None:
+            return False
+        dialog.cseq += 1
+        headers = [("Via", self._via()), *(("Route", r) for r in dialog.routes), ("Max-Forwards", "70"),
+                   ("From", dialog.local), ("To", dialog.remote), ("Call-ID", call_id),
+                   ("CSeq", f"{dialog.cseq} {method}")]
+        if content_type:
+            headers.append(("Content-Type", content_type))
+        self.send(SipMessage(f"{method} {dialog.target} SIP/2.0", headers, body), dialog.addr)
+        return True
+
+    def picture_update(self, call_id: str) -> bool:
+        """Ask the hall for a keyframe with a SIP INFO ``picture_fast_update`` (Polycom, Cisco)."""
+        return self._in_dialog(call_id, "INFO", PICTURE_FAST_UPDATE, MEDIA_CONTROL)
+
     def bye(self, call_id: str) -> None:
         """End a call from diemcau's side: a BYE along the dialog's route (through Kamailio)."""
-        dialog = self.dialogs.pop(call_id, None)
-        if dialog is None:
-            return
-        invite: SipMessage = dialog["request"]
-        routes = invite.all("Record-Route")
-        target = uri_of(invite.get("Contact") or invite.get("From") or "")
-        to = f"{invite.get('From')}"
-        frm = f"{invite.get('To')};tag={dialog['tag']}" if ";tag=" not in (invite.get("To") or "") else invite.get("To")
-        via = f"SIP/2.0/UDP {self.address[0]}:{self.address[1]};branch=z9hG4bK{secrets.token_hex(8)};rport"
-        headers = [("Via", via),
-                   *(("Route", r) for r in routes), ("Max-Forwards", "70"), ("From", frm), ("To", to),
-                   ("Call-ID", call_id), ("CSeq", "2 BYE")]
-        self.send(SipMessage(f"BYE {target} SIP/2.0", headers), dialog["addr"])
+        if self._in_dialog(call_id, "BYE"):
+            self.dialogs.pop(call_id, None)
+
+
+def _tag_of(header: str) -> str:
+    match = re.search(r";\s*tag=([^;>\s]+)", header)
+    return match.group(1) if match else ""

@@ -29,6 +29,12 @@ class RoomSystemForm(forms.Form):
                               help_text=gettext_lazy("Its IP address or SIP URI, for the technicians."))
     enabled = forms.BooleanField(label=gettext_lazy("Calls from this room system are accepted"), required=False,
                                  initial=True)
+    dial_out = forms.BooleanField(label=gettext_lazy("diemcau calls the hall"), required=False,
+                                  help_text=gettext_lazy("At the start of each session (and again when the call "
+                                                         "drops): at the address above, or where it registered."))
+    picture_update_info = forms.BooleanField(label=gettext_lazy("keyframe requests by SIP INFO"), required=False,
+                                             help_text=gettext_lazy(
+                                                 "Polycom and Cisco units expect picture_fast_update."))
 
 
 def gateway_settings() -> dict:
@@ -45,7 +51,8 @@ def room_system(request, pk):
     if not can_change_point(request.user, point):
         raise Http404
     current = RoomSystem.objects.filter(point=point).first()
-    initial = {"username": current.sip_username, "address": current.address, "enabled": current.enabled} \
+    initial = {"username": current.sip_username, "address": current.address, "enabled": current.enabled,
+               "dial_out": current.dial_out, "picture_update_info": current.picture_update_info} \
         if current else {"enabled": True}
     form = RoomSystemForm(request.POST or None, initial=initial)
     if submit(request, form, lambda data: sip.configure_room_system(request.user, point, **data), _("Saved.")):
