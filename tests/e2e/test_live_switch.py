@@ -269,6 +269,7 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
         applied = runtime.switch_log[-1] if runtime.switch_log else {}
         runtime_ms = applied["done_at"] * 1000 - clicked if applied.get("version") == 2 + i else None
         switches.append({"to": source, **seen, "runtime_ms": runtime_ms,
+                         "repoint_cpu_ms": applied.get("repoint_cpu_ms"),
                          "phases": _phases(clicked, applied if applied.get("version") == 2 + i else {}, cid, seen)})
         time.sleep(0.8)  # let the source settle before the next click, as a director would
     keyframes = list(runtime.keyframes.asked)
@@ -283,6 +284,8 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
     figures = {"switches": len(slower), "switch_ms": round(statistics.median(slower), 1),
                "switch_p95_ms": round(sorted(slower)[max(0, -(-95 * len(slower) // 100) - 1)], 1),
                "switch_runtime_ms": _median([s["runtime_ms"] for s in switches if s["runtime_ms"] is not None]),
+               # CPU of the runtime's thread from the first stop to the keyframe asked: meaningful under load.
+               "switch_repoint_cpu_ms": _median([s["repoint_cpu_ms"] for s in switches if s["repoint_cpu_ms"]]),
                "switch_phases_ms": {k: _median([s["phases"][k] for s in switches if k in s["phases"]])
                                     for k in ("written", "seen_at", "stopping_at", "stopped_at", "forwarded_at",
                                               "keyframe_at",

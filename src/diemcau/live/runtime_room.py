@@ -85,6 +85,7 @@ class RootRoom:
         if forwarders:
             if self._trace is not None:
                 self._trace["stopping_at"] = time.time()
+                self._trace["cpu_at"] = time.thread_time()  # the re-pointing's CPU, for a loaded machine
             await asyncio.gather(*(self._stop_forwarder(room, *f) for f in forwarders))
         if self._trace is not None:
             self._trace["stopped_at"] = time.time()
@@ -124,6 +125,8 @@ class RootRoom:
             await self.keyframes.ask(room, pub_id)
         if self._trace is not None and not after:
             self._trace["keyframe_at"] = time.time()
+            if "cpu_at" in self._trace:  # CPU of this thread from the first stop to the keyframe asked
+                self._trace["repoint_cpu_ms"] = round((time.thread_time() - self._trace["cpu_at"]) * 1000, 2)
 
     def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
         targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]
