@@ -335,9 +335,9 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     ``cluster_switch_missed`` (kiosks that did not show a switch within 20 s), ``cluster_floor_on_air_s``
     (the grant: the kiosk starts publishing, then the switch)."""
     shapes = {"host": "wide", "point": "narrow"}
-    for i in range(len(k.pages)):
-        if k.pages[i].evaluate("() => window.kioskReach.forced") != "main":
-            k.force_mode(i, "main")
+    forced = [i for i in range(len(k.pages)) if k.pages[i].evaluate("() => window.kioskReach.forced") != "main"]
+    for i in forced:
+        k.force_mode(i, "main")
     harness.wait_for("every kiosk decoding WebRTC main", lambda: k.decoding() == len(k.pages), 90)
     by_edge = k.by_edge()
     k.watch_shapes()
@@ -360,6 +360,8 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     with contextlib.suppress(Exception):  # the floor back: the kiosk stops publishing
         console.click(taken, timeout=20_000)
     console.context.close()
+    for i in forced:  # the operators' choice back to automatic (the page stays on WebRTC main until it judges)
+        k.force_mode(i, "auto")
     out.update(cluster_switch_ms=round(statistics.median(each), 1) if each else None,
                cluster_switch_each_ms=each, cluster_switch_missed=missed)
     return out
@@ -367,7 +369,7 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
 
 def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
     """Kiosk ``index``'s operator forces audio only: it plays sound (``audio_only_playing``); then forced
-    back to WebRTC main, decoding pictures again (``audio_only_back_to_main``)."""
+    back to WebRTC main, decoding pictures again (``audio_only_back_to_main``), then automatic again."""
     k.force_mode(index, "audio")
     heard: dict = {}
 
@@ -381,5 +383,6 @@ def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
     with contextlib.suppress(RuntimeError):
         harness.wait_for("the kiosk decoding pictures again", lambda: k._decodes(k.pages[index]), timeout)
         back = True
+    k.force_mode(index, "auto")  # automatic again, on WebRTC main
     return {"audio_only_playing": bool(heard.get("playing_sound")), "audio_only_heard": heard,
             "audio_only_back_to_main": back}

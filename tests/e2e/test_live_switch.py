@@ -1,6 +1,8 @@
 """The floor switch the product really does, timed: the director's click → first decoded frame of the
-new source at kiosks on two edges; then an edge dies and its kiosk, told over its websocket to move
-(new token, the root's URL), decodes again within 10 s (``edge_kill_recovered_s``).
+new source at kiosks on two edges; then a takeover keeps the forwarders, an edge's mountpoint is
+destroyed and made again (the kiosk hears Janus's ``stopped`` and watches again at once:
+``mountpoint_remade_s``), and an edge dies and its kiosk, told over its websocket to move (new token,
+the root's URL), decodes again within 10 s (``edge_kill_recovered_s``).
 
 Real Janus (a root and two edges), the runtime, the ASGI server, headless Chromium. The studio
 publishes its fake camera at 480x270; Hà Nội's kiosk asks for the floor and the director grants it
