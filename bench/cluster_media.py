@@ -13,14 +13,22 @@ with a small world. Run as root from the repository root:
 2. ``--kiosks`` kiosk pages (the product's page, signed in as point operators) in one Chromium in
    the clients namespace, opened one by one so new joins spread over the edges: ``kiosks``,
    ``kiosks_decoding`` (frames decoded went up within 1.5 s), ``kiosks_by_edge``;
-3. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
+3. the director's switch through the product's console (the director's page in the clients namespace,
+   signed in as the national organiser): every kiosk forced to WebRTC main, the first kiosk asks for
+   the floor and is given it (its fake camera on air), then host and point in turn, then the floor
+   taken back: ``cluster_switch_ms`` (median; click → first frame of the new source's shape at the
+   slower of all kiosks, on both edges), ``cluster_switch_each_ms``, ``cluster_switch_missed``,
+   ``cluster_floor_on_air_s``; then the second kiosk's operator forces audio only:
+   ``audio_only_playing`` (samples received growing, its <audio> playing, the tone louder than
+   silence through a Web Audio analyser), and back to WebRTC main (``audio_only_back_to_main``);
+4. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
    kiosks are told over their websocket to move and decode again from media-edge2:
    ``edge_kill_recovered_s`` (the slowest of them; target ≤ 10). The host is started again and a new
    kiosk joins: ``edge_back_takes_new_join`` (it lands on the returned edge);
-4. the active runtime's host killed (its runtime, root Janus and test pattern): the standby takes
+5. the active runtime's host killed (its runtime, root Janus and test pattern): the standby takes
    the lease, starts its root, adopts the edges and the programme comes back: ``runtime_failover_s``
    (every kiosk decoding again; target ≤ 10), ``runtime_now_on``;
-5. ``turn_only_client_decoding`` from deploy/cluster/media_reach.py (a network of its own: a client
+6. ``turn_only_client_decoding`` from deploy/cluster/media_reach.py (a network of its own: a client
    that reaches the edge only through coturn).
 """
 
@@ -81,7 +89,7 @@ def _runtime_kill(c: harness.Cluster, k: kiosk_pages.Kiosks) -> dict:
             "kiosks_decoding_after_failover": k.decoding()}
 
 
-def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True) -> dict:
+def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True, switches: int = 7) -> dict:
     """The media plane on a harness that is up with a world (deploy/cluster/world.py); its figures."""
     started = time.monotonic()
     c.start_media(world["conference_id"])
@@ -93,6 +101,12 @@ def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = T
         out.update(kiosks=kiosks, kiosks_open_s=round(time.monotonic() - t0, 1), kiosks_decoding=k.decoding(),
                    kiosks_by_edge=k.by_edge())
         log(f"{kiosks} kiosks open: {out['kiosks_decoding']} decoding, by edge {out['kiosks_by_edge']}")
+        out.update(kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"], publisher=0,
+                                               switches=switches))
+        log(f"director's switches: {out['cluster_switch_each_ms']} ms (slower kiosk), "
+            f"{out['cluster_switch_missed']} missed")
+        out.update(kiosk_pages.audio_only(k, index=1))
+        log(f"audio-only kiosk: {out['audio_only_heard']}")
         out.update(_edge_kill(c, k, harness.MEDIA_EDGES[0]))
         out.update(_edge_back(c, k, harness.MEDIA_EDGES[0]))
         out.update(_runtime_kill(c, k))

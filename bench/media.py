@@ -50,8 +50,9 @@ Two real Janus nodes (a root and an edge, base ports in 26000-29999) and one hea
    console; the time to the first decoded frame of the new source at the slower of two kiosks on two
    edges (median, p95), and `switch_runtime_ms` (click → the runtime has re-pointed and asked the
    keyframe); `switch_phases_ms`: the median of each phase (click → written → the runtime saw it →
-   old forwarders stopped → new ones made → keyframe asked → the slower kiosk's frame). Needs
-   PostgreSQL at DATABASE_URL.
+   began stopping the old forwarders → stopped (all at once) → new ones made (one request) → keyframe
+   asked → the slower kiosk's frame); `switch_repoint_cpu_ms`: the runtime thread's CPU from the first
+   stop to the keyframe asked (meaningful on a loaded machine). Needs PostgreSQL at DATABASE_URL.
 
 6. ``edge_remote_p95_ms`` (and p50, fps, its baseline): ``bench/media_remote.py`` measures 1.'s latency
    with the root, the edge and Chromium each in a network namespace of their own (root only; None
@@ -591,6 +592,7 @@ def main() -> None:
         "switch_ms": product.get("switch_ms"), "switch_p95_ms": product.get("switch_p95_ms"),
         "switch_runtime_ms": product.get("switch_runtime_ms"), "product_switches": product.get("switches"),
         "switch_phases_ms": product.get("switch_phases_ms"),
+        "switch_repoint_cpu_ms": product.get("switch_repoint_cpu_ms"),
         "switch_forward_ms": r(statistics.median(switch_worst)) if switch_worst else None,
         "switch_forward_max_ms": r(max(switch_worst)) if switch_worst else None, "switch_missed": switch_missed,
         "janus_cpu_pct_per_sub": r(cpu_per_sub, 3), "janus_mib_per_sub": r(mib_per_sub, 3),

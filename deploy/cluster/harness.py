@@ -258,6 +258,8 @@ class Cluster:
             "CELERY_VISIBILITY_TIMEOUT": "30",
             # The media hosts' agents present it to register their nodes (issue 13's media plane).
             "DIEMCAU_MEDIA_NODE_KEY": old.get("DIEMCAU_MEDIA_NODE_KEY") or secrets.token_urlsafe(32),
+            # The low and audio-only renditions of the programme (a kiosk forced to audio only hears it).
+            "DIEMCAU_LIVE_RENDITIONS": "1",
             "DIEMCAU_CLUSTER_PG_PASSWORD": pg_password,
             "DIEMCAU_CLUSTER_SCENARIO": scenario,
         }

@@ -9,6 +9,8 @@ up and its media plane started: ``Cluster.start_media``):
     kiosks.sample()                           # [{point, frames, edge, ice}] from each page's getStats
     kiosks.decoding()                         # how many decode (frames went up within a second)
     kiosks.recovered_after(t0, dead_edge)     # seconds until every kiosk decodes again after a fault
+    kiosks.ask_floor(0); kiosks.watch_shapes(); kiosks.shape_seen(t_ms, "narrow")   # the director's switch
+    kiosks.force_mode(1, "audio"); kiosks.hears(1)                                # a kiosk forced to audio only
     kiosks.close()
 
 A kiosk's edge is read from the page's PeerConnection (the remote address of the nominated candidate
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -53,6 +56,52 @@ async () => {
 """
 
 
+# Notes, in every kiosk page, the time (ms since the epoch) of each decoded frame of the programme whose
+# shape differs from the frame before: the host's test pattern is 16:9 ("wide"), a kiosk's fake camera
+# 4:3 ("narrow"); a switch's time at a kiosk is its first frame of the new source's shape.
+WATCH_SHAPES_JS = """() => {
+  if (window.shapeWatch) return; window.shapeWatch = true; window.shapeChanges = []; let last = "";
+  const v = document.getElementById("main");
+  const step = (now, meta) => {
+    const shape = meta.width / meta.height > 1.5 ? "wide" : "narrow";
+    if (shape !== last) { last = shape; window.shapeChanges.push([performance.timeOrigin + now, shape]); }
+    v.requestVideoFrameCallback(step);
+  };
+  v.requestVideoFrameCallback(step);
+}"""
+
+# What an audio-only kiosk hears: samples received by its programme PeerConnection's audio, whether
+# its <audio> element plays, the reception mode, and the loudness of what arrives (RMS of the track
+# through a Web Audio analyser: the test pattern's tone is not silence; getStats' audioLevel stays 0
+# in headless Chromium without an audio device).
+HEAR_JS = """
+async () => {
+  const s = window.kioskState, h = s && s.handles && s.handles.main;
+  const pc = h && h.webrtcStuff && h.webrtcStuff.pc, el = document.getElementById("audio-only");
+  const out = { samples: 0, rms: 0, mode: window.kioskReach && window.kioskReach.mode,
+                playing: !!(el && el.srcObject && !el.paused) };
+  if (!pc) return out;
+  (await pc.getStats()).forEach((x) => {
+    if (x.type === "inbound-rtp" && x.kind === "audio") out.samples += x.totalSamplesReceived || 0;
+  });
+  const stream = el && el.srcObject;
+  if (stream && stream.getAudioTracks().length) {
+    if (!window.hearing || window.hearing.stream !== stream) {
+      const ctx = new AudioContext(), analyser = ctx.createAnalyser();
+      ctx.createMediaStreamSource(stream).connect(analyser);
+      window.hearing = { stream, ctx, analyser };
+    }
+    await window.hearing.ctx.resume();
+    await new Promise((ok) => setTimeout(ok, 200));
+    const data = new Float32Array(window.hearing.analyser.fftSize);
+    window.hearing.analyser.getFloatTimeDomainData(data);
+    out.rms = Math.sqrt(data.reduce((a, x) => a + x * x, 0) / data.length);
+  }
+  return out;
+}
+"""
+
+
 def _wrapper(folder: Path) -> Path:
     """An executable that runs Chromium in the clients namespace (Playwright takes a binary path)."""
     path = folder / "chromium-in-clients"
@@ -80,7 +129,12 @@ class Kiosks:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
+        # A fake camera and microphone: a kiosk given the floor publishes them (the director's switch).
+        # The harness serves plain http (production: https), where a page may not open a camera unless
+        # its origin is treated as secure.
         args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--unsafely-treat-insecure-origin-as-secure=http://{harness.address('proxy')}",
                 "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
         self._browser = self._pw.chromium.launch(executable_path=str(_wrapper(self.cluster.dir("clients"))),
@@ -114,6 +168,18 @@ class Kiosks:
             except RuntimeError:
                 if strict:
                     raise
+
+    def open_page(self, path: str, cookie: str):
+        """Another page of the product in the clients namespace's Chromium (e.g. the director's console)."""
+        if self._browser is None:
+            self._launch()
+        context = self._browser.new_context(viewport={"width": 1280, "height": 860})
+        context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "domain": harness.address("proxy"),
+                              "path": "/"}])
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        page.goto(f"{self.cluster.url}{path}", wait_until="domcontentloaded", timeout=120_000)
+        return page
 
     def edge_load(self) -> int:
         """Sessions open on the agents' edges, as their last heartbeats said."""
@@ -194,6 +260,53 @@ class Kiosks:
         ok = bool(each) and all(d is not None for d in each)
         return {"recovered_s": max(each) if ok else None, "each_s": each, "stalled": sum(stalled.values())}
 
+    # -- the director's switch and the audio-only mode (issue 13's "Done when")
+    def ask_floor(self, index: int, who: str = "Nguyễn Văn An, hiệu trưởng") -> int:
+        """Kiosk ``index`` asks for the floor (its operator types who speaks and clicks); its point id,
+        once the request is in the database."""
+        page, point = self.pages[index], self.points[index]
+        page.fill("#floor-who", who)
+        page.click("#floor-ask")
+        harness.wait_for(f"the floor request of point {point}", lambda: self.cluster.psql(None, (
+            f"SELECT count(*) FROM live_floorrequest WHERE point_id = {point} AND state = 'requested'"))
+            .strip() == "1", 60)
+        return point
+
+    def watch_shapes(self) -> None:
+        """Start noting the shape of every decoded programme frame in every kiosk (:data:`WATCH_SHAPES_JS`)."""
+        for page in self.pages:
+            page.evaluate(WATCH_SHAPES_JS)
+
+    def shape_seen(self, since_ms: float, shape: str, only: list[int] | None = None,
+                   timeout: float = 20.0) -> list[float | None]:
+        """Milliseconds from ``since_ms`` (epoch) to each kiosk's first frame of ``shape`` after it (None:
+        not within ``timeout`` seconds)."""
+        watched = list(range(len(self.pages))) if only is None else list(only)
+        found: dict[int, float | None] = dict.fromkeys(watched)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and None in found.values():
+            for i in [i for i, t in found.items() if t is None]:
+                with contextlib.suppress(Exception):  # a page busy a moment: looked at again
+                    changes = self.pages[i].evaluate("() => window.shapeChanges || []")
+                    found[i] = next((t - since_ms for t, s in changes if t >= since_ms and s == shape), None)
+            time.sleep(0.1)
+        return [round(t, 1) if t is not None else None for t in found.values()]
+
+    def force_mode(self, index: int, mode: str) -> None:
+        """The operator of kiosk ``index`` forces a reception mode (the page's select: the product's API)."""
+        self.pages[index].select_option("#reception", mode)
+
+    def hears(self, index: int, within: float = 1.5) -> dict:
+        """Whether kiosk ``index`` plays sound: audio-only mode, its <audio> playing, samples received
+        growing over ``within`` seconds, and what arrives louder than silence (the test pattern's tone)."""
+        page = self.pages[index]
+        before = page.evaluate(HEAR_JS)
+        time.sleep(within)
+        after = page.evaluate(HEAR_JS)
+        grew = after["samples"] > before["samples"]
+        return {**after, "samples_grew": grew,
+                "playing_sound": bool(after["mode"] == "audio" and after["playing"] and grew and after["rms"] > 0.001)}
+
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a browser already gone
             if self._browser is not None:
@@ -203,3 +316,73 @@ class Kiosks:
                 self._pw.stop()
         self._browser = self._pw = None
         self.pages, self.points = [], []
+
+
+# Clicks a button of the director's console; the click's time (ms since the epoch, the kiosks' clock).
+CLICK_JS = """(sel) => { const t = performance.timeOrigin + performance.now();
+                         document.querySelector(sel).click(); return t; }"""
+
+
+def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, director_cookie: str,
+                    publisher: int = 0, switches: int = 3) -> dict:
+    """The director's switch through the product's console: kiosk ``publisher`` asks for the floor, the
+    director (the console page, signed in with ``director_cookie``) gives it (its fake camera on air),
+    then clicks host and point in turn, ``switches`` times (odd: the host on air at the end), and takes
+    the floor back. Every kiosk is on WebRTC main first (the operator's forced mode: an automatic kiosk
+    may have stepped down to the low rendition, re-encoded at the root). Each switch is timed from the
+    click to the first frame of the new source's shape at the slower kiosk, every kiosk counted (they
+    watch through both edges): ``cluster_switch_ms`` (median), ``cluster_switch_each_ms``,
+    ``cluster_switch_missed`` (kiosks that did not show a switch within 20 s), ``cluster_floor_on_air_s``
+    (the grant: the kiosk starts publishing, then the switch)."""
+    shapes = {"host": "wide", "point": "narrow"}
+    forced = [i for i in range(len(k.pages)) if k.pages[i].evaluate("() => window.kioskReach.forced") != "main"]
+    for i in forced:
+        k.force_mode(i, "main")
+    harness.wait_for("every kiosk decoding WebRTC main", lambda: k.decoding() == len(k.pages), 90)
+    by_edge = k.by_edge()
+    k.watch_shapes()
+    console = k.open_page(f"live/conference/{conference}/director/", director_cookie)
+    point = k.ask_floor(publisher)
+    queued = f"#queue li[data-point='{point}'] [data-act=grant]"
+    console.wait_for_selector(queued, timeout=60_000)
+    on_air = k.shape_seen(console.evaluate(CLICK_JS, queued), "narrow", timeout=60)
+    out: dict = {"cluster_switch_kiosks_by_edge": by_edge,
+                 "cluster_floor_on_air_s": round(max(on_air) / 1000, 2) if None not in on_air else None}
+    each, missed = [], 0
+    for i in range(switches):
+        source = "host" if i % 2 == 0 else "point"
+        time.sleep(0.8)  # the source settles, as a director's next click would wait
+        seen = k.shape_seen(console.evaluate(CLICK_JS, f"[data-source='{source}']"), shapes[source], timeout=20)
+        missed += sum(1 for t in seen if t is None)
+        if None not in seen:
+            each.append(max(seen))
+    taken = f"#queue li[data-point='{point}'] [data-act=revoke]"
+    with contextlib.suppress(Exception):  # the floor back: the kiosk stops publishing
+        console.click(taken, timeout=20_000)
+    console.context.close()
+    for i in forced:  # the operators' choice back to automatic (the page stays on WebRTC main until it judges)
+        k.force_mode(i, "auto")
+    out.update(cluster_switch_ms=round(statistics.median(each), 1) if each else None,
+               cluster_switch_each_ms=each, cluster_switch_missed=missed)
+    return out
+
+
+def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
+    """Kiosk ``index``'s operator forces audio only: it plays sound (``audio_only_playing``); then forced
+    back to WebRTC main, decoding pictures again (``audio_only_back_to_main``), then automatic again."""
+    k.force_mode(index, "audio")
+    heard: dict = {}
+
+    def hearing() -> bool:
+        heard.update(k.hears(index))
+        return heard["playing_sound"]
+    with contextlib.suppress(RuntimeError):
+        harness.wait_for("the audio-only kiosk playing sound", hearing, timeout)
+    k.force_mode(index, "main")
+    back = False
+    with contextlib.suppress(RuntimeError):
+        harness.wait_for("the kiosk decoding pictures again", lambda: k._decodes(k.pages[index]), timeout)
+        back = True
+    k.force_mode(index, "auto")  # automatic again, on WebRTC main
+    return {"audio_only_playing": bool(heard.get("playing_sound")), "audio_only_heard": heard,
+            "audio_only_back_to_main": back}

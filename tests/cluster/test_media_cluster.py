@@ -1,5 +1,7 @@
 """Issue 13's "Done when" in the cluster harness, bounded: kiosks in the clients namespace watch the
-programme through two edge hosts (agents' Janus nodes), an edge host is killed and its kiosks decode
+programme through two edge hosts (agents' Janus nodes), the director puts a point's camera on air and
+switches back to the host (every kiosk shows each source), a kiosk forced to audio only plays sound,
+an edge host is killed and its kiosks decode
 again from the other edge within 10 s, then the active runtime's host is killed and, the standby
 having taken the lease, every kiosk decodes again.
 
@@ -34,12 +36,26 @@ def media(cluster):
 
 
 def test_kiosks_on_two_edge_hosts_decode_again_after_an_edge_host_and_then_the_runtime_die(media):
+    import kiosks as kiosk_pages
+
     cluster, kiosks = media
     edge1, edge2 = (harness.address(h) for h in harness.MEDIA_EDGES)
     kiosks.open(KIOSKS)
     assert kiosks.decoding() == KIOSKS
     by_edge = kiosks.by_edge()
     assert set(by_edge) == {edge1, edge2}, f"kiosks not spread over both edge hosts: {by_edge}"
+
+    # The director puts a point's camera on air (kiosk 0 asked for the floor) and switches back to the
+    # host: every kiosk, on both edge hosts, shows each new source (20 s bound here; the figure is
+    # bench-cluster's cluster_switch_ms).
+    switched = kiosk_pages.switch_and_back(cluster, kiosks, cluster.world["conference_id"],
+                                           cluster.world["viewer_cookie"], publisher=0, switches=1)
+    assert switched["cluster_floor_on_air_s"] is not None, switched
+    assert switched["cluster_switch_missed"] == 0 and switched["cluster_switch_each_ms"], switched
+    # A kiosk whose operator forces audio only plays the programme's sound; forced back, it decodes again.
+    heard = kiosk_pages.audio_only(kiosks, index=1)
+    assert heard["audio_only_playing"] and heard["audio_only_back_to_main"], heard
+    print("switch", switched, "audio only", heard)
 
     # An edge host dies: its kiosks are told to move and decode again from the other edge host.
     on_edge1 = kiosks.on_edge(edge1)

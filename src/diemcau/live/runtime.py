@@ -547,7 +547,8 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         listing = self._publishers_cache
         # A switch uses the listing of the last second (the guard forgets it at a kick): listing the
         # room means joining it, four requests on the switch's path.
-        if stale or missing or off_air or listing is None:
+        switching = version != self.applied_version  # a switch forwards from the last listing (refreshed after)
+        if (stale and not switching) or missing or off_air or listing is None:
             try:
                 listing = self._publishers_cache = await self._publishers()
                 self._publishers_at = now
@@ -624,11 +625,10 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         if self._adopt_slot(slot, slot_name, want, up_nodes):  # a takeover: what runs is right, kept
             await self._stop_stale(room, slot)
             return False
-        for f in slot.forwarders:  # one after the other, on one kept-alive connection
-            await self._stop_forwarder(room, *f)
-        if self._trace is not None:
-            self._trace["stopped_at"] = time.time()
-        slot.forwarders = []
+        old, slot.forwarders = slot.forwarders, []
+        if slot.feed is not None or want is None or want[0] != "pub":  # else stopped by the swap below
+            await self._stop_forwarders(room, old)
+            old = []
         if (slot.feed is not None and want != ("feed",)) or (slot.feed is not None and slot.targets != up_nodes):
             await asyncio.to_thread(slot.feed.stop)
             slot.feed = None
@@ -639,13 +639,11 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
                 await asyncio.to_thread(slot.feed.start)
         elif want is not None:
             pub_id = want[1]
-            made = [await self._forward(room, pub_id, publishers.get(pub_id, {}), *t) for t in targets]
-            slot.forwarders = [f for fs in made if fs for f in fs]
-            if self._trace is not None:
-                self._trace["forwarded_at"] = time.time()
-            if None in made:
+            made = await self._swap_forwarders(room, old, pub_id, publishers.get(pub_id, {}), targets)
+            if made is None:
                 slot.source = None  # try again at the next look
                 return True
+            slot.forwarders = made
             if slot.forwarders:
                 # Kiosks decode the new forward from its next keyframe: ask for one now (a switch,
                 # or an edge re-pointed), instead of waiting for the room's fir_freq; and once more

@@ -80,21 +80,42 @@ class RootRoom:
         with contextlib.suppress(JanusError, JanusUnreachable):
             await self.root.room.stop_rtp_forward(room, pub_id, stream_id, secret=self.room_secret)
 
-    async def _forward(self, room: int, pub_id: int, mids: dict[str, str], host: str, vport: int,
-                       aport: int) -> list[tuple[int, int]] | None:
-        """Forward ``pub_id``'s streams to one target; its forwarders, or None if Janus refused."""
+    async def _stop_forwarders(self, room: int, forwarders: list[tuple[int, int]]) -> None:
+        """Stop forwarders all at once: one request per stream (Janus has no batch stop), sent together."""
+        if forwarders:
+            if self._trace is not None:
+                self._trace["stopping_at"] = time.time()
+                self._trace["cpu_at"] = time.thread_time()  # the re-pointing's CPU, for a loaded machine
+            await asyncio.gather(*(self._stop_forwarder(room, *f) for f in forwarders))
+        if self._trace is not None:
+            self._trace["stopped_at"] = time.time()
+
+    async def _swap_forwarders(self, room: int, old: list[tuple[int, int]], pub_id: int, mids: dict[str, str],
+                               targets: list[tuple[str, int, int]]) -> list[tuple[int, int]] | None:
+        """A switch's forwarders: the old ones stopped all at once, then the new source forwarded to every
+        target in ONE ``rtp_forward`` (each stream names its own host); the new forwarders, or None if
+        Janus refused.
+
+        The old ones go first: a programme mountpoint fed by two sources at once would see their packets
+        interleaved (Janus rewrites each change of SSRC as a new stream), garbling the picture.
+        """
+        await self._stop_forwarders(room, old)
         streams = []
-        if "video" in mids:
-            streams.append({"mid": mids["video"], "port": vport, "pt": 96})
-        if "audio" in mids:
-            streams.append({"mid": mids["audio"], "port": aport, "pt": 111})
+        for host, vport, aport in targets:
+            if "video" in mids:
+                streams.append({"mid": mids["video"], "host": host, "port": vport, "pt": 96})
+            if "audio" in mids:
+                streams.append({"mid": mids["audio"], "host": host, "port": aport, "pt": 111})
         if not streams:
             return []
         try:
-            made = await self.root.room.rtp_forward(room, pub_id, host=host, streams=streams, secret=self.room_secret)
+            made = await self.root.room.rtp_forward(room, pub_id, host=targets[0][0], streams=streams,
+                                                    secret=self.room_secret)
         except (JanusError, JanusUnreachable) as exc:
             log.warning("rtp_forward of %s failed: %s", pub_id, exc)
             return None
+        if self._trace is not None:
+            self._trace["forwarded_at"] = time.time()
         return [(pub_id, int(f["stream_id"])) for f in made]
 
     async def _ask_keyframe(self, room: int, pub_id: int, after: float = 0.0) -> None:
@@ -104,6 +125,8 @@ class RootRoom:
             await self.keyframes.ask(room, pub_id)
         if self._trace is not None and not after:
             self._trace["keyframe_at"] = time.time()
+            if "cpu_at" in self._trace:  # CPU of this thread from the first stop to the keyframe asked
+                self._trace["repoint_cpu_ms"] = round((time.thread_time() - self._trace["cpu_at"]) * 1000, 2)
 
     def _targets(self, slot_name: str) -> list[tuple[str, int, int]]:
         targets = [(n.address, *n.port(slot_name)) for n in self.nodes if n.up]

@@ -38,16 +38,28 @@
     state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
     setMedia(false, reach.mode === "audio" ? gettext("Waiting for the sound…") : gettext("Waiting for the picture…"));
     const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
+    const hooks = (slot) => ({ onHandle: (h) => { state.handles[slot] = h; }, onFail: fail, onGone: gone });
     state.mounts = { main: reach.mode === "audio" ? cfg.renditions.audio : reach.mode === "low" ? cfg.renditions.low : cfg.main,
                      side: cfg.side };
     if (reach.mode === "audio") {
-      L.watchMount(janus, cfg.renditions.audio, audioOnly, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
+      L.watchMount(janus, cfg.renditions.audio, audioOnly, hooks("main"));
     } else if (reach.mode === "low") {
-      L.watchMount(janus, cfg.renditions.low, mainVideo, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
+      L.watchMount(janus, cfg.renditions.low, mainVideo, hooks("main"));
     } else {
-      L.watchMount(janus, cfg.main, mainVideo, { onHandle: (h) => { state.handles.main = h; }, onFail: fail });
-      L.watchMount(janus, cfg.side, sideVideo, { onHandle: (h) => { state.handles.side = h; }, onFail: fail });
+      L.watchMount(janus, cfg.main, mainVideo, hooks("main"));
+      L.watchMount(janus, cfg.side, sideVideo, hooks("side"));
     }
+  }
+  // Janus stopped a mountpoint (its node was re-made) or kicked this viewer: watch again now rather
+  // than wait out the stall timer (STALL_AFTER, then SILENT_RESTART).
+  let goneAt = 0;
+  function gone(status) {
+    if (Date.now() - goneAt < 1000) return;  // main and side stop together: one restart
+    goneAt = Date.now();
+    window.kioskGone = (window.kioskGone || 0) + 1;
+    console.info("reception: mountpoint " + status + ", watching again");
+    watcher.attempt = 0;
+    watcher.restart("mountpoint " + status);
   }
   const watcher = new L.LiveJanus(cfg.watch_url, cfg.token, watchAll, () => {
     state.watching = false; state.handles = {}; setMedia(false, gettext("Media connection lost, reconnecting…"));

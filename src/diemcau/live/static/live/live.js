@@ -1,7 +1,7 @@
 /* diemcau live: the pieces every live page shares (plain JS over janus.js).
  *
  * LiveJanus  one Janus session with a token, made again with backoff after any drop
- * watchMount a Streaming mountpoint played in a <video>, re-watched when it stalls
+ * watchMount a Streaming mountpoint played in a <video>; hooks.onGone when Janus says it stopped
  * publishTo  a VideoRoom publisher with given tracks, as the id diemcau granted (with the token on the join)
  * LiveSocket diemcau's websocket, reopened with backoff
  * keepTokenFresh  renews the page's short-lived Janus token before it ends; open sessions move to it
@@ -74,6 +74,9 @@
       error: (err) => hooks.onFail && hooks.onFail(String(err)),
       onmessage: (msg, jsep) => {
         if (msg.error) { if (hooks.onFail) hooks.onFail(msg.error); return; }
+        // The mountpoint was destroyed (a node re-made) or this viewer kicked: nothing more will come.
+        const status = msg.result && msg.result.status;
+        if (status === "stopped" || status === "kicked") { if (hooks.onGone) hooks.onGone(status); return; }
         if (jsep) {
           handle.createAnswer({
             jsep: jsep, tracks: [{ type: "data" }],
