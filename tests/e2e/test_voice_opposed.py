@@ -11,7 +11,7 @@ from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions, stored
-from diemcau.voice.models import StoredSummary
+from diemcau.voice.models import StoredDuplicates, StoredSummary
 
 from .conftest import login, shot
 
@@ -73,3 +73,25 @@ def test_opposite_merge_needs_a_reason_and_the_summary_shows_its_age(page, phone
         assert p.locator("#summary-age").inner_text().startswith("Cập nhật")
         assert p.locator("#summary-refreshing").is_visible()
         shot(p, f"voice-summary-age-{name}")
+
+
+def test_moderator_sees_likely_duplicates_computed_in_the_background(page, phone, world, tree, person_factory):
+    conference = world["conference"]
+    a = opinions.submit(person_factory(tree["school_a"], name="Phạm Văn Nam"), conference,
+                        "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
+    b = opinions.submit(person_factory(tree["school_b"], name="Đỗ Thị Mai"), conference,
+                        "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    # The job is on its way (a worker has not run it yet): the page says so and suggests nothing.
+    StoredDuplicates.objects.create(conference=conference, requested_at=timezone.now())
+    url = f"/voice/{conference.pk}/moderate/"
+    for p, name in ((page, "desktop"), (phone, "phone")):
+        login(p, "kd_bavi")
+        p.goto(p.base_url + url)
+        assert p.locator("#duplicates-pending").is_visible() and p.locator(".peers").count() == 0
+        shot(p, f"voice-duplicates-pending-{name}")
+    stored.recompute(conference.pk)  # what the worker does
+    for p, name in ((page, "desktop"), (phone, "phone")):
+        p.goto(p.base_url + url)
+        assert p.locator("#duplicates-age").inner_text().startswith("Ý kiến có thể trùng lặp: đã tìm trong 4 ý kiến")
+        assert p.locator(f"#item-{a.pk}").locator("..").locator(".peers").get_by_text(b.text).is_visible()
+        shot(p, f"voice-duplicates-age-{name}")

@@ -48,3 +48,11 @@ def approved(conference, teacher, moderator):
         return moderation.approve(SYSTEM, op)
 
     return make
+
+
+def clustered(conference):
+    """What the worker does once a moderator has looked: the conference's duplicates clustered and stored."""
+    from diemcau.voice import stored
+
+    stored.duplicates_for(conference)
+    stored.recompute(conference.pk)

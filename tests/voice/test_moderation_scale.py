@@ -11,6 +11,8 @@ from diemcau.voice import moderation, opinions
 from diemcau.voice.models import Opinion, Topic
 from diemcau.voice.pages import PAGE_SIZE
 
+from .conftest import clustered
+
 pytestmark = pytest.mark.smoke
 
 TEXTS = ["Đề nghị giảm hồ sơ sổ sách cho giáo viên tiểu học",
@@ -48,6 +50,7 @@ def test_the_queue_comes_in_pages_and_filters(client, conference, queue, moderat
 def test_likely_duplicates_stand_beside_the_item_with_a_one_click_merge(client, conference, queue, moderator):
     mod = moderator("bavi")
     moderation.approve(mod, queue[0])
+    clustered(conference)
     client.force_login(mod)
     html = client.get(f"/voice/{conference.pk}/moderate/", {"dups": "1"}).content.decode()
     assert html.count('name="items"') == 1  # the pending duplicate; its approved twin is not pending

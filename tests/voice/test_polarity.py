@@ -10,6 +10,8 @@ from diemcau.voice import evaluation, lexicon, moderation, opinions, similar, te
 from diemcau.voice.models import ModerationAction
 from diemcau.voice.near_duplicates import DEFAULT_THRESHOLD, SimilarityIndex, duplicate_clusters, opposite_texts
 
+from .conftest import clustered
+
 # (a, b): the same words, opposite meaning. The first three are the issue's own examples.
 OPPOSITE = [
     ("Thầy dạy đúng giờ", "Thầy dạy không đúng giờ"),
@@ -126,6 +128,7 @@ def test_moderator_sees_opposite_opinions_not_suggested(conference, teacher, mod
     mod = moderator("bavi")
     a = opinions.submit(teacher(), conference, "Đề nghị cho phép học sinh dùng điện thoại trong giờ học")
     b = opinions.submit(teacher("school_b"), conference, "Đề nghị cấm học sinh dùng điện thoại trong giờ học")
+    clustered(conference)
     assert similar.suggested_duplicates(mod, conference) == []
     assert [(x.pk, y.pk) for x, y in similar.opposed_pairs(mod, conference)] == [(a.pk, b.pk)]
 

@@ -8,6 +8,8 @@ from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import access, moderation, opinions, similar, topic_list
 from diemcau.voice.models import ModerationAction, Opinion, Vote
 
+from .conftest import clustered
+
 pytestmark = pytest.mark.smoke
 
 
@@ -276,6 +278,7 @@ def test_suggested_duplicates_cluster_near_identical_items(conference, teacher, 
     a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
     b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
     opinions.submit(teacher(), conference, "Trường cần thêm máy chiếu")
+    clustered(conference)  # a moderator looked: the background job clustered the conference
     groups = similar.suggested_duplicates(mod, conference)
     assert [sorted(o.pk for o in g) for g in groups] == [sorted([a.pk, b.pk])]
 
@@ -323,4 +326,5 @@ def test_suggested_duplicates_put_the_approved_item_first(conference, teacher, m
     a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
     b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
     moderation.approve(mod, b)
+    clustered(conference)
     assert [o.pk for o in similar.suggested_duplicates(mod, conference)[0]] == [b.pk, a.pk]

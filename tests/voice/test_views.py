@@ -6,6 +6,8 @@ from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import moderation, opinions
 from diemcau.voice.models import ModerationAction, Opinion
 
+from .conftest import clustered
+
 pytestmark = pytest.mark.smoke
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -86,6 +88,7 @@ def test_anonymous_items_hide_the_unit(client, me, conference, teacher):
 def test_moderator_queue_actions(client, conference, teacher, moderator, tree):
     a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
     b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
+    clustered(conference)
     client.force_login(moderator("bavi"))
     html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
     assert 'class="peers"' in html and html.count('id="item-') == 2  # each beside its likely duplicate
@@ -120,6 +123,7 @@ def test_duplicates_merge_button_and_school_items_in_the_moderators_list(client,
     a = opinions.submit(teacher(), conference, "Đề nghị giảm bớt hồ sơ sổ sách cho giáo viên tiểu học")
     b = opinions.submit(teacher("school_b"), conference, "de nghi giam bot ho so so sach cho giao vien tieu hoc")
     moderation.approve(mod, b)
+    clustered(conference)
     client.force_login(mod)
     html = client.get(f"/voice/{conference.pk}/moderate/").content.decode()
     assert f'name="target" value="{b.pk}"' in html  # the duplicate's merge button points at the approved one

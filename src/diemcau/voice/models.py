@@ -340,3 +340,33 @@ class StoredSummary(models.Model):
     @property
     def refreshing(self) -> bool:
         return self.requested_at is not None and (self.computed_at is None or self.requested_at > self.computed_at)
+
+
+class StoredDuplicates(models.Model):
+    """A conference's likely duplicates (trùng lặp), clustered in the background and stored with its time.
+
+    The moderation page reads them (never computes them); :mod:`diemcau.voice.stored` recomputes
+    them over the whole conference at most once every ``VOICE_REFRESH_SECONDS`` while items arrive,
+    once a moderator has looked. ``clusters``: the pending and approved items that look alike, one
+    list of ids per cluster (two or more items); ``opposed``: pairs close enough to merge but of
+    opposite polarity ("ý kiến trái chiều").
+    """
+
+    conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="stored_duplicates")
+    clusters = models.JSONField(null=True, blank=True)
+    opposed = models.JSONField(null=True, blank=True)
+    items = models.PositiveIntegerField(default=0)  # pending and approved items clustered over
+    computed_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("stored duplicates")
+        verbose_name_plural = _("stored duplicates")
+
+    def __str__(self):
+        return f"duplicates {self.conference_id} ({self.computed_at})"
+
+    @property
+    def refreshing(self) -> bool:
+        return self.requested_at is not None and (self.computed_at is None or self.requested_at > self.computed_at)

@@ -9,7 +9,7 @@ from diemcau.events import access as event_access
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
 
-from . import access, analysis, moderation, similar, topic_list
+from . import access, analysis, moderation, similar, stored, topic_list
 from .models import Opinion
 
 PAGE_SIZE = 25
@@ -75,8 +75,10 @@ def _unit_choices(user) -> list[Unit]:
 
 def moderation_context(user, conference, filters: QueueFilters | None = None) -> dict:
     """The moderator's queue, a page at a time and filtered, each item beside its likely duplicates
-    (the voice engine's clusters); and what reached this level."""
+    (the voice engine's clusters, stored by the background job: read with their age, never computed
+    here); and what reached this level."""
     filters = filters or QueueFilters()
+    duplicates = stored.duplicates_for(conference)
     groups = similar.suggested_duplicates(user, conference)
     peers = _peers(groups)
     page = Paginator(_queue(user, conference, filters, peers), PAGE_SIZE).get_page(filters.page)
@@ -87,7 +89,7 @@ def moderation_context(user, conference, filters: QueueFilters | None = None) ->
     level = list(moderation.ranked(user, conference, include_below=True)[:200])
     return {"conference": conference, "queue": page.object_list, "page": page, "filters": filters,
             "live": filters.is_default, "level": level if filters.is_default else [],
-            "groups": groups, "opposed": similar.opposed_pairs(user, conference),
+            "groups": groups, "duplicates": duplicates, "opposed": similar.opposed_pairs(user, conference),
             "topics": topic_list.active_topics(conference), "targets": level,
             "units": _unit_choices(user), "can_edit_topics": access.can_edit_topics(user, conference)}
 

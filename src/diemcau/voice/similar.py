@@ -3,21 +3,20 @@
 The per-conference similarity index is kept in process and updated item by item: each call reads
 the conference's items changed since the last one (``updated_at``) and adds, replaces or removes
 just those; it is rebuilt only when items vanished from the table. Suggested duplicates are
-clustered over the whole conference (all its pending and approved items), kept per conference
-until an item changes, and each moderator sees the groups of their own scope.
+clustered over the whole conference (all its pending and approved items) by the background job of
+:mod:`.stored` and stored (:class:`~.models.StoredDuplicates`); pages read what is stored, and each
+moderator sees the groups of their own scope.
 """
 
 import threading
 from dataclasses import dataclass, field
-
-from django.db.models import Count, Max
 
 from diemcau.core.vntext import nfc
 from diemcau.orgs.scoping import scope_for
 
 from . import near_duplicates, textsim
 from .access import VISIBLE, visible_opinions
-from .models import MAX_TEXT, Opinion
+from .models import MAX_TEXT, Opinion, StoredDuplicates
 from .stamped import StampedCache
 
 
@@ -89,46 +88,78 @@ def similar(conference, text: str, user, k: int = 5, min_score: float = 0.25) ->
 
 
 _MERGEABLE = (Opinion.Status.PENDING, Opinion.Status.APPROVED)
-_clusters: StampedCache[tuple[dict[int, int], list[tuple[int, int]]]] = StampedCache()
 
 
-def conference_clusters(conference) -> tuple[dict[int, int], list[tuple[int, int]]]:
-    """Cluster label of each pending or approved item of the whole conference (pk → label), and the
-    pairs close enough to merge that were refused as opposite opinions ("ý kiến trái chiều").
+@dataclass(frozen=True)
+class Clusters:
+    """Likely duplicates of a conference: the clusters of two or more items, and the opposite pairs."""
 
-    Through the product's merge path (:func:`near_duplicates.duplicate_clusters`); kept per
-    conference until an item changes.
+    clusters: list[list[int]]
+    opposed: list[tuple[int, int]]
+    items: int = 0
+
+    @property
+    def labels(self) -> dict[int, int]:
+        """The cluster of each clustered item (pk → its cluster's index)."""
+        return {pk: n for n, pks in enumerate(self.clusters) for pk in pks}
+
+
+def conference_clusters(conference) -> Clusters:
+    """Cluster every pending or approved item of the whole conference (the background job's work).
+
+    Through the product's merge path (:func:`near_duplicates.duplicate_clusters`), which also says
+    which pairs were close enough to merge but refused as opposite opinions ("ý kiến trái chiều").
     """
-    qs = Opinion.objects.filter(conference=conference, status__in=_MERGEABLE)
-    stamp = tuple(qs.aggregate(n=Count("pk"), m=Max("updated_at")).values())
-
-    def build():
-        rows = list(qs.order_by("pk").values_list("pk", "text"))
-        if len(rows) < 2:
-            return {}, []
-        found = near_duplicates.duplicate_clusters([t for _pk, t in rows])
-        labels = {pk: int(label) for (pk, _t), label in zip(rows, found.labels, strict=True)}
-        return labels, [(rows[i][0], rows[j][0]) for i, j, _score in found.opposed]
-
-    return _clusters.get(conference.pk, stamp, build)
+    rows = list(Opinion.objects.filter(conference=conference, status__in=_MERGEABLE)
+                .order_by("pk").values_list("pk", "text"))
+    if len(rows) < 2:
+        return Clusters([], [], len(rows))
+    found = near_duplicates.duplicate_clusters([t for _pk, t in rows])
+    by_label: dict[int, list[int]] = {}
+    for (pk, _t), label in zip(rows, found.labels, strict=True):
+        by_label.setdefault(int(label), []).append(pk)
+    clusters = [pks for pks in by_label.values() if len(pks) >= 2]
+    return Clusters(clusters, [(rows[i][0], rows[j][0]) for i, j, _score in found.opposed], len(rows))
 
 
-def suggested_duplicates(user, conference):
+_stored: StampedCache[Clusters] = StampedCache()
+
+
+def stored_clusters(conference) -> Clusters:
+    """The clusters the background job stored last (none before its first run); read, never computed.
+
+    Kept in process per conference until the job stores newer ones (its ``computed_at``).
+    """
+    stamp = StoredDuplicates.objects.filter(conference=conference).values_list("computed_at", flat=True).first()
+    if stamp is None:
+        return Clusters([], [])
+
+    def load():
+        row = StoredDuplicates.objects.filter(conference=conference).values("clusters", "opposed", "items").first()
+        if not row or row["clusters"] is None:
+            return Clusters([], [])
+        return Clusters(row["clusters"], [tuple(p) for p in row["opposed"] or []], row["items"])
+
+    return _stored.get(conference.pk, stamp, load)
+
+
+def suggested_duplicates(user, conference) -> list[list[Opinion]]:
     """Clusters of items in the moderator's scope that look like the same thing, for merging.
 
-    Clustered over the whole conference, then cut to the moderator's scope: two items of the scope
-    are suggested together when they are in one cluster, never across opposite polarity.
+    Read from the conference's stored clusters (over the whole conference, by the background job of
+    :mod:`.stored`), then cut to the moderator's scope: two items of the scope are suggested
+    together when they are in one cluster, never across opposite polarity. Items merged, rejected or
+    out of scope since the clusters were stored drop out; new ones join at the next recomputation.
     """
-    labels, _opposed = conference_clusters(conference)
+    labels = stored_clusters(conference).labels
     if not labels:
         return []
     scope = scope_for(user)
-    qs = Opinion.objects.filter(conference=conference, status__in=_MERGEABLE)
+    qs = Opinion.objects.filter(conference=conference, status__in=_MERGEABLE, pk__in=list(labels))
     in_scope = scope.filter(qs, "at_unit__path").values_list("pk", flat=True)
     by_label: dict[int, list[int]] = {}
     for pk in in_scope:
-        if pk in labels:
-            by_label.setdefault(labels[pk], []).append(pk)
+        by_label.setdefault(labels[pk], []).append(pk)
     wanted = [pks for pks in by_label.values() if len(pks) >= 2]
     if not wanted:
         return []
@@ -141,11 +172,11 @@ def suggested_duplicates(user, conference):
 
 
 def opposed_pairs(user, conference, limit: int = 50) -> list[tuple[Opinion, Opinion]]:
-    """Pairs of items in the moderator's scope that look alike but say opposite things.
+    """Pairs of items in the moderator's scope that look alike but say opposite things (stored).
 
     Shown as "ý kiến trái chiều": never suggested for merging, and :func:`moderation.merge` refuses them.
     """
-    _labels, opposed = conference_clusters(conference)
+    opposed = stored_clusters(conference).opposed
     if not opposed:
         return []
     pks = {pk for pair in opposed for pk in pair}

@@ -10,7 +10,10 @@ made while a recomputation runs is picked up by the next one. The window is kept
 
 What is recomputed: the summary of every subtree someone has looked at (one :class:`StoredSummary`
 per conference and unit, created on the first visit), and that subtree's opinion groups (an
-:class:`OpinionGroupsRun` made by the system; older automatic runs are removed).
+:class:`OpinionGroupsRun` made by the system; older automatic runs are removed); and, once a
+moderator has looked, the conference's likely duplicates (:class:`StoredDuplicates`: clusters over
+the whole conference, which each moderator's page cuts to their scope). Their moderation pages
+are told when new clusters are stored (a notice on the conference's opinions group).
 """
 
 import datetime
@@ -20,13 +23,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from diemcau.core import tasks
+from diemcau.core import hub, tasks
+from diemcau.core.broadcast import publish_on_commit
 from diemcau.core.errors import DomainError
 from diemcau.events import access as event_access
 from diemcau.orgs.scoping import SYSTEM
 
-from . import analysis, summary
-from .models import OpinionGroupsRun, StoredSummary
+from . import analysis, similar, summary
+from .models import OpinionGroupsRun, StoredDuplicates, StoredSummary
+from .notices import opinions_group
 
 REFRESH_JOB = "voice.refresh_results"
 # Keys of the summary that are objects of the page, not figures: filled in when it is read.
@@ -49,16 +54,23 @@ def changed(conference_id: int) -> bool:
     window = refresh_seconds()
     if not cache.add(_window_key(conference_id), 1, timeout=max(1, int(window))):
         return False
-    if not StoredSummary.objects.filter(conference_id=conference_id).exists():
-        return True  # nobody has looked at a summary yet: the first visit asks for one
+    if not (StoredSummary.objects.filter(conference_id=conference_id).exists()
+            or StoredDuplicates.objects.filter(conference_id=conference_id).exists()):
+        return True  # nobody has looked at a summary or the duplicates yet: the first visit asks
     _queue(conference_id, countdown=window)
     return True
 
 
 def _queue(conference_id: int, countdown: float = 0) -> None:
+    if not countdown:
+        # A first look, computed now: a change after it must open a window of its own (the window
+        # open now was opened by a change made before anything was stored, and queued nothing).
+        cache.delete(_window_key(conference_id))
     with transaction.atomic():
         job = tasks.enqueue(REFRESH_JOB, countdown=countdown, conference=conference_id)
-        StoredSummary.objects.filter(conference_id=conference_id).update(requested_at=timezone.now(), job=job)
+        now = timezone.now()
+        StoredSummary.objects.filter(conference_id=conference_id).update(requested_at=now, job=job)
+        StoredDuplicates.objects.filter(conference_id=conference_id).update(requested_at=now, job=job)
 
 
 def summary_for(user, conference, unit=None) -> StoredSummary:
@@ -70,6 +82,15 @@ def summary_for(user, conference, unit=None) -> StoredSummary:
         _queue(conference.pk)
         stored.refresh_from_db()
     return stored
+
+
+def duplicates_for(conference) -> StoredDuplicates:
+    """The conference's stored likely duplicates (read by the moderation page); the first look queues them."""
+    record, created = StoredDuplicates.objects.get_or_create(conference=conference)
+    if created or (record.computed_at is None and not record.refreshing):
+        _queue(conference.pk)
+        record.refresh_from_db()
+    return record
 
 
 def page_data(stored: StoredSummary) -> dict:
@@ -84,7 +105,8 @@ def page_data(stored: StoredSummary) -> dict:
 
 
 def recompute(conference_id: int, progress=None) -> dict:
-    """Recompute and store the summary and the opinion groups of every subtree looked at."""
+    """Recompute and store the summary and the opinion groups of every subtree looked at, and the
+    conference's likely duplicates once a moderator has looked."""
     rows = list(StoredSummary.objects.filter(conference_id=conference_id).select_related("conference", "unit"))
     done = 0
     for n, stored in enumerate(rows):
@@ -98,7 +120,24 @@ def recompute(conference_id: int, progress=None) -> dict:
         StoredSummary.objects.filter(pk=stored.pk).update(data=data, computed_at=started)
         _recompute_groups(stored)
         done += 1
-    return {"conference": conference_id, "summaries": done}
+    clustered = _recompute_duplicates(conference_id)
+    return {"conference": conference_id, "summaries": done, "duplicates": clustered}
+
+
+def _recompute_duplicates(conference_id: int) -> int | None:
+    """Cluster the conference's items and store the result; the number of items clustered over."""
+    record = StoredDuplicates.objects.filter(conference_id=conference_id).select_related("conference").first()
+    if record is None:
+        return None
+    started = timezone.now()
+    found = similar.conference_clusters(record.conference)
+    with transaction.atomic():
+        StoredDuplicates.objects.filter(pk=record.pk).update(
+            clusters=found.clusters, opposed=[list(p) for p in found.opposed], items=found.items,
+            computed_at=started)
+        # Moderation pages re-render with the new suggestions (not an item's change: no new window).
+        publish_on_commit(*hub.notice(opinions_group(conference_id), action="duplicates"))
+    return found.items
 
 
 def _recompute_groups(stored: StoredSummary) -> None:

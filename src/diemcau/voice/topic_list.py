@@ -52,14 +52,10 @@ def _suggester(conference) -> topic_engine.TopicSuggester:
              tuple(labelled.aggregate(n=Count("pk"), m=Max("updated_at")).values()))
 
     def build():
-        suggester = topic_engine.TopicSuggester(
-            [topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics],
-            featurizer=textsim.default_featurizer(),
-        )
         rows = list(labelled.values_list("text", "topic__key"))
-        if rows:
-            suggester.fit([r[0] for r in rows], [r[1] for r in rows])
-        return suggester
+        return topic_engine.learned_suggester([topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics],
+                                              [r[0] for r in rows], [r[1] for r in rows],
+                                              featurizer=textsim.default_featurizer())
 
     return _suggesters.get(conference.pk, stamp, build)
 
