@@ -1,5 +1,7 @@
 """Editing a conference's topics (scoped to the top), and the topics the system proposes (a job)."""
 
+import threading
+
 import pytest
 
 from diemcau.core.errors import DomainError, ScopeError
@@ -107,3 +109,28 @@ def test_proposals_are_refused_outside_the_top(conference, moderator):
     with pytest.raises(ScopeError):
         analysis.start_topic_proposals(moderator("bavi"), conference)
     assert not Job.objects.exists()
+
+
+def test_a_large_conferences_suggester_is_refitted_beside_the_teachers_request(
+        conference, top_moderator, teacher, monkeypatch):
+    """From REFIT_IN_BACKGROUND_FROM labels the submission that notices a change is not made to wait."""
+    monkeypatch.setattr(topic_list, "REFIT_IN_BACKGROUND_FROM", 0)
+    fitted_in = []
+    learned = topic_list.topic_engine.learned_suggester
+
+    def spy(*args, **kwargs):
+        fitted_in.append(threading.current_thread().name)
+        return learned(*args, **kwargs)
+
+    monkeypatch.setattr(topic_list.topic_engine, "learned_suggester", spy)
+    topic_list.ensure_topics(conference)
+    topic = topic_list.add_topic(top_moderator, conference, "Văn hóa, thể thao", "hội diễn")
+    opinions.submit(teacher(), conference, "Mong có hội diễn văn nghệ cho giáo viên")
+    assert fitted_in == [threading.current_thread().name]  # nothing older to serve: built in the request
+    topic_list.edit_topic(top_moderator, topic, topic.name, "hội diễn; giải bóng chuyền")
+    op = opinions.submit(teacher(), conference, "Đề nghị tổ chức giải bóng chuyền giáo viên")
+    assert op.suggested_topic != topic  # the previous model answered
+    topic_list._suggesters.settle()
+    assert fitted_in[1] == f"refit-{conference.pk}"
+    op = opinions.submit(teacher(), conference, "Đề nghị tổ chức giải bóng chuyền giáo viên")
+    assert op.suggested_topic == topic

@@ -41,6 +41,9 @@ def ensure_topics(conference) -> list[Topic]:
 
 
 _suggesters: StampedCache[topic_engine.TopicSuggester] = StampedCache()
+# From this many labels a fit takes seconds (~8 s CPU at 11,000): it is done in a thread, and the
+# teacher whose submission noticed the change is served by the previous model meanwhile.
+REFIT_IN_BACKGROUND_FROM = 2000
 
 
 def _suggester(conference) -> topic_engine.TopicSuggester:
@@ -48,16 +51,20 @@ def _suggester(conference) -> topic_engine.TopicSuggester:
     topics = ensure_topics(conference)
     labelled = Opinion.objects.filter(conference=conference, topic__isnull=False, topic__active=True).exclude(
         status__in=[Opinion.Status.REJECTED, Opinion.Status.PENDING])
-    stamp = (tuple((t.pk, t.updated_at) for t in topics),
-             tuple(labelled.aggregate(n=Count("pk"), m=Max("updated_at")).values()))
+    n_labelled, last_change = labelled.aggregate(n=Count("pk"), m=Max("updated_at")).values()
+    stamp = (tuple((t.pk, t.updated_at) for t in topics), (n_labelled, last_change))
+    engine_topics = [topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics]
 
-    def build():
-        rows = list(labelled.values_list("text", "topic__key"))
-        return topic_engine.learned_suggester([topic_engine.Topic(t.key, t.name, tuple(t.keywords)) for t in topics],
-                                              [r[0] for r in rows], [r[1] for r in rows],
+    def load():
+        return list(labelled.values_list("text", "topic__key"))
+
+    def fit(rows):
+        return topic_engine.learned_suggester(engine_topics, [r[0] for r in rows], [r[1] for r in rows],
                                               featurizer=textsim.default_featurizer())
 
-    return _suggesters.get(conference.pk, stamp, build)
+    if n_labelled >= REFIT_IN_BACKGROUND_FROM:
+        return _suggesters.get_refreshing(conference.pk, stamp, load, fit)
+    return _suggesters.get(conference.pk, stamp, lambda: fit(load()))
 
 
 def suggest_topic(conference, text: str) -> Topic | None:
