@@ -40,6 +40,7 @@ from . import layout as live_layout
 from .janus_client import JanusError, JanusUnreachable
 from .janus_plugins import VideoRoom
 from .sip_ng import NgClient, NgError
+from .sip_processes import SipProcesses
 from .sip_relay import CallRelay
 from .sip_ua import HALL_HEADER, SipServer, answer_sdp, parse_sdp
 
@@ -136,6 +137,7 @@ class SipGateway:
         self.calls: dict[str, Call] = {}
         self.refused: list[tuple[str, int]] = []  # (username or "", SIP code) of refused INVITEs
         self.processes: dict[str, subprocess.Popen] = {}
+        self.supervisor = SipProcesses(self.folder)
         self.ng = NgClient("127.0.0.1", ng_port)
         self.uas: SipServer | None = None
         self.room_secret = secrets.token_urlsafe(16)
@@ -169,6 +171,8 @@ class SipGateway:
         """Render the configurations and start Kamailio and rtpengine (foreground, logs in the folder)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o700)
+        self.supervisor.reclaim()  # what a crashed run left (live/sip_processes.py), its control socket too
+        (self.folder / "kamailio.ctl").unlink(missing_ok=True)
         key, cert = self._certificate()
         tls = self._render("tls.cfg", {"KEY": key, "CERT": cert})
         self.ctl = self.folder / "kamailio.ctl"
@@ -196,20 +200,10 @@ class SipGateway:
     def _spawn(self, name: str, argv: list[str]) -> None:
         if shutil.which(argv[0]) is None:
             raise RuntimeError(f"{argv[0]} is not installed (Debian: kamailio, rtpengine-daemon)")
-        with open(self.folder / f"{name}.log", "ab") as out:
-            self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.processes[name] = self.supervisor.start(name, argv, self.folder / f"{name}.log")
 
     def stop_processes(self) -> None:
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-        for proc in self.processes.values():
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        self.supervisor.stop()
         self.processes.clear()
 
     def _kamcmd(self, *args: str) -> None:
