@@ -118,5 +118,8 @@ cluster-down:
 	$(SUDO) $(PY) deploy/cluster/harness.py down
 
 # --- benchmarks -----------------------------------------------------------------------------
+bench-media-sip: $(VENV)/.installed messages
+	$(PY) bench/media_sip.py $(BENCH_ARGS)
+
 bench-%: $(VENV)/.installed messages
 	$(PY) bench/$*.py $(BENCH_ARGS)
