@@ -84,3 +84,18 @@ def test_sdp_bencode_and_relay_rewrites():
                                   b"t: <sip:x@y>\r\ni: c1\r\nCSeq: 1 INVITE\r\n\r\n")
     reply = sip_ua.response(msg, 200, "OK", to_tag="t9").encode().decode()
     assert "To: <sip:x@y>;tag=t9" in reply and "Call-ID: c1" in reply and "Content-Length: 0" in reply
+
+
+def test_the_demo_switches_its_hanoi_point_to_a_room_system_and_back(live_world):
+    """``manage.py demo_room_system``'s rules (the call itself is tests/live/test_sip.py's)."""
+    from diemcau.demo import room_system
+
+    on = room_system.switch(live_world["hanoi"])
+    system = RoomSystem.objects.get(point=live_world["hanoi"])
+    assert system.enabled and system.address == "10.233.0.50" and len(on.password) >= 12
+    assert sip.credentials() == {room_system.USERNAME: sip.ha1(room_system.USERNAME, on.password, sip.realm())}
+    again = room_system.switch(live_world["hanoi"])  # a fresh password each time
+    assert again.password != on.password and sip.hall_for_call(room_system.USERNAME).point_id == live_world["hanoi"].pk
+    room_system.switch(live_world["hanoi"], on=False)
+    assert sip.credentials() == {} and sip.hall_for_call(room_system.USERNAME) is None
+    assert AuditEntry.objects.filter(action="live.room_system_set").count() == 3
