@@ -37,6 +37,7 @@ from django.db import close_old_connections, connections
 from diemcau.core.acting import system_scope
 
 from . import layout as live_layout
+from . import sip_thumbs
 from .janus_client import JanusError, JanusUnreachable
 from .janus_plugins import VideoRoom
 from .sip_ng import NgClient, NgError
@@ -470,6 +471,7 @@ class SipGateway:
         self.calls[call_id] = call
         await self._add_publisher(call, "wall", hall_room_id(self.runtime.conference_id), self.room_secret,
                                   call.wall_id)
+        await sip_thumbs.attach(self, call)  # its picture on the director's wall
         self._set_inlets()
         await self._orm(sip.hall_connected, system.point_id)
         await self._orm(sip.log_call, system.point_id, "started", call_id=call_id, username=username,
@@ -497,6 +499,7 @@ class SipGateway:
         elif self.uas is not None:
             self.uas.dialogs.pop(call.call_id, None)
         call.relay.stop()
+        sip_thumbs.detach(call)
         self._set_inlets()
         with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
             await self._remove_publisher(call, "wall", hall_room_id(self.runtime.conference_id), self.room_secret,
