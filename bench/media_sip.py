@@ -24,7 +24,8 @@ bench/conftest.py) and holds ``/tmp/sip-hall.lock`` while it runs.
    bursts. Baseline: the same marker packets sent from here straight to the hall's address and
    stamped by the same sniffer (the measurement's own floor).
 3. ``sip_gateway_cpu_ms_per_call_s``: CPU time (utime + stime from /proc) of Kamailio's process group,
-   rtpengine and this process (the runtime, the gateway's controller and the relay run in it) over
+   rtpengine, the call's thumbnail ffmpeg and this process (the runtime, the gateway's controller and
+   the relay run in it) over
    ``CPU_WINDOW`` seconds, ``CPU_WINDOWS`` times with no call and then with one TLS + SRTP call
    (G.722 ↔ Opus both ways, H.264 both ways): (median with the call − median without) per second of
    call, in ms of CPU. The root Janus's share is printed beside it (``sip_janus_cpu_ms_per_call_s``),
@@ -353,8 +354,10 @@ def _cpu_groups(ctx) -> dict[str, list[int]]:
 
     gw = ctx["gw"]
     pids = {name: sip_processes.members(proc.pid, name) for name, proc in gw.processes.items()}
-    return {"gateway": pids["kamailio"] + pids["rtpengine"] + [os.getpid()], "kamailio": pids["kamailio"],
-            "rtpengine": pids["rtpengine"], "process": [os.getpid()], "janus": [ctx["root"].pid]}
+    # the halls' thumbnails: one ffmpeg per call (``sip_thumbs.py``), a child of this process
+    thumbs = [c.thumbnail._proc.pid for c in gw.calls.values() if getattr(c, "thumbnail", None) and c.thumbnail._proc]
+    return {"gateway": pids["kamailio"] + pids["rtpengine"] + [os.getpid()] + thumbs, "kamailio": pids["kamailio"],
+            "rtpengine": pids["rtpengine"], "process": [os.getpid()], "thumbnail": thumbs, "janus": [ctx["root"].pid]}
 
 
 def _scenario(ctx, watch_page) -> dict:
@@ -400,7 +403,7 @@ def _figures(idle, busy, cycles, delay) -> dict:
         "sip_programme_delay_baseline_ms": med(delay["baseline"], 2),
         "sip_gateway_cpu_ms_per_call_s": ms("gateway"), "sip_kamailio_cpu_ms_per_call_s": ms("kamailio"),
         "sip_rtpengine_cpu_ms_per_call_s": ms("rtpengine"), "sip_controller_relay_cpu_ms_per_call_s": ms("process"),
-        "sip_janus_cpu_ms_per_call_s": ms("janus"),
+        "sip_thumbnail_cpu_ms_per_call_s": ms("thumbnail"), "sip_janus_cpu_ms_per_call_s": ms("janus"),
         "sip_gateway_idle_cpu_ms_per_s": round(idle["gateway"] * 1000, 1),
     }
 
