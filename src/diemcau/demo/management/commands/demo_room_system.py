@@ -1,4 +1,6 @@
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         except (TimeoutError, subprocess.SubprocessError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"baresip is calling (pid {codec.pid}, log {folder / 'baresip.log'}); Ctrl+C hangs up.")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a kill hangs up too (the finally below)
         try:
             codec.wait()
         except KeyboardInterrupt:
