@@ -7,8 +7,9 @@ stop them, and they would keep 5060/5061 and rtpengine's ports, so the next gate
 So at start :meth:`SipProcesses.reclaim` reads the pidfiles a previous run left and ends every process
 still in those groups that runs the same executable (SIGTERM, SIGKILL after a grace): a pid or group
 id reused by something else is left alone. :meth:`SipProcesses.stop` ends the groups on a normal exit
-and removes the pidfiles. Under systemd, ``KillMode=control-group`` (the default) ends them as well
-when the unit stops; the pidfiles cover a crash of the process under any supervisor, or none.
+and removes the pidfiles. Under systemd (``diemcau-live.service``: ``KillMode=mixed``) what is left in
+the unit's control group is killed when it stops, too; the pidfiles cover a crash under any
+supervisor, or none.
 """
 
 from __future__ import annotations
