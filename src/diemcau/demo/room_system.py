@@ -94,6 +94,7 @@ def dial(switched: Switched, folder: Path, *, seconds: int, wait_for_gateway: fl
         time.sleep(1.0)
     # Kamailio is up; the gateway pushes the new credentials within a tick (0.5 s): give it a moment.
     time.sleep(2.0)
+    picture = hall.write_picture(folder / "camera.mp4", f"{switched.point.name} — baresip (SIP)")
     uri = hall.baresip_config(folder, username=switched.username, password=switched.password, transport="tls",
-                              port=5061, srtp=True)
+                              port=5061, srtp=True, picture=picture)
     return hall.start_baresip(folder, uri, seconds=seconds)
