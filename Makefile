@@ -72,7 +72,8 @@ serve:
 	      --save "" --appendonly yes --logfile redis.log & redis=$$!; \
 	    for i in $$(seq 100); do [ -S var/redis.sock ] && break; sleep 0.1; done; fi; \
 	  $(VENV)/bin/celery -A diemcau worker -B -l WARNING & worker=$$!; \
-	  if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls & live=$$!; fi; \
+	  if [ "$(SIP)" = "1" ]; then $(PY) deploy/sip/hall.py up && sip="--sip 10.233.0.1"; fi; \
+	  if [ "$(LIVE)" != "0" ]; then $(PY) manage.py run_live --hls $$sip & live=$$!; fi; \
 	  trap '[ -n "$$live" ] && kill $$live 2>/dev/null; kill $$worker 2>/dev/null; wait $$worker; \
 	    [ -n "$$redis" ] && kill $$redis 2>/dev/null; wait' EXIT INT TERM; \
 	  $(VENV)/bin/uvicorn diemcau.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets --lifespan off --no-access-log --no-proxy-headers
@@ -118,5 +119,8 @@ cluster-down:
 	$(SUDO) $(PY) deploy/cluster/harness.py down
 
 # --- benchmarks -----------------------------------------------------------------------------
+bench-media-sip: $(VENV)/.installed messages
+	$(PY) bench/media_sip.py $(BENCH_ARGS)
+
 bench-%: $(VENV)/.installed messages
 	$(PY) bench/$*.py $(BENCH_ARGS)

@@ -58,6 +58,10 @@ Two real Janus nodes (a root and an edge, base ports in 26000-29999) and one hea
    with the root, the edge and Chromium each in a network namespace of their own (root only; None
    with the reason elsewhere): a kiosk on one host watching through an edge on another.
 
+7. ``sip_floor_first_frame_ms``, ``sip_programme_delay_ms``, ``sip_gateway_cpu_ms_per_call_s`` (and their
+   baselines): ``bench/media_sip.py``, a room system (baresip in a namespace) calling the SIP gateway
+   (root only; None with the reason elsewhere).
+
 The last line of stdout is one JSON object of figures.
 """
 
@@ -525,6 +529,11 @@ def main() -> None:
 
     remote = media_remote.run()
     log(f"  {remote}")
+    log(f"7. a SIP room system: floor, programme → hall, gateway CPU ({time.monotonic() - started:.0f} s)")
+    import media_sip  # bench/media_sip.py (issue 18)
+
+    sip = media_sip.run()
+    log(f"  {sip}")
     load_end = os.getloadavg()
 
     root_lat, edge_lat, base_lat = prog["root"], prog["edge"], prog["baseline"]
@@ -604,7 +613,7 @@ def main() -> None:
         "subs_per_node": subs_per_node, "nodes_for_10000": nodes,
         "hls_behind_s": r(hls["behind_live_holdback3_s"], 2), "hls_behind_min_s": r(hls["behind_live_min_s"], 2),
         "hls_segment_delay_s": r(hls["delay_after_segment_end_s"]["p50"], 3),
-        **remote,
+        **remote, **sip,
         "load_avg": [round(x, 2) for x in load_start + load_end],
     }))  # fmt: skip
 

@@ -162,7 +162,8 @@ SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/e2e/test_live_switc
           "tests/orgs/test_importing.py", "tests/core/test_database_down.py", "tests/core/test_task_worker.py",
           "tests/live/test_run_live_record.py", "tests/attendance/test_counts_agree.py",
           "tests/live/test_turn.py", "tests/live/test_hls_cache.py",
-          "tests/live/test_renditions.py", "tests/live/test_ws_revocation.py", "tests/live/test_sip.py")
+          "tests/live/test_renditions.py", "tests/live/test_ws_revocation.py", "tests/live/test_sip.py",
+          "tests/live/test_sip_processes.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -56,19 +56,21 @@ def network_down() -> None:
 
 
 def baresip_config(folder: Path, *, username: str, password: str | None, transport: str = "udp",
-                   port: int = 5060, srtp: bool = False, target: str = "diemcau") -> str:
+                   port: int = 5060, srtp: bool = False, target: str = "diemcau", picture: Path | None = None) -> str:
     """Write baresip's config and account for the hall (G.722 only, H.264, a 700 Hz tone from a file, a test
-    picture); received audio is recorded by ``sndfile`` into ``folder/rec``. Returns the URI to dial."""
+    picture: baresip's flat ``fakevideo``, or ``picture``, a video file it plays in a loop); received audio is
+    recorded by ``sndfile`` into ``folder/rec``. Returns the URI to dial."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rec").mkdir(exist_ok=True)
     modules = ["g722.so", "avcodec.so", "aufile.so", "fakevideo.so", "aubridge.so", "sndfile.so",
-               "srtp.so", "menu.so"]
+               "srtp.so", "menu.so", *(["avformat.so"] if picture else [])]
     tone = folder / "tone-700hz.wav"
     write_tone(tone, 700.0, seconds=120)
     config = [
         "poll_method epoll", f"sip_listen {HALL}:5060", "call_local_timeout 120", "call_max_calls 2",
         "audio_player aubridge,hall", f"audio_source aufile,{tone}", "audio_alert aubridge,hall",
-        "video_source fakevideo,nil", "video_display fakevideo,nil", "video_size 640x360",
+        f"video_source avformat,{picture}" if picture else "video_source fakevideo,nil",
+        "video_display fakevideo,nil", "video_size 640x360",
         "video_bitrate 600000", "video_fps 25.00", "rtcp_mux no", "jitter_buffer_delay 2-10",
         f"module_path {MODULES}", *(f"module {m}" for m in modules if m != "menu.so"),
         "module_tmp uuid.so", "module_tmp account.so", "module_app menu.so",
@@ -85,6 +87,20 @@ def baresip_config(folder: Path, *, username: str, password: str | None, transpo
     (folder / "accounts").write_text(f"<sip:{username}@{scheme_port}>{params}\n")
     (folder / "contacts").write_text("")
     return f"sip:{target}@{scheme_port}"
+
+
+def write_picture(path: Path, label: str, seconds: int = 10) -> Path:
+    """A short H.264 file of a test picture with ``label`` (the hall's camera, looped by baresip's avformat)."""
+    if not path.exists():
+        text = path.with_suffix(".txt")
+        text.write_text(label, encoding="utf-8")
+        font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=size=640x360:rate=25:duration={seconds}", "-vf",
+                        f"drawtext=fontfile={font}:textfile={text}:fontsize=20:fontcolor=white:box=1:"
+                        "boxcolor=black@0.6:boxborderw=10:x=(w-tw)/2:y=h*0.42", "-c:v", "libx264", "-preset",
+                        "ultrafast", "-pix_fmt", "yuv420p", "-g", "25", str(path)], check=True)
+    return path
 
 
 def write_tone(path: Path, hz: float, seconds: int, rate: int = 16000) -> None:

@@ -84,3 +84,64 @@ def test_sdp_bencode_and_relay_rewrites():
                                   b"t: <sip:x@y>\r\ni: c1\r\nCSeq: 1 INVITE\r\n\r\n")
     reply = sip_ua.response(msg, 200, "OK", to_tag="t9").encode().decode()
     assert "To: <sip:x@y>;tag=t9" in reply and "Call-ID: c1" in reply and "Content-Length: 0" in reply
+
+
+def test_the_demo_switches_its_hanoi_point_to_a_room_system_and_back(live_world):
+    """``manage.py demo_room_system``'s rules (the call itself is tests/live/test_sip.py's)."""
+    from diemcau.demo import room_system
+
+    on = room_system.switch(live_world["hanoi"])
+    system = RoomSystem.objects.get(point=live_world["hanoi"])
+    assert system.enabled and system.address == "10.233.0.50" and len(on.password) >= 12
+    assert sip.credentials() == {room_system.USERNAME: sip.ha1(room_system.USERNAME, on.password, sip.realm())}
+    again = room_system.switch(live_world["hanoi"])  # a fresh password each time
+    assert again.password != on.password and sip.hall_for_call(room_system.USERNAME).point_id == live_world["hanoi"].pk
+    room_system.switch(live_world["hanoi"], on=False)
+    assert sip.credentials() == {} and sip.hall_for_call(room_system.USERNAME) is None
+    assert AuditEntry.objects.filter(action="live.room_system_set").count() == 3
+
+
+def test_a_room_systems_picture_becomes_its_thumbnail_on_the_wall(tmp_path):
+    """The relay's copy of a hall's H.264 (here the synthetic feed's, as RTP) → ffmpeg's keyframes →
+    a 192×108 JPEG kept as the point's thumbnail (``sip_thumbs.py``)."""
+    import asyncio
+    import socket
+
+    from diemcau.live import sip_thumbs
+    from diemcau.live.media import SyntheticFeed
+
+    def free_even_port() -> int:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port % 2 == 0:
+                return port
+
+    kept, asked = [], []
+
+    async def go():
+        thumb = sip_thumbs.HallThumbnail(7, (free_even_port(), free_even_port()), tmp_path,
+                                         ask_keyframe=lambda: asked.append(1),
+                                         keep=lambda point, data: kept.append((point, data)), pt=96)
+        host, port, _ = await thumb.start()
+        feed = SyntheticFeed([(host, port, port + 2)], size="640x360", log_path=tmp_path / "feed.log")
+        feed.start()
+        try:
+            for _ in range(300):
+                if kept:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            feed.stop()
+            await thumb.close()
+
+    asyncio.run(go())
+    assert kept and asked, (tmp_path / "feed.log").read_text()[-500:]
+    point, data = kept[0]
+    assert point == 7 and data.startswith(b"\xff\xd8\xff") and data.endswith(b"\xff\xd9")
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(data)).size == (192, 108)

@@ -42,9 +42,11 @@ from django.db import close_old_connections, connections
 from diemcau.core.acting import system_scope
 
 from . import layout as live_layout
+from . import sip_thumbs
 from .janus_client import JanusError, JanusUnreachable
 from .janus_plugins import VideoRoom
 from .sip_ng import NgClient, NgError
+from .sip_processes import SipProcesses
 from .sip_relay import CallRelay
 from .sip_ua import HALL_HEADER, SipServer, answer_sdp, parse_sdp
 
@@ -150,6 +152,7 @@ class SipGateway:
         self.calls: dict[str, Call] = {}
         self.refused: list[tuple[str, int]] = []  # (username or "", SIP code) of refused INVITEs
         self.processes: dict[str, subprocess.Popen] = {}
+        self.supervisor = SipProcesses(self.folder)
         self.ng = NgClient("127.0.0.1", ng_port)
         self.uas: SipServer | None = None
         self.room_secret = secrets.token_urlsafe(16)
@@ -188,6 +191,8 @@ class SipGateway:
         """Render the configurations and start Kamailio and rtpengine (foreground, logs in the folder)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o700)
+        self.supervisor.reclaim()  # what a crashed run left (live/sip_processes.py), its control socket too
+        (self.folder / "kamailio.ctl").unlink(missing_ok=True)
         key, cert = self._certificate()
         tls = self._render("tls.cfg", {"KEY": key, "CERT": cert})
         self.ctl = self.folder / "kamailio.ctl"
@@ -215,20 +220,10 @@ class SipGateway:
     def _spawn(self, name: str, argv: list[str]) -> None:
         if shutil.which(argv[0]) is None:
             raise RuntimeError(f"{argv[0]} is not installed (Debian: kamailio, rtpengine-daemon)")
-        with open(self.folder / f"{name}.log", "ab") as out:
-            self.processes[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.processes[name] = self.supervisor.start(name, argv, self.folder / f"{name}.log")
 
     def stop_processes(self) -> None:
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-        for proc in self.processes.values():
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        self.supervisor.stop()
         self.processes.clear()
 
     def _kamcmd(self, *args: str) -> None:
@@ -516,6 +511,7 @@ class SipGateway:
         self.calls[call_id] = call
         await self._add_publisher(call, "wall", hall_room_id(self.runtime.conference_id), self.room_secret,
                                   call.wall_id)
+        await sip_thumbs.attach(self, call)  # its picture on the director's wall
         self._set_inlets()
         await self._orm(sip.hall_connected, system.point_id)
         await self._orm(sip.log_call, system.point_id, "started", call_id=call_id, username=system.sip_username,
@@ -648,6 +644,7 @@ class SipGateway:
         elif self.uas is not None:
             self.uas.dialogs.pop(call.call_id, None)
         call.relay.stop()
+        sip_thumbs.detach(call)
         self._set_inlets()
         with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
             await self._remove_publisher(call, "wall", hall_room_id(self.runtime.conference_id), self.room_secret,

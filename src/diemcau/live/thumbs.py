@@ -53,9 +53,16 @@ def store(actor, point: BridgePoint, data: bytes, *, now: float | None = None) -
     last = taken_at(point.pk)
     if last is not None and 0 <= now - last < MIN_INTERVAL_S:
         raise DomainError(_("Pictures are arriving too often; send one every 10 seconds."), "too_frequent")
-    target = path_for(point.pk)
+    return keep(point.pk, data, now=now)
+
+
+def keep(point_id: int, data: bytes, *, now: float | None = None) -> float:
+    """Write ``data`` as the point's thumbnail (atomically); ``store`` checks a kiosk's post first, the SIP
+    gateway's thumbnails of a room system (``sip_thumbs.py``) come here directly."""
+    now = time.time() if now is None else now
+    target = path_for(point_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{point.pk}-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{int(point_id)}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
