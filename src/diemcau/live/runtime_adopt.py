@@ -50,7 +50,7 @@ class Adoption:
             if node is self.root:
                 listed = await node.room.list_forwarders(live_layout.room_id(self.conference_id),
                                                          secret=self.room_secret)
-            for mp in (live_layout.MAIN_MOUNTPOINT, live_layout.SIDE_MOUNTPOINT):
+            for mp in self.mountpoints.values():  # the conference's lane's (layout.py)
                 await node.streaming.info(mp, secret=self.mount_secret)
         except (JanusError, JanusUnreachable, OSError):
             return False  # nothing (or not ours) to keep: provisioned from scratch
