@@ -24,13 +24,14 @@ mountpoints and forwarders (``runtime_adopt.py``). ``run_live --conference N`` s
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from diemcau.core import metrics
@@ -140,6 +141,7 @@ class DayRuntime:
         self.listener = Listener(self.wake)
         self._stop = asyncio.Event()
         self._look = asyncio.Event()
+        self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-day-db")
 
     # --- life -----------------------------------------------------------------------------------
     def start_nodes(self) -> None:
@@ -183,9 +185,12 @@ class DayRuntime:
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
             for name in self.owned:
                 await asyncio.to_thread(self.janus[name].stop)
+            await self._orm(connections.close_all)
+            self._db.shutdown(wait=True)
 
     async def _orm(self, fn, *args):
-        return await asyncio.to_thread(_as_system, fn, *args)
+        """Run ORM code on the day's one database thread (with the system's scope)."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, _as_system, fn, *args)
 
     # --- one look at the day -------------------------------------------------------------------------
     async def step(self) -> None:
