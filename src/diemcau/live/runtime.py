@@ -1,6 +1,8 @@
 """The live runtime: owns (or watches) the Janus nodes and keeps them doing what the database says.
 
-One runtime per conference on air (one active at a time: ``run_live`` holds the conference's lease). It
+One runtime per conference on air, each in its lane on the shared nodes (``layout.py``); the day's
+runtime (``runtime_day.py``, ``run_live``, one active per deployment: it holds the lease) starts one for
+every conference of the day, or a test builds one alone. It
 
 - starts the root and the edges with :class:`JanusNode` (or attaches to nodes someone else runs),
   and writes each node's URLs and secrets to :class:`LiveNode` for the web process;
@@ -25,7 +27,8 @@ One runtime per conference on air (one active at a time: ``run_live`` holds the 
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
   those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
 
-Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests.
+Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests (alone,
+it starts, registers and restarts its nodes itself; ``shared=True`` leaves that to the day's runtime).
 """
 
 from __future__ import annotations
