@@ -194,3 +194,22 @@ def test_a_standby_takes_over_every_conference_and_keeps_their_viewers(live_worl
         viewer_loop.run_until_complete(client.aclose())
         viewer_loop.close()
         root.stop()
+
+
+def test_lanes_keep_what_the_rows_say_unless_a_served_conference_holds_it(live_world):
+    from diemcau.live.runtime_day import assign_lanes
+
+    day = timezone.localdate()
+    first = live_world["conference"]
+    ministry = live_world["tree"]["ministry"]
+    others = [events.create_conference(SYSTEM, title=f"Hội nghị {i}", date=day, host_unit=ministry, place="Hà Nội")
+              for i in range(layout.LANES + 1)]
+    Programme.objects.update_or_create(conference=others[0], defaults={"lane": 3})  # yesterday's lane
+    # A standby finds the lane the active runtime stored; a new conference takes the smallest free one.
+    assert assign_lanes([others[0].pk, others[1].pk], {}) == {others[0].pk: 3, others[1].pk: 0}
+    # A conference served holds its lane: another whose row names it moves to a free one.
+    Programme.objects.update_or_create(conference=others[2], defaults={"lane": 0})
+    assert assign_lanes([others[2].pk], {first.pk: 0}) == {others[2].pk: 1}
+    # No lane left: the conference is not served (logged), the others keep theirs.
+    kept = {c.pk: lane for lane, c in enumerate(others[: layout.LANES])}
+    assert assign_lanes([others[-1].pk], kept) == {}

@@ -223,6 +223,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         self._publishers_at = 0.0
         self._stop = asyncio.Event()
         self.releasing = False  # release(): the nodes are cleared of the conference at shutdown
+        self.keeps_tokens = True  # shared: one conference's runtime keeps the nodes' tokens (the day says which)
         self._wake = asyncio.Event()  # the programme changed (wakeup.Listener) or a node was provisioned
         self._busy = asyncio.Lock()   # provisioning a node and applying the programme never interleave
         self.listener = None if shared else Listener(self.wake)  # shared: the day's listener wakes it
@@ -392,7 +393,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
 
     async def _look_at(self, node: _Node) -> None:
         await self._watch(node)
-        if node.up and node.provisioned:
+        if node.up and node.provisioned and self.keeps_tokens:
             await self._sync_tokens(node)
 
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:

@@ -216,6 +216,9 @@ class DayRuntime:
             for cid in new:
                 if cid in lanes:
                     self._start(cid, lanes[cid])
+        # Every node's tokens are the same for all conferences (tokens.valid_tokens): one runtime keeps them.
+        for cid, runtime in self.runtimes.items():
+            runtime.keeps_tokens = cid == min(self.runtimes)
         self._count()
 
     def _start(self, cid: int, lane: int) -> None:
@@ -232,9 +235,10 @@ class DayRuntime:
 
     async def _release(self, cid: int) -> None:
         """The conference's day is over: its runtime stops and takes its room and mountpoints off the nodes."""
-        runtime, task = self.runtimes.pop(cid), self.tasks.pop(cid)
+        runtime = self.runtimes[cid]
         runtime.release()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(self.tasks.pop(cid), return_exceptions=True)
+        del self.runtimes[cid]
         log.info("conference %s released", cid)
 
     def _count(self) -> None:
