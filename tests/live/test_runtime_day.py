@@ -213,3 +213,18 @@ def test_lanes_keep_what_the_rows_say_unless_a_served_conference_holds_it(live_w
     # No lane left: the conference is not served (logged), the others keep theirs.
     kept = {c.pk: lane for lane, c in enumerate(others[: layout.LANES])}
     assert assign_lanes([others[-1].pk], kept) == {}
+
+
+def test_the_conferences_of_the_day_are_todays_and_any_with_a_session_on_now(live_world):
+    from diemcau.events.models import Session
+    from diemcau.live.runtime_day import conferences_of_day
+
+    today, one = timezone.localdate(), datetime.timedelta(days=1)
+    ministry = live_world["tree"]["ministry"]
+    held = {when: events.create_conference(SYSTEM, title=f"Hội nghị {when}", date=today + one * when,
+                                           host_unit=ministry, place="Hà Nội") for when in (-1, 0, 1)}
+    assert set(conferences_of_day(today)) & {c.pk for c in held.values()} == {held[0].pk}
+    # Yesterday's evening session running past midnight is not cut off.
+    now, hour = timezone.now(), datetime.timedelta(hours=1)
+    Session.objects.create(conference=held[-1], title="Phiên tối", starts_at=now - hour, ends_at=now + hour)
+    assert set(conferences_of_day(today)) & {c.pk for c in held.values()} == {held[-1].pk, held[0].pk}

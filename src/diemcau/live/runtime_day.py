@@ -48,13 +48,15 @@ LOOK_EVERY = 5.0  # seconds between two looks at the conferences of the day
 
 
 def conferences_of_day(day: datetime.date) -> list[int]:
-    """The conferences held on ``day`` (local time): their date is ``day`` or one of their sessions starts then."""
+    """The conferences held on ``day`` (local time): their date is ``day`` or one of their sessions starts
+    then; and any with a session on now (one running past midnight is not cut off)."""
     from diemcau.events.models import Conference, Session
 
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
-    end = start + datetime.timedelta(days=1)
+    end, now = start + datetime.timedelta(days=1), timezone.now()
     ids = set(Conference.objects.filter(date=day).values_list("pk", flat=True))
     ids |= set(Session.objects.filter(starts_at__gte=start, starts_at__lt=end).values_list("conference_id", flat=True))
+    ids |= set(Session.objects.filter(starts_at__lte=now, ends_at__gt=now).values_list("conference_id", flat=True))
     return sorted(ids)
 
 
