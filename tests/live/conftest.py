@@ -81,7 +81,8 @@ def live_base_port(taken: Collection[int] = ()) -> int:
         base = random.randrange(20, 26) * 1000
         if base in taken:
             continue
-        if all(_tcp_free(base + o) for o in (0, 1, 2)) and all(_udp_free(base + o) for o in (700, 702, 710, 712)):
+        # the programme's ports of the first two lanes (live/layout.py)
+        if all(_tcp_free(base + o) for o in (0, 1, 2)) and all(_udp_free(base + o) for o in (600, 602, 632, 634)):
             return base
     raise RuntimeError("no free 1000-port block between 20000 and 26000")
 

@@ -58,6 +58,10 @@ def hls_link(actor, conference: Conference) -> str:
     return hls_path(conference.pk, expires) + "index.m3u8"
 
 
-def hls_folder() -> Path:
-    """The folder of the programme's playlist and segments."""
-    return Path(settings.VAR_DIR) / "hls" / "programme"
+def hls_folder(conference_id: int | None = None) -> Path:
+    """The folder of the programme's playlist and segments: the conference's own when the day's runtime
+    serves several (``<folder>/<conference>``), else the one folder of a runtime serving one."""
+    root = Path(settings.VAR_DIR) / "hls" / "programme"
+    if conference_id is not None and (root / str(int(conference_id))).is_dir():
+        return root / str(int(conference_id))
+    return root

@@ -1,5 +1,9 @@
 """The runtime's lease: one active live runtime, standbys waiting to take over.
 
+The day's runtime (``run_live``: every conference of the day) holds :data:`LEASE_KEY`; a standby that
+takes it over adopts every conference (``runtime_day.py``, ``runtime_adopt.py``). ``run_live
+--conference N`` (one conference alone) holds a key of that conference's.
+
 A PostgreSQL session-level advisory lock held on a connection of the lease's own (not Django's, which
 is closed and reopened between requests). PostgreSQL releases it the moment the holder's connection
 ends — a runtime killed, its host gone (once TCP keepalives notice) — and a standby polling every

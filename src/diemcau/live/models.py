@@ -81,6 +81,9 @@ class Programme(models.Model):
     speaker = models.CharField(_("speaker"), max_length=200, blank=True)
     version = models.PositiveIntegerField(default=0)
     changed_at = models.DateTimeField(null=True, blank=True)
+    # The conference's lane on the shared nodes (layout.py: its mountpoint ids and ports), given by
+    # the day's runtime; a standby reads it to adopt what the active runtime made.
+    lane = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("programme")

@@ -5,15 +5,16 @@ One ffmpeg at the root reads the programme's RTP (as the HLS packager does) and 
 =========  =============  ======================================================  ============
 rendition  mountpoint id  what                                                    about
 =========  =============  ======================================================  ============
-``low``    3              H.264 Constrained Baseline 640×360, 15 fps + the Opus    330 kbit/s
+``low``    3 (lane 0)     H.264 Constrained Baseline 640×360, 15 fps + the Opus    330 kbit/s
                           audio below
-``audio``  4              Opus 32 kbit/s mono, no picture                          32 kbit/s
+``audio``  4 (lane 0)     Opus 32 kbit/s mono, no picture                          32 kbit/s
 =========  =============  ======================================================  ============
 
 The audio is encoded once and sent to both mountpoints. The encoder's RTP goes to the rendition
-mountpoints of every node that is up (root and edges, the ports of :data:`PORTS` in each node's
-block), the way the programme's forwarders reach the main one; a kiosk watches the one its link can
-carry (``kiosk.js``: WebRTC main → low → HLS → audio-only).
+mountpoints of every node that is up (root and edges, the ports of the conference's lane in each
+node's block: ``layout.port_offsets``; ids ``layout.mountpoint``), the way the programme's forwarders
+reach the main one; a kiosk watches the one its link can carry (``kiosk.js``: WebRTC main → low →
+HLS → audio-only).
 
 The runtime calls :func:`programme_targets` (its one hook, in ``LiveRuntime._targets``) whenever it
 re-points the programme (a new source, a node up or down): the encoder is started or restarted for
@@ -35,17 +36,22 @@ from typing import Any
 
 from django.conf import settings
 
+from . import layout
 from .janus_plugins import H264_PT, OPUS_PT
 from .media import FFMPEG_BINARY, MediaError, _FfmpegChild, default_var_dir, programme_sdp
 
 log = logging.getLogger("diemcau.live.renditions")
 
-LOW_MOUNTPOINT = 3
-AUDIO_MOUNTPOINT = 4
+LOW_MOUNTPOINT = layout.MOUNTPOINTS["low"]      # lane 0's (a conference's lane: layout.mountpoint)
+AUDIO_MOUNTPOINT = layout.MOUNTPOINTS["audio"]
 MOUNTPOINTS = {"low": LOW_MOUNTPOINT, "audio": AUDIO_MOUNTPOINT}
-# Offsets in a node's 1000-port block (beside live.layout.PORTS): the rendition mountpoints' RTP
-# ports (low: video, audio; audio: its one port) and, at the root, the encoder's input.
-PORTS = {"low": (720, 722), "audio": (730, 732), "input": (820, 822)}
+
+
+def mountpoints(lane: int = 0) -> dict[str, int]:
+    """The rendition mountpoints' ids of the conference in ``lane``."""
+    return {name: layout.mountpoint(name, lane) for name in MOUNTPOINTS}
+
+
 LOW_VIDEO_BITRATE = "300k"
 AUDIO_BITRATE = "32k"
 
@@ -125,9 +131,10 @@ def _half(rate: str) -> str:
     return f"{int(rate.rstrip('k')) // 2}k" if rate.endswith("k") else str(int(rate) // 2)
 
 
-def node_ports(base_port: int) -> tuple[int, int, int]:
-    """A node's rendition ports: low video, low audio, audio-only."""
-    return base_port + PORTS["low"][0], base_port + PORTS["low"][1], base_port + PORTS["audio"][1]
+def node_ports(base_port: int, lane: int = 0) -> tuple[int, int, int]:
+    """A node's rendition ports in ``lane``: low video, low audio, audio-only."""
+    low_v, low_a = layout.port_offsets("low", lane)
+    return base_port + low_v, base_port + low_a, base_port + layout.port_offsets("audio", lane)[1]
 
 
 def node_rtp_host(node) -> str:
@@ -136,16 +143,18 @@ def node_rtp_host(node) -> str:
     return getattr(node, "address", None) or "127.0.0.1"
 
 
-async def create_mountpoints(streaming, base_port: int, secret: str, iface: str = "127.0.0.1") -> None:
+async def create_mountpoints(streaming, base_port: int, secret: str, iface: str = "127.0.0.1",
+                            lane: int = 0) -> None:
     """The low and audio-only mountpoints on one node (made again if present: a node's ports are fixed)."""
-    low_v, low_a, audio_a = node_ports(base_port)
-    for mp in (LOW_MOUNTPOINT, AUDIO_MOUNTPOINT):
+    low_v, low_a, audio_a = node_ports(base_port, lane)
+    low_mp, audio_mp = mountpoints(lane)["low"], mountpoints(lane)["audio"]
+    for mp in (low_mp, audio_mp):
         with contextlib.suppress(Exception):
             await streaming.destroy(mp, secret=secret)
-    await streaming.create_rtp(LOW_MOUNTPOINT, video_port=low_v, audio_port=low_a, secret=secret,
+    await streaming.create_rtp(low_mp, video_port=low_v, audio_port=low_a, secret=secret,
                                description="programme low (360p)", iface=iface)
     body: dict[str, Any] = {
-        "request": "create", "type": "rtp", "id": AUDIO_MOUNTPOINT, "description": "programme audio only",
+        "request": "create", "type": "rtp", "id": audio_mp, "description": "programme audio only",
         "secret": secret, "is_private": True, "permanent": False,
         "media": [{"type": "audio", "mid": "a", "port": audio_a, "pt": OPUS_PT, "codec": "opus",
                    "iface": iface}],
@@ -180,7 +189,7 @@ class _Renditions:
 
     def _restart(self, destinations: list[tuple[str, int, int, int]]) -> None:
         self._stop_encoder()
-        v, a = (self.runtime.root.spec.base_port + p for p in PORTS["input"])
+        v, a = self.runtime.root.port("input")
         encoder = RenditionEncoder(v, a, destinations)
         try:
             encoder.start()
@@ -192,7 +201,7 @@ class _Renditions:
     async def _make_mountpoints(self, node) -> None:
         try:
             await create_mountpoints(node.streaming, node.spec.base_port, self.runtime.mount_secret,
-                                     node_rtp_host(node))
+                                     node_rtp_host(node), lane=node.lane)
             self.made[node.spec.name] = node.epoch
         except Exception as exc:  # a node that fails now is tried at the next re-point
             log.warning("rendition mountpoints on %s: %s", node.spec.name, exc)
@@ -206,10 +215,10 @@ class _Renditions:
                 task = loop.create_task(self._make_mountpoints(node))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-        destinations = [(node_rtp_host(n), *node_ports(n.spec.base_port)) for n in up]
+        destinations = [(node_rtp_host(n), *node_ports(n.spec.base_port, n.lane)) for n in up]
         loop.run_in_executor(self.thread, self._restart, destinations)
         # The encoder runs beside the runtime: the root's forwarders send to it on this machine.
-        return ("127.0.0.1", *(self.runtime.root.spec.base_port + p for p in PORTS["input"]))
+        return ("127.0.0.1", *self.runtime.root.port("input"))
 
 
 def programme_targets(runtime, slot_name: str) -> list[tuple[str, int, int]]:

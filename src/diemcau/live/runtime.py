@@ -1,6 +1,8 @@
 """The live runtime: owns (or watches) the Janus nodes and keeps them doing what the database says.
 
-One runtime per conference on air (one active at a time: ``run_live`` holds the conference's lease). It
+One runtime per conference on air, each in its lane on the shared nodes (``layout.py``); the day's
+runtime (``runtime_day.py``, ``run_live``, one active per deployment: it holds the lease) starts one for
+every conference of the day, or a test builds one alone. It
 
 - starts the root and the edges with :class:`JanusNode` (or attaches to nodes someone else runs),
   and writes each node's URLs and secrets to :class:`LiveNode` for the web process;
@@ -25,7 +27,8 @@ One runtime per conference on air (one active at a time: ``run_live`` holds the 
 - keeps every node's tokens equal to the valid ones: expired and revoked tokens are removed (also
   those the web process could not remove), missing valid ones added, every ``TOKEN_SYNC`` seconds.
 
-Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests.
+Run it with ``manage.py run_live`` (the demo does), or build :class:`LiveRuntime` in tests (alone,
+it starts, registers and restarts its nodes itself; ``shared=True`` leaves that to the day's runtime).
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ class _Node:
     failures: int = 0
     viewers: int = 0        # the programme mountpoint's viewers at the last look (metrics)
     tokens_at: float = 0.0  # loop time of the last token reconciliation
+    lane: int = 0           # the conference's lane on the node (layout.py): its mountpoints and ports
 
     def connect(self) -> None:
         """Clients for the node's Janus API (with its api_secret) and its two plugins."""
@@ -131,9 +135,9 @@ class _Node:
         self.streaming = Streaming(self.client, self.janus.admin_key)
 
     def port(self, slot: str) -> tuple[int, int]:
-        from .layout import PORTS
+        from .layout import port_offsets
 
-        v, a = PORTS[slot]
+        v, a = port_offsets(slot, self.lane)
         return self.spec.base_port + v, self.spec.base_port + a
 
 
@@ -167,16 +171,23 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
     :param record: record the programme of the session on now (``live.recording``), one recording per session.
     :param folder: where owned nodes keep their folders (default ``var/janus``).
     :param tick: seconds between two looks at the nodes and the programme.
+    :param lane: the conference's lane on the nodes (``layout.py``: mountpoint ids and ports; 0 when alone).
+    :param shared: the nodes are the day's (``runtime_day.DayRuntime`` registers, starts and watches
+        the processes, and wakes this runtime): their rows are only read, none is deleted.
     """
 
     def __init__(self, conference_id: int, specs: list[NodeSpec], *, nodes: dict[str, JanusNode] | None = None,
                  synthetic_host: bool = True, hls_dir: Path | None = None, folder: Path | None = None,
-                 record: bool = False,
+                 record: bool = False, lane: int = 0, shared: bool = False,
                  tick: float = 0.2, feed_size: tuple[int, int] = (640, 360)) -> None:
         roots = [s for s in specs if s.role == "root"]
         if len(roots) != 1:
             raise ValueError("exactly one root node")
+        from . import layout as live_layout
+
         self.conference_id = conference_id
+        self.lane, self.shared = lane, shared
+        self.mountpoints = {slot: live_layout.mountpoint(slot, lane) for slot in ("main", "side")}
         self.synthetic_host = synthetic_host
         self.hls_dir = Path(hls_dir) if hls_dir else None
         self.record = record
@@ -188,7 +199,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
             given = (nodes or {}).get(spec.name)
             janus = given or JanusNode(spec.name, spec.base_port, die_with_parent=False,
                                        folder=(folder / spec.name) if folder else None)
-            self.nodes.append(_Node(spec=spec, janus=janus, owned=given is None))
+            self.nodes.append(_Node(spec=spec, janus=janus, owned=given is None, lane=lane))
         self.root = next(n for n in self.nodes if n.spec.role == "root")
         # The same in a standby (runtime_adopt.py): it adopts the room and mountpoints at a takeover.
         self.room_secret = runtime_secret("room", conference_id)
@@ -211,9 +222,11 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         self._publishers_cache: dict[int, dict[str, str]] | None = None
         self._publishers_at = 0.0
         self._stop = asyncio.Event()
+        self.releasing = False  # release(): the nodes are cleared of the conference at shutdown
+        self.keeps_tokens = True  # shared: one conference's runtime keeps the nodes' tokens (the day says which)
         self._wake = asyncio.Event()  # the programme changed (wakeup.Listener) or a node was provisioned
         self._busy = asyncio.Lock()   # provisioning a node and applying the programme never interleave
-        self.listener = Listener(self.wake)
+        self.listener = None if shared else Listener(self.wake)  # shared: the day's listener wakes it
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
         self._trace: dict | None = None
@@ -233,6 +246,11 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
     def stop(self) -> None:
         self._stop.set()
 
+    def release(self) -> None:
+        """Stop, and take the conference's room and mountpoints off the nodes (its day is over)."""
+        self.releasing = True
+        self._stop.set()
+
     def wake(self, conference_id: int | None = None) -> None:
         """Look at the programme now (``conference_id``: the one that changed; None: whichever)."""
         if conference_id is None or conference_id == self.conference_id:
@@ -246,8 +264,9 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
-        helpers = [asyncio.create_task(self._guard()), asyncio.create_task(self.listener.run()),
-                   asyncio.create_task(self._programme_loop())]
+        helpers = [asyncio.create_task(self._guard()), asyncio.create_task(self._programme_loop())]
+        if self.listener is not None:
+            helpers.append(asyncio.create_task(self.listener.run()))
         try:
             while not self._stop.is_set():
                 await self.step()
@@ -292,6 +311,8 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
             with contextlib.suppress(Exception):
                 self.hls.stop()
         await self._end_recording()
+        if self.releasing:
+            await self._clear_nodes()
         if self._guard_room is not None:
             with contextlib.suppress(Exception):
                 await self._guard_room.close()
@@ -311,6 +332,8 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         """One look at the nodes: health and provisioning, tokens (the programme has its own loop)."""
         await self._adopt_agent_nodes()
         await asyncio.gather(*(self._look_at(node) for node in list(self.nodes)))
+        if self.shared:
+            return  # the day's runtime counts the nodes once for every conference
         metrics.JANUS_NODES_UP.set(sum(1 for n in self.nodes if n.up is True))
         metrics.LIVE_VIEWERS.set(sum(n.viewers for n in self.nodes if n.up is True))
 
@@ -319,6 +342,11 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         from .models import LiveNode
 
         close_old_connections()
+        if self.shared:  # the day's runtime wrote the rows: only find them
+            ids = dict(LiveNode.objects.filter(name__in=[n.spec.name for n in self.nodes]).values_list("name", "pk"))
+            for node in self.nodes:
+                node.row_id = ids[node.spec.name]
+            return
         for node in self.nodes:
             j = node.janus
             row, _ = LiveNode.objects.update_or_create(name=node.spec.name, defaults={
@@ -354,7 +382,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
                 continue
             if node is None:
                 node = _Node(spec=NodeSpec(row.name, row.base_port, point_id=row.point_id, capacity=row.capacity),
-                             janus=remote, owned=False)
+                             janus=remote, owned=False, lane=self.lane)
                 self.nodes.append(node)
                 log.info("adopted %s at %s (%s)", row.name, row.private_address, row.ws_url)
             elif node.client is not None:
@@ -365,7 +393,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
 
     async def _look_at(self, node: _Node) -> None:
         await self._watch(node)
-        if node.up and node.provisioned:
+        if node.up and node.provisioned and self.keeps_tokens:
             await self._sync_tokens(node)
 
     def _set_state(self, node: _Node, up: bool, detail: str = "") -> None:
@@ -385,7 +413,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         try:
             await asyncio.wait_for(node.client.info(), WATCH_TIMEOUT)
             # The programme mountpoint is the mark of a provisioned node: after a restart it is gone.
-            info = await node.streaming.info(1, secret=self.mount_secret)
+            info = await node.streaming.info(self.mountpoints["main"], secret=self.mount_secret)
             viewers = int(info.get("viewers") or 0)
             if viewers > node.viewers:
                 self._joined = True  # a kiosk joined (or moved here): it decodes from the next keyframe
@@ -437,13 +465,28 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
                                    audiocodec="opus", h264_profile="42e01f", fir_freq=1,
                                    bitrate=800_000, lock_record=True, allowed=[self.room_token])
             self._allowed = None
-        for mp, slot in ((live_layout.MAIN_MOUNTPOINT, "main"), (live_layout.SIDE_MOUNTPOINT, "side")):
+        for slot, mp in self.mountpoints.items():
             v, a = node.port(slot)
             with contextlib.suppress(JanusError):
                 await node.streaming.destroy(mp, secret=self.mount_secret)
             await node.streaming.create_rtp(mp, video_port=v, audio_port=a, secret=self.mount_secret,
                                             description=f"programme {slot}", iface=node.address)
         await self._add_tokens(node)
+
+    async def _clear_nodes(self) -> None:
+        """Destroy the conference's room (its forwarders with it) and its lane's mountpoints on every node up."""
+        from . import layout as live_layout
+
+        for node in self.nodes:
+            if not node.up or node.streaming is None:
+                continue
+            with contextlib.suppress(JanusError, JanusUnreachable, OSError, TimeoutError):
+                if node is self.root:
+                    await node.room.destroy(live_layout.room_id(self.conference_id), secret=self.room_secret)
+                for slot in ("main", "side", "low", "audio"):
+                    with contextlib.suppress(JanusError):  # not made (renditions off): 455
+                        await node.streaming.destroy(live_layout.mountpoint(slot, self.lane), secret=self.mount_secret)
+        log.info("conference %s released from the nodes (lane %s)", self.conference_id, self.lane)
 
     async def _add_tokens(self, node: _Node) -> None:
         """Give a node every valid token; it is provisioned then."""

@@ -3,8 +3,9 @@
 A mixin of :class:`diemcau.live.runtime.LiveRuntime`. The runtime that died left the root's room,
 the programme mountpoints on every node and the room's forwarders running; kiosks are watching.
 The runtime that takes over (a standby on another host, or the same one restarted) knows the same
-secrets (:func:`runtime_secret`, derived from ``SECRET_KEY`` and the conference), so at its first
-look at a node it
+secrets (:func:`runtime_secret`, derived from ``SECRET_KEY`` and the conference) and the same lane
+(``Programme.lane``: the conference's mountpoint ids and ports on the shared nodes; the day's runtime
+does this for every conference of the day), so at its first look at a node it
 
 - keeps the room and the mountpoints it finds (instead of destroying and creating them, which
   hangs up every viewer): :meth:`Adoption._adopt`;
@@ -50,7 +51,7 @@ class Adoption:
             if node is self.root:
                 listed = await node.room.list_forwarders(live_layout.room_id(self.conference_id),
                                                          secret=self.room_secret)
-            for mp in (live_layout.MAIN_MOUNTPOINT, live_layout.SIDE_MOUNTPOINT):
+            for mp in self.mountpoints.values():  # the conference's lane's (layout.py)
                 await node.streaming.info(mp, secret=self.mount_secret)
         except (JanusError, JanusUnreachable, OSError):
             return False  # nothing (or not ours) to keep: provisioned from scratch

@@ -28,7 +28,7 @@ from diemcau.points.models import BridgePoint
 from . import kiosk_modes, renditions
 from .hls import hls_link
 from .janus_client import STREAMING, VIDEOROOM, JanusError, JanusUnreachable
-from .layout import MAIN_MOUNTPOINT, SIDE_MOUNTPOINT, new_publisher_id, room_id
+from .layout import conference_lane, mountpoint, new_publisher_id, room_id
 from .models import LiveNode, LiveToken
 from .nodes import admin_call, node_for_point
 from .turn import turn_credentials
@@ -54,6 +54,7 @@ class IssuedToken:
     def as_config(self) -> dict:
         """What a page needs to speak to Janus: the token, the nodes' URLs, the ids."""
         t = self.token
+        lane = conference_lane(t.conference_id)  # the conference's mountpoints on the shared nodes
         return {
             "token": t.token,
             "purpose": t.purpose,
@@ -61,8 +62,8 @@ class IssuedToken:
             "watch_url": self.watch.ws_url if self.watch else "",
             "watch_node": self.watch.name if self.watch else "",
             "room": room_id(t.conference_id),
-            "main": MAIN_MOUNTPOINT,
-            "side": SIDE_MOUNTPOINT,
+            "main": mountpoint("main", lane),
+            "side": mountpoint("side", lane),
             # The studio's own id; a kiosk hears its id over its websocket only while it has the floor.
             "publisher_id": t.publisher_id,
             "expires_at": t.expires_at.isoformat(),
@@ -71,7 +72,7 @@ class IssuedToken:
             # TURN for halls behind NAT or a firewall: credentials that end with the token.
             "ice_servers": turn_servers(t),
             # What a kiosk falls back to on a thin link (kiosk.js), and the mode its operator forced.
-            "renditions": dict(renditions.MOUNTPOINTS) if renditions.enabled() else {},
+            "renditions": renditions.mountpoints(lane) if renditions.enabled() else {},
             "hls_url": _hls_url(t),
             "forced_mode": kiosk_modes.forced_mode(t.point_id) if t.point_id else kiosk_modes.AUTO,
         }

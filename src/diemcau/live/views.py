@@ -155,7 +155,7 @@ def hls(request, cid, expires, signature, path):
     if not live_hls.hls_link_ok(cid, expires, signature):
         return HttpResponseForbidden()
     try:
-        full = safe_join(str(live_hls.hls_folder()), path)
+        full = safe_join(str(live_hls.hls_folder(cid)), path)
     except Exception:
         raise Http404 from None
     try:

@@ -25,7 +25,7 @@ def watch(request, cid):
     else:
         checkin, problem = check_in_by_video(request.user, conference), ""
     hls = None
-    if (live_hls.hls_folder() / "index.m3u8").exists() and sees_conference(request.user, conference):
+    if (live_hls.hls_folder(conference.pk) / "index.m3u8").exists() and sees_conference(request.user, conference):
         hls = live_hls.hls_link(request.user, conference)
     config = issued.as_config() if issued else {}
     config.update(ws="", conference_id=conference.pk)

@@ -1,18 +1,20 @@
-"""Run the live runtime: start the Janus nodes of a conference and keep them provisioned.
+"""Run the live runtime: the Janus nodes, and every conference of the day on them.
 
     manage.py run_live [--conference ID] [--root-port 18000] [--edges 1] [--edge-port 19000]
                        [--no-synthetic] [--hls] [--record] [--address 10.0.0.21 --admin-from 10.0.0.11,…]
 
-One runtime per conference is active at a time: it holds the conference's lease (live/lease.py, a
-PostgreSQL advisory lock); another one started on a second host waits as a standby and takes over
-when the active one dies.
+One runtime per deployment is active (live/runtime_day.py): it serves every conference of today
+(Asia/Ho_Chi_Minh), picks up one created or moved to today while it runs and releases one whose day
+is over. It holds the runtime's lease (live/lease.py, a PostgreSQL advisory lock); another one started
+on a second host waits as a standby and takes every conference over when the active one dies.
+``--conference ID`` serves that conference alone, whatever its date (with a lease of its own).
 Media hosts' agents (manage.py media_node) register their edges; the runtime adopts them.
 On a host of its own (the cluster harness's media-root), ``--address`` binds the root's Janus API and
 its Admin API to that address (the Admin API's ACL: the address and ``--admin-from``), so studios,
 kiosks and the app hosts reach it; ``--edges 0`` leaves the edges to the agents.
 
-Edges go where the relay tree has the biggest subtrees (see nodes.suggest_edge_sites). Stop with
-Ctrl+C or SIGTERM: the feed, the packager and the nodes are stopped.
+Edges go where the relay trees of the day's conferences have the biggest subtrees (see
+nodes.suggest_edge_sites). Stop with Ctrl+C or SIGTERM: the feeds, the packagers and the nodes are stopped.
 """
 
 import asyncio
@@ -23,15 +25,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count
+from django.utils import timezone
 
 from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
-from diemcau.live import nodes, programme
+from diemcau.live import nodes
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.lease import LEASE_KEY, RuntimeLease
-from diemcau.live.runtime import LiveRuntime, NodeSpec
+from diemcau.live.runtime import NodeSpec
+from diemcau.live.runtime_day import DayRuntime, conferences_of_day
 from diemcau.points.models import BridgePoint
 
 
@@ -45,10 +48,10 @@ def sip_gateway(runtime, address: str):
 
 
 class Command(BaseCommand):
-    help = "Start the live conference's Janus nodes and keep the programme on them."
+    help = "Start the Janus nodes and keep every conference of the day's programme on them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--conference", type=int, help="conference id (default: the one with most points)")
+        parser.add_argument("--conference", type=int, help="serve this conference alone (default: every one of today)")
         parser.add_argument("--root-port", type=int, default=18000)
         parser.add_argument("--edges", type=int, default=1, help="number of edge nodes")
         parser.add_argument("--edge-port", type=int, default=19000, help="first edge's base port (+1000 each)")
@@ -57,7 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--hls", action="store_true", help="package the programme as HLS in var/hls")
         parser.add_argument("--record", action="store_true", help="record each session's programme (var/recordings)")
         parser.add_argument("--sip", metavar="ADDRESS", help="also run the SIP gateway for room systems (Kamailio, "
-                            "rtpengine) on ADDRESS, the address halls reach (docs/live-media.md, issue 18)")
+                            "rtpengine) on ADDRESS, the address halls reach (docs/live-media.md, issue 18); "
+                            "for the --conference, or the first conference of the day")
         parser.add_argument("--address", default="", help="bind the root's Janus (API and Admin API) to this address")
         parser.add_argument("--admin-from", default="", help="with --address: more address prefixes for the Admin API")
 
@@ -68,13 +72,12 @@ class Command(BaseCommand):
     def _handle(self, *args, **opts):
         logging.basicConfig(level=logging.INFO, format="run_live %(levelname)s %(message)s")
         if opts["conference"]:
-            conference = Conference.objects.filter(pk=opts["conference"]).first()
+            if not Conference.objects.filter(pk=opts["conference"]).exists():
+                raise CommandError(f"no conference {opts['conference']}")
+            only, key = [opts["conference"]], LEASE_KEY * 1_000_000 + opts["conference"]
         else:
-            conference = Conference.objects.annotate(n=Count("points")).order_by("-n", "-pk").first()
-        if conference is None:
-            raise CommandError("no conference: load the demo first (manage.py load_demo_events)")
-        # One active runtime per conference (a runtime still serves one conference).
-        lease, stop = RuntimeLease(key=LEASE_KEY * 1_000_000 + conference.pk), threading.Event()
+            only, key = None, LEASE_KEY  # one active runtime for the whole day
+        lease, stop = RuntimeLease(key=key), threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         if not lease.try_acquire():
@@ -82,54 +85,65 @@ class Command(BaseCommand):
             if not lease.wait(stop):
                 return
         self.stdout.write("live: this runtime holds the lease")
-        programme.programme(conference)
-        specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
-        rows = list(BridgePoint.objects.filter(conference=conference))
-        parents = {p.pk: p.relay_parent_id for p in rows}
-        sites = nodes.suggest_edge_sites(rows, parents, capacity=10)
-        for i, site in enumerate(sites[: opts["edges"]]):
-            specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site["point"].pk,
-                                  capacity=opts["capacity"]))
+        specs = _specs(opts, only or conferences_of_day(timezone.localdate()))
         hls_dir = Path(settings.VAR_DIR) / "hls" / "programme" if opts["hls"] else None
         root = _root_on_address(opts) if opts["address"] else None
-        runtime = LiveRuntime(conference.pk, specs, synthetic_host=not opts["no_synthetic"], hls_dir=hls_dir,
-                              record=opts["record"], nodes={"root": root} if root else None)
+        day = DayRuntime(specs, only=only, hls_dir=hls_dir, nodes={"root": root} if root else None,
+                         synthetic_host=not opts["no_synthetic"], record=opts["record"])
         if root is not None:
             root.start()
-        runtime.start_nodes()
+        day.start_nodes()
         metrics.serve_port("live runtime")  # DIEMCAU_METRICS_PORT: Janus nodes up, viewers
         for spec in specs:
             where = BridgePoint.objects.filter(pk=spec.point_id).first() if spec.point_id else None
             self.stdout.write(f"live: {spec.name} on ports {spec.base_port}+ " + (f"at {where}" if where else ""))
-
+        self.stdout.write("live: serving " + (f"conference {only[0]}" if only else "every conference of the day"))
         try:
-            asyncio.run(_serve(runtime, lease, opts["sip"], self.stderr))
+            asyncio.run(_serve(day, lease, opts["sip"], self.stderr))
         finally:
             if root is not None:
                 root.stop()
 
 
-async def _serve(runtime, lease, sip_address: str | None, stderr) -> None:
-    """Run the runtime (and the SIP gateway beside it) while this process holds the lease."""
+def _specs(opts, conference_ids: list[int]) -> list[NodeSpec]:
+    """The root and ``--edges`` local edges, at the biggest subtrees of the conferences' relay trees."""
+    specs = [NodeSpec("root", opts["root_port"], role="root", capacity=opts["capacity"])]
+    sites = []
+    for cid in conference_ids:
+        rows = list(BridgePoint.objects.filter(conference_id=cid))
+        sites += nodes.suggest_edge_sites(rows, {p.pk: p.relay_parent_id for p in rows}, capacity=10)
+    sites.sort(key=lambda s: -s["serves"])
+    for i in range(opts["edges"]):
+        site = sites[i]["point"].pk if i < len(sites) else None  # no site: an edge any point may be sent to
+        specs.append(NodeSpec(f"edge-{i + 1}", opts["edge_port"] + 1000 * i, point_id=site, capacity=opts["capacity"]))
+    return specs
+
+
+async def _serve(day: DayRuntime, lease, sip_address: str | None, stderr) -> None:
+    """Run the day's runtime (and the SIP gateway beside its first conference) while this process holds the lease."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, runtime.stop)
+        loop.add_signal_handler(sig, day.stop)
 
     async def keep_lease():  # lost (database restarted, connection cut): stop, restart as standby
         while True:
             await asyncio.sleep(2.0)
             if not await asyncio.to_thread(lease.held):
                 stderr.write("live: the lease is lost; stopping")
-                runtime.stop()
+                day.stop()
                 return
     watcher = asyncio.create_task(keep_lease())
-    gateway = asyncio.create_task(sip_gateway(runtime, sip_address).run()) if sip_address else None
+    gateways: list[asyncio.Task] = []
+    if sip_address:
+        def with_gateway(runtime):  # one gateway (its ports are fixed): beside the first conference served
+            if not gateways:
+                gateways.append(asyncio.create_task(sip_gateway(runtime, sip_address).run()))
+        day.started.append(with_gateway)
     try:
-        await runtime.run()
+        await day.run()
     finally:
         watcher.cancel()
-        if gateway is not None:  # it stops with the runtime
-            await asyncio.gather(gateway, return_exceptions=True)
+        await asyncio.gather(*gateways, return_exceptions=True)  # they stop with their runtime
         lease.release()
 
 
@@ -139,4 +153,3 @@ def _root_on_address(opts) -> JanusNode:
     acl = ",".join(a for a in (opts["address"], opts["admin_from"]) if a)
     return JanusNode("root", opts["root_port"], bind_ip=opts["address"], admin_bind_ip=opts["address"],
                      admin_acl=acl, die_with_parent=False)
-
