@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('live', '0006_room_systems'),
+        ('live', '0007_room_system_dial_out'),
     ]
 
     operations = [
