@@ -75,3 +75,16 @@ def test_nginx_checks_the_links_diemcau_signs(nginx_hls, live_world):
     expired = live_hls.hls_path(w["conference"].pk, int(time.time()) - 5) + "index.m3u8"
     assert _get(nginx_hls + expired) == 410
     assert _get(nginx_hls + "/live/hls/index.m3u8") == 404
+
+
+def test_nginx_serves_each_conference_of_the_days_runtime_from_its_folder(nginx_hls, live_world, tmp_path):
+    """The day's runtime packages each conference in ``<root>/<conference>/`` (live.hls.hls_folder)."""
+    other = live_world["conference"].pk + 7
+    (tmp_path / "hls" / str(other)).mkdir()
+    (tmp_path / "hls" / str(other) / "index.m3u8").write_text("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:42\n")
+    link = live_hls.hls_path(other, int(time.time()) + 300) + "index.m3u8"
+    with urllib.request.urlopen(nginx_hls + link, timeout=5) as response:  # noqa: S310 - loopback
+        assert b"SEQUENCE:42" in response.read()
+    own = live_hls.hls_link(live_world["director"], live_world["conference"])
+    with urllib.request.urlopen(nginx_hls + own, timeout=5) as response:  # noqa: S310 - loopback
+        assert b"seg_00001.ts" in response.read()  # a runtime for one conference: the root folder
