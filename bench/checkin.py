@@ -122,7 +122,11 @@ def parse_args(argv=None):
     p.add_argument("--auth", default="device", choices=["device", "session"],
                    help="how the kiosks authenticate: a device token (Bearer) or a signed-in session + CSRF")
     p.add_argument("--profile", type=int, default=0,
-                   help="also profile N single check-ins in-process (cProfile, top functions to stderr)")
+                   help="also profile N single check-ins in-process (cProfile, CPU time, top functions to stderr)")
+    p.add_argument("--profile-batch", type=int, default=0,
+                   help="with --profile: batches of this size at one point instead of singles")
+    p.add_argument("--profile-only", action="store_true",
+                   help="with --profile: stop after the profile (no servers, no load); --reuse a kept world")
     p.add_argument("--one", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -313,7 +317,9 @@ def run_one(args) -> dict:
             f"{world['institutions']:,} institutions, {world['points']:,} points")
         queries = count_queries(world)
         if args.profile:
-            profile_checkins(world, args.profile)
+            profiled = profile_checkins(world, args.profile, args.profile_batch)
+            if args.profile_only:
+                return {"queries": queries, **profiled}
         connections.close_all()
         figures = drive(args, world, workers)
     finally:
@@ -633,25 +639,63 @@ def count_queries(world: dict) -> dict:
     return {k: statistics.median(v) for k, v in counts.items()}
 
 
-def profile_checkins(world: dict, n: int):
-    """cProfile of ``n`` single check-ins through the API in this process; top functions to stderr."""
+def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
+    """cProfile (CPU time) of ``n`` check-ins through the API in this process, as the kiosks send them
+    (their device tokens), singles or, with ``batch``, batches of that size at one point; the test
+    client included. Top functions to stderr; returns the CPU ms per check-in, with and without the
+    profiler (its own cost inflates Python-heavy parts)."""
     import cProfile
     import io
     import pstats
     import uuid
 
-    people = arrivals(world, n, seed=world["seed"] + 2)
-    clients = {p: _client_for(world, p) for p in {pt for _, pt in people}}
-    profiler = cProfile.Profile()
+    from django.test import Client
+
+    token_of = {o["point_id"]: o["token"] for o in world["operators"]}
+    people = arrivals(world, n + 20, seed=world["seed"] + 2 + batch)
+    if batch:  # one kiosk's queue: the people of the point with the most in the draw
+        by_point: dict[int, list] = {}
+        for pk, pt in arrivals(world, 40 * n, seed=world["seed"] + 3):
+            by_point.setdefault(pt, []).append((pk, pt))
+        people = max(by_point.values(), key=len)
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def send(chunk):
+        bodies = [{"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": pt,
+                   "person_id": pk, "method": "roll_call"} for pk, pt in chunk]
+        path, data = (("/api/attendance/checkins/batch/", {"items": bodies}) if batch
+                      else ("/api/attendance/checkins/", bodies[0]))
+        r = client.post(path, data, content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token_of[chunk[0][1]]}")
+        assert r.status_code == 200, r.content
+
+    size = batch or 1
+    chunks = [people[i:i + size] for i in range(0, len(people), size)]
+    for chunk in chunks[:2]:  # warm: the first request imports and plans
+        send(chunk)
+    measured = chunks[2:2 + max(1, n // size) * (2 if not batch else 1)]
+    half = len(measured) // 2
+    plain, profiled = measured[:half], measured[half:]
+    started = time.process_time()
+    for chunk in plain:
+        send(chunk)
+    plain_ms = 1000 * (time.process_time() - started) / max(1, sum(len(c) for c in plain))
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    for person_id, point_id in people:
-        clients[point_id].post("/api/attendance/checkins/", {
-            "client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
-            "person_id": person_id, "method": "roll_call"}, content_type="application/json")
+    for chunk in profiled:
+        send(chunk)
     profiler.disable()
+    items = max(1, sum(len(c) for c in profiled))
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    stats = pstats.Stats(profiler, stream=out)
+    print(f"profiled: {items} check-ins ({f'batches of {batch}' if batch else 'singles'}), "
+          f"{1000 * stats.total_tt / items:.2f} ms CPU each under the profiler, {plain_ms:.2f} ms without",
+          file=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
     print(out.getvalue(), file=sys.stderr)
+    return {"profile_items": items, "profile_cpu_ms": round(1000 * stats.total_tt / items, 2),
+            "plain_cpu_ms": round(plain_ms, 2)}
 
 
 # --- the run: servers, load, board ------------------------------------------------------------
