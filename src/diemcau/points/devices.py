@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diemcau.core import audit, ws_auth
+from diemcau.core import audit, prepared, ws_auth
 from diemcau.core.errors import DomainError, ScopeError
 
 from .access import require_change_point
@@ -162,7 +162,7 @@ def authenticate(secret: str) -> DeviceToken | None:
         return None
     sql, token_cols, user_cols = _lookup_sql()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:  # planned once per connection
         cursor.execute(sql, [_hash(secret), now])
         row = cursor.fetchone()
     if row is None:
