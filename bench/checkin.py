@@ -653,11 +653,13 @@ def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
 
     token_of = {o["point_id"]: o["token"] for o in world["operators"]}
     people = arrivals(world, n + 20, seed=world["seed"] + 2 + batch)
-    if batch:  # one kiosk's queue: the people of the point with the most in the draw
+    size = batch or 1
+    chunks = [people[i:i + 1] for i in range(len(people))]
+    if batch:  # kiosks' queues: each batch the people of one point, in arrival order
         by_point: dict[int, list] = {}
-        for pk, pt in arrivals(world, 40 * n, seed=world["seed"] + 3):
+        for pk, pt in arrivals(world, world["people"], seed=world["seed"] + 3):
             by_point.setdefault(pt, []).append((pk, pt))
-        people = max(by_point.values(), key=len)
+        chunks = [q[i:i + batch] for q in by_point.values() for i in range(0, len(q) - batch + 1, batch)]
     client = Client(HTTP_HOST="127.0.0.1")
 
     def send(chunk):
@@ -669,8 +671,6 @@ def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
                         HTTP_AUTHORIZATION=f"Bearer {token_of[chunk[0][1]]}")
         assert r.status_code == 200, r.content
 
-    size = batch or 1
-    chunks = [people[i:i + size] for i in range(0, len(people), size)]
     for chunk in chunks[:2]:  # warm: the first request imports and plans
         send(chunk)
     measured = chunks[2:2 + max(1, n // size) * (2 if not batch else 1)]

@@ -24,6 +24,25 @@ from django.db import connection
 PREPARE_AFTER = 0
 
 
+_CLASS = []
+
+
+def _cursor_class():
+    """Django's server-binding cursor, which also remembers a prepared statement's text: Django's query log
+    (``connection.queries``, ``CaptureQueriesContext``) reads it there, as for any other statement (the
+    text with ``$1``… in place of the values)."""
+    if not _CLASS:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparedCursor(ServerBindingCursor):
+            def _send_query_prepared(self, name, pgq, *, binary=None):
+                self._query = pgq
+                return super()._send_query_prepared(name, pgq, binary=binary)
+
+        _CLASS.append(PreparedCursor)
+    return _CLASS[0]
+
+
 @contextmanager
 def cursor():
     """A cursor whose statements are prepared (PostgreSQL) or the ordinary one (elsewhere)."""
@@ -31,14 +50,12 @@ def cursor():
         with connection.cursor() as c:
             yield c
         return
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:  # Django leaves it off; its client-binding cursors never prepare anyway
         raw.prepare_threshold = PREPARE_AFTER
     with connection.wrap_database_errors:
-        wrapped = connection._prepare_cursor(ServerBindingCursor(raw))
+        wrapped = connection._prepare_cursor(_cursor_class()(raw))
     with wrapped as c:
         yield c
