@@ -43,6 +43,11 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    transaction's BEGIN and COMMIT; ``…_statements`` without those two), ``queries_per_checkin_service``
    the check-in service alone.
 
+9. on PostgreSQL, the board and the votes in the same run, by their own benchmarks (:func:`companions`):
+   ``board_lag_p99_s`` and ``board_viewers`` from bench/boards.py (the ministry's websocket board with
+   1,000 viewers while kiosks send batches as fast as they go), ``votes_per_s`` and ``votes_p99_ms`` from
+   bench/votes.py. The roll-up polled in step 6 is ``board_poll_lag_p99_s``.
+
 The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
 PostgreSQL is not run) and SQLite's nested under ``sqlite``.
 """
@@ -127,6 +132,10 @@ def parse_args(argv=None):
                    help="with --profile: batches of this size at one point instead of singles")
     p.add_argument("--profile-only", action="store_true",
                    help="with --profile: stop after the profile (no servers, no load); --reuse a kept world")
+    p.add_argument("--board-viewers", default="1,1000",
+                   help="bench/boards.py's turns (websocket viewers of the ministry's board while kiosks send "
+                        "batches as fast as they go); '' for none")
+    p.add_argument("--votes-people", type=int, default=20000, help="bench/votes.py's voters (0: no votes)")
     p.add_argument("--one", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -136,6 +145,7 @@ def parse_args(argv=None):
         args.board_seconds = min(args.board_seconds, 8.0)
         args.warmup = min(args.warmup, 1.0)
         args.compare_seconds = min(args.compare_seconds, 8.0)
+        args.votes_people = min(args.votes_people, 5000)
     args.compare = [c for c in args.compare.split(",") if c]
     unknown = set(args.compare) - set(SERVERS)
     if unknown:
@@ -182,8 +192,57 @@ def orchestrate(args, argv) -> dict:
     head = dict(results.get("postgresql") or results["sqlite"])
     if "postgresql" in results and "sqlite" in results:
         head["sqlite"] = results["sqlite"]
+    if "postgresql" in results:
+        head.update(companions(args))
     head["total_s"] = round(time.monotonic() - started, 1)
     return head
+
+
+def _companion(name: str, argv: list[str], env: dict) -> dict:
+    """Run ``bench/<name>.py`` in a process of its own; its last line of JSON (``{}`` when it failed)."""
+    log(f"== {name}: {' '.join(argv)}")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), *argv], stdout=subprocess.PIPE,
+                          text=True, env=env, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        log(f"   {name} failed (exit {proc.returncode})")
+        return {}
+    return json.loads(lines[-1])
+
+
+def companions(args) -> dict:
+    """The issue's board and vote figures, measured in this run by their own benchmarks on PostgreSQL.
+
+    ``board_lag_p99_s`` / ``board_viewers``: bench/boards.py, the ministry's websocket board with the last
+    of ``--board-viewers`` viewers open while kiosks send batches of ``--batch`` through the check-in
+    service as fast as two threads go (the highest rate this machine sustains beside the board); the
+    figure the check-in phases measured by polling the roll-up is ``board_poll_lag_p99_s``.
+    ``votes_per_s`` / ``votes_p99_ms``: bench/votes.py, upvotes through the HTTP path, with its own single
+    check-ins as the baseline (``votes_ratio``).
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), DATABASE_URL=args.pg_url)
+    out: dict = {}
+    seconds = str(args.seconds if not args.quick else 8.0)
+    if args.board_viewers:
+        b = _companion("boards", ["--pg-url", args.pg_url, "--viewers", args.board_viewers, "--batch",
+                                  str(args.batch or 50), "--seconds", seconds], env)
+        if b:
+            out.update({k: b.get(k) for k in (
+                "board_viewers", "board_lag_p99_s", "board_lag_p50_s", "board_lag_baseline_p99_s",
+                "board_lag_baseline_viewers", "board_unseen", "board_checkins_per_s", "board_delta_bytes",
+                "board_snapshot_bytes", "board_server_cpu_s", "board_server_errors")})
+            out["board_compute_lag_p99_s"] = b["board_turns"][-1]["compute_lag_p99_s"]
+            out["board_delivery_lag_p99_s"] = b["board_turns"][-1]["delivery_lag_p99_s"]
+            out["board_lag_method"] = ("bench/boards.py: commit → the first websocket message to each viewer whose "
+                                       "present figure counts the check-in; kiosks' batches as fast as they go")
+    if args.votes_people:
+        v = _companion("votes", ["--people", str(args.votes_people), "--seconds", seconds, "--rounds", "1"], env)
+        if v:
+            out.update({"votes_per_s": v.get("votes_per_s"), "votes_p99_ms": v.get("votes_p99_ms"),
+                        "votes_ratio": v.get("votes_ratio"), "votes_baseline_checkins_per_s": v.get("checkins_per_s"),
+                        "server_cpu_ms_per_vote": v.get("server_cpu_ms_per_vote"),
+                        "votes_counters_match": v.get("counters_match")})
+    return out
 
 
 # --- one database -----------------------------------------------------------------------------
@@ -1116,15 +1175,16 @@ def drive(args, world: dict, workers: list) -> dict:
     lost = acked_before + with_board["acked"] - board()
     poll_ms = [1000 * (end - began) for began, end, _ in polls]
     figures.update({
-        "board_lag_p50_s": round(_percentile(lags, 0.5), 3), "board_lag_p99_s": round(_percentile(lags, 0.99), 3),
-        "board_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
+        "board_poll_lag_p50_s": round(_percentile(lags, 0.5), 3),
+        "board_poll_lag_p99_s": round(_percentile(lags, 0.99), 3),
+        "board_poll_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
                             f"{POLL_EVERY} s; the websocket board recomputes the same roll-up once per tick",
         "board_query_p50_ms": round(_percentile(poll_ms, 0.5), 1),
         "board_query_p99_ms": round(_percentile(poll_ms, 0.99), 1), "board_polls": len(polls),
         "board_missing_after": lost,
         "board_phase_checkins_per_s": with_board["per_s"], "board_phase_p99_ms": with_board["p99_ms"],
     })
-    log(f"  lag p50 {figures['board_lag_p50_s']} s, p99 {figures['board_lag_p99_s']} s; rollup p50 "
+    log(f"  lag p50 {figures['board_poll_lag_p50_s']} s, p99 {figures['board_poll_lag_p99_s']} s; rollup p50 "
         f"{figures['board_query_p50_ms']} ms; {with_board['per_s']:,.0f} check-ins/s meanwhile; "
         f"missing from the board afterwards: {lost}")
     sampler.stop.set()
