@@ -416,7 +416,7 @@ def start_server(port: int, log_file, deflate: bool = True) -> subprocess.Popen:
                                "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
                                "--ws-per-message-deflate", "true" if deflate else "false"],
                               cwd=ROOT, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
-    wait_port(port, server, "uvicorn")
+    wait_port(port, server, "uvicorn", timeout=420)  # a loaded machine imports Django slowly
     return server
 
 
