@@ -59,7 +59,11 @@ def parse_args(argv=None):
     p.add_argument("--pg-url", default=os.environ.get("DATABASE_URL") or DEFAULT_PG,
                    help="the PostgreSQL server (the benchmark creates <name>_bench_viewers beside it)")
     p.add_argument("--viewers", default="1,1000", help="viewers per turn (the first: the baseline)")
-    p.add_argument("--rate", type=float, default=40.0, help="check-ins per second during a turn")
+    p.add_argument("--rate", type=float, default=40.0, help="check-ins per second during a turn (singles)")
+    p.add_argument("--batch", type=int, default=0,
+                   help="instead of --rate singles: batches of this size (a kiosk's queue, one point each), "
+                        "as fast as --writers threads can send them: the highest rate this machine sustains")
+    p.add_argument("--writers", type=int, default=2, help="threads sending batches (with --batch)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each burst")
     p.add_argument("--no-deflate", action="store_true",
                    help="serve without permessage-deflate (uvicorn --ws-per-message-deflate false)")
@@ -278,6 +282,54 @@ def burst(queue: list, rate: float, seconds: float) -> list[float]:
     return committed
 
 
+def burst_batches(queue: list, batch: int, seconds: float, writers: int, cap: int) -> list[float]:
+    """Batches of ``batch`` check-ins of one point each (kiosks syncing their queues) through the check-in
+    service, from ``writers`` threads as fast as they go, for ``seconds`` (at most ``cap`` people of the
+    queue); each check-in's commit time, in order."""
+    import threading
+
+    from django.db import connection
+
+    from diemcau.attendance.checkin import CheckInItem, check_in_batch
+    from diemcau.attendance.models import CheckIn
+    from diemcau.core.acting import system_scope
+    from diemcau.orgs.scoping import SYSTEM
+
+    by_point: dict[int, list] = {}
+    while queue and cap > 0:
+        cap -= 1
+        person_id, point_id, session_id = queue.pop()
+        by_point.setdefault(point_id, []).append((person_id, point_id, session_id))
+    batches = [q[i:i + batch] for q in by_point.values() for i in range(0, len(q), batch)]
+    batches.reverse()  # popped from the end: the first points' first
+    lock, committed = threading.Lock(), []
+    stop_at = time.monotonic() + seconds
+
+    def write():
+        with system_scope("benchmark: kiosks syncing their queues"):
+            while time.monotonic() < stop_at:
+                with lock:
+                    if not batches:
+                        return
+                    rows = batches.pop()
+                check_in_batch(SYSTEM, [CheckInItem(client_id=uuid.uuid4(), session_id=sid, point_id=pt,
+                                                    method=CheckIn.Method.ROLL_CALL, person_id=pk)
+                                        for pk, pt, sid in rows])
+                at = time.time()  # returned: committed, and the notice is on its way
+                with lock:
+                    committed.extend([at] * len(rows))
+        connection.close()
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # What is left goes back to the queue for the next turn.
+    queue.extend(row for rows in reversed(batches) for row in reversed(rows))
+    return sorted(committed)
+
+
 def lags(viewer: dict, committed: list[float]) -> tuple[list[tuple[float, float]], int]:
     """Per check-in, when this viewer first saw a present figure that counts it, as (lag, of which the
     server's computation: commit → the figures' ``computed_at``); and how many it never saw."""
@@ -307,7 +359,10 @@ def turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -> dict
         clients.stdin.flush()
         time.sleep(1.0)
         cpu0 = tree_cpu(server.pid)
-        committed = burst(world["queue"], args.rate, args.seconds)
+        burst_started = time.monotonic()
+        committed = (burst_batches(world["queue"], args.batch, args.seconds, args.writers, args.cap) if args.batch
+                     else burst(world["queue"], args.rate, args.seconds))
+        rate = len(committed) / max(1e-9, time.monotonic() - burst_started)
         time.sleep(3)  # the last ticks' messages
         cpu = tree_cpu(server.pid) - cpu0
         clients.stdin.write("stop\n")
@@ -326,7 +381,8 @@ def turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -> dict
     computing = [c for _, c in pairs]
     deltas = sum(v["deltas"] for v in viewers)
     snapshots = sum(v["snapshots"] for v in viewers)
-    figures = {"viewers": n, "checkins": len(committed), "connect_s": round(connect_s, 1),
+    figures = {"viewers": n, "checkins": len(committed), "checkins_per_s": round(rate, 1),
+               "connect_s": round(connect_s, 1),
                "lag_p50_s": round(_percentile(all_lags, 0.5), 3), "lag_p99_s": round(_percentile(all_lags, 0.99), 3),
                "lag_max_s": round(max(all_lags, default=float("nan")), 3), "unseen": unseen,
                "compute_lag_p99_s": round(_percentile(computing, 0.99), 3),
@@ -336,7 +392,8 @@ def turn(args, world: dict, port: int, server: subprocess.Popen, n: int) -> dict
                "clients_cpu_s": tail["cpu_s"],
                "delta_bytes": round(sum(v["delta_bytes"] for v in viewers) / max(1, deltas)),
                "server_cpu_s": round(cpu, 2)}
-    log(f"{n} viewers: {len(committed)} check-ins, lag p50 {figures['lag_p50_s']} s, p99 {figures['lag_p99_s']} s, "
+    log(f"{n} viewers: {len(committed)} check-ins ({rate:,.0f}/s), lag p50 {figures['lag_p50_s']} s, "
+        f"p99 {figures['lag_p99_s']} s, "
         f"{figures['deltas_per_viewer']} deltas per viewer of {figures['delta_bytes']} bytes, "
         f"server CPU {figures['server_cpu_s']} s, the viewers' process {figures['clients_cpu_s']} s; of the p99, "
         f"the computation {figures['compute_lag_p99_s']} s, the delivery {figures['delivery_lag_p99_s']} s")
@@ -359,14 +416,14 @@ def start_server(port: int, log_file, deflate: bool = True) -> subprocess.Popen:
                                "--lifespan", "off", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
                                "--ws-per-message-deflate", "true" if deflate else "false"],
                               cwd=ROOT, env=dict(os.environ), stdout=log_file, stderr=subprocess.STDOUT)
-    wait_port(port, server, "uvicorn")
+    wait_port(port, server, "uvicorn", timeout=420)  # a loaded machine imports Django slowly
     return server
 
 
 def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: float = 40.0,
-        seconds: float = 10.0, deflate: bool = True) -> dict:
+        seconds: float = 10.0, deflate: bool = True, batch: int = 0, writers: int = 2) -> dict:
     """The board's figures at each number of viewers (the first: the baseline), in a world of its own."""
-    args = argparse.Namespace(rate=rate, seconds=seconds)
+    args = argparse.Namespace(rate=rate, seconds=seconds, batch=batch, writers=writers)
     _raise_file_limit()
     tmp = Path(tempfile.mkdtemp(prefix="diemcau-bench-boards-"))
     _url, name, redis = board_environment(pg_url, tmp)
@@ -377,12 +434,13 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
     try:
         world = board_world()
         world["queue"] = [(pk, pt, world["session_id"]) for pk, pt in reversed(world["queue"])]
-        if len(world["queue"]) < int(rate * seconds) * len(viewers):
+        if not batch and len(world["queue"]) < int(rate * seconds) * len(viewers):
             raise SystemExit(f"the demo world has {len(world['queue'])} people to check in")
         connections.close_all()
         port = _free_port()
         server = start_server(port, server_log, deflate)
         snapshot_bytes = snapshot_size(world, port)
+        args.cap = len(world["queue"]) // len(viewers)  # each turn its share of the people (batches)
         turns = [turn(args, world, port, server, n) for n in viewers]
         errors = (tmp / "server.log").read_text(errors="replace").count("Traceback")
     finally:
@@ -403,7 +461,8 @@ def run(pg_url: str = DEFAULT_PG, viewers: tuple[int, ...] = (1, 1000), rate: fl
             "board_delta_bytes": top["delta_bytes"],
             "board_delta_share": round(top["delta_bytes"] / snapshot_bytes, 3),
             "board_server_cpu_s": top["server_cpu_s"], "board_baseline_server_cpu_s": base["server_cpu_s"],
-            "board_checkins_per_s": rate, "board_tick_s": float(settings.ATTENDANCE_BOARD_TICK),
+            "board_checkins_per_s": top["checkins_per_s"], "board_batch": batch,
+            "board_queue_left": len(world["queue"]), "board_tick_s": float(settings.ATTENDANCE_BOARD_TICK),
             "board_deflate": deflate,
             "board_server_errors": errors, "board_turns": turns}
 
@@ -416,10 +475,11 @@ def main():
     figures = {"load_start": loadavg(), "cores": os.cpu_count()}
     started = time.monotonic()
     figures.update(run(args.pg_url, tuple(int(n) for n in args.viewers.split(",")), args.rate, args.seconds,
-                       not args.no_deflate))
+                       not args.no_deflate, args.batch, args.writers))
     figures.update({"load_end": loadavg(), "total_s": round(time.monotonic() - started, 1)})
     log(f"lag p99 at {figures['board_viewers']} viewers: {figures['board_lag_p99_s']} s (target ≤ 1.0; "
-        f"{figures['board_lag_baseline_viewers']} viewer: {figures['board_lag_baseline_p99_s']} s); "
+        f"{figures['board_lag_baseline_viewers']} viewer: {figures['board_lag_baseline_p99_s']} s) with "
+        f"{figures['board_checkins_per_s']:,.0f} check-ins/s; "
         f"bytes per update: snapshot {figures['board_snapshot_bytes']}, delta {figures['board_delta_bytes']}")
     print(json.dumps(figures, ensure_ascii=False))
 

@@ -43,6 +43,11 @@ when one is reachable at DATABASE_URL or ``--pg-url``) a child process:
    transaction's BEGIN and COMMIT; ``…_statements`` without those two), ``queries_per_checkin_service``
    the check-in service alone.
 
+9. on PostgreSQL, the board and the votes in the same run, by their own benchmarks (:func:`companions`):
+   ``board_lag_p99_s`` and ``board_viewers`` from bench/boards.py (the ministry's websocket board with
+   1,000 viewers while kiosks send batches as fast as they go), ``votes_per_s`` and ``votes_p99_ms`` from
+   bench/votes.py. The roll-up polled in step 6 is ``board_poll_lag_p99_s``.
+
 The last line of stdout is one JSON object: PostgreSQL's figures at the top level (SQLite's when
 PostgreSQL is not run) and SQLite's nested under ``sqlite``.
 """
@@ -122,7 +127,15 @@ def parse_args(argv=None):
     p.add_argument("--auth", default="device", choices=["device", "session"],
                    help="how the kiosks authenticate: a device token (Bearer) or a signed-in session + CSRF")
     p.add_argument("--profile", type=int, default=0,
-                   help="also profile N single check-ins in-process (cProfile, top functions to stderr)")
+                   help="also profile N single check-ins in-process (cProfile, CPU time, top functions to stderr)")
+    p.add_argument("--profile-batch", type=int, default=0,
+                   help="with --profile: batches of this size at one point instead of singles")
+    p.add_argument("--profile-only", action="store_true",
+                   help="with --profile: stop after the profile (no servers, no load); --reuse a kept world")
+    p.add_argument("--board-viewers", default="1,1000",
+                   help="bench/boards.py's turns (websocket viewers of the ministry's board while kiosks send "
+                        "batches as fast as they go); '' for none")
+    p.add_argument("--votes-people", type=int, default=20000, help="bench/votes.py's voters (0: no votes)")
     p.add_argument("--one", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -132,6 +145,7 @@ def parse_args(argv=None):
         args.board_seconds = min(args.board_seconds, 8.0)
         args.warmup = min(args.warmup, 1.0)
         args.compare_seconds = min(args.compare_seconds, 8.0)
+        args.votes_people = min(args.votes_people, 5000)
     args.compare = [c for c in args.compare.split(",") if c]
     unknown = set(args.compare) - set(SERVERS)
     if unknown:
@@ -178,8 +192,57 @@ def orchestrate(args, argv) -> dict:
     head = dict(results.get("postgresql") or results["sqlite"])
     if "postgresql" in results and "sqlite" in results:
         head["sqlite"] = results["sqlite"]
+    if "postgresql" in results:
+        head.update(companions(args))
     head["total_s"] = round(time.monotonic() - started, 1)
     return head
+
+
+def _companion(name: str, argv: list[str], env: dict) -> dict:
+    """Run ``bench/<name>.py`` in a process of its own; its last line of JSON (``{}`` when it failed)."""
+    log(f"== {name}: {' '.join(argv)}")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), *argv], stdout=subprocess.PIPE,
+                          text=True, env=env, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        log(f"   {name} failed (exit {proc.returncode})")
+        return {}
+    return json.loads(lines[-1])
+
+
+def companions(args) -> dict:
+    """The issue's board and vote figures, measured in this run by their own benchmarks on PostgreSQL.
+
+    ``board_lag_p99_s`` / ``board_viewers``: bench/boards.py, the ministry's websocket board with the last
+    of ``--board-viewers`` viewers open while kiosks send batches of ``--batch`` through the check-in
+    service as fast as two threads go (the highest rate this machine sustains beside the board); the
+    figure the check-in phases measured by polling the roll-up is ``board_poll_lag_p99_s``.
+    ``votes_per_s`` / ``votes_p99_ms``: bench/votes.py, upvotes through the HTTP path, with its own single
+    check-ins as the baseline (``votes_ratio``).
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), DATABASE_URL=args.pg_url)
+    out: dict = {}
+    seconds = str(args.seconds if not args.quick else 8.0)
+    if args.board_viewers:
+        b = _companion("boards", ["--pg-url", args.pg_url, "--viewers", args.board_viewers, "--batch",
+                                  str(args.batch or 50), "--seconds", seconds], env)
+        if b:
+            out.update({k: b.get(k) for k in (
+                "board_viewers", "board_lag_p99_s", "board_lag_p50_s", "board_lag_baseline_p99_s",
+                "board_lag_baseline_viewers", "board_unseen", "board_checkins_per_s", "board_delta_bytes",
+                "board_snapshot_bytes", "board_server_cpu_s", "board_server_errors")})
+            out["board_compute_lag_p99_s"] = b["board_turns"][-1]["compute_lag_p99_s"]
+            out["board_delivery_lag_p99_s"] = b["board_turns"][-1]["delivery_lag_p99_s"]
+            out["board_lag_method"] = ("bench/boards.py: commit → the first websocket message to each viewer whose "
+                                       "present figure counts the check-in; kiosks' batches as fast as they go")
+    if args.votes_people:
+        v = _companion("votes", ["--people", str(args.votes_people), "--seconds", seconds, "--rounds", "1"], env)
+        if v:
+            out.update({"votes_per_s": v.get("votes_per_s"), "votes_p99_ms": v.get("votes_p99_ms"),
+                        "votes_ratio": v.get("votes_ratio"), "votes_baseline_checkins_per_s": v.get("checkins_per_s"),
+                        "server_cpu_ms_per_vote": v.get("server_cpu_ms_per_vote"),
+                        "votes_counters_match": v.get("counters_match")})
+    return out
 
 
 # --- one database -----------------------------------------------------------------------------
@@ -313,7 +376,9 @@ def run_one(args) -> dict:
             f"{world['institutions']:,} institutions, {world['points']:,} points")
         queries = count_queries(world)
         if args.profile:
-            profile_checkins(world, args.profile)
+            profiled = profile_checkins(world, args.profile, args.profile_batch)
+            if args.profile_only:
+                return {"queries": queries, **profiled}
         connections.close_all()
         figures = drive(args, world, workers)
     finally:
@@ -633,25 +698,73 @@ def count_queries(world: dict) -> dict:
     return {k: statistics.median(v) for k, v in counts.items()}
 
 
-def profile_checkins(world: dict, n: int):
-    """cProfile of ``n`` single check-ins through the API in this process; top functions to stderr."""
+def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
+    """cProfile (CPU time) of ``n`` check-ins through the API in this process, as the kiosks send them
+    (their device tokens), singles or, with ``batch``, batches of that size at one point; the test
+    client included. Top functions to stderr; returns the CPU ms per check-in, with and without the
+    profiler (its own cost inflates Python-heavy parts)."""
     import cProfile
     import io
     import pstats
     import uuid
 
-    people = arrivals(world, n, seed=world["seed"] + 2)
-    clients = {p: _client_for(world, p) for p in {pt for _, pt in people}}
-    profiler = cProfile.Profile()
+    from django.test import Client
+
+    token_of = {o["point_id"]: o["token"] for o in world["operators"]}
+    people = arrivals(world, n + 20, seed=world["seed"] + 2 + batch)
+    size = batch or 1
+    chunks = [people[i:i + 1] for i in range(len(people))]
+    if batch:  # kiosks' queues: each batch the people of one point, in arrival order
+        by_point: dict[int, list] = {}
+        for pk, pt in arrivals(world, world["people"], seed=world["seed"] + 3):
+            by_point.setdefault(pt, []).append((pk, pt))
+        chunks = [q[i:i + batch] for q in by_point.values() for i in range(0, len(q) - batch + 1, batch)]
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def send(chunk):
+        bodies = [{"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": pt,
+                   "person_id": pk, "method": "roll_call"} for pk, pt in chunk]
+        path, data = (("/api/attendance/checkins/batch/", {"items": bodies}) if batch
+                      else ("/api/attendance/checkins/", bodies[0]))
+        r = client.post(path, data, content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token_of[chunk[0][1]]}")
+        assert r.status_code == 200, r.content
+
+    for chunk in chunks[:2]:  # warm: the first request imports and plans
+        send(chunk)
+    measured = chunks[2:2 + max(1, n // size) * (2 if not batch else 1)]
+    half = len(measured) // 2
+    plain, profiled = measured[:half], measured[half:]
+    from django.db import connection
+
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+    started, db_started = time.process_time(), _cpu_s(backend) if backend else 0.0
+    for chunk in plain:
+        send(chunk)
+    plain_items = max(1, sum(len(c) for c in plain))
+    plain_ms = 1000 * (time.process_time() - started) / plain_items
+    db_ms = 1000 * (_cpu_s(backend) - db_started) / plain_items if backend else None
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    for person_id, point_id in people:
-        clients[point_id].post("/api/attendance/checkins/", {
-            "client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": point_id,
-            "person_id": person_id, "method": "roll_call"}, content_type="application/json")
+    for chunk in profiled:
+        send(chunk)
     profiler.disable()
+    items = max(1, sum(len(c) for c in profiled))
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    stats = pstats.Stats(profiler, stream=out)
+    print(f"profiled: {items} check-ins ({f'batches of {batch}' if batch else 'singles'}), "
+          f"{1000 * stats.total_tt / items:.2f} ms CPU each under the profiler, {plain_ms:.2f} ms without; "
+          f"the database's backend {db_ms if db_ms is None else round(db_ms, 2)} ms each",
+          file=out)
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(25)
     print(out.getvalue(), file=sys.stderr)
+    return {"profile_items": items, "profile_cpu_ms": round(1000 * stats.total_tt / items, 2),
+            "plain_cpu_ms": round(plain_ms, 2), "plain_db_cpu_ms": db_ms if db_ms is None else round(db_ms, 2)}
 
 
 # --- the run: servers, load, board ------------------------------------------------------------
@@ -1062,15 +1175,16 @@ def drive(args, world: dict, workers: list) -> dict:
     lost = acked_before + with_board["acked"] - board()
     poll_ms = [1000 * (end - began) for began, end, _ in polls]
     figures.update({
-        "board_lag_p50_s": round(_percentile(lags, 0.5), 3), "board_lag_p99_s": round(_percentile(lags, 0.99), 3),
-        "board_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
+        "board_poll_lag_p50_s": round(_percentile(lags, 0.5), 3),
+        "board_poll_lag_p99_s": round(_percentile(lags, 0.99), 3),
+        "board_poll_lag_method": "ack → end of the first rollup(session, ministry) poll begun after it; polled every "
                             f"{POLL_EVERY} s; the websocket board recomputes the same roll-up once per tick",
         "board_query_p50_ms": round(_percentile(poll_ms, 0.5), 1),
         "board_query_p99_ms": round(_percentile(poll_ms, 0.99), 1), "board_polls": len(polls),
         "board_missing_after": lost,
         "board_phase_checkins_per_s": with_board["per_s"], "board_phase_p99_ms": with_board["p99_ms"],
     })
-    log(f"  lag p50 {figures['board_lag_p50_s']} s, p99 {figures['board_lag_p99_s']} s; rollup p50 "
+    log(f"  lag p50 {figures['board_poll_lag_p50_s']} s, p99 {figures['board_poll_lag_p99_s']} s; rollup p50 "
         f"{figures['board_query_p50_ms']} ms; {with_board['per_s']:,.0f} check-ins/s meanwhile; "
         f"missing from the board afterwards: {lost}")
     sampler.stop.set()

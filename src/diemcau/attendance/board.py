@@ -21,7 +21,6 @@ from diemcau.orgs.models import Person, Unit
 from diemcau.points.models import Assignment, BridgePoint
 
 from . import counts, rollup
-from .delegations import expected_by_institution
 from .models import CheckIn
 
 # Long lists on the board are cut here; the reports have every row.
@@ -40,9 +39,12 @@ def group_name(session_id: int) -> str:
 def institution_figures(session: Session, unit: Unit) -> list[dict]:
     """Per institution of the subtree assigned to the session: its point, expected and present."""
     assignments = Assignment.objects.filter(session=session).filter(rollup.subtree_q("institution__path", unit))
-    expected = expected_by_institution(session, assignments)
-    # From the running counts (one person once, at their first check-in's institution), not a scan.
-    present = {pk: sum(cats.values()) for pk, cats in counts.people_by_institution(session, unit).items()}
+    # Both from the running counts (present: one person once, at their first check-in's institution;
+    # expected: as the delegations' rules say, kept when assignments or delegations change), not a scan
+    # and not the rules recomputed on every tick: the rows add up to the roll-up's own sums.
+    figures = counts.by_institution(session, unit)
+    expected = {pk: e for pk, (_p, e) in figures.items()}
+    present = {pk: p for pk, (p, _e) in figures.items()}
     headcount_points = set(CheckIn.objects.filter(session=session, method=CheckIn.Method.HEADCOUNT)
                            .values_list("point_id", flat=True).distinct())
     rows = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from diemcau.core import prepared
 from diemcau.points.access import OPERATES_POINT_SQL
 
 from .models import AttendanceCount, CheckIn
@@ -98,7 +99,7 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
         LEFT JOIN {T} c ON c.session_id = s.id AND c.client_id = v.client_id
         ORDER BY p.id{lock}"""
     params += [actor_pk, actor_pk]  # OPERATES_POINT_SQL's parameters, after the list's in the text
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:  # its plan (most of its cost) made once per connection
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     converters = _converters()
@@ -180,7 +181,7 @@ def insert_rows(rows: list[CheckIn], seen: list[bool]) -> dict[uuid.UUID, tuple]
     picked = ", ".join("dup" if c == "duplicate_person" else "other" if c == "other_point" else c for c in WRITTEN)
     insert = (f"INSERT INTO {T} ({cols}) SELECT {picked} FROM f WHERE true "
               "ON CONFLICT (session_id, client_id) DO NOTHING")
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         if _pg():
             cursor.execute(f"""
                 WITH {f_cte},

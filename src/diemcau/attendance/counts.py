@@ -209,3 +209,11 @@ def repair(session_ids=None) -> list[Difference]:
         AttendanceCount.objects.filter(people=0, heads=0, expected=0).delete()
     return found
 
+
+
+def by_institution(session: Session, unit: Unit) -> dict[int, tuple[int, int]]:
+    """(People present, expected) per unit of the subtree with counters: the board's institution rows, from
+    the counters in one grouped query (was :func:`delegations.expected_by_institution` over every
+    assignment of the subtree, recomputed on each tick of a board the roll-up had just summed)."""
+    return {pk: (p or 0, e or 0) for pk, p, e in in_subtree(session, unit).values("unit_id")
+            .annotate(p=Sum("people"), e=Sum("expected")).values_list("unit_id", "p", "e")}
