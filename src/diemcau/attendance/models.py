@@ -83,7 +83,8 @@ class CheckIn(models.Model):
         HEADCOUNT = "headcount", _("Headcount")
         VIDEO = "video", _("Joined the video")
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="checkins")
+    # Not indexed alone: every composite index below and the unique constraint start with it.
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="checkins", db_index=False)
     point = models.ForeignKey(BridgePoint, on_delete=models.PROTECT, related_name="checkins")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="checkins")
     # The person's institution at the time, kept so roll-ups are one range scan on its path.
