@@ -8,7 +8,7 @@
   (``layout.py``: mountpoint ids and RTP ports per lane, ``Programme.lane``), so two conferences never
   share an id or a port;
 - every ``LOOK_EVERY`` seconds (and at once when a programme of a conference it does not serve yet
-  changes: ``wakeup.py``'s NOTIFY) it looks at the conferences of today (Asia/Ho_Chi_Minh: the
+  changes: ``wakeup.py``'s NOTIFY) it looks at the conferences of today (the settings' time zone: the
   conference's date, or a session starting today), starts a :class:`~.runtime.LiveRuntime` for each
   new one (``shared=True``: it provisions its room and mountpoints, follows its programme, guards its
   room) and releases one whose day is over (its room and mountpoints are taken off the nodes);
@@ -119,7 +119,7 @@ class DayRuntime:
     :param folder: where the started nodes keep their folders.
     :param hls_dir: package each conference's programme as HLS (in ``hls_dir/<conference>`` when the
         day has several; in ``hls_dir`` itself for ``only`` one).
-    :param today: the day's date (tests; default: today in Asia/Ho_Chi_Minh).
+    :param today: the day's date (tests; default: today in the settings' time zone).
     :param runtime_options: passed to each :class:`LiveRuntime` (``synthetic_host``, ``record``, ``tick``...).
     """
 

@@ -4,7 +4,7 @@
                        [--no-synthetic] [--hls] [--record] [--address 10.0.0.21 --admin-from 10.0.0.11,…]
 
 One runtime per deployment is active (live/runtime_day.py): it serves every conference of today
-(Asia/Ho_Chi_Minh), picks up one created or moved to today while it runs and releases one whose day
+(in the settings' time zone), picks up one created or moved to today while it runs and releases one whose day
 is over. It holds the runtime's lease (live/lease.py, a PostgreSQL advisory lock); another one started
 on a second host waits as a standby and takes every conference over when the active one dies.
 ``--conference ID`` serves that conference alone, whatever its date (with a lease of its own).
