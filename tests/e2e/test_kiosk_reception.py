@@ -15,6 +15,7 @@ from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from tests.e2e.conftest import login, shot
 from tests.live.conftest import live_base_port, live_world  # noqa: F401 - the fixture
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,21 +47,12 @@ def on_air(renditions_on, live_world, tmp_path):  # noqa: F811 - the imported fi
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
-    _wait(lambda: runtime.root.up, 20, "root provisioned")
+    wait_for(lambda: runtime.root.up, 20, "root provisioned")
     yield live_world
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
     root.stop()
     shutil.rmtree(live_hls.hls_folder(), ignore_errors=True)  # no stale playlist for the next test's kiosks
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_kiosk_forced_to_audio_only_plays_sound(browser, renditions_on, asgi_server, on_air):
@@ -71,14 +63,14 @@ def test_a_kiosk_forced_to_audio_only_plays_sound(browser, renditions_on, asgi_s
     page.base_url = url
     login(page, w["ops"]["hanoi"].username)
     page.goto(f"{url}/live/points/{w['hanoi'].pk}/kiosk/", wait_until="domcontentloaded")
-    _wait(lambda: page.evaluate("() => (window.kioskFigures || {main: {}}).main.frames_decoded > 5"), 30,
-          "the kiosk decoding the programme (WebRTC main)")
+    wait_for(lambda: page.evaluate("() => (window.kioskFigures || {main: {}}).main.frames_decoded > 5"), 30,
+             "the kiosk decoding the programme (WebRTC main)")
 
     page.select_option("#reception", "audio")  # the operator forces audio only
     page.click("#sound-on")
-    _wait(lambda: page.evaluate("() => window.kioskReach.mode") == "audio", 10, "the kiosk in audio-only mode")
-    _wait(lambda: page.evaluate("() => document.getElementById('audio-only').currentTime") > 0.5, 20,
-          "the audio element playing")
+    wait_for(lambda: page.evaluate("() => window.kioskReach.mode") == "audio", 10, "the kiosk in audio-only mode")
+    wait_for(lambda: page.evaluate("() => document.getElementById('audio-only').currentTime") > 0.5, 20,
+             "the audio element playing")
     before = page.evaluate("() => document.getElementById('audio-only').currentTime")
     bytes_before = page.evaluate(AUDIO_BYTES)
     time.sleep(2)
@@ -96,13 +88,13 @@ def test_a_kiosk_forced_to_audio_only_plays_sound(browser, renditions_on, asgi_s
 
     board = context.new_page()  # the operator's own view of the board (the point is in their scope)
     board.goto(f"{url}/live/conference/{w['conference'].pk}/board/", wait_until="domcontentloaded")
-    _wait(lambda: board.locator(f'tr[data-point="{w["hanoi"].pk}"] .reception[data-mode="audio"]')
-          .count() == 1, 20, "the board showing the point in audio only")
+    wait_for(lambda: board.locator(f'tr[data-point="{w["hanoi"].pk}"] .reception[data-mode="audio"]')
+             .count() == 1, 20, "the board showing the point in audio only")
     shot(board, "live-board-reception-mode")
 
     page.select_option("#reception", "hls")  # the next step of the ladder, forced: hls.js on the signed link
-    _wait(lambda: page.evaluate("() => window.kioskReach.mode") == "hls", 10, "the kiosk in HLS mode")
-    _wait(lambda: page.evaluate("() => document.getElementById('main').currentTime") > 1.0, 40,
-          "the HLS programme playing")
+    wait_for(lambda: page.evaluate("() => window.kioskReach.mode") == "hls", 10, "the kiosk in HLS mode")
+    wait_for(lambda: page.evaluate("() => document.getElementById('main').currentTime") > 1.0, 40,
+             "the HLS programme playing")
     assert page.evaluate("() => !!window.Hls && !!window.kioskReach.hls")
     context.close()

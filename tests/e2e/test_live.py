@@ -18,6 +18,7 @@ from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
 from tests.e2e.conftest import login, shot
 from tests.live.conftest import live_base_port, live_world  # noqa: F401 - the fixture
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,21 +39,12 @@ def live_media(live_world, tmp_path):  # noqa: F811 - the imported fixture
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
-    _wait(lambda: runtime.root.up and all(n.up for n in runtime.nodes), 20, "nodes provisioned")
+    wait_for(lambda: runtime.root.up and all(n.up for n in runtime.nodes), 20, "nodes provisioned")
     yield {"root": root, "edge": edge, "runtime": runtime, "world": live_world}
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
     root.stop()
     edge.stop()
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _page(browser, base_url, user):
@@ -98,7 +90,7 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     studio = _page(browser, url, w["director"])
     studio.goto(f"{url}/live/conference/{w['conference'].pk}/studio/", wait_until="domcontentloaded")
     studio.click("#go-camera")
-    _wait(lambda: studio.evaluate("() => window.studioState.publishing"), 20, "studio publishing")
+    wait_for(lambda: studio.evaluate("() => window.studioState.publishing"), 20, "studio publishing")
 
     from diemcau.live import thumbs
 
@@ -110,7 +102,7 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
         page.goto(f"{url}/live/points/{w[key].pk}/kiosk/", wait_until="domcontentloaded")
         kiosks[key] = page
     for key, page in kiosks.items():
-        _wait(lambda p=page: _frames(p) > 20, 30, f"{key} decoding the programme")
+        wait_for(lambda p=page: _frames(p) > 20, 30, f"{key} decoding the programme")
     widths = {k: p.evaluate("() => window.kioskFigures.main.width") for k, p in kiosks.items()}
     assert widths == {"hanoi": 480, "bavi": 480, "school": 480}, widths
     shot(kiosks["bavi"], "live-kiosk")
@@ -127,8 +119,8 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     granted_at = time.monotonic()
     console.click(f"#queue li[data-point='{w['hanoi'].pk}'] [data-act=grant]")
     try:
-        _wait(lambda: kiosks["hanoi"].evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"),
-              20, "Hà Nội publishing as its grant's id")
+        wait_for(lambda: kiosks["hanoi"].evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"),
+                 20, "Hà Nội publishing as its grant's id")
     except AssertionError:
         runtime = live_media["runtime"]
         print("granted", runtime._granted, "allowed", runtime._allowed, "kicked", runtime.kicked,
@@ -141,8 +133,8 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     grant = FloorRequest.objects.get(point=w["hanoi"], state="granted")
     assert kiosks["hanoi"].evaluate("() => window.kioskState.pubId") == grant.publisher_id
     for key in ("bavi", "school"):
-        _wait(lambda p=kiosks[key]: p.evaluate("() => window.kioskFigures.main.width") == 320, 15,
-              f"{key} receiving Hà Nội's picture")
+        wait_for(lambda p=kiosks[key]: p.evaluate("() => window.kioskFigures.main.width") == 320, 15,
+                 f"{key} receiving Hà Nội's picture")
     switch_s = time.monotonic() - granted_at
     for key in ("bavi", "school"):
         assert _decoding(kiosks[key]), key
@@ -151,8 +143,8 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
     # HLS for mass viewers follows the programme: after the switch, new segments of Hà Nội's
     # picture (H.264 copied, 320 wide) appear in the playlist and play.
     hls = live_media["runtime"].hls
-    _wait(lambda: any(_probe(seg).get("width") == 320 for seg in hls.segments()[-3:]), 30,
-          "an HLS segment of the new source")
+    wait_for(lambda: any(_probe(seg).get("width") == 320 for seg in hls.segments()[-3:]), 30,
+             "an HLS segment of the new source")
 
     shot(kiosks["bavi"], "live-kiosk-floor")
     console.wait_for_selector("#queue li.granted .timer")
@@ -176,7 +168,7 @@ def test_programme_floor_board_and_recovery(browser, asgi_server, live_media, pe
             const tr = document.querySelector(`#board-rows tr[data-point='${id}']`);
             return tr && ["receiving", "publishing", "floor"].includes(tr.dataset.state) && tr.dataset.figures === "1";
         })""", wanted)
-    _wait(board_ready, 20, "the board showing four live points with figures")
+    wait_for(board_ready, 20, "the board showing four live points with figures")
     assert board.locator(f"tr[data-point='{w['hanoi'].pk}'][data-state='floor']").count() == 1
     shot(board, "live-board")
 
@@ -309,7 +301,7 @@ def root_on_air(live_world, tmp_path):  # noqa: F811 - the imported fixture
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
-    _wait(lambda: runtime.root.up, 20, "root provisioned")
+    wait_for(lambda: runtime.root.up, 20, "root provisioned")
     yield {"root": root, "runtime": runtime, "world": live_world}
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
@@ -330,7 +322,7 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     url, w, runtime = asgi_server.url, root_on_air["world"], root_on_air["runtime"]
     viewer = _page(browser, url, w["ops"]["bavi"])
     viewer.goto(f"{url}/live/points/{w['bavi'].pk}/kiosk/", wait_until="domcontentloaded")
-    _wait(lambda: _frames(viewer) > 20 and _widths(viewer)[0] == 640, 30, "Ba Vì decoding the synthetic host")
+    wait_for(lambda: _frames(viewer) > 20 and _widths(viewer)[0] == 640, 30, "Ba Vì decoding the synthetic host")
     # Sóc Sơn asks for the floor and gets it, host and point side by side; its kiosk is not open yet.
     request = floor.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
     floor.grant_floor(SYSTEM, request, source="both")
@@ -350,13 +342,13 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
     owner = _page(browser, url, w["ops"]["socson"])
     owner.goto(f"{url}/live/points/{w['socson'].pk}/kiosk/", wait_until="domcontentloaded")
     try:
-        _wait(lambda: owner.evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"), 20,
-              "Sóc Sơn publishing as its grant's id")
+        wait_for(lambda: owner.evaluate("() => window.kioskFigures && window.kioskFigures.pub.bytes_out > 0"), 20,
+                 "Sóc Sơn publishing as its grant's id")
     except AssertionError:
         print("granted", runtime._granted, "kicked", runtime.kicked, "publishers", runtime._publishers_cache)
         print("\n".join(owner.logs[-30:]))
         raise
-    _wait(lambda: _widths(viewer) == (640, 320), 15, "the viewer decoding host and Sóc Sơn side by side")
+    wait_for(lambda: _widths(viewer) == (640, 320), 15, "the viewer decoding host and Sóc Sơn side by side")
     results.append(owner.evaluate(SQUAT, {"id": 1, "width": 400}))
     results.append(owner.evaluate(SQUAT, {"id": 1_000_000 + w["hanoi"].pk, "width": 400}))
     time.sleep(2)
@@ -387,12 +379,12 @@ def test_kiosk_cannot_squat_the_studio_or_another_points_id(short_tokens, browse
 
     # The tokens renew themselves (15 s here): the old ones leave Janus, the open sessions stay.
     first = viewer.evaluate("() => JSON.parse(document.getElementById('live-config').textContent).token")
-    _wait(lambda: viewer.evaluate("() => window.liveTokenRenewals || 0") >= 2, 40, "two renewals")
+    wait_for(lambda: viewer.evaluate("() => window.liveTokenRenewals || 0") >= 2, 40, "two renewals")
 
     async def tokens():
         async with JanusAdmin(root_on_air["root"].admin_url, root_on_air["root"].admin_secret) as admin:
             return set(await admin.list_tokens())
-    _wait(lambda: first not in nodes.run_janus(tokens), 10, "the first token gone from Janus")
+    wait_for(lambda: first not in nodes.run_janus(tokens), 10, "the first token gone from Janus")
     answer = viewer.evaluate("""() => new Promise((ok) => window.kioskState.handles.main.send({
         message: { request: "list" }, success: (r) => ok(r.streaming || "no answer"),
         error: (e) => ok("error " + e) }))""")

@@ -33,6 +33,7 @@ from diemcau.settings import redis_channel_layer
 from tests.e2e.conftest import login
 from tests.live.conftest import live_base_port, live_world  # noqa: F401 - the fixture
 from tests.servers import redis_server
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,7 +89,7 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
         thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
         thread.start()
         running.update(runtime=runtime, loop=loop, thread=thread)
-        _wait(lambda: all(n.up for n in runtime.nodes), 40, "nodes provisioned")
+        wait_for(lambda: all(n.up for n in runtime.nodes), 40, "nodes provisioned")
         return runtime
 
     def takeover():
@@ -119,15 +120,6 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
         thumbs.path_for(w[key].pk).unlink(missing_ok=True)
 
 
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _page(browser, base_url, user, path):
     context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                   viewport={"width": 800, "height": 600})
@@ -150,7 +142,7 @@ def _edge_killed(edge, kiosk) -> float:
     edge.kill()
     recovered = "(t) => window.gaps.some(([a, b]) => b > t)"
     try:
-        _wait(lambda: kiosk.evaluate(recovered, killed), 20, "the kiosk decoding again after its edge died")
+        wait_for(lambda: kiosk.evaluate(recovered, killed), 20, "the kiosk decoding again after its edge died")
     except AssertionError:
         print(kiosk.evaluate("() => JSON.stringify([window.gaps, window.lastFrameAt, window.kioskFigures])"))
         raise
@@ -166,12 +158,12 @@ def _taken_over(two_edges, kiosks) -> dict:
     frames = [k.evaluate("() => window.kioskFigures.main.frames_decoded") for k in kiosks]
     since = time.time() * 1000
     runtime = two_edges["takeover"]()
-    _wait(lambda: runtime.applied_version is not None, 30, "the new runtime following the programme")
+    wait_for(lambda: runtime.applied_version is not None, 30, "the new runtime following the programme")
     after = two_edges["forwarders"]()
     assert after == before, (before, after)
     # The kiosks' connections were never re-made: their decoded-frame counters went on growing.
-    _wait(lambda: all(k.evaluate("(t) => window.lastFrameAt > t", since + 2000) for k in kiosks), 30,
-          "frames at both edge kiosks after the takeover")
+    wait_for(lambda: all(k.evaluate("(t) => window.lastFrameAt > t", since + 2000) for k in kiosks), 30,
+             "frames at both edge kiosks after the takeover")
     grew = [k.evaluate("() => window.kioskFigures.main.frames_decoded") for k in kiosks]
     assert all(b >= a for a, b in zip(frames, grew, strict=True)), (frames, grew)
     gaps = [k.evaluate("(t) => window.gaps.filter(([a, b]) => b > t)", since) for k in kiosks]
@@ -191,8 +183,8 @@ def _mountpoint_remade(two_edges, kiosk) -> float:
     since = time.time() * 1000
     asyncio.run_coroutine_threadsafe(edge.streaming.destroy(layout.MAIN_MOUNTPOINT, secret=runtime.mount_secret),
                                      loop).result(10)
-    _wait(lambda: kiosk.evaluate("() => window.kioskGone || 0") > gone_before, 20, "the kiosk hearing 'stopped'")
-    _wait(lambda: kiosk.evaluate("(t) => window.lastFrameAt > t + 500", since), 30, "the kiosk decoding again")
+    wait_for(lambda: kiosk.evaluate("() => window.kioskGone || 0") > gone_before, 20, "the kiosk hearing 'stopped'")
+    wait_for(lambda: kiosk.evaluate("(t) => window.lastFrameAt > t + 500", since), 30, "the kiosk decoding again")
     return round((kiosk.evaluate("() => window.lastFrameAt") - since) / 1000, 2)
 
 
@@ -234,8 +226,8 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
     kiosks = {key: _page(browser, url, w["ops"][key], f"/live/points/{w[key].pk}/kiosk/")
               for key in ("hanoi", "bavi", "socson")}
     for key in ("bavi", "socson"):
-        _wait(lambda p=kiosks[key]: p.evaluate("() => (window.kioskFigures?.main.frames_decoded || 0) > 10"), 40,
-              f"{key} decoding the studio")
+        wait_for(lambda p=kiosks[key]: p.evaluate("() => (window.kioskFigures?.main.frames_decoded || 0) > 10"), 40,
+                 f"{key} decoding the studio")
         kiosks[key].evaluate(WATCH_SHAPES)
     kiosks["hanoi"].fill("#floor-who", "Nguyễn Thị Thu Hà")
     kiosks["hanoi"].click("#floor-ask")
@@ -248,14 +240,14 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                                            "document.getElementById('console-error')?.textContent]"))
         raise
     try:
-        _wait(lambda: all(p.evaluate("() => window.shapeChanges.some(([t, s]) => s === 'narrow')")
-                          for p in (kiosks["bavi"], kiosks["socson"])), 60, "Hà Nội's picture at both edges")
+        wait_for(lambda: all(p.evaluate("() => window.shapeChanges.some(([t, s]) => s === 'narrow')")
+                             for p in (kiosks["bavi"], kiosks["socson"])), 60, "Hà Nội's picture at both edges")
     except AssertionError:
         for key, page in kiosks.items():
             print(key, page.evaluate("() => JSON.stringify([window.shapeChanges, window.kioskFigures])"))
         print("slots", runtime.slots, "publishers", runtime._publishers_cache, "granted", runtime._granted)
         raise
-    _wait(lambda: runtime.keyframes.handles, 10, "the publishers' handles located")
+    wait_for(lambda: runtime.keyframes.handles, 10, "the publishers' handles located")
 
     switches = []
     for i in range(SWITCHES):

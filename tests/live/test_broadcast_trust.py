@@ -32,6 +32,7 @@ from diemcau.orgs import services as orgs
 from diemcau.orgs.models import Role, RoleAssignment
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.routing import websocket_urlpatterns
+from tests.waiting import wait_for
 
 from .conftest import live_base_port
 
@@ -40,15 +41,6 @@ OLD_STUDIO_ID = 1
 
 def old_point_id(point) -> int:
     return 1_000_000 + point.pk
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -75,8 +67,8 @@ def on_air(live_world, tmp_path):
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
-    _wait(lambda: runtime.root.up and LiveNode.objects.filter(name="root", state=LiveNode.State.UP).exists(), 20,
-          "root provisioned")
+    wait_for(lambda: runtime.root.up and LiveNode.objects.filter(name="root", state=LiveNode.State.UP).exists(), 20,
+             "root provisioned")
     yield {"root": root, "runtime": runtime, "world": live_world}
     loop.call_soon_threadsafe(runtime.stop)
     thread.join(15)
@@ -138,7 +130,7 @@ def test_kiosk_token_cannot_squat_the_studio_or_another_points_id(on_air):
     req = floor.request_floor(w["ops"]["socson"], w["socson"], "Trần Văn Sơn")
     floor.grant_floor(w["director"], req)
     token = live_tokens.issue_token(w["ops"]["hanoi"], conference, LiveToken.Purpose.KIOSK, w["hanoi"]).token.token
-    _wait(lambda: token in _janus_tokens(root), 5, "the kiosk token at Janus")
+    wait_for(lambda: token in _janus_tokens(root), 5, "the kiosk token at Janus")
     room = layout.room_id(conference)
     squatted = {}
     for name, pub_id in (("studio", OLD_STUDIO_ID), ("socson", old_point_id(w["socson"])),
@@ -150,7 +142,7 @@ def test_kiosk_token_cannot_squat_the_studio_or_another_points_id(on_air):
     assert not forwarded & {OLD_STUDIO_ID, old_point_id(w["socson"])}, forwarded
     # A squatter on the grant's id is kicked within the guard's look; a forward of it that failed
     # leaves the slot to be made again at the runtime's next look: the programme is back on the feed.
-    _wait(lambda: runtime.slots["main"].source == ("feed",), 10, "the programme back on the test feed")
+    wait_for(lambda: runtime.slots["main"].source == ("feed",), 10, "the programme back on the test feed")
 
 
 def _granted_id(req):
@@ -268,14 +260,14 @@ def test_runtime_removes_expired_tokens_and_never_adds_them_back(on_air):
         return live_tokens.issue_token(w["ops"][key], w["conference"], LiveToken.Purpose.KIOSK, w[key]).token
 
     expiring, revoked, valid = kiosk("hanoi"), kiosk("bavi"), kiosk("school")
-    _wait(lambda: {expiring.token, revoked.token, valid.token} <= _janus_tokens(root), 5, "tokens at Janus")
+    wait_for(lambda: {expiring.token, revoked.token, valid.token} <= _janus_tokens(root), 5, "tokens at Janus")
     LiveToken.objects.filter(pk=expiring.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     # Revoked in the database while the web process could not reach Janus (so Janus still has it).
     LiveToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
-    _wait(lambda: not {expiring.token, revoked.token} & _janus_tokens(root), 5, "the runtime removing them")
+    wait_for(lambda: not {expiring.token, revoked.token} & _janus_tokens(root), 5, "the runtime removing them")
     root.kill()
     root.restart()
-    _wait(lambda: valid.token in _janus_tokens(root), 20, "the valid token back after the restart")
+    wait_for(lambda: valid.token in _janus_tokens(root), 20, "the valid token back after the restart")
     assert not {expiring.token, revoked.token} & _janus_tokens(root)
 
 

@@ -8,7 +8,6 @@ Here the "private address" is 127.0.0.1 (the cluster harness puts agents on host
 
 import asyncio
 import threading
-import time
 
 import httpx
 import pytest
@@ -18,21 +17,13 @@ from diemcau.live.janus_node import JanusNode
 from diemcau.live.models import LiveNode
 from diemcau.live.node_agent import AgentConfig, NodeAgent
 from diemcau.live.runtime import LiveRuntime, NodeSpec
+from tests.waiting import wait_for
 
 from .conftest import live_base_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEY = "cle-des-noeuds-media-0123456789"
 PUBLIC = "wss://edge-north.example.vn/janus"
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_an_agent_registers_its_node_and_the_runtime_adopts_and_feeds_it(live_server, live_world, settings,
@@ -59,12 +50,12 @@ def test_an_agent_registers_its_node_and_the_runtime_adopts_and_feeds_it(live_se
     thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
     thread.start()
     try:
-        _wait(lambda: LiveNode.objects.filter(name="edge-north", agent=True).exists(), 15, "the agent registered")
+        wait_for(lambda: LiveNode.objects.filter(name="edge-north", agent=True).exists(), 15, "the agent registered")
         row = LiveNode.objects.get(name="edge-north")
         assert (row.private_address, row.ws_url, row.capacity, row.region) == ("127.0.0.1", PUBLIC, 120, "north")
         assert row.admin_url.startswith("http://127.0.0.1:") and row.admin_secret == agent.janus.admin_secret
-        _wait(lambda: LiveNode.objects.filter(name="edge-north", state=LiveNode.State.UP).exists(), 20,
-              "the runtime adopted and provisioned the edge")
+        wait_for(lambda: LiveNode.objects.filter(name="edge-north", state=LiveNode.State.UP).exists(), 20,
+                 "the runtime adopted and provisioned the edge")
         edge = next(n for n in runtime.nodes if n.spec.name == "edge-north")
         assert not edge.owned and edge.address == "127.0.0.1"
 
@@ -75,19 +66,19 @@ def test_an_agent_registers_its_node_and_the_runtime_adopts_and_feeds_it(live_se
         def fed():
             got = asyncio.run_coroutine_threadsafe(ages(), loop).result(5)
             return all(age is not None and age < 1000 for age in got.values())
-        _wait(fed, 20, "the programme arriving at the remote edge")
+        wait_for(fed, 20, "the programme arriving at the remote edge")
 
         # A kiosk with no edge on its relay line is sent to the agent's edge, at its public URL.
         config = tokens.issue_token(w["ops"]["school"], w["conference"], "kiosk", w["school"]).as_config()
         assert (config["watch_node"], config["watch_url"]) == ("edge-north", PUBLIC)
         before = LiveNode.objects.get(name="edge-north").heartbeat_at
-        _wait(lambda: LiveNode.objects.get(name="edge-north").heartbeat_at > before, 10, "a heartbeat")
+        wait_for(lambda: LiveNode.objects.get(name="edge-north").heartbeat_at > before, 10, "a heartbeat")
 
         # Its Janus dies: the node is down, a new kiosk is sent to the root meanwhile.
         agent.stop()
         agent_thread.join(20)
-        _wait(lambda: LiveNode.objects.filter(name="edge-north", state=LiveNode.State.DOWN).exists(), 15,
-              "the edge marked down")
+        wait_for(lambda: LiveNode.objects.filter(name="edge-north", state=LiveNode.State.DOWN).exists(), 15,
+                 "the edge marked down")
         config = tokens.issue_token(w["ops"]["school"], w["conference"], "kiosk", w["school"]).as_config()
         assert config["watch_node"] == "root"
     finally:

@@ -16,19 +16,11 @@ from diemcau.live.janus_plugins import Streaming
 from diemcau.live.media import SyntheticFeed
 from diemcau.live.models import LiveNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
+from tests.waiting import wait_for
 
 from .conftest import _udp_free, live_base_port
 
 pytestmark = pytest.mark.django_db
-
-
-def _wait(ok, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ok():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def _udp_block(n: int) -> int:
@@ -95,9 +87,9 @@ def test_the_runtime_feeds_the_rendition_mountpoints(live_world, tmp_path, setti
         return all(seen.get(k) is not None and seen[k] < 500 for k in kinds)
 
     try:
-        _wait(lambda: LiveNode.objects.filter(name="root", state=LiveNode.State.UP).exists(), 20, "root up")
-        _wait(lambda: fresh(renditions.LOW_MOUNTPOINT, ("video", "audio")), 20, "low rendition receiving")
-        _wait(lambda: fresh(renditions.AUDIO_MOUNTPOINT, ("audio",)), 5, "audio-only rendition receiving")
+        wait_for(lambda: LiveNode.objects.filter(name="root", state=LiveNode.State.UP).exists(), 20, "root up")
+        wait_for(lambda: fresh(renditions.LOW_MOUNTPOINT, ("video", "audio")), 20, "low rendition receiving")
+        wait_for(lambda: fresh(renditions.AUDIO_MOUNTPOINT, ("audio",)), 5, "audio-only rendition receiving")
         assert set(asyncio.run(ages(renditions.AUDIO_MOUNTPOINT))) == {"audio"}
         encoder = runtime._renditions.encoder
         assert encoder is not None and encoder.running

@@ -25,21 +25,13 @@ from diemcau.live.runtime import NodeSpec
 from diemcau.live.runtime_day import DayRuntime
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import bridge_points, halls
+from tests.waiting import wait_for
 
 from .conftest import live_base_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TEST_LEASE = 0x64617900  # this file's lease key: no other test waits on it
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class _Day:
@@ -116,16 +108,16 @@ def test_one_runtime_serves_each_conference_of_the_day_in_its_own_lane(live_worl
     root.start()
     day = _Day(today, root)
     try:
-        _wait(lambda: day.on_air(first.pk), 60, "the first conference served")
+        wait_for(lambda: day.on_air(first.pk), 60, "the first conference served")
         second = _second_conference(live_world, today)  # created while the runtime runs
-        _wait(lambda: day.on_air(second.pk), 30, "the conference created later picked up")
+        wait_for(lambda: day.on_air(second.pk), 30, "the conference created later picked up")
 
         lanes = dict(Programme.objects.filter(conference__in=[first, second]).values_list("conference_id", "lane"))
         assert lanes == {first.pk: 0, second.pk: 1}
         a, b = day.runtime.runtimes[first.pk], day.runtime.runtimes[second.pk]
         assert a.mountpoints["main"] != b.mountpoints["main"] and a.root.port("main") != b.root.port("main")
         # Each programme reaches its own mountpoint: each host's feed sends to its lane's ports only.
-        _wait(lambda: _fresh(day, first.pk) and _fresh(day, second.pk), 30, "both programmes on their mountpoints")
+        wait_for(lambda: _fresh(day, first.pk) and _fresh(day, second.pk), 30, "both programmes on their mountpoints")
         assert a.slots["main"].feed.destinations == [("127.0.0.1", *a.root.port("main"))]
         # A kiosk of each conference is told its own room and mountpoints.
         for conf, rt in ((first, a), (second, b)):
@@ -135,7 +127,7 @@ def test_one_runtime_serves_each_conference_of_the_day_in_its_own_lane(live_worl
 
         # The first conference moves to tomorrow: its day is over here; it is released, the second stays.
         type(first).objects.filter(pk=first.pk).update(date=today + datetime.timedelta(days=1))
-        _wait(lambda: first.pk not in day.runtime.runtimes, 20, "the first conference released")
+        wait_for(lambda: first.pk not in day.runtime.runtimes, 20, "the first conference released")
 
         async def gone(rt):
             try:
@@ -165,7 +157,7 @@ def test_a_standby_takes_over_every_conference_and_keeps_their_viewers(live_worl
     viewer_loop = asyncio.new_event_loop()
     client = JanusClient(root.http_url, api_secret=root.api_secret)
     try:
-        _wait(lambda: active.on_air(first.pk) and active.on_air(second.pk), 60, "both conferences served")
+        wait_for(lambda: active.on_air(first.pk) and active.on_air(second.pk), 60, "both conferences served")
         standby = _Day(today, root, RuntimeLease(key=TEST_LEASE))  # waits on the lease
         # A viewer (as a kiosk's Streaming handle) on each conference's programme mountpoint.
 
@@ -175,12 +167,12 @@ def test_a_standby_takes_over_every_conference_and_keeps_their_viewers(live_worl
             await handle.message({"request": "watch", "id": mountpoint})
         for cid in (first.pk, second.pk):
             viewer_loop.run_until_complete(watch(active.runtime.runtimes[cid].mountpoints["main"]))
-            _wait(lambda cid=cid: active.call(cid, _viewers) == 1, 20, "the viewer counted")
+            wait_for(lambda cid=cid: active.call(cid, _viewers) == 1, 20, "the viewer counted")
         assert standby.held_at is None  # a standby while the active one holds the lease
 
         active.stop()  # its lease is released: the standby takes it
         gone_at = time.monotonic()
-        _wait(lambda: standby.on_air(first.pk) and standby.on_air(second.pk), 40, "the standby serving both")
+        wait_for(lambda: standby.on_air(first.pk) and standby.on_air(second.pk), 40, "the standby serving both")
         took = time.monotonic() - gone_at
         print(f"standby took over both conferences in {took:.2f} s")  # the target: 10 s
         for cid in (first.pk, second.pk):

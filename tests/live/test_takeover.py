@@ -9,7 +9,6 @@ decoding on) is in tests/e2e/test_live_switch.py.
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -17,19 +16,11 @@ from diemcau.live import layout
 from diemcau.live.janus_client import STREAMING, JanusClient
 from diemcau.live.janus_node import JanusNode
 from diemcau.live.runtime import LiveRuntime, NodeSpec
+from tests.waiting import wait_for
 
 from .conftest import live_base_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _wait(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class _Running:
@@ -40,8 +31,8 @@ class _Running:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=lambda: self.loop.run_until_complete(self.runtime.run()), daemon=True)
         self.thread.start()
-        _wait(lambda: all(n.up and n.provisioned for n in self.runtime.nodes)
-              and self.runtime.slots["main"].source == ("feed",), 60, "the nodes provisioned, the host on air")
+        wait_for(lambda: all(n.up and n.provisioned for n in self.runtime.nodes)
+                 and self.runtime.slots["main"].source == ("feed",), 60, "the nodes provisioned, the host on air")
 
     def call(self, coro_fn):
         return asyncio.run_coroutine_threadsafe(coro_fn(self.runtime), self.loop).result(15)
@@ -80,7 +71,7 @@ def test_a_runtime_taking_over_keeps_the_mountpoints_viewers_are_watching(live_w
             return session
 
         viewer_loop.run_until_complete(watch())
-        _wait(lambda: first.call(_viewers) == 1, 20, "the viewer counted on the edge's mountpoint")
+        wait_for(lambda: first.call(_viewers) == 1, 20, "the viewer counted on the edge's mountpoint")
         first.stop()
 
         second = _Running(live_world["conference"].pk, specs, nodes)
