@@ -91,8 +91,11 @@ def test_the_runtime_feeds_the_rendition_mountpoints(live_world, tmp_path, setti
         wait_for(lambda: fresh(renditions.LOW_MOUNTPOINT, ("video", "audio")), 20, "low rendition receiving")
         wait_for(lambda: fresh(renditions.AUDIO_MOUNTPOINT, ("audio",)), 5, "audio-only rendition receiving")
         assert set(asyncio.run(ages(renditions.AUDIO_MOUNTPOINT))) == {"audio"}
+        # The encoder's first packets can reach the mountpoints before its start() returns (it waits
+        # 0.15 s for a quick refusal): it is on the runtime at most that much later.
+        wait_for(lambda: runtime._renditions.encoder is not None, 2, "the encoder kept on the runtime")
         encoder = runtime._renditions.encoder
-        assert encoder is not None and encoder.running
+        assert encoder.running
     finally:
         loop.call_soon_threadsafe(runtime.stop)
         thread.join(15)
