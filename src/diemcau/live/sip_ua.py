@@ -256,7 +256,7 @@ class SipServer(asyncio.DatagramProtocol):
     async def _invite(self, msg: SipMessage, addr, call_id: str) -> None:
         if call_id in self.dialogs:  # a re-INVITE (session refresh): keep the media as it is
             dialog = self.dialogs[call_id]
-            self.send(response(msg, 200, "OK", to_tag=_tag_of(dialog.local), contact=self.contact,
+            self.send(response(msg, 200, "OK", to_tag=tag_of(dialog.local), contact=self.contact,
                                body=dialog.sdp), addr)
             return
         self.send(response(msg, 100, "Trying"), addr)
@@ -369,6 +369,7 @@ class SipServer(asyncio.DatagramProtocol):
             self.dialogs.pop(call_id, None)
 
 
-def _tag_of(header: str) -> str:
+def tag_of(header: str) -> str:
+    """The tag of a From/To value (``<sip:a@b>;tag=1`` -> ``1``), or ""."""
     match = re.search(r";\s*tag=([^;>\s]+)", header)
     return match.group(1) if match else ""
