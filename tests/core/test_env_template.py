@@ -121,7 +121,7 @@ def test_loopback_is_named_only_as_a_local_default():
                "live/runtime_room.py",
                "live/janus_client.py", "core/backup.py", "live/static/live/adapter.js", "live/renditions.py",
                "demo/after_day.py", "demo/convocations.py",  # the demo: its own server and synthetic feed
-               "live/sip_gateway.py", "live/sip_dialling.py",  # Kamailio, rtpengine, the relay, the root's Janus: one host's
+               "live/sip_gateway.py", "live/sip_dialling.py",  # Kamailio, rtpengine, the relay, the root's Janus
                "live/sip_thumbs.py"}  # the relay's copy of a hall's video to its own ffmpeg on this host
     found = {str(p.relative_to(SRC)) for p in SRC.rglob("*") if p.suffix in (".py", ".js", ".html")
              and "vendor" not in p.parts and re.search(r"127\.0\.0\.1|localhost", p.read_text(encoding="utf-8"))}
