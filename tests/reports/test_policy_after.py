@@ -16,8 +16,8 @@ from diemcau.orgs.scoping import SYSTEM
 from diemcau.voice import answers, moderation, on_air
 
 
-def test_the_summary_shows_polls_answers_and_the_moment_in_the_recording(conference, approved, teacher, make_user,
-                                                                          client):
+def test_the_summary_shows_polls_answers_and_the_moment_in_the_recording(read_summary, conference, approved, teacher,
+                                                                          make_user, client):
     poll = polls.ask(SYSTEM, conference, "Thầy cô có cần thêm tập huấn chương trình mới?", choices=["Có", "Không"])
     for unit_key in ("school_a", "school_d"):
         polls.vote(teacher(unit_key).user, poll, 0, uuid.uuid4())
@@ -30,7 +30,7 @@ def test_the_summary_shows_polls_answers_and_the_moment_in_the_recording(confere
     on_air.put_on_air(SYSTEM, item)
     on_air.answer(SYSTEM, item, "Từ 01/7 lương cơ sở tăng.")
     client.force_login(make_user("pt", Role.ANALYST))
-    html = client.get(f"/voice/{conference.pk}/summary/print/?place=Hà Nội").content.decode()
+    html = read_summary(client, f"/voice/{conference.pk}/summary/print/?place=Hà Nội").content.decode()
     assert "VII. THĂM DÒ NHANH, TRẢ LỜI Ý KIẾN VÀ BẢN GHI HỘI NGHỊ" in html and "VIII. KIẾN NGHỊ" in html
     assert "tập huấn chương trình mới" in html and "Sở GD&amp;ĐT TP Hồ Chí Minh" in html
     assert "Trả lời trực tiếp" in html
@@ -52,7 +52,7 @@ def _sheet(book, title) -> list[tuple]:
 
 
 def test_the_summary_xlsx_has_the_polls_by_province_and_level_and_the_answers_by_status(
-        conference, approved, teacher, make_user, tree, client):
+        read_summary, conference, approved, teacher, make_user, tree, client):
     poll = polls.ask(SYSTEM, conference, "Mức độ hài lòng với sách giáo khoa mới?", kind="scale")
     for unit_key, choice in (("school_a", 4), ("school_b", 1), ("school_b", 3), ("school_d", 4)):
         polls.vote(teacher(unit_key).user, poll, choice, uuid.uuid4())
@@ -66,7 +66,7 @@ def test_the_summary_xlsx_has_the_polls_by_province_and_level_and_the_answers_by
     answers.publish(SYSTEM, later)
     answers.assign(SYSTEM, _at_ministry(approved, "Phụ cấp thu hút vùng khó khăn?", "school_c"), tree["hanoi"], due)
     client.force_login(make_user("pt_xlsx", Role.ANALYST))
-    response = client.get(f"/voice/{conference.pk}/summary/print/?format=xlsx")
+    response = read_summary(client, f"/voice/{conference.pk}/summary/print/?format=xlsx")
     assert response.status_code == 200
     book = load_workbook(BytesIO(response.content), read_only=True)
     assert {"Thăm dò theo địa bàn", "Thăm dò theo cấp học", "Trả lời theo đơn vị", "Trả lời trực tiếp"} <= set(

@@ -46,7 +46,8 @@ def summary_workbook(doc: OfficialDocument, s: dict, after: dict | None = None, 
     polls' results by province and by level and the answers by unit too (links to the recording
     start with ``site``, e.g. "https://diemcau.moet.gov.vn")."""
     book = DocumentWorkbook(doc)
-    scope = [f"Phạm vi: {s['unit'].name}"]
+    at = s["generated_at"]
+    scope = [f"Phạm vi: {s['unit'].name}", f"Số liệu tổng hợp đến {at:%H} giờ {at:%M} ngày {at:%d/%m/%Y}"]
     book.sheet("Tổng hợp", ["Chỉ tiêu", "Số lượng"], [
         ["Ý kiến, câu hỏi (không tính bị từ chối)", s["total"]], ["Câu hỏi", s["questions"]],
         ["Ý kiến", s["opinions"]], ["Số người gửi", s["people"]], ["Số đơn vị có người gửi", s["units"]],

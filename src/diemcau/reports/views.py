@@ -19,7 +19,7 @@ from diemcau.events.access import visible_conferences
 from diemcau.events.models import Conference, Session
 from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import scope_for
-from diemcau.voice import summary as voice_summary
+from diemcau.voice import stored as voice_stored
 
 from . import attendance, official_list, policy_summary
 from .document import DEFAULT_PLACE, OfficialDocument, parse_day
@@ -127,9 +127,14 @@ def _summary(request, cid, fmt):
     raw = request.GET.get("unit", "")
     unit = get_object_or_404(Unit, pk=int(raw)) if raw.isdigit() else None
     try:
-        s = voice_summary.policy_summary(request.user, conference, unit)
+        # The stored summary (recomputed in the background as items and votes arrive), as on its page.
+        snapshot = voice_stored.summary_for(request.user, conference, unit)
     except ScopeError:
         raise Http404 from None  # as if the conference did not exist
+    if snapshot.data is None:
+        return render(request, "reports/summary_pending.html",
+                      {"conference": conference, "unit": snapshot.unit, "snapshot": snapshot}, status=202)
+    s = voice_stored.page_data(snapshot)
     unit = s["unit"]
     place, day = _place_day(request, conference.place, s["generated_at"].date())
     doc = policy_summary.summary_document(s, unit, place, day)

@@ -98,7 +98,8 @@ def page_data(stored: StoredSummary) -> dict:
     data = dict(stored.data or {})
     if data.get("busiest_day"):
         data["busiest_day"] = datetime.date.fromisoformat(data["busiest_day"])
-    data.update(conference=stored.conference, unit=stored.unit, generated_at=stored.computed_at)
+    data.update(conference=stored.conference, unit=stored.unit,
+                generated_at=timezone.localtime(stored.computed_at) if stored.computed_at else None)
     data["groups"] = OpinionGroupsRun.objects.filter(conference=stored.conference, unit=stored.unit,
                                                      status=OpinionGroupsRun.Status.DONE).first()
     return data
