@@ -89,12 +89,13 @@ test: deps-test $(VENV)/.installed messages
 	$(VENV)/bin/lint-imports --no-logo
 	@# With DATABASE_URL (CI): the main run in two processes (pytest-xdist, a test database each), then
 	@# the tests that want the machine to themselves one at a time (marked serial in tests/conftest.py:
-	@# timing bounds, server kills, the cluster harness), then the SQLite smoke run the same way.
+	@# timing bounds, server kills, the cluster harness), then the SQLite smoke run the same way. Each
+	@# PostgreSQL part lists its slowest tests: the suite must stay well under CI's 30 minutes.
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  echo "== main run on $${DATABASE_URL%%:*}, two processes"; \
-	  $(PY) -m pytest -n 2 -m "not serial" $(PYTEST_ARGS) && \
+	  $(PY) -m pytest -n 2 -m "not serial" --durations=15 $(PYTEST_ARGS) && \
 	  echo "== main run, the serial part" && \
-	  $(PY) -m pytest -m serial $(PYTEST_ARGS) && \
+	  $(PY) -m pytest -m serial --durations=15 $(PYTEST_ARGS) && \
 	  echo "== smoke run on SQLite" && \
 	  env -u DATABASE_URL $(PY) -m pytest -n 2 -m "smoke and not serial" -q -p no:randomly $(PYTEST_ARGS) && \
 	  env -u DATABASE_URL $(PY) -m pytest -m "smoke and serial" -q -p no:randomly $(PYTEST_ARGS); \
