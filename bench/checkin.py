@@ -130,6 +130,8 @@ def parse_args(argv=None):
                    help="also profile N single check-ins in-process (cProfile, CPU time, top functions to stderr)")
     p.add_argument("--profile-batch", type=int, default=0,
                    help="with --profile: batches of this size at one point instead of singles")
+    p.add_argument("--profile-via", default="asgi", choices=["asgi", "client"],
+                   help="with --profile: the device route in front of Django (as served) or Django's test client")
     p.add_argument("--profile-only", action="store_true",
                    help="with --profile: stop after the profile (no servers, no load); --reuse a kept world")
     p.add_argument("--board-viewers", default="1,1000",
@@ -376,7 +378,7 @@ def run_one(args) -> dict:
             f"{world['institutions']:,} institutions, {world['points']:,} points")
         queries = count_queries(world)
         if args.profile:
-            profiled = profile_checkins(world, args.profile, args.profile_batch)
+            profiled = profile_checkins(world, args.profile, args.profile_batch, args.profile_via)
             if args.profile_only:
                 return {"queries": queries, **profiled}
         connections.close_all()
@@ -698,10 +700,53 @@ def count_queries(world: dict) -> dict:
     return {k: statistics.median(v) for k, v in counts.items()}
 
 
-def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
+def _in_process_route():
+    """The device route as ``diemcau.asgi`` serves it (``attendance.device_http`` in front of Django),
+    called in this process: ``(path, body, token) -> (status, body)``. Django's request signals keep
+    this process's connection (as the test client does), so the database backend measured stays one."""
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from django.core import signals
+    from django.core.handlers.asgi import ASGIHandler
+    from django.db import close_old_connections
+
+    from diemcau.attendance.device_http import device_checkins
+    from diemcau.core.bodylimit import limit_asgi_bodies
+
+    app = limit_asgi_bodies(device_checkins(ASGIHandler(), own_thread=False))
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+
+    def call(path: str, body: bytes, token: str):
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode()),
+                             (b"authorization", f"Bearer {token}".encode())],
+                 "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+        messages, sent = [{"type": "http.request", "body": body, "more_body": False}], []
+
+        async def receive():
+            if messages:
+                return messages.pop(0)
+            await asyncio.Event().wait()
+
+        async def send(message):
+            sent.append(message)
+
+        async_to_sync(app)(scope, receive, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    return call
+
+
+def profile_checkins(world: dict, n: int, batch: int = 0, via: str = "asgi") -> dict:
     """cProfile (CPU time) of ``n`` check-ins through the API in this process, as the kiosks send them
-    (their device tokens), singles or, with ``batch``, batches of that size at one point; the test
-    client included. Top functions to stderr; returns the CPU ms per check-in, with and without the
+    (their device tokens), singles or, with ``batch``, batches of that size at one point: through the
+    device route as ``diemcau.asgi`` serves it (``via="asgi"``, no server and no socket: the route and
+    what it calls), or Django's test client (``"client"``: the whole middleware stack, session 8's way).
+    Top functions to stderr; returns the CPU ms per check-in, with and without the
     profiler (its own cost inflates Python-heavy parts)."""
     import cProfile
     import io
@@ -720,12 +765,17 @@ def profile_checkins(world: dict, n: int, batch: int = 0) -> dict:
             by_point.setdefault(pt, []).append((pk, pt))
         chunks = [q[i:i + batch] for q in by_point.values() for i in range(0, len(q) - batch + 1, batch)]
     client = Client(HTTP_HOST="127.0.0.1")
+    route = _in_process_route() if via == "asgi" else None
 
     def send(chunk):
         bodies = [{"client_id": str(uuid.uuid4()), "session_id": world["session_id"], "point_id": pt,
                    "person_id": pk, "method": "roll_call"} for pk, pt in chunk]
         path, data = (("/api/attendance/checkins/batch/", {"items": bodies}) if batch
                       else ("/api/attendance/checkins/", bodies[0]))
+        if route is not None:
+            status, content = route(path, json.dumps(data).encode(), token_of[chunk[0][1]])
+            assert status == 200, content
+            return
         r = client.post(path, data, content_type="application/json",
                         HTTP_AUTHORIZATION=f"Bearer {token_of[chunk[0][1]]}")
         assert r.status_code == 200, r.content

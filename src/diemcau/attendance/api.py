@@ -24,6 +24,7 @@ import uuid
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
+from ninja.renderers import JSONRenderer
 from pydantic import BaseModel
 
 from diemcau.core.apiauth import device_or_session
@@ -36,6 +37,7 @@ from diemcau.points.models import BridgePoint
 from . import checkin, headcounts, rollup
 
 router = Router(tags=["attendance"])
+_RENDERER = JSONRenderer()  # the API's (``diemcau.api`` keeps ninja's default renderer)
 
 
 class CheckInIn(BaseModel):
@@ -113,7 +115,7 @@ class RollupOut(Schema):
     compliance: list[ComplianceOut]
 
 
-def _item(payload: CheckInIn) -> checkin.CheckInItem:
+def item(payload: CheckInIn) -> checkin.CheckInItem:
     """The request's item as the service takes it (the one place the schema becomes the dataclass)."""
     return checkin.CheckInItem(client_id=payload.client_id, session_id=payload.session_id,
                                point_id=payload.point_id, method=payload.method, person_id=payload.person_id,
@@ -126,25 +128,37 @@ def _out(result: checkin.CheckInResult) -> dict:
             "point_id": c.point_id, "duplicate_person": c.duplicate_person, "other_point": c.other_point}
 
 
-def _reply(body: dict) -> HttpResponse:
-    """A check-in's reply written as JSON directly: its shape is the declared response's (``_out``
+def reply_one(result: checkin.CheckInResult) -> bytes:
+    """A check-in's reply as JSON, written directly: its shape is the declared response's (``_out``
     gives plain values), so re-validating it per item through the response schema is skipped."""
-    return HttpResponse(json.dumps(body, separators=(",", ":")), content_type="application/json")
+    return json.dumps(_out(result), separators=(",", ":")).encode()
+
+
+def reply_batch(results: list[checkin.CheckInResult]) -> bytes:
+    return json.dumps({"results": [_out(r) for r in results]}, separators=(",", ":")).encode()
+
+
+def render_error(data: dict) -> bytes:
+    """An error's body as the API's exception handlers render it (``diemcau.api``)."""
+    return _RENDERER.render(None, data, response_status=400).encode()
+
+
+def _reply(content: bytes) -> HttpResponse:
+    return HttpResponse(content, content_type="application/json")
 
 
 @router.post("/checkins/", response=CheckInOut, auth=device_or_session,
              summary="Record one check-in (idempotent by client_id)")
 def post_checkin(request, payload: CheckInIn):
     require_device_point(request, payload.point_id)
-    return _reply(_out(checkin.check_in_one(request.user, _item(payload))))
+    return _reply(reply_one(checkin.check_in_one(request.user, item(payload))))
 
 
 @router.post("/checkins/batch/", response=BatchOut, auth=device_or_session,
              summary="Record up to 500 check-ins, all or nothing")
 def post_batch(request, payload: CheckInBatch):
     require_device_point(request, *{i.point_id for i in payload.items})
-    results = checkin.check_in_batch(request.user, [_item(i) for i in payload.items])
-    return _reply({"results": [_out(r) for r in results]})
+    return _reply(reply_batch(checkin.check_in_batch(request.user, [item(i) for i in payload.items])))
 
 
 @router.post("/headcounts/", response=HeadcountOut, auth=device_or_session,

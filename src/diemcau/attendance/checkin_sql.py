@@ -67,10 +67,13 @@ def read_context(actor_pk, items: list[tuple[int, int, int, int, uuid.UUID | Non
     """
     if not items:
         return {}
-    if _pg():  # one array per column: a short statement whatever the list's length (its parse is cached)
+    if _pg() and len(items) == 1:  # one item (a single check-in): plain values, no arrays to dump
+        source = "SELECT %s::integer, %s::bigint, %s::bigint, %s::bigint, %s::uuid"
+        params: list = list(items[0])
+    elif _pg():  # one array per column: a short statement whatever the list's length (its parse is cached)
         source = ("SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[], %s::uuid[])"
                   " AS v (idx, session_id, point_id, person_id, client_id)")
-        params: list = [list(column) for column in zip(*items, strict=True)]
+        params = [list(column) for column in zip(*items, strict=True)]
     else:
         source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(items))
         params = []
@@ -151,6 +154,9 @@ def _values(rows: list[CheckIn], seen: list[bool]) -> tuple[str, list]:
     """The rows as the statement's source ``v``: on PostgreSQL one array per column (``unnest``), so
     the statement's text and its 17 parameters are the same whatever the list's length; on SQLite a
     VALUES list."""
+    if _pg() and len(rows) == 1:  # a single check-in: plain values (psycopg dumps arrays slowly)
+        casts = ", ".join(f"%s::{t}" for t in [*_types(), "boolean"])
+        return f"SELECT {casts}", [getattr(rows[0], c) for c in WRITTEN] + [seen[0]]
     if _pg():
         arrays = [[getattr(r, c) for r in rows] for c in WRITTEN] + [list(seen)]
         casts = ", ".join(f"%s::{t}[]" for t in [*_types(), "boolean"])
