@@ -68,6 +68,23 @@ def shared_layer(settings, monkeypatch):
         channel_layers.backends.clear()
 
 
+def _profiled(run):
+    """``run`` under cProfile when DIEMCAU_PROFILE_RUNTIME names a file (the runtime thread's CPU, by function)."""
+    out = os.environ.get("DIEMCAU_PROFILE_RUNTIME")
+    if not out:
+        return run
+
+    def profiled():
+        import cProfile
+
+        profile = cProfile.Profile(time.thread_time)
+        try:
+            profile.runcall(run)
+        finally:
+            profile.dump_stats(out)
+    return profiled
+
+
 @pytest.fixture
 def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
     """Root, an edge at Ba Vì and one at Sóc Sơn, the runtime in a thread; all stopped afterwards."""
@@ -86,7 +103,7 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
         """A runtime for the conference in a thread of its own (the nodes are the fixture's: it never stops them)."""
         runtime = LiveRuntime(w["conference"].pk, specs, nodes=nodes, synthetic_host=False)
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
+        thread = threading.Thread(target=_profiled(lambda: loop.run_until_complete(runtime.run())), daemon=True)
         thread.start()
         running.update(runtime=runtime, loop=loop, thread=thread)
         wait_for(lambda: all(n.up for n in runtime.nodes), 40, "nodes provisioned")
