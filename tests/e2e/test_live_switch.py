@@ -279,7 +279,7 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                     seen[key] = _first_frame_after(kiosks[key], clicked, SHAPES[source])
         applied = runtime.switch_log[-1] if runtime.switch_log else {}
         runtime_ms = applied["done_at"] * 1000 - clicked if applied.get("version") == 2 + i else None
-        switches.append({"to": source, **seen, "runtime_ms": runtime_ms,
+        switches.append({"to": source, **seen, "runtime_ms": runtime_ms, "announced": applied.get("announced"),
                          "repoint_cpu_ms": applied.get("repoint_cpu_ms"),
                          "phases": _phases(clicked, applied if applied.get("version") == 2 + i else {}, cid, seen)})
         time.sleep(0.8)  # let the source settle before the next click, as a director would
@@ -301,6 +301,8 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                                     for k in ("written", "seen_at", "stopping_at", "stopped_at", "forwarded_at",
                                               "keyframe_at",
                                               "frame")},
+               # Switches the runtime made from the NOTIFY's announcement, without reading the programme back.
+               "switch_announced": sum(1 for s in switches if s["announced"]),
                "switch_each": switches}
     figures["takeover"] = _taken_over(two_edges, [kiosks["bavi"], kiosks["socson"]])
     figures["mountpoint_remade_s"] = _mountpoint_remade(two_edges, kiosks["socson"])
