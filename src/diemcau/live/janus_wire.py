@@ -58,7 +58,7 @@ class Wire:
 
     async def _exchange(self, data: bytes) -> tuple[int, str, bytes]:
         for attempt in range(2):
-            reader, writer, reused = await self._connection()
+            reader, writer, reused = await self._connection(fresh=attempt > 0)
             status_line = b""
             try:
                 writer.write(data)
@@ -78,8 +78,10 @@ class Wire:
             return answer
         raise WireError("unreachable")  # pragma: no cover
 
-    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+    async def _connection(self, fresh: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
         loop = asyncio.get_running_loop()
+        if fresh:  # the node dropped a kept connection: the others it kept are as dead
+            await self.aclose()
         while self._idle:
             owner, reader, writer = self._idle.pop()
             if owner is loop and not reader.at_eof() and not writer.is_closing():
