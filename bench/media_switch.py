@@ -34,7 +34,7 @@ DEFAULT_PG = "postgres://diemcau:diemcau@127.0.0.1:5432/diemcau"
 PHASES = ("written", "seen_at", "stopping_at", "stopped_at", "forwarded_at", "keyframe_at", "frame")
 
 
-def run(switches: int = 8, root: Path = ROOT_DIR) -> dict:
+def run(switches: int = 8, root: Path = ROOT_DIR, name: str = "") -> dict:
     """Run the scenario with ``switches`` switches (the code in ``root``); its figures, or {"switch_error": ...}."""
     with tempfile.TemporaryDirectory(prefix="bench-switch-") as folder:
         out = Path(folder) / "switch.json"
@@ -44,7 +44,7 @@ def run(switches: int = 8, root: Path = ROOT_DIR) -> dict:
         done = subprocess.run([sys.executable, "-m", "pytest", "tests/e2e/test_live_switch.py", "-q", "-s",
                                "-p", "no:randomly", "-p", "no:cacheprovider", "--timeout=900"], cwd=root, env=env,
                               capture_output=True, text=True, timeout=600)
-        log = ROOT_DIR / "var" / "bench-media-switch.log"  # the whole pytest output, for a failed run
+        log = ROOT_DIR / "var" / f"bench-media-switch{name}.log"  # the whole pytest output, for a failed run
         log.parent.mkdir(exist_ok=True)
         log.write_text(done.stdout + done.stderr, encoding="utf-8")
         if not out.exists():
@@ -60,7 +60,7 @@ def run_at(ref: str, switches: int) -> dict:
         subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
         subprocess.run([sys.executable, "../../manage.py", "compilemessages", "-v", "0"], cwd=root / "src" / "diemcau",
                        env={**os.environ, "PYTHONPATH": str(root / "src")}, capture_output=True)
-        return run(switches, root)
+        return run(switches, root, "-" + "".join(c if c.isalnum() else "-" for c in ref))
 
 
 def _line(name: str, figures: dict) -> str:
