@@ -546,6 +546,29 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
             want["point_pub"] = granted["point"][1]
         return want
 
+    async def _read_desired(self) -> tuple[dict, bool]:
+        """Read the programme and the grants (``_desired``); (what to show, announced). A switch
+        announced while the database is slow to answer is acted on at once (the look every ``tick``
+        must not hold it back); the read then finishes on its own and counts for the next look."""
+        read_at = time.monotonic()
+
+        def done(read: asyncio.Future) -> None:
+            if not read.cancelled() and read.exception() is None:
+                self._last_read = (read_at, read.result())
+
+        reading = asyncio.ensure_future(self._orm(self._desired))
+        reading.add_done_callback(done)
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({reading, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+        if not reading.done():
+            desired = self._announced_switch()
+            if desired is not None:
+                return desired, True
+        return await reading, False
+
     def _announcement(self) -> wakeup.Announced | None:
         """The switch announced by its NOTIFY since the runtime last read the programme, if it is newer."""
         hint = wakeup.announced(self.conference_id)
@@ -603,9 +626,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         desired = self._announced_switch()
         announced = desired is not None
         if desired is None:
-            read_at = time.monotonic()
-            desired = await self._orm(self._desired)
-            self._last_read = (read_at, desired)
+            desired, announced = await self._read_desired()
         version, source = desired["version"], desired["source"]
         self._trace = ({"version": version, "seen_at": time.time(), "announced": announced}
                        if version != self.applied_version else None)
