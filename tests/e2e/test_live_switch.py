@@ -68,6 +68,23 @@ def shared_layer(settings, monkeypatch):
         channel_layers.backends.clear()
 
 
+def _profiled(run):
+    """``run`` under cProfile when DIEMCAU_PROFILE_RUNTIME names a file (the runtime thread's CPU, by function)."""
+    out = os.environ.get("DIEMCAU_PROFILE_RUNTIME")
+    if not out:
+        return run
+
+    def profiled():
+        import cProfile
+
+        profile = cProfile.Profile(time.thread_time)
+        try:
+            profile.runcall(run)
+        finally:
+            profile.dump_stats(out)
+    return profiled
+
+
 @pytest.fixture
 def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
     """Root, an edge at Ba Vì and one at Sóc Sơn, the runtime in a thread; all stopped afterwards."""
@@ -86,7 +103,7 @@ def two_edges(live_world, tmp_path):  # noqa: F811 - the imported fixture
         """A runtime for the conference in a thread of its own (the nodes are the fixture's: it never stops them)."""
         runtime = LiveRuntime(w["conference"].pk, specs, nodes=nodes, synthetic_host=False)
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=lambda: loop.run_until_complete(runtime.run()), daemon=True)
+        thread = threading.Thread(target=_profiled(lambda: loop.run_until_complete(runtime.run())), daemon=True)
         thread.start()
         running.update(runtime=runtime, loop=loop, thread=thread)
         wait_for(lambda: all(n.up for n in runtime.nodes), 40, "nodes provisioned")
@@ -262,7 +279,7 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                     seen[key] = _first_frame_after(kiosks[key], clicked, SHAPES[source])
         applied = runtime.switch_log[-1] if runtime.switch_log else {}
         runtime_ms = applied["done_at"] * 1000 - clicked if applied.get("version") == 2 + i else None
-        switches.append({"to": source, **seen, "runtime_ms": runtime_ms,
+        switches.append({"to": source, **seen, "runtime_ms": runtime_ms, "announced": applied.get("announced"),
                          "repoint_cpu_ms": applied.get("repoint_cpu_ms"),
                          "phases": _phases(clicked, applied if applied.get("version") == 2 + i else {}, cid, seen)})
         time.sleep(0.8)  # let the source settle before the next click, as a director would
@@ -284,6 +301,8 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                                     for k in ("written", "seen_at", "stopping_at", "stopped_at", "forwarded_at",
                                               "keyframe_at",
                                               "frame")},
+               # Switches the runtime made from the NOTIFY's announcement, without reading the programme back.
+               "switch_announced": sum(1 for s in switches if s["announced"]),
                "switch_each": switches}
     figures["takeover"] = _taken_over(two_edges, [kiosks["bavi"], kiosks["socson"]])
     figures["mountpoint_remade_s"] = _mountpoint_remade(two_edges, kiosks["socson"])

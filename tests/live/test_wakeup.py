@@ -66,3 +66,6 @@ def test_a_switch_wakes_the_runtime_on_commit_and_a_rollback_does_not(listener, 
         assert listener == [], "woken before the commit"
     _wait_for(listener, 1)
     assert listener == [conference.pk]
+    # The switch came with the programme as committed: the runtime re-points without reading it back.
+    prog.refresh_from_db()
+    assert wakeup.announced(conference.pk)[:3] == (prog.version, "host", None)

@@ -59,7 +59,7 @@ def switch_source(actor, prog: Programme, source: str, point: BridgePoint | None
     message = {"type": "live.programme", "programme": after}
     publish_on_commit((kiosk_group(cid), message), (director_group(cid), message),
                       hub.notice(board_group(cid)))
-    wakeup.notify(cid)  # the runtime re-points the forwarders as soon as this commits
+    wakeup.notify(cid, programme=prog)  # the runtime re-points the forwarders as soon as this commits
 
 
 @transaction.atomic
@@ -68,7 +68,10 @@ def set_programme(actor, conference: Conference, source: str) -> Programme:
     require_director(actor, conference)
     if source not in Programme.Source.values:
         raise DomainError(_("Unknown programme source."), "bad_source")
-    prog = Programme.objects.select_for_update().get(pk=programme(conference).pk)
+    # One query when the row exists (the switch's path: every round trip before the commit delays kiosks).
+    prog = (Programme.objects.select_for_update().filter(conference=conference).first()
+            or Programme.objects.select_for_update().get(pk=programme(conference).pk))
+    prog.conference = conference  # the caller's: its host unit is loaded already (the director's check)
     point, speaker = None, ""
     if source != Programme.Source.HOST:
         floor = (FloorRequest.objects.filter(conference=conference, state=FloorRequest.State.GRANTED)

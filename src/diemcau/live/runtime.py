@@ -47,6 +47,7 @@ from django.db import close_old_connections, connections
 from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 
+from . import wakeup
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
@@ -230,6 +231,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         self._db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-db")
         self.switch_log: list[dict] = []  # (version, seconds) of the last switches, for benchmarks
         self._trace: dict | None = None
+        self._last_read: tuple[float, dict] | None = None  # (time.monotonic(), _desired()) of the last read
         self._keyframe_again: asyncio.Task | None = None
         # The hook for more receivers of a slot's programme (e.g. the renditions' encoders at the
         # root): (host, video port, audio port) per slot, forwarded like the nodes' mountpoints.
@@ -289,7 +291,8 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
                 continue
             try:
                 async with self._busy:
-                    await self._follow_recording()
+                    if self._announcement() is None:  # a switch announced goes first (recording: right after)
+                        await self._follow_recording()
                     await self._follow_programme()
             except Exception:  # one bad look (a node gone mid-request) must not end the programme's loop
                 log.exception("following the programme failed")
@@ -535,12 +538,61 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         granted = live_floor.granted_publishers(self.conference_id)
         want = {"version": 0, "source": Programme.Source.HOST, "point_id": None, "studio": granted["studio"],
                 "point_pub": None, "floor_pub": granted["point"][1] if granted["point"] else None,
+                "floor_point": granted["point"][0] if granted["point"] else None,
                 "tokens": live_floor.room_tokens(self.conference_id) | {self.room_token}}
         if prog is not None:
             want.update(version=prog.version, source=prog.source, point_id=prog.point_id)
         if granted["point"] and granted["point"][0] == want["point_id"]:
             want["point_pub"] = granted["point"][1]
         return want
+
+    async def _read_desired(self) -> tuple[dict, bool]:
+        """Read the programme and the grants (``_desired``); (what to show, announced). A switch
+        announced while the database is slow to answer is acted on at once (the look every ``tick``
+        must not hold it back); the read then finishes on its own and counts for the next look."""
+        read_at = time.monotonic()
+
+        def done(read: asyncio.Future) -> None:
+            if not read.cancelled() and read.exception() is None:
+                self._last_read = (read_at, read.result())
+
+        reading = asyncio.ensure_future(self._orm(self._desired))
+        reading.add_done_callback(done)
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({reading, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+        if not reading.done():
+            desired = self._announced_switch()
+            if desired is not None:
+                return desired, True
+        return await reading, False
+
+    def _announcement(self) -> wakeup.Announced | None:
+        """The switch announced by its NOTIFY since the runtime last read the programme, if it is newer."""
+        hint = wakeup.announced(self.conference_id)
+        if hint is None or self._last_read is None:
+            return None
+        read_at, last = self._last_read
+        if hint.heard_at < read_at or hint.version <= max(last["version"], self.applied_version or 0):
+            return None
+        return hint
+
+    def _announced_switch(self) -> dict | None:
+        """What to show from the switch's announcement (``wakeup.announced``) with the grants last read,
+        or None to read the database: when none is newer, or it names a point other than the one the
+        runtime last saw granted the floor. The database is read again right after (``_wake``), so a
+        grant taken back with this switch stops being forwarded (and its publisher kicked) at once."""
+        hint = self._announcement()
+        if hint is None:
+            return None
+        last = self._last_read[1]
+        if hint.point_id is not None and hint.point_id != last["floor_point"]:
+            return None
+        self._wake.set()
+        return {**last, "version": hint.version, "source": hint.source, "point_id": hint.point_id,
+                "point_pub": last["floor_pub"] if hint.point_id is not None else None}
 
     async def _publishers(self) -> dict[int, dict[str, str]]:
         """Publishers in the root's room, with the mid of their audio and video streams."""
@@ -571,9 +623,13 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
 
         if not self.root.up or not self.root.provisioned:
             return
-        desired = await self._orm(self._desired)
+        desired = self._announced_switch()
+        announced = desired is not None
+        if desired is None:
+            desired, announced = await self._read_desired()
         version, source = desired["version"], desired["source"]
-        self._trace = {"version": version, "seen_at": time.time()} if version != self.applied_version else None
+        self._trace = ({"version": version, "seen_at": time.time(), "announced": announced}
+                       if version != self.applied_version else None)
         # The floor's publisher stays granted while the programme shows the host (the director
         # switches back and forth): kicking it would make every switch back wait for its rejoin.
         granted = {*desired["studio"], *([desired["floor_pub"]] if desired["floor_pub"] else [])}
