@@ -186,7 +186,7 @@ def _secure(scope, headers: dict) -> bool:
     """``request.is_secure()`` after ``TrustedProxyMiddleware``: TLS here, or a trusted proxy says so."""
     if scope.get("scheme") == "https":
         return True
-    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
     if not proxy_header:
         return False
     name, value = proxy_header
@@ -260,6 +260,6 @@ def _response_headers(status: int, content: bytes, language: str, secure: bool) 
     out.append((b"referrer-policy", referrer.encode()))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         out.append((b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))
-    out.append((b"x-frame-options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper().encode()))
+    out.append((b"x-frame-options", settings.X_FRAME_OPTIONS.upper().encode()))
     out.append((b"content-security-policy", (SecurityHeadersMiddleware.CSP % {"connect": "'self'"}).encode()))
     return out

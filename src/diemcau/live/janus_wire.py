@@ -37,7 +37,9 @@ class Wire:
     def __init__(self, url: str, tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(url)
         self.https = parts.scheme == "https"
-        self.host = parts.hostname or "127.0.0.1"
+        if not parts.hostname:
+            raise ValueError(f"a Janus URL names its host: {url!r}")
+        self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         self.authority = parts.netloc.rpartition("@")[2]
         self.tls = tls if self.https else None
