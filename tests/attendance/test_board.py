@@ -50,6 +50,10 @@ def test_dirty_notices_name_the_paths_touched(world):
     assert notice in ([], [t["THPT_BAVI"].path])  # the host's path when it is at hand, else the whole session
     fresh = CheckIn.objects.get(pk=row.pk)  # nothing cached: the whole session is dirty
     assert board_notices.dirty_notices([fresh]) == {world["session"].pk: []}
+    # Notices queued meanwhile go as one per session: their paths merged, none named absorbing the rest.
+    a, b = {"type": "hub.dirty", "paths": ["0001", "0003"]}, {"type": "hub.dirty", "paths": ["0002", "0001"]}
+    assert board_notices.merge(a, b) == {"type": "hub.dirty", "paths": ["0001", "0002", "0003"]}
+    assert board_notices.merge(a, {"type": "hub.dirty", "paths": []})["paths"] == []
 
 
 def test_arrivals_chart_groups_minutes_as_numbers_for_the_page_to_draw():

@@ -87,7 +87,7 @@ async def test_a_check_in_reaches_the_board_within_two_seconds(world, organiser_
     update = await comm.receive_json_from(timeout=2)
     assert time.monotonic() - started < 2
     assert update["figures"]["present"] == 1 and update["base"] == first["version"]
-    assert 'data-figure="present">1<' in update["rows_changed"]["b-totals"]
+    assert update["rows_changed"]["b-totals"]["present"] == "1"  # the totals' figures, not their HTML
     # A check-in under another district is not Ba Vì's business: no message.
     await check_in(world, "c_t1", point=world["hanoi_point"])
     assert await comm.receive_nothing(timeout=1.5)
@@ -120,7 +120,8 @@ async def test_a_burst_is_coalesced_into_few_messages_for_every_viewer(world, or
     data, html = (m.get("rows_changed") or m["snapshot"].get("rows") or m["snapshot"]["html"]
                   for m in (received[3][-1], received[0][-1]))
     assert data["b-totals"]["present"] == 8  # ?html=0: the rows' data, not their HTML
-    assert 'data-figure="present">8<' in (html if isinstance(html, str) else html["b-totals"])
+    totals = html if isinstance(html, str) else html["b-totals"]  # its HTML, or its figures (patched)
+    assert 'data-figure="present">8<' in totals if isinstance(totals, str) else totals["present"] == "8"
     # One roll-up per dirty unit per tick, shared by the viewers of that unit (two units here).
     assert hub.computations - before <= 2 * (burst / 0.5 + 2)
     for comm in viewers:
@@ -182,7 +183,9 @@ async def test_a_reconnecting_viewer_gets_a_snapshot_then_deltas(world, organise
     assert snapshot["version"] > delta["version"]
     await check_in(world, "a_t3")
     delta = await again.receive_json_from(timeout=5)
-    assert delta["base"] == snapshot["version"] and 'data-figure="present">3<' in delta["rows_changed"]["b-totals"]
+    assert delta["base"] == snapshot["version"] and delta["rows_changed"]["b-totals"]["present"] == "3"
+    chart = delta["rows_changed"]["b-chart"]["chart"]  # the chart the viewer holds: its numbers, not its HTML
+    assert sum(map(int, chart["counts"].split())) == 3 and chart["sum"].startswith("3 ")
 
     # A viewer that missed a message asks for the current version's snapshot.
     await again.send_json_to({"type": "snapshot"})

@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from diemcau.attendance import counts, delegations, rollup
-from diemcau.attendance.models import AttendanceCount, Delegation
+from diemcau.attendance import board, counts, delegations, rollup
+from diemcau.attendance.models import AttendanceArrival, AttendanceCount, CheckIn, Delegation
 from diemcau.orgs.models import Person
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points import assignment
@@ -33,6 +33,10 @@ def test_each_person_counts_once_and_the_latest_headcount_replaces_the_one_befor
     assert counts.differences([world["session"].pk]) == []
     figures = rollup.rollup(world["session"], t["bavi"])
     assert figures["present"] == 11 and figures["by_category"]["teacher"] == 10
+    # The arrivals chart: two people (not the duplicate, not the headcount), at their first row's minute.
+    first = CheckIn.objects.filter(person=p["a_t1"]).order_by("id").first().scanned_at.replace(second=0, microsecond=0)
+    assert sum(n for _m, n in board.arrivals(world["session"], t["bavi"])) == 2
+    assert dict(board.arrivals(world["session"], t["school_a"])) == {first: 1}
 
 
 def test_repair_reports_and_fixes_a_count_that_drifted(world, capsys):
@@ -41,16 +45,22 @@ def test_repair_reports_and_fixes_a_count_that_drifted(world, capsys):
     AttendanceCount.objects.filter(unit=school, category=TEACHER).update(people=5)  # drifted (a lost update)
     AttendanceCount.objects.filter(session=world["session"], unit=world["t"]["school_b"], category=TEACHER).update(
         people=2)  # a row of its expected teachers, with people nobody checked in
+    arrival = AttendanceArrival.objects.get(session=world["session"], unit=school)
+    AttendanceArrival.objects.filter(pk=arrival.pk).update(people=3)  # the chart's minute drifted too
+    AttendanceArrival.objects.create(session=world["session"], unit=world["t"]["school_b"],
+                                     minute=arrival.minute, people=4)  # and a minute nobody arrived in
     with pytest.raises(SystemExit):
         call_command("repair_attendance_counts", "--check")
     out = capsys.readouterr().out
     assert (f"unit {school.pk} teacher: stored people 5, heads 0, expected 2; "
             "recomputed people 1, heads 0, expected 2") in out
-    assert "2 differences found" in out
+    assert f"unit {school.pk} arrivals at {arrival.minute:%Y-%m-%d %H:%M} UTC: stored 3; recomputed 1" in out
+    assert "4 differences found" in out
     call_command("repair_attendance_counts")
-    assert "2 differences repaired" in capsys.readouterr().out
+    assert "4 differences repaired" in capsys.readouterr().out
     assert stored(world) == {(school.pk, TEACHER): (1, 0)} and counts.differences() == []
     assert rollup.rollup(world["session"], world["t"]["bavi"])["present"] == 1
+    assert board.arrivals(world["session"], world["t"]["bavi"]) == [(arrival.minute, 1)]
 
 
 def expected_stored(world) -> dict:

@@ -1,5 +1,6 @@
 """The running counts agree with the check-ins after a random burst with retries, duplicates,
-other-point check-ins and a SIGKILL of the server mid-burst: the repair finds nothing to repair.
+other-point check-ins and a SIGKILL of the server mid-burst: the repair finds nothing to repair. So do
+the arrivals per minute (the board's chart): the devices' scan times are spread over 20 minutes.
 
 The real stack (``tests.servers.start_asgi``) serves the API in a child process on the test
 database. Threads send a shuffled burst as the Ba Vì organiser: each person once, some twice with a
@@ -8,6 +9,7 @@ requests sent twice (a retry: same client id), singly and in batches. The server
 mid-burst, started again, and the whole burst is sent once more.
 """
 
+import datetime
 import os
 import random
 import signal
@@ -21,7 +23,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from diemcau.attendance import counts, rollup
+from diemcau.attendance import board, counts, rollup
 from diemcau.attendance.models import CheckIn
 from diemcau.orgs.models import Person
 from tests.servers import child_env, free_port, start_asgi
@@ -32,12 +34,15 @@ CSRF = "c" * 32
 
 
 def burst_items(world, people, rng):
-    """The burst: every person once, 20 % again (a duplicate), 15 % at the other point; shuffled."""
+    """The burst: every person once, 20 % again (a duplicate), 15 % at the other point; shuffled; each
+    scanned in one of the last 20 minutes (a kiosk's queue sent late)."""
     session, bavi, thpt = world["session"].pk, world["bavi_point"].pk, world["thpt_point"].pk
+    now = datetime.datetime.now(datetime.UTC)
 
     def item(person, point):
+        scanned = now - datetime.timedelta(seconds=rng.uniform(30, 1200))
         return {"client_id": str(uuid.uuid4()), "session_id": session, "point_id": point, "person_id": person.pk,
-                "method": "roll_call", "device": "counts-test"}
+                "method": "roll_call", "device": "counts-test", "scanned_at": scanned.isoformat()}
 
     items = [item(p, thpt if rng.random() < 0.15 else bavi) for p in people]
     items += [item(p, rng.choice((bavi, thpt))) for p in rng.sample(people, len(people) // 5)]
@@ -108,3 +113,9 @@ def test_counts_agree_with_the_check_ins_after_a_burst_and_a_sigkill(world, orga
     assert "0 differences found" in capsys.readouterr().out
     present = CheckIn.objects.filter(session=session, person__isnull=False).values("person").distinct().count()
     assert present == PEOPLE and rollup.rollup(session, world["t"]["bavi"])["present"] == PEOPLE
+    # The chart's arrivals per minute, from the running counts, are what a scan of the rows says.
+    scan: dict = {}
+    for (_unit, minute), n in counts.recomputed_arrivals(session.pk).items():
+        scan[minute] = scan.get(minute, 0) + n
+    chart = board.arrivals(session, world["t"]["bavi"])
+    assert chart == sorted(scan.items()) and sum(n for _m, n in chart) == PEOPLE and len(chart) >= 15

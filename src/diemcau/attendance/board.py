@@ -11,8 +11,7 @@ the consumers' per-process hub (:mod:`.consumers`) recomputes each watched unit 
 
 import datetime
 
-from django.db.models import Count, Min, Q, Sum
-from django.db.models.functions import TruncMinute
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from diemcau.core.dbrouter import reading_replica
@@ -89,12 +88,9 @@ def point_rows(session: Session, unit: Unit, institutions: list[dict]) -> list[d
 
 
 def arrivals(session: Session, unit: Unit) -> list[tuple[datetime.datetime, int]]:
-    """People of the subtree arriving per minute (local time): each person once, at their first check-in."""
-    firsts = (CheckIn.objects.filter(session=session, person__isnull=False)
-              .filter(rollup.subtree_q("institution__path", unit))
-              .values("person").annotate(first=Min("id")).values("first"))
-    return list(CheckIn.objects.filter(pk__in=firsts).annotate(m=TruncMinute("scanned_at")).values("m")
-                .annotate(n=Count("id")).order_by("m").values_list("m", "n"))
+    """People of the subtree arriving per minute: each person once, at their first check-in. From the
+    running counts per minute (:func:`counts.arrivals_in`), not a scan of the session's check-ins."""
+    return counts.arrivals_in(session, unit)
 
 
 def arrivals_chart(series, expected: int, now=None) -> dict | None:

@@ -7,7 +7,7 @@ paths at most once per tick.
 """
 
 from diemcau.core import hub
-from diemcau.core.broadcast import publish_on_commit
+from diemcau.core.broadcast import publish_soon_on_commit
 from diemcau.orgs.models import Person
 from diemcau.points.models import BridgePoint, Hall
 
@@ -44,9 +44,19 @@ def dirty_notices(checkins) -> dict[int, list[str]]:
 
 
 def publish_checkins(rows) -> None:
-    """Tell every process's attendance board, once the new ``rows`` are committed, what they touch."""
-    publish_on_commit(*[hub.notice(group_name(sid), session=sid, paths=paths)
-                        for sid, paths in dirty_notices(rows).items()])
+    """Tell every process's attendance board, once the new ``rows`` are committed, what they touch.
+
+    The committing thread does not wait for the send (:func:`publish_soon_on_commit`): notices queued
+    meanwhile go as one per session, their paths merged (:func:`merge`).
+    """
+    publish_soon_on_commit(*[hub.notice(group_name(sid), session=sid, paths=paths)
+                             for sid, paths in dirty_notices(rows).items()], merge=merge)
+
+
+def merge(a: dict, b: dict) -> dict:
+    """One notice for two of the same session: the union of their paths (none named: the whole session)."""
+    paths_a, paths_b = a.get("paths") or [], b.get("paths") or []
+    return {**a, "paths": sorted(set(paths_a) | set(paths_b)) if paths_a and paths_b else []}
 
 
 def affected(message: dict, key, path: str) -> bool:

@@ -10,25 +10,30 @@
   category ``""``), rewritten for the institutions concerned whenever an assignment or a delegation
   changes (:func:`refresh_expected`), so a roll-up's expected figures are sums by path prefix too.
 
+Beside them, ``arrivals`` per (session, institution, minute) (:class:`.models.AttendanceArrival`): each
+person once, at the minute of their first row, raised by a trigger on the check-ins' insert (migration
+``0006``); the board's arrivals chart sums them by path prefix (:func:`arrivals_in`).
+
 The check-ins, assignments and delegations are the record; these are derived. :func:`differences`
 recomputes them from the rows and lists where they disagree; :func:`repair` writes the recomputed
 values (``manage.py repair_attendance_counts``).
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Sum
-from django.db.models.functions import Substr
+from django.db.models import Count, Min, Sum
+from django.db.models.functions import Substr, TruncMinute
 
 from diemcau.events.models import Session
 from diemcau.orgs.models import Unit, path_upper_bound
 from diemcau.points.models import Assignment
 
 from .delegations import SEATS, expected_by_category
-from .models import AttendanceCount, CheckIn
+from .models import AttendanceArrival, AttendanceCount, CheckIn
 
-T, COUNTS = CheckIn._meta.db_table, AttendanceCount._meta.db_table
+T, COUNTS, ARRIVALS = CheckIn._meta.db_table, AttendanceCount._meta.db_table, AttendanceArrival._meta.db_table
 Key = tuple[int, int, str]  # session, unit, category
 Counts = tuple[int, int, int]  # people, heads, expected
 
@@ -134,7 +139,65 @@ def people_by_institution(session: Session, unit: Unit) -> dict[int, dict[str, i
     return out
 
 
+def arrivals_in(session: Session, unit: Unit) -> list[tuple[datetime.datetime, int]]:
+    """People of the subtree arriving per minute (each once, at their first check-in), from the
+    per-minute counts: one grouped read over (institution, minute) rows, not a scan of the check-ins."""
+    return list(AttendanceArrival.objects.filter(session=session, unit__path__gte=unit.path,
+                                                 unit__path__lt=path_upper_bound(unit.path), people__gt=0)
+                .values("minute").annotate(n=Sum("people")).order_by("minute").values_list("minute", "n"))
+
+
 # --- repair ---------------------------------------------------------------------------------
+def recomputed_arrivals(session_id: int) -> dict[tuple[int, datetime.datetime], int]:
+    """Arrivals per (institution, minute) of one session as the record says (a scan of its check-ins)."""
+    firsts = (CheckIn.objects.filter(session_id=session_id, person__isnull=False)
+              .values("person").annotate(first=Min("id")).values("first"))
+    rows = (CheckIn.objects.filter(pk__in=firsts).annotate(m=TruncMinute("scanned_at", tzinfo=datetime.UTC))
+            .values("institution_id", "m").annotate(n=Count("id")).values_list("institution_id", "m", "n"))
+    return {(unit, minute): n for unit, minute, n in rows}
+
+
+@dataclass
+class ArrivalDifference:
+    session_id: int
+    unit_id: int
+    minute: datetime.datetime
+    stored: int
+    recomputed: int
+
+    def __str__(self):
+        return (f"session {self.session_id} unit {self.unit_id} arrivals at {self.minute:%Y-%m-%d %H:%M} UTC: "
+                f"stored {self.stored}; recomputed {self.recomputed}")
+
+
+def arrival_differences(session_id: int) -> list[ArrivalDifference]:
+    truth = recomputed_arrivals(session_id)
+    stored = {(u, m): n for u, m, n in AttendanceArrival.objects.filter(session_id=session_id)
+              .values_list("unit_id", "minute", "people")}
+    return [ArrivalDifference(session_id, unit, minute, stored.get((unit, minute), 0), truth.get((unit, minute), 0))
+            for unit, minute in sorted(set(truth) | set(stored))
+            if stored.get((unit, minute), 0) != truth.get((unit, minute), 0)]
+
+
+def _repair_arrivals(found: list[ArrivalDifference]) -> None:
+    for i in range(0, len(found), 1000):
+        chunk = found[i:i + 1000]
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                INSERT INTO {ARRIVALS} (session_id, unit_id, minute, people)
+                VALUES {", ".join(["(%s, %s, %s, %s)"] * len(chunk))}
+                ON CONFLICT (session_id, unit_id, minute) DO UPDATE SET people = excluded.people""",
+                           [x for d in chunk for x in (d.session_id, d.unit_id, _minute_param(d.minute), d.recomputed)])
+    AttendanceArrival.objects.filter(people=0).delete()
+
+
+def _minute_param(minute: datetime.datetime):
+    """A minute as the trigger writes it (SQLite: the text ``YYYY-MM-DD HH:MM:00`` in UTC)."""
+    if connection.vendor == "sqlite":
+        return minute.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:00")
+    return minute
+
+
 def recomputed(session_id: int) -> dict[Key, Counts]:
     """The counts of one session as the record says: {(session, unit, category): (people, heads, expected)}."""
     out: dict[Key, Counts] = {}
@@ -170,15 +233,26 @@ class Difference:
     stored: Counts  # (people, heads, expected) in the counters
     recomputed: Counts
 
+    def __str__(self):
+        return (f"session {self.session_id} unit {self.unit_id} {self.category or 'seats'}: "
+                f"stored people {self.stored[0]}, heads {self.stored[1]}, expected {self.stored[2]}; "
+                f"recomputed people {self.recomputed[0]}, heads {self.recomputed[1]}, expected {self.recomputed[2]}")
 
-def differences(session_ids=None) -> list[Difference]:
-    """Where the counters disagree with the record, for the given sessions (all with check-ins,
-    assignments or counters)."""
-    if session_ids is None:
-        session_ids = sorted(set(CheckIn.objects.values_list("session_id", flat=True).distinct())
-                             | set(Assignment.objects.values_list("session_id", flat=True).distinct())
-                             | set(AttendanceCount.objects.values_list("session_id", flat=True).distinct()))
-    out = []
+
+def _sessions(session_ids):
+    if session_ids is not None:
+        return session_ids
+    return sorted(set(CheckIn.objects.values_list("session_id", flat=True).distinct())
+                  | set(Assignment.objects.values_list("session_id", flat=True).distinct())
+                  | set(AttendanceCount.objects.values_list("session_id", flat=True).distinct())
+                  | set(AttendanceArrival.objects.values_list("session_id", flat=True).distinct()))
+
+
+def differences(session_ids=None) -> list:
+    """Where the counters (and the arrivals per minute: :class:`ArrivalDifference`) disagree with the
+    record, for the given sessions (all with check-ins, assignments or counters)."""
+    session_ids = _sessions(session_ids)
+    out: list = [d for sid in session_ids for d in arrival_differences(sid)]
     for sid in session_ids:
         truth = recomputed(sid)
         stored = {(sid, u, c): (p, h, e) for u, c, p, h, e in AttendanceCount.objects.filter(session_id=sid)
@@ -195,10 +269,12 @@ def repair(session_ids=None) -> list[Difference]:
     with transaction.atomic():
         if connection.vendor == "postgresql":  # check-ins wait to raise a count until this is written
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {COUNTS} IN EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {COUNTS}, {ARRIVALS} IN EXCLUSIVE MODE")
         found = differences(session_ids)
-        for i in range(0, len(found), 1000):  # one statement per thousand (a nation's first fill: ~43,000)
-            chunk = found[i:i + 1000]
+        _repair_arrivals([d for d in found if isinstance(d, ArrivalDifference)])
+        counted = [d for d in found if isinstance(d, Difference)]
+        for i in range(0, len(counted), 1000):  # one statement per thousand (a nation's first fill: ~43,000)
+            chunk = counted[i:i + 1000]
             with connection.cursor() as cursor:
                 cursor.execute(f"""
                     INSERT INTO {COUNTS} (session_id, unit_id, category, people, heads, expected)

@@ -151,3 +151,28 @@ class AttendanceCount(models.Model):
 
     def __str__(self):
         return f"{self.unit_id} · {self.category}: {self.people} + {self.heads} / {self.expected}"
+
+
+class AttendanceArrival(models.Model):
+    """People of one institution arriving in one minute of a session (each person once, at the minute of
+    their first check-in): what the board's arrivals chart sums instead of scanning the check-ins.
+
+    Raised by a trigger on the check-ins' insert (migration ``0006``: PostgreSQL once per statement,
+    SQLite per row), so every way a check-in is written counts, in its own transaction. Derived, never the
+    record: ``manage.py repair_attendance_counts`` recomputes these with the counts.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()  # the first check-in's scanned_at, truncated to the minute (UTC)
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("arrivals per minute")
+        verbose_name_plural = _("arrivals per minute")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "unit", "minute"], name="one_arrival_count_per_minute"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} · {self.minute:%H:%M}: {self.people}"

@@ -5,7 +5,8 @@ from diemcau.core.acting import system_scope
 
 
 class Command(BaseCommand):
-    help = ("Recompute the running attendance counts (present from the check-ins, the append-only record; "
+    help = ("Recompute the running attendance counts and arrivals per minute (present from the check-ins, the "
+            "append-only record; "
             "expected from the assignments and delegations), report "
             "where they differed and write the recomputed values (--check: report only). Exit status 1 "
             "with --check when any differs.")
@@ -20,10 +21,7 @@ class Command(BaseCommand):
             sessions = options["sessions"]
             found = counts.differences(sessions) if options["check"] else counts.repair(sessions)
         for d in found:
-            self.stdout.write(f"session {d.session_id} unit {d.unit_id} {d.category or 'seats'}: "
-                              f"stored people {d.stored[0]}, heads {d.stored[1]}, expected {d.stored[2]}; "
-                              f"recomputed people {d.recomputed[0]}, heads {d.recomputed[1]}, "
-                              f"expected {d.recomputed[2]}")
+            self.stdout.write(str(d))
         verb = "found" if options["check"] else "repaired"
         self.stdout.write(f"{len(found)} differences {verb}")
         if options["check"] and found:

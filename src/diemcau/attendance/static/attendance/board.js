@@ -91,18 +91,30 @@
     body.insertBefore(row, after);
   }
 
-  // A unit's or point's row whose figures alone changed: its cells marked data-f get the new figures.
+  // A row whose figures alone changed (a unit, a point, the totals, the chart): its elements marked
+  // data-f get the new figures; the chart gets its numbers and is drawn again (drawCharts, after apply).
   function patch(id, figures) {
     var row = document.getElementById(id);
     if (!row) { return; }
     Object.keys(figures).forEach(function (name) {
       var cell = row.querySelector('[data-f="' + name + '"]');
       if (!cell) { return; }
+      var value = figures[name];
       if (name === "bar") {
-        cell.style.width = figures.bar[0] + "%";
-        cell.className = "fill" + (figures.bar[1] ? " " + figures.bar[1] : "");
+        cell.style.width = value[0] + "%";
+        cell.className = "fill" + (value[1] ? " " + value[1] : "");
+      } else if (name === "totalbar") {
+        cell.style.width = value[0] + "%";
+        cell.className = value[1];
+        cell.parentElement.setAttribute("aria-valuenow", Math.round(value[0]));
+      } else if (name === "chart") {
+        ["counts", "start", "scale", "reference"].forEach(function (k) { cell.dataset[k] = value[k]; });
+        var svg = cell.querySelector("svg");
+        if (svg) { svg.setAttribute("aria-label", value.label); svg.replaceChildren(); }
+        var sum = cell.querySelector('[data-f="chart-sum"]');
+        if (sum) { sum.textContent = value.sum; }
       } else {
-        cell.textContent = figures[name];
+        cell.textContent = value;
       }
     });
   }
