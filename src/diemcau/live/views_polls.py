@@ -26,9 +26,14 @@ def _director_conference(request, cid):
     return conference
 
 
-def _poll(request, pk) -> Poll:
+# What an answer reads of its poll (the rule's host unit, the checks, the panel): a narrow look-up.
+VOTE_COLUMNS = ("question", "kind", "audience", "choices", "state", "conference__host_unit__path")
+
+
+def _poll(request, pk, only=()) -> Poll:
     # One look-up by key; events.access decides on the loaded host unit (no second query).
-    poll = get_object_or_404(Poll.objects.select_related("conference__host_unit"), pk=pk)
+    found = Poll.objects.select_related("conference__host_unit")
+    poll = get_object_or_404(found.only(*only) if only else found, pk=pk)
     if not sees_conference(request.user, poll.conference):
         raise Http404
     return poll
@@ -75,7 +80,7 @@ def show(request, pk):
 @login_required
 @require_POST
 def vote(request, pk):
-    poll = _poll(request, pk)
+    poll = _poll(request, pk, only=VOTE_COLUMNS)
     point_id = request.POST.get("point", "")
     point_id = int(point_id) if point_id.isdigit() else None
     problem = ""
