@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from diemcau.core.errors import ScopeError
 from diemcau.events import access
 from diemcau.events import services as events
+from diemcau.events.models import Conference
 from diemcau.orgs.models import Role
 from diemcau.orgs.scoping import SYSTEM
 
@@ -86,6 +87,10 @@ def test_who_sees_and_directs_which_conference(role, actors, conferences):
     seen, directed = TABLE[role]
     assert {k for k, c in conferences.items() if c in access.visible_conferences(actor)} == seen
     assert {k for k, c in conferences.items() if access.sees_conference(actor, c)} == seen
+    # Host unit loaded: decided on its path in Python (the votes' fast path); not loaded: the database.
+    assert all(Conference.host_unit.is_cached(c) for c in conferences.values())
+    assert {k for k, c in conferences.items()
+            if access.sees_conference(actor, Conference.objects.get(pk=c.pk))} == seen
     assert {k for k, c in conferences.items() if access.can_direct(actor, c)} == directed
     for key, conference in conferences.items():
         if key in seen:

@@ -287,9 +287,16 @@ def conference_polls(conference) -> list[dict]:
 
 # --- the phone's and the kiosk's panel ----------------------------------------------------------------
 
-def poll_panel_context(user, conference) -> dict:
+def poll_panel_context(user, conference, answered: PollVote | None = None) -> dict:
     """Context of ``live/_poll_panel.html`` on a participant's page: the open poll asked to everyone,
-    and the answer they gave, if any."""
+    and the answer they gave, if any.
+
+    ``answered``: the answer :func:`vote` just recorded (the panel after a new vote): its poll was
+    open a moment ago and the answer is theirs, so neither is looked up again.
+    """
+    if answered is not None and answered.person_id is not None:
+        return {"poll_panel": {"conference": conference, "poll": answered.poll, "mine": answered.choice,
+                               "client_id": uuid.uuid4()}}
     poll = open_poll(conference.pk, Poll.Audience.PEOPLE)
     mine = None
     if poll is not None and getattr(user, "is_authenticated", False):

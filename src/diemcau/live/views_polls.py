@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.forms import attempt
-from diemcau.events.access import can_direct, visible_conferences
+from diemcau.events.access import can_direct, sees_conference, visible_conferences
 
 from . import polls
 from .models import Poll
@@ -26,9 +26,15 @@ def _director_conference(request, cid):
     return conference
 
 
-def _poll(request, pk) -> Poll:
-    poll = get_object_or_404(Poll.objects.select_related("conference__host_unit"), pk=pk)
-    if not visible_conferences(request.user).filter(pk=poll.conference_id).exists():
+# What an answer reads of its poll (the rule's host unit, the checks, the panel): a narrow look-up.
+VOTE_COLUMNS = ("question", "kind", "audience", "choices", "state", "conference__host_unit__path")
+
+
+def _poll(request, pk, only=()) -> Poll:
+    # One look-up by key; events.access decides on the loaded host unit (no second query).
+    found = Poll.objects.select_related("conference__host_unit")
+    poll = get_object_or_404(found.only(*only) if only else found, pk=pk)
+    if not sees_conference(request.user, poll.conference):
         raise Http404
     return poll
 
@@ -74,7 +80,7 @@ def show(request, pk):
 @login_required
 @require_POST
 def vote(request, pk):
-    poll = _poll(request, pk)
+    poll = _poll(request, pk, only=VOTE_COLUMNS)
     point_id = request.POST.get("point", "")
     point_id = int(point_id) if point_id.isdigit() else None
     problem = ""
@@ -82,8 +88,11 @@ def vote(request, pk):
         choice = int(request.POST.get("choice", ""))
     except ValueError:
         choice = -1
+    answer = None
     try:
-        polls.vote(request.user, poll, choice, request.POST.get("client_id", ""), point_id=point_id)
+        answer, created = polls.vote(request.user, poll, choice, request.POST.get("client_id", ""),
+                                     point_id=point_id)
+        answer = answer if created else None  # a retry: the panel reads the poll as it is now
     except ScopeError:
         raise Http404 from None
     except DomainError as exc:
@@ -98,6 +107,6 @@ def vote(request, pk):
         context = polls.kiosk_context(poll.conference_id, point_id)
         return render(request, "live/_poll_kiosk.html", {"conference": poll.conference, **context,
                                                          "problem": problem})
-    context = polls.poll_panel_context(request.user, poll.conference)
+    context = polls.poll_panel_context(request.user, poll.conference, answered=answer)
     context["poll_panel"]["problem"] = problem
     return render(request, "live/_poll_panel.html", context)

@@ -218,8 +218,7 @@ def mine(request, conference_id: int):
 
 @router.post("/opinions/{opinion_id}/vote/", response=VoteOut, summary="Upvote, agree, disagree or pass")
 def vote(request, opinion_id: int, payload: VoteIn):
-    opinion = access.opinion_for(request.user, opinion_id, related=("topic", "suggested_topic"))
-    person = _person(request)
+    opinion, person = access.vote_target(request.user, opinion_id)  # one statement: the item and the voter
     if person is None and not access.can_see(request.user, opinion):
         raise ScopeError()  # out of reach is "not found" before "not a participant"
     _, created = opinions.vote(person, opinion, payload.kind)
