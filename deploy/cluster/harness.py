@@ -415,10 +415,7 @@ class Cluster:
     def start_runtime(self, host: str, wait: bool = True) -> None:
         """``run_live`` on ``host``: the active runtime if it gets the lease, else a standby (``wait``:
         until it says which)."""
-        # INFO: the runtime's log says what it adopted and provisioned and each switch's phases
-        # (kiosks.switch_phases reads them).
-        proc = self.spawn(host, "runtime", self.runtime_command(host),
-                          env={**self.app_env(host), "DIEMCAU_LOG_LEVEL": "INFO"})
+        proc = self.spawn(host, "runtime", self.runtime_command(host))
         log_path = self.dir(host) / "runtime.log"
 
         def said() -> bool:

@@ -44,6 +44,9 @@ from .runtime import LiveRuntime, NodeSpec
 from .wakeup import Listener
 
 log = logging.getLogger("diemcau.live.runtime")
+# One line per switch applied, whatever the log level (a few an hour; kiosks.switch_phases reads them).
+switch_log = logging.getLogger("diemcau.live.switches")
+switch_log.setLevel(logging.INFO)
 
 LOOK_EVERY = 5.0  # seconds between two looks at the conferences of the day
 
@@ -194,9 +197,9 @@ class DayRuntime:
             self._db.shutdown(wait=True)
 
     async def _log_switches(self, every: float = 0.5) -> None:
-        """Log each switch a conference's runtime applied, with its phases (epoch seconds: ``seen_at``,
-        ``stopping_at``, ``stopped_at``, ``forwarded_at``, ``done_at``), one JSON line each, so a runtime on
-        a host of its own can be timed from outside (the cluster harness's ``cluster_switch_phases``)."""
+        """Log each switch a conference's runtime applied (at any log level), with its phases (epoch
+        seconds: ``seen_at``, ``stopping_at``, ``stopped_at``, ``forwarded_at``, ``done_at``), one JSON line
+        each, so a runtime on a host of its own can be timed from outside (``cluster_switch_phases``)."""
         logged: dict[int, float] = {}
         while True:
             await asyncio.sleep(every)
@@ -204,7 +207,7 @@ class DayRuntime:
                 for entry in list(runtime.switch_log):
                     if entry.get("done_at", 0) > logged.get(cid, 0):
                         logged[cid] = entry["done_at"]
-                        log.info("switch applied %s", json.dumps({"conference": cid, **{
+                        switch_log.info("switch applied %s", json.dumps({"conference": cid, **{
                             k: v for k, v in entry.items() if isinstance(v, int | float)}}))
 
     async def _orm(self, fn, *args):
