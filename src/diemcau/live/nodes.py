@@ -192,7 +192,8 @@ def node_plan(conference: Conference) -> dict:
     served = []
     for n in nodes:
         count = len(load.get(n.name, []))
-        served.append({"node": n, "points": load.get(n.name, []), "count": count, "region": n.region,
+        served.append({"node": n, "points": load.get(n.name, []), "count": count,
+                       "region": ", ".join(r.strip() for r in n.region.split(",") if r.strip()),
                        "sessions": n.load if n.agent else None,
                        "fill": round(100 * count / max(1, n.capacity)), "over": count > n.capacity})
     capacity = max((n.capacity for n in nodes), default=50) or 50
