@@ -39,8 +39,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "deploy" / "cluster"))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "deploy" / "cluster"))  # first: its load.py, not bench/load.py (a benchmark)
 
 import harness  # noqa: E402
 import imports  # noqa: E402

@@ -18,7 +18,12 @@ with a small world. Run as root from the repository root:
    the floor and is given it (its fake camera on air), then host and point in turn, then the floor
    taken back: ``cluster_switch_ms`` (median; click → first frame of the new source's shape at the
    slower of all kiosks, on both edges), ``cluster_switch_each_ms``, ``cluster_switch_missed``,
-   ``cluster_floor_on_air_s``; then the second kiosk's operator forces audio only:
+   ``cluster_floor_on_air_s``, ``cluster_switch_phases`` (ms from the click: the runtime saw it,
+   stopped the old forwarders, forwarded the new source, done, first frame at the slower kiosk; from
+   the runtime's log). The host is the runtime's synthetic test pattern (an ffmpeg started on each
+   switch back to the host); then three switches more with the host studio's page publishing its
+   camera (the product's path for the host too): ``cluster_switch_studio_*``;
+   then the second kiosk's operator forces audio only:
    ``audio_only_playing`` (samples received growing, its <audio> playing, the tone louder than
    silence through a Web Audio analyser), and back to WebRTC main (``audio_only_back_to_main``);
 4. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
@@ -89,6 +94,21 @@ def _runtime_kill(c: harness.Cluster, k: kiosk_pages.Kiosks) -> dict:
             "kiosks_decoding_after_failover": k.decoding()}
 
 
+def _studio_switches(c: harness.Cluster, k: kiosk_pages.Kiosks, world: dict) -> dict:
+    """Three switches more with the host studio's page publishing (the product's path for the host too:
+    forwarders re-pointed and a keyframe asked for, no ffmpeg started): ``cluster_switch_studio_*``."""
+    try:
+        got = kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"], publisher=0,
+                                          switches=3, studio=True)
+    except Exception as exc:  # noted, not fatal: the faults below still run
+        log(f"switches with the studio publishing: {exc}")
+        return {"cluster_switch_studio_error": str(exc)[:200]}
+    log(f"director's switches, the studio publishing: {got['cluster_switch_each_ms']} ms; "
+        f"phases {got['cluster_switch_phases']}")
+    return {f"cluster_switch_studio_{key.removeprefix('cluster_switch_')}": value
+            for key, value in got.items() if key.startswith("cluster_switch_") and "by_edge" not in key}
+
+
 def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True, switches: int = 7) -> dict:
     """The media plane on a harness that is up with a world (deploy/cluster/world.py); its figures."""
     started = time.monotonic()
@@ -104,7 +124,8 @@ def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = T
         out.update(kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"], publisher=0,
                                                switches=switches))
         log(f"director's switches: {out['cluster_switch_each_ms']} ms (slower kiosk), "
-            f"{out['cluster_switch_missed']} missed")
+            f"{out['cluster_switch_missed']} missed; phases {out['cluster_switch_phases']}")
+        out.update(_studio_switches(c, k, world))
         out.update(kiosk_pages.audio_only(k, index=1))
         log(f"audio-only kiosk: {out['audio_only_heard']}")
         out.update(_edge_kill(c, k, harness.MEDIA_EDGES[0]))

@@ -18,13 +18,13 @@ Hosts (namespace ``dc-<host>``, a veth pair to the bridge ``dcbr0``; the bridge 
     proxy       .3    nginx from deploy/nginx/diemcau.conf.template (80, and 443 with a self-signed cert)
     app1, app2  .11   the ASGI server (2 worker processes) and the task worker
                 .12
-    media-root  .21   the live runtime (``run_live --conference N``: the root Janus, the programme)
+    media-root  .21   the day's live runtime (``run_live``: the root Janus, every conference of the day)
     media-edge1 .22   a media host's agent (``manage.py media_node``): its edge Janus, registered
     media-edge2 .23   with the control plane through nginx and the app hosts
     media-root2 .24   a standby runtime, waiting on the runtime's lease (takes over when .21 dies)
     clients     .100  the load generator and Chromium (kiosks: deploy/cluster/kiosks.py)
 
-The media plane is started on demand (``media --conference N``, or :meth:`Cluster.start_media`), not by
+The media plane is started on demand (``media [--conference N]``, or :meth:`Cluster.start_media`), not by
 ``up``: the media hosts are empty until then. ``kill media-edge1`` / ``kill media-root`` are the
 faults of issue 13 (bench/cluster_media.py, tests/cluster/test_media_cluster.py).
 
@@ -115,7 +115,9 @@ def available() -> str:
 
 # --- the network ------------------------------------------------------------------------------
 def _veth(host: str) -> str:
-    return f"{NS_PREFIX.rstrip('-')}v-{host}"[:15]
+    """This machine's end of ``host``'s link: the prefix and the host's number (an interface name is at
+    most 15 characters; a host's name cut there would give media-edge1 and media-edge2 the same one)."""
+    return f"{NS_PREFIX.rstrip('-')}v{HOSTS[host]}"[:15]
 
 
 def network_up() -> None:
@@ -380,10 +382,6 @@ class Cluster:
         wait_for("nginx", lambda: tcp_open(address("proxy"), 80), 30, proc, log_path)
 
     # -- the media plane (issue 13): agents on the edge hosts, the runtime and its standby
-    @property
-    def media_file(self) -> Path:
-        return self.var / "media.json"
-
     def agent_command(self, host: str) -> list[str]:
         """A media host's agent: its edge Janus on the host's address, registered through nginx; the
         Admin API open to the host itself, the app hosts (tokens) and the runtime hosts."""
@@ -393,11 +391,10 @@ class Cluster:
                 "--region", "harness", "--admin-from", admin_from]
 
     def runtime_command(self, host: str) -> list[str]:
-        """The live runtime of the media plane's conference: its root Janus on the host's address, the
-        edges left to the agents (``--edges 0``)."""
-        conference = json.loads(self.media_file.read_text())["conference"]
+        """The day's live runtime (``run_live`` with no conference: every conference of today, each in its
+        lane): its root Janus on the host's address, the edges left to the agents (``--edges 0``)."""
         admin_from = ",".join(address(h) for h in APP_HOSTS)
-        return [self.python, str(ROOT / "manage.py"), "run_live", "--conference", str(conference), "--edges", "0",
+        return [self.python, str(ROOT / "manage.py"), "run_live", "--edges", "0",
                 "--root-port", str(ROOT_PORT), "--address", address(host), "--admin-from", admin_from]
 
     def start_agent(self, host: str, wait: bool = True) -> None:
@@ -435,17 +432,21 @@ class Cluster:
             return None
         return next((h for h in RUNTIME_HOSTS if f"//{address(h)}:" in url), None)
 
-    def start_media(self, conference: int, standby: bool = True) -> None:
-        """The media plane for ``conference``: an agent on each edge host, the runtime on media-root
-        (it adopts the edges), and a standby on media-root2 waiting on the lease."""
+    def start_media(self, conference: int | None = None, standby: bool = True) -> None:
+        """The media plane: an agent on each edge host, the day's runtime on media-root (it adopts the
+        edges and serves every conference of today), and a standby on media-root2 waiting on the lease.
+        ``conference`` (one of today's): also wait until the runtime serves it (its lane is set)."""
         started = time.monotonic()
-        self.media_file.write_text(json.dumps({"conference": conference}))
         for host in MEDIA_EDGES:  # all at once: the runtime adopts the edges whenever they register
             self.start_agent(host, wait=False)
         self.start_runtime(RUNTIME_HOSTS[0])
         wait_for("the edges up and provisioned by the runtime", lambda: self.psql(None, (
             "SELECT count(*) FROM live_livenode WHERE state = 'up' AND (agent OR role = 'root')")).strip()
             == str(len(MEDIA_EDGES) + 1), 150, None)
+        if conference is not None:
+            wait_for(f"the runtime serving conference {conference}", lambda: self.psql(None, (
+                f"SELECT count(*) FROM live_programme WHERE conference_id = {int(conference)} "
+                "AND lane IS NOT NULL")).strip() == "1", 60, None)
         if standby:
             self.start_runtime(RUNTIME_HOSTS[1])
         log(f"media plane: runtime on {RUNTIME_HOSTS[0]}, agents on {', '.join(MEDIA_EDGES)}"
@@ -707,8 +708,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status")
     for name in ("kill", "start"):
         sub.add_parser(name).add_argument("host", choices=list(HOSTS))
-    media = sub.add_parser("media", help="start the media plane (agents, runtime, standby) for a conference")
-    media.add_argument("--conference", type=int, required=True)
+    media = sub.add_parser("media", help="start the media plane (agents, the day's runtime, standby)")
+    media.add_argument("--conference", type=int, help="also wait until the day's runtime serves it")
     media.add_argument("--no-standby", action="store_true")
     restart = sub.add_parser("restart")
     restart.add_argument("service", choices=["redis", "postgres"])

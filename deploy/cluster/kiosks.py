@@ -21,6 +21,7 @@ Chromium runs in the namespace through a wrapper (``ip netns exec``); Playwright
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import statistics
 import time
@@ -323,8 +324,33 @@ CLICK_JS = """(sel) => { const t = performance.timeOrigin + performance.now();
                          document.querySelector(sel).click(); return t; }"""
 
 
+# Whether a kiosk shows the studio's camera (480×270, or smaller if Chromium scales a loaded sender
+# down: 16:9 and not the synthetic host's 640×360).
+STUDIO_SHOWN_JS = """() => { const v = document.getElementById("main");
+  return v.videoWidth > 0 && v.videoWidth !== 640 && v.videoWidth / v.videoHeight > 1.5; }"""
+
+
+def open_studio(k: Kiosks, conference: int, director_cookie: str):
+    """The host studio's page in the clients namespace publishing its (fake) camera, as a real studio
+    does: the programme's host is then a WebRTC publisher, switched by re-pointing forwarders and asked
+    for a keyframe, instead of the runtime's synthetic test pattern (an ffmpeg started on each switch
+    back to the host). The page, once every kiosk shows the studio."""
+    studio = k.open_page(f"live/conference/{conference}/studio/", director_cookie)
+    studio.click("#go-camera")
+    harness.wait_for("every kiosk showing the studio's camera", lambda: all(
+        _shown(page) for page in k.pages), 90)
+    return studio
+
+
+def _shown(page) -> bool:
+    try:
+        return bool(page.evaluate(STUDIO_SHOWN_JS))
+    except Exception:  # a page busy a moment: looked at again
+        return False
+
+
 def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, director_cookie: str,
-                    publisher: int = 0, switches: int = 3) -> dict:
+                    publisher: int = 0, switches: int = 3, studio: bool = False) -> dict:
     """The director's switch through the product's console: kiosk ``publisher`` asks for the floor, the
     director (the console page, signed in with ``director_cookie``) gives it (its fake camera on air),
     then clicks host and point in turn, ``switches`` times (odd: the host on air at the end), and takes
@@ -333,37 +359,68 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     click to the first frame of the new source's shape at the slower kiosk, every kiosk counted (they
     watch through both edges): ``cluster_switch_ms`` (median), ``cluster_switch_each_ms``,
     ``cluster_switch_missed`` (kiosks that did not show a switch within 20 s), ``cluster_floor_on_air_s``
-    (the grant: the kiosk starts publishing, then the switch)."""
+    (the grant: the kiosk starts publishing, then the switch). The host is the runtime's synthetic test
+    pattern, or with ``studio`` a studio page publishing (:func:`open_studio`), closed afterwards."""
     shapes = {"host": "wide", "point": "narrow"}
     forced = [i for i in range(len(k.pages)) if k.pages[i].evaluate("() => window.kioskReach.forced") != "main"]
     for i in forced:
         k.force_mode(i, "main")
     harness.wait_for("every kiosk decoding WebRTC main", lambda: k.decoding() == len(k.pages), 90)
     by_edge = k.by_edge()
+    studio_page = open_studio(k, conference, director_cookie) if studio else None
     k.watch_shapes()
     console = k.open_page(f"live/conference/{conference}/director/", director_cookie)
     point = k.ask_floor(publisher)
     queued = f"#queue li[data-point='{point}'] [data-act=grant]"
     console.wait_for_selector(queued, timeout=60_000)
     on_air = k.shape_seen(console.evaluate(CLICK_JS, queued), "narrow", timeout=60)
-    out: dict = {"cluster_switch_kiosks_by_edge": by_edge,
+    out: dict = {"cluster_switch_kiosks_by_edge": by_edge, "cluster_switch_host": "studio" if studio else "feed",
                  "cluster_floor_on_air_s": round(max(on_air) / 1000, 2) if None not in on_air else None}
-    each, missed = [], 0
+    each, missed, clicks = [], 0, []
     for i in range(switches):
         source = "host" if i % 2 == 0 else "point"
         time.sleep(0.8)  # the source settles, as a director's next click would wait
-        seen = k.shape_seen(console.evaluate(CLICK_JS, f"[data-source='{source}']"), shapes[source], timeout=20)
+        clicked = console.evaluate(CLICK_JS, f"[data-source='{source}']")
+        seen = k.shape_seen(clicked, shapes[source], timeout=20)
         missed += sum(1 for t in seen if t is None)
+        clicks.append((source, clicked, max(seen) if None not in seen else None))
         if None not in seen:
             each.append(max(seen))
     taken = f"#queue li[data-point='{point}'] [data-act=revoke]"
     with contextlib.suppress(Exception):  # the floor back: the kiosk stops publishing
         console.click(taken, timeout=20_000)
     console.context.close()
+    if studio_page is not None:  # the host back to the test pattern
+        studio_page.context.close()
     for i in forced:  # the operators' choice back to automatic (the page stays on WebRTC main until it judges)
         k.force_mode(i, "auto")
     out.update(cluster_switch_ms=round(statistics.median(each), 1) if each else None,
-               cluster_switch_each_ms=each, cluster_switch_missed=missed)
+               cluster_switch_each_ms=each, cluster_switch_missed=missed,
+               cluster_switch_phases=switch_phases(cluster, clicks))
+    return out
+
+
+def switch_phases(cluster: harness.Cluster, clicks: list[tuple[str, float, float | None]]) -> list[dict]:
+    """Where each switch's time went, in ms from the director's click (the same machine's clock): the
+    runtime saw the change (``seen``: the console's request, the write, PostgreSQL's NOTIFY), stopped the
+    old forwarders (``stopped``), forwarded the new source (``forwarded``), was done (``done``: the
+    keyframe asked for), and the first frame of the new source at the slower kiosk (``frame``). From
+    the active runtime's log (``switch applied`` lines, live/runtime_day.py)."""
+    host = cluster.runtime_host() or harness.RUNTIME_HOSTS[0]
+    path = cluster.dir(host) / "runtime.log"
+    applied = []
+    for line in (path.read_text(errors="replace") if path.exists() else "").splitlines():
+        if "switch applied " in line:
+            with contextlib.suppress(ValueError):
+                applied.append(json.loads(line.split("switch applied ", 1)[1]))
+    out = []
+    for source, clicked, frame in clicks:
+        entry = next((e for e in applied if e.get("seen_at", 0) * 1000 >= clicked - 50), None)
+        row = {"to": source, "frame": round(frame) if frame is not None else None}
+        for phase in ("seen", "stopping", "stopped", "forwarded", "done"):
+            at = entry.get(f"{phase}_at") if entry else None
+            row[phase] = round(at * 1000 - clicked) if at else None
+        out.append(row)
     return out
 
 

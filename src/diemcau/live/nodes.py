@@ -13,14 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from diemcau.core import audit, hub
+from diemcau.core.acting import system_scope
 from diemcau.core.broadcast import publish_on_commit
 from diemcau.events.models import Conference
+from diemcau.orgs.models import Unit
 from diemcau.orgs.scoping import SYSTEM
 from diemcau.points.models import BridgePoint
 
 from .groups import board_group, kiosk_group
 from .janus_client import JanusAdmin
-from .models import LiveAlarm, LiveNode, Programme
+from .models import LiveAlarm, LiveNode, LiveToken, Programme
 
 
 # --- Janus from synchronous code ---------------------------------------------------------------------
@@ -53,46 +55,147 @@ def admin_call(node: LiveNode, method: str, *args):
 
 
 # --- nodes and edges ---------------------------------------------------------------------------------
-def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
-                   parents: dict[int, int | None] | None = None) -> LiveNode | None:
-    """The node a point watches: the nearest point up its relay line (itself first) with an edge that is
-    not down; else the least loaded edge a media host's agent registered (load against capacity);
-    else the root. So a kiosk whose edge died is sent elsewhere, and gets its edge back for a new
-    join once the edge is up again."""
-    nodes = list(LiveNode.objects.all()) if nodes is None else nodes
-    usable = [n for n in nodes if n.role == LiveNode.Role.EDGE and n.state != LiveNode.State.DOWN]
-    edges = {n.point_id: n for n in usable if n.point_id}
-    root = next((n for n in nodes if n.role == LiveNode.Role.ROOT), None)
-    seen = set()
-    current: int | None = point.pk
+# Which node a point watches:
+#   1. the nearest edge up its relay line (itself first) that is not down and has room;
+#   2. else a spare edge (one a media host's agent registered, at no point) of the point's own region
+#      with room, the least loaded first (load against capacity);
+#   3. else a spare edge of another region with room, the least loaded first;
+#   4. else (every edge full) the relay line's edge, else the least overloaded spare of any region;
+#   5. else the root.
+# An edge at or over capacity is never chosen while one with room exists; an edge that comes back up
+# is a spare with room again, so it takes new joins.
+
+def region_names(node: LiveNode) -> frozenset[str]:
+    """The regions a node serves: its agent's ``--region``, several separated by commas."""
+    return frozenset(r.strip().casefold() for r in (node.region or "").split(",") if r.strip())
+
+
+def point_regions(points: list[BridgePoint]) -> dict[int, frozenset[str]]:
+    """Each point's region names: the code of the department (Sở) its hall's unit belongs to and that
+    department's province (its administrative area's code); a unit under no department (the ministry,
+    a university) gives its own province, if it has one. ``points`` come with ``hall__unit`` loaded."""
+    ancestors = {pk for p in points for pk in p.hall.unit.ancestor_ids()}
+    with system_scope("edge assignment: the department above a point's hall names its region"):
+        departments = {u["pk"]: u for u in Unit.objects.filter(pk__in=ancestors, kind=Unit.Kind.DEPARTMENT)
+                       .values("pk", "code", "admin_area__code")}
+        own = {u["pk"]: u for u in Unit.objects.filter(pk__in={p.hall.unit_id for p in points})
+               .values("pk", "admin_area__code", "admin_area__level", "admin_area__parent__code")}
+    out = {}
+    for p in points:
+        dept = next((departments[a] for a in p.hall.unit.ancestor_ids() if a in departments), None)
+        if dept is not None:
+            names = {dept["code"], dept["admin_area__code"]}
+        else:
+            unit = own.get(p.hall.unit_id, {})
+            province = (unit.get("admin_area__parent__code") if unit.get("admin_area__level") == "commune"
+                        else unit.get("admin_area__code"))
+            names = {province}
+        out[p.pk] = frozenset(n.casefold() for n in names if n)
+    return out
+
+
+def _relay_line(point_id: int | None, edges: dict[int, LiveNode], parents) -> list[LiveNode]:
+    """The edges up a point's relay line, nearest first (``parents``: a dict, or None to ask the database)."""
+    line, seen, current = [], set(), point_id
     while current is not None and current not in seen:
         if current in edges:
-            return edges[current]
+            line.append(edges[current])
         seen.add(current)
         if parents is not None:
             current = parents.get(current)
         else:
             current = BridgePoint.objects.filter(pk=current).values_list("relay_parent_id", flat=True).first()
-    spare = [n for n in usable if n.agent and not n.point_id and n.state == LiveNode.State.UP]
+    return line
+
+
+def choose_node(nodes: list[LiveNode], line: list[LiveNode], regions: frozenset[str],
+                load: dict[str, int]) -> LiveNode | None:
+    """The node for one point (the rules above): ``line`` its relay line's usable edges, nearest first;
+    ``load`` what each node already serves (by name)."""
+    def room(n):
+        return load.get(n.name, 0) < n.capacity
+
+    def fill(n):
+        return load.get(n.name, 0) / max(1, n.capacity), n.name
+
+    spare = [n for n in nodes if n.role == LiveNode.Role.EDGE and n.agent and not n.point_id
+             and n.state == LiveNode.State.UP]
+    own = [n for n in spare if region_names(n) & regions]
+    other = [n for n in spare if not region_names(n) & regions]
+    for group in (line, own, other):
+        with_room = [n for n in group if room(n)]
+        if with_room:
+            return with_room[0] if group is line else min(with_room, key=fill)
+    if line:
+        return line[0]
     if spare:
-        return min(spare, key=lambda n: (n.load / max(1, n.capacity), n.name))
-    return root
+        return min(spare, key=fill)
+    return next((n for n in nodes if n.role == LiveNode.Role.ROOT), None)
+
+
+def _usable_edges(nodes: list[LiveNode]) -> dict[int, LiveNode]:
+    return {n.point_id: n for n in nodes
+            if n.role == LiveNode.Role.EDGE and n.state != LiveNode.State.DOWN and n.point_id}
+
+
+def live_load(nodes: list[LiveNode]) -> dict[str, int]:
+    """What each node serves now: the sessions its agent last reported, plus the kiosk and viewer tokens
+    issued for it since that heartbeat (so a burst of joins does not all land on one edge)."""
+    load = {n.name: n.load for n in nodes}
+    beats = {n.name: n.heartbeat_at for n in nodes if n.agent and n.heartbeat_at}
+    if beats:
+        recent = (LiveToken.objects.filter(issued_at__gte=min(beats.values()), revoked_at__isnull=True,
+                                           purpose__in=(LiveToken.Purpose.KIOSK, LiveToken.Purpose.VIEWER))
+                  .values_list("nodes", "issued_at"))
+        for names, issued in recent:
+            for name in names:
+                if name in beats and issued >= beats[name]:
+                    load[name] += 1
+    return load
+
+
+def node_for_point(point: BridgePoint, nodes: list[LiveNode] | None = None,
+                   parents: dict[int, int | None] | None = None) -> LiveNode | None:
+    """The node a point watches when it joins now (the rules above, against each node's live load).
+    So a kiosk whose edge died is sent elsewhere, and a returning edge takes new joins again."""
+    nodes = list(LiveNode.objects.all()) if nodes is None else nodes
+    line = _relay_line(point.pk, _usable_edges(nodes), parents)
+    return choose_node(nodes, line, point_regions([point])[point.pk], live_load(nodes))
+
+
+def assign_points(points: list[BridgePoint], nodes: list[LiveNode], parents: dict[int, int | None],
+                  regions: dict[int, frozenset[str]] | None = None) -> dict[int, LiveNode | None]:
+    """Which node serves each point when every point joins (the plan): the rules above, each point
+    adding one to its node's load, in the order of the points' ids."""
+    regions = point_regions(points) if regions is None else regions
+    edges = _usable_edges(nodes)
+    load: dict[str, int] = defaultdict(int)
+    out = {}
+    for p in sorted(points, key=lambda p: p.pk):
+        node = choose_node(nodes, _relay_line(p.pk, edges, parents), regions.get(p.pk, frozenset()), load)
+        out[p.pk] = node
+        if node is not None:
+            load[node.name] += 1
+    return out
 
 
 def node_plan(conference: Conference) -> dict:
-    """Which node serves which point, each node's load against its capacity, and what is missing."""
+    """Which node serves which point, each node's region and load against its capacity, what is missing."""
     nodes = list(LiveNode.objects.all())
     rows = list(BridgePoint.objects.filter(conference=conference).select_related("hall__unit"))
     parents = {p.pk: p.relay_parent_id for p in rows}
+    assigned = assign_points(rows, nodes, parents)
     load: dict[str, list[BridgePoint]] = defaultdict(list)
     for p in rows:
-        node = node_for_point(p, nodes, parents)
+        node = assigned[p.pk]
         load[node.name if node else ""].append(p)
     served = []
     for n in nodes:
         count = len(load.get(n.name, []))
         served.append({"node": n, "points": load.get(n.name, []), "count": count,
-                       "over": count > n.capacity})
+                       "region": ", ".join(r.strip() for r in n.region.split(",") if r.strip()),
+                       "sessions": n.load if n.agent else None,
+                       "fill": round(100 * count / max(1, n.capacity)), "over": count > n.capacity})
     capacity = max((n.capacity for n in nodes), default=50) or 50
     needed = math.ceil(len(rows) / capacity) if rows else 0
     return {"nodes": served, "unserved": load.get("", []), "points": len(rows),

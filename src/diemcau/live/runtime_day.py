@@ -27,6 +27,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,9 @@ from .runtime import LiveRuntime, NodeSpec
 from .wakeup import Listener
 
 log = logging.getLogger("diemcau.live.runtime")
+# One line per switch applied, whatever the log level (a few an hour; kiosks.switch_phases reads them).
+switch_log = logging.getLogger("diemcau.live.switches")
+switch_log.setLevel(logging.INFO)
 
 LOOK_EVERY = 5.0  # seconds between two looks at the conferences of the day
 
@@ -167,6 +171,7 @@ class DayRuntime:
         """Register the nodes, then serve the day's conferences until :meth:`stop`."""
         await self._orm(register_nodes, self.specs, self.janus)
         listening = asyncio.create_task(self.listener.run())
+        switches = asyncio.create_task(self._log_switches())
         try:
             while not self._stop.is_set():
                 self._look.clear()
@@ -180,6 +185,7 @@ class DayRuntime:
                     task.cancel()
         finally:
             listening.cancel()
+            switches.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await listening
             for runtime in self.runtimes.values():
@@ -189,6 +195,20 @@ class DayRuntime:
                 await asyncio.to_thread(self.janus[name].stop)
             await self._orm(connections.close_all)
             self._db.shutdown(wait=True)
+
+    async def _log_switches(self, every: float = 0.5) -> None:
+        """Log each switch a conference's runtime applied (at any log level), with its phases (epoch
+        seconds: ``seen_at``, ``stopping_at``, ``stopped_at``, ``forwarded_at``, ``done_at``), one JSON line
+        each, so a runtime on a host of its own can be timed from outside (``cluster_switch_phases``)."""
+        logged: dict[int, float] = {}
+        while True:
+            await asyncio.sleep(every)
+            for cid, runtime in list(self.runtimes.items()):
+                for entry in list(runtime.switch_log):
+                    if entry.get("done_at", 0) > logged.get(cid, 0):
+                        logged[cid] = entry["done_at"]
+                        switch_log.info("switch applied %s", json.dumps({"conference": cid, **{
+                            k: v for k, v in entry.items() if isinstance(v, int | float)}}))
 
     async def _orm(self, fn, *args):
         """Run ORM code on the day's one database thread (with the system's scope)."""

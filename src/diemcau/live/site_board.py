@@ -18,7 +18,7 @@ from . import kiosk_modes
 from .access import board_points
 from .health import REPORT_FIELDS, point_state
 from .models import FloorRequest, LiveAlarm, LiveNode, PointLiveState
-from .nodes import node_for_point
+from .nodes import assign_points
 
 # What each point state is called on the site board (server-rendered rows).
 STATE_LABELS = {"never": _("Never connected"), "connected": _("Connected"), "receiving": _("Receiving"),
@@ -42,7 +42,8 @@ def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
     floor_points = set(FloorRequest.objects.filter(conference=conference, state=FloorRequest.State.GRANTED)
                        .values_list("point_id", flat=True))
     nodes = list(LiveNode.objects.all())
-    parents = {p.pk: p.relay_parent_id for p in BridgePoint.objects.filter(conference=conference)}
+    everyone = list(BridgePoint.objects.filter(conference=conference).select_related("hall__unit"))
+    assigned = assign_points(everyone, nodes, {p.pk: p.relay_parent_id for p in everyone})
     group_units = _rollup_units(actor, rows)
     modes = kiosk_modes.board_modes([p.pk for p in rows])  # how each kiosk receives (main, low, HLS, audio)
     points_out, rollup = [], {}
@@ -50,7 +51,7 @@ def board(actor, conference: Conference, *, unit: Unit | None = None) -> dict:
         st = getattr(p, "live_state", None)
         state = point_state(p, st, floor_points, now)
         report = st.last_report if st else None
-        node = node_for_point(p, nodes, parents)
+        node = assigned.get(p.pk)
         live = state in ("connected", "receiving", "publishing", "floor")
         degraded = live and st is not None and st.health == PointLiveState.Health.DEGRADED
         group = group_units.get(p.pk)
