@@ -49,7 +49,7 @@ def subset_meta(meta: textsim.TextMeta, idx: np.ndarray) -> textsim.TextMeta:
     pick = idx.tolist()
     return textsim.TextMeta([meta.words[k] for k in pick], [meta.negated[k] for k in pick],
                             [meta.affirmed[k] for k in pick], meta.up[idx], meta.down[idx],
-                            [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick])
+                            [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick], meta.questions()[idx])
 
 
 def closeness_without_family(x, families: np.ndarray) -> np.ndarray:

@@ -37,6 +37,7 @@ DEFAULT_THRESHOLD = 0.325
 GENERIC_WEIGHT = 0.0
 GENERIC_CENTER = 0.231
 LINK_SHARE = 0.0
+QUESTION_PENALTY = 0.0
 
 
 def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
@@ -225,6 +226,10 @@ class MatchRule:
     #: an item joins a cluster only if its mean score to the cluster's members reaches this share of
     #: the pair's threshold (average linkage; 0 = off)
     link_share: float = LINK_SHARE
+    #: how much higher the threshold is when one text asks a yes/no question and the other does not
+    #: ("Có nên bỏ kỳ thi tốt nghiệp THPT không?" is not the proposal to announce the exam's plan
+    #: early, though they share the exam's words)
+    question_penalty: float = QUESTION_PENALTY
 
     def threshold_table(self, longest: int) -> np.ndarray:
         """Threshold by the shorter text's number of content words, 0..longest (float32)."""
@@ -439,6 +444,10 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
         # Generic texts need a higher score: the mean of the two texts' shifts.
         prev_need = prev_need + (shift[batch][:, None] + shift[ex][None, :]) / 2
         within_need = within_need + (shift[batch][:, None] + shift[batch][None, :]) / 2
+    if rule.question_penalty:
+        asks = meta.questions()
+        prev_need = prev_need + rule.question_penalty * (asks[batch][:, None] != asks[ex][None, :])
+        within_need = within_need + rule.question_penalty * (asks[batch][:, None] != asks[batch][None, :])
     prev_ok = prev >= prev_need
     within_ok = within >= within_need
     links = _Links(prev, within, ex_label) if rule.link_share else None
