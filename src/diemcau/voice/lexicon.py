@@ -340,11 +340,17 @@ class Polarity:
     @classmethod
     def of(cls, toks: list[tuple[str, str]]) -> Polarity:
         reader = _PolarityReader(toks)
-        for i in range(len(toks)):
-            reader.read(i)
+        reader.run()
         asked = [a or b for a, b in zip(_asked(toks), reader.neutral, strict=True)]
         return cls(tuple(reader.negated), reader.positive, reader.negative, tuple(reader.lack),
                    tuple(reader.wish), tuple(asked))
+
+
+@functools.lru_cache(maxsize=1)
+def _interesting() -> frozenset[str]:
+    """The folded tokens :meth:`_PolarityReader.read` may act on outside a negation's scope."""
+    return frozenset(_SCOPE_ENDS | _REQUEST_ENDS | set(_REQUEST_STARTS) | _NEGATIONS_FOLDED
+                     | {fold(w) for w in _NEGATIONS} | {h for h, _n in _HEDGES} | set(_AXIS_STARTS))
 
 
 def _asked(toks: list[tuple[str, str]]) -> list[bool]:
@@ -390,6 +396,16 @@ class _PolarityReader:
     def open_scope(self, i: int, lacking: bool, skip: int = 0, prohibits: bool = False) -> None:
         self.flip, self.left, self.just = not self.flip, _SCOPE, True
         self.lacking, self.scope_start, self.skip, self.prohibits = lacking, i + 1, skip, prohibits
+
+    def run(self) -> None:
+        """Read every token; a plain word outside any scope only takes the request state (fast path)."""
+        wish, interesting, negations = self.wish, _interesting(), _NEGATIONS
+        for i, (word, folded) in enumerate(self.toks):
+            if self.skip or self.flip or folded in interesting or word in negations or _typed_negation(folded):
+                self.read(i)
+            else:
+                wish[i] = self.asking
+                self.just = False
 
     def read(self, i: int) -> None:
         toks = self.toks
