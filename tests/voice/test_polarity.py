@@ -34,7 +34,7 @@ SAME = [
     # Cannot ("không ... nổi", "không thể", "không ... được") is a complaint of lack, as "không đủ" is.
     ("Lương giáo viên trẻ thấp quá, không sống nổi", "Lương giáo viên trẻ thấp quá, không đủ sống"),
     ("Sách có bài tập viết vào sách nên năm sau không dùng lại được", "Sách giáo khoa nên được dùng lại nhiều năm"),
-    # "cấm X" is "không được X"; a question states nothing.
+    # "cấm X" is "không được X"; a rhetorical "sao … được?" says cannot.
     ("Học sinh không được dùng điện thoại trong giờ học", "Cấm học sinh dùng điện thoại trong giờ học"),
     ("Giáo viên đơn môn không thể dạy hết môn tích hợp", "Một giáo viên sao dạy được cả Lý, Hóa, Sinh?"),
 ]

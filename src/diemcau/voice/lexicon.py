@@ -184,8 +184,9 @@ class Normalised:
     lack: list[bool] = field(default_factory=list)
     #: per syllable: asked for ("đề nghị tăng ...": "tăng" is wished, not stated)
     wish: list[bool] = field(default_factory=list)
-    #: per syllable: in a question ("Một giáo viên sao dạy được cả Lý, Hóa, Sinh?"): not stated
-    asked: list[bool] = field(default_factory=list)
+    #: per syllable: covered by "cấm" or "thiếu" ("cấm học sinh dùng ..."): not stated (their
+    #: direction on an axis is what opposes)
+    unstated: list[bool] = field(default_factory=list)
     #: the text asks a yes/no question (:func:`yes_no_question`)
     yes_no: bool = False
 
@@ -252,7 +253,7 @@ def _normalise(text: str) -> Normalised:
     return Normalised([out[k][1] for k in keep], [mask[k] for k in keep],
                       [polarity.negated[k] for k in keep], polarity,
                       [polarity.lack[k] for k in keep], [polarity.wish[k] for k in keep],
-                      [polarity.asked[k] for k in keep], yes_no_question(out))
+                      [polarity.unstated[k] for k in keep], yes_no_question(out))
 
 
 # --- polarity -----------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ class Polarity:
     negative: int = 0
     lack: tuple[bool, ...] = ()
     wish: tuple[bool, ...] = ()
-    asked: tuple[bool, ...] = ()
+    unstated: tuple[bool, ...] = ()
 
     @property
     def pure_positive(self) -> int:
@@ -341,35 +342,35 @@ class Polarity:
     def of(cls, toks: list[tuple[str, str]]) -> Polarity:
         reader = _PolarityReader(toks)
         reader.run()
-        asked = [a or b for a, b in zip(_asked(toks), reader.neutral, strict=True)]
         return cls(tuple(reader.negated), reader.positive, reader.negative, tuple(reader.lack),
-                   tuple(reader.wish), tuple(asked))
+                   tuple(reader.wish), tuple(reader.neutral))
 
 
 @functools.lru_cache(maxsize=1)
 def _interesting() -> frozenset[str]:
     """The folded tokens :meth:`_PolarityReader.read` may act on outside a negation's scope."""
-    return frozenset(_SCOPE_ENDS | _REQUEST_ENDS | set(_REQUEST_STARTS) | _NEGATIONS_FOLDED
+    return frozenset(_SCOPE_ENDS | _REQUEST_ENDS | set(_REQUEST_STARTS) | _NEGATIONS_FOLDED | {"sao"}
                      | {fold(w) for w in _NEGATIONS} | {h for h, _n in _HEDGES} | set(_AXIS_STARTS))
 
 
-def _asked(toks: list[tuple[str, str]]) -> list[bool]:
-    """Per token, whether its sentence ends with "?": what a question mentions, it does not state."""
+def _in_question(toks: list[tuple[str, str]]) -> list[bool]:
+    """Per token, whether its sentence ends with "?"."""
     out = [False] * len(toks)
-    question = False
-    for i in range(len(toks) - 1, -1, -1):
-        word, folded = toks[i]
-        if folded == "|" and word != ",":
-            question = word == "?"
-        out[i] = question
+    start = 0
+    for i, (word, folded) in enumerate(toks):
+        if folded != "|" or word == ",":
+            continue
+        if word == "?":
+            out[start:i + 1] = [True] * (i + 1 - start)
+        start = i + 1
     return out
 
 
 # Quantity negators and hedges (a curated list, see data/polarity_cues.md): "ít có cơ hội được
 # tham gia", "hiếm khi được tập huấn" complain of a lack as "không có", "chưa được" do.
 _HEDGES = {("it", "co"), ("it", "duoc"), ("it", "khi"), ("hiem", "khi"), ("hiem", "co"), ("hiem", "duoc")}
-# After a negation, these say the doer cannot ("không thể dạy hết", "không sống nổi", "không dùng
-# lại được"): a complaint of lack, not a refusal.
+# After a negation, these say the doer cannot ("không thể dạy hết"; at the clause's end: "không
+# sống nổi", "không dùng lại được"): a complaint of lack, not a refusal.
 _INABILITY_AFTER = {"thể", "the"}
 _INABILITY_END = {"nổi", "được", "duoc"}
 
@@ -387,6 +388,7 @@ class _PolarityReader:
         self.lack = [False] * n
         self.wish = [False] * n
         self.neutral = [False] * n
+        self.question = _in_question(toks) if any(w == "?" for w, _f in toks) else None
         self.prohibits = False
         self.positive = self.negative = 0
         self.flip, self.left, self.lacking, self.just, self.asking = False, 0, False, False, False
@@ -428,6 +430,9 @@ class _PolarityReader:
                 i + 1 < len(toks) and toks[i + 1][0] in _INABILITY_AFTER)
             self.open_scope(i, lacking)
             return
+        if not in_scope and folded == "sao" and self.rhetorical(i, prev, nxt):
+            self.open_scope(i, True)  # "sao dạy được cả Lý, Hóa, Sinh?": cannot
+            return
         if not in_scope and (folded, nxt) in _HEDGES:
             self.negative |= _AXIS_BIT["surplus"]  # "ít" (few) is the opposite of "đủ" (enough)
             self.open_scope(i, True, skip=1)
@@ -451,12 +456,18 @@ class _PolarityReader:
             if axis == ("allow", -1) or (axis == ("surplus", -1) and folded == "thieu"):
                 self.open_scope(i, False, prohibits=True)
 
+    def rhetorical(self, i: int, prev: str, nxt: str) -> bool:
+        """ "sao" in a question, not "tại sao", "vì sao" (why) nor "sao lại": "how could" (cannot)."""
+        return self.question is not None and self.question[i] and prev not in ("tai", "vi") and nxt != "lai"
+
     def in_scope(self, i: int, word: str, folded: str, just: bool) -> None:
         if self.prohibits:
             self.neutral[i] = True
         else:
             self.negated[i] = True
-        if not just and word in _INABILITY_END and i > self.scope_start:
+        nxt = self.toks[i + 1][1] if i + 1 < len(self.toks) else "|"
+        # At the clause's end only: "không cần được bồi dưỡng" is a plain negation.
+        if not just and word in _INABILITY_END and i > self.scope_start and nxt == "|":
             self.lacking = True  # "không dùng lại được": the whole scope says cannot
             self.lack[self.scope_start:i] = [True] * (i - self.scope_start)
         self.lack[i] = self.lacking
@@ -474,6 +485,12 @@ _YES_NO_PHRASES = {("co", "nen"), ("co", "can"), ("co", "phai"), ("co", "duoc"),
                    ("hay", "khong")}
 
 
+def _yes_no(sentence_toks: list[tuple[str, str]]) -> bool:
+    sentence = [f for _w, f in sentence_toks if f != "|"]
+    return bool(sentence) and (sentence[-1] in _YES_NO_FINAL
+                               or any(pair in _YES_NO_PHRASES for pair in itertools.pairwise(sentence)))
+
+
 def yes_no_question(toks: list[tuple[str, str]]) -> bool:
     """Whether a sentence of the text is a yes/no question: it ends with "?" and with a question
     particle ("không?", "chưa?") or holds "có nên", "có cần", "có phải", "có được"."""
@@ -481,11 +498,8 @@ def yes_no_question(toks: list[tuple[str, str]]) -> bool:
     for i, (word, folded) in enumerate(toks):
         if folded != "|" or word == ",":
             continue
-        if word == "?":
-            sentence = [f for _w, f in toks[start:i] if f != "|"]
-            if sentence and (sentence[-1] in _YES_NO_FINAL
-                             or any(pair in _YES_NO_PHRASES for pair in itertools.pairwise(sentence))):
-                return True
+        if word == "?" and _yes_no(toks[start:i]):
+            return True
         start = i + 1
     return False
 

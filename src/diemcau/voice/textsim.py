@@ -238,7 +238,7 @@ class Featurizer:
                 if j is None:
                     j = syl_ids[s] = len(syl_ids)
                 syl_col.append(j)
-            words, flags = self._words_negated(norm.syllables, norm.negated, norm.lack, norm.wish, norm.asked)
+            words, flags = self._words_negated(norm.syllables, norm.negated, norm.lack, norm.wish, norm.unstated)
             word_sets.append(frozenset(words))
             neg, heads, lacks, aff, wish = _polar_words(words, flags)
             negated_sets.append(heads - lacks - aff - wish)
@@ -310,8 +310,8 @@ class Featurizer:
 def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
     """(all negated, negated heads, heads negated by lack, stated, asked for) among a text's words.
 
-    What a question mentions outside a negation is not stated ("Một giáo viên sao dạy được cả Lý,
-    Hóa, Sinh?" does not say that one teacher teaches all three): it is in none of the sets. A head
+    What "cấm" or "thiếu" covers is not stated ("cấm học sinh dùng điện thoại" does not state that
+    pupils use phones): it is in none of the sets. A head
     is the first content word of a negation's scope ("không đúng giờ": "dung_gio"): only heads make
     two texts opposite, since where a scope ends is fuzzy ("không còn thời gian chuẩn bị bài" /
     "... nghiên cứu bài dạy": "bài" is inside one scope and just outside the other).
@@ -319,7 +319,7 @@ def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
     neg, heads, lacks, aff, wish = set(), set(), set(), set(), set()
     before = False
     for k, (w, flag) in enumerate(zip(words, flags, strict=True)):
-        negated, lack, wished, asked = flag
+        negated, lack, wished, unstated = flag
         nxt = words[k + 1] if k + 1 < len(words) and flags[k + 1] == flag else None
         # With its next word as well: "không tăng phụ cấp mà tăng lương" negates "tăng phụ cấp".
         forms = (w, f"{w} {nxt}") if nxt else (w,)
@@ -329,7 +329,7 @@ def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
                 (lacks if lack else heads).update(forms)
         elif wished:
             wish.update(forms)
-        elif not asked:
+        elif not unstated:
             aff.update(forms)
         before = negated
     return frozenset(neg), frozenset(heads), frozenset(lacks), frozenset(aff), frozenset(wish)
