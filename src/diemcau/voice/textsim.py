@@ -247,7 +247,8 @@ class Featurizer:
             wished_sets.append(wish - neg - aff)
             pol = norm.polarity
             up[i], down[i] = pol.pure_positive, pol.pure_negative
-            words = words + [f"¬{w}" for w in neg - aff] + _axis_words(pol)
+            # sorted: the same bigrams in every process (a set's order follows PYTHONHASHSEED)
+            words = words + [f"¬{w}" for w in sorted(neg - aff)] + _axis_words(pol)
             word_col.extend([col_get("w:" + w) or _column("w:" + w) for w in words])
             pairs = [f"b:{x} {y}" for x, y in itertools.pairwise(words)]
             word_col.extend([col_get(p) or _column(p) for p in pairs])
