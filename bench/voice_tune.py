@@ -49,13 +49,32 @@ def subset_meta(meta: textsim.TextMeta, idx: np.ndarray) -> textsim.TextMeta:
     pick = idx.tolist()
     return textsim.TextMeta([meta.words[k] for k in pick], [meta.negated[k] for k in pick],
                             [meta.affirmed[k] for k in pick], meta.up[idx], meta.down[idx],
-                            [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick])
+                            [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick], meta.questions()[idx])
 
 
-def closeness_without_family(x, families: np.ndarray) -> np.ndarray:
-    """near_duplicates.background_closeness of each item against the file minus its own family."""
+def fold_ids(families: np.ndarray) -> np.ndarray:
+    """Each item's CV fold (GroupKFold over families, as cross_validate splits)."""
+    out = np.zeros(len(families), dtype=np.int64)
+    for k, (_train, test) in enumerate(GroupKFold(n_splits=FOLDS).split(families, groups=families)):
+        out[test] = k
+    return out
+
+
+def closeness_without_family(x, families: np.ndarray, mode: str = "family") -> np.ndarray:
+    """near_duplicates.background_closeness of each item against a background that holds none of
+    its duplicates. ``family``: the file minus the item's own family (uses the labels: optimistic);
+    ``folds``: the other CV folds only (as the product, whose background is the training items,
+    sees a conference: no label used, and topics the background does not cover look specific);
+    ``self``: every other item of the file (the conference's own texts as background; its own
+    duplicates are cut only by BACKGROUND_BELOW)."""
     sims = (x @ x.T).toarray()
-    sims[families[:, None] == families[None, :]] = 0.0
+    if mode == "family":
+        sims[families[:, None] == families[None, :]] = 0.0
+    elif mode == "folds":
+        folds = fold_ids(families)
+        sims[folds[:, None] == folds[None, :]] = 0.0
+    else:
+        np.fill_diagonal(sims, 0.0)
     sims[sims >= BACKGROUND_BELOW] = 0.0
     k = min(BACKGROUND_K, sims.shape[1])
     return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
@@ -110,6 +129,9 @@ def cross_validate(results, truth, families, options, target) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a coarser grid")
+    parser.add_argument("--background", choices=("folds", "family", "self"), default="folds",
+                        help="the background of the closeness rule (closeness_without_family); "
+                             "session 8 used 'family'")
     args = parser.parse_args()
     started, cpu0 = time.time(), time.process_time()
     items = evaluation.read_labelled(evaluation.EVAL_TRAIN)
@@ -117,16 +139,27 @@ def main() -> None:
     truth = evaluation.group_ids(items)
     families = np.array([i.dup_group.removesuffix("n") or f"\0{i.id}" for i in items])
     x, meta = textsim.default_featurizer().transform_meta(texts)
-    generic = closeness_without_family(x, families)
+    generic = closeness_without_family(x, families, args.background)
     center = round(float(np.median(generic)), 3)
     step = 0.02 if args.quick else 0.01
     thresholds = [round(t, 3) for t in np.arange(0.20, 0.40 + 1e-9, step)]
-    grid = [replace(DEFAULT_RULE, threshold=t, generic_weight=w, generic_center=center, link_share=ln)
+    base = replace(DEFAULT_RULE, question_penalty=0.0, leader_share=0.8)
+    grid = [replace(base, threshold=t, generic_weight=w, generic_center=center, link_share=ln)
             for w in (0.0, 1.0, 2.0) for ln in (0.0, 0.9, 1.0, 1.1) for t in thresholds]
+    # Session 9: a yes/no question against a statement needs a higher score (question_penalty);
+    # a stricter guard against the cluster's first item (leader_share), against chains.
+    intent = [replace(base, threshold=t, question_penalty=q, leader_share=ls)
+              for q in (0.0, 0.1, 0.2) for ls in (0.8, 0.9, 1.0) for t in thresholds if (q, ls) != (0.0, 0.8)]
     kinds = {"plain": [r for r in grid if r.generic_weight == 0.0 and r.link_share == 0.0],
              "linkage": [r for r in grid if r.generic_weight == 0.0],
              "background": [r for r in grid if r.link_share == 0.0],
-             "both": grid}
+             "both": grid,
+             "question": [r for r in grid if r.generic_weight == 0.0 and r.link_share == 0.0]
+             + [r for r in intent if r.leader_share == 0.8],
+             "guard": [r for r in grid if r.generic_weight == 0.0 and r.link_share == 0.0]
+             + [r for r in intent if r.question_penalty == 0.0],
+             "question+guard": [r for r in grid if r.generic_weight == 0.0 and r.link_share == 0.0] + intent}
+    grid = grid + intent
     print(f"Training file: {len(items)} items, {len(set(families))} families; background closeness "
           f"(k={BACKGROUND_K}, below {BACKGROUND_BELOW}) median {center}; {len(grid)} grid points")
     # Every grid point clusters the WHOLE training file once (as the product clusters a whole
@@ -142,7 +175,7 @@ def main() -> None:
             print(f"  {kind:10s} chosen at precision ≥ {target:.2f} on the other folds → {f}")
     baseline = table["plain", TARGET_PRECISION]
     # The best CV F1 at the target precision; on a tie the simpler kind, then the lower selection target.
-    simplicity = {"plain": 0, "linkage": 1, "background": 1, "both": 2}
+    simplicity = {"plain": 0, "linkage": 1, "background": 1, "both": 2, "question": 1, "guard": 1, "question+guard": 2}
     ok = [(f["f1"], -simplicity[kind], -target, kind, target) for (kind, target), f in table.items()
           if f["precision"] >= TARGET_PRECISION]
     everything = np.ones((len(items), len(items)), dtype=bool)
@@ -155,11 +188,13 @@ def main() -> None:
         rule, f = choose(results, everything, truth, kinds[kind], target)
         print(f"\nBest CV with precision ≥ {TARGET_PRECISION}: {kind} chosen at {target:.2f} → {table[kind, target]}; "
               f"on the whole training file that picks threshold {rule.threshold:.3f} weight {rule.generic_weight:.1f} "
-              f"link {rule.link_share:.1f} center {center} ({f})")
+              f"link {rule.link_share:.1f} center {center} question {rule.question_penalty} "
+              f"leader {rule.leader_share} ({f})")
         out.update({"cv_precision": table[kind, target]["precision"], "cv_recall": table[kind, target]["recall"],
                     "cv_f1": table[kind, target]["f1"], "pick_kind": kind, "pick_target": target,
                     "pick_threshold": rule.threshold, "pick_generic_weight": rule.generic_weight,
-                    "pick_link_share": rule.link_share, "pick_center": center})
+                    "pick_link_share": rule.link_share, "pick_center": center,
+                    "pick_question_penalty": rule.question_penalty, "pick_leader_share": rule.leader_share})
     else:
         print(f"\nNo kind of rule reaches precision {TARGET_PRECISION} in cross-validation.")
     print(f"DEFAULT_RULE on the whole training file: {shipped}")

@@ -68,6 +68,10 @@ def test_similarities_are_exact(items):
 
 
 def test_deduplicator_on_the_labelled_set(items):
+    # The training part only: the held-out items are for voice_eval's figures, never for checks
+    # that a change to the rule has to pass (the rule would then be tuned to them).
+    train = {row.split("\t", 1)[0] for row in textsim.TRAINING_ITEMS.read_text(encoding="utf-8").splitlines()[1:]}
+    items = [r for r in items if r["id"] in train]
     texts = [r["text"] for r in items]
     groups = np.array([r["group"] for r in items])
     roots = np.array([r["source"] or r["id"] for r in items])
@@ -81,9 +85,9 @@ def test_deduplicator_on_the_labelled_set(items):
     surface_recall = (predicted & surface).sum() / surface.sum()
     print(f"\ndedupe on {len(texts)} items: precision {precision:.3f}, recall {recall:.3f}, "
           f"recall of diacritic/typo/order variants {surface_recall:.3f}")
-    assert precision >= 0.85  # the featurizer fitted on every item, held-out ones included
+    assert precision >= 0.93
     assert surface_recall >= 0.95
-    assert recall >= 0.55
+    assert recall >= 0.65
     # A leader (the first item of its cluster) scores 1; the others their closest match's score.
     assert np.all(clusters.scores[clusters.leaders] == 1.0)
     assert all(len(g) >= 2 for g in clusters.groups())

@@ -21,12 +21,22 @@ OPPOSITE = [
     ("Tôi ủng hộ thi tốt nghiệp THPT hai lần", "Tôi không đồng ý thi tốt nghiệp THPT hai lần"),
     ("thiet bi day hoc da duoc cap du, giao vien khong phai tu lam do dung",
      "Thiết bị dạy học chưa được cấp đủ, giáo viên phải tự làm đồ dùng"),
+    # A quantity negator ("ít có", "hiếm khi") says lack, as "không có" does.
+    ("Giáo viên trường tư thục ít có cơ hội được tham gia tập huấn chuyên môn",
+     "Giáo viên trường tư thục vẫn được tham gia tập huấn chuyên môn đầy đủ"),
+    ("Giáo viên vùng cao hiếm khi được đi tập huấn", "Giáo viên vùng cao được đi tập huấn thường xuyên"),
 ]
 SAME = [
     ("Có nên tăng lương cho giáo viên không?", "Đề nghị tăng lương cho giáo viên"),  # a question, not "không"
     ("Trường thiếu phòng học", "Trường không đủ phòng học"),
     ("Tôi không đồng ý bỏ kỳ thi", "Tôi phản đối bỏ kỳ thi"),
     ("Không chỉ lương mà cả phụ cấp đều thấp", "Lương và phụ cấp đều thấp"),
+    # Cannot ("không ... nổi", "không thể", "không ... được") is a complaint of lack, as "không đủ" is.
+    ("Lương giáo viên trẻ thấp quá, không sống nổi", "Lương giáo viên trẻ thấp quá, không đủ sống"),
+    ("Sách có bài tập viết vào sách nên năm sau không dùng lại được", "Sách giáo khoa nên được dùng lại nhiều năm"),
+    # "cấm X" is "không được X"; a rhetorical "sao … được?" says cannot.
+    ("Học sinh không được dùng điện thoại trong giờ học", "Cấm học sinh dùng điện thoại trong giờ học"),
+    ("Giáo viên đơn môn không thể dạy hết môn tích hợp", "Một giáo viên sao dạy được cả Lý, Hóa, Sinh?"),
 ]
 
 
@@ -50,6 +60,14 @@ def test_typing_index_does_not_offer_the_opposite_opinion():
     assert index.similar("Học sinh không được dùng điện thoại trong giờ học") == []
     assert [m.key for m in index.similar("Học sinh không được dùng điện thoại trong giờ học",
                                          same_polarity=False)] == [1]
+
+
+def test_yes_no_questions_are_told_from_statements():
+    asks = [lexicon.normalise(t).yes_no for t in (
+        "Có nên bỏ kỳ thi tốt nghiệp THPT không?", "Bộ đã có hướng dẫn chưa? Mong Bộ trả lời sớm.",
+        "Giáo viên hợp đồng có được hưởng phụ cấp không ?", "Một giáo viên sao dạy được cả Lý, Hóa, Sinh?",
+        "Đề nghị bỏ kỳ thi tốt nghiệp THPT", "Không nên bỏ kỳ thi, giáo viên không đồng ý.")]
+    assert asks == [True, True, True, False, False, False]
 
 
 def test_numbers_and_synonyms_are_normalised():

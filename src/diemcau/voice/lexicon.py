@@ -17,6 +17,7 @@ Everything works on the tokens of a text as :func:`tokens` returns them: the low
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -41,7 +42,10 @@ def _chunk_tokens(chunk: str) -> tuple[tuple[str, str], ...]:
     if hit is None:
         hit = tuple((w, f) for w in _TOKEN.findall(chunk) if (f := fold(w)))
         if _CLAUSE_END.search(chunk[-1:]):
-            hit = (*hit, ("", "|"))  # a clause break after the chunk's last token
+            # A clause break after the chunk's last token: "?" ends a question, "," a clause within
+            # a sentence.
+            mark = "?" if "?" in chunk else "," if chunk[-1] in ",:" else ""
+            hit = (*hit, (mark, "|"))
         if len(_CHUNKS) > 1_000_000:
             _CHUNKS.clear()  # bounded memory for a long-running server
         _CHUNKS[chunk] = hit
@@ -49,7 +53,8 @@ def _chunk_tokens(chunk: str) -> tuple[tuple[str, str], ...]:
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
-    """(lower-case NFC token, folded token) pairs; ("", "|") marks a clause break."""
+    """(lower-case NFC token, folded token) pairs; (mark, "|") is a clause break: mark "" a sentence's
+    end, "?" a question's, "," a break within a sentence."""
     if not text:
         return []
     out: list[tuple[str, str]] = []
@@ -179,6 +184,11 @@ class Normalised:
     lack: list[bool] = field(default_factory=list)
     #: per syllable: asked for ("đề nghị tăng ...": "tăng" is wished, not stated)
     wish: list[bool] = field(default_factory=list)
+    #: per syllable: covered by "cấm" or "thiếu" ("cấm học sinh dùng ..."): not stated (their
+    #: direction on an axis is what opposes)
+    unstated: list[bool] = field(default_factory=list)
+    #: the text asks a yes/no question (:func:`yes_no_question`)
+    yes_no: bool = False
 
 
 _NORMALISED: dict[str, Normalised] = {}
@@ -242,7 +252,8 @@ def _normalise(text: str) -> Normalised:
     keep = [k for k, (_w, f) in enumerate(out) if f != "|"]
     return Normalised([out[k][1] for k in keep], [mask[k] for k in keep],
                       [polarity.negated[k] for k in keep], polarity,
-                      [polarity.lack[k] for k in keep], [polarity.wish[k] for k in keep])
+                      [polarity.lack[k] for k in keep], [polarity.wish[k] for k in keep],
+                      [polarity.unstated[k] for k in keep], yes_no_question(out))
 
 
 # --- polarity -----------------------------------------------------------------------------------
@@ -296,7 +307,7 @@ _RECEIVED = {"cap", "ho", "huong", "bao", "tinh", "tra", "chi", "giao", "bo", "d
              "boi", "tap", "dao", "trang", "quan", "mua", "thanh", "ky", "dong"}
 # What opens a request: the words after it in its clause are asked for, not stated.
 _REQUESTS = {("de", "nghi"), ("kien", "nghi"), ("mong",), ("can",), ("xin",), ("yeu", "cau"),
-             ("muon",), ("hy", "vong"), ("kinh", "mong")}
+             ("muon",), ("hy", "vong"), ("kinh", "mong"), ("nen", "duoc")}
 _REQUEST_ENDS = {"|", "nhung", "ma", "vi"}
 
 
@@ -317,6 +328,7 @@ class Polarity:
     negative: int = 0
     lack: tuple[bool, ...] = ()
     wish: tuple[bool, ...] = ()
+    unstated: tuple[bool, ...] = ()
 
     @property
     def pure_positive(self) -> int:
@@ -328,45 +340,168 @@ class Polarity:
 
     @classmethod
     def of(cls, toks: list[tuple[str, str]]) -> Polarity:
+        reader = _PolarityReader(toks)
+        reader.run()
+        return cls(tuple(reader.negated), reader.positive, reader.negative, tuple(reader.lack),
+                   tuple(reader.wish), tuple(reader.neutral))
+
+
+@functools.lru_cache(maxsize=1)
+def _interesting() -> frozenset[str]:
+    """The folded tokens :meth:`_PolarityReader.read` may act on outside a negation's scope."""
+    return frozenset(_SCOPE_ENDS | _REQUEST_ENDS | set(_REQUEST_STARTS) | _NEGATIONS_FOLDED | {"sao"}
+                     | {fold(w) for w in _NEGATIONS} | {h for h, _n in _HEDGES} | set(_AXIS_STARTS))
+
+
+def _in_question(toks: list[tuple[str, str]]) -> list[bool]:
+    """Per token, whether its sentence ends with "?"."""
+    out = [False] * len(toks)
+    start = 0
+    for i, (word, folded) in enumerate(toks):
+        if folded != "|" or word == ",":
+            continue
+        if word == "?":
+            out[start:i + 1] = [True] * (i + 1 - start)
+        start = i + 1
+    return out
+
+
+# Quantity negators and hedges (a curated list, see data/polarity_cues.md): "ít có cơ hội được
+# tham gia", "hiếm khi được tập huấn" complain of a lack as "không có", "chưa được" do.
+_HEDGES = {("it", "co"), ("it", "duoc"), ("it", "khi"), ("hiem", "khi"), ("hiem", "co"), ("hiem", "duoc")}
+# After a negation, these say the doer cannot ("không thể dạy hết"; at the clause's end: "không
+# sống nổi", "không dùng lại được"): a complaint of lack, not a refusal.
+_INABILITY_AFTER = {"thể", "the"}
+_INABILITY_END = {"nổi", "được", "duoc"}
+
+
+class _PolarityReader:
+    """Reads a text's tokens left to right into :class:`Polarity`'s marks (one step per token)."""
+
+    def __init__(self, toks: list[tuple[str, str]]):
         from .words import STOP_WORDS  # words does not import this module; kept local for clarity
 
+        self.stop = STOP_WORDS
+        self.toks = toks
         n = len(toks)
-        negated = [False] * n
-        lack = [False] * n
-        wish = [False] * n
-        positive = negative = 0
-        flip, left, lacking, just, asking = False, 0, False, False, False
-        for i, (word, folded) in enumerate(toks):
-            prev = toks[i - 1][1] if i else "|"
-            nxt = toks[i + 1][1] if i + 1 < n else "|"
-            if folded in _SCOPE_ENDS and not just:
-                flip, left = False, 0
-            if folded in _REQUEST_ENDS:
-                asking = False
-            if not (flip and left > 0) and _is_request(toks, i):
-                asking = True
-            if _is_negation(word, folded, prev, nxt):
-                flip, left, just = not flip, _SCOPE, True
-                lacking = folded in ("chua",) or nxt in _LACK_AFTER or (
-                    nxt == "duoc" and i + 2 < n and toks[i + 2][1] in _RECEIVED)
-                continue
-            just = False
-            if flip and left > 0:
-                negated[i] = True
-                lack[i] = lacking
-                if folded not in STOP_WORDS:
-                    left -= 1
-                    if left == 0:
-                        flip = False
-                continue
-            wish[i] = asking
-            axis = _axis(toks, i, word, folded, prev, nxt) if folded in _AXIS_STARTS else None
-            if axis:
-                if axis[1] > 0:
-                    positive |= _AXIS_BIT[axis[0]]
-                else:
-                    negative |= _AXIS_BIT[axis[0]]
-        return cls(tuple(negated), positive, negative, tuple(lack), tuple(wish))
+        self.negated = [False] * n
+        self.lack = [False] * n
+        self.wish = [False] * n
+        self.neutral = [False] * n
+        self.question = _in_question(toks) if any(w == "?" for w, _f in toks) else None
+        self.prohibits = False
+        self.positive = self.negative = 0
+        self.flip, self.left, self.lacking, self.just, self.asking = False, 0, False, False, False
+        self.scope_start = 0
+        self.skip = 0
+
+    def open_scope(self, i: int, lacking: bool, skip: int = 0, prohibits: bool = False) -> None:
+        self.flip, self.left, self.just = not self.flip, _SCOPE, True
+        self.lacking, self.scope_start, self.skip, self.prohibits = lacking, i + 1, skip, prohibits
+
+    def run(self) -> None:
+        """Read every token; a plain word outside any scope only takes the request state (fast path)."""
+        wish, interesting, negations = self.wish, _interesting(), _NEGATIONS
+        for i, (word, folded) in enumerate(self.toks):
+            if self.skip or self.flip or folded in interesting or word in negations or _typed_negation(folded):
+                self.read(i)
+            else:
+                wish[i] = self.asking
+                self.just = False
+
+    def read(self, i: int) -> None:
+        toks = self.toks
+        word, folded = toks[i]
+        prev = toks[i - 1][1] if i else "|"
+        nxt = toks[i + 1][1] if i + 1 < len(toks) else "|"
+        if self.skip:  # the second word of a hedge ("ít có"): part of the negation
+            self.skip -= 1
+            return
+        if folded in _SCOPE_ENDS and not self.just:
+            self.flip, self.left = False, 0
+        if folded in _REQUEST_ENDS:
+            self.asking = False
+        in_scope = self.flip and self.left > 0
+        if not in_scope and _is_request(toks, i):
+            self.asking = True
+        if _is_negation(word, folded, prev, nxt):
+            lacking = folded in ("chua",) or nxt in _LACK_AFTER or (
+                nxt == "duoc" and i + 2 < len(toks) and toks[i + 2][1] in _RECEIVED) or (
+                i + 1 < len(toks) and toks[i + 1][0] in _INABILITY_AFTER)
+            self.open_scope(i, lacking)
+            return
+        if not in_scope and folded == "sao" and self.rhetorical(i, prev, nxt):
+            self.open_scope(i, True)  # "sao dạy được cả Lý, Hóa, Sinh?": cannot
+            return
+        if not in_scope and (folded, nxt) in _HEDGES:
+            self.negative |= _AXIS_BIT["surplus"]  # "ít" (few) is the opposite of "đủ" (enough)
+            self.open_scope(i, True, skip=1)
+            return
+        just, self.just = self.just, False
+        if in_scope:
+            self.in_scope(i, word, folded, just)
+            return
+        self.wish[i] = self.asking
+        axis = _axis(toks, i, word, folded, prev, nxt) if folded in _AXIS_STARTS else None
+        if axis:
+            if axis[1] > 0:
+                self.positive |= _AXIS_BIT[axis[0]]
+            else:
+                self.negative |= _AXIS_BIT[axis[0]]
+            # "cấm X" is "không được X" and "thiếu X" (also "không đủ X") is "không có đủ X", but
+            # what they cover is often what the other text states as its subject ("cấm học sinh
+            # dùng ..." / "Học sinh không được dùng ..."; "thiếu thiết bị" / "Thiết bị ... chưa được
+            # cấp đủ"): it is left out of the stated words, and their direction (cho phép / cấm,
+            # đủ / thiếu) is what opposes.
+            if axis == ("allow", -1) or (axis == ("surplus", -1) and folded == "thieu"):
+                self.open_scope(i, False, prohibits=True)
+
+    def rhetorical(self, i: int, prev: str, nxt: str) -> bool:
+        """ "sao" in a question, not "tại sao", "vì sao" (why) nor "sao lại": "how could" (cannot)."""
+        return self.question is not None and self.question[i] and prev not in ("tai", "vi") and nxt != "lai"
+
+    def in_scope(self, i: int, word: str, folded: str, just: bool) -> None:
+        if self.prohibits:
+            self.neutral[i] = True
+        else:
+            self.negated[i] = True
+        nxt = self.toks[i + 1][1] if i + 1 < len(self.toks) else "|"
+        # At the clause's end only: "không cần được bồi dưỡng" is a plain negation.
+        if not just and word in _INABILITY_END and i > self.scope_start and nxt == "|":
+            self.lacking = True  # "không dùng lại được": the whole scope says cannot
+            self.lack[self.scope_start:i] = [True] * (i - self.scope_start)
+        self.lack[i] = self.lacking
+        if folded not in self.stop:
+            self.left -= 1
+            if self.left == 0:
+                self.flip = False
+
+
+# A yes/no question asks whether ("Có nên bỏ kỳ thi tốt nghiệp không?", "... đã có hướng dẫn
+# chưa?"); a statement or a proposal on the same subject says what should be, which is another
+# opinion. Its final particles, and the modal phrases that make a question of "?"-ended text.
+_YES_NO_FINAL = {"khong", "chua", "ko", "k", "chang", "ha", "a", "nhi"}
+_YES_NO_PHRASES = {("co", "nen"), ("co", "can"), ("co", "phai"), ("co", "duoc"), ("nen", "chang"),
+                   ("hay", "khong")}
+
+
+def _yes_no(sentence_toks: list[tuple[str, str]]) -> bool:
+    sentence = [f for _w, f in sentence_toks if f != "|"]
+    return bool(sentence) and (sentence[-1] in _YES_NO_FINAL
+                               or any(pair in _YES_NO_PHRASES for pair in itertools.pairwise(sentence)))
+
+
+def yes_no_question(toks: list[tuple[str, str]]) -> bool:
+    """Whether a sentence of the text is a yes/no question: it ends with "?" and with a question
+    particle ("không?", "chưa?") or holds "có nên", "có cần", "có phải", "có được"."""
+    start = 0
+    for i, (word, folded) in enumerate(toks):
+        if folded != "|" or word == ",":
+            continue
+        if word == "?" and _yes_no(toks[start:i]):
+            return True
+        start = i + 1
+    return False
 
 
 _REQUEST_STARTS: dict[str, list[tuple[str, ...]]] = {}

@@ -85,6 +85,13 @@ class TextMeta:
     #: the head words negated by lack ("chưa có X"), and the words asked for ("đề nghị X")
     lacking: list[frozenset] = field(default_factory=list)
     wished: list[frozenset] = field(default_factory=list)
+    #: per text, whether it asks a yes/no question ("Có nên bỏ kỳ thi ... không?"), see
+    #: :func:`~diemcau.voice.lexicon.yes_no_question` (None: none does)
+    question: np.ndarray | None = None
+
+    def questions(self) -> np.ndarray:
+        """Per text, whether it asks a yes/no question (bool array)."""
+        return np.zeros(len(self.words), dtype=bool) if self.question is None else self.question
 
     @property
     def n_words(self) -> np.ndarray:
@@ -200,7 +207,8 @@ class Featurizer:
         pick = inverse.tolist()
         return chars[inverse], words[inverse], TextMeta(
             [meta.words[k] for k in pick], [meta.negated[k] for k in pick], [meta.affirmed[k] for k in pick],
-            meta.up[inverse], meta.down[inverse], [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick])
+            meta.up[inverse], meta.down[inverse], [meta.lacking[k] for k in pick], [meta.wished[k] for k in pick],
+            meta.questions()[inverse])
 
     def _distinct_blocks(self, texts: Sequence[Normalised], progress: Progress | None = None
                          ) -> tuple[sp.csr_matrix, sp.csr_matrix, TextMeta]:
@@ -220,7 +228,9 @@ class Featurizer:
         wished_sets: list[frozenset] = []
         up = np.zeros(n, dtype=np.int64)
         down = np.zeros(n, dtype=np.int64)
+        question = np.zeros(n, dtype=bool)
         for i, norm in enumerate(texts):
+            question[i] = norm.yes_no
             for s, in_phrase in zip(norm.syllables, norm.in_set_phrase, strict=True):
                 if in_phrase:
                     continue
@@ -228,7 +238,7 @@ class Featurizer:
                 if j is None:
                     j = syl_ids[s] = len(syl_ids)
                 syl_col.append(j)
-            words, flags = self._words_negated(norm.syllables, norm.negated, norm.lack, norm.wish)
+            words, flags = self._words_negated(norm.syllables, norm.negated, norm.lack, norm.wish, norm.unstated)
             word_sets.append(frozenset(words))
             neg, heads, lacks, aff, wish = _polar_words(words, flags)
             negated_sets.append(heads - lacks - aff - wish)
@@ -237,7 +247,8 @@ class Featurizer:
             wished_sets.append(wish - neg - aff)
             pol = norm.polarity
             up[i], down[i] = pol.pure_positive, pol.pure_negative
-            words = words + [f"¬{w}" for w in neg - aff] + _axis_words(pol)
+            # sorted: the same bigrams in every process (a set's order follows PYTHONHASHSEED)
+            words = words + [f"¬{w}" for w in sorted(neg - aff)] + _axis_words(pol)
             word_col.extend([col_get("w:" + w) or _column("w:" + w) for w in words])
             pairs = [f"b:{x} {y}" for x, y in itertools.pairwise(words)]
             word_col.extend([col_get(p) or _column(p) for p in pairs])
@@ -258,7 +269,8 @@ class Featurizer:
         words = sp.csr_matrix((np.ones(len(word_col), dtype=np.float32), np.asarray(word_col, dtype=np.int32),
                                word_ptr), shape=(len(texts), N_COLUMNS))
         words.sum_duplicates()
-        return chars, words, TextMeta(word_sets, negated_sets, affirmed_sets, up, down, lacking_sets, wished_sets)
+        return chars, words, TextMeta(word_sets, negated_sets, affirmed_sets, up, down, lacking_sets, wished_sets,
+                                       question)
 
     def _combine(self, chars: sp.csr_matrix, words: sp.csr_matrix) -> sp.csr_matrix:
         out = sp.hstack([_weigh(chars, self.idf_char, np.sqrt(self.char_weight)),
@@ -299,14 +311,17 @@ class Featurizer:
 def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
     """(all negated, negated heads, heads negated by lack, stated, asked for) among a text's words.
 
-    A head is the first content word of a negation's scope ("không đúng giờ": "dung_gio"): only
-    heads make two texts opposite, since where a scope ends is fuzzy ("không còn thời gian chuẩn bị
-    bài" / "... nghiên cứu bài dạy": "bài" is inside one scope and just outside the other).
+    What "cấm" or "thiếu" covers is not stated ("cấm học sinh dùng điện thoại" does not state that
+    pupils use phones): it is in none of the sets. A head
+    is the first content word of a negation's scope ("không đúng giờ": "dung_gio"): only heads make
+    two texts opposite, since where a scope ends is fuzzy ("không còn thời gian chuẩn bị bài" /
+    "... nghiên cứu bài dạy": "bài" is inside one scope and just outside the other).
     """
     neg, heads, lacks, aff, wish = set(), set(), set(), set(), set()
     before = False
-    for k, (w, (negated, lack, wished)) in enumerate(zip(words, flags, strict=True)):
-        nxt = words[k + 1] if k + 1 < len(words) and flags[k + 1] == (negated, lack, wished) else None
+    for k, (w, flag) in enumerate(zip(words, flags, strict=True)):
+        negated, lack, wished, unstated = flag
+        nxt = words[k + 1] if k + 1 < len(words) and flags[k + 1] == flag else None
         # With its next word as well: "không tăng phụ cấp mà tăng lương" negates "tăng phụ cấp".
         forms = (w, f"{w} {nxt}") if nxt else (w,)
         if negated:
@@ -315,7 +330,7 @@ def _polar_words(words: list[str], flags: list[tuple]) -> tuple[frozenset, ...]:
                 (lacks if lack else heads).update(forms)
         elif wished:
             wish.update(forms)
-        else:
+        elif not unstated:
             aff.update(forms)
         before = negated
     return frozenset(neg), frozenset(heads), frozenset(lacks), frozenset(aff), frozenset(wish)
