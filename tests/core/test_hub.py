@@ -126,3 +126,36 @@ async def test_a_slow_viewer_holds_back_neither_the_ticks_nor_the_other_viewers(
     assert "snapshot" in last.data and last["figures"]["n"] == 5 and last["version"] == fast.payloads[-1]["version"]
     for v in (fast, slow):
         await hub.unsubscribe(v, "k", "")
+
+
+@pytest.mark.django_db
+def test_notices_published_soon_go_from_the_publishers_thread_merged_and_only_after_commit(
+        redis_layer, django_capture_on_commit_callbacks):
+    """``publish_soon_on_commit``: nothing leaves before the commit; the committing thread hands the
+    notices over and goes on; what was queued together arrives merged (never lost, never doubled)."""
+    from asgiref.sync import async_to_sync
+
+    from diemcau.core import broadcast
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("soon-test", channel)
+
+    def merge(a, b):
+        return {**a, "n": a["n"] + b["n"]}
+
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        for n in range(5):
+            broadcast.publish_soon_on_commit(("soon-test", {"type": "t", "n": [n]}), merge=merge)
+    assert len(pending) == 5 and broadcast._publisher.queue.empty()  # nothing queued before the commit
+    for callback in pending:  # the commit
+        callback()
+    assert broadcast._publisher.idle(10)
+    received = []
+
+    async def drain():
+        while sorted(received) != list(range(5)):
+            received.extend((await asyncio.wait_for(layer.receive(channel), 10))["n"])
+
+    async_to_sync(drain)()
+    assert sorted(received) == [0, 1, 2, 3, 4]  # each once, in one to five messages

@@ -31,6 +31,12 @@ def opinion_notice(opinion, action: str) -> tuple[str, dict]:
     return hub.notice(opinions_group(opinion.conference_id), action=action)
 
 
+def later_notice(earlier: dict, later: dict) -> dict:
+    """Two dirty notices of one conference's opinions as one (``publish_soon_on_commit``'s merge): they
+    carry no figures, and the hub recomputes every page of the group whichever change it was."""
+    return later
+
+
 def on_air_message(conference_id: int) -> tuple[str, dict]:
     """The item on air changed (another went on air, or it was answered or taken off)."""
     return hub.notice(on_air_group(conference_id))

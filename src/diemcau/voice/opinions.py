@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diemcau.core import audit, vntext
-from diemcau.core.broadcast import publish_on_commit
+from diemcau.core.broadcast import publish_on_commit, publish_soon_on_commit
 from diemcau.core.errors import DomainError, ScopeError
 from diemcau.core.vntext import nfc
 from diemcau.events.access import require_director, require_sees
@@ -25,7 +25,7 @@ from diemcau.points.models import Assignment, BridgePoint
 from . import anonymity
 from .access import VISIBLE, can_see
 from .models import MAX_TEXT, Opinion, Vote
-from .notices import opinion_notice
+from .notices import later_notice, opinion_notice
 from .topic_list import suggest_topic
 
 # Flooding limits: a person, a whole unit (a school), and a bridge point's kiosk, per window.
@@ -172,7 +172,9 @@ def vote(person, opinion: Opinion, kind: str) -> tuple[Vote, bool]:
         if vote_id is None:  # voted before (or a parallel request did, first): a no-op
             return Vote.objects.get(opinion=opinion, person=person, family=family), False
         _add_to_counter(opinion, kind)
-        publish_on_commit(opinion_notice(opinion, "vote"))
+        # Votes come in bursts: the voter's thread does not wait for the send, and the notices queued
+        # meanwhile go as one (a dirty notice carries no figures).
+        publish_soon_on_commit(opinion_notice(opinion, "vote"), merge=later_notice)
     return Vote(pk=vote_id, opinion=opinion, person=person, kind=kind, family=family), True
 
 
