@@ -192,6 +192,11 @@ class SyntheticFeed(_FfmpegChild):
     :param log_path: ffmpeg's stderr; default ``var/media/feed-<pid of this process>.log``.
     """
 
+    @classmethod
+    def programme_host(cls, destinations: list[tuple[str, int, int]], size: tuple[int, int]) -> Self:
+        """The live runtime's synthetic host (while no studio publishes), towards ``destinations``."""
+        return cls(destinations, size=f"{size[0]}x{size[1]}", fps=15, label="diemcau – Điểm cầu chính (tín hiệu thử)")
+
     def __init__(
         self,
         destinations: list[tuple[str, int, int]],

@@ -47,12 +47,13 @@ from django.db import close_old_connections, connections
 from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 
-from . import wakeup
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError, JanusUnreachable
 from .janus_node import JanusNode
 from .janus_plugins import Streaming, VideoRoom
 from .keyframes import Keyframes
+from .media import SyntheticFeed
 from .runtime_adopt import Adoption, runtime_secret
+from .runtime_announce import AnnouncedSwitch
 from .runtime_outputs import ProgrammeOutputs
 from .runtime_room import RootRoom
 from .wakeup import Listener
@@ -142,14 +143,6 @@ class _Node:
         return self.spec.base_port + v, self.spec.base_port + a
 
 
-def make_feed(destinations: list[tuple[str, int, int]], size: tuple[int, int]):
-    """The synthetic host (test pattern, clock, tone) of the media module, towards ``destinations``."""
-    from .media import SyntheticFeed
-
-    return SyntheticFeed(destinations, size=f"{size[0]}x{size[1]}", fps=15,
-                         label="diemcau – Điểm cầu chính (tín hiệu thử)")
-
-
 @dataclass
 class _Slot:
     """What one programme slot (main, side) is carrying now."""
@@ -161,7 +154,7 @@ class _Slot:
     feed: Any = None
 
 
-class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
+class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom, AnnouncedSwitch):
     """Keeps one conference's nodes and programme in the state the database asks for.
 
     :param conference_id: the conference on air.
@@ -546,54 +539,6 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
             want["point_pub"] = granted["point"][1]
         return want
 
-    async def _read_desired(self) -> tuple[dict, bool]:
-        """Read the programme and the grants (``_desired``); (what to show, announced). A switch
-        announced while the database is slow to answer is acted on at once (the look every ``tick``
-        must not hold it back); the read then finishes on its own and counts for the next look."""
-        read_at = time.monotonic()
-
-        def done(read: asyncio.Future) -> None:
-            if not read.cancelled() and read.exception() is None:
-                self._last_read = (read_at, read.result())
-
-        reading = asyncio.ensure_future(self._orm(self._desired))
-        reading.add_done_callback(done)
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({reading, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            woken.cancel()
-        if not reading.done():
-            desired = self._announced_switch()
-            if desired is not None:
-                return desired, True
-        return await reading, False
-
-    def _announcement(self) -> wakeup.Announced | None:
-        """The switch announced by its NOTIFY since the runtime last read the programme, if it is newer."""
-        hint = wakeup.announced(self.conference_id)
-        if hint is None or self._last_read is None:
-            return None
-        read_at, last = self._last_read
-        if hint.heard_at < read_at or hint.version <= max(last["version"], self.applied_version or 0):
-            return None
-        return hint
-
-    def _announced_switch(self) -> dict | None:
-        """What to show from the switch's announcement (``wakeup.announced``) with the grants last read,
-        or None to read the database: when none is newer, or it names a point other than the one the
-        runtime last saw granted the floor. The database is read again right after (``_wake``), so a
-        grant taken back with this switch stops being forwarded (and its publisher kicked) at once."""
-        hint = self._announcement()
-        if hint is None:
-            return None
-        last = self._last_read[1]
-        if hint.point_id is not None and hint.point_id != last["floor_point"]:
-            return None
-        self._wake.set()
-        return {**last, "version": hint.version, "source": hint.source, "point_id": hint.point_id,
-                "point_pub": last["floor_pub"] if hint.point_id is not None else None}
-
     async def _publishers(self) -> dict[int, dict[str, str]]:
         """Publishers in the root's room, with the mid of their audio and video streams."""
         from . import layout as live_layout
@@ -734,7 +679,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom):
         targets = self._targets(slot_name)
         if want == ("feed",):
             if slot.feed is None:
-                slot.feed = make_feed(targets, self.feed_size)
+                slot.feed = SyntheticFeed.programme_host(targets, self.feed_size)
                 await asyncio.to_thread(slot.feed.start)
         elif want is not None:
             pub_id = want[1]
