@@ -60,7 +60,8 @@ def test_a_big_list_shows_progress_then_its_preview_then_is_applied_once(page, p
     page.wait_for_selector("form[action$='/confirm/'] button.primary", timeout=15000)
     assert "20" in page.locator("dl.figures").inner_text()
     shot(page, "points-import-job-preview-desktop")
-    phone.reload()
+    # The phone's page goes on by itself too (a reload racing that navigation was aborted now and then).
+    phone.wait_for_selector("form[action$='/confirm/'] button.primary", timeout=15000)
     shot(phone, "points-import-job-preview-phone")
 
     # Applying: a job too; the page waits for it, then shows the list applied. Applied once.
