@@ -148,14 +148,21 @@ def test_notices_published_soon_go_from_the_publishers_thread_merged_and_only_af
         for n in range(5):
             broadcast.publish_soon_on_commit(("soon-test", {"type": "t", "n": [n]}), merge=merge)
     assert len(pending) == 5 and broadcast._publisher.queue.empty()  # nothing queued before the commit
-    for callback in pending:  # the commit
-        callback()
-    assert broadcast._publisher.idle(10)
+
     received = []
 
-    async def drain():
+    async def commit_then_drain():  # one event loop: the layer's receive buffer belongs to it
+        with pytest.raises(TimeoutError):  # nothing sent before the commit
+            await asyncio.wait_for(layer.receive(channel), 0.5)
+
+        def commit():  # a thread without an event loop, as a request's worker commits
+            for callback in pending:
+                callback()
+            assert broadcast._publisher.idle(10)
+
+        await asyncio.to_thread(commit)
         while sorted(received) != list(range(5)):
             received.extend((await asyncio.wait_for(layer.receive(channel), 10))["n"])
 
-    async_to_sync(drain)()
+    async_to_sync(commit_then_drain)()
     assert sorted(received) == [0, 1, 2, 3, 4]  # each once, in one to five messages

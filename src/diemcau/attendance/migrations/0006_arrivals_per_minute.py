@@ -9,6 +9,7 @@ Existing check-ins are counted by ``counts.repair`` (run below when there are an
 """
 
 import django.db.models.deletion
+from django.core.exceptions import ImproperlyConfigured
 from django.db import migrations, models
 
 ARRIVALS = "attendance_attendancearrival"
@@ -52,7 +53,8 @@ def _run(schema_editor, pg: str, sqlite: str) -> None:
     vendor = schema_editor.connection.vendor
     sql = {"postgresql": pg, "sqlite": sqlite}.get(vendor)
     if sql is None:
-        raise NotImplementedError(f"the arrivals trigger is written for PostgreSQL and SQLite, not {vendor}")
+        # diemcau runs on PostgreSQL or SQLite only (settings.py): any other database is a setup error.
+        raise ImproperlyConfigured(f"diemcau's databases are PostgreSQL and SQLite, not {vendor}")
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(sql)  # no parameters: the text is sent as it is (SQLite: one CREATE TRIGGER statement)
 
