@@ -45,6 +45,18 @@ LINK_SHARE = 0.0
 # training file it costs recall and, chosen on four folds, precision on the fifth (docs/BENCHMARKS.md).
 QUESTION_PENALTY = 0.0
 
+# Whom an opinion is about or for: the people of a school named in its content words (after the
+# synonyms of data/synonyms.tsv, so "GV", "thầy cô", "nhà giáo" are all giao_vien). Two texts that
+# each name some of them but none in common are about different people, however many other words
+# they share: a health check "cho giáo viên" is not one "cho học sinh", a house "cho giáo viên cắm
+# bản" not a boarding house "cho học sinh" (MatchRule.role_check; docs/BENCHMARKS.md, session 10).
+ROLES = (
+    frozenset({"giao_vien", "gv", "nha_giao", "co_giao", "thay_giao", "thay_co"}),
+    frozenset({"hoc_sinh", "hs", "hoc_tro"}),
+    frozenset({"phu_huynh"}),
+    frozenset({"hieu_truong", "hieu_pho", "can_bo_quan_ly"}),
+)
+
 
 def _compact(x: sp.csr_matrix, colmap: np.ndarray, width: int, dense: bool):
     """The part of x on the columns that colmap maps (≥ 0), renumbered; dense array or CSR."""
@@ -236,6 +248,8 @@ class MatchRule:
     #: ("Có nên bỏ kỳ thi tốt nghiệp THPT không?" is not the proposal to announce the exam's plan
     #: early, though they share the exam's words)
     question_penalty: float = QUESTION_PENALTY
+    #: never merge two texts that name people of a school (:data:`ROLES`) but none in common
+    role_check: bool = True
 
     def threshold_table(self, longest: int) -> np.ndarray:
         """Threshold by the shorter text's number of content words, 0..longest (float32)."""
@@ -350,9 +364,10 @@ def find_duplicates(texts: Sequence[str], threshold: float | None = None,
     shift = np.zeros(n, dtype=np.float32)
     if generic is not None and rule.generic_weight:
         shift = (rule.generic_weight * (np.asarray(generic, dtype=np.float32) - rule.generic_center)).astype(np.float32)
+    roles = roles_of(meta) if rule.role_check else None
     for start in range(0, len(distinct), batch_size):
         batch = distinct[start:start + batch_size]
-        _cluster_batch(features, meta, batch, clusters, labels, scores, rule, n_words, shift)
+        _cluster_batch(features, meta, batch, clusters, labels, scores, rule, n_words, shift, roles)
         if progress:
             progress(min(start + batch_size, len(distinct)), len(distinct), "Đang gom các ý kiến trùng nhau")
     copies = np.flatnonzero(same_as != np.arange(n))
@@ -412,6 +427,16 @@ def opposite_texts(a: str, b: str) -> bool:
     return meta.opposes(0, 1)
 
 
+def roles_of(meta: TextMeta) -> np.ndarray:
+    """Per text, a bit mask of the :data:`ROLES` its content words name."""
+    out = np.zeros(len(meta.words), dtype=np.int64)
+    for i, words in enumerate(meta.words):
+        for bit, names in enumerate(ROLES):
+            if not names.isdisjoint(words):
+                out[i] |= 1 << bit
+    return out
+
+
 def _same_content(meta: TextMeta) -> np.ndarray:
     """For each text, the first text with the same content words and polarity (itself if none)."""
     first: dict = {}
@@ -426,7 +451,8 @@ def _same_content(meta: TextMeta) -> np.ndarray:
 
 def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters: _Clusters,
                    labels: np.ndarray, scores: np.ndarray, rule: MatchRule,
-                   n_words: np.ndarray | None = None, shift: np.ndarray | None = None) -> None:
+                   n_words: np.ndarray | None = None, shift: np.ndarray | None = None,
+                   roles: np.ndarray | None = None) -> None:
     """Give each item of the batch the cluster of its closest acceptable match (see find_duplicates)."""
     rows = x[batch]
     ex = np.asarray(clusters.exemplars, dtype=np.int64)
@@ -475,6 +501,8 @@ def _cluster_batch(x: sp.csr_matrix, meta: TextMeta, batch: np.ndarray, clusters
             for j in np.argsort(-cand_scores, kind="stable")[:8]:
                 other = int(cand_items[j])
                 if not rule.shares_enough(meta.words[i], meta.words[other]):
+                    continue
+                if roles is not None and roles[i] and roles[other] and not roles[i] & roles[other]:
                     continue
                 if not clusters.compatible(int(i), int(cand_labels[j])):
                     if meta.opposes(int(i), other):
