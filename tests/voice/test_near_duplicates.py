@@ -85,9 +85,11 @@ def test_deduplicator_on_the_labelled_set(items):
     surface_recall = (predicted & surface).sum() / surface.sum()
     print(f"\ndedupe on {len(texts)} items: precision {precision:.3f}, recall {recall:.3f}, "
           f"recall of diacritic/typo/order variants {surface_recall:.3f}")
-    assert precision >= 0.93
+    # Session 10: the threshold is chosen on three writers' files at precision ≥ 0.95 (0.38; it was
+    # 0.325 on this file alone): precision 0.977, recall 0.625 here.
+    assert precision >= 0.95
     assert surface_recall >= 0.95
-    assert recall >= 0.65
+    assert recall >= 0.6
     # A leader (the first item of its cluster) scores 1; the others their closest match's score.
     assert np.all(clusters.scores[clusters.leaders] == 1.0)
     assert all(len(g) >= 2 for g in clusters.groups())
@@ -133,3 +135,18 @@ def test_average_linkage_stops_a_chain_through_one_member():
     assert len(set(find_duplicates(texts, features=x, meta=meta, rule=chain).labels)) == 1
     linked = find_duplicates(texts, features=x, meta=meta, rule=replace(chain, link_share=1.0)).labels
     assert linked[0] == linked[1] != linked[2]  # C's mean to {A, B} is 0.35 < 0.5
+
+
+def test_texts_about_different_people_are_not_merged():
+    """Role check: "GV" and "giáo viên" are one person (synonyms); a health check for teachers is
+    not one for pupils, however many words the two requests share."""
+    texts = ["Đề nghị khám sức khỏe định kỳ hằng năm miễn phí cho giáo viên",
+             "Đề nghị khám sức khỏe định kỳ hằng năm miễn phí cho học sinh",
+             "De nghi kham suc khoe dinh ky hang nam mien phi cho GV"]
+    meta = textsim.default_featurizer().transform_meta(texts)[1]
+    assert list(near_duplicates.roles_of(meta)) == [1, 2, 1]
+    x = _rows([1, 0], [0.9, 0.4359], [1, 0])  # every pair well above the threshold
+    rule = near_duplicates.MatchRule(threshold=0.5, short_penalty=0.0)
+    labels = find_duplicates(texts, features=x, meta=meta, rule=rule).labels
+    assert labels[0] == labels[2] != labels[1]
+    assert len(set(find_duplicates(texts, features=x, meta=meta, rule=replace(rule, role_check=False)).labels)) == 1
