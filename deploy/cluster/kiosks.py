@@ -396,7 +396,7 @@ def _shown(page) -> bool:
 
 
 def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, director_cookie: str,
-                    publisher: int = 0, switches: int = 3, studio: bool = False) -> dict:
+                    publisher: int = 0, switches: int = 3, studio: bool = False, keep_main: bool = False) -> dict:
     """The director's switch through the product's console: kiosk ``publisher`` asks for the floor, the
     director (the console page, signed in with ``director_cookie``) gives it (its fake camera on air),
     then clicks host and point in turn, ``switches`` times (odd: the host on air at the end), and takes
@@ -437,7 +437,10 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     with contextlib.suppress(Exception):  # the floor back: the kiosk stops publishing
         console.click(taken, timeout=20_000)
     console.context.close()
-    for i in forced:  # the operators' choice back to automatic (the page stays on WebRTC main until it judges)
+    # The operators' choice back to automatic (the page stays on WebRTC main until it judges), unless
+    # ``keep_main``: a loaded kiosk set back to automatic steps down to the low rendition (640x360, whatever
+    # the source) and, forced to main again, did not come back to it within 90 s (kiosk.js).
+    for i in [] if keep_main else forced:
         k.force_mode(i, "auto")
     out.update(cluster_switch_ms=round(statistics.median(each), 1) if each else None,
                cluster_switch_each_ms=each, cluster_switch_missed=missed,
@@ -469,7 +472,7 @@ def switch_phases(cluster: harness.Cluster, clicks: list[tuple[str, float, float
     return out
 
 
-def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
+def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0, then: str = "auto") -> dict:
     """Kiosk ``index``'s operator forces audio only: it plays sound (``audio_only_playing``); then forced
     back to WebRTC main, decoding pictures again (``audio_only_back_to_main``), then automatic again."""
     k.force_mode(index, "audio")
@@ -485,6 +488,7 @@ def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
     with contextlib.suppress(RuntimeError):
         harness.wait_for("the kiosk decoding pictures again", lambda: k._decodes(k.pages[index]), timeout)
         back = True
-    k.force_mode(index, "auto")  # automatic again, on WebRTC main
+    if then != "main":
+        k.force_mode(index, then)  # automatic again, on WebRTC main
     return {"audio_only_playing": bool(heard.get("playing_sound")), "audio_only_heard": heard,
             "audio_only_back_to_main": back}
