@@ -20,12 +20,14 @@ with a small world. Run as root from the repository root:
    slower of all kiosks, on both edges), ``cluster_switch_each_ms``, ``cluster_switch_missed``,
    ``cluster_floor_on_air_s``, ``cluster_switch_phases`` (ms from the click: the runtime saw it,
    stopped the old forwarders, forwarded the new source, done, first frame at the slower kiosk; from
-   the runtime's log). The host is the runtime's synthetic test pattern (an ffmpeg started on each
-   switch back to the host); then three switches more with the host studio's page publishing its
-   camera (the product's path for the host too): ``cluster_switch_studio_*``;
-   then the second kiosk's operator forces audio only:
-   ``audio_only_playing`` (samples received growing, its <audio> playing, the tone louder than
-   silence through a Web Audio analyser), and back to WebRTC main (``audio_only_back_to_main``);
+   the runtime's log). First three switches with the runtime's synthetic test pattern as the host (an
+   ffmpeg started at each switch back to the host): ``cluster_switch_feed_*``; then the second kiosk's
+   operator forces audio only: ``audio_only_playing`` (samples received growing, its <audio> playing,
+   the tone louder than silence through a Web Audio analyser), and back to WebRTC main
+   (``audio_only_back_to_main``); then the host studio's page publishes (a Chromium of its own, a 16:9
+   test card: a source that keeps running, ``cluster_studio_on_air_s``) and the director's switches
+   are timed with it on air: ``cluster_switch_ms`` and the rest. The kiosks stay forced to WebRTC main
+   from the first switch on;
 4. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
    kiosks are told over their websocket to move and decode again from media-edge2:
    ``edge_kill_recovered_s`` (the slowest of them; target ≤ 10). The host is started again and a new
