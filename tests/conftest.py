@@ -163,7 +163,7 @@ SERIAL = ("tests/cluster/", "tests/e2e/test_live.py", "tests/e2e/test_live_switc
           "tests/live/test_run_live_record.py", "tests/attendance/test_counts_agree.py",
           "tests/live/test_turn.py", "tests/live/test_hls_cache.py",
           "tests/live/test_renditions.py", "tests/live/test_ws_revocation.py", "tests/live/test_sip.py",
-          "tests/live/test_sip_processes.py")
+          "tests/live/test_sip_processes.py", "tests/live/test_node_agent.py")
 
 
 def pytest_collection_modifyitems(config, items):

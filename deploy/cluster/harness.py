@@ -19,7 +19,7 @@ Hosts (namespace ``dc-<host>``, a veth pair to the bridge ``dcbr0``; the bridge 
     app1, app2  .11   the ASGI server (2 worker processes) and the task worker
                 .12
     media-root  .21   the day's live runtime (``run_live``: the root Janus, every conference of the day)
-    media-edge1 .22   a media host's agent (``manage.py media_node``): its edge Janus, registered
+    media-edge1 .22   a media host's agent (``python -m diemcau.live.node_agent``): its edge Janus, registered
     media-edge2 .23   with the control plane through nginx and the app hosts
     media-root2 .24   a standby runtime, waiting on the runtime's lease (takes over when .21 dies)
     clients     .100  the load generator and Chromium (kiosks: deploy/cluster/kiosks.py)
@@ -386,7 +386,7 @@ class Cluster:
         """A media host's agent: its edge Janus on the host's address, registered through nginx; the
         Admin API open to the host itself, the app hosts (tokens) and the runtime hosts."""
         admin_from = ",".join(address(h) for h in (*APP_HOSTS, *RUNTIME_HOSTS))
-        return [self.python, str(ROOT / "manage.py"), "media_node", "--name", host, "--address", address(host),
+        return [self.python, "-m", "diemcau.live.node_agent", "--name", host, "--address", address(host),
                 "--control", self.url.rstrip("/"), "--base-port", str(EDGE_PORT), "--capacity", "50",
                 "--region", "harness", "--admin-from", admin_from]
 
@@ -398,16 +398,21 @@ class Cluster:
                 "--root-port", str(ROOT_PORT), "--address", address(host), "--admin-from", admin_from]
 
     def start_agent(self, host: str, wait: bool = True) -> None:
+        """The agent of ``host`` (``wait``: until a heartbeat of this agent arrived: one sent before a kill
+        of the host is not taken for it)."""
+        since = time.time()
         proc = self.spawn(host, "agent", self.agent_command(host))
         if wait:
-            wait_for(f"the agent of {host} registered", lambda: self.node_fresh(host), 60, proc,
+            wait_for(f"the agent of {host} registered", lambda: self.node_fresh(host, since), 60, proc,
                      self.dir(host) / "agent.log")
 
-    def node_fresh(self, name: str) -> bool:
-        """Whether the node ``name`` is registered and its heartbeats arrive."""
+    def node_fresh(self, name: str, since: float | None = None) -> bool:
+        """Whether the node ``name`` is registered and its heartbeats arrive (one after ``since``, epoch
+        seconds, if given)."""
+        after = f"to_timestamp({since})" if since is not None else "now() - interval '6 seconds'"
         try:
             out = self.psql(None, f"SELECT count(*) FROM live_livenode WHERE name = '{name}' "
-                                  "AND heartbeat_at > now() - interval '6 seconds'")
+                                  f"AND heartbeat_at > {after}")
         except RuntimeError:
             return False
         return out.strip() == "1"

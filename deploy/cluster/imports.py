@@ -64,6 +64,10 @@ def import_with_worker_killed(c, world: dict, rows: int, prefix: str = "CLT") ->
     body, content_type = _multipart({"kind": "people", "csrfmiddlewaretoken": load.CSRF}, "nguoi.csv",
                                     people_csv(world["import_units"], rows, prefix))
     status, location = _post_form(cookie, "/orgs/import/", body, content_type)
+    deadline = time.monotonic() + 60
+    while status == 503 and time.monotonic() < deadline:  # right after the PostgreSQL restart: the app
+        time.sleep(1.0)                                   # hosts' connections come back within seconds
+        status, location = _post_form(cookie, "/orgs/import/", body, content_type)
     if status != 302 or "/orgs/import/" not in location:
         raise RuntimeError(f"the upload was refused: {status} {location}")
     batch = int(location.rstrip("/").rsplit("/", 1)[1])

@@ -125,6 +125,8 @@ class Kiosks:
         self.pages: list = []
         self.points: list[int] = []
         self._pw = self._browser = None
+        self.studio = None  # the host studio's page (open_studio): the programme's host, publishing
+        self._studio_browser = None
 
     def _launch(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -309,9 +311,11 @@ class Kiosks:
                 "playing_sound": bool(after["mode"] == "audio" and after["playing"] and grew and after["rms"] > 0.001)}
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # a browser already gone
-            if self._browser is not None:
-                self._browser.close()
+        for browser in (self._studio_browser, self._browser):
+            with contextlib.suppress(Exception):  # a browser already gone
+                if browser is not None:
+                    browser.close()
+        self._studio_browser = self.studio = None
         with contextlib.suppress(Exception):
             if self._pw is not None:
                 self._pw.stop()
@@ -324,22 +328,64 @@ CLICK_JS = """(sel) => { const t = performance.timeOrigin + performance.now();
                          document.querySelector(sel).click(); return t; }"""
 
 
-# Whether a kiosk shows the studio's camera (480×270, or smaller if Chromium scales a loaded sender
-# down: 16:9 and not the synthetic host's 640×360).
+# Whether a kiosk shows the studio's camera: 16:9 (the studio's test card, :func:`studio_media`) and not
+# the runtime's synthetic host (640×360); a point's camera is 4:3.
 STUDIO_SHOWN_JS = """() => { const v = document.getElementById("main");
   return v.videoWidth > 0 && v.videoWidth !== 640 && v.videoWidth / v.videoHeight > 1.5; }"""
+STUDIO_SIZE = (320, 180)
 
 
-def open_studio(k: Kiosks, conference: int, director_cookie: str):
-    """The host studio's page in the clients namespace publishing its (fake) camera, as a real studio
-    does: the programme's host is then a WebRTC publisher, switched by re-pointing forwarders and asked
-    for a keyframe, instead of the runtime's synthetic test pattern (an ffmpeg started on each switch
-    back to the host). The page, once every kiosk shows the studio."""
-    studio = k.open_page(f"live/conference/{conference}/studio/", director_cookie)
+def studio_media(folder: Path) -> tuple[Path, Path]:
+    """The studio's camera and microphone: a 16:9 test card (Y4M, 320×180, 15 fps, 4 s, looped by
+    Chromium) and a steady 440 Hz tone (WAV). Chromium's own fake camera gives 4:3 whatever the page
+    asks for, the same shape as a point's camera, so a switch between them could not be seen."""
+    video, audio = folder / "studio.y4m", folder / "studio.wav"
+    size = f"{STUDIO_SIZE[0]}x{STUDIO_SIZE[1]}"
+    if not video.exists():
+        harness.run("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc2=size={size}:rate=15", "-t", "4", "-pix_fmt", "yuv420p", str(video))
+    if not audio.exists():
+        harness.run("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:r=48000",
+                    "-t", "4", "-ac", "1", str(audio))
+    return video, audio
+
+
+def open_studio(k: Kiosks, conference: int, director_cookie: str, timeout: float = 90.0) -> float:
+    """The host studio's page publishing (a Chromium of its own in the clients namespace, its camera a
+    16:9 test card): the programme's host is then a WebRTC publisher that keeps running, switched by
+    re-pointing forwarders and asked for a keyframe, as a real studio, instead of the runtime's
+    synthetic test pattern (an ffmpeg started at each switch back to the host). Stays open until
+    :meth:`Kiosks.close`. Returns the seconds until every kiosk shows the studio."""
+    if k.studio is not None:
+        return 0.0
+    if k._browser is None:
+        k._launch()
+    video, audio = studio_media(k.cluster.dir("clients"))
+    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={video}",
+            f"--use-file-for-fake-audio-capture={audio}",
+            f"--unsafely-treat-insecure-origin-as-secure=http://{harness.address('proxy')}",
+            "--disable-features=WebRtcHideLocalIpsWithMdns", "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+    k._studio_browser = k._pw.chromium.launch(executable_path=str(_wrapper(k.cluster.dir("clients"))),
+                                               headless=True, args=args)
+    context = k._studio_browser.new_context(viewport={"width": 640, "height": 400})
+    context.add_cookies([{"name": SESSION_COOKIE, "value": director_cookie, "domain": harness.address("proxy"),
+                          "path": "/"}])
+    context.set_default_timeout(60_000)
+    studio = context.new_page()
+    studio.goto(f"{k.cluster.url}live/conference/{conference}/studio/", wait_until="domcontentloaded",
+                timeout=120_000)
+    t0 = time.monotonic()
     studio.click("#go-camera")
-    harness.wait_for("every kiosk showing the studio's camera", lambda: all(
-        _shown(page) for page in k.pages), 90)
-    return studio
+    k.studio = studio
+    try:
+        harness.wait_for("every kiosk showing the studio's camera", lambda: all(_shown(p) for p in k.pages), timeout)
+    except RuntimeError as exc:
+        sizes = [p.evaluate("() => [document.getElementById('main').videoWidth, document.getElementById('main')"
+                            ".videoHeight, window.kioskReach && window.kioskReach.mode]") for p in k.pages]
+        raise RuntimeError(f"{exc}: kiosks show {sizes}") from None
+    return round(time.monotonic() - t0, 2)
 
 
 def _shown(page) -> bool:
@@ -350,7 +396,7 @@ def _shown(page) -> bool:
 
 
 def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, director_cookie: str,
-                    publisher: int = 0, switches: int = 3, studio: bool = False) -> dict:
+                    publisher: int = 0, switches: int = 3, studio: bool = False, keep_main: bool = False) -> dict:
     """The director's switch through the product's console: kiosk ``publisher`` asks for the floor, the
     director (the console page, signed in with ``director_cookie``) gives it (its fake camera on air),
     then clicks host and point in turn, ``switches`` times (odd: the host on air at the end), and takes
@@ -360,14 +406,14 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     watch through both edges): ``cluster_switch_ms`` (median), ``cluster_switch_each_ms``,
     ``cluster_switch_missed`` (kiosks that did not show a switch within 20 s), ``cluster_floor_on_air_s``
     (the grant: the kiosk starts publishing, then the switch). The host is the runtime's synthetic test
-    pattern, or with ``studio`` a studio page publishing (:func:`open_studio`), closed afterwards."""
+    pattern, or with ``studio`` the studio page publishing (:func:`open_studio`; it stays open)."""
     shapes = {"host": "wide", "point": "narrow"}
     forced = [i for i in range(len(k.pages)) if k.pages[i].evaluate("() => window.kioskReach.forced") != "main"]
     for i in forced:
         k.force_mode(i, "main")
     harness.wait_for("every kiosk decoding WebRTC main", lambda: k.decoding() == len(k.pages), 90)
     by_edge = k.by_edge()
-    studio_page = open_studio(k, conference, director_cookie) if studio else None
+    studio_s = open_studio(k, conference, director_cookie) if studio else None
     k.watch_shapes()
     console = k.open_page(f"live/conference/{conference}/director/", director_cookie)
     point = k.ask_floor(publisher)
@@ -375,6 +421,7 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     console.wait_for_selector(queued, timeout=60_000)
     on_air = k.shape_seen(console.evaluate(CLICK_JS, queued), "narrow", timeout=60)
     out: dict = {"cluster_switch_kiosks_by_edge": by_edge, "cluster_switch_host": "studio" if studio else "feed",
+                 "cluster_studio_on_air_s": studio_s,
                  "cluster_floor_on_air_s": round(max(on_air) / 1000, 2) if None not in on_air else None}
     each, missed, clicks = [], 0, []
     for i in range(switches):
@@ -390,9 +437,10 @@ def switch_and_back(cluster: harness.Cluster, k: Kiosks, conference: int, direct
     with contextlib.suppress(Exception):  # the floor back: the kiosk stops publishing
         console.click(taken, timeout=20_000)
     console.context.close()
-    if studio_page is not None:  # the host back to the test pattern
-        studio_page.context.close()
-    for i in forced:  # the operators' choice back to automatic (the page stays on WebRTC main until it judges)
+    # The operators' choice back to automatic (the page stays on WebRTC main until it judges), unless
+    # ``keep_main``: a loaded kiosk set back to automatic steps down to the low rendition (640x360, whatever
+    # the source) and, forced to main again, did not come back to it within 90 s (kiosk.js).
+    for i in [] if keep_main else forced:
         k.force_mode(i, "auto")
     out.update(cluster_switch_ms=round(statistics.median(each), 1) if each else None,
                cluster_switch_each_ms=each, cluster_switch_missed=missed,
@@ -424,7 +472,7 @@ def switch_phases(cluster: harness.Cluster, clicks: list[tuple[str, float, float
     return out
 
 
-def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
+def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0, then: str = "auto") -> dict:
     """Kiosk ``index``'s operator forces audio only: it plays sound (``audio_only_playing``); then forced
     back to WebRTC main, decoding pictures again (``audio_only_back_to_main``), then automatic again."""
     k.force_mode(index, "audio")
@@ -440,6 +488,7 @@ def audio_only(k: Kiosks, index: int = 1, timeout: float = 40.0) -> dict:
     with contextlib.suppress(RuntimeError):
         harness.wait_for("the kiosk decoding pictures again", lambda: k._decodes(k.pages[index]), timeout)
         back = True
-    k.force_mode(index, "auto")  # automatic again, on WebRTC main
+    if then != "main":
+        k.force_mode(index, then)  # automatic again, on WebRTC main
     return {"audio_only_playing": bool(heard.get("playing_sound")), "audio_only_heard": heard,
             "audio_only_back_to_main": back}

@@ -12,11 +12,21 @@
 - every ``HEARTBEAT_EVERY`` seconds sends a heartbeat with its load (sessions open, from the Admin
   API) and restarts Janus if it died (as systemd would restart the agent); a restarted Janus has
   lost its rooms, mountpoints and tokens, which the runtime notices and provisions again.
+
+The agent does not set Django up (no settings, no database, no app loading): ``python -m
+diemcau.live.node_agent`` (what systemd and the cluster harness run) starts Janus within a second of
+its start, where ``manage.py media_node`` (the same agent) first loads every app of the product
+(~6 s of CPU: a media host coming back on a loaded machine took 30–60 s to start its Janus).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import logging
+import os
+import signal
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -24,8 +34,8 @@ import httpx
 
 from .janus_client import JanusAdmin
 from .janus_node import JanusNode
-from .node_registry import HEARTBEAT_EVERY
-from .nodes import run_janus
+
+HEARTBEAT_EVERY = 2.0  # seconds between two heartbeats of an agent (node_registry.py reads it)
 
 log = logging.getLogger("diemcau.live.node_agent")
 
@@ -82,7 +92,7 @@ class NodeAgent:
             async with JanusAdmin(self.janus.admin_url, self.janus.admin_secret, timeout=2.0) as admin:
                 return len(await admin.list_sessions())
         try:
-            return int(run_janus(count))
+            return int(asyncio.run(count()))  # the agent's own thread: no event loop runs here
         except Exception:  # a busy node still gets its heartbeat, with no load figure
             return 0
 
@@ -112,3 +122,50 @@ class NodeAgent:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def parser() -> argparse.ArgumentParser:
+    """The agent's options (``manage.py media_node`` takes the same)."""
+    p = argparse.ArgumentParser(prog="python -m diemcau.live.node_agent",
+                                description="Run this media host's Janus node and register it with the control plane.")
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--name", required=True)
+    p.add_argument("--address", required=True, help="this host's private address (Admin API, RTP)")
+    p.add_argument("--control", required=True, help="the control plane's base URL")
+    p.add_argument("--role", default="edge", choices=("edge", "root"))
+    p.add_argument("--base-port", type=int, default=19000)
+    p.add_argument("--public-url", default="", help="the URL browsers use (default ws://address:port+1)")
+    p.add_argument("--capacity", type=int, default=50)
+    p.add_argument("--region", default="")
+    p.add_argument("--admin-from", default="", help="address prefixes of the runtime's hosts")
+
+
+def serve(opts: dict, key: str) -> None:
+    """Run the agent until SIGTERM/SIGINT. ``key``: the media node key (the environment's, never argv)."""
+    logging.basicConfig(level=logging.INFO, format="media_node %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per heartbeat
+    agent = NodeAgent(AgentConfig(
+        name=opts["name"], base_port=opts["base_port"], private_address=opts["address"],
+        control_url=opts["control"], key=key, role=opts["role"], public_url=opts["public_url"],
+        capacity=opts["capacity"], region=opts["region"], admin_from=opts["admin_from"]))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: agent.stop())
+    agent.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = vars(parser().parse_args(argv))
+    key = os.environ.get("DIEMCAU_MEDIA_NODE_KEY", "")
+    if not key:
+        print("DIEMCAU_MEDIA_NODE_KEY is not set", file=sys.stderr)
+        return 2
+    serve({k.replace("-", "_"): v for k, v in opts.items()}, key)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,8 +26,8 @@ from diemcau.orgs.scoping import SYSTEM
 
 from .groups import board_group
 from .models import LiveNode, Programme
+from .node_agent import HEARTBEAT_EVERY  # noqa: F401  (the API tells agents; the agent itself imports no Django)
 
-HEARTBEAT_EVERY = 2.0  # seconds between two heartbeats of an agent
 STALE_AFTER = 10.0     # seconds without a heartbeat after which an agent's node is not adopted
 
 

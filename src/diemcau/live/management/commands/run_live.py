@@ -31,7 +31,7 @@ from diemcau.core import metrics
 from diemcau.core.acting import system_scope
 from diemcau.events.models import Conference
 from diemcau.live import nodes
-from diemcau.live.janus_node import JanusNode
+from diemcau.live.janus_node import JanusNode, JanusNodeError
 from diemcau.live.lease import LEASE_KEY, RuntimeLease
 from diemcau.live.runtime import NodeSpec
 from diemcau.live.runtime_day import DayRuntime, conferences_of_day
@@ -80,17 +80,21 @@ class Command(BaseCommand):
         lease, stop = RuntimeLease(key=key), threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        root = _root_on_address(opts) if opts["address"] else None
+        ready = False
         if not lease.try_acquire():
             self.stdout.write("live: another runtime holds the lease; waiting as a standby")
+            ready = _start_early(root)  # a takeover then skips Janus's start (seconds on a loaded host)
             if not lease.wait(stop):
+                if ready:
+                    root.stop()
                 return
         self.stdout.write("live: this runtime holds the lease")
         specs = _specs(opts, only or conferences_of_day(timezone.localdate()))
         hls_dir = Path(settings.VAR_DIR) / "hls" / "programme" if opts["hls"] else None
-        root = _root_on_address(opts) if opts["address"] else None
         day = DayRuntime(specs, only=only, hls_dir=hls_dir, nodes={"root": root} if root else None,
                          synthetic_host=not opts["no_synthetic"], record=opts["record"])
-        if root is not None:
+        if root is not None and not ready:
             root.start()
         day.start_nodes()
         metrics.serve_port("live runtime")  # DIEMCAU_METRICS_PORT: Janus nodes up, viewers
@@ -103,6 +107,19 @@ class Command(BaseCommand):
         finally:
             if root is not None:
                 root.stop()
+
+
+def _start_early(root) -> bool:
+    """A standby with a root of its own address starts that Janus while it waits (an empty node: the
+    runtime provisions it once it holds the lease). Not when the port answers already (the active
+    runtime's root on the same address): then it starts after the takeover, as before."""
+    if root is None:
+        return False
+    try:
+        root.start()
+    except JanusNodeError:
+        return False
+    return True
 
 
 def _specs(opts, conference_ids: list[int]) -> list[NodeSpec]:
