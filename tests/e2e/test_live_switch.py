@@ -67,6 +67,12 @@ RECEIVER_STATS = """async () => {
   return JSON.stringify(out);
 }"""
 
+SENDER_STATS = """async () => {
+  const pc = HANDLE.webrtcStuff.pc, out = {};
+  (await pc.getStats()).forEach((s) => { if (s.type === "outbound-rtp" && s.kind === "video") out[s.rid || "v"] = s; });
+  return JSON.stringify(out);
+}"""
+
 
 @pytest.fixture
 def shared_layer(settings, monkeypatch):
@@ -314,6 +320,9 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
             print("DEBUG", key, kiosks[key].evaluate(RECEIVER_STATS),
                   kiosks[key].evaluate("() => JSON.stringify(window.shapeChanges)"))
         print("DEBUG clicks", [s["phases"] for s in switches])
+        for name, page, handle in (("studio", studio, "window.studioHandle()"),
+                                   ("hanoi", kiosks["hanoi"], "window.kioskState.pubHandle")):
+            print("DEBUG publisher", name, page.evaluate(SENDER_STATS.replace("HANDLE", handle)))
     print("SWITCHES", switches, "keyframe requests", keyframes, "runtime", runtime.switch_log[-SWITCHES:])
     missed = [s for s in switches if None in (s["bavi"], s["socson"])]  # within 10 s; targets are the bench's
     if missed:
