@@ -600,7 +600,7 @@ def main() -> None:
         "root_fps": r(root_lat["fps"]), "edge_fps": r(edge_lat["fps"]), "baseline_fps": r(base_lat["fps"]),
         "switch_ms": product.get("switch_ms"), "switch_p95_ms": product.get("switch_p95_ms"),
         "switch_runtime_ms": product.get("switch_runtime_ms"), "product_switches": product.get("switches"),
-        "switch_phases_ms": product.get("switch_phases_ms"),
+        "switch_phases_ms": product.get("switch_phases_ms"), "switch_arrived_ms": product.get("switch_arrived_ms"),
         "switch_repoint_cpu_ms": product.get("switch_repoint_cpu_ms"),
         "switch_forward_ms": r(statistics.median(switch_worst)) if switch_worst else None,
         "switch_forward_max_ms": r(max(switch_worst)) if switch_worst else None, "switch_missed": switch_missed,

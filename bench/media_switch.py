@@ -10,7 +10,8 @@ Where the time goes (``switch_phases_ms``, medians): the click → the programme
 the console's websocket, the server's checks) → the runtime saw it (``seen_at``: the commit, the
 NOTIFY) → it began stopping the old forwarders → they are stopped (``stopped_at``) → the new ones made
 (``forwarded_at``) → keyframe asked (``keyframe_at``) → the slower kiosk's first frame of the new source
-(``frame``: the studio's encoder, Janus, the kiosk's jitter buffer and decoder). Under load, read
+(``frame``: the studio's encoder, Janus, the kiosk's jitter buffer and decoder; ``switch_arrived_ms`` is
+when the last packet of that frame reached the slower kiosk, after the click). Under load, read
 ``switch_repoint_cpu_ms`` (the runtime's CPU from the first stop to the keyframe asked) beside them.
 
 ``--against REF`` runs the same scenario first on the code of git ``REF`` (e.g. ``main``, exported to a
@@ -65,7 +66,8 @@ def run_at(ref: str, switches: int) -> dict:
 
 def _line(name: str, figures: dict) -> str:
     phases = figures.get("switch_phases_ms") or {}
-    return (f"{name}: switch_ms {figures.get('switch_ms')} (p95 {figures.get('switch_p95_ms')}), runtime CPU "
+    return (f"{name}: switch_ms {figures.get('switch_ms')} (p95 {figures.get('switch_p95_ms')}; new frame arrived "
+            f"{figures.get('switch_arrived_ms')}), runtime CPU "
             f"{figures.get('switch_repoint_cpu_ms')} ms; phases " + ", ".join(f"{p} {phases.get(p)}" for p in PHASES))
 
 

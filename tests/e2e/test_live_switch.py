@@ -48,10 +48,29 @@ WATCH_SHAPES = """() => {
     const shape = meta.width / meta.height > 1.5 ? "wide" : "narrow", at = performance.timeOrigin + now;
     if (window.lastFrameAt && at - window.lastFrameAt > 1000) window.gaps.push([window.lastFrameAt, at]);
     window.lastFrameAt = at;
-    if (shape !== last) { last = shape; window.shapeChanges.push([performance.timeOrigin + now, shape, meta.width]); }
+    if (shape !== last) {
+      last = shape;
+      // When the frame's last packet arrived, and when it was shown (WebRTC's metadata): the wait for
+      // the keyframe on the network side, apart from the receiver's jitter buffer and decoder.
+      const o = performance.timeOrigin;
+      window.shapeChanges.push([o + now, shape, meta.width, meta.receiveTime ? o + meta.receiveTime : null,
+                                meta.presentationTime ? o + meta.presentationTime : null, meta.rtpTimestamp]);
+    }
     v.requestVideoFrameCallback(step);
   };
   v.requestVideoFrameCallback(step);
+}"""
+
+RECEIVER_STATS = """async () => {
+  const pc = window.kioskState.handles.main.webrtcStuff.pc, out = {};
+  (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp") out[s.kind] = s; });
+  return JSON.stringify(out);
+}"""
+
+SENDER_STATS = """async () => {
+  const pc = HANDLE.webrtcStuff.pc, out = {};
+  (await pc.getStats()).forEach((s) => { if (s.type === "outbound-rtp" && s.kind === "video") out[s.rid || "v"] = s; });
+  return JSON.stringify(out);
 }"""
 
 
@@ -150,7 +169,14 @@ def _page(browser, base_url, user, path):
 
 def _first_frame_after(page, since_ms: float, shape: str) -> float | None:
     changes = page.evaluate("() => window.shapeChanges")
-    return next((t - since_ms for t, s, _w in changes if t >= since_ms and s == shape), None)
+    return next((t - since_ms for t, s, *_rest in changes if t >= since_ms and s == shape), None)
+
+
+def _arrived_after(page, since_ms: float, shape: str) -> float | None:
+    """When the last packet of the new source's first shown frame reached the kiosk (ms after ``since_ms``)."""
+    changes = page.evaluate("() => window.shapeChanges")
+    return next((round(r - since_ms, 1) for t, s, _w, r, *_rest in changes if t >= since_ms and s == shape and r),
+                None)
 
 
 def _edge_killed(edge, kiosk) -> float:
@@ -246,6 +272,9 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
         wait_for(lambda p=kiosks[key]: p.evaluate("() => (window.kioskFigures?.main.frames_decoded || 0) > 10"), 40,
                  f"{key} decoding the studio")
         kiosks[key].evaluate(WATCH_SHAPES)
+        # The kiosk plays the programme's picture apart from its sound's pace (no lip-sync wait at a switch).
+        assert "-sound " in kiosks[key].evaluate("() => window.kioskState.handles.main.webrtcStuff.pc"
+                                                 ".remoteDescription.sdp"), key
     kiosks["hanoi"].fill("#floor-who", "Nguyễn Thị Thu Hà")
     kiosks["hanoi"].click("#floor-ask")
     console = _page(browser, url, w["director"], f"/live/conference/{cid}/director/")
@@ -277,13 +306,23 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
             for key in seen:
                 if seen[key] is None:
                     seen[key] = _first_frame_after(kiosks[key], clicked, SHAPES[source])
+        arrived = {key: _arrived_after(kiosks[key], clicked, SHAPES[source]) for key in seen}
         applied = runtime.switch_log[-1] if runtime.switch_log else {}
         runtime_ms = applied["done_at"] * 1000 - clicked if applied.get("version") == 2 + i else None
-        switches.append({"to": source, **seen, "runtime_ms": runtime_ms, "announced": applied.get("announced"),
+        switches.append({"to": source, **seen, "arrived": arrived, "runtime_ms": runtime_ms,
+                         "announced": applied.get("announced"),
                          "repoint_cpu_ms": applied.get("repoint_cpu_ms"),
                          "phases": _phases(clicked, applied if applied.get("version") == 2 + i else {}, cid, seen)})
         time.sleep(0.8)  # let the source settle before the next click, as a director would
     keyframes = list(runtime.keyframes.asked)
+    if os.environ.get("DIEMCAU_SWITCH_DEBUG"):  # each kiosk's receiver figures and shape changes, to study a run
+        for key in ("bavi", "socson"):
+            print("DEBUG", key, kiosks[key].evaluate(RECEIVER_STATS),
+                  kiosks[key].evaluate("() => JSON.stringify(window.shapeChanges)"))
+        print("DEBUG clicks", [s["phases"] for s in switches])
+        for name, page, handle in (("studio", studio, "window.studioHandle()"),
+                                   ("hanoi", kiosks["hanoi"], "window.kioskState.pubHandle")):
+            print("DEBUG publisher", name, page.evaluate(SENDER_STATS.replace("HANDLE", handle)))
     print("SWITCHES", switches, "keyframe requests", keyframes, "runtime", runtime.switch_log[-SWITCHES:])
     missed = [s for s in switches if None in (s["bavi"], s["socson"])]  # within 10 s; targets are the bench's
     if missed:
@@ -297,6 +336,10 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
                "switch_runtime_ms": _median([s["runtime_ms"] for s in switches if s["runtime_ms"] is not None]),
                # CPU of the runtime's thread from the first stop to the keyframe asked: meaningful under load.
                "switch_repoint_cpu_ms": _median([s["repoint_cpu_ms"] for s in switches if s["repoint_cpu_ms"]]),
+               # When the last packet of the new source's first shown frame reached the slower kiosk (after
+               # the click): the rest of switch_ms is the kiosk's jitter buffer, decoder and compositor.
+               "switch_arrived_ms": _median([max(s["arrived"].values()) for s in switches
+                                             if None not in s["arrived"].values()]),
                "switch_phases_ms": {k: _median([s["phases"][k] for s in switches if k in s["phases"]])
                                     for k in ("written", "seen_at", "stopping_at", "stopped_at", "forwarded_at",
                                               "keyframe_at",

@@ -26,12 +26,16 @@ async def _scenario(node) -> dict:
         await keyframes.locate(ROOM, {12})
         located = dict(keyframes.handles)
         asked = await keyframes.ask(ROOM, 11)  # not located beforehand: found on the way
+        noted = set(keyframes.asked_at)  # the periodic clock skips a source asked less than a second ago
         configured = await sessions[0].next_event(lambda e: e.get("janus") == "event", 5.0)
         await sessions[0].destroy()  # publisher 11 leaves: its handle is gone, and so is the request
         gone = await keyframes.ask(ROOM, 11)
+        keyframes.forget({12})
+        forgotten = set(keyframes.asked_at)
         await sessions[1].destroy()
         await rooms.close()
-        return {"located": located, "handles": handles, "asked": asked, "gone": gone,
+        return {"located": located, "handles": handles, "asked": asked, "gone": gone, "noted": noted,
+                "forgotten": forgotten,
                 "configured": configured["plugindata"]["data"]}
 
 
@@ -41,3 +45,4 @@ def test_a_switch_asks_the_new_source_for_a_keyframe_through_its_own_handle(janu
     assert result["asked"] is True
     assert result["configured"].get("configured") == "ok", result["configured"]
     assert result["gone"] is False
+    assert result["noted"] == {11} and result["forgotten"] == set(), result

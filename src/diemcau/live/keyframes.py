@@ -7,6 +7,14 @@ the runtime points forwarders at a publisher (a switch, an edge provisioned or r
 VideoRoom ``configure`` with ``keyframe: true`` to the *publisher's own handle* — diemcau's api_secret
 may address any session's handle.
 
+The room asks no publisher for keyframes by itself (``fir_freq`` 0): Chromium obeys at most one keyframe
+request per 300 ms (WebRTC's ``EncoderRtcpFeedback``, ``min_keyframe_send_interval``) and ignores the
+others, so the room's periodic request to *every* publisher made the switch's own request to the next
+source miss about one switch in three (the kiosks then waited for :data:`KEYFRAME_AGAIN`'s). The runtime
+asks the sources *on air* every second instead (``RootRoom._keyframe_clock``: HLS and recordings cut
+their segments on keyframes, a viewer that lost a packet recovers), and the next source is asked by
+the switch alone.
+
 The handle is found through the Admin API: ``list_sessions``, ``list_handles``, ``handle_info``
 (whose ``plugin_specific`` names the VideoRoom participant's ``room`` and ``id``). The search runs when
 a granted publisher first appears (:meth:`Keyframes.locate`, off the switch's path) and the answer is
@@ -16,6 +24,7 @@ kept until Janus says the session or handle is gone (458/459), when it is search
 from __future__ import annotations
 
 import logging
+import time
 
 from .janus_client import VIDEOROOM, JanusAdmin, JanusClient, JanusError
 
@@ -37,6 +46,7 @@ class Keyframes:
         self.admin_url, self.admin_secret = admin_url, admin_secret
         self.handles: dict[int, tuple[int, int]] = {}  # publisher id -> (session id, handle id)
         self.asked: list[tuple[int, bool]] = []  # (publisher id, request accepted) of the last requests
+        self.asked_at: dict[int, float] = {}  # publisher id -> time.monotonic() of the last request accepted
 
     async def locate(self, room: int, publishers: set[int]) -> None:
         """Find the handles of those ``publishers`` in ``room`` not found yet (one Admin API walk)."""
@@ -61,6 +71,8 @@ class Keyframes:
         """Drop the handles of publishers no longer in the room."""
         for pub_id in set(self.handles) - set(publishers):
             del self.handles[pub_id]
+        for pub_id in set(self.asked_at) - set(publishers):
+            del self.asked_at[pub_id]
 
     async def ask(self, room: int, pub_id: int) -> bool:
         """Ask ``pub_id`` for a keyframe now; True if Janus accepted the request."""
@@ -80,6 +92,7 @@ class Keyframes:
                 log.warning("keyframe request to %s refused: %s", pub_id, exc)
                 break
             self._note(pub_id, True)
+            self.asked_at[pub_id] = time.monotonic()
             return True
         self._note(pub_id, False)
         return False

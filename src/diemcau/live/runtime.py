@@ -17,7 +17,7 @@ every conference of the day, or a test builds one alone. It
   programme mountpoints of the root and of every edge (``rtp_forward``; old forwarders stopped
   first), and the new source is asked for a keyframe at once (``keyframes.py``; also when an edge
   is re-pointed, and when a node's viewers go up: a kiosk joined or moved), so kiosks decode it
-  without waiting for the room's ``fir_freq``. A synthetic
+  without waiting for the next periodic one (``RootRoom._keyframe_clock``). A synthetic
   host (the demo's test pattern) is an ffmpeg process sending to the same ports.
   Viewers stay on their mountpoints and are never renegotiated;
 - guards the root's room: only ids diemcau granted (the studio credentials', the floor grant's; see
@@ -68,7 +68,6 @@ WATCH_TIMEOUT = 1.5  # seconds a node has to answer ``info`` (3 misses: down): a
 LOCATE_EVERY = 3.0  # seconds between two Admin API walks for publishers' handles
 ADOPT_EVERY = 2.0  # seconds between two looks for nodes media hosts' agents registered
 KEYFRAME_AGAIN = 0.3  # seconds after a switch when the new source is asked for a keyframe once more
-
 
 
 def _fresh_agent_nodes(registry) -> list:
@@ -259,7 +258,8 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom, AnnouncedSwitch):
         self._guard_room = VideoRoom(self.root.client, self.root.janus.admin_key)
         self.keyframes = Keyframes(self.root.client, self.root.janus.admin_url, self.root.janus.admin_secret)
         self._start_hls()
-        helpers = [asyncio.create_task(self._guard()), asyncio.create_task(self._programme_loop())]
+        helpers = [asyncio.create_task(self._guard()), asyncio.create_task(self._programme_loop()),
+                   asyncio.create_task(self._keyframe_clock())]
         if self.listener is not None:
             helpers.append(asyncio.create_task(self.listener.run()))
         try:
@@ -458,7 +458,7 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom, AnnouncedSwitch):
                 await node.room.destroy(live_layout.room_id(self.conference_id), secret=self.room_secret)
             await node.room.create(live_layout.room_id(self.conference_id), secret=self.room_secret,
                                    description="diemcau", publishers=64, videocodec="h264",
-                                   audiocodec="opus", h264_profile="42e01f", fir_freq=1,
+                                   audiocodec="opus", h264_profile="42e01f",
                                    bitrate=800_000, lock_record=True, allowed=[self.room_token])
             self._allowed = None
         for slot, mp in self.mountpoints.items():
@@ -689,9 +689,9 @@ class LiveRuntime(ProgrammeOutputs, Adoption, RootRoom, AnnouncedSwitch):
                 return True
             slot.forwarders = made
             if slot.forwarders:
-                # Kiosks decode the new forward from its next keyframe: ask for one now (a switch,
-                # or an edge re-pointed), instead of waiting for the room's fir_freq; and once more
-                # shortly after, should the first one have left before every forwarder carried it.
+                # Kiosks decode the new forward from its next keyframe: ask for one now (a switch, or an
+                # edge re-pointed), not the next periodic one; and once more 0.3 s after, should the source
+                # have ignored the first (Chromium obeys one request per 300 ms: keyframes.py).
                 await self._ask_keyframe(room, pub_id)
                 self._keyframe_again = asyncio.create_task(self._ask_keyframe(room, pub_id, KEYFRAME_AGAIN))
         if slot_name == "main" and slot.source != want:

@@ -1,4 +1,5 @@
-"""What the live runtime does in the root's room: the forwarders, the keyframes, the room's guard.
+"""What the live runtime does in the root's room: the forwarders, the keyframes (also the clock that asks
+the sources on air for one every second), the room's guard.
 
 A mixin of :class:`diemcau.live.runtime.LiveRuntime` (its ``root``, ``nodes``, ``slots``, ``conference_id``,
 ``room_secret``, ``room_token``, ``keyframes``, ``_trace`` and the guard's state): only ids diemcau
@@ -18,6 +19,7 @@ from .janus_client import JanusError, JanusUnreachable
 log = logging.getLogger("diemcau.live.runtime")
 
 GUARD_EVERY = 0.1  # seconds between two looks at the root room's participants (squatters kicked)
+KEYFRAME_EVERY = 1.0  # seconds between two keyframes asked of the sources on air (the room's fir_freq is 0)
 
 
 class RootRoom:
@@ -47,6 +49,21 @@ class RootRoom:
                 await self._kick_ungranted(self._granted)
             except (JanusError, JanusUnreachable, TimeoutError, OSError) as exc:
                 log.debug("guard: %s", exc)
+
+    async def _keyframe_clock(self) -> None:
+        """Every ``KEYFRAME_EVERY``, ask the publishers on air for a keyframe unless one was asked since
+        (the room's ``fir_freq`` did it for every publisher: see :mod:`.keyframes` for why not)."""
+        from . import layout as live_layout
+
+        while True:
+            await asyncio.sleep(KEYFRAME_EVERY / 4)
+            on_air = {s.source[1] for s in self.slots.values() if s.source and s.source[0] == "pub"}
+            if self.keyframes is None or not on_air or not self.root.up:
+                continue
+            due = [p for p in on_air if time.monotonic() - self.keyframes.asked_at.get(p, 0.0) >= KEYFRAME_EVERY]
+            for pub_id in due:
+                with contextlib.suppress(JanusError, JanusUnreachable, TimeoutError, OSError):
+                    await self.keyframes.ask(live_layout.room_id(self.conference_id), pub_id)
 
     async def _kick_ungranted(self, granted: set[int]) -> None:
         from . import layout as live_layout
