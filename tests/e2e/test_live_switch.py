@@ -272,9 +272,6 @@ def test_the_directors_switch_reaches_kiosks_on_two_edges_and_a_dead_edges_kiosk
         wait_for(lambda p=kiosks[key]: p.evaluate("() => (window.kioskFigures?.main.frames_decoded || 0) > 10"), 40,
                  f"{key} decoding the studio")
         kiosks[key].evaluate(WATCH_SHAPES)
-        # The kiosk plays the programme's picture apart from its sound's pace (no lip-sync wait at a switch).
-        assert "-sound " in kiosks[key].evaluate("() => window.kioskState.handles.main.webrtcStuff.pc"
-                                                 ".remoteDescription.sdp"), key
     kiosks["hanoi"].fill("#floor-who", "Nguyễn Thị Thu Hà")
     kiosks["hanoi"].click("#floor-ask")
     console = _page(browser, url, w["director"], f"/live/conference/{cid}/director/")

@@ -38,9 +38,7 @@
     state.lastFrames = 0;  // a new PeerConnection counts its frames from zero
     setMedia(false, reach.mode === "audio" ? gettext("Waiting for the sound…") : gettext("Waiting for the picture…"));
     const fail = (why) => { console.warn("watch failed", why); setTimeout(() => watcher.restart("watch: " + why), 1000); };
-    // The picture is not held back to the sound's jitter buffer: a switch shows the new source at once.
-    const hooks = (slot) => ({ onHandle: (h) => { state.handles[slot] = h; }, onFail: fail, onGone: gone,
-                               soundApart: true });
+    const hooks = (slot) => ({ onHandle: (h) => { state.handles[slot] = h; }, onFail: fail, onGone: gone });
     state.mounts = { main: reach.mode === "audio" ? cfg.renditions.audio : reach.mode === "low" ? cfg.renditions.low : cfg.main,
                      side: cfg.side };
     if (reach.mode === "audio") {

@@ -63,18 +63,8 @@
     }
   }
 
-  // Janus offers a mountpoint's sound and picture as one stream ("a=msid:janus …"), so Chromium plays
-  // the picture in step with the sound: every frame waits as long as the sound's jitter buffer
-  // (200–370 ms measured at the switch's kiosks), and so does the first frame of a new source after a
-  // switch. Naming the sound's stream apart lets the picture play as soon as it is decoded.
-  function soundApart(sdp) {
-    return sdp.split(/\r\n(?=m=)/).map((section) => section.startsWith("m=audio")
-      ? section.replace(/^a=msid:(\S+) /m, "a=msid:$1-sound ") : section).join("\r\n");
-  }
-
   function watchMount(janus, id, video, hooks) {
-    /* Watch mountpoint ``id``; hooks.onHandle(handle), hooks.onFail(reason); hooks.soundApart: the
-     * picture is not held back to the sound's pace (the kiosk's programme: a switch shows at once). */
+    /* Watch mountpoint ``id``; hooks.onHandle(handle), hooks.onFail(reason). */
     hooks = hooks || {};
     let handle = null;
     const stream = new MediaStream();
@@ -88,7 +78,6 @@
         const status = msg.result && msg.result.status;
         if (status === "stopped" || status === "kicked") { if (hooks.onGone) hooks.onGone(status); return; }
         if (jsep) {
-          if (hooks.soundApart && jsep.sdp) jsep = { type: jsep.type, sdp: soundApart(jsep.sdp) };
           handle.createAnswer({
             jsep: jsep, tracks: [{ type: "data" }],
             success: (answer) => handle.send({ message: { request: "start" }, jsep: answer }),
