@@ -49,25 +49,14 @@ from pathlib import Path
 import numpy as np
 
 from diemcau.voice import evaluation, near_duplicates, textsim
+from voice_tune import figures  # bench/ is the script's folder: the same pair figures as the CV's
+from voice_tune import pair_counts as counts
 
 FILES = ("eval_train.tsv", "eval_heldout.tsv", "eval_heldout2.tsv")
 TARGET_PRECISION = 0.95
 THRESHOLDS = [round(t, 3) for t in np.arange(0.20, 0.60 + 1e-9, 0.01)]
 BASELINE_THRESHOLDS = [round(t, 3) for t in np.arange(0.30, 0.90 + 1e-9, 0.025)]
 
-
-def counts(truth: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(true positive, false positive, false negative) pairs."""
-    f = evaluation.pair_figures(truth, labels)
-    tp = round(f["precision"] * f["pairs_predicted"])
-    return np.array([tp, f["pairs_predicted"] - tp, f["pairs_true"] - tp])
-
-
-def figures(c: np.ndarray) -> dict:
-    tp, fp, fn = (int(v) for v in c)
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
 
 
 def pick(options: dict, target: float = TARGET_PRECISION):
