@@ -2,6 +2,7 @@
 Admin API and asks it for a keyframe (Janus 1.1.2 sends none when a forwarder is added)."""
 
 import asyncio
+import time
 
 from diemcau.live.janus_client import VIDEOROOM, JanusClient
 from diemcau.live.janus_plugins import VideoRoom
@@ -29,13 +30,16 @@ async def _scenario(node) -> dict:
         noted = set(keyframes.asked_at)  # the periodic clock skips a source asked less than a second ago
         configured = await sessions[0].next_event(lambda e: e.get("janus") == "event", 5.0)
         await sessions[0].destroy()  # publisher 11 leaves: its handle is gone, and so is the request
+        tried = time.monotonic()
         gone = await keyframes.ask(ROOM, 11)
+        # a request that found no handle still counts as asked: the clock waits a second before looking again
+        gone_noted = keyframes.asked_at[11] >= tried
         keyframes.forget({12})
         forgotten = set(keyframes.asked_at)
         await sessions[1].destroy()
         await rooms.close()
         return {"located": located, "handles": handles, "asked": asked, "gone": gone, "noted": noted,
-                "forgotten": forgotten,
+                "gone_noted": gone_noted, "forgotten": forgotten,
                 "configured": configured["plugindata"]["data"]}
 
 
@@ -44,5 +48,5 @@ def test_a_switch_asks_the_new_source_for_a_keyframe_through_its_own_handle(janu
     assert result["located"] == {12: result["handles"][12]}
     assert result["asked"] is True
     assert result["configured"].get("configured") == "ok", result["configured"]
-    assert result["gone"] is False
+    assert result["gone"] is False and result["gone_noted"] is True
     assert result["noted"] == {11} and result["forgotten"] == set(), result

@@ -65,6 +65,7 @@ from . import (
     tokens,
 )
 from .models import FloorRequest, LiveToken, Poll
+from .node_agent import HEARTBEAT_EVERY
 
 router = Router(tags=["live"])
 
@@ -348,7 +349,7 @@ def _floor_out(req: FloorRequest) -> dict:
 
 
 def _node_out(row) -> dict:
-    return {"name": row.name, "state": row.state, "heartbeat_every": node_registry.HEARTBEAT_EVERY}
+    return {"name": row.name, "state": row.state, "heartbeat_every": HEARTBEAT_EVERY}
 
 
 @router.post("/nodes/register", auth=MediaNodeKey(), response=_replies(NodeOut))

@@ -46,7 +46,10 @@ class Keyframes:
         self.admin_url, self.admin_secret = admin_url, admin_secret
         self.handles: dict[int, tuple[int, int]] = {}  # publisher id -> (session id, handle id)
         self.asked: list[tuple[int, bool]] = []  # (publisher id, request accepted) of the last requests
-        self.asked_at: dict[int, float] = {}  # publisher id -> time.monotonic() of the last request accepted
+        # publisher id -> time.monotonic() of the last request, accepted or not: the clock that asks the
+        # sources on air once a second must not walk the Admin API four times a second for a publisher
+        # it cannot locate (a SIP hall is a remote publisher: it has no handle to find)
+        self.asked_at: dict[int, float] = {}
 
     async def locate(self, room: int, publishers: set[int]) -> None:
         """Find the handles of those ``publishers`` in ``room`` not found yet (one Admin API walk)."""
@@ -76,6 +79,7 @@ class Keyframes:
 
     async def ask(self, room: int, pub_id: int) -> bool:
         """Ask ``pub_id`` for a keyframe now; True if Janus accepted the request."""
+        self.asked_at[pub_id] = time.monotonic()
         for attempt in range(2):
             if pub_id not in self.handles:
                 await self.locate(room, {pub_id})
@@ -92,7 +96,6 @@ class Keyframes:
                 log.warning("keyframe request to %s refused: %s", pub_id, exc)
                 break
             self._note(pub_id, True)
-            self.asked_at[pub_id] = time.monotonic()
             return True
         self._note(pub_id, False)
         return False

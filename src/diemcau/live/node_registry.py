@@ -26,7 +26,6 @@ from diemcau.orgs.scoping import SYSTEM
 
 from .groups import board_group
 from .models import LiveNode, Programme
-from .node_agent import HEARTBEAT_EVERY  # noqa: F401  (the API tells agents; the agent itself imports no Django)
 
 STALE_AFTER = 10.0     # seconds without a heartbeat after which an agent's node is not adopted
 
